@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * cli/cli.h — the migsim command line: subcommand table and shared helpers.
+ *
+ * Each subcommand lives in cli/cmd_<name>.c as `int cmd_<name>(int argc,
+ * char **argv)` (argv[0] is the subcommand name), parses its own options with
+ * getopt_long, prints results to stdout and diagnostics to stderr, and
+ * returns one of the exit codes below.
+ */
+#ifndef MIGSIM_CLI_H
+#define MIGSIM_CLI_H
+
+#include <stdio.h>
+
+/* Exit codes (documented in --help and migsim(1)). */
+enum {
+    EXIT_OK = 0,        /* success */
+    EXIT_NO = 1,        /* ran fine, the answer is "no" (e.g. plan: nothing
+                           meets the budgets) */
+    EXIT_USAGE = 2,     /* bad command line */
+    EXIT_DATA = 3,      /* bad input data: scenario, trace, QMP reply */
+    EXIT_IO = 4,        /* file, database or socket error */
+    EXIT_EXTERNAL = 5,  /* an external program (gnuplot, QEMU) failed */
+    EXIT_INTERNAL = 70, /* bug */
+};
+
+enum cli_format { CLI_FMT_TABLE = 0, CLI_FMT_JSON, CLI_FMT_CSV };
+
+/* "table" | "json" | "csv" -> format; -1 if unknown (message printed). */
+int cli_parse_format(const char *s, enum cli_format *f);
+
+/* Print "migsim: error: " + message to stderr. */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Shared footer for --help texts. */
+void cli_print_exit_codes(FILE *f);
+
+/* The whole command line as one string (for run records); static buffer
+ * owned by cli/main.c, valid for the process lifetime. */
+const char *cli_command_line(void);
+
+int cmd_simulate(int argc, char **argv);
+int cmd_version(int argc, char **argv);
+
+#endif

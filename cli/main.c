@@ -1,0 +1,171 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * cli/main.c — `migsim COMMAND [ARGS]`: git-style dispatch through a table.
+ */
+#include "cli/cli.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim/engine.h"
+
+struct cli_cmd {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+    const char *summary;
+};
+
+/* Keep in the order `migsim --help` lists them. */
+static const struct cli_cmd commands[] = {
+    {"simulate", cmd_simulate,
+     "simulate a migration scenario under QEMU's loop and policies"},
+    {"version", cmd_version, "print the version"},
+};
+
+#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static char cmdline_buf[4096];
+
+const char *cli_command_line(void)
+{
+    return cmdline_buf;
+}
+
+static void save_command_line(int argc, char **argv)
+{
+    size_t off = 0;
+    for (int i = 0; i < argc && off + 1 < sizeof(cmdline_buf); i++) {
+        int n = snprintf(cmdline_buf + off, sizeof(cmdline_buf) - off, "%s%s",
+                         i ? " " : "", argv[i]);
+        if (n < 0) {
+            break;
+        }
+        off += (size_t)n;
+    }
+    if (off >= sizeof(cmdline_buf)) {
+        cmdline_buf[sizeof(cmdline_buf) - 1] = '\0';
+    }
+}
+
+int cli_parse_format(const char *s, enum cli_format *f)
+{
+    if (strcmp(s, "table") == 0 || strcmp(s, "text") == 0) {
+        *f = CLI_FMT_TABLE;
+    } else if (strcmp(s, "json") == 0) {
+        *f = CLI_FMT_JSON;
+    } else if (strcmp(s, "csv") == 0) {
+        *f = CLI_FMT_CSV;
+    } else {
+        cli_error("unknown format '%s' (table, json or csv)", s);
+        return -1;
+    }
+    return 0;
+}
+
+void cli_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("migsim: error: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+void cli_warn(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("migsim: warning: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+void cli_print_exit_codes(FILE *f)
+{
+    fputs("\nExit status:\n"
+          "  0   success\n"
+          "  1   ran fine, the answer is no (e.g. no setting meets the "
+          "budgets)\n"
+          "  2   usage error\n"
+          "  3   bad input data (scenario, trace, QMP reply)\n"
+          "  4   file, database or socket error\n"
+          "  5   an external program (gnuplot, QEMU) failed\n"
+          "  70  internal error\n",
+          f);
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f, "Usage: migsim [--version] [--help] COMMAND [ARGS]\n\n"
+               "Will this QEMU live migration converge, when, with how much "
+               "downtime,\nand which switchover policy or setting would do "
+               "better?\n\nCommands:\n");
+    for (size_t i = 0; i < N_COMMANDS; i++) {
+        fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
+    }
+    fprintf(f, "\n'migsim help COMMAND' or 'migsim COMMAND --help' for a "
+               "command's options.\n");
+    cli_print_exit_codes(f);
+}
+
+int cmd_version(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    printf("migsim %s\n", MIGSIM_VERSION);
+    printf("Copyright (C) 2026 the migsim developers.\n"
+           "License GPLv3+: GNU GPL version 3 or later "
+           "<https://gnu.org/licenses/gpl.html>.\n");
+    return EXIT_OK;
+}
+
+static const struct cli_cmd *find(const char *name)
+{
+    for (size_t i = 0; i < N_COMMANDS; i++) {
+        if (strcmp(commands[i].name, name) == 0) {
+            return &commands[i];
+        }
+    }
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    save_command_line(argc, argv);
+    sim_gsl_quiet();
+    if (argc < 2) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    const char *name = argv[1];
+    if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0) {
+        usage(stdout);
+        return EXIT_OK;
+    }
+    if (strcmp(name, "--version") == 0 || strcmp(name, "-V") == 0) {
+        return cmd_version(argc - 1, argv + 1);
+    }
+    if (strcmp(name, "help") == 0) {
+        if (argc < 3) {
+            usage(stdout);
+            return EXIT_OK;
+        }
+        const struct cli_cmd *c = find(argv[2]);
+        if (!c) {
+            cli_error("unknown command '%s'", argv[2]);
+            return EXIT_USAGE;
+        }
+        char *hargv[] = {argv[2], "--help", NULL};
+        return c->fn(2, hargv);
+    }
+    const struct cli_cmd *c = find(name);
+    if (!c) {
+        cli_error("unknown command '%s' (see 'migsim --help')", name);
+        return EXIT_USAGE;
+    }
+    return c->fn(argc - 1, argv + 1);
+}

@@ -1,0 +1,34 @@
+#!/bin/sh
+# Install the Debian packages migsim needs, only those that are missing.
+# Usage: scripts/deps.sh [--check]   (--check: report missing, install nothing)
+set -eu
+PKGS="build-essential pkg-config libgsl-dev libjansson-dev libsqlite3-dev \
+libcmocka-dev zlib1g-dev gnuplot-nox sqlite3 clang-format cppcheck"
+# Extra packages for the live backend and report tests; set MIGSIM_MINIMAL=1
+# to skip them.
+EXTRA="${MIGSIM_EXTRA_PKGS-qemu-system-x86 qemu-utils}"
+[ "${MIGSIM_MINIMAL-0}" = 1 ] && EXTRA=""
+missing=""
+for p in $PKGS $EXTRA; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing="$missing $p"
+    fi
+done
+if [ -z "$missing" ]; then
+    echo "deps: all packages present"
+    exit 0
+fi
+echo "deps: missing:$missing"
+[ "${1-}" = "--check" ] && exit 1
+SUDO=""
+if [ "$(id -u)" != 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then SUDO=sudo; else
+        echo "deps: not root and no sudo; install them by hand:" >&2
+        echo "  apt-get install$missing" >&2
+        exit 1
+    fi
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing

@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * sim/engine.h — the discrete-event engine: contract.
+ *
+ * Time is int64_t nanoseconds from the start of the simulation.  The future
+ * event list is an array binary min-heap of small entries ordered by
+ * (time, prio, seq); seq is a per-engine counter so events scheduled for the
+ * same time and priority run in scheduling order (FIFO).  A slot table maps
+ * event ids to heap positions so sim_cancel() is O(log n); ids carry a
+ * generation in their upper 32 bits so a stale id is rejected.
+ *
+ * Re-entrancy: a handler may schedule (also "now": it runs after every event
+ * already queued for that time and priority) and cancel any event, including
+ * ones due at the same time.  Cancelling the running event is a no-op.
+ *
+ * Determinism: no globals, no wall clock.  Each engine has a master seed;
+ * sim_rng(e, stream) returns a GSL generator (gsl_rng_taus2) for that stream,
+ * seeded from SplitMix64(master_seed, stream), created on first use, owned by
+ * the engine.  Every executed event folds (time_ns, kind, subject_id) into a
+ * 64-bit fingerprint (FNV-1a over the little-endian bytes), so behaviour
+ * changes show up as fingerprint changes in tests.
+ */
+#ifndef MIGSIM_SIM_ENGINE_H
+#define MIGSIM_SIM_ENGINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <gsl/gsl_rng.h>
+
+typedef int64_t sim_time_ns;
+typedef uint64_t sim_event_id; /* 0 = none */
+
+#define SIM_NS       ((sim_time_ns)1)
+#define SIM_US       ((sim_time_ns)1000)
+#define SIM_MS       ((sim_time_ns)1000000)
+#define SIM_S        ((sim_time_ns)1000000000)
+#define SIM_TIME_MAX INT64_MAX
+
+struct sim_engine;
+
+/* Handler: subject and arg are the caller's; the engine never reads them. */
+typedef void sim_event_fn(struct sim_engine *e, void *subject, void *arg);
+
+/* New engine at time 0.  NULL on allocation failure. */
+struct sim_engine *sim_engine_new(uint64_t seed);
+void sim_engine_free(struct sim_engine *e);
+
+sim_time_ns sim_now(const struct sim_engine *e);
+uint64_t sim_seed(const struct sim_engine *e);
+
+/*
+ * Schedule fn at absolute time t (t >= sim_now(e); earlier times are clamped
+ * to now).  kind and subject_id only feed the fingerprint (e.g. an event type
+ * and a device index).  Lower prio runs first at equal time.
+ * Returns the event id, or 0 on allocation failure.
+ */
+sim_event_id sim_at(struct sim_engine *e, sim_time_ns t, int prio,
+                    uint32_t kind, uint32_t subject_id, sim_event_fn *fn,
+                    void *subject, void *arg);
+/* Same, at now + delay (delay >= 0). */
+sim_event_id sim_after(struct sim_engine *e, sim_time_ns delay, int prio,
+                       uint32_t kind, uint32_t subject_id, sim_event_fn *fn,
+                       void *subject, void *arg);
+
+/* Remove a pending event.  0 on success, -1 if the id is unknown, already
+ * run or already cancelled. */
+int sim_cancel(struct sim_engine *e, sim_event_id id);
+
+/* Run events in order until the queue is empty, sim_stop() is called, or
+ * the next event is later than until (the clock then stays at the last
+ * executed event).  Returns the number of events executed. */
+uint64_t sim_run(struct sim_engine *e, sim_time_ns until);
+/* Ask sim_run to return after the current handler. */
+void sim_stop(struct sim_engine *e);
+
+/* Pending events in the queue. */
+uint64_t sim_pending(const struct sim_engine *e);
+/* Events executed so far. */
+uint64_t sim_executed(const struct sim_engine *e);
+
+/* Per-component random stream (created on first use; NULL on allocation
+ * failure).  Stream numbers are the caller's (see SIM_STREAM_*). */
+gsl_rng *sim_rng(struct sim_engine *e, uint32_t stream);
+
+/* Fingerprint of the executed event stream so far. */
+uint64_t sim_fingerprint(const struct sim_engine *e);
+/* Fold extra model data (e.g. a result figure) into the fingerprint. */
+void sim_fingerprint_mix(struct sim_engine *e, uint64_t v);
+
+/* SplitMix64 step, exposed for deriving seeds outside the engine. */
+uint64_t sim_splitmix64(uint64_t x);
+
+/* Stream numbers used by the migration model. */
+enum {
+    SIM_STREAM_RAM = 1,
+    SIM_STREAM_DEVICE_BASE = 100, /* + device index */
+    SIM_STREAM_POLICY = 50,
+    SIM_STREAM_NOISE = 60,
+};
+
+/* Switch GSL's abort-on-error handler off for the whole process (call once
+ * from main and from tests): errors come back as return codes. */
+void sim_gsl_quiet(void);
+
+#endif

@@ -11,14 +11,23 @@
  *
  * Re-entrancy: a handler may schedule (also "now": it runs after every event
  * already queued for that time and priority) and cancel any event, including
- * ones due at the same time.  Cancelling the running event is a no-op.
+ * ones due at the same time.  Cancelling the running event is a no-op that
+ * returns -1: its id is released before its handler is called.  sim_run()
+ * itself must not be called from a handler.
  *
  * Determinism: no globals, no wall clock.  Each engine has a master seed;
  * sim_rng(e, stream) returns a GSL generator (gsl_rng_taus2) for that stream,
- * seeded from SplitMix64(master_seed, stream), created on first use, owned by
- * the engine.  Every executed event folds (time_ns, kind, subject_id) into a
- * 64-bit fingerprint (FNV-1a over the little-endian bytes), so behaviour
- * changes show up as fingerprint changes in tests.
+ * seeded from SplitMix64(master_seed ^ stream * 0xd1b54a32d192ed03) folded to
+ * the 32 bits taus2 uses, created on first use, owned by the engine.  Drawing
+ * from one stream never changes another stream's sequence.  Every executed
+ * event folds (time_ns 8 bytes, kind 4, subject_id 4) into a 64-bit
+ * fingerprint (FNV-1a over the little-endian bytes, starting from the FNV
+ * offset basis), so behaviour changes show up as fingerprint changes in tests.
+ *
+ * Memory: the heap and slot table grow by doubling and are reused, so
+ * scheduling allocates only when the pending count reaches a new maximum.
+ * Ids are generation << 32 | (slot + 1); a slot's generation wraps after
+ * 2^32 reuses, so an id kept that long could alias a newer event.
  */
 #ifndef MIGSIM_SIM_ENGINE_H
 #define MIGSIM_SIM_ENGINE_H
@@ -69,9 +78,11 @@ int sim_cancel(struct sim_engine *e, sim_event_id id);
 
 /* Run events in order until the queue is empty, sim_stop() is called, or
  * the next event is later than until (the clock then stays at the last
- * executed event).  Returns the number of events executed. */
+ * executed event).  Returns the number of events executed by this call. */
 uint64_t sim_run(struct sim_engine *e, sim_time_ns until);
-/* Ask sim_run to return after the current handler. */
+/* Ask sim_run to return after the current handler.  Called outside
+ * sim_run, it makes the next sim_run return at once (executing nothing);
+ * sim_run clears the request when it returns. */
 void sim_stop(struct sim_engine *e);
 
 /* Pending events in the queue. */

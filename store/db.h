@@ -1,0 +1,258 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * store/db.h — the run store: one SQLite file holding every run (simulated,
+ * replayed or observed live) with its metadata, metrics, per-iteration
+ * samples, events and devices: contract.
+ *
+ * File format (see docs/store.md for the full schema):
+ *   - PRAGMA application_id = DB_APPLICATION_ID ("MGSM"), so file(1) and
+ *     db_open() recognise a migsim store; any other non-zero id is refused,
+ *     and so is a non-empty SQLite file without our id.
+ *   - PRAGMA user_version = schema version.  db_open() applies every newer
+ *     migration step (forward-only) in one transaction; a file whose
+ *     version is newer than DB_SCHEMA_VERSION is refused with a message.
+ *   - WAL journal, synchronous=NORMAL, foreign_keys=ON, busy timeout
+ *     DB_BUSY_TIMEOUT_MS; all tables STRICT.
+ *   - Tables: runs (metadata), results (metrics, one row per finished run),
+ *     series (one row per sample), series_dev (per-sample device sizes),
+ *     events, devices (per-device results).  Children cascade on delete.
+ *
+ * Units: times int64 ns (timestamps: ns since the Unix epoch), sizes uint64
+ * bytes, rates double bytes/s.  uint64 values are stored in SQLite's
+ * signed 64-bit INTEGER by bit pattern and read back unchanged.  A NaN
+ * double is stored as NULL and read back as NaN.
+ *
+ * Writing a run: db_run_begin() commits a runs row marked incomplete;
+ * db_run_add_samples()/db_run_add_events() each commit one transaction per
+ * batch; db_run_finish() writes metrics and devices and marks the run
+ * complete in one transaction.  A process killed at any point leaves the
+ * file consistent: the run is absent or marked incomplete holding the
+ * batches committed so far; earlier runs are untouched.
+ *
+ * Run key: a SHA-256 (hex) over kind, scenario (its SHA-256), source file
+ * hash, QEMU model, policy, seed, rng, program version and start time.  It
+ * travels with the run through export/import and merge, so a run copied
+ * twice into one file is recognised and skipped.
+ *
+ * Errors: functions return 0 (or a pointer) on success and a negative
+ * value (or NULL) on failure with a message in err (which may be NULL)
+ * naming the file, the field or SQLite's message and extended code.
+ */
+#ifndef MIGSIM_STORE_DB_H
+#define MIGSIM_STORE_DB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "sim/result.h"
+
+#define DB_APPLICATION_ID  0x4d47534d /* "MGSM" */
+#define DB_SCHEMA_VERSION  2
+#define DB_BUSY_TIMEOUT_MS 5000
+#define DB_DEFAULT_PATH    "migsim.db"
+#define DB_BATCH_ROWS      4096 /* rows per transaction in db_run_save */
+
+/* Return codes besides 0 and -1. */
+#define DB_ERR_NOTFOUND  (-2) /* no run with that id */
+#define DB_ERR_DUPLICATE (-3) /* import: run key already present */
+
+enum db_run_kind { DB_KIND_SIM = 0, DB_KIND_REPLAY, DB_KIND_LIVE };
+
+const char *db_kind_name(enum db_run_kind k); /* "sim" | "replay" | "live" */
+int db_kind_from_name(const char *s, enum db_run_kind *k); /* -1: unknown */
+
+/*
+ * Run metadata.  The four char * strings are optional (NULL = none).
+ * db_run_begin() only reads them (the caller keeps ownership); a meta filled
+ * by db_run_load() owns them: free with db_run_meta_free().
+ */
+struct db_run_meta {
+    int64_t id; /* set by db_run_begin / db_run_load */
+    enum db_run_kind kind;
+    char *scenario_json;    /* scenario as JSON text (sim runs) */
+    char source_path[1024]; /* scenario/trace file, "" if none */
+    char source_sha256[65]; /* hex of the source file, "" if none */
+    char qemu[16];          /* QEMU version model, e.g. "9.1" */
+    char policy[160];       /* policy spec as given */
+    uint64_t seed;
+    char rng[32];         /* GSL generator name, e.g. "taus2" */
+    char version[32];     /* program version; "" = MIGSIM_VERSION */
+    char *command_line;   /* the whole command line */
+    int64_t started_ns;   /* Unix epoch ns; 0 = now at db_run_begin */
+    int64_t finished_ns;  /* set by db_run_finish */
+    uint64_t fingerprint; /* engine fingerprint (from the metrics) */
+    bool complete;        /* db_run_finish was reached */
+    char run_key[65];     /* "" = computed by db_run_begin */
+    char *verdict;        /* one-line verdict (db_run_annotate) */
+    char *diagnosis;      /* longer diagnosis text (db_run_annotate) */
+    uint64_t n_samples;   /* rows stored (filled by load and list) */
+    uint64_t n_events;
+};
+
+/* Zero a meta (all strings empty/NULL).  */
+void db_run_meta_init(struct db_run_meta *m);
+/* Free the owned strings of a meta filled by db_run_load; re-inits it. */
+void db_run_meta_free(struct db_run_meta *m);
+
+struct db;
+
+/* Open (creating if missing) the store at path; migrate it to
+ * DB_SCHEMA_VERSION.  NULL on error. */
+struct db *db_open(const char *path, char *err, size_t errlen);
+/* Same, but a missing file is an error instead of being created. */
+struct db *db_open_existing(const char *path, char *err, size_t errlen);
+void db_close(struct db *db);
+/* The sqlite3 handle, for tests and ad-hoc queries. */
+struct sqlite3 *db_handle(struct db *db);
+/* The file path given to db_open. */
+const char *db_path(const struct db *db);
+
+/* Insert a runs row (complete = 0) and commit; *id receives its id.
+ * Fills an empty run_key, version and a zero started_ns in a copy only. */
+int db_run_begin(struct db *db, const struct db_run_meta *meta, int64_t *id,
+                 char *err, size_t errlen);
+/* Append n samples (one transaction).  Sample numbering continues from the
+ * rows already stored for the run. */
+int db_run_add_samples(struct db *db, int64_t id, const struct run_sample *s,
+                       size_t n, char *err, size_t errlen);
+int db_run_add_events(struct db *db, int64_t id, const struct run_event *ev,
+                      size_t n, char *err, size_t errlen);
+/* Write metrics and devices, set finished (now) and fingerprint, mark the
+ * run complete: one transaction.  Samples and events in res are NOT
+ * written (use the add calls). */
+int db_run_finish(struct db *db, int64_t id, const struct run_result *res,
+                  char *err, size_t errlen);
+/* Set verdict and diagnosis text (NULL leaves a field unchanged). */
+int db_run_annotate(struct db *db, int64_t id, const char *verdict,
+                    const char *diagnosis, char *err, size_t errlen);
+/* Convenience: begin, samples and events in batches of DB_BATCH_ROWS,
+ * finish. */
+int db_run_save(struct db *db, const struct db_run_meta *meta,
+                const struct run_result *res, int64_t *id, char *err,
+                size_t errlen);
+
+/* Load a run: meta (owned strings) and result (init'ed here; free with
+ * run_result_free).  An incomplete run loads with whatever was written and
+ * m.outcome = RUN_INCOMPLETE.  DB_ERR_NOTFOUND if there is no such run. */
+int db_run_load(struct db *db, int64_t id, struct db_run_meta *meta,
+                struct run_result *res, char *err, size_t errlen);
+
+/* One line of a listing. */
+struct db_run_summary {
+    int64_t id;
+    enum db_run_kind kind;
+    bool complete;
+    int64_t started_ns;
+    char qemu[16];
+    char policy[160];
+    char source[128]; /* basename of source_path (truncated) */
+    uint64_t seed;
+    bool have_metrics;
+    enum run_outcome outcome;
+    int64_t total_ns;
+    int64_t downtime_ns;
+};
+
+/* All runs in id order: *out is malloc'ed (free()), *n its length. */
+int db_list(struct db *db, struct db_run_summary **out, size_t *n, char *err,
+            size_t errlen);
+/* Delete a run and everything it owns.  DB_ERR_NOTFOUND if absent. */
+int db_delete(struct db *db, int64_t id, char *err, size_t errlen);
+/* Id of the run with this key, 0 if none, negative on error. */
+int64_t db_find_key(struct db *db, const char *run_key, char *err,
+                    size_t errlen);
+
+/*
+ * Resolve run selectors: "ID", "A-B" (inclusive range of existing ids),
+ * "all" (every run), "last" (highest id).  *ids is malloc'ed, in the order
+ * given, without duplicates.  A selector naming no existing run is an
+ * error.
+ */
+int db_select_runs(struct db *db, char **sel, int nsel, int64_t **ids,
+                   size_t *n, char *err, size_t errlen);
+
+/* Export formats. */
+enum db_csv_table {
+    DB_CSV_SERIES = 0,
+    DB_CSV_EVENTS,
+    DB_CSV_METRICS,
+    DB_CSV_DEVICES
+};
+int db_csv_table_from_name(const char *s, enum db_csv_table *t);
+
+/* JSON document of one run ("format": "migsim-run", version 1), indented,
+ * newline-terminated. */
+int db_export_json(struct db *db, int64_t id, FILE *out, char *err,
+                   size_t errlen);
+/* One table of a run as CSV (RFC 4180 quoting, header line). */
+int db_export_csv(struct db *db, int64_t id, enum db_csv_table t, FILE *out,
+                  char *err, size_t errlen);
+/* Import a document written by db_export_json.  *id receives the new id,
+ * or with DB_ERR_DUPLICATE the id of the run already holding its key. */
+int db_import_json(struct db *db, const char *path, int64_t *id, char *err,
+                   size_t errlen);
+/* Same, from a string; name is used in messages. */
+int db_import_json_text(struct db *db, const char *text, const char *name,
+                        int64_t *id, char *err, size_t errlen);
+
+/* Write a complete run record (meta incl. run_key, complete, finished_ns,
+ * verdict and diagnosis as given) in batches; used by import and merge. */
+int db_run_copy_in(struct db *db, const struct db_run_meta *meta,
+                   const struct run_result *res, int64_t *id, char *err,
+                   size_t errlen);
+
+/* Copy every run of the input files into out_path (created if missing),
+ * with new ids, skipping runs whose key is already there.  Counts are
+ * optional outputs. */
+int db_merge(const char *out_path, const char *const *inputs, size_t n_inputs,
+             size_t *copied, size_t *skipped, char *err, size_t errlen);
+
+/* Run key of a meta (see above) as 64 hex digits + NUL. */
+void db_run_key(const struct db_run_meta *meta, char out[65]);
+
+/* SHA-256. */
+void db_sha256(const void *data, size_t len, uint8_t out[32]);
+void db_sha256_hex(const void *data, size_t len, char out[65]);
+int db_sha256_file(const char *path, char out[65], char *err, size_t errlen);
+
+/*
+ * Field descriptors: every numeric field of struct run_metrics (not
+ * outcome, qemu, policy, fingerprint, n_devices or devices) and of struct
+ * run_sample (not the per-device arrays), in display order.  The names are
+ * the SQL column names, JSON keys and CSV headers.  Used by the store, the
+ * exports, `runs show/diff`, the plots and the report.
+ */
+enum db_ctype { DB_C_I64 = 0, DB_C_U64, DB_C_DBL, DB_C_BOOL, DB_C_UINT };
+enum db_unit {
+    DB_U_NONE = 0, /* plain number */
+    DB_U_NS,       /* time, ns */
+    DB_U_BYTES,    /* size, bytes */
+    DB_U_COUNT,    /* integer count */
+    DB_U_BPS,      /* rate, bytes/s */
+    DB_U_PCT,      /* percent */
+    DB_U_BOOL,     /* yes/no */
+};
+
+struct db_field {
+    const char *name; /* column, JSON key, CSV header */
+    enum db_ctype ctype;
+    enum db_unit unit;
+    size_t offset;     /* into the struct */
+    const char *label; /* human label */
+};
+
+const struct db_field *db_metric_fields(size_t *n);
+const struct db_field *db_sample_fields(size_t *n);
+/* Value of a field of the struct at base as double. */
+double db_field_value(const struct db_field *f, const void *base);
+/* Human text ("1.50 s", "21.0 GB", "42", "yes"). Returns buf. */
+char *db_field_format(const struct db_field *f, const void *base, char *buf,
+                      size_t len);
+/* Same formatting for a bare value in a unit. */
+char *db_format_value(enum db_unit u, double v, char *buf, size_t len);
+/* "2026-01-02 03:04:05Z" from Unix epoch ns; "-" for 0. Returns buf. */
+char *db_format_time(int64_t epoch_ns, char *buf, size_t len);
+
+#endif

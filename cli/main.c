@@ -21,6 +21,11 @@ struct cli_cmd {
 static const struct cli_cmd commands[] = {
     {"simulate", cmd_simulate,
      "simulate a migration scenario under QEMU's loop and policies"},
+    {"compare", cmd_compare,
+     "run one scenario under several policies and rank them"},
+    {"policies", cmd_policies, "list the policies and their arguments"},
+    {"probe-vfio", cmd_probe_vfio,
+     "probe a real VFIO device's migration sizes and timings (needs hardware)"},
     {"version", cmd_version, "print the version"},
 };
 

@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * policy/report.c — reporting variants: how VFIO devices report pending
+ * data in state_pending_estimate() and state_pending_exact().  The
+ * variants only choose a mode; sim/mig.c carries it out in its VFIO
+ * handler, so the same code serves the simulator and replay.
+ */
+#include <string.h>
+
+#include "policy/policy.h"
+#include "sim/engine.h"
+#include "sim/units.h"
+
+static int cfg_qemu(void *priv, const char *args, struct scenario *s,
+                    struct pol_report *rep, char *err, size_t errlen)
+{
+    (void)priv;
+    (void)s;
+    if (args) {
+        snprintf(err, errlen, "takes no arguments");
+        return -1;
+    }
+    rep->mode = POL_REPORT_QEMU;
+    return 0;
+}
+
+static int cfg_cached(void *priv, const char *args, struct scenario *s,
+                      struct pol_report *rep, char *err, size_t errlen)
+{
+    (void)priv;
+    (void)s;
+    if (args) {
+        snprintf(err, errlen, "takes no arguments");
+        return -1;
+    }
+    rep->mode = POL_REPORT_CACHED;
+    return 0;
+}
+
+static int parse_interval(const char *args, const char *def, int64_t *ns,
+                          char *err, size_t errlen)
+{
+    char v[64];
+    static const char *const keys[] = {"interval", NULL};
+    if (pol_args_check("interval", args, keys, err, errlen)) {
+        return -1;
+    }
+    if (!pol_arg(args, "interval", 0, v, sizeof(v))) {
+        snprintf(v, sizeof(v), "%s", def);
+    }
+    char e[160];
+    if (units_parse_time(v, 0, ns, e, sizeof(e)) || *ns <= 0) {
+        snprintf(err, errlen, "interval '%s': %s", v,
+                 *ns <= 0 ? "must be > 0" : e);
+        return -1;
+    }
+    return 0;
+}
+
+static int cfg_refresh(void *priv, const char *args, struct scenario *s,
+                       struct pol_report *rep, char *err, size_t errlen)
+{
+    (void)priv;
+    (void)s;
+    rep->mode = POL_REPORT_REFRESH;
+    return parse_interval(args, "1s", &rep->interval_ns, err, errlen);
+}
+
+static int cfg_in_estimate(void *priv, const char *args, struct scenario *s,
+                           struct pol_report *rep, char *err, size_t errlen)
+{
+    (void)priv;
+    (void)s;
+    if (args) {
+        snprintf(err, errlen, "takes no arguments");
+        return -1;
+    }
+    rep->mode = POL_REPORT_IN_ESTIMATE;
+    return 0;
+}
+
+static int cfg_non_iterable(void *priv, const char *args, struct scenario *s,
+                            struct pol_report *rep, char *err, size_t errlen)
+{
+    (void)priv;
+    (void)s;
+    rep->mode = POL_REPORT_NON_ITERABLE;
+    return parse_interval(args, "1s", &rep->interval_ns, err, errlen);
+}
+
+const struct pol_ops pol_qemu = {
+    .name = "qemu",
+    .args = "",
+    .summary = "QEMU's own reporting for the chosen version (default)",
+    .help = "    8.0: stop-copy size only in exact(); 8.1-9.1: precopy "
+            "initial+dirty in\n    estimate(), stop-copy + precopy (double "
+            "counted) in exact(); 9.2+: stop-copy\n    only in exact(); 7.2: "
+            "v1 pending_bytes in every pending query.",
+    .is_reporting = true,
+    .configure = cfg_qemu,
+};
+
+const struct pol_ops pol_cached_stop_size = {
+    .name = "cached-stop-size",
+    .args = "",
+    .summary = "cache the stop-copy size and report it in estimate() too",
+    .help = "    The size is queried at setup and at every exact(); estimate() "
+            "reports the\n    cached value (and the bytes read since "
+            "subtracted), as the post-10.2 merged\n    query does.  A stale "
+            "cache can block convergence: if the device shrinks,\n    "
+            "estimate keeps the old size and exact() is never reached.",
+    .is_reporting = true,
+    .configure = cfg_cached,
+};
+
+const struct pol_ops pol_refresh_stop_size = {
+    .name = "refresh-stop-size",
+    .args = "INTERVAL",
+    .summary = "cached stop-copy size, refreshed from the device every "
+               "INTERVAL (default 1s)",
+    .help = "    Like cached-stop-size, but estimate() re-queries the device "
+            "when the cache\n    is older than INTERVAL (costing one size "
+            "ioctl).",
+    .is_reporting = true,
+    .configure = cfg_refresh,
+};
+
+const struct pol_ops pol_stop_size_in_estimate = {
+    .name = "stop-size-in-estimate",
+    .args = "",
+    .summary = "query the stop-copy size in every estimate() (ioctl cost "
+               "each call)",
+    .help = "    Each estimate() costs the device's query_latency per VFIO "
+            "device.",
+    .is_reporting = true,
+    .configure = cfg_in_estimate,
+};
+
+const struct pol_ops pol_non_iterable_report = {
+    .name = "non-iterable-report",
+    .args = "INTERVAL",
+    .summary = "report stop-copy data as non-iterable; sleep instead of "
+               "spinning, exact() at most every INTERVAL (default 1s)",
+    .help = "    When only non-iterable data keeps the migration above the "
+            "threshold, the\n    thread sleeps until INTERVAL has passed "
+            "since the last exact() instead of\n    iterating.",
+    .is_reporting = true,
+    .configure = cfg_non_iterable,
+};

@@ -1,0 +1,1029 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * sim/scenario.c — scenario JSON: key table, defaults, overrides,
+ * validation.
+ *
+ * The key tables below are the single source of truth: resolution,
+ * `--keys` and the docs all come from them.  Values are read from the JSON
+ * tree with the unit parsers of sim/units.h.
+ */
+#include "sim/scenario.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "sim/engine.h"
+#include "sim/units.h"
+
+struct scn_doc {
+    json_t *root;
+    char source[512];
+};
+
+enum key_type {
+    K_SIZE,
+    K_TIME,
+    K_RATE,
+    K_BOOL,
+    K_UINT,
+    K_U64,
+    K_FRACTION,
+    K_DOUBLE,
+    K_STRING, /* char array of RUN_NAME_LEN or 128 (len given) */
+    K_QEMU,
+    K_WORKLOAD,
+    K_RAMMODE,
+};
+
+struct key {
+    const char *name;
+    enum key_type type;
+    size_t off;
+    size_t len; /* K_STRING buffer size */
+    const char *def;
+    const char *help;
+};
+
+#define S(f) offsetof(struct scenario, f)
+#define D(f) offsetof(struct scn_device, f)
+
+static const struct key top_keys[] = {
+    {"name", K_STRING, S(name), sizeof(((struct scenario *)0)->name), "",
+     "free text shown in reports"},
+    {"qemu", K_QEMU, S(qemu), 0, "9.1",
+     "QEMU version model: 7.2 8.0 8.1 8.2 9.0 9.1 9.2 10.0 10.1 10.2"},
+    {"seed", K_U64, S(seed), 0, "1", "master seed of all random streams"},
+    {NULL, 0, 0, 0, NULL, NULL},
+};
+
+static const struct key vm_keys[] = {
+    {"ram", K_SIZE, S(ram_bytes), 0, "4GiB", "guest RAM"},
+    {"page_size", K_SIZE, S(page_bytes), 0, "4KiB", "target page size"},
+    {"zero_fraction", K_FRACTION, S(zero_fraction), 0, "0.5",
+     "share of the RAM outside the working set that holds only zero pages"},
+    {"vcpus", K_UINT, S(vcpus), 0, "4", "vCPUs (VM stop cost grows with them)"},
+    {"stop_cost", K_TIME, S(stop_base_ns), 0, "5ms",
+     "vm_stop_force_state cost, fixed part"},
+    {"stop_cost_per_vcpu", K_TIME, S(stop_per_vcpu_ns), 0, "1ms",
+     "vm_stop_force_state cost per vCPU"},
+    {"non_iterable_size", K_SIZE, S(non_iterable_bytes), 0, "1MiB",
+     "the rest of the VM's device state (sent inside the downtime)"},
+    {"non_iterable_save_time", K_TIME, S(non_iterable_save_ns), 0, "5ms",
+     "time to save that state on the source"},
+    {"non_iterable_load_time", K_TIME, S(non_iterable_load_ns), 0, "10ms",
+     "time to load it on the destination"},
+    {"zero_page_scan", K_TIME, S(zero_page_scan_ns), 0, "400ns",
+     "thread time to detect and send one zero page"},
+    {NULL, 0, 0, 0, NULL, NULL},
+};
+
+static const struct key wl_keys[] = {
+    {"kind", K_WORKLOAD, S(ram.workload), 0, "uniform",
+     "idle, uniform, sweep, hotcold, phased"},
+    {"working_set", K_SIZE, S(ram.working_set_bytes), 0, "1GiB",
+     "RAM the guest writes (at the start of guest-physical memory)"},
+    {"dirty_rate", K_RATE, S(ram.dirty_rate_bps), 0, "0B/s",
+     "page writes per second x page size"},
+    {"hot_fraction", K_FRACTION, S(ram.hot_fraction), 0, "0.1",
+     "hotcold: hot share of the working set"},
+    {"hot_write_fraction", K_FRACTION, S(ram.hot_write_fraction), 0, "0.9",
+     "hotcold: share of writes that hit the hot set"},
+    {"phase_base", K_WORKLOAD, S(ram.phase_base), 0, "uniform",
+     "phased: pattern of the writes (uniform or sweep)"},
+    /* "phases" is an array handled separately */
+    {NULL, 0, 0, 0, NULL, NULL},
+};
+
+static const struct key mig_keys[] = {
+    {"downtime_limit", K_TIME, S(downtime_limit_ns), 0, "300ms",
+     "downtime-limit parameter"},
+    {"max_bandwidth", K_RATE, S(max_bandwidth_bps), 0, "128MiB/s",
+     "max-bandwidth parameter (0B/s = unlimited)"},
+    {"link_bandwidth", K_RATE, S(link_bandwidth_bps), 0, "10Gbit/s",
+     "wire speed; the downtime phase is not rate-limited"},
+    {"avail_switchover_bandwidth", K_RATE, S(avail_switchover_bandwidth_bps), 0,
+     "0B/s", "avail-switchover-bandwidth (8.2+; 0 = use measured bandwidth)"},
+    {"time_limit", K_TIME, S(time_limit_ns), 0, "10min",
+     "give up after this much simulated time (outcome timeout)"},
+    {"setup_time", K_TIME, S(setup_ns), 0, "20ms",
+     "qemu_savevm_state_setup and connection setup"},
+    {"rtt", K_TIME, S(rtt_ns), 0, "200us", "return-path round trip"},
+    {"multifd_channels", K_UINT, S(multifd_channels), 0, "0",
+     "multifd channels (0 = multifd off)"},
+    {"multifd_channel_bandwidth", K_RATE, S(multifd_channel_bps), 0, "0B/s",
+     "throughput cap of one channel, e.g. CPU-bound TLS (0 = none)"},
+    {"postcopy", K_BOOL, S(postcopy_ram), 0, "false",
+     "capability postcopy-ram (RAM reported as can-postcopy)"},
+    {"max_postcopy_bandwidth", K_RATE, S(max_postcopy_bandwidth_bps), 0, "0B/s",
+     "max-postcopy-bandwidth (0 = link)"},
+    {"postcopy_fault_cost", K_TIME, S(postcopy_fault_ns), 0, "100us",
+     "postcopy: guest stall per remote page fault"},
+    {"switchover_ack", K_BOOL, S(switchover_ack), 0, "false",
+     "capability switchover-ack (8.1+)"},
+    {"pause_before_switchover", K_BOOL, S(pause_before_switchover), 0, "false",
+     "capability pause-before-switchover"},
+    {"pause_wait", K_TIME, S(pause_wait_ns), 0, "0ms",
+     "time until migrate-continue in pre-switchover (inside downtime)"},
+    {"auto_converge", K_BOOL, S(auto_converge), 0, "false",
+     "capability auto-converge (CPU throttling)"},
+    {"throttle_trigger_threshold", K_UINT, S(throttle_trigger_threshold), 0,
+     "50", "%"},
+    {"cpu_throttle_initial", K_UINT, S(cpu_throttle_initial), 0, "20", "%"},
+    {"cpu_throttle_increment", K_UINT, S(cpu_throttle_increment), 0, "10", "%"},
+    {"max_cpu_throttle", K_UINT, S(max_cpu_throttle), 0, "99", "%"},
+    {"cpu_throttle_tailslow", K_BOOL, S(cpu_throttle_tailslow), 0, "false",
+     "x-cpu-throttle-tailslow"},
+    {"dirty_limit", K_BOOL, S(dirty_limit), 0, "false",
+     "capability dirty-limit (8.1+)"},
+    {"vcpu_dirty_limit", K_RATE, S(vcpu_dirty_limit_bps), 0, "1MB/s",
+     "vcpu-dirty-limit (per vCPU)"},
+    {"sync_cost", K_TIME, S(sync_base_ns), 0, "1ms",
+     "dirty bitmap sync (BQL held): fixed part"},
+    {"sync_cost_per_gib", K_TIME, S(sync_per_gib_ns), 0, "1250us",
+     "dirty bitmap sync: per GiB of guest RAM"},
+    {NULL, 0, 0, 0, NULL, NULL},
+};
+
+static const struct key sim_keys[] = {
+    {"ram_mode", K_RAMMODE, S(ram.mode), 0, "page",
+     "page (page-level bitmaps) or aggregate (counts, for sweeps)"},
+    {NULL, 0, 0, 0, NULL, NULL},
+};
+
+static const struct key dev_keys[] = {
+    {"name", K_STRING, D(name), RUN_NAME_LEN, "vfio0", "device name"},
+    {"kind", K_STRING, 0, 0, "vfio", "device kind (only vfio)"},
+    {"stop_copy_size", K_SIZE, D(stop_copy_bytes), 0, "0",
+     "VFIO_DEVICE_FEATURE_MIG_DATA_SIZE answer"},
+    {"precopy", K_BOOL, D(precopy), 0, "false",
+     "device supports PRE_COPY (VFIO_MIGRATION_PRE_COPY)"},
+    {"p2p", K_BOOL, D(p2p), 0, "false", "device supports the P2P states"},
+    {"precopy_initial", K_SIZE, D(precopy_initial_bytes), 0, "0",
+     "initial_bytes of VFIO_MIG_GET_PRECOPY_INFO"},
+    {"precopy_dirty_rate", K_RATE, D(precopy_dirty_rate_bps), 0, "0B/s",
+     "dirty_bytes the running device adds per second"},
+    {"precopy_shrinks_stop_copy", K_BOOL, D(precopy_shrinks_stop_copy), 0,
+     "false", "stop-copy size shrinks as precopy data is read"},
+    {"min_stop_copy_size", K_SIZE, D(min_stop_copy_bytes), 0, "0",
+     "floor of a shrinking stop-copy size"},
+    {"query_latency", K_TIME, D(query_latency_ns), 0, "50us",
+     "cost of one size ioctl"},
+    {"read_bandwidth", K_RATE, D(read_bps), 0, "0B/s",
+     "data_fd read bandwidth (0 = as fast as the link)"},
+    {"save_time", K_TIME, D(save_ns), 0, "0ms",
+     "extra device save time inside the downtime"},
+    {"load_time", K_TIME, D(load_ns), 0, "0ms",
+     "destination load time of the device state"},
+    {"config_size", K_SIZE, D(config_bytes), 0, "4KiB",
+     "non-iterable config state"},
+    {"config_load_time", K_TIME, D(config_load_ns), 0, "0ms",
+     "destination load time of the config state"},
+    {"query_fails", K_BOOL, D(query_fails), 0, "false",
+     "the stop-copy size query fails (QEMU then assumes 100 GiB)"},
+    {"size_jitter", K_SIZE, D(size_jitter_bytes), 0, "0",
+     "reported stop-copy size varies by +- this"},
+    {"multifd", K_BOOL, D(multifd), 0, "false",
+     "device state over multifd channels (10.0+)"},
+    /* "stop_copy_schedule" is an array handled separately */
+    {NULL, 0, 0, 0, NULL, NULL},
+};
+
+struct section {
+    const char *name;
+    const struct key *keys;
+};
+
+static const struct section sections[] = {
+    {"vm", vm_keys},
+    {"workload", wl_keys},
+    {"migration", mig_keys},
+    {"sim", sim_keys},
+};
+#define N_SECTIONS (sizeof(sections) / sizeof(sections[0]))
+
+static const struct {
+    const char *name;
+    unsigned v;
+} qemu_versions[] = {
+    {"7.2", QEMU_7_2},   {"8.0", QEMU_8_0},   {"8.1", QEMU_8_1},
+    {"8.2", QEMU_8_2},   {"9.0", QEMU_9_0},   {"9.1", QEMU_9_1},
+    {"9.2", QEMU_9_2},   {"10.0", QEMU_10_0}, {"10.1", QEMU_10_1},
+    {"10.2", QEMU_10_2},
+};
+#define N_QEMU (sizeof(qemu_versions) / sizeof(qemu_versions[0]))
+
+int scn_qemu_from_name(const char *s, unsigned *v)
+{
+    for (size_t i = 0; i < N_QEMU; i++) {
+        if (strcmp(s, qemu_versions[i].name) == 0) {
+            *v = qemu_versions[i].v;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+const char *scn_qemu_name(unsigned v)
+{
+    for (size_t i = 0; i < N_QEMU; i++) {
+        if (qemu_versions[i].v == v) {
+            return qemu_versions[i].name;
+        }
+    }
+    return "?";
+}
+
+const char *scn_qemu_list(void)
+{
+    return "7.2, 8.0, 8.1, 8.2, 9.0, 9.1, 9.2, 10.0, 10.1, 10.2";
+}
+
+static void fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void fail(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (!err || !errlen) {
+        return;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+/* Convert one value; text is the JSON value rendered for messages. */
+static int set_value(void *base, const struct key *k, json_t *v,
+                     const char *where, char *err, size_t errlen)
+{
+    char e[200] = "";
+    char *p = (char *)base + k->off;
+    const char *str = json_is_string(v) ? json_string_value(v) : NULL;
+
+    switch (k->type) {
+    case K_SIZE: {
+        uint64_t b;
+        if (json_is_integer(v) && json_integer_value(v) >= 0) {
+            b = (uint64_t)json_integer_value(v);
+        } else if (str) {
+            if (units_parse_size(str, &b, e, sizeof(e))) {
+                goto bad;
+            }
+        } else {
+            snprintf(e, sizeof(e), "expected a size such as \"21GB\"");
+            goto bad;
+        }
+        memcpy(p, &b, sizeof(b));
+        return 0;
+    }
+    case K_TIME: {
+        int64_t ns;
+        if (!str) {
+            snprintf(e, sizeof(e),
+                     "expected a time with a unit, e.g. "
+                     "\"300ms\"");
+            goto bad;
+        }
+        if (units_parse_time(str, 0, &ns, e, sizeof(e))) {
+            goto bad;
+        }
+        memcpy(p, &ns, sizeof(ns));
+        return 0;
+    }
+    case K_RATE: {
+        uint64_t r;
+        if (json_is_integer(v) && json_integer_value(v) == 0) {
+            r = 0;
+        } else if (!str) {
+            snprintf(e, sizeof(e),
+                     "expected a rate with a unit, e.g. "
+                     "\"128MiB/s\"");
+            goto bad;
+        } else if (units_parse_rate(str, &r, e, sizeof(e))) {
+            goto bad;
+        }
+        memcpy(p, &r, sizeof(r));
+        return 0;
+    }
+    case K_BOOL: {
+        bool b;
+        if (!json_is_boolean(v)) {
+            snprintf(e, sizeof(e), "expected true or false");
+            goto bad;
+        }
+        b = json_is_true(v);
+        memcpy(p, &b, sizeof(b));
+        return 0;
+    }
+    case K_UINT: {
+        if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+            json_integer_value(v) > 1000000) {
+            snprintf(e, sizeof(e), "expected a whole number 0..1000000");
+            goto bad;
+        }
+        unsigned u = (unsigned)json_integer_value(v);
+        memcpy(p, &u, sizeof(u));
+        return 0;
+    }
+    case K_U64: {
+        uint64_t u;
+        if (json_is_integer(v) && json_integer_value(v) >= 0) {
+            u = (uint64_t)json_integer_value(v);
+        } else if (str) {
+            char *end;
+            errno = 0;
+            u = strtoull(str, &end, 0);
+            if (errno || end == str || *end) {
+                snprintf(e, sizeof(e), "expected a whole number");
+                goto bad;
+            }
+        } else {
+            snprintf(e, sizeof(e), "expected a whole number");
+            goto bad;
+        }
+        memcpy(p, &u, sizeof(u));
+        return 0;
+    }
+    case K_FRACTION: {
+        double d;
+        if (json_is_number(v)) {
+            d = json_number_value(v);
+        } else if (str) {
+            if (units_parse_fraction(str, &d, e, sizeof(e))) {
+                goto bad;
+            }
+        } else {
+            snprintf(e, sizeof(e), "expected a fraction 0..1 or \"40%%\"");
+            goto bad;
+        }
+        if (!(d >= 0.0 && d <= 1.0)) {
+            snprintf(e, sizeof(e), "must be between 0 and 1");
+            goto bad;
+        }
+        memcpy(p, &d, sizeof(d));
+        return 0;
+    }
+    case K_DOUBLE: {
+        if (!json_is_number(v)) {
+            snprintf(e, sizeof(e), "expected a number");
+            goto bad;
+        }
+        double d = json_number_value(v);
+        memcpy(p, &d, sizeof(d));
+        return 0;
+    }
+    case K_STRING:
+        if (!str) {
+            snprintf(e, sizeof(e), "expected a string");
+            goto bad;
+        }
+        if (k->len == 0) { /* kind: only "vfio" */
+            if (strcmp(str, "vfio") != 0) {
+                snprintf(e, sizeof(e),
+                         "unknown device kind '%s' (only "
+                         "vfio)",
+                         str);
+                goto bad;
+            }
+            return 0;
+        }
+        if (strlen(str) >= k->len) {
+            snprintf(e, sizeof(e), "longer than %zu characters", k->len - 1);
+            goto bad;
+        }
+        memcpy(p, str, strlen(str) + 1);
+        return 0;
+    case K_QEMU: {
+        unsigned qv;
+        char buf[32];
+        if (json_is_real(v)) {
+            snprintf(buf, sizeof(buf), "%.1f", json_real_value(v));
+            str = buf;
+        }
+        if (!str || scn_qemu_from_name(str, &qv)) {
+            snprintf(e, sizeof(e), "unknown QEMU version (modelled: %s)",
+                     scn_qemu_list());
+            goto bad;
+        }
+        memcpy(p, &qv, sizeof(qv));
+        return 0;
+    }
+    case K_WORKLOAD: {
+        enum ram_workload w;
+        if (!str || ram_workload_from_name(str, &w)) {
+            snprintf(e, sizeof(e),
+                     "unknown workload (idle, uniform, sweep, "
+                     "hotcold, phased)");
+            goto bad;
+        }
+        memcpy(p, &w, sizeof(w));
+        return 0;
+    }
+    case K_RAMMODE: {
+        enum ram_mode m;
+        if (str && strcmp(str, "page") == 0) {
+            m = RAM_MODE_PAGE;
+        } else if (str && strcmp(str, "aggregate") == 0) {
+            m = RAM_MODE_AGGREGATE;
+        } else {
+            snprintf(e, sizeof(e), "expected \"page\" or \"aggregate\"");
+            goto bad;
+        }
+        memcpy(p, &m, sizeof(m));
+        return 0;
+    }
+    }
+bad:
+    fail(err, errlen, "%s: %s", where, e);
+    return -1;
+}
+
+static const struct key *find_key(const struct key *keys, const char *name)
+{
+    for (const struct key *k = keys; k->name; k++) {
+        if (strcmp(k->name, name) == 0) {
+            return k;
+        }
+    }
+    return NULL;
+}
+
+static int apply_defaults(void *base, const struct key *keys)
+{
+    for (const struct key *k = keys; k->name; k++) {
+        json_t *v;
+        if (k->type == K_BOOL) {
+            v = json_boolean(strcmp(k->def, "true") == 0);
+        } else if (k->type == K_UINT || k->type == K_U64) {
+            v = json_integer(strtoll(k->def, NULL, 10));
+        } else if (k->type == K_FRACTION || k->type == K_DOUBLE) {
+            v = json_real(strtod(k->def, NULL));
+        } else {
+            v = json_string(k->def);
+        }
+        char err[256];
+        int rc = set_value(base, k, v, k->name, err, sizeof(err));
+        json_decref(v);
+        if (rc) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+void scn_defaults(struct scenario *s)
+{
+    memset(s, 0, sizeof(*s));
+    apply_defaults(s, top_keys);
+    for (size_t i = 0; i < N_SECTIONS; i++) {
+        apply_defaults(s, sections[i].keys);
+    }
+}
+
+static int section_keys(json_t *obj, void *base, const struct key *keys,
+                        const char *prefix, char *err, size_t errlen)
+{
+    const char *name;
+    json_t *v;
+    json_object_foreach(obj, name, v)
+    {
+        char where[160];
+        snprintf(where, sizeof(where), "%s%s", prefix, name);
+        const struct key *k = find_key(keys, name);
+        if (!k) {
+            continue; /* arrays etc. are handled by the caller */
+        }
+        if (set_value(base, k, v, where, err, errlen)) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int check_unknown(json_t *obj, const struct key *keys,
+                         const char *const *extra, const char *prefix,
+                         char *err, size_t errlen)
+{
+    const char *name;
+    json_t *v;
+    json_object_foreach(obj, name, v)
+    {
+        if (find_key(keys, name)) {
+            continue;
+        }
+        bool ok = false;
+        for (const char *const *x = extra; x && *x; x++) {
+            if (strcmp(*x, name) == 0) {
+                ok = true;
+            }
+        }
+        if (!ok) {
+            fail(err, errlen,
+                 "%s%s: unknown key (see 'migsim simulate "
+                 "--keys')",
+                 prefix, name);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int parse_device(json_t *o, unsigned idx, struct scn_device *d,
+                        char *err, size_t errlen)
+{
+    char prefix[64];
+    snprintf(prefix, sizeof(prefix), "devices[%u].", idx);
+    if (!json_is_object(o)) {
+        fail(err, errlen, "devices[%u]: expected an object", idx);
+        return -1;
+    }
+    static const char *const extra[] = {"stop_copy_schedule", NULL};
+    if (check_unknown(o, dev_keys, extra, prefix, err, errlen)) {
+        return -1;
+    }
+    memset(d, 0, sizeof(*d));
+    if (apply_defaults(d, dev_keys)) {
+        return -1;
+    }
+    snprintf(d->name, sizeof(d->name), "vfio%u", idx);
+    if (section_keys(o, d, dev_keys, prefix, err, errlen)) {
+        return -1;
+    }
+    json_t *sch = json_object_get(o, "stop_copy_schedule");
+    if (sch) {
+        if (!json_is_array(sch) || json_array_size(sch) > SCN_MAX_SCHEDULE) {
+            fail(err, errlen,
+                 "%sstop_copy_schedule: expected an array of at most %d "
+                 "{\"at\": TIME, \"size\": SIZE}",
+                 prefix, SCN_MAX_SCHEDULE);
+            return -1;
+        }
+        size_t i;
+        json_t *e;
+        int64_t prev = -1;
+        json_array_foreach(sch, i, e)
+        {
+            char where[128];
+            snprintf(where, sizeof(where), "%sstop_copy_schedule[%zu]", prefix,
+                     i);
+            json_t *at = json_object_get(e, "at");
+            json_t *sz = json_object_get(e, "size");
+            if (!json_is_object(e) || !at || !sz || json_object_size(e) != 2) {
+                fail(err, errlen,
+                     "%s: expected {\"at\": TIME, \"size\": "
+                     "SIZE}",
+                     where);
+                return -1;
+            }
+            static const struct key kat = {"at", K_TIME, 0, 0, "", ""};
+            static const struct key ksz = {"size", K_SIZE, 0, 0, "", ""};
+            struct scn_size_change *c = &d->schedule[i];
+            if (set_value(&c->at_ns, &kat, at, where, err, errlen) ||
+                set_value(&c->stop_copy_bytes, &ksz, sz, where, err, errlen)) {
+                return -1;
+            }
+            if (c->at_ns < prev) {
+                fail(err, errlen, "%s: times must not decrease", where);
+                return -1;
+            }
+            prev = c->at_ns;
+        }
+        d->n_schedule = (unsigned)json_array_size(sch);
+    }
+    return 0;
+}
+
+static int parse_phases(json_t *arr, struct scenario *s, char *err,
+                        size_t errlen)
+{
+    if (!json_is_array(arr) || json_array_size(arr) > RAM_MAX_PHASES) {
+        fail(err, errlen,
+             "workload.phases: expected an array of at most %d "
+             "{\"at\": TIME, \"dirty_rate\": RATE}",
+             RAM_MAX_PHASES);
+        return -1;
+    }
+    size_t i;
+    json_t *e;
+    int64_t prev = -1;
+    json_array_foreach(arr, i, e)
+    {
+        char where[64];
+        snprintf(where, sizeof(where), "workload.phases[%zu]", i);
+        json_t *at = json_object_get(e, "at");
+        json_t *r = json_object_get(e, "dirty_rate");
+        if (!json_is_object(e) || !at || !r || json_object_size(e) != 2) {
+            fail(err, errlen,
+                 "%s: expected {\"at\": TIME, \"dirty_rate\": RATE}", where);
+            return -1;
+        }
+        static const struct key kat = {"at", K_TIME, 0, 0, "", ""};
+        static const struct key kr = {"dirty_rate", K_RATE, 0, 0, "", ""};
+        struct ram_phase *p = &s->ram.phases[i];
+        if (set_value(&p->at_ns, &kat, at, where, err, errlen) ||
+            set_value(&p->dirty_rate_bps, &kr, r, where, err, errlen)) {
+            return -1;
+        }
+        if (p->at_ns < prev) {
+            fail(err, errlen, "%s: times must not decrease", where);
+            return -1;
+        }
+        prev = p->at_ns;
+    }
+    s->ram.n_phases = (unsigned)json_array_size(arr);
+    return 0;
+}
+
+static int validate(struct scenario *s, char *err, size_t errlen)
+{
+    if (s->page_bytes < 512 || (s->page_bytes & (s->page_bytes - 1))) {
+        fail(err, errlen, "vm.page_size: must be a power of two >= 512");
+        return -1;
+    }
+    if (s->ram_bytes < s->page_bytes || s->ram_bytes % s->page_bytes) {
+        fail(err, errlen,
+             "vm.ram: must be a non-zero multiple of "
+             "vm.page_size");
+        return -1;
+    }
+    if (s->ram_bytes > (UINT64_C(64) << 40)) {
+        fail(err, errlen, "vm.ram: at most 64TiB is modelled");
+        return -1;
+    }
+    if (s->ram.working_set_bytes > s->ram_bytes) {
+        fail(err, errlen, "workload.working_set: larger than vm.ram");
+        return -1;
+    }
+    if (s->ram.workload != RAM_WL_IDLE && s->ram.working_set_bytes == 0 &&
+        s->ram.dirty_rate_bps > 0) {
+        fail(err, errlen,
+             "workload.working_set: must be > 0 when the guest "
+             "dirties memory");
+        return -1;
+    }
+    if (s->ram.workload == RAM_WL_PHASED && s->ram.n_phases == 0) {
+        fail(err, errlen, "workload.phases: a phased workload needs phases");
+        return -1;
+    }
+    if (s->ram.workload == RAM_WL_PHASED &&
+        s->ram.phase_base != RAM_WL_UNIFORM &&
+        s->ram.phase_base != RAM_WL_SWEEP) {
+        fail(err, errlen, "workload.phase_base: uniform or sweep");
+        return -1;
+    }
+    if (s->link_bandwidth_bps == 0) {
+        fail(err, errlen, "migration.link_bandwidth: must be > 0");
+        return -1;
+    }
+    if (s->downtime_limit_ns <= 0 || s->downtime_limit_ns > 2000 * SIM_S) {
+        fail(err, errlen,
+             "migration.downtime_limit: must be in (0, 2000s] "
+             "as QEMU accepts");
+        return -1;
+    }
+    if (s->time_limit_ns <= 0) {
+        fail(err, errlen, "migration.time_limit: must be > 0");
+        return -1;
+    }
+    if (s->max_cpu_throttle > 99 || s->cpu_throttle_initial < 1 ||
+        s->cpu_throttle_initial > 99 || s->cpu_throttle_increment < 1 ||
+        s->cpu_throttle_increment > 99 || s->throttle_trigger_threshold < 1 ||
+        s->throttle_trigger_threshold > 100) {
+        fail(err, errlen,
+             "migration: throttle percentages out of QEMU's ranges");
+        return -1;
+    }
+    if (s->multifd_channels > 255) {
+        fail(err, errlen, "migration.multifd_channels: at most 255");
+        return -1;
+    }
+    if (s->switchover_ack && s->qemu < QEMU_8_1) {
+        fail(err, errlen, "migration.switchover_ack: needs QEMU 8.1+");
+        return -1;
+    }
+    if (s->dirty_limit && s->qemu < QEMU_8_1) {
+        fail(err, errlen, "migration.dirty_limit: needs QEMU 8.1+");
+        return -1;
+    }
+    if (s->avail_switchover_bandwidth_bps && s->qemu < QEMU_8_2) {
+        fail(err, errlen,
+             "migration.avail_switchover_bandwidth: needs QEMU 8.2+");
+        return -1;
+    }
+    for (unsigned i = 0; i < s->n_devices; i++) {
+        if (s->devices[i].multifd && s->qemu < QEMU_10_0) {
+            fail(err, errlen, "devices[%u].multifd: needs QEMU 10.0+", i);
+            return -1;
+        }
+        for (unsigned j = 0; j < i; j++) {
+            if (strcmp(s->devices[i].name, s->devices[j].name) == 0) {
+                fail(err, errlen, "devices[%u].name: '%s' is used twice", i,
+                     s->devices[i].name);
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+int scn_resolve(const struct scn_doc *doc, struct scenario *s, char *err,
+                size_t errlen)
+{
+    char e[400] = "";
+    scn_defaults(s);
+    json_t *root = doc->root;
+    if (!json_is_object(root)) {
+        fail(err, errlen, "%s: the scenario must be a JSON object",
+             doc->source);
+        return -1;
+    }
+    static const char *const top_extra[] = {
+        "vm", "workload", "migration", "sim", "devices", "description", NULL};
+    if (check_unknown(root, top_keys, top_extra, "", e, sizeof(e)) ||
+        section_keys(root, s, top_keys, "", e, sizeof(e))) {
+        goto bad;
+    }
+    for (size_t i = 0; i < N_SECTIONS; i++) {
+        json_t *sec = json_object_get(root, sections[i].name);
+        if (!sec) {
+            continue;
+        }
+        char prefix[32];
+        snprintf(prefix, sizeof(prefix), "%s.", sections[i].name);
+        if (!json_is_object(sec)) {
+            snprintf(e, sizeof(e), "%s: expected an object", sections[i].name);
+            goto bad;
+        }
+        static const char *const wl_extra[] = {"phases", NULL};
+        if (check_unknown(sec, sections[i].keys,
+                          sections[i].keys == wl_keys ? wl_extra : NULL, prefix,
+                          e, sizeof(e)) ||
+            section_keys(sec, s, sections[i].keys, prefix, e, sizeof(e))) {
+            goto bad;
+        }
+    }
+    json_t *wl = json_object_get(root, "workload");
+    json_t *ph = wl ? json_object_get(wl, "phases") : NULL;
+    if (ph && parse_phases(ph, s, e, sizeof(e))) {
+        goto bad;
+    }
+    json_t *devs = json_object_get(root, "devices");
+    if (devs) {
+        if (!json_is_array(devs) || json_array_size(devs) > SCN_MAX_DEVICES) {
+            snprintf(e, sizeof(e),
+                     "devices: expected an array of at most %d "
+                     "objects",
+                     SCN_MAX_DEVICES);
+            goto bad;
+        }
+        size_t i;
+        json_t *d;
+        json_array_foreach(devs, i, d)
+        {
+            if (parse_device(d, (unsigned)i, &s->devices[i], e, sizeof(e))) {
+                goto bad;
+            }
+        }
+        s->n_devices = (unsigned)json_array_size(devs);
+    }
+    s->ram.ram_bytes = s->ram_bytes;
+    s->ram.page_bytes = s->page_bytes;
+    s->ram.zero_fraction = s->zero_fraction;
+    if (s->ram.workload == RAM_WL_IDLE) {
+        s->ram.dirty_rate_bps = 0;
+    }
+    if (validate(s, e, sizeof(e))) {
+        goto bad;
+    }
+    return 0;
+bad:
+    fail(err, errlen, "%s: %s", doc->source, e);
+    return -1;
+}
+
+struct scn_doc *scn_doc_parse(const char *json, const char *src, char *err,
+                              size_t errlen)
+{
+    json_error_t je;
+    json_t *root = json_loads(json, JSON_REJECT_DUPLICATES, &je);
+    if (!root) {
+        fail(err, errlen, "%s:%d:%d: %s", src, je.line, je.column, je.text);
+        return NULL;
+    }
+    struct scn_doc *d = calloc(1, sizeof(*d));
+    if (!d) {
+        json_decref(root);
+        fail(err, errlen, "out of memory");
+        return NULL;
+    }
+    d->root = root;
+    snprintf(d->source, sizeof(d->source), "%s", src);
+    return d;
+}
+
+struct scn_doc *scn_doc_load(const char *path, char *err, size_t errlen)
+{
+    json_error_t je;
+    json_t *root;
+    if (strcmp(path, "-") == 0) {
+        root = json_loadf(stdin, JSON_REJECT_DUPLICATES, &je);
+    } else {
+        FILE *f = fopen(path, "r");
+        if (!f) {
+            fail(err, errlen, "%s: %s", path, strerror(errno));
+            return NULL;
+        }
+        root = json_loadf(f, JSON_REJECT_DUPLICATES, &je);
+        fclose(f);
+    }
+    if (!root) {
+        fail(err, errlen, "%s:%d:%d: %s", path, je.line, je.column, je.text);
+        return NULL;
+    }
+    struct scn_doc *d = calloc(1, sizeof(*d));
+    if (!d) {
+        json_decref(root);
+        fail(err, errlen, "out of memory");
+        return NULL;
+    }
+    d->root = root;
+    snprintf(d->source, sizeof(d->source), "%s", path);
+    return d;
+}
+
+struct scn_doc *scn_doc_copy(const struct scn_doc *d)
+{
+    struct scn_doc *c = calloc(1, sizeof(*c));
+    if (!c) {
+        return NULL;
+    }
+    c->root = json_deep_copy(d->root);
+    if (!c->root) {
+        free(c);
+        return NULL;
+    }
+    memcpy(c->source, d->source, sizeof(c->source));
+    return c;
+}
+
+void scn_doc_free(struct scn_doc *d)
+{
+    if (d) {
+        json_decref(d->root);
+        free(d);
+    }
+}
+
+const char *scn_doc_source(const struct scn_doc *d)
+{
+    return d->source;
+}
+
+char *scn_doc_json(const struct scn_doc *d)
+{
+    return json_dumps(d->root, JSON_COMPACT | JSON_SORT_KEYS);
+}
+
+/* Split "a.b[2].c" / "a.b.2.c" into components. */
+int scn_doc_set(struct scn_doc *d, const char *assignment, char *err,
+                size_t errlen)
+{
+    const char *eq = strchr(assignment, '=');
+    if (!eq || eq == assignment) {
+        fail(err, errlen, "--set '%s': expected key.path=value", assignment);
+        return -1;
+    }
+    size_t klen = (size_t)(eq - assignment);
+    char *path = malloc(klen + 1);
+    if (!path) {
+        fail(err, errlen, "out of memory");
+        return -1;
+    }
+    /* normalise a[2] -> a.2 */
+    size_t o = 0;
+    for (size_t i = 0; i < klen; i++) {
+        char c = assignment[i];
+        if (c == '[') {
+            path[o++] = '.';
+        } else if (c != ']') {
+            path[o++] = c;
+        }
+    }
+    path[o] = '\0';
+    const char *valtext = eq + 1;
+    json_error_t je;
+    json_t *val = json_loads(valtext, JSON_DECODE_ANY, &je);
+    if (!val) {
+        val = json_string(valtext);
+    }
+    int rc = -1;
+    json_t *cur = d->root;
+    char *save = NULL;
+    char *tok = strtok_r(path, ".", &save);
+    while (tok) {
+        char *next = strtok_r(NULL, ".", &save);
+        char *end;
+        unsigned long idx = strtoul(tok, &end, 10);
+        bool is_index = *tok && !*end;
+        if (is_index) {
+            if (!json_is_array(cur) || idx >= json_array_size(cur)) {
+                fail(err, errlen, "--set %.*s: no element %lu", (int)klen,
+                     assignment, idx);
+                goto out;
+            }
+            if (!next) {
+                json_array_set(cur, idx, val);
+                rc = 0;
+                goto out;
+            }
+            cur = json_array_get(cur, idx);
+        } else {
+            if (!json_is_object(cur)) {
+                fail(err, errlen, "--set %.*s: '%s' is not inside an object",
+                     (int)klen, assignment, tok);
+                goto out;
+            }
+            if (!next) {
+                json_object_set(cur, tok, val);
+                rc = 0;
+                goto out;
+            }
+            json_t *child = json_object_get(cur, tok);
+            if (!child) {
+                child = json_object();
+                json_object_set_new(cur, tok, child);
+            }
+            cur = child;
+        }
+        tok = next;
+    }
+    fail(err, errlen, "--set '%s': empty key", assignment);
+out:
+    json_decref(val);
+    free(path);
+    return rc;
+}
+
+static const char *type_name(enum key_type t)
+{
+    switch (t) {
+    case K_SIZE:
+        return "size";
+    case K_TIME:
+        return "time";
+    case K_RATE:
+        return "rate";
+    case K_BOOL:
+        return "bool";
+    case K_UINT:
+    case K_U64:
+        return "integer";
+    case K_FRACTION:
+        return "fraction";
+    case K_DOUBLE:
+        return "number";
+    case K_STRING:
+        return "string";
+    case K_QEMU:
+        return "version";
+    case K_WORKLOAD:
+        return "workload";
+    case K_RAMMODE:
+        return "mode";
+    }
+    return "?";
+}
+
+static void print_table(FILE *f, const char *prefix, const struct key *keys)
+{
+    for (const struct key *k = keys; k->name; k++) {
+        char name[80];
+        snprintf(name, sizeof(name), "%s%s", prefix, k->name);
+        fprintf(f, "  %-38s %-9s %-10s %s\n", name, type_name(k->type),
+                k->def[0] ? k->def : "\"\"", k->help);
+    }
+}
+
+void scn_print_keys(FILE *f)
+{
+    fprintf(f, "  %-38s %-9s %-10s %s\n", "KEY", "TYPE", "DEFAULT", "MEANING");
+    print_table(f, "", top_keys);
+    for (size_t i = 0; i < N_SECTIONS; i++) {
+        char prefix[32];
+        snprintf(prefix, sizeof(prefix), "%s.", sections[i].name);
+        print_table(f, prefix, sections[i].keys);
+        if (sections[i].keys == wl_keys) {
+            fprintf(f, "  %-38s %-9s %-10s %s\n", "workload.phases", "array",
+                    "[]", "phased: [{\"at\": TIME, \"dirty_rate\": RATE}]");
+        }
+    }
+    print_table(f, "devices[].", dev_keys);
+    fprintf(f, "  %-38s %-9s %-10s %s\n", "devices[].stop_copy_schedule",
+            "array", "[]", "[{\"at\": TIME, \"size\": SIZE}] size changes");
+}

@@ -1,0 +1,342 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * tests/test_mig.c — the migration model against QEMU's rules, the closed
+ * form, the seed case and determinism.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "sim/engine.h"
+#include "sim/mig.h"
+#include "sim/scenario.h"
+
+static void load(const char *json, struct scenario *s, const char *const *sets)
+{
+    char err[512];
+    struct scn_doc *d = scn_doc_parse(json, "test", err, sizeof(err));
+    if (!d) {
+        fail_msg("%s", err);
+    }
+    for (; sets && *sets; sets++) {
+        if (scn_doc_set(d, *sets, err, sizeof(err))) {
+            fail_msg("%s", err);
+        }
+    }
+    if (scn_resolve(d, s, err, sizeof(err))) {
+        fail_msg("%s", err);
+    }
+    scn_doc_free(d);
+}
+
+static void load_file(const char *path, struct scenario *s,
+                      const char *const *sets)
+{
+    char err[512];
+    struct scn_doc *d = scn_doc_load(path, err, sizeof(err));
+    if (!d) {
+        fail_msg("%s", err);
+    }
+    for (; sets && *sets; sets++) {
+        if (scn_doc_set(d, *sets, err, sizeof(err))) {
+            fail_msg("%s", err);
+        }
+    }
+    if (scn_resolve(d, s, err, sizeof(err))) {
+        fail_msg("%s", err);
+    }
+    scn_doc_free(d);
+}
+
+static void run(const struct scenario *s, const char *pol, struct run_result *r)
+{
+    char err[512];
+    struct mig_options o;
+    mig_options_default(&o);
+    o.sample_interval_ns = 0;
+    if (mig_simulate(s, pol, &o, r, err, sizeof(err))) {
+        fail_msg("%s", err);
+    }
+}
+
+/* data/traces/03: transferred 111570 in 100 ms at downtime-limit 300 ms
+ * gives max_size 334710 (bandwidth printed as 1115, unrounded in use). */
+static void threshold_matches_trace_03(void **state)
+{
+    (void)state;
+    assert_int_equal(mig_threshold_bytes(QEMU_8_2, 111570, 100, 300, 0),
+                     334710);
+    assert_int_equal(mig_threshold_bytes(QEMU_10_0, 111570, 100, 300, 0),
+                     334710);
+    /* avail-switchover-bandwidth wins from 8.2 on, ignored before */
+    assert_int_equal(
+        mig_threshold_bytes(QEMU_8_2, 111570, 100, 300, 1000000000), 300000000);
+    assert_int_equal(
+        mig_threshold_bytes(QEMU_8_1, 111570, 100, 300, 1000000000), 334710);
+}
+
+static const char *const seed_path = "scenarios/seed-vfio-21g.json";
+
+/* The seed case on QEMU 9.1: RAM converges, then every iteration calls
+ * exact() with a bitmap sync and sees ~21 GB: no switchover within 60 s. */
+static void seed_case_spins(void **state)
+{
+    (void)state;
+    struct scenario s;
+    load_file(seed_path, &s, NULL);
+    assert_int_equal(s.qemu, QEMU_9_1);
+    struct run_result r;
+    run(&s, "qemu", &r);
+    assert_int_equal(r.m.outcome, RUN_TIMEOUT);
+    assert_true(r.m.total_ns >= 60 * SIM_S);
+    /* after RAM converged (first 10 s), nearly every iteration calls
+     * exact() and syncs */
+    uint64_t it = 0, ex = 0;
+    for (size_t i = 0; i < r.n_samples; i++) {
+        if (r.samples[i].t_ns < 10 * SIM_S) {
+            continue;
+        }
+        it++;
+        ex += r.samples[i].exact_called;
+    }
+    assert_true(it > 400);
+    assert_true(ex * 100 >= it * 95);
+    assert_true(r.m.bitmap_syncs * 100 >= r.m.iterations * 85);
+    /* the trace shows ~11-12 exact() per second */
+    assert_true(r.m.exact_calls_per_s > 10.0 && r.m.exact_calls_per_s < 13.0);
+    run_result_free(&r);
+}
+
+/* A downtime limit that covers the 21 GB (plus the RAM still pending at
+ * the first exact()) at the measured link bandwidth converges, with a
+ * downtime near 21 GB over the link. */
+static void seed_case_converges_with_limit(void **state)
+{
+    (void)state;
+    struct scenario s;
+    static const char *const sets[] = {"migration.downtime_limit=\"30s\"",
+                                       NULL};
+    load_file(seed_path, &s, sets);
+    struct run_result r;
+    run(&s, "qemu", &r);
+    assert_int_equal(r.m.outcome, RUN_CONVERGED);
+    double link_s = 21038628864.0 / (double)s.link_bandwidth_bps;
+    assert_true((double)r.m.downtime_ns / 1e9 > link_s);
+    assert_false(r.m.downtime_violation);
+    run_result_free(&r);
+
+    /* and one that does not cover it does not converge */
+    static const char *const sets2[] = {"migration.downtime_limit=\"10s\"",
+                                        NULL};
+    load_file(seed_path, &s, sets2);
+    run(&s, "qemu", &r);
+    assert_int_equal(r.m.outcome, RUN_TIMEOUT);
+    run_result_free(&r);
+}
+
+/* Constant dirty rate d below bandwidth b: the data found dirty at each
+ * sync shrinks geometrically by d/b (sweep writes: every write is a new
+ * page until the working set wraps).  While a pass is much longer than the
+ * 100 ms window the ratio holds to a few per cent; at every sync the pages
+ * found are exactly d x the time since the previous sync. */
+static void closed_form_geometric(void **state)
+{
+    (void)state;
+    static const char *json =
+        "{\"qemu\":\"9.2\",\"vm\":{\"ram\":\"8GiB\",\"zero_fraction\":0},"
+        "\"workload\":{\"kind\":\"sweep\",\"working_set\":\"8GiB\","
+        "\"dirty_rate\":\"12800KiB/s\"},"
+        "\"migration\":{\"downtime_limit\":\"1ms\",\"max_bandwidth\":"
+        "\"128MiB/s\",\"link_bandwidth\":\"10Gbit/s\",\"time_limit\":"
+        "\"5min\",\"sync_cost\":\"0ms\",\"sync_cost_per_gib\":\"0ms\"}}";
+    struct scenario s;
+    load(json, &s, NULL);
+    struct run_result r;
+    run(&s, "qemu", &r);
+    assert_int_equal(r.m.outcome, RUN_CONVERGED);
+    double d = 12800.0 * 1024;
+    double ratio = d / (128.0 * 1024 * 1024); /* 0.0977 */
+    double prev = (double)(8ull << 30);
+    int64_t prev_t = -1;
+    int seen = 0;
+    for (size_t i = 0; i < r.n_events; i++) {
+        if (r.events[i].kind != RUN_EV_SYNC) {
+            continue;
+        }
+        int64_t t = r.events[i].t_ns;
+        double now = (double)r.events[i].value * 4096.0;
+        if (now == 0) { /* the setup sync: everything is dirty anyway */
+            prev_t = t;
+            continue;
+        }
+        if (prev_t >= 0) {
+            double expect = d * (double)(t - prev_t) / 1e9;
+            assert_true(now > expect * 0.98 - 4096 &&
+                        now < expect * 1.02 + 4096);
+            if (seen < 2) {
+                double got = now / prev;
+                print_message("sync %d: %.0f bytes, ratio %.4f (d/b %.4f)\n",
+                              seen + 1, now, got, ratio);
+                assert_true(got > ratio * 0.9 && got < ratio * 1.1);
+            }
+            seen++;
+        }
+        prev = now;
+        prev_t = t;
+    }
+    assert_true(seen >= 3);
+    run_result_free(&r);
+}
+
+/* Same inputs, same fingerprint and results; another seed differs. */
+static void determinism(void **state)
+{
+    (void)state;
+    struct scenario s;
+    load_file("scenarios/precopy-nic-vf.json", &s, NULL);
+    struct run_result a, b, c;
+    run(&s, "qemu", &a);
+    run(&s, "qemu", &b);
+    assert_int_equal(a.m.fingerprint, b.m.fingerprint);
+    assert_int_equal(a.m.total_ns, b.m.total_ns);
+    assert_int_equal(a.m.bytes_transferred, b.m.bytes_transferred);
+    assert_int_equal(a.n_samples, b.n_samples);
+    s.seed = 2;
+    run(&s, "qemu", &c);
+    assert_int_not_equal(a.m.fingerprint, c.m.fingerprint);
+    run_result_free(&a);
+    run_result_free(&b);
+    run_result_free(&c);
+}
+
+/* Page-level and aggregate RAM modes agree on the same scenario. */
+static void ram_modes_agree(void **state)
+{
+    (void)state;
+    static const char *json =
+        "{\"qemu\":\"9.2\",\"vm\":{\"ram\":\"8GiB\",\"zero_fraction\":0.5},"
+        "\"workload\":{\"kind\":\"uniform\",\"working_set\":\"2GiB\","
+        "\"dirty_rate\":\"40MiB/s\"},"
+        "\"migration\":{\"downtime_limit\":\"300ms\",\"max_bandwidth\":"
+        "\"256MiB/s\",\"time_limit\":\"10min\"}}";
+    struct scenario s;
+    load(json, &s, NULL);
+    struct run_result p, a;
+    run(&s, "qemu", &p);
+    s.ram.mode = RAM_MODE_AGGREGATE;
+    run(&s, "qemu", &a);
+    assert_int_equal(p.m.outcome, RUN_CONVERGED);
+    assert_int_equal(a.m.outcome, RUN_CONVERGED);
+    double dt = (double)a.m.total_ns / (double)p.m.total_ns;
+    double db = (double)a.m.bytes_transferred / (double)p.m.bytes_transferred;
+    print_message(
+        "page %.3f s %llu B, aggregate %.3f s %llu B\n",
+        (double)p.m.total_ns / 1e9, (unsigned long long)p.m.bytes_transferred,
+        (double)a.m.total_ns / 1e9, (unsigned long long)a.m.bytes_transferred);
+    assert_true(dt > 0.95 && dt < 1.05);
+    assert_true(db > 0.95 && db < 1.05);
+    run_result_free(&p);
+    run_result_free(&a);
+}
+
+/* The idle VM converges in one pass; downtime is the stop cost plus the
+ * little that is left plus non-iterable state. */
+static void idle_vm_converges(void **state)
+{
+    (void)state;
+    struct scenario s;
+    load_file("scenarios/idle-vm.json", &s, NULL);
+    struct run_result r;
+    run(&s, "qemu", &r);
+    assert_int_equal(r.m.outcome, RUN_CONVERGED);
+    assert_true(r.m.downtime_ns < 300 * SIM_MS);
+    assert_false(r.m.downtime_violation);
+    run_result_free(&r);
+}
+
+/* A guest dirtying faster than max-bandwidth never converges. */
+static void dirty_over_bandwidth_times_out(void **state)
+{
+    (void)state;
+    struct scenario s;
+    static const char *const sets[] = {"migration.time_limit=\"2min\"", NULL};
+    load_file("scenarios/dirty-over-bandwidth.json", &s, sets);
+    struct run_result r;
+    run(&s, "qemu", &r);
+    assert_int_equal(r.m.outcome, RUN_TIMEOUT);
+    run_result_free(&r);
+}
+
+/* Switchover-ack: the pre-copy NIC cannot switch over before its initial
+ * data was sent, and does converge. */
+static void precopy_nic_converges_after_ack(void **state)
+{
+    (void)state;
+    struct scenario s;
+    load_file("scenarios/precopy-nic-vf.json", &s, NULL);
+    struct run_result r;
+    run(&s, "qemu", &r);
+    assert_int_equal(r.m.outcome, RUN_CONVERGED);
+    assert_true(r.m.devices[0].precopy_bytes >= 180000000);
+    bool acked = false;
+    int64_t ack_t = 0, done_t = r.m.total_ns;
+    for (size_t i = 0; i < r.n_events; i++) {
+        if (strcmp(r.events[i].text, "switchover acked") == 0) {
+            acked = true;
+            ack_t = r.events[i].t_ns;
+        }
+    }
+    assert_true(acked);
+    assert_true(ack_t < done_t);
+    run_result_free(&r);
+}
+
+/* Pinned fingerprints of canonical scenarios: a behaviour change shows up
+ * here and must be a deliberate update. */
+static void fingerprints_pinned(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *path;
+        uint64_t fp;
+    } pins[] = {
+        {"scenarios/idle-vm.json", UINT64_C(0xb6d0d06ffe977191)},
+        {"scenarios/precopy-nic-vf.json", UINT64_C(0xdf5f4cd8811004fa)},
+    };
+    for (size_t i = 0; i < sizeof(pins) / sizeof(pins[0]); i++) {
+        struct scenario s;
+        load_file(pins[i].path, &s, NULL);
+        struct run_result r;
+        run(&s, "qemu", &r);
+        if (r.m.fingerprint != pins[i].fp) {
+            print_message("%s: fingerprint %016llx\n", pins[i].path,
+                          (unsigned long long)r.m.fingerprint);
+        }
+        assert_int_equal(r.m.fingerprint, pins[i].fp);
+        run_result_free(&r);
+    }
+}
+
+int main(void)
+{
+    sim_gsl_quiet();
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(threshold_matches_trace_03),
+        cmocka_unit_test(seed_case_spins),
+        cmocka_unit_test(seed_case_converges_with_limit),
+        cmocka_unit_test(closed_form_geometric),
+        cmocka_unit_test(determinism),
+        cmocka_unit_test(ram_modes_agree),
+        cmocka_unit_test(idle_vm_converges),
+        cmocka_unit_test(dirty_over_bandwidth_times_out),
+        cmocka_unit_test(precopy_nic_converges_after_ack),
+        cmocka_unit_test(fingerprints_pinned),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

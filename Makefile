@@ -73,7 +73,11 @@ deps:
 
 demo: deps
 	$(MAKE) all
-	$(BIN) simulate scenarios/seed-vfio-21g.json --compare-default
+	$(BIN) compare scenarios/seed-vfio-21g.json --policy qemu \
+	    --policy cached-stop-size --policy refresh-stop-size:1s \
+	    --policy non-iterable-report \
+	    --policy avail-switchover-bandwidth:80GB/s \
+	    --policy downtime-limit:30s
 
 # Unit tests (cmocka binaries) and integration tests (shell scripts driving
 # the binary), run by one runner that prints a closing "N passed, N failed".

@@ -119,8 +119,13 @@ static void usage(FILE *f)
 
 int cmd_version(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
+    if (argc > 1 &&
+        (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        printf("Usage: migsim version\n\nPrint the version (the same as "
+               "'migsim --version').\n");
+        cli_print_exit_codes(stdout);
+        return EXIT_OK;
+    }
     printf("migsim %s\n", MIGSIM_VERSION);
     printf("Copyright (C) 2026 the migsim developers.\n"
            "License GPLv3+: GNU GPL version 3 or later "

@@ -739,10 +739,15 @@ static int64_t start_postcopy(struct mig *m, int64_t t)
     m->in_postcopy = true;
     m->paused = false;
     apply_throttle(m, t); /* the guest now runs on the destination */
+    /* 10.0+: the switchover always passes through "device"; 10.2 adds
+     * "postcopy-device" until the destination has loaded the package */
+    if (m->s.qemu >= QEMU_10_0) {
+        set_status(m, t, MIG_STATUS_DEVICE);
+    }
     if (m->s.qemu >= QEMU_10_2) {
         set_status(m, t + c, MIG_STATUS_POSTCOPY_DEVICE);
     }
-    set_status(m, t + c, MIG_STATUS_POSTCOPY_ACTIVE);
+    set_status(m, end, MIG_STATUS_POSTCOPY_ACTIVE);
     ev(m, t + c, RUN_EV_NOTE, 0, 0, "postcopy started");
     /* a new window at postcopy bandwidth */
     m->win_start_ns = t + c;

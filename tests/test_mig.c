@@ -297,6 +297,40 @@ static void precopy_nic_converges_after_ack(void **state)
     run_result_free(&r);
 }
 
+/* Every status sequence the model produces is one QEMU performs, for
+ * every version, with and without pause/postcopy/timeouts. */
+static void status_sequences_valid(void **state)
+{
+    (void)state;
+    static const char *const versions[] = {"7.2",  "8.0", "8.1", "8.2",
+                                           "9.0",  "9.1", "9.2", "10.0",
+                                           "10.1", "10.2"};
+    static const char *const pols[] = {"qemu", "pause-before-switchover",
+                                       "postcopy-after:2"};
+    static const char *json =
+        "{\"vm\":{\"ram\":\"1GiB\"},\"workload\":{\"kind\":\"uniform\","
+        "\"working_set\":\"256MiB\",\"dirty_rate\":\"100MiB/s\"},"
+        "\"migration\":{\"time_limit\":\"60s\"}}";
+    for (size_t v = 0; v < sizeof(versions) / sizeof(versions[0]); v++) {
+        for (size_t p = 0; p < sizeof(pols) / sizeof(pols[0]); p++) {
+            char set[32];
+            snprintf(set, sizeof(set), "qemu=\"%s\"", versions[v]);
+            const char *const sets[] = {set, NULL};
+            struct scenario s;
+            load(json, &s, sets);
+            struct run_result r;
+            run(&s, pols[p], &r);
+            for (size_t i = 0; i < r.n_events; i++) {
+                if (strstr(r.events[i].text, "status violation")) {
+                    fail_msg("%s %s: %s", versions[v], pols[p],
+                             r.events[i].text);
+                }
+            }
+            run_result_free(&r);
+        }
+    }
+}
+
 /* Pinned fingerprints of canonical scenarios: a behaviour change shows up
  * here and must be a deliberate update. */
 static void fingerprints_pinned(void **state)
@@ -336,6 +370,7 @@ int main(void)
         cmocka_unit_test(idle_vm_converges),
         cmocka_unit_test(dirty_over_bandwidth_times_out),
         cmocka_unit_test(precopy_nic_converges_after_ack),
+        cmocka_unit_test(status_sequences_valid),
         cmocka_unit_test(fingerprints_pinned),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

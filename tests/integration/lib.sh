@@ -20,12 +20,15 @@ check() {
     fi
 }
 
-# check_rc NAME RC CMD...: passes when CMD exits with RC
+# check_rc NAME RC CMD...: passes when CMD exits with RC; its output stays
+# in $TMPD/rc.out and $TMPD/rc.err for the checks that follow
 check_rc() {
     local name=$1 want=$2
     shift 2
     "$@" >"$TMPD/last.out" 2>"$TMPD/last.err"
     local rc=$?
+    cp "$TMPD/last.out" "$TMPD/rc.out"
+    cp "$TMPD/last.err" "$TMPD/rc.err"
     if [ "$rc" -eq "$want" ]; then ok "$name"; else
         notok "$name (rc $rc, want $want)"
         sed 's/^/    /' "$TMPD/last.out" "$TMPD/last.err" | tail -n 20

@@ -18,6 +18,8 @@
 #include "sim/mig.h"
 #include "sim/scenario.h"
 #include "sim/units.h"
+#include "plots/plot.h"
+#include "store/db.h"
 
 #define MAX_POLICIES 32
 #define MAX_SETS     64
@@ -51,6 +53,13 @@ static void usage(FILE *f, bool compare)
             "  -f, --format FMT      table (default), json or csv\n"
             "      --series FILE     write the per-iteration series of every "
             "run as CSV\n"
+            "      --db FILE         store the runs in FILE (default "
+            "$MIGSIM_DB or\n"
+            "                        ./migsim.db)\n"
+            "      --no-db           do not store the runs\n"
+            "      --plot DIR        draw a timeline per run (and compare/cdf "
+            "plots)\n"
+            "                        into DIR: PNG plus the .gp/.dat files\n"
             "      --keys            list every scenario key and exit\n"
             "  -h, --help            this text\n",
             scn_qemu_list());
@@ -65,6 +74,97 @@ static void usage(FILE *f, bool compare)
     cli_print_exit_codes(f);
 }
 
+/* Save every run (one batch each); ids and metas are returned for output
+ * and plots.  The runs stay usable if the store fails. */
+static int store_runs(const struct scn_doc *doc, const struct scenario *scn,
+                      const char *path, const struct run_result *res,
+                      unsigned n, const char *db_path, long long **ids_out,
+                      struct db_run_meta **metas_out)
+{
+    char err[512];
+    struct db *db = db_open(db_path, err, sizeof(err));
+    if (!db) {
+        cli_error("%s", err);
+        return EXIT_IO;
+    }
+    char *json = scn_doc_json(doc);
+    long long *ids = calloc(n, sizeof(*ids));
+    struct db_run_meta *metas = calloc(n, sizeof(*metas));
+    int rc = EXIT_OK;
+    char sha[65] = "";
+    if (strcmp(path, "-") != 0 &&
+        db_sha256_file(path, sha, err, sizeof(err)) != 0) {
+        sha[0] = '\0';
+    }
+    if (!json || !ids || !metas) {
+        cli_error("out of memory");
+        rc = EXIT_INTERNAL;
+        goto out;
+    }
+    for (unsigned i = 0; i < n; i++) {
+        struct db_run_meta *m = &metas[i];
+        db_run_meta_init(m);
+        m->kind = DB_KIND_SIM;
+        m->scenario_json = json;
+        snprintf(m->source_path, sizeof(m->source_path), "%s", path);
+        snprintf(m->source_sha256, sizeof(m->source_sha256), "%s", sha);
+        snprintf(m->qemu, sizeof(m->qemu), "%s", scn_qemu_name(scn->qemu));
+        snprintf(m->policy, sizeof(m->policy), "%s", res[i].m.policy);
+        m->seed = scn->seed;
+        snprintf(m->rng, sizeof(m->rng), "taus2");
+        m->command_line = (char *)cli_command_line();
+        m->fingerprint = res[i].m.fingerprint;
+        int64_t id = 0;
+        if (db_run_save(db, m, &res[i], &id, err, sizeof(err))) {
+            cli_error("%s", err);
+            rc = EXIT_IO;
+            goto out;
+        }
+        m->id = id;
+        ids[i] = id;
+    }
+out:
+    db_close(db);
+    if (rc != EXIT_OK) {
+        free(ids);
+        free(metas);
+        ids = NULL;
+        metas = NULL;
+    }
+    /* metas keep pointing at json only for labels; drop the pointer */
+    if (metas) {
+        for (unsigned i = 0; i < n; i++) {
+            metas[i].scenario_json = NULL;
+        }
+    }
+    free(json);
+    *ids_out = ids;
+    *metas_out = metas;
+    return rc;
+}
+
+static int draw(const char *dir, const struct run_result *res,
+                const struct db_run_meta *metas, unsigned n)
+{
+    char err[512];
+    struct plot_run *pr = calloc(n, sizeof(*pr));
+    if (!pr) {
+        cli_error("out of memory");
+        return EXIT_INTERNAL;
+    }
+    for (unsigned i = 0; i < n; i++) {
+        pr[i].meta = metas ? &metas[i] : NULL;
+        pr[i].res = &res[i];
+    }
+    int rc = plot_to_dir(dir, pr, n, "png", err, sizeof(err));
+    free(pr);
+    if (rc < 0) {
+        cli_error("%s", err);
+        return EXIT_EXTERNAL;
+    }
+    return EXIT_OK;
+}
+
 static int run_common(int argc, char **argv, bool compare)
 {
     const char *policies[MAX_POLICIES];
@@ -73,6 +173,9 @@ static int run_common(int argc, char **argv, bool compare)
     unsigned n_sets = 0;
     const char *qemu = NULL, *seed = NULL, *ram_mode = NULL;
     const char *series_path = NULL;
+    const char *db_path = getenv("MIGSIM_DB");
+    const char *plot_dir = NULL;
+    bool no_db = false;
     enum cli_format fmt = CLI_FMT_TABLE;
     static const struct option opts[] = {
         {"policy", required_argument, NULL, 'p'},
@@ -83,6 +186,9 @@ static int run_common(int argc, char **argv, bool compare)
         {"format", required_argument, NULL, 'f'},
         {"series", required_argument, NULL, 'T'},
         {"keys", no_argument, NULL, 'K'},
+        {"db", required_argument, NULL, 'D'},
+        {"no-db", no_argument, NULL, 'N'},
+        {"plot", required_argument, NULL, 'P'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -124,6 +230,15 @@ static int run_common(int argc, char **argv, bool compare)
         case 'K':
             scn_print_keys(stdout);
             return EXIT_OK;
+        case 'D':
+            db_path = optarg;
+            break;
+        case 'N':
+            no_db = true;
+            break;
+        case 'P':
+            plot_dir = optarg;
+            break;
         case 'h':
             usage(stdout, compare);
             return EXIT_OK;
@@ -207,6 +322,16 @@ static int run_common(int argc, char **argv, bool compare)
             break;
         }
     }
+    long long *ids = NULL;
+    struct db_run_meta *metas = NULL;
+    if (rc == EXIT_OK && !no_db) {
+        rc = store_runs(doc, &scn, path, res, n_pol,
+                        db_path && *db_path ? db_path : DB_DEFAULT_PATH, &ids,
+                        &metas);
+    }
+    if (rc == EXIT_OK && plot_dir) {
+        rc = draw(plot_dir, res, metas, n_pol);
+    }
     if (rc == EXIT_OK) {
         struct runout_ctx ctx = {
             .scenario = &scn,
@@ -214,6 +339,7 @@ static int run_common(int argc, char **argv, bool compare)
             .runs = res,
             .n = n_pol,
             .rank = compare,
+            .run_ids = ids,
         };
         if (runout_print(&ctx, fmt, stdout)) {
             rc = EXIT_IO;
@@ -223,6 +349,14 @@ static int run_common(int argc, char **argv, bool compare)
             cli_error("%s", err);
             rc = EXIT_IO;
         }
+    }
+    free(ids);
+    if (metas) {
+        for (unsigned i = 0; i < n_pol; i++) {
+            metas[i].scenario_json = NULL; /* owned by store_runs' caller */
+            metas[i].command_line = NULL;
+        }
+        free(metas);
     }
     for (unsigned i = 0; i < done; i++) {
         run_result_free(&res[i]);

@@ -5,6 +5,7 @@
 : "${MIGSIM_ROOT:=$(pwd)}"
 T_FAILS=0
 TMPD=$(mktemp -d)
+export MIGSIM_DB="$TMPD/test.db"
 trap 'rm -rf "$TMPD"' EXIT
 
 ok() { echo "ok - $1"; }

@@ -52,5 +52,6 @@ check "unknown policy is named" grep -q "nosuch" "$TMPD/rc.err"
 check "--keys lists devices[].stop_copy_size" bash -c '"$MIGSIM" simulate --keys | grep -q "devices\[\].stop_copy_size"'
 check "policies lists every reporting variant" bash -c 'o=$("$MIGSIM" policies); for p in qemu cached-stop-size refresh-stop-size stop-size-in-estimate non-iterable-report avail-switchover-bandwidth auto-converge dirty-limit postcopy-after pause-before-switchover; do echo "$o" | grep -q "$p" || exit 1; done'
 check "stdin scenario" bash -c '"$MIGSIM" simulate - <scenarios/idle-vm.json | grep -q converged'
-check "same seed, same output" bash -c 'a=$("$MIGSIM" simulate scenarios/precopy-nic-vf.json --format json); b=$("$MIGSIM" simulate scenarios/precopy-nic-vf.json --format json); [ "$a" = "$b" ]'
+check "same seed, same output" bash -c 'a=$("$MIGSIM" simulate scenarios/precopy-nic-vf.json --no-db --format json); b=$("$MIGSIM" simulate scenarios/precopy-nic-vf.json --no-db --format json); [ "$a" = "$b" ]'
+check "runs are stored with ids" bash -c '"$MIGSIM" simulate scenarios/idle-vm.json --format json | grep -q "\"run_id\""'
 finish

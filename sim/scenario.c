@@ -534,8 +534,11 @@ static int check_unknown(json_t *obj, const struct key *keys,
     return 0;
 }
 
+static int parse_device_keys(json_t *o, struct scn_device *d,
+                             const char *prefix, char *err, size_t errlen);
+
 static int parse_device(json_t *o, unsigned idx, struct scn_device *d,
-                        char *err, size_t errlen)
+                        const char *src, char *err, size_t errlen)
 {
     char prefix[64];
     snprintf(prefix, sizeof(prefix), "devices[%u].", idx);
@@ -543,15 +546,68 @@ static int parse_device(json_t *o, unsigned idx, struct scn_device *d,
         fail(err, errlen, "devices[%u]: expected an object", idx);
         return -1;
     }
-    static const char *const extra[] = {"stop_copy_schedule", NULL};
+    static const char *const extra[] = {"stop_copy_schedule", "profile", NULL};
     if (check_unknown(o, dev_keys, extra, prefix, err, errlen)) {
         return -1;
+    }
+    json_t *merged = NULL;
+    json_t *prof = json_object_get(o, "profile");
+    if (prof) {
+        /* a device profile written by `migsim probe-vfio`: its keys are
+         * defaults that the scenario's own keys override */
+        if (!json_is_string(prof)) {
+            fail(err, errlen, "%sprofile: expected a file name", prefix);
+            return -1;
+        }
+        /* relative to the scenario file's directory */
+        char ppath[1024];
+        const char *pn = json_string_value(prof);
+        const char *slash = strrchr(src, '/');
+        if (pn[0] != '/' && slash && strcmp(src, "-") != 0) {
+            snprintf(ppath, sizeof(ppath), "%.*s/%s", (int)(slash - src), src,
+                     pn);
+        } else {
+            snprintf(ppath, sizeof(ppath), "%s", pn);
+        }
+        json_error_t je;
+        json_t *pj = json_load_file(ppath, 0, &je);
+        if (!pj || !json_is_object(pj)) {
+            if (pj) {
+                fail(err, errlen, "%sprofile: %s: expected a JSON object",
+                     prefix, ppath);
+            } else if (je.line > 0) {
+                fail(err, errlen, "%sprofile: %s:%d: %s", prefix, ppath,
+                     je.line, je.text);
+            } else {
+                fail(err, errlen, "%sprofile: %s", prefix, je.text);
+            }
+            json_decref(pj);
+            return -1;
+        }
+        char pprefix[1200];
+        snprintf(pprefix, sizeof(pprefix), "%s (profile %s): ", prefix, ppath);
+        if (check_unknown(pj, dev_keys, extra, pprefix, err, errlen)) {
+            json_decref(pj);
+            return -1;
+        }
+        json_object_update(pj, o);
+        json_object_del(pj, "profile");
+        merged = pj;
+        o = merged;
     }
     memset(d, 0, sizeof(*d));
     if (apply_defaults(d, dev_keys)) {
         return -1;
     }
     snprintf(d->name, sizeof(d->name), "vfio%u", idx);
+    int rc = parse_device_keys(o, d, prefix, err, errlen);
+    json_decref(merged);
+    return rc;
+}
+
+static int parse_device_keys(json_t *o, struct scn_device *d,
+                             const char *prefix, char *err, size_t errlen)
+{
     if (section_keys(o, d, dev_keys, prefix, err, errlen)) {
         return -1;
     }
@@ -786,7 +842,8 @@ int scn_resolve(const struct scn_doc *doc, struct scenario *s, char *err,
         json_t *d;
         json_array_foreach(devs, i, d)
         {
-            if (parse_device(d, (unsigned)i, &s->devices[i], e, sizeof(e))) {
+            if (parse_device(d, (unsigned)i, &s->devices[i], doc->source, e,
+                             sizeof(e))) {
                 goto bad;
             }
         }
@@ -1024,6 +1081,9 @@ void scn_print_keys(FILE *f)
         }
     }
     print_table(f, "devices[].", dev_keys);
+    fprintf(f, "  %-38s %-9s %-10s %s\n", "devices[].profile", "file", "\"\"",
+            "device profile from 'migsim probe-vfio', relative to the "
+            "scenario (keys here override it)");
     fprintf(f, "  %-38s %-9s %-10s %s\n", "devices[].stop_copy_schedule",
             "array", "[]", "[{\"at\": TIME, \"size\": SIZE}] size changes");
 }

@@ -54,4 +54,13 @@ check "policies lists every reporting variant" bash -c 'o=$("$MIGSIM" policies);
 check "stdin scenario" bash -c '"$MIGSIM" simulate - <scenarios/idle-vm.json | grep -q converged'
 check "same seed, same output" bash -c 'a=$("$MIGSIM" simulate scenarios/precopy-nic-vf.json --no-db --format json); b=$("$MIGSIM" simulate scenarios/precopy-nic-vf.json --no-db --format json); [ "$a" = "$b" ]'
 check "runs are stored with ids" bash -c '"$MIGSIM" simulate scenarios/idle-vm.json --format json | grep -q "\"run_id\""'
+# device profiles (as probe-vfio writes them) load relative to the scenario
+cat >"$TMPD/gpu.profile.json" <<'JSON'
+{"name": "probed", "kind": "vfio", "stop_copy_size": "3GB", "precopy": true, "precopy_initial": "1GB", "query_latency": "120us"}
+JSON
+echo '{"qemu":"9.2","devices":[{"profile":"gpu.profile.json","name":"gpu7"}]}' >"$TMPD/prof-scn.json"
+check "profile keys load, scenario keys override" bash -c '"$MIGSIM" simulate "'"$TMPD"'/prof-scn.json" --no-db | grep -q "device gpu7: stop-copy 3.0 GB, pre-copy"'
+echo '{"qemu":"9.2","devices":[{"profile":"missing.json"}]}' >"$TMPD/prof-bad.json"
+check_rc "missing profile is a data error" 3 "$MIGSIM" simulate "$TMPD/prof-bad.json" --no-db
+check "missing profile is named" grep -q "devices\[0\].profile" "$TMPD/rc.err"
 finish

@@ -137,3 +137,14 @@ clean:
 	rm -rf build
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+# Lab guest (tests/guest/guest.S): a 512-byte boot sector that `migsim lab`
+# boots under QEMU; it looks for it next to the binary ($(BUILD)/guest/).
+GUEST_BIN := $(BUILD)/guest/guest.bin
+$(GUEST_BIN): tests/guest/guest.S
+	@mkdir -p $(@D)
+	as --32 -o $(@D)/guest.o $<
+	ld -m elf_i386 -Ttext 0x7c00 --oformat binary -o $@ $(@D)/guest.o
+	@test "$$(stat -c %s $@)" = 512 || { echo "$@: not 512 bytes"; \
+	    rm -f $@; exit 1; }
+tests: $(GUEST_BIN)

@@ -26,6 +26,9 @@ static const struct cli_cmd commands[] = {
     {"policies", cmd_policies, "list the policies and their arguments"},
     {"probe-vfio", cmd_probe_vfio,
      "probe a real VFIO device's migration sizes and timings (needs hardware)"},
+    {"runs", cmd_runs, "list, show, export, diff, import, merge stored runs"},
+    {"plot", cmd_plot, "draw stored runs with gnuplot (PNG or SVG)"},
+    {"report", cmd_report, "one self-contained HTML report on stored runs"},
     {"version", cmd_version, "print the version"},
 };
 

@@ -890,14 +890,20 @@ static int write_cdf(struct out *o, const struct plot_run *runs, size_t n,
             limit_ms = l;
         }
     }
+    /* Only runs that switched over have a downtime; the others count in
+     * the denominator, so a curve ends at its group's converged share. */
+    size_t conv = 0;
+    for (size_t i = 0; i < n; i++) {
+        conv += runs[i].res->m.outcome == RUN_CONVERGED;
+    }
     fprintf(g,
-            "set title 'downtime distribution over %zu runs'\n"
+            "set title 'downtime distribution: %zu of %zu runs converged'\n"
             "set xlabel 'downtime (ms)'\n"
-            "set ylabel 'fraction of runs'\n"
+            "set ylabel 'fraction of runs with downtime <= x'\n"
             "set yrange [0:1.05]\n"
             "set xrange [0:*]\n"
             "set key bottom right\n",
-            n);
+            conv, n);
     if (limit_ms > 0) {
         fprintf(g,
                 "set arrow 1 from %.10g, graph 0 to %.10g, graph 1 nohead dt "
@@ -906,34 +912,53 @@ static int write_cdf(struct out *o, const struct plot_run *runs, size_t n,
                 "offset -0.5,0 tc rgb '#d62728'\n",
                 limit_ms, limit_ms, limit_ms);
     }
+    if (conv == 0) {
+        fprintf(g,
+                "set xrange [0:%.10g]\n"
+                "set label 2 'no run converged' at graph 0.5, graph 0.5 "
+                "center\n"
+                "plot NaN notitle\n",
+                limit_ms > 0 ? limit_ms * 1.2 : 1.0);
+        groups_free(gr, ng);
+        return 0;
+    }
     fputs("plot ", g);
     int ret = 0;
+    const char *sep = "";
     for (size_t k = 0; k < ng && !ret; k++) {
-        char name[300];
-        snprintf(name, sizeof(name), "%s-g%zu.dat", o->stem, k);
-        FILE *f = out_open(o, name, err, errlen);
-        if (!f) {
-            ret = -1;
-            break;
-        }
         double *v = malloc(gr[k].n * sizeof(double));
         if (!v) {
-            fclose(f);
             seterr(err, errlen, "out of memory");
             ret = -1;
             break;
         }
+        size_t nv = 0;
         for (size_t j = 0; j < gr[k].n; j++) {
-            v[j] = (double)runs[gr[k].idx[j]].res->m.downtime_ns / 1e6;
+            const struct run_metrics *m = &runs[gr[k].idx[j]].res->m;
+            if (m->outcome == RUN_CONVERGED) {
+                v[nv++] = (double)m->downtime_ns / 1e6;
+            }
         }
-        qsort(v, gr[k].n, sizeof(double), cmp_dbl);
+        if (nv == 0) {
+            free(v);
+            continue;
+        }
+        char name[300];
+        snprintf(name, sizeof(name), "%s-g%zu.dat", o->stem, k);
+        FILE *f = out_open(o, name, err, errlen);
+        if (!f) {
+            free(v);
+            ret = -1;
+            break;
+        }
+        qsort(v, nv, sizeof(double), cmp_dbl);
         fputs("\"downtime (ms)\"\t", f);
         dat_str(f, gr[k].name);
         fputc('\n', f);
-        /* A step curve from 0 to 1. */
+        /* A step curve from 0. */
         dat_num(f, v[0]);
         fputs("\t0\n", f);
-        for (size_t j = 0; j < gr[k].n; j++) {
+        for (size_t j = 0; j < nv; j++) {
             dat_num(f, v[j]);
             fputc('\t', f);
             dat_num(f, (double)(j + 1) / (double)gr[k].n);
@@ -944,8 +969,8 @@ static int write_cdf(struct out *o, const struct plot_run *runs, size_t n,
             ret = -1;
             break;
         }
-        fprintf(g, "%s'%s' using 1:2 with steps lw 2 lc %zu",
-                k ? ", \\\n     " : "", name, k + 1);
+        fprintf(g, "%s'%s' using 1:2 with steps lw 2 lc %zu", sep, name, k + 1);
+        sep = ", \\\n     ";
     }
     fputc('\n', g);
     groups_free(gr, ng);

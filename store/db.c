@@ -1420,3 +1420,43 @@ int db_select_runs(struct db *db, char **sel, int nsel, int64_t **ids,
     }
     return ret;
 }
+
+int db_run_load_many(struct db *db, const int64_t *ids, size_t n,
+                     struct db_run_meta **metas, struct run_result **res,
+                     char *err, size_t errlen)
+{
+    *metas = calloc(n ? n : 1, sizeof(**metas));
+    *res = calloc(n ? n : 1, sizeof(**res));
+    if (!*metas || !*res) {
+        free(*metas);
+        free(*res);
+        *metas = NULL;
+        *res = NULL;
+        seterr(err, errlen, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        int rc = db_run_load(db, ids[i], &(*metas)[i], &(*res)[i], err, errlen);
+        if (rc != 0) {
+            db_runs_free(*metas, *res, i);
+            *metas = NULL;
+            *res = NULL;
+            return rc;
+        }
+    }
+    return 0;
+}
+
+void db_runs_free(struct db_run_meta *metas, struct run_result *res, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (metas) {
+            db_run_meta_free(&metas[i]);
+        }
+        if (res) {
+            run_result_free(&res[i]);
+        }
+    }
+    free(metas);
+    free(res);
+}

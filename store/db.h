@@ -139,6 +139,14 @@ int db_run_save(struct db *db, const struct db_run_meta *meta,
 int db_run_load(struct db *db, int64_t id, struct db_run_meta *meta,
                 struct run_result *res, char *err, size_t errlen);
 
+/* Load several runs: *metas and *res are calloc'ed arrays of n (free with
+ * db_runs_free).  On error nothing is left allocated. */
+int db_run_load_many(struct db *db, const int64_t *ids, size_t n,
+                     struct db_run_meta **metas, struct run_result **res,
+                     char *err, size_t errlen);
+/* Free n loaded runs and the two arrays (either may be NULL). */
+void db_runs_free(struct db_run_meta *metas, struct run_result *res, size_t n);
+
 /* One line of a listing. */
 struct db_run_summary {
     int64_t id;

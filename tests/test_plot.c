@@ -66,8 +66,12 @@ static char *slurp(const char *path, size_t *len)
     for (;;) {
         if (n + 4096 + 1 > cap) {
             cap = cap ? cap * 2 : 8192;
-            buf = realloc(buf, cap);
-            assert_non_null(buf);
+            char *nb = realloc(buf, cap);
+            if (!nb) {
+                free(buf);
+                fail_msg("out of memory");
+            }
+            buf = nb;
         }
         size_t r = fread(buf + n, 1, 4096, f);
         n += r;
@@ -307,6 +311,10 @@ static void test_compare_cdf_sweep(void **state)
              (double)r[0].m.downtime_ns / 1e6, (double)r[0].m.downtime_ns / 1e6,
              (double)r[2].m.downtime_ns / 1e6);
     assert_non_null(strstr(d, want));
+    /* Run 14 (a timeout) has no downtime: 4 points, the last at 0.8. */
+    assert_int_equal(count_lines(d), 1 + 1 + 4);
+    assert_non_null(strstr(d, "\t0.8\n"));
+    assert_null(strstr(d, "\t1\n"));
     free(d);
     d = slurp(tpath("cdf-g1.dat"), NULL);
     assert_non_null(strstr(d, "\"exact-every:5\""));

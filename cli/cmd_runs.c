@@ -1,0 +1,586 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * cli/cmd_runs.c — `migsim runs list|show|export|delete|diff|import|merge`:
+ * the run store from the command line.
+ */
+#include <getopt.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "cli/cli.h"
+#include "store/db.h"
+
+static void usage(FILE *f)
+{
+    fputs("Usage: migsim runs [--db FILE] ACTION [ARGS]\n"
+          "\n"
+          "Actions:\n"
+          "  list                   every run: id, kind, state, start, "
+          "policy, outcome\n"
+          "  show ID                metadata, verdict, metrics and devices "
+          "of a run\n"
+          "  export ID              the whole run (--format json) or one "
+          "table (csv)\n"
+          "  delete ID...           remove runs and everything they own\n"
+          "  diff A B               metrics of two runs side by side with "
+          "deltas\n"
+          "  import FILE...         add runs exported as JSON (runs already "
+          "present\n"
+          "                         by run key are skipped)\n"
+          "  merge A.db B.db... -o OUT.db\n"
+          "                         copy every run of the inputs into OUT.db "
+          "with new\n"
+          "                         ids, skipping runs already there\n"
+          "\n"
+          "Options:\n"
+          "  --db FILE              run store (default: $MIGSIM_DB or "
+          "./migsim.db)\n"
+          "  --format F             list/show/diff: table, json or csv; "
+          "export: json\n"
+          "                         (default) or csv\n"
+          "  --table T              export --format csv: series (default), "
+          "events,\n"
+          "                         metrics or devices\n"
+          "  -o, --output FILE      export: write to FILE instead of stdout; "
+          "merge: the\n"
+          "                         output store\n"
+          "  -h, --help             this text\n"
+          "\n"
+          "Runs are named by id as shown by `runs list`.\n",
+          f);
+    cli_print_exit_codes(f);
+}
+
+static int parse_run_id(const char *s, int64_t *id)
+{
+    char *end;
+    long long v = strtoll(s, &end, 10);
+    if (!*s || *end || v <= 0) {
+        cli_error("'%s' is not a run id", s);
+        return -1;
+    }
+    *id = v;
+    return 0;
+}
+
+/* Exit code for a store error return. */
+static int rc_exit(int rc)
+{
+    return rc == DB_ERR_NOTFOUND ? EXIT_DATA : EXIT_IO;
+}
+
+static void truncate_to(char *s, size_t max)
+{
+    if (strlen(s) > max && max > 3) {
+        strcpy(s + max - 3, "...");
+    }
+}
+
+static void csv_cell(FILE *f, const char *s)
+{
+    if (!strpbrk(s, ",\"\r\n")) {
+        fputs(s, f);
+        return;
+    }
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"') {
+            fputc('"', f);
+        }
+        fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+static int do_list(struct db *db, enum cli_format fmt)
+{
+    struct db_run_summary *list;
+    size_t n;
+    char err[1024];
+    if (db_list(db, &list, &n, err, sizeof(err)) != 0) {
+        cli_error("%s", err);
+        return EXIT_IO;
+    }
+    if (fmt == CLI_FMT_JSON) {
+        json_t *a = json_array();
+        for (size_t i = 0; i < n; i++) {
+            const struct db_run_summary *s = &list[i];
+            char t[48];
+            json_t *o = json_object();
+            json_object_set_new(o, "id", json_integer(s->id));
+            json_object_set_new(o, "kind", json_string(db_kind_name(s->kind)));
+            json_object_set_new(o, "complete", json_boolean(s->complete));
+            json_object_set_new(
+                o, "started",
+                json_string(db_format_time(s->started_ns, t, sizeof(t))));
+            json_object_set_new(o, "qemu", json_string(s->qemu));
+            json_object_set_new(o, "policy", json_string(s->policy));
+            json_object_set_new(o, "source", json_string(s->source));
+            json_object_set_new(o, "seed", json_integer((json_int_t)s->seed));
+            json_object_set_new(o, "outcome",
+                                json_string(run_outcome_name(s->outcome)));
+            if (s->have_metrics) {
+                json_object_set_new(o, "total_ns", json_integer(s->total_ns));
+                json_object_set_new(o, "downtime_ns",
+                                    json_integer(s->downtime_ns));
+            }
+            json_array_append_new(a, o);
+        }
+        json_dumpf(a, stdout, JSON_INDENT(2));
+        fputc('\n', stdout);
+        json_decref(a);
+    } else if (fmt == CLI_FMT_CSV) {
+        fputs("id,kind,complete,started,qemu,policy,source,seed,outcome,"
+              "total_ns,downtime_ns\r\n",
+              stdout);
+        for (size_t i = 0; i < n; i++) {
+            const struct db_run_summary *s = &list[i];
+            char t[48];
+            printf("%lld,%s,%d,%s,", (long long)s->id, db_kind_name(s->kind),
+                   s->complete ? 1 : 0,
+                   db_format_time(s->started_ns, t, sizeof(t)));
+            csv_cell(stdout, s->qemu);
+            fputc(',', stdout);
+            csv_cell(stdout, s->policy);
+            fputc(',', stdout);
+            csv_cell(stdout, s->source);
+            printf(",%" PRIu64 ",%s,", s->seed, run_outcome_name(s->outcome));
+            if (s->have_metrics) {
+                printf("%lld,%lld", (long long)s->total_ns,
+                       (long long)s->downtime_ns);
+            } else {
+                fputc(',', stdout);
+            }
+            fputs("\r\n", stdout);
+        }
+    } else {
+        printf("%5s  %-6s  %-10s  %-20s  %-5s  %-24s  %-20s  %-10s  %10s  "
+               "%10s\n",
+               "ID", "KIND", "STATE", "STARTED", "QEMU", "POLICY", "SOURCE",
+               "OUTCOME", "TOTAL", "DOWNTIME");
+        for (size_t i = 0; i < n; i++) {
+            const struct db_run_summary *s = &list[i];
+            char t[48], a[32] = "-", b[32] = "-", pol[160], src[128];
+            snprintf(pol, sizeof(pol), "%s", s->policy[0] ? s->policy : "-");
+            snprintf(src, sizeof(src), "%s", s->source[0] ? s->source : "-");
+            truncate_to(pol, 24);
+            truncate_to(src, 20);
+            if (s->have_metrics) {
+                db_format_value(DB_U_NS, (double)s->total_ns, a, sizeof(a));
+                db_format_value(DB_U_NS, (double)s->downtime_ns, b, sizeof(b));
+            }
+            printf("%5lld  %-6s  %-10s  %-20s  %-5s  %-24s  %-20s  %-10s  "
+                   "%10s  %10s\n",
+                   (long long)s->id, db_kind_name(s->kind),
+                   s->complete ? "complete" : "incomplete",
+                   db_format_time(s->started_ns, t, sizeof(t)),
+                   s->qemu[0] ? s->qemu : "-", pol, src,
+                   run_outcome_name(s->outcome), a, b);
+        }
+        if (n == 0) {
+            printf("(no runs in %s)\n", db_path(db));
+        }
+    }
+    free(list);
+    return EXIT_OK;
+}
+
+static void kv(const char *k, const char *v)
+{
+    printf("  %-34s %s\n", k, v && *v ? v : "-");
+}
+
+static int do_show(struct db *db, int64_t id, enum cli_format fmt)
+{
+    char err[1024];
+    if (fmt == CLI_FMT_JSON) {
+        int rc = db_export_json(db, id, stdout, err, sizeof(err));
+        if (rc != 0) {
+            cli_error("%s", err);
+            return rc_exit(rc);
+        }
+        return EXIT_OK;
+    }
+    if (fmt == CLI_FMT_CSV) {
+        int rc =
+            db_export_csv(db, id, DB_CSV_METRICS, stdout, err, sizeof(err));
+        if (rc != 0) {
+            cli_error("%s", err);
+            return rc_exit(rc);
+        }
+        return EXIT_OK;
+    }
+    struct db_run_meta m;
+    struct run_result r;
+    int rc = db_run_load(db, id, &m, &r, err, sizeof(err));
+    if (rc != 0) {
+        cli_error("%s", err);
+        return rc_exit(rc);
+    }
+    char buf[128];
+    printf("Run %lld (%s, %s)\n", (long long)id, db_kind_name(m.kind),
+           m.complete ? "complete" : "incomplete: interrupted");
+    printf("  %-34s %s\n", "outcome", run_outcome_name(r.m.outcome));
+    if (m.verdict) {
+        printf("  %-34s %s\n", "verdict", m.verdict);
+    }
+    kv("source", m.source_path);
+    kv("source SHA-256", m.source_sha256);
+    kv("QEMU model", m.qemu[0] ? m.qemu : r.m.qemu);
+    kv("policy", r.m.policy[0] ? r.m.policy : m.policy);
+    snprintf(buf, sizeof(buf), "%" PRIu64, m.seed);
+    kv("seed", buf);
+    kv("rng", m.rng);
+    kv("migsim version", m.version);
+    kv("command line", m.command_line);
+    kv("started", db_format_time(m.started_ns, buf, sizeof(buf)));
+    kv("finished", db_format_time(m.finished_ns, buf, sizeof(buf)));
+    snprintf(buf, sizeof(buf), "%016" PRIx64, m.fingerprint);
+    kv("fingerprint", buf);
+    kv("run key", m.run_key);
+    snprintf(buf, sizeof(buf), "%" PRIu64 " samples, %" PRIu64 " events",
+             m.n_samples, m.n_events);
+    kv("recorded", buf);
+    if (m.complete) {
+        printf("Metrics\n");
+        size_t nf;
+        const struct db_field *f = db_metric_fields(&nf);
+        for (size_t k = 0; k < nf; k++) {
+            kv(f[k].label, db_field_format(&f[k], &r.m, buf, sizeof(buf)));
+        }
+        if (r.m.n_devices) {
+            printf("Devices\n");
+            for (unsigned d = 0; d < r.m.n_devices; d++) {
+                const struct run_device_result *dv = &r.m.devices[d];
+                char a[32], b[32], c[32], e[32];
+                printf(
+                    "  %-20s precopy %s, stop-copy %s, save %s, load %s\n",
+                    dv->name,
+                    db_format_value(DB_U_BYTES, (double)dv->precopy_bytes, a,
+                                    sizeof(a)),
+                    db_format_value(DB_U_BYTES, (double)dv->stop_copy_bytes, b,
+                                    sizeof(b)),
+                    db_format_value(DB_U_NS, (double)dv->save_ns, c, sizeof(c)),
+                    db_format_value(DB_U_NS, (double)dv->load_ns, e,
+                                    sizeof(e)));
+            }
+        }
+    }
+    if (m.diagnosis) {
+        printf("Diagnosis\n%s\n", m.diagnosis);
+    }
+    db_run_meta_free(&m);
+    run_result_free(&r);
+    return EXIT_OK;
+}
+
+static int do_export(struct db *db, int64_t id, const char *format,
+                     const char *table, const char *out_path)
+{
+    enum db_csv_table t = DB_CSV_SERIES;
+    bool csv;
+    if (!format || strcmp(format, "json") == 0) {
+        csv = false;
+    } else if (strcmp(format, "csv") == 0) {
+        csv = true;
+    } else {
+        cli_error("export --format: json or csv, not '%s'", format);
+        return EXIT_USAGE;
+    }
+    if (table && (!csv || db_csv_table_from_name(table, &t) != 0)) {
+        cli_error("--table %s: with --format csv, one of series, events, "
+                  "metrics, devices",
+                  table);
+        return EXIT_USAGE;
+    }
+    FILE *out = stdout;
+    if (out_path && strcmp(out_path, "-") != 0) {
+        out = fopen(out_path, "w");
+        if (!out) {
+            cli_error("%s: cannot write", out_path);
+            return EXIT_IO;
+        }
+    }
+    char err[1024];
+    int rc = csv ? db_export_csv(db, id, t, out, err, sizeof(err))
+                 : db_export_json(db, id, out, err, sizeof(err));
+    if (out != stdout && fclose(out) != 0 && rc == 0) {
+        snprintf(err, sizeof(err), "%s: write error", out_path);
+        rc = -1;
+    }
+    if (rc != 0) {
+        cli_error("%s", err);
+        return rc_exit(rc);
+    }
+    return EXIT_OK;
+}
+
+static void diff_row(enum cli_format fmt, const char *name, const char *a,
+                     const char *b, const char *delta)
+{
+    if (fmt == CLI_FMT_CSV) {
+        csv_cell(stdout, name);
+        fputc(',', stdout);
+        csv_cell(stdout, a);
+        fputc(',', stdout);
+        csv_cell(stdout, b);
+        fputc(',', stdout);
+        csv_cell(stdout, delta);
+        fputs("\r\n", stdout);
+    } else {
+        printf("%-34s %-22s %-22s %s\n", name, a, b, delta);
+    }
+}
+
+static int do_diff(struct db *db, int64_t ida, int64_t idb, enum cli_format fmt)
+{
+    struct db_run_meta ma, mb;
+    struct run_result ra, rb;
+    char err[1024];
+    int rc = db_run_load(db, ida, &ma, &ra, err, sizeof(err));
+    if (rc != 0) {
+        cli_error("%s", err);
+        return rc_exit(rc);
+    }
+    rc = db_run_load(db, idb, &mb, &rb, err, sizeof(err));
+    if (rc != 0) {
+        cli_error("%s", err);
+        db_run_meta_free(&ma);
+        run_result_free(&ra);
+        return rc_exit(rc);
+    }
+    size_t nf;
+    const struct db_field *f = db_metric_fields(&nf);
+    if (fmt == CLI_FMT_JSON) {
+        json_t *o = json_object();
+        json_object_set_new(o, "a", json_integer(ida));
+        json_object_set_new(o, "b", json_integer(idb));
+        json_object_set_new(o, "outcome_a",
+                            json_string(run_outcome_name(ra.m.outcome)));
+        json_object_set_new(o, "outcome_b",
+                            json_string(run_outcome_name(rb.m.outcome)));
+        json_t *mt = json_object();
+        for (size_t k = 0; k < nf; k++) {
+            double a = db_field_value(&f[k], &ra.m);
+            double b = db_field_value(&f[k], &rb.m);
+            json_t *e = json_object();
+            json_object_set_new(e, "a",
+                                isfinite(a) ? json_real(a) : json_null());
+            json_object_set_new(e, "b",
+                                isfinite(b) ? json_real(b) : json_null());
+            json_object_set_new(
+                e, "delta", isfinite(b - a) ? json_real(b - a) : json_null());
+            json_object_set_new(mt, f[k].name, e);
+        }
+        json_object_set_new(o, "metrics", mt);
+        json_dumpf(o, stdout, JSON_INDENT(2));
+        fputc('\n', stdout);
+        json_decref(o);
+    } else {
+        char ha[32], hb[32];
+        snprintf(ha, sizeof(ha), "A (run %lld)", (long long)ida);
+        snprintf(hb, sizeof(hb), "B (run %lld)", (long long)idb);
+        diff_row(fmt, "metric", ha, hb, "B - A");
+        char pa[161], pb[161];
+        snprintf(pa, sizeof(pa), "%s", ra.m.policy[0] ? ra.m.policy : "-");
+        snprintf(pb, sizeof(pb), "%s", rb.m.policy[0] ? rb.m.policy : "-");
+        diff_row(fmt, "policy", pa, pb, strcmp(pa, pb) ? "differs" : "");
+        diff_row(fmt, "QEMU model", ra.m.qemu[0] ? ra.m.qemu : "-",
+                 rb.m.qemu[0] ? rb.m.qemu : "-",
+                 strcmp(ra.m.qemu, rb.m.qemu) ? "differs" : "");
+        char sa[32], sb[32];
+        snprintf(sa, sizeof(sa), "%" PRIu64, ma.seed);
+        snprintf(sb, sizeof(sb), "%" PRIu64, mb.seed);
+        diff_row(fmt, "seed", sa, sb, ma.seed != mb.seed ? "differs" : "");
+        diff_row(fmt, "outcome", run_outcome_name(ra.m.outcome),
+                 run_outcome_name(rb.m.outcome),
+                 ra.m.outcome != rb.m.outcome ? "differs" : "");
+        for (size_t k = 0; k < nf; k++) {
+            char a[48], b[48], d[80] = "";
+            double va = db_field_value(&f[k], &ra.m);
+            double vb = db_field_value(&f[k], &rb.m);
+            db_field_format(&f[k], &ra.m, a, sizeof(a));
+            db_field_format(&f[k], &rb.m, b, sizeof(b));
+            if (f[k].unit == DB_U_BOOL) {
+                snprintf(d, sizeof(d), "%s", va != vb ? "differs" : "");
+            } else if (isfinite(va) && isfinite(vb) && va != vb) {
+                char dv[48];
+                db_format_value(f[k].unit, vb - va, dv, sizeof(dv));
+                if (va != 0) {
+                    snprintf(d, sizeof(d), "%s%s (%+.1f%%)", vb > va ? "+" : "",
+                             dv, 100.0 * (vb - va) / va);
+                } else {
+                    snprintf(d, sizeof(d), "%s%s", vb > va ? "+" : "", dv);
+                }
+            }
+            diff_row(fmt, f[k].label, a, b, d);
+        }
+    }
+    db_run_meta_free(&ma);
+    db_run_meta_free(&mb);
+    run_result_free(&ra);
+    run_result_free(&rb);
+    return EXIT_OK;
+}
+
+static int do_import(struct db *db, char **files, int n)
+{
+    int ret = EXIT_OK;
+    for (int i = 0; i < n; i++) {
+        char err[1024];
+        int64_t id = 0;
+        int rc = db_import_json(db, files[i], &id, err, sizeof(err));
+        if (rc == 0) {
+            printf("%s: imported as run %lld\n", files[i], (long long)id);
+        } else if (rc == DB_ERR_DUPLICATE) {
+            printf("%s: already present as run %lld\n", files[i],
+                   (long long)id);
+        } else {
+            cli_error("%s", err);
+            ret = strstr(err, ": No such file") ? EXIT_IO : EXIT_DATA;
+        }
+    }
+    return ret;
+}
+
+int cmd_runs(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"db", required_argument, NULL, 'd'},
+        {"format", required_argument, NULL, 'f'},
+        {"table", required_argument, NULL, 't'},
+        {"output", required_argument, NULL, 'o'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *db_file = getenv("MIGSIM_DB");
+    const char *format = NULL, *table = NULL, *out = NULL;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'd':
+            db_file = optarg;
+            break;
+        case 'f':
+            format = optarg;
+            break;
+        case 't':
+            table = optarg;
+            break;
+        case 'o':
+            out = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            return EXIT_OK;
+        default:
+            usage(stderr);
+            return EXIT_USAGE;
+        }
+    }
+    if (!db_file || !*db_file) {
+        db_file = DB_DEFAULT_PATH;
+    }
+    if (optind >= argc) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    const char *action = argv[optind++];
+    char **args = argv + optind;
+    int nargs = argc - optind;
+
+    if (strcmp(action, "merge") == 0) {
+        if (!out || nargs < 1) {
+            cli_error("usage: migsim runs merge A.db [B.db...] -o OUT.db");
+            return EXIT_USAGE;
+        }
+        char err[1024];
+        size_t copied, skipped;
+        if (db_merge(out, (const char *const *)args, (size_t)nargs, &copied,
+                     &skipped, err, sizeof(err)) != 0) {
+            cli_error("%s", err);
+            return EXIT_IO;
+        }
+        printf("merged %zu runs into %s (%zu already present)\n", copied, out,
+               skipped);
+        return EXIT_OK;
+    }
+
+    enum cli_format fmt = CLI_FMT_TABLE;
+    if (strcmp(action, "export") != 0 && format &&
+        cli_parse_format(format, &fmt) != 0) {
+        return EXIT_USAGE;
+    }
+    int want = -1; /* number of run ids the action takes; -1: any >= 1 */
+    if (strcmp(action, "list") == 0) {
+        want = 0;
+    } else if (strcmp(action, "show") == 0 || strcmp(action, "export") == 0) {
+        want = 1;
+    } else if (strcmp(action, "diff") == 0) {
+        want = 2;
+    } else if (strcmp(action, "delete") != 0 && strcmp(action, "import") != 0) {
+        cli_error("unknown action '%s' (see 'migsim runs --help')", action);
+        return EXIT_USAGE;
+    }
+    if ((want >= 0 && nargs != want) || (want < 0 && nargs < 1)) {
+        cli_error("runs %s: expected %s", action,
+                  want == 0   ? "no arguments"
+                  : want == 1 ? "one run id"
+                  : want == 2 ? "two run ids"
+                              : "at least one argument");
+        return EXIT_USAGE;
+    }
+    int64_t ids[2] = {0, 0};
+    if (strcmp(action, "import") != 0 && strcmp(action, "delete") != 0) {
+        for (int i = 0; i < nargs; i++) {
+            if (parse_run_id(args[i], &ids[i]) != 0) {
+                return EXIT_USAGE;
+            }
+        }
+    }
+    char err[1024];
+    /* Only import creates a store; the others need an existing one. */
+    struct db *db = strcmp(action, "import") == 0
+                        ? db_open(db_file, err, sizeof(err))
+                        : db_open_existing(db_file, err, sizeof(err));
+    if (!db) {
+        cli_error("%s", err);
+        return EXIT_IO;
+    }
+    int ret;
+    if (strcmp(action, "list") == 0) {
+        ret = do_list(db, fmt);
+    } else if (strcmp(action, "show") == 0) {
+        ret = do_show(db, ids[0], fmt);
+    } else if (strcmp(action, "export") == 0) {
+        ret = do_export(db, ids[0], format, table, out);
+    } else if (strcmp(action, "diff") == 0) {
+        ret = do_diff(db, ids[0], ids[1], fmt);
+    } else if (strcmp(action, "import") == 0) {
+        ret = do_import(db, args, nargs);
+    } else {
+        ret = EXIT_OK;
+        for (int i = 0; i < nargs; i++) {
+            int64_t id;
+            if (parse_run_id(args[i], &id) != 0) {
+                ret = EXIT_USAGE;
+                break;
+            }
+            int rc = db_delete(db, id, err, sizeof(err));
+            if (rc != 0) {
+                cli_error("%s", err);
+                ret = rc_exit(rc);
+                break;
+            }
+            printf("deleted run %lld\n", (long long)id);
+        }
+    }
+    db_close(db);
+    return ret;
+}

@@ -6,6 +6,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,6 +73,29 @@ static int parse_run_id(const char *s, int64_t *id)
 static int rc_exit(int rc)
 {
     return rc == DB_ERR_NOTFOUND ? EXIT_DATA : EXIT_IO;
+}
+
+/* Print text from a run on a terminal: control bytes (escape sequences,
+ * carriage returns; newlines unless keep_nl) become '?'. */
+static void put_clean(FILE *f, const char *s, bool keep_nl)
+{
+    for (; s && *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        bool ctl = c < 0x20 || c == 0x7f;
+        if (ctl && !(keep_nl && (c == '\n' || c == '\t'))) {
+            c = '?';
+        }
+        fputc(c, f);
+    }
+}
+
+static void clean_in_place(char *s)
+{
+    for (; *s; s++) {
+        if ((unsigned char)*s < 0x20 || *s == 0x7f) {
+            *s = '?';
+        }
+    }
 }
 
 static void truncate_to(char *s, size_t max)
@@ -168,6 +192,8 @@ static int do_list(struct db *db, enum cli_format fmt)
             char t[48], a[32] = "-", b[32] = "-", pol[160], src[128];
             snprintf(pol, sizeof(pol), "%s", s->policy[0] ? s->policy : "-");
             snprintf(src, sizeof(src), "%s", s->source[0] ? s->source : "-");
+            clean_in_place(pol);
+            clean_in_place(src);
             truncate_to(pol, 24);
             truncate_to(src, 20);
             if (s->have_metrics) {
@@ -192,7 +218,9 @@ static int do_list(struct db *db, enum cli_format fmt)
 
 static void kv(const char *k, const char *v)
 {
-    printf("  %-34s %s\n", k, v && *v ? v : "-");
+    printf("  %-34s ", k);
+    put_clean(stdout, v && *v ? v : "-", false);
+    fputc('\n', stdout);
 }
 
 static int do_show(struct db *db, int64_t id, enum cli_format fmt)
@@ -225,9 +253,9 @@ static int do_show(struct db *db, int64_t id, enum cli_format fmt)
     char buf[128];
     printf("Run %lld (%s, %s)\n", (long long)id, db_kind_name(m.kind),
            m.complete ? "complete" : "incomplete: interrupted");
-    printf("  %-34s %s\n", "outcome", run_outcome_name(r.m.outcome));
+    kv("outcome", run_outcome_name(r.m.outcome));
     if (m.verdict) {
-        printf("  %-34s %s\n", "verdict", m.verdict);
+        kv("verdict", m.verdict);
     }
     kv("source", m.source_path);
     kv("source SHA-256", m.source_sha256);
@@ -272,7 +300,9 @@ static int do_show(struct db *db, int64_t id, enum cli_format fmt)
         }
     }
     if (m.diagnosis) {
-        printf("Diagnosis\n%s\n", m.diagnosis);
+        printf("Diagnosis\n");
+        put_clean(stdout, m.diagnosis, true);
+        fputc('\n', stdout);
     }
     db_run_meta_free(&m);
     run_result_free(&r);
@@ -333,7 +363,12 @@ static void diff_row(enum cli_format fmt, const char *name, const char *a,
         csv_cell(stdout, delta);
         fputs("\r\n", stdout);
     } else {
-        printf("%-34s %-22s %-22s %s\n", name, a, b, delta);
+        char ca[256], cb[256];
+        snprintf(ca, sizeof(ca), "%s", a);
+        snprintf(cb, sizeof(cb), "%s", b);
+        clean_in_place(ca);
+        clean_in_place(cb);
+        printf("%-34s %-22s %-22s %s\n", name, ca, cb, delta);
     }
 }
 

@@ -14,6 +14,8 @@ extern const struct pol_ops pol_auto_converge;
 extern const struct pol_ops pol_dirty_limit;
 extern const struct pol_ops pol_postcopy_after;
 extern const struct pol_ops pol_pause_before_switchover;
+extern const struct pol_ops pol_nova_steps;
+extern const struct pol_ops pol_kubevirt;
 
 static const struct pol_ops *const registry[] = {
     &pol_qemu,
@@ -28,6 +30,8 @@ static const struct pol_ops *const registry[] = {
     &pol_dirty_limit,
     &pol_postcopy_after,
     &pol_pause_before_switchover,
+    &pol_nova_steps,
+    &pol_kubevirt,
     NULL,
 };
 

@@ -158,7 +158,7 @@ static void print_table(const struct runout_ctx *c, const size_t *idx,
         if (strlen(m->policy) > 34) {
             snprintf(pol, sizeof(pol), "%.31s...", m->policy);
         } else {
-            snprintf(pol, sizeof(pol), "%s", m->policy);
+            snprintf(pol, sizeof(pol), "%.34s", m->policy);
         }
         if (c->rank) {
             fprintf(out, "%-5zu", r + 1);

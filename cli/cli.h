@@ -41,6 +41,7 @@ void cli_print_exit_codes(FILE *f);
 const char *cli_command_line(void);
 
 int cmd_simulate(int argc, char **argv);
+int cmd_replay(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
 int cmd_policies(int argc, char **argv);
 int cmd_probe_vfio(int argc, char **argv);

@@ -29,6 +29,7 @@ static const struct cli_cmd commands[] = {
     {"runs", cmd_runs, "list, show, export, diff, import, merge stored runs"},
     {"plot", cmd_plot, "draw stored runs with gnuplot (PNG or SVG)"},
     {"report", cmd_report, "one self-contained HTML report on stored runs"},
+    {"replay", cmd_replay, "read QEMU trace logs or query-migrate records, rebuild and diagnose"},
     {"version", cmd_version, "print the version"},
 };
 

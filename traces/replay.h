@@ -1,0 +1,232 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * traces/replay.h — replaying recorded migrations: diagnosis, the
+ * trace-derived inputs for counterfactual runs, and those runs: contract.
+ *
+ * trc_replay_run() reads the inputs (traces/trace.h), rebuilds the
+ * timeline (traces/timeline.h), diagnoses it and extracts the inputs a
+ * simulation needs.  trc_counterfactual() then re-drives the decisions
+ * with those inputs through the simulator (sim/mig.h) under any policy
+ * spec (policy/policy.h), so "what would policy P have done here" uses the
+ * same policy code as `migsim simulate`.
+ *
+ * Verdict (enum trc_verdict):
+ *   converged       a switchover was seen (migration_thread_low_pending,
+ *                   status device / postcopy-active / completed);
+ *   not-converging  no switchover, and over >= 3 decided iterations one of
+ *                   the causes below holds;
+ *   inconclusive    otherwise (too short, still shrinking, failed early,
+ *                   or too little traced to tell).
+ * Causes (TRC_WHY_* bits), with the figures behind them in the text:
+ *   EXACT_SPIN      exact() called and still over the threshold in at least
+ *                   half of the decided iterations (>= 3): the estimate is
+ *                   under the threshold (that is why exact() runs), exact()
+ *                   is over it; with its rate (calls/s) and the share of
+ *                   time spent in exact()/bitmap syncs;
+ *   STOPCOPY        data that estimate() does not report (VFIO stop-copy
+ *                   size, or exact minus estimate when no VFIO lines say
+ *                   whose it is) is itself above the threshold: no amount
+ *                   of RAM iteration converges;
+ *   DIRTY_RATE      the RAM dirty rate reaches the bandwidth (>= 90 %), or
+ *                   the pending RAM does not shrink;
+ *   DOWNTIME        converged, but the downtime exceeded the limit; the
+ *                   breakdown names what dominated (VM stop, RAM, VFIO
+ *                   save/load);
+ *   COARSE          built from query-migrate / info migrate only: sampled
+ *                   values, no estimate/exact split, device data invisible
+ *                   except vfio.transferred — said in the text.
+ *
+ * What would converge (struct trc_advice): with the pending data P seen at
+ * a decision and the bandwidth B in force then, QEMU switches over when
+ * P < B x downtime-limit, so the smallest downtime-limit is min over the
+ * decided iterations of P / B; with avail-switchover-bandwidth (8.2+) the
+ * threshold is that rate x limit, so the smallest rate is min P / limit.
+ * The downtime to expect is P / B_link (the peak measured window
+ * bandwidth, the link's demonstrated capacity) plus the device save/load
+ * and VM-stop times the trace shows.  Without a measured bandwidth the
+ * limit is given for link rates (10/25/100 Gbit/s) instead, or for the
+ * rate passed with trc_replay_options.timeline.bandwidth_bps.
+ *
+ * Trace-derived inputs (struct trc_derived_inputs), what a counterfactual
+ * simulation is built from:
+ *   qemu              version model to simulate (902 style), with the
+ *                     range the trace allows and why (qemu_guess);
+ *   bandwidth_bps     measured link bandwidth: peak of the traced windows
+ *                     (migrate_transferred), else of migration_transferred
+ *                     _bytes deltas, else query-migrate mbps; 0 = unknown
+ *                     (bandwidth_assumed then holds the 10 Gbit/s the
+ *                     counterfactual uses, flagged in its text);
+ *   downtime_limit_ns inferred from max_size / bandwidth (exact integer ms
+ *                     when one fits), else QEMU's default 300 ms
+ *                     (downtime_limit_inferred false);
+ *   avail_switchover_bps  traced switchover_bw x 1000, 0 = none;
+ *   ram_dirty_rate    series (t ns since trace start, bytes/s): the rate
+ *                     per >= 1 s sync period, or query-migrate's
+ *                     dirty-pages-rate x page size;
+ *   ram_pending_bytes RAM to send at the start of the trace;
+ *   ram_total_bytes   guest RAM if the input says (query-migrate), else 0;
+ *   devices[]         per VFIO device: stop-copy size series (from exact()
+ *                     or size queries), last value, pre-copy support,
+ *                     save/load time from vmstate_downtime_*; a device
+ *                     named "exact-only" with inferred=true stands for
+ *                     data only exact() reported when no VFIO lines name
+ *                     its owner (the exact - estimate gap);
+ *   sync_cost_ns      mean bitmap sync duration (or estimate->exact gap);
+ *   duration_ns       time the trace covers.
+ * Series are copies owned by the struct (trc_derived_free).
+ */
+#ifndef MIGSIM_TRACES_REPLAY_H
+#define MIGSIM_TRACES_REPLAY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sim/result.h"
+#include "traces/timeline.h"
+#include "traces/trace.h"
+
+enum trc_verdict {
+    TRC_VERDICT_CONVERGED = 0,
+    TRC_VERDICT_NOT_CONVERGING,
+    TRC_VERDICT_INCONCLUSIVE,
+};
+/* "converged", "not-converging", "inconclusive". */
+const char *trc_verdict_name(enum trc_verdict v);
+
+enum {
+    TRC_WHY_SWITCHED_OVER = 1u << 0,
+    TRC_WHY_EXACT_SPIN = 1u << 1,
+    TRC_WHY_STOPCOPY = 1u << 2,
+    TRC_WHY_DIRTY_RATE = 1u << 3,
+    TRC_WHY_DOWNTIME = 1u << 4,
+    TRC_WHY_TOO_SHORT = 1u << 5,
+    TRC_WHY_SHRINKING = 1u << 6,
+    TRC_WHY_FAILED = 1u << 7,
+    TRC_WHY_CANCELLED = 1u << 8,
+    TRC_WHY_COARSE = 1u << 9,
+    TRC_WHY_NO_DATA = 1u << 10,
+};
+/* Short tag of one TRC_WHY_* bit ("exact-spin", "stop-copy-above-"
+ * "threshold", ...). */
+const char *trc_why_name(unsigned bit);
+
+#define TRC_MAX_NOTES 16
+#define TRC_NOTE_LEN  320
+
+struct trc_advice {
+    bool have_limit;              /* bandwidth known */
+    double min_downtime_limit_ms; /* smallest limit that switches over */
+    uint64_t at_iteration;        /* where it would have */
+    uint64_t pending_bytes;       /* P there */
+    double bandwidth_bps;         /* B there */
+    bool have_asb;
+    double min_avail_switchover_bps; /* at the limit in force */
+    double limit_ms;                 /* that limit */
+    double expected_downtime_ms;     /* P / B_link + overheads */
+    double overhead_ms;     /* VM stop + device save/load seen in the trace */
+    bool bandwidth_assumed; /* B from tl_options.bandwidth_bps */
+};
+
+struct trc_diagnosis {
+    enum trc_verdict verdict;
+    unsigned why;      /* TRC_WHY_* */
+    char summary[200]; /* one line */
+    unsigned n_notes;  /* the explanation, sentence by sentence */
+    char notes[TRC_MAX_NOTES][TRC_NOTE_LEN];
+    double exact_calls_per_s;
+    double sync_share; /* time in syncs / time covered, 0..1 */
+    uint64_t decided;  /* iterations that reached their decision */
+    struct trc_advice advice;
+};
+
+struct trc_dev_input {
+    char name[RUN_NAME_LEN];
+    bool inferred; /* "exact-only": not named by the trace */
+    bool precopy;
+    uint64_t stop_copy_bytes;   /* last */
+    struct tl_series stop_copy; /* t ns, bytes */
+    int64_t save_ns, load_ns;
+};
+
+struct trc_derived_inputs {
+    unsigned qemu;
+    char qemu_guess[200];
+    double bandwidth_bps;
+    double bandwidth_assumed_bps; /* used when bandwidth_bps is 0 */
+    int64_t downtime_limit_ns;
+    bool downtime_limit_inferred;
+    uint64_t avail_switchover_bps;
+    struct tl_series ram_dirty_rate;
+    double ram_dirty_rate_mean_bps;
+    uint64_t ram_pending_bytes;
+    uint64_t ram_total_bytes;
+    uint64_t page_bytes;
+    unsigned n_devices;
+    struct trc_dev_input dev[RUN_MAX_DEVICES];
+    int64_t sync_cost_ns;
+    int64_t duration_ns;
+};
+
+struct trc_replay_options {
+    struct trc_options reader;
+    struct tl_options timeline;
+    /* Called about every 64 MiB of input with bytes done / total (total 0
+     * if unknown); NULL for none. */
+    void (*progress)(void *ctx, uint64_t done, uint64_t total);
+    void *progress_ctx;
+};
+
+struct trc_replay {
+    struct run_result run;
+    struct tl_info info;
+    struct trc_stats stats; /* messages: copies owned here */
+    enum trc_format format; /* dominant input shape */
+    unsigned n_files;
+    char **files;
+    struct trc_diagnosis diag;
+    struct trc_derived_inputs inputs;
+};
+
+/*
+ * Read files (paths or "-"), rebuild, diagnose, derive.  0 on success
+ * (out filled; free with trc_replay_free), -1 with a message naming the
+ * file (and line) in err: unreadable input, a malformed line under
+ * reader.strict, out of memory.
+ */
+int trc_replay_run(const char *const *files, unsigned n_files,
+                   const struct trc_replay_options *o, struct trc_replay *out,
+                   char *err, size_t errlen);
+/* Same from a reader the caller prepared (inputs added); the reader is
+ * consumed but not freed. */
+int trc_replay_reader(struct trc_reader *r, const struct trc_replay_options *o,
+                      struct trc_replay *out, char *err, size_t errlen);
+void trc_replay_free(struct trc_replay *r);
+
+/* The diagnosis of a rebuilt run (pure). */
+void trc_diagnose(const struct run_result *run, const struct tl_info *in,
+                  const struct tl_options *o, struct trc_diagnosis *d);
+
+/* Extract the inputs (series are copied); free with trc_derived_free. */
+int trc_derive_inputs(const struct run_result *run, const struct tl_info *in,
+                      struct trc_derived_inputs *di);
+void trc_derived_free(struct trc_derived_inputs *di);
+
+/*
+ * The scenario (sim/scenario.h JSON, as `migsim simulate` reads it) that
+ * reproduces the derived inputs: QEMU model, RAM (a uniform workload at the
+ * mean dirty rate, phased when the rate changed), bandwidths, limits,
+ * devices with their stop-copy schedules.  malloc'd string, NULL on
+ * allocation failure.
+ */
+char *trc_scenario_json(const struct trc_derived_inputs *di);
+
+/*
+ * Simulate the derived inputs under policy spec `policy` (e.g. "qemu",
+ * "cached-stop-size").  0 with out filled (run_result_free it), or -1 with
+ * a message (bad policy spec, scenario the simulator rejects).
+ */
+int trc_counterfactual(const struct trc_derived_inputs *di, const char *policy,
+                       struct run_result *out, char *err, size_t errlen);
+
+#endif

@@ -1538,8 +1538,12 @@ int tl_finish(struct tl *t, struct run_result *out, struct tl_info *info,
     if (!all) {
         goto oom;
     }
-    memcpy(all, t->ev, t->n_ev * sizeof(*all));
-    memcpy(all + t->n_ev, t->syncs.v, t->syncs.n * sizeof(*all));
+    if (t->n_ev) {
+        memcpy(all, t->ev, t->n_ev * sizeof(*all));
+    }
+    if (t->syncs.n) {
+        memcpy(all + t->n_ev, t->syncs.v, t->syncs.n * sizeof(*all));
+    }
     qsort(all, ne, sizeof(*all), cmp_seq);
     for (size_t i = 0; i < ne; i++) {
         const struct run_event *e = &all[i].e;

@@ -17,15 +17,29 @@
  *                    working set); each costs RAM_ZERO_PAGE_WIRE_BYTES on
  *                    the wire and a scan (buffer_is_zero) in the thread
  * Every page is dirty in the migration bitmap at setup (ram_init_bitmaps).
+ * Sizes in pages: n = ram_bytes / page_bytes, ws = working_set_bytes /
+ * page_bytes (rounded down), zero pages = llround(zero_fraction x (n - ws)),
+ * the hot set = llround(hot_fraction x ws) (at least 1 if hot_fraction > 0).
+ * The scan cursor starts at page 0.
  *
  * Two modes with one interface:
- *   RAM_MODE_PAGE       page-level bitmaps (1 bit per page per bitmap; a
- *                       1 TiB guest with 4 KiB pages needs 2 x 32 MiB),
- *                       every guest page write drawn from the RNG stream;
- *   RAM_MODE_AGGREGATE  counts only (dirty pages per region, expected
- *                       distinct pages touched), O(1) per call, for sweeps.
- * Both modes must agree on the same scenario within a few per cent
- * (tests/test_ram.c).
+ *   RAM_MODE_PAGE       page-level bitmaps (1 bit per page: the migration
+ *                       bitmap over all RAM, 32 MiB for 1 TiB of 4 KiB
+ *                       pages, plus a 1/64 summary; the log over the
+ *                       working set only, since nothing else is ever
+ *                       written), every guest page write drawn from the
+ *                       RNG stream (gsl_rng_uniform_int's draws);
+ *   RAM_MODE_AGGREGATE  counts only: a few address segments with a dirty
+ *                       count each, the log as an expected number of
+ *                       distinct pages touched (uniform, hotcold) or the
+ *                       swept span (sweep); no RNG draws; each call costs
+ *                       O(segments), at most a few hundred.
+ *                       Dirty pages are taken as spread evenly within a
+ *                       segment, and a sync of random writes adds
+ *                       log x (1 - dirty/size) per population (hot, cold).
+ *                       Sweep is exact (it equals page mode page for page).
+ * Both modes agree on the same scenario within a few per cent
+ * (tests/test_ram.c states the tolerance).
  *
  * Workloads (what the guest does between two times):
  *   idle     nothing;
@@ -34,12 +48,17 @@
  *   sweep    a cursor walks the working set sequentially at the rate,
  *            wrapping (a memory scanner);
  *   hotcold  a fraction hot_write_fraction of writes goes to the first
- *            hot_fraction of the working set, the rest uniform over it;
+ *            hot_fraction of the working set, the rest uniform over it
+ *            (over the whole working set, hot part included); page mode
+ *            draws the hot count of each ram_advance piece binomially;
  *   phased   like `phase_base` (uniform or sweep) with the rate changed at
- *            the given times.
- * The write count over an interval is rate x time carried with an exact
- * remainder (no drift); dirty_scale (CPU throttle, dirty limit) multiplies
- * the rate from the moment it is set.
+ *            the given times (dirty_rate_bps until the first; phases at or
+ *            before time 0 apply from the start; at_ns non-decreasing).
+ * The write count over an interval is rate x time / page_bytes carried
+ * with an exact integer remainder in byte-nanoseconds (no drift: advancing
+ * in one call or in many gives the same count); dirty_scale (CPU throttle,
+ * dirty limit) multiplies the rate from the moment it is set, and the
+ * scaled rate is rounded to whole bytes/s.
  *
  * All functions are deterministic given the rng passed to ram_new().
  */
@@ -88,16 +107,22 @@ struct ram_cfg {
 struct ram_model;
 
 /* Returns NULL with a message in err (if given) when the configuration is
- * invalid or memory cannot be had.  rng is borrowed (not freed). */
+ * invalid or memory cannot be had.  rng is borrowed (not freed); page mode
+ * needs it (and a working set no larger than max - min of the generator,
+ * 2^32 - 1 pages for taus2), aggregate mode never draws from it and accepts
+ * NULL. */
 struct ram_model *ram_new(const struct ram_cfg *cfg, gsl_rng *rng, char *err,
                           unsigned long errlen);
 void ram_free(struct ram_model *r);
 
-/* Apply the guest's writes from the last call up to now_ns (monotonic). */
+/* Apply the guest's writes from the last call (initially time 0) up to
+ * now_ns; a now_ns not after the last one does nothing.  A call spanning
+ * phase times is split at them. */
 void ram_advance(struct ram_model *r, int64_t now_ns);
 
 /* Multiply the workload's write rate by scale (0..1) from the current time
- * on (call ram_advance first).  1.0 = unthrottled. */
+ * on (call ram_advance first).  1.0 = unthrottled.  Values outside [0, 1]
+ * (and NaN) are clamped (NaN -> 0). */
 void ram_set_dirty_scale(struct ram_model *r, double scale);
 /* Current workload write rate in bytes/s (after scale and phases). */
 double ram_dirty_rate_bps(const struct ram_model *r);
@@ -133,8 +158,12 @@ struct ram_send {
  *   - no dirty page is left (round_done = true).
  * A normal page costs page_bytes + RAM_PAGE_HDR_WIRE_BYTES on the wire and
  * normal_page_ns of thread time; a zero page RAM_ZERO_PAGE_WIRE_BYTES and
- * zero_page_ns.  Pages go in address order from the cursor.  Adds to *out
- * (the caller zeroes it first).
+ * zero_page_ns (negative costs count as 0).  Pages go in address order from
+ * the cursor.  The limits apply to what this call sends (cost = normal pages
+ * x normal_page_ns + zero pages x zero_page_ns, so the result does not
+ * depend on how the pages were batched); pass UINT64_MAX and INFINITY for
+ * no limit (ram_save_complete).  A limit of 0 sends nothing.  Adds to *out
+ * (the caller zeroes it first; round_done is ORed in).
  */
 void ram_send_pages(struct ram_model *r, uint64_t max_wire_bytes,
                     double max_cost_ns, double normal_page_ns,
@@ -144,8 +173,17 @@ void ram_send_pages(struct ram_model *r, uint64_t max_wire_bytes,
  * events). */
 uint64_t ram_write_events(const struct ram_model *r);
 
+/* Page mode: 1 if page is set in the migration bitmap, 0 if not; -1 in
+ * aggregate mode or for a page out of range.  For tests. */
+int ram_page_dirty(const struct ram_model *r, uint64_t page);
+
+/* NULL, or a message once aggregate mode could not grow its segment list
+ * (out of memory); from then on syncs return 0 and sends send nothing. */
+const char *ram_error(const struct ram_model *r);
+
+/* "idle", "uniform", "sweep", "hotcold", "phased"; "unknown" otherwise. */
 const char *ram_workload_name(enum ram_workload w);
-/* Returns -1 for an unknown name. */
+/* Exact (case-sensitive) name to *w; returns -1 for an unknown name. */
 int ram_workload_from_name(const char *name, enum ram_workload *w);
 
 #endif

@@ -49,5 +49,7 @@ int cmd_version(int argc, char **argv);
 int cmd_runs(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_lab(int, char **);
+int cmd_live(int, char **);
 
 #endif

@@ -30,6 +30,8 @@ static const struct cli_cmd commands[] = {
     {"plot", cmd_plot, "draw stored runs with gnuplot (PNG or SVG)"},
     {"report", cmd_report, "one self-contained HTML report on stored runs"},
     {"replay", cmd_replay, "read QEMU trace logs or query-migrate records, rebuild and diagnose"},
+    {"lab", cmd_lab, "run real QEMU migrations on this machine (TCG) and record them"},
+    {"live", cmd_live, "observe and steer a real QEMU migration over QMP"},
     {"version", cmd_version, "print the version"},
 };
 

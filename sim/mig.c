@@ -59,6 +59,7 @@ struct mig {
     struct sim_engine *e;
     struct scenario s;
     struct pol_chain pol;
+    bool pol_active; /* some part has on_iteration */
     struct mig_options opt;
     struct run_result *out;
     struct ram_model *ram;
@@ -998,14 +999,16 @@ static int64_t iteration_run(struct mig *m, int64_t t, bool *ended)
     }
 
     /* --- policies --- */
-    struct pol_view view;
-    struct pol_actions act;
-    fill_view(m, t + c, total_pending, must + non_iter, exact, &view);
-    memset(&act, 0, sizeof(act));
-    pol_chain_iteration(&m->pol, &view, &act);
-    if (apply_actions(m, t + c, &act)) {
-        *ended = true;
-        return c;
+    if (m->pol_active) {
+        struct pol_view view;
+        struct pol_actions act;
+        fill_view(m, t + c, total_pending, must + non_iter, exact, &view);
+        memset(&act, 0, sizeof(act));
+        pol_chain_iteration(&m->pol, &view, &act);
+        if (apply_actions(m, t + c, &act)) {
+            *ended = true;
+            return c;
+        }
     }
     if (ni_sleep) {
         m->sleep_until_ns = m->last_exact_ns + m->pol.report.interval_ns;
@@ -1286,6 +1289,11 @@ int mig_simulate(const struct scenario *s, const char *policy_spec,
                  "devices (vfio save_prepare)");
         goto out;
     }
+    for (unsigned i = 0; i < m->pol.n; i++) {
+        if (m->pol.ops[i]->on_iteration) {
+            m->pol_active = true;
+        }
+    }
     m->e = sim_engine_new(m->s.seed);
     m->status_chk = mig_status_checker_new(m->s.qemu);
     if (!m->e || !m->status_chk) {
@@ -1309,6 +1317,10 @@ int mig_simulate(const struct scenario *s, const char *policy_spec,
     }
     if (!m->done) {
         snprintf(err, errlen, "internal: the simulation stopped early");
+        goto out;
+    }
+    if (ram_error(m->ram)) {
+        snprintf(err, errlen, "RAM model: %s", ram_error(m->ram));
         goto out;
     }
     out->m.setup_ns = m->s.setup_ns;

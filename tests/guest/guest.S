@@ -28,11 +28,15 @@
  * After every page write it increments the u32 at physical 0x500 (pages
  * written since boot); the lab reads it with pmemsave to see that the guest
  * runs and how fast, on the source and, after switchover, the destination.
+ * The u32 at 0x504 becomes "RDY1" once the prefill is done (or the idle
+ * guest halts): the guest is ready to be migrated.
  */
         .set GDT_CODE, 0x08
         .set GDT_DATA, 0x10
         .set WS_BASE, 0x100000
         .set COUNTER, 0x500
+        .set READY, 0x504
+        .set READY_MAGIC, 0x31594452    /* "RDY1" little-endian */
         .set PCI_ADDR, 0xcf8
         .set PCI_DATA, 0xcfc
         /* PIIX4 PM function 00:01.3, registers 0x40 (PMBASE), 0x80 (misc) */
@@ -72,6 +76,7 @@ pm32:
         movw    %ax, %gs
         movl    $0x7c00, %esp
         movl    $0, COUNTER
+        movl    $0, READY
 
         /* PM timer port = PMBASE + 8; if the firmware left PMBASE unset,
          * use 0x600.  Make sure the PM I/O space is enabled. */
@@ -97,7 +102,7 @@ pm32:
 
         movl    p_pages, %ecx
         testl   %ecx, %ecx
-        jz      idle
+        jz      ready_idle
 
         /* Prefill: every page once, unpaced. */
         movl    $WS_BASE, %edi
@@ -106,6 +111,7 @@ pm32:
         incl    COUNTER
         addl    $4096, %edi
         loop    2b
+        movl    $READY_MAGIC, READY
 
         movl    pm_port, %edx
         inl     %dx, %eax
@@ -127,6 +133,8 @@ page:
         jb      page
         jmp     pass
 
+ready_idle:
+        movl    $READY_MAGIC, READY
 idle:
         hlt
         jmp     idle

@@ -210,11 +210,17 @@ void pol_print_all(FILE *f, bool verbose)
                "(marked R) and any number of tuning policies.\n\n");
     for (const struct pol_ops *const *p = pol_all(); *p; p++) {
         const struct pol_ops *o = *p;
-        char head[96];
-        snprintf(head, sizeof(head), "%s%s%s", o->name, o->args[0] ? ":" : "",
-                 o->args);
-        fprintf(f, "  %c %-44s %s\n", o->is_reporting ? 'R' : ' ', head,
-                o->summary);
+        size_t len = strlen(o->name) + strlen(o->args) + 1;
+        if (len <= 44) {
+            char head[128];
+            snprintf(head, sizeof(head), "%s%s%s", o->name,
+                     o->args[0] ? ":" : "", o->args);
+            fprintf(f, "  %c %-44s %s\n", o->is_reporting ? 'R' : ' ', head,
+                    o->summary);
+        } else {
+            fprintf(f, "  %c %s%s%s\n  %-46s %s\n", o->is_reporting ? 'R' : ' ',
+                    o->name, o->args[0] ? ":" : "", o->args, "", o->summary);
+        }
         if (verbose && o->help && o->help[0]) {
             fprintf(f, "%s\n", o->help);
         }

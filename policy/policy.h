@@ -81,6 +81,7 @@ struct pol_view {
     double dirty_rate_bps; /* measured at the last >=1 s period */
     double throttle_pct;
     bool in_postcopy;
+    bool paused;                  /* the guest was paused (force-complete) */
     bool postcopy_capable;        /* postcopy-ram capability on */
     int64_t expected_downtime_ns; /* as query-migrate would show */
 };

@@ -784,6 +784,7 @@ static void fill_view(struct mig *m, int64_t t, uint64_t pending, uint64_t must,
     v->dirty_rate_bps = m->dirty_pages_rate * (double)ram_page_bytes(m->ram);
     v->throttle_pct = m->throttle_pct;
     v->in_postcopy = m->in_postcopy;
+    v->paused = m->paused;
     v->postcopy_capable = m->s.postcopy_ram;
     v->expected_downtime_ns = m->expected_downtime_ns;
 }

@@ -524,10 +524,10 @@ static void flush_store(struct live_session *s, bool force)
     return;
 failed:
     s->store_failed = true;
-    fprintf(stderr,
-            "migsim: warning: run store: %s (observation continues, "
-            "--format json still has everything)\n",
-            err);
+    say(s,
+        "warning: run store: %s (observation continues, --format json "
+        "still has everything)",
+        err);
 }
 
 static void set_status(struct live_session *s, const char *name, bool polled)
@@ -680,7 +680,7 @@ static void begin_run(struct live_session *s, const struct live_mig *m)
     int64_t id = 0;
     if (db_run_begin(s->o.db, &meta, &id, err, sizeof(err)) != 0) {
         s->store_failed = true;
-        fprintf(stderr, "migsim: warning: run store: %s\n", err);
+        say(s, "warning: run store: %s", err);
         return;
     }
     s->run_id = id;
@@ -1001,7 +1001,7 @@ enum live_end live_session_run(struct live_session *s)
             json_decref(ret);
             s->consecutive_failures++;
             live_session_note(s, RUN_EV_NOTE, 0, 0, "poll failed: %.80s", err);
-            fprintf(stderr, "migsim: warning: %s\n", err);
+            say(s, "warning: %s", err);
             if (s->consecutive_failures >= MAX_FAULTS) {
                 return end_with(s, LIVE_END_PROTO,
                                 "giving up after %u failed polls in a row; "

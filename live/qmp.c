@@ -228,9 +228,9 @@ static int next_msg(struct qmp_conn *c, json_t **out, char *err, size_t errlen)
                 if (!m) {
                     fail(err, errlen,
                          "%s: malformed QMP message (%s, at byte %d of %zu): "
-                         "%.60s%s",
-                         c->name, je.text, je.position, n, p,
-                         n > 60 ? "..." : "");
+                         "%.*s%s",
+                         c->name, je.text, je.position, n,
+                         (int)(n > 60 ? 60 : n), p, n > 60 ? "..." : "");
                     return -1;
                 }
                 *out = m;

@@ -1,0 +1,30 @@
+#!/bin/bash
+# migsim lab validate on a small grid of real migrations (TCG): one that
+# converges (32 MiB at 8 MiB/s over 32 MiB/s) and one that cannot at
+# 300 ms (at 64 MiB/s); the qemu 7.2 model must agree on both verdicts.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lab_lib.sh"
+need_qemu
+
+check_rc "lab validate --help" 0 "$MIGSIM" lab validate --help
+check_rc "bad grid value" 2 "$MIGSIM" lab validate --dirty-rate 8MiB/s,fast
+check_rc "validate: verdicts agree (exit 0)" 0 "$MIGSIM" lab validate \
+    --db "$TMPD/v.db" --working-set 32MiB --dirty-rate 8MiB/s,64MiB/s \
+    --max-bandwidth 32MiB/s --downtime-limit 300ms --time-limit 12s \
+    --markdown "$TMPD/v.md"
+cp "$TMPD/last.out" "$TMPD/v.out"
+grep -q "verdicts agree on 2 of 2 runs" "$TMPD/v.out" &&
+    ok "2 of 2 verdicts agree" || { notok "verdicts"; cat "$TMPD/v.out"; }
+grep -q "converged / converged" "$TMPD/v.out" && ok "converging row" ||
+    notok "converging row"
+grep -q "timeout / timeout" "$TMPD/v.out" && ok "non-converging row" ||
+    notok "non-converging row"
+grep -q "^calibration: link bandwidth" "$TMPD/v.out" &&
+    ok "calibration reported" || notok "calibration reported"
+grep -q "^| working set |" "$TMPD/v.md" && ok "markdown table written" ||
+    notok "markdown table written"
+kinds=$(sqlite3 "$TMPD/v.db" "SELECT group_concat(kind || ':' || n, ',') FROM
+    (SELECT kind, count(*) AS n FROM runs GROUP BY kind ORDER BY kind)")
+[ "$kinds" = "live:2,sim:2" ] && ok "real and simulated runs stored" ||
+    notok "real and simulated runs stored ($kinds)"
+finish

@@ -195,17 +195,17 @@ static void downtime_notes(const struct run_result *run,
          "Breakdown: VM stop %s; source save RAM %s, VFIO %s; destination "
          "load RAM %s, VFIO %s (all devices: iterable %s + non-iterable %s).",
          in->vm_stop_ns >= 0 ? tm(in->vm_stop_ns, b1, 32) : "not traced",
-         tm((int64_t)ram_save, b2, 32), tm((int64_t)vs, b3, 32),
-         tm((int64_t)ram_load, b4, 32), tm((int64_t)vl, b5, 32),
-         tm((int64_t)pos(in->load_iterable_ns), b6, 32),
-         tm((int64_t)pos(in->load_non_iterable_ns), b7, 32));
+         tm(tl_i64(ram_save), b2, 32), tm(tl_i64(vs), b3, 32),
+         tm(tl_i64(ram_load), b4, 32), tm(tl_i64(vl), b5, 32),
+         tm(tl_i64(pos(in->load_iterable_ns)), b6, 32),
+         tm(tl_i64(pos(in->load_non_iterable_ns)), b7, 32));
     if (vs + vl > 0 && all > 0) {
         bool dom = (vs + vl) > 0.5 * all;
         note(d,
              "VFIO device save+load takes %s, %.0f%% of the traced "
              "stop-and-copy work%s; a downtime model of remaining bytes / "
              "bandwidth alone misses it.",
-             tm((int64_t)(vs + vl), b1, 32), 100.0 * (vs + vl) / all,
+             tm(tl_i64(vs + vl), b1, 32), 100.0 * (vs + vl) / all,
              dom ? " - it dominates the downtime" : "");
     }
 }
@@ -376,8 +376,8 @@ void trc_diagnose(const struct run_result *run, const struct tl_info *in,
     }
     if (spin) {
         char gap[72];
-        sz((uint64_t)in->exact_gap_min, b2, 32);
-        sz((uint64_t)in->exact_gap_max, b3, 32);
+        sz(tl_u64(in->exact_gap_min), b2, 32);
+        sz(tl_u64(in->exact_gap_max), b3, 32);
         if (strcmp(b2, b3) == 0) {
             snprintf(gap, sizeof(gap), "about %s", b2);
         } else {
@@ -410,7 +410,7 @@ void trc_diagnose(const struct run_result *run, const struct tl_info *in,
                  "so no amount of RAM iteration converges at this "
                  "downtime-limit.",
                  sz(devsc, b1, 32),
-                 thr_known ? sz((uint64_t)thr, b2, 32) : "not traced");
+                 thr_known ? sz(tl_u64(thr), b2, 32) : "not traced");
         } else {
             note(d,
                  "%s is reported only by exact() (exact minus estimate; no "
@@ -418,7 +418,7 @@ void trc_diagnose(const struct run_result *run, const struct tl_info *in,
                  "a device's stop-copy size) and is above the threshold%s%s: "
                  "iterating RAM cannot bring it under.",
                  sz(nonram, b1, 32), thr_known ? " of " : "",
-                 thr_known ? sz((uint64_t)thr, b2, 32) : "");
+                 thr_known ? sz(tl_u64(thr), b2, 32) : "");
         }
     }
     if (dirty) {
@@ -470,11 +470,11 @@ void trc_diagnose(const struct run_result *run, const struct tl_info *in,
                  "(%s; iteration %llu: %s pending at %s%s); expect about %s "
                  "of downtime%s.",
                  a->min_downtime_limit_ms,
-                 tm((int64_t)(a->min_downtime_limit_ms * 1e6), b3, 32),
+                 tm(tl_i64(a->min_downtime_limit_ms * 1e6), b3, 32),
                  (unsigned long long)a->at_iteration,
                  sz(a->pending_bytes, b1, 32), rt(a->bandwidth_bps, b2, 32),
                  a->bandwidth_assumed ? ", assumed" : "",
-                 tm((int64_t)(a->expected_downtime_ms * 1e6), b4, 32),
+                 tm(tl_i64(a->expected_downtime_ms * 1e6), b4, 32),
                  a->overhead_ms > 0 ? " including the traced device "
                                       "save/load and VM stop"
                                     : "");
@@ -697,7 +697,7 @@ char *trc_scenario_json(const struct trc_derived_inputs *di)
         json_object_set_new(mig, "avail_switchover_bandwidth",
                             jrate((double)di->avail_switchover_bps));
     }
-    int64_t tl = 4 * di->duration_ns;
+    int64_t tl = di->duration_ns < 900 * SEC ? 4 * di->duration_ns : 3600 * SEC;
     if (tl < 60 * SEC) {
         tl = 60 * SEC;
     }

@@ -24,6 +24,45 @@
 #define ALL_VFIO_FLAGS                                                         \
     (VFIO_FSM_F_STOP_COPY | VFIO_FSM_F_P2P | VFIO_FSM_F_PRE_COPY)
 
+int64_t tl_i64(double x)
+{
+    if (!(x == x)) {
+        return 0;
+    }
+    if (x >= 9.2e18) {
+        return INT64_MAX;
+    }
+    if (x <= -9.2e18) {
+        return INT64_MIN;
+    }
+    return (int64_t)x;
+}
+
+uint64_t tl_u64(double x)
+{
+    if (!(x > 0)) {
+        return 0;
+    }
+    if (x >= 1.8e19) {
+        return UINT64_MAX;
+    }
+    return (uint64_t)x;
+}
+
+int64_t tl_add_sat(int64_t a, int64_t b)
+{
+    int64_t r;
+    if (__builtin_add_overflow(a, b, &r)) {
+        return b > 0 ? INT64_MAX : INT64_MIN;
+    }
+    return r;
+}
+
+/* Latest plausible trace time (ns since the epoch, year 2096): larger
+ * values, and negative ones, are treated as "no time" so differences of
+ * two times always fit int64. */
+#define TL_MAX_ABS_NS 4000000000000000000LL
+
 /* ---- decimated buffers ---- */
 
 struct deci {
@@ -599,7 +638,7 @@ static void close_iteration(struct tl *t, int64_t next_start, bool complete)
     }
     uint64_t ram = it->est_pre > dev_est ? it->est_pre - dev_est : 0;
     s.ram_dirty_bytes = ram;
-    s.dirty_rate_bps = (uint64_t)t->dirty_rate;
+    s.dirty_rate_bps = tl_u64(t->dirty_rate);
     s.sent_bytes = t->bytes_windows > it->bytes_at_start
                        ? t->bytes_windows - it->bytes_at_start
                        : 0;
@@ -607,7 +646,7 @@ static void close_iteration(struct tl *t, int64_t next_start, bool complete)
     s.throttle_pct = t->throttle;
     uint64_t p = it->exact_called ? it->exact : it->est;
     if (it->bw > 0) {
-        s.expected_downtime_ns = (uint64_t)((double)p / it->bw * 1e9);
+        s.expected_downtime_ns = tl_u64((double)p / it->bw * 1e9);
     }
     s.n_devices = in->n_devices;
     for (unsigned d = 0; d < in->n_devices; d++) {
@@ -645,7 +684,7 @@ static void close_iteration(struct tl *t, int64_t next_start, bool complete)
                 in->exact_gap_max = gap;
             }
             if (next_start != NO_T && it->t_start != NO_T) {
-                t->spin_ns += next_start - it->t_start;
+                t->spin_ns = tl_add_sat(t->spin_ns, next_start - it->t_start);
             }
             if (!it->thr_known) {
                 /* 9.0+: exact() only when estimate < threshold; no
@@ -675,7 +714,7 @@ static void open_iteration(struct tl *t, int64_t now, uint64_t est,
     it->line = line;
     it->bytes_at_start = t->bytes_windows;
     if (!t->thr_known && t->bw > 0) {
-        t->threshold = (uint64_t)(t->bw / 1000.0 * limit_ms(t));
+        t->threshold = tl_u64(t->bw / 1000.0 * limit_ms(t));
     }
     it->threshold = t->threshold;
     it->thr_known = t->thr_known;
@@ -914,7 +953,7 @@ static void on_sync_end(struct tl *t, const struct trc_record *r, int64_t now)
     int64_t dur = 0;
     if (t->sync_open && now != NO_T && t->sync_t != NO_T && now >= t->sync_t) {
         dur = now - t->sync_t;
-        t->sync_time += dur;
+        t->sync_time = tl_add_sat(t->sync_time, dur);
     }
     t->sync_open = false;
     if (!t->period_have) {
@@ -1012,10 +1051,11 @@ static void item_add(struct tl *t, const struct trc_record *r, bool load)
     char idstr[64], type[24];
     arg_str(r, 1, idstr, sizeof(idstr));
     arg_str(r, 0, type, sizeof(type));
-    int64_t ns = (int64_t)arg_u(r, 3) * 1000;
-    if (ns < 0) {
-        return;
+    int64_t us = (int64_t)arg_u(r, 3);
+    if (us < 0 || us > 1000000000000LL) {
+        return; /* not a plausible duration */
     }
+    int64_t ns = us * 1000;
     struct tl_info *in = &t->in;
     struct tl_item *it = NULL;
     for (unsigned i = 0; i < in->n_items; i++) {
@@ -1043,7 +1083,7 @@ static void item_add(struct tl *t, const struct trc_record *r, bool load)
     int64_t *f =
         load ? (iter ? &it->load_iterable_ns : &it->load_non_iterable_ns)
              : (iter ? &it->save_iterable_ns : &it->save_non_iterable_ns);
-    *f = (*f < 0 ? 0 : *f) + ns;
+    *f = tl_add_sat(*f < 0 ? 0 : *f, ns);
 }
 
 static void on_event(struct tl *t, const struct trc_record *r, int64_t now)
@@ -1085,7 +1125,8 @@ static void on_event(struct tl *t, const struct trc_record *r, int64_t now)
             }
             in->exact_last_ns = now;
             if (t->it.t_start != NO_T && now >= t->it.t_start) {
-                in->exact_time_ns += now - t->it.t_start;
+                in->exact_time_ns =
+                    tl_add_sat(in->exact_time_ns, now - t->it.t_start);
             }
         }
         break;
@@ -1145,7 +1186,9 @@ static void on_event(struct tl *t, const struct trc_record *r, int64_t now)
     case TRC_EV_RATE_LIMIT_PRE:
         in->rate_limit_sleeps++;
         if ((int64_t)arg_u(r, 0) > 0) {
-            in->rate_limit_sleep_ns += (int64_t)arg_u(r, 0) * MS;
+            in->rate_limit_sleep_ns =
+                tl_add_sat(in->rate_limit_sleep_ns,
+                           (int64_t)(arg_u(r, 0) & 0x7fffffff) * MS);
         }
         break;
     case TRC_EV_SAVEVM_STATE_ITERATE:
@@ -1324,7 +1367,7 @@ static void on_snapshot(struct tl *t, const struct trc_record *r)
         bw = t->o.bandwidth_bps;
     }
     smp.bandwidth_bps = bw;
-    smp.threshold_bytes = (uint64_t)(bw * (double)t->dl_ns / 1e9);
+    smp.threshold_bytes = tl_u64(bw * (double)t->dl_ns / 1e9);
     smp.downtime_limit_ns = (uint64_t)t->dl_ns;
     uint64_t page = in->page_bytes ? in->page_bytes : 4096;
     smp.dirty_rate_bps = s->dirty_pages_rate * page;
@@ -1355,6 +1398,12 @@ static void on_snapshot(struct tl *t, const struct trc_record *r)
 
 int tl_feed(struct tl *t, const struct trc_record *r, const char *file_name)
 {
+    struct trc_record tmp;
+    if (r->t_ns != TRC_NO_TIME && (r->t_ns < 0 || r->t_ns > TL_MAX_ABS_NS)) {
+        tmp = *r;
+        tmp.t_ns = TRC_NO_TIME;
+        r = &tmp;
+    }
     if (r->file < 4 && !t->file_names[r->file][0] && file_name) {
         snprintf(t->file_names[r->file], sizeof(t->file_names[0]), "%s",
                  file_name);
@@ -1745,9 +1794,8 @@ int tl_finish(struct tl *t, struct run_result *out, struct tl_info *info,
     }
     in->dirty_rate_mean_bps = tl_series_mean(&in->dirty_rate);
     m->expected_downtime_ns =
-        in->bw_last_bps > 0
-            ? (int64_t)((double)ds->p_last / in->bw_last_bps * 1e9)
-            : 0;
+        in->bw_last_bps > 0 ? tl_i64((double)ds->p_last / in->bw_last_bps * 1e9)
+                            : 0;
     if (in->coarse && t->have_snap &&
         (t->snap_last.have & TRC_SNAP_EXPECTED_DOWNTIME)) {
         m->expected_downtime_ns = t->snap_last.expected_downtime_ms * MS;

@@ -249,6 +249,12 @@ int tl_finish(struct tl *t, struct run_result *out, struct tl_info *info,
               char *err, size_t errlen);
 void tl_info_free(struct tl_info *info);
 
+/* Saturating conversions of computed doubles (NaN -> 0), and saturating
+ * int64 add, for figures derived from untrusted trace values. */
+int64_t tl_i64(double x);
+uint64_t tl_u64(double x);
+int64_t tl_add_sat(int64_t a, int64_t b);
+
 /* "7.2".."10.2" style name of a 902-style version (static buffer owned by
  * the caller: buf). */
 const char *tl_qemu_name(unsigned v, char *buf, size_t len);

@@ -589,13 +589,13 @@ struct trc_reader *trc_reader_new(const struct trc_options *o, char *err,
         }
     }
     const char *ev = r->opt.events_path;
-    if (ev && *ev) {
+    if (ev && *ev && !r->opt.no_events) {
         r->decls = trc_decls_load(ev, err, errlen);
         if (!r->decls) {
             trc_reader_free(r);
             return NULL;
         }
-    } else if (access(TRC_DEFAULT_EVENTS, R_OK) == 0) {
+    } else if (!r->opt.no_events && access(TRC_DEFAULT_EVENTS, R_OK) == 0) {
         char e2[256];
         r->decls = trc_decls_load(TRC_DEFAULT_EVENTS, e2, sizeof(e2));
         /* a broken installed file is not the user's fault: ignore it */
@@ -1097,7 +1097,9 @@ size_t trc_parse_iso8601(const char *s, size_t len, int64_t *ns)
         !digits_at(s, len, 17, 2, &se)) {
         return 0;
     }
-    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60) {
+    /* years that fit int64 ns since the epoch */
+    if (y < 1900 || y > 2261 || mo < 1 || mo > 12 || d < 1 || d > 31 ||
+        h > 23 || mi > 59 || se > 60) {
         return 0;
     }
     size_t i = 19;

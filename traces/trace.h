@@ -289,6 +289,8 @@ struct trc_options {
     size_t max_line;         /* 0: TRC_DEFAULT_LINE (<= half a window) */
     unsigned max_messages;   /* malformed reports kept; 0: 20 */
     bool no_mmap;            /* read() even regular files (tests) */
+    bool no_events;          /* load no trace-events file at all (fuzzing,
+                                reproducible tests) */
 };
 
 /* Input statistics (counts are over all inputs so far). */

@@ -53,6 +53,17 @@ static bool ji64(json_t *o, const char *key, int64_t *v)
     return true;
 }
 
+/* A time in ms (query-migrate): 0 .. 1e12 (31 years), else absent. */
+static bool jms(json_t *o, const char *key, int64_t *v)
+{
+    int64_t x;
+    if (!ji64(o, key, &x) || x < 0 || x > 1000000000000LL) {
+        return false;
+    }
+    *v = x;
+    return true;
+}
+
 static int64_t json_time(json_t *t)
 {
     if (!t) {
@@ -74,16 +85,11 @@ static int64_t json_time(json_t *t)
         if (!(d >= 0) || d > 9.2e18) {
             return TRC_NO_TIME;
         }
-        if (d > 1e17) {
-            return (int64_t)d; /* ns */
-        }
-        if (d > 1e14) {
-            return (int64_t)(d * 1e3); /* us */
-        }
-        if (d > 1e11) {
-            return (int64_t)(d * 1e6); /* ms */
-        }
-        return (int64_t)(d * 1e9);
+        double ns = d > 1e17   ? d       /* ns */
+                    : d > 1e14 ? d * 1e3 /* us */
+                    : d > 1e11 ? d * 1e6 /* ms */
+                               : d * 1e9;
+        return ns < 9e18 ? (int64_t)ns : TRC_NO_TIME;
     }
     if (json_is_string(t)) {
         int64_t ns;
@@ -103,20 +109,20 @@ static void snap_from_json(json_t *o, struct trc_snapshot *sn)
         snprintf(sn->status, sizeof(sn->status), "%s", json_string_value(st));
         sn->have |= TRC_SNAP_STATUS;
     }
-    if (ji64(o, "total-time", &sn->total_time_ms)) {
+    if (jms(o, "total-time", &sn->total_time_ms)) {
         sn->have |= TRC_SNAP_TOTAL_TIME;
     }
-    if (ji64(o, "setup-time", &sn->setup_time_ms)) {
+    if (jms(o, "setup-time", &sn->setup_time_ms)) {
         sn->have |= TRC_SNAP_SETUP_TIME;
     }
-    if (ji64(o, "downtime", &sn->downtime_ms)) {
+    if (jms(o, "downtime", &sn->downtime_ms)) {
         sn->have |= TRC_SNAP_DOWNTIME;
     }
-    if (ji64(o, "expected-downtime", &sn->expected_downtime_ms)) {
+    if (jms(o, "expected-downtime", &sn->expected_downtime_ms)) {
         sn->have |= TRC_SNAP_EXPECTED_DOWNTIME;
     }
     double d;
-    if (jnum(o, "cpu-throttle-percentage", &d)) {
+    if (jnum(o, "cpu-throttle-percentage", &d) && d >= 0 && d <= 100) {
         sn->throttle_pct = d;
         sn->have |= TRC_SNAP_THROTTLE;
     }
@@ -166,7 +172,7 @@ static void snap_from_json(json_t *o, struct trc_snapshot *sn)
             sn->have |= u[i].bit;
         }
     }
-    if (jnum(ram, "mbps", &d)) {
+    if (jnum(ram, "mbps", &d) && d >= 0 && d < 1e12) {
         sn->mbps = d;
         sn->have |= TRC_SNAP_MBPS;
     }
@@ -364,7 +370,7 @@ bool trc_hmp_line(struct hmp_state *h, const char *s, size_t len)
     double x;
     const char *u;
     size_t ul;
-    if (!num_unit(v, vlen, &x, &u, &ul)) {
+    if (!num_unit(v, vlen, &x, &u, &ul) || x > 1e15) {
         return true; /* capability / global lines: part of the dump */
     }
     double mult = 1;
@@ -421,6 +427,9 @@ bool trc_hmp_line(struct hmp_state *h, const char *s, size_t len)
             continue;
         }
         if (m[i].ms) {
+            if (x > 1e12) {
+                return true; /* not a plausible time: ignore it */
+            }
             int64_t t = (int64_t)x;
             memcpy((char *)sn + m[i].off, &t, sizeof(t));
         } else {

@@ -183,7 +183,10 @@ void live_advise(const struct live_mig *m, int64_t limit_ns,
 {
     memset(a, 0, sizeof(*a));
     double bw = bandwidth_bps(m);
-    if (!m->has_ram || bw <= 0 || m->dirty_sync_count < 2) {
+    /* Before the first full pass, and until a dirty rate is measured,
+     * QEMU's expected-downtime is still its initial value (the limit). */
+    if (!m->has_ram || bw <= 0 || m->dirty_sync_count < 2 ||
+        (m->dirty_pages_rate == 0 && m->dirty_sync_count < 3)) {
         snprintf(a->text, sizeof(a->text), "measuring");
         return;
     }
@@ -825,16 +828,24 @@ static void run_policy(struct live_session *s, const struct live_mig *m)
 static void progress(struct live_session *s, const struct live_mig *m,
                      bool force)
 {
-    if (m->dirty_sync_count != s->last_sync_count && m->has_ram) {
-        s->last_sync_count = m->dirty_sync_count;
-        if (m->expected_downtime_ms >= 0) {
-            if (s->n_hist == sizeof(s->sync_hist) / sizeof(s->sync_hist[0])) {
+    /* History of expected downtimes, one per sync: the last value QEMU
+     * showed before the next sync (it is recomputed every 100 ms from the
+     * remaining-at-sync), once a dirty rate is known. */
+    if (m->has_ram && m->dirty_sync_count != s->last_sync_count) {
+        if (s->cur_expected_ns > 0) {
+            size_t cap = sizeof(s->sync_hist) / sizeof(s->sync_hist[0]);
+            if (s->n_hist == cap) {
                 memmove(s->sync_hist, s->sync_hist + 1,
-                        (s->n_hist - 1) * sizeof(s->sync_hist[0]));
+                        (cap - 1) * sizeof(s->sync_hist[0]));
                 s->n_hist--;
             }
-            s->sync_hist[s->n_hist++] = m->expected_downtime_ms * MS;
+            s->sync_hist[s->n_hist++] = s->cur_expected_ns;
         }
+        s->last_sync_count = m->dirty_sync_count;
+        s->cur_expected_ns = 0;
+    }
+    if (m->has_ram && m->expected_downtime_ms >= 0 && m->dirty_pages_rate > 0) {
+        s->cur_expected_ns = m->expected_downtime_ms * MS;
     }
     /* QEMU's mbps is one 100 ms window; judge on the last second. */
     struct live_mig avg = *m;
@@ -1059,6 +1070,28 @@ enum live_end live_session_run(struct live_session *s)
         if (qmp_now_ns() - last_params >= s->o.progress_every_ns && !terminal) {
             watch_params(s);
             last_params = qmp_now_ns();
+        }
+        if (terminal && polled == MIG_STATUS_COMPLETED && m.total_ms <= 0) {
+            /* QEMU 7.2 sets "completed" before it computes total-time and
+             * downtime (migration_calculate_complete runs after
+             * migration_completion): ask again until they are there. */
+            for (int i = 0; i < 40 && s->last.total_ms <= 0; i++) {
+                sleep_ns(25 * MS);
+                struct live_mig m2;
+                json_t *r2 = NULL;
+                if (qmp_execute(s->qmp, "query-migrate", NULL,
+                                s->o.cmd_timeout_ns, &r2, NULL, 0) != QMP_OK ||
+                    live_parse_migrate(r2, &m2, NULL, 0) != 0) {
+                    json_decref(r2);
+                    break;
+                }
+                json_decref(s->final);
+                s->final = r2;
+                s->last = m2;
+                if (m2.has_ram) {
+                    s->last_ram = m2;
+                }
+            }
         }
         if (terminal) {
             /* Let the MIGRATION event of the end arrive, for the record. */

@@ -177,6 +177,7 @@ struct live_session {
     uint64_t last_sync_count;
     int64_t sync_hist[8];
     size_t n_hist;
+    int64_t cur_expected_ns; /* expected downtime seen since the last sync */
     enum live_verdict last_verdict;
     double last_throttle;
     unsigned consecutive_failures;

@@ -573,6 +573,23 @@ static void test_session_completes(void **state)
     run_result_free(&res);
 }
 
+/* QEMU 7.2 shows "completed" before total-time and downtime are set. */
+static void test_session_completed_before_times(void **state)
+{
+    struct fixture *f = *state;
+    static char b[1][512];
+    const char *script[] = {
+        ACTIVE_72,
+        st("completed", 0, 3, 0, b[0], sizeof(b[0])),
+        COMPLETED_72,
+    };
+    enum live_end e = run(f, script, 3, NULL, false);
+    assert_int_equal(e, LIVE_END_OUTCOME);
+    assert_true(f->s.res.m.total_ns == 1074 * MS);
+    assert_true(f->s.res.m.downtime_ns == 11 * MS);
+    assert_int_equal((int)qmp_get_num(f->s.final, "total-time", 0), 1074);
+}
+
 static void test_session_qemu_gone(void **state)
 {
     struct fixture *f = *state;
@@ -749,6 +766,8 @@ int main(void)
         cmocka_unit_test(test_scenario_json),
         cmocka_unit_test_setup_teardown(test_session_completes, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_session_completed_before_times,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_session_qemu_gone, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_session_malformed_then_gives_up,

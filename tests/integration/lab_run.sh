@@ -3,6 +3,7 @@
 # to start, a converging migration (destination runs the guest, the trace
 # has as many syncs as query-migrate counts, nothing left running), and a
 # migration that cannot converge at 300 ms (cancelled at the time limit).
+# The kept trace of the converging run replays to the same sync count.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lab_lib.sh"
 need_qemu
@@ -31,7 +32,7 @@ w="$TMPD/w1"
 check_rc "converging run: exit 0" 0 "$MIGSIM" lab run --db "$db" \
     --workdir "$w" --working-set 32MiB --dirty-rate 8MiB/s \
     --max-bandwidth 32MiB/s --downtime-limit 300ms --time-limit 60s \
-    --format json
+    --trace "$TMPD/conv.trace" --format json
 cp "$TMPD/last.out" "$TMPD/conv.json"
 [ "$(jstr "$TMPD/conv.json" outcome)" = converged ] &&
     ok "outcome converged" || notok "outcome converged"
@@ -43,6 +44,14 @@ tsyncs=$(jnum "$TMPD/conv.json" trace_syncs)
 [ -n "$syncs" ] && [ "$syncs" = "$tsyncs" ] &&
     ok "trace sync pairs = dirty-sync-count ($syncs)" ||
     notok "trace sync pairs ($tsyncs) = dirty-sync-count ($syncs)"
+check_rc "migsim replay reads the kept trace" 0 "$MIGSIM" replay \
+    "$TMPD/conv.trace" --no-db --format json -q
+rsyncs=$(jnum "$TMPD/last.out" bitmap_syncs)
+[ -n "$syncs" ] && [ "$rsyncs" = "$syncs" ] &&
+    ok "the trace replays to the same sync count ($rsyncs)" ||
+    notok "replayed syncs ($rsyncs) = dirty-sync-count ($syncs)"
+[ "$(jstr "$TMPD/last.out" verdict)" = converged ] &&
+    ok "replay verdict converged" || notok "replay verdict converged"
 rate=$(jnum "$TMPD/conv.json" guest_rate_bps)
 awk -v r="$rate" 'BEGIN { exit !(r > 8388608 * 0.8 && r < 8388608 * 1.2) }' &&
     ok "guest writes at the asked rate ($rate B/s)" ||

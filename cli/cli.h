@@ -47,6 +47,8 @@ int cmd_policies(int argc, char **argv);
 int cmd_probe_vfio(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_runs(int argc, char **argv);
+int cmd_plan(int argc, char **argv);
+int cmd_sweep(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_lab(int, char **);

@@ -27,6 +27,8 @@ static const struct cli_cmd commands[] = {
     {"probe-vfio", cmd_probe_vfio,
      "probe a real VFIO device's migration sizes and timings (needs hardware)"},
     {"runs", cmd_runs, "list, show, export, diff, import, merge stored runs"},
+    {"plan", cmd_plan, "smallest converging downtime-limit, expected downtime"},
+    {"sweep", cmd_sweep, "run a parameter grid in parallel into the run store"},
     {"plot", cmd_plot, "draw stored runs with gnuplot (PNG or SVG)"},
     {"report", cmd_report, "one self-contained HTML report on stored runs"},
     {"replay", cmd_replay, "read QEMU trace logs or query-migrate records, rebuild and diagnose"},

@@ -75,7 +75,12 @@ static void usage(FILE *f)
         "the\n"
         "                        scenario sets sim.ram_mode)\n"
         "  -f, --format FMT      table (default) or json\n"
-        "      --plot FILE       frontier figure (.png or .svg, gnuplot)\n"
+        "      --plot FILE       frontier figure (.png or .svg, gnuplot): "
+        "downtime and\n"
+        "                        total time against the limit, every "
+        "policy, up to\n"
+        "                        3x the answer (at least 1 s and 2x "
+        "--max-downtime)\n"
         "      --db FILE         run store: --run reads from it (a replayed "
         "run is\n"
         "                        rebuilt from its trace file); when given, "
@@ -451,7 +456,7 @@ static void print_table(const struct plan_result *r, const char *source,
             units_fmt_time(r->at_limit_ns, a, sizeof(a)));
     if (r->bw_found) {
         fprintf(
-            f, "%s (%" PRIu64 " MiB/s)%s%s\n",
+            f, "%s (virsh migrate-setspeed DOMAIN %" PRIu64 ")%s%s\n",
             units_fmt_rate((double)r->max_bandwidth_needed_bps, b, sizeof(b)),
             r->max_bandwidth_needed_bps / MIB, r->bw_note[0] ? "; " : "",
             r->bw_note);
@@ -544,8 +549,8 @@ static int draw(const struct plan_result *r, const char *path)
 {
     const struct plan_policy *t = &r->pol[r->top];
     double xmax = 1000.0;
-    if (t->found && 10.0 * (double)t->min_limit_ns / 1e6 > xmax) {
-        xmax = 10.0 * (double)t->min_limit_ns / 1e6;
+    if (t->found && 3.0 * (double)t->min_limit_ns / 1e6 > xmax) {
+        xmax = 3.0 * (double)t->min_limit_ns / 1e6;
     }
     if (2.0 * (double)r->max_downtime_ns / 1e6 > xmax) {
         xmax = 2.0 * (double)r->max_downtime_ns / 1e6;
@@ -592,7 +597,7 @@ static int draw(const struct plan_result *r, const char *path)
             k++;
         }
     }
-    struct plot_opts po = {.x_name = "downtime-limit (ms)"};
+    struct plot_opts po = {.x_name = "downtime-limit in ms"};
     char err[1024];
     int rc = plot_runs(PLOT_SWEEP, pr, k, path, &po, err, sizeof(err));
     free(pr);

@@ -1037,6 +1037,9 @@ int lab_run(const struct lab_cfg *cfg, const struct live_opts *lo,
         goto out;
     }
     r->have_session = true;
+    uint32_t c0 = 0, c1 = 0, rdy;
+    bool have_c0 = read_guest(l, l->qsrc, "src", &c0, &rdy, NULL, 0) == 0;
+    int64_t t_c0 = qmp_now_ns();
     if (start_migration(l, err, errlen)) {
         goto out;
     }
@@ -1087,6 +1090,21 @@ int lab_run(const struct lab_cfg *cfg, const struct live_opts *lo,
                           r->dest_note);
         if (l->progress) {
             fprintf(l->progress, "%s\n", r->dest_note);
+        }
+    }
+    /* The guest's own pace during the migration: its page counter stops
+     * when the source VM stops for the switchover. */
+    if (have_c0 && !gone(&l->src) && l->qsrc && !qmp_is_closed(l->qsrc) &&
+        read_guest(l, l->qsrc, "src", &c1, &rdy, NULL, 0) == 0) {
+        double secs = (double)(qmp_now_ns() - t_c0) / 1e9;
+        const struct live_mig *lm = &r->s.last;
+        if (r->s.res.m.outcome == RUN_CONVERGED && lm->total_ms > 0) {
+            secs = (double)(lm->total_ms -
+                            (lm->downtime_ms > 0 ? lm->downtime_ms : 0)) /
+                   1e3;
+        }
+        if (secs > 0 && c1 >= c0) {
+            r->mig_rate_bps = (double)(c1 - c0) * LAB_GUEST_PAGE / secs;
         }
     }
     /* The trace is complete once the source has quit. */

@@ -97,6 +97,10 @@ struct lab_result {
     struct live_session s; /* the observation: s.res is the run */
     bool have_session;
     double guest_rate_bps; /* measured before the migration */
+    double mig_rate_bps;   /* the guest's mean write rate while the
+                              migration ran (page counter at the migrate
+                              command and when the source VM stopped or
+                              the migration was cancelled); 0 if unknown */
     bool dest_checked, dest_ok;
     char dest_note[200];
     bool trace_read;

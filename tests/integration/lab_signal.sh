@@ -9,7 +9,7 @@ need_qemu
 for sig in INT TERM; do
     w="$TMPD/w$sig"
     "$MIGSIM" lab run --db "$TMPD/$sig.db" --workdir "$w" \
-        --working-set 64MiB --dirty-rate 64MiB/s --max-bandwidth 32MiB/s \
+        --working-set 64MiB --dirty-rate 64MiB/s --max-bandwidth 16MiB/s \
         --time-limit 60s >"$TMPD/$sig.out" 2>"$TMPD/$sig.err" &
     lab=$!
     bg_track $lab

@@ -9,7 +9,7 @@ need_qemu
 
 w="$TMPD/w"
 "$MIGSIM" lab run --db "$TMPD/lab.db" --workdir "$w" --observer \
-    --working-set 64MiB --dirty-rate 64MiB/s --max-bandwidth 32MiB/s \
+    --working-set 64MiB --dirty-rate 64MiB/s --max-bandwidth 16MiB/s \
     --time-limit 60s >"$TMPD/lab.out" 2>"$TMPD/lab.err" &
 lab=$!
 bg_track $lab

@@ -46,7 +46,8 @@ LIB       := $(BUILD)/libmigsim.a
 BIN       := $(BUILD)/migsim
 
 .PHONY: all tests deps demo check unit integration asan asan-check bench \
-        install uninstall clean format format-check cppcheck fuzz
+        install uninstall clean format format-check cppcheck fuzz \
+        fuzz-corpus
 
 all: $(BIN)
 
@@ -100,6 +101,11 @@ check: deps
 	$(MAKE) cppcheck
 	tests/run.sh all $(BUILD)
 	$(MAKE) asan-check
+	$(MAKE) fuzz-corpus
+
+# The committed fuzz corpus through the sanitizer-built parsers.
+fuzz-corpus:
+	fuzz/run-corpus.sh
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

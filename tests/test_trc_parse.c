@@ -754,6 +754,181 @@ static void test_big_file_windows(void **state)
     unlink(path);
 }
 
+/* The helper-thread reader gives exactly what the serial one gives, on a
+ * file mixing every line shape, malformed and over-long lines (one longer
+ * than a mapping window), HMP dumps and a last line without newline. */
+static void write_mixed(FILE *f)
+{
+    for (int i = 0; i < 60000; i++) {
+        switch (i % 23) {
+        case 0:
+            fprintf(f,
+                    "%d@1700000%03d.%06d:migrate_pending_estimate estimate "
+                    "pending size %d (pre = %d post=0)\n",
+                    7, i / 1000, i % 1000000, i, i);
+            break;
+        case 1:
+            fprintf(f,
+                    "7@%llu migrate_pending_exact exact pending size %d "
+                    "(pre = %d post=0)\n",
+                    1700000000000000000ull + (unsigned long long)i * 1000, i,
+                    i);
+            break;
+        case 2:
+            fprintf(f,
+                    "2025-07-21T18:43:%02d.%06dZ migrate_set_state new "
+                    "state active\n",
+                    i % 60, i % 1000000);
+            break;
+        case 3:
+            fprintf(f,
+                    "vfio_state_pending_exact  (0000:00:0%d.0) precopy "
+                    "0x%x postcopy 0x0 stopcopy size 0x%x\r\n",
+                    i % 10, i, i);
+            break;
+        case 4:
+            fprintf(f, "migration_unknown_thing_%d x=%d\n", i % 5, i);
+            break;
+        case 5:
+            fprintf(f, "migrate_pending_exact exact pending size %dx\n", i);
+            break;
+        case 6:
+            fprintf(f, "\001\002 binary %d\n", i);
+            break;
+        case 7:
+            fprintf(f, "\n");
+            break;
+        case 8:
+            fprintf(f,
+                    "{\"timestamp\": %d, \"return\": {\"status\": "
+                    "\"active\", \"ram\": {\"remaining\": %d}}}\n",
+                    1700000000 + i, i);
+            break;
+        case 9:
+            fprintf(f,
+                    "(qemu) info migrate\nMigration status: active\ntotal "
+                    "time: %d ms\nremaining ram: %d kbytes\n",
+                    i, i);
+            break;
+        case 10:
+            fprintf(f, "2024-05-01 12:00:05.000+0000: 9: info : "
+                       "migrate_set_state new state device\n");
+            break;
+        case 11:
+            fprintf(f, "qemu-system-x86_64: some message %d\n", i);
+            break;
+        case 12:
+            fprintf(f, "savevm_section_start ram, section_id %d\n", i);
+            break;
+        default:
+            fprintf(f,
+                    "%d@1700000%03d.%06d:migration_bitmap_sync_end "
+                    "dirty_pages %d\n",
+                    8, i / 1000, i % 1000000, i);
+            break;
+        }
+        if (i == 20000 || i == 40000) {
+            size_t big = i == 20000 ? (size_t)5 << 20 : (size_t)12 << 20;
+            fputs("migrate_set_state new state ", f);
+            for (size_t k = 0; k < big; k++) {
+                fputc('z', f);
+            }
+            fputc('\n', f);
+        }
+    }
+    fputs("migration_thread_low_pending 42", f);
+}
+
+static void read_mode(const char *path, bool threads, bool strict,
+                      struct run *out)
+{
+    struct trc_options o = {.no_threads = !threads,
+                            .force_threads = threads,
+                            .strict = strict,
+                            .max_messages = 50,
+                            .events_path = DATA "trace-events-all"};
+    char err[256];
+    struct trc_reader *r = trc_reader_new(&o, err, sizeof(err));
+    assert_non_null(r);
+    assert_int_equal(trc_reader_add_file(r, path, err, sizeof(err)), 0);
+    memset(out, 0, sizeof(*out));
+    drain(r, out);
+    const struct trc_stats *st = trc_reader_stats(r);
+    /* keep every message for the comparison */
+    size_t n = 0;
+    for (unsigned i = 0; i < st->n_messages; i++) {
+        n += strlen(st->messages[i]) + 1;
+    }
+    out->st.messages = calloc(1, sizeof(char *));
+    out->st.messages[0] = calloc(n + 1, 1);
+    for (unsigned i = 0; i < st->n_messages; i++) {
+        strcat(out->st.messages[0], st->messages[i]);
+        strcat(out->st.messages[0], "\n");
+    }
+    trc_reader_free(r);
+}
+
+static void test_threaded_equals_serial(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/trc_mixXXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    write_mixed(f);
+    fclose(f);
+    for (int strict = 0; strict < 2; strict++) {
+        struct run a, b;
+        read_mode(path, false, strict, &a);
+        read_mode(path, true, strict, &b);
+        assert_int_equal(a.rc, b.rc);
+        assert_string_equal(a.err, b.err);
+        assert_int_equal(a.n, b.n);
+        for (size_t i = 0; i < a.n; i++) {
+            const struct rec *x = &a.v[i], *y = &b.v[i];
+            if (x->kind != y->kind || x->ev != y->ev || x->line != y->line ||
+                x->t_ns != y->t_ns || x->tid != y->tid ||
+                x->format != y->format || x->present != y->present ||
+                strcmp(x->name, y->name) != 0 || x->variant != y->variant ||
+                memcmp(x->u, y->u, sizeof(x->u)) != 0 ||
+                memcmp(x->s, y->s, sizeof(x->s)) != 0 ||
+                memcmp(&x->snap, &y->snap, sizeof(x->snap)) != 0) {
+                fail_msg("record %zu differs (line %llu vs %llu)", i,
+                         (unsigned long long)x->line,
+                         (unsigned long long)y->line);
+            }
+        }
+        assert_int_equal(a.st.lines, b.st.lines);
+        assert_int_equal(a.st.bytes, b.st.bytes);
+        assert_int_equal(a.st.records, b.st.records);
+        assert_int_equal(a.st.known, b.st.known);
+        assert_int_equal(a.st.unknown, b.st.unknown);
+        assert_int_equal(a.st.malformed, b.st.malformed);
+        assert_int_equal(a.st.long_lines, b.st.long_lines);
+        assert_int_equal(a.st.other, b.st.other);
+        assert_int_equal(a.st.snapshots, b.st.snapshots);
+        assert_int_equal(a.st.n_unknown_names, b.st.n_unknown_names);
+        assert_int_equal(
+            memcmp(a.st.per_format, b.st.per_format, sizeof(a.st.per_format)),
+            0);
+        assert_int_equal(
+            memcmp(a.st.per_event, b.st.per_event, sizeof(a.st.per_event)), 0);
+        assert_string_equal(a.st.messages[0], b.st.messages[0]);
+        if (!strict) {
+            assert_int_equal(a.st.long_lines, 2);
+            assert_true(a.st.snapshots > 2000);
+            assert_int_equal(a.v[a.n - 1].ev, TRC_EV_LOW_PENDING);
+        }
+        free(a.st.messages[0]);
+        free(a.st.messages);
+        free(b.st.messages[0]);
+        free(b.st.messages);
+        free(a.v);
+        free(b.v);
+    }
+    unlink(path);
+}
+
 /* ---- helpers and catalogue ---- */
 
 static void test_pattern_matcher(void **state)
@@ -897,6 +1072,7 @@ int main(void)
         cmocka_unit_test(test_long_lines),
         cmocka_unit_test(test_gzip_stdin_and_files),
         cmocka_unit_test(test_big_file_windows),
+        cmocka_unit_test(test_threaded_equals_serial),
         cmocka_unit_test(test_pattern_matcher),
         cmocka_unit_test(test_iso8601),
         cmocka_unit_test(test_catalogue),

@@ -817,12 +817,18 @@ int trc_replay_reader(struct trc_reader *rd, const struct trc_replay_options *o,
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    struct trc_record rec;
+    const struct trc_record *rec;
     int rc;
     uint64_t next_progress = 64u << 20;
     uint64_t n = 0;
-    while ((rc = trc_reader_next(rd, &rec, err, errlen)) == 1) {
-        if (tl_feed(t, &rec, trc_reader_file_name(rd, rec.file)) < 0) {
+    unsigned named = UINT32_MAX;
+    while ((rc = trc_reader_next_ref(rd, &rec, err, errlen)) == 1) {
+        const char *fn = NULL;
+        if (rec->file != named) {
+            named = rec->file;
+            fn = trc_reader_file_name(rd, rec->file);
+        }
+        if (tl_feed(t, rec, fn) < 0) {
             snprintf(err, errlen, "out of memory");
             rc = -1;
             break;

@@ -177,6 +177,7 @@ double tl_series_mean(const struct tl_series *s)
 
 struct tl_evx {
     uint64_t seq;
+    uint64_t sync_no; /* RUN_EV_SYNC: text formatted at the end */
     struct run_event e;
 };
 
@@ -361,14 +362,15 @@ static int add_event(struct tl *t, int64_t t_ns, enum run_event_kind kind,
     x.e.kind = kind;
     x.e.value = value;
     x.e.dur_ns = dur;
+    if (kind == RUN_EV_SYNC) {
+        x.sync_no = t->n_sync;
+        deci_push(&t->syncs, &x);
+        return 0;
+    }
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(x.e.text, sizeof(x.e.text), fmt, ap);
     va_end(ap);
-    if (kind == RUN_EV_SYNC) {
-        deci_push(&t->syncs, &x);
-        return 0;
-    }
     if (t->n_ev >= t->o.max_events) {
         t->in.events_dropped++;
         return 0;
@@ -530,11 +532,6 @@ static int rec_device(struct tl *t, const struct trc_record *r)
         return -1;
     }
     return device_index(t, name);
-}
-
-static bool args_hex(const struct trc_record *r)
-{
-    return r->args && memmem(r->args, r->args_len, "0x", 2) != NULL;
 }
 
 /* The downtime-limit in force, in ms, from the inferred interval: the
@@ -967,8 +964,7 @@ static void on_sync_end(struct tl *t, const struct trc_record *r, int64_t now)
     if (reset_seen && now != NO_T) {
         t->period_start = start;
     }
-    add_event(t, now, RUN_EV_SYNC, found, dur, "sync %llu: %llu pages",
-              (unsigned long long)t->n_sync, (unsigned long long)found);
+    add_event(t, now, RUN_EV_SYNC, found, dur, "%s", "");
     if (now != NO_T && t->period_start != NO_T &&
         now - t->period_start > 1000 * MS) {
         double rate = (double)cum * (double)in->page_bytes * 1e9 /
@@ -992,7 +988,7 @@ static void on_vfio_pending(struct tl *t, const struct trc_record *r,
         return;
     }
     struct tl_device *dv = &t->in.dev[d];
-    bool hex = args_hex(r);
+    bool hex = r->hex;
     if (r->args) {
         if (hex) {
             dv->hex_sizes = true;
@@ -1595,7 +1591,12 @@ int tl_finish(struct tl *t, struct run_result *out, struct tl_info *info,
     }
     qsort(all, ne, sizeof(*all), cmp_seq);
     for (size_t i = 0; i < ne; i++) {
-        const struct run_event *e = &all[i].e;
+        struct run_event *e = &all[i].e;
+        if (e->kind == RUN_EV_SYNC) {
+            snprintf(e->text, sizeof(e->text), "sync %llu: %llu pages",
+                     (unsigned long long)all[i].sync_no,
+                     (unsigned long long)e->value);
+        }
         if (run_result_add_event(out, e->t_ns, e->kind, e->value, e->dur_ns,
                                  "%s", e->text)) {
             free(all);

@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -170,8 +171,8 @@ static inline uint64_t digits_value(uint64_t w, unsigned k)
 static const uint64_t pow10_tab[9] = {
     1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000};
 
-static inline int parse_dec(const char *s, size_t len, size_t *used,
-                            uint64_t *v)
+static inline __attribute__((always_inline)) int
+parse_dec(const char *s, size_t len, size_t *used, uint64_t *v)
 {
 #if TRC_SWAR
     if (len >= 16) {
@@ -227,8 +228,8 @@ static int hexval(char c)
     return -1;
 }
 
-static inline int parse_num(char conv, const char *s, size_t len, size_t *used,
-                            uint64_t *v)
+static inline __attribute__((always_inline)) int
+parse_num(char conv, const char *s, size_t len, size_t *used, uint64_t *v)
 {
     if (conv == 'x' && len > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
         size_t i = 2;
@@ -262,11 +263,33 @@ static inline int parse_num(char conv, const char *s, size_t len, size_t *used,
     return parse_dec(s, len, used, v);
 }
 
-static bool str_is_clean(const char *s, size_t len)
+static inline bool byte_clean(unsigned char c)
 {
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if ((c < 0x20 && c != '\t') || c == 0x7f) {
+    return !((c < 0x20 && c != '\t') || c == 0x7f);
+}
+
+/* No control bytes (tab allowed) and no DEL; 8 bytes at a time, the
+ * exact per-byte test only where the word test flags something. */
+static inline bool str_is_clean(const char *s, size_t len)
+{
+    size_t i = 0;
+#if TRC_SWAR
+    for (; len - i >= 8; i += 8) {
+        uint64_t x = load8(s + i);
+        uint64_t lt = (x - 0x2020202020202020ull) & ~x & 0x8080808080808080ull;
+        uint64_t d = x ^ 0x7f7f7f7f7f7f7f7full;
+        uint64_t z = (d - 0x0101010101010101ull) & ~d & 0x8080808080808080ull;
+        if (lt | z) {
+            for (size_t j = 0; j < 8; j++) {
+                if (!byte_clean((unsigned char)s[i + j])) {
+                    return false;
+                }
+            }
+        }
+    }
+#endif
+    for (; i < len; i++) {
+        if (!byte_clean((unsigned char)s[i])) {
             return false;
         }
     }
@@ -292,6 +315,24 @@ static inline bool lit_eq(const char *s, const char *lit, size_t n)
     return true;
 }
 
+/* lit_eq when room >= n bytes are readable at s and lit is padded: short
+ * literals are one masked word compare when 8 bytes are readable. */
+static inline bool lit_eq_room(const char *s, size_t room, const char *lit,
+                               size_t n)
+{
+#if TRC_SWAR
+    if (room >= 8 && n <= 8) {
+        uint64_t mask = n == 8 ? ~0ull : ((1ull << (8 * n)) - 1);
+        return ((load8(s) ^ load8(lit)) & mask) == 0;
+    }
+    if (n > 8 && n <= 16) {
+        return load8(s) == load8(lit) && load8(s + n - 8) == load8(lit + n - 8);
+    }
+#endif
+    (void)room;
+    return lit_eq(s, lit, n);
+}
+
 /* First occurrence of lit (n > 0 bytes) in s[0..len); offset or -1. */
 static long find_lit(const char *s, size_t len, const char *lit, size_t n)
 {
@@ -315,17 +356,22 @@ int trc_cpat_match(const struct trc_cpat *c, const char *s, size_t len,
 {
     size_t pos = 0;
     uint32_t present = 0;
+    bool hex = false;
     for (unsigned i = 0; i < c->nops; i++) {
         const struct trc_op *op = &c->op[i];
         if (op->kind == TRC_OP_LIT) {
             if (len - pos < op->len ||
-                !lit_eq(s + pos, c->lit + op->off, op->len)) {
+                !lit_eq_room(s + pos, len - pos, c->lit + op->off, op->len)) {
                 return -1;
             }
             pos += op->len;
         } else if (op->kind == TRC_OP_NUM) {
             size_t used;
             uint64_t v;
+            if (op->conv == 'x' && len - pos > 2 && s[pos] == '0' &&
+                s[pos + 1] == 'x') {
+                hex = true;
+            }
             if (parse_num(op->conv, s + pos, len - pos, &used, &v) < 0) {
                 return -1;
             }
@@ -367,6 +413,7 @@ int trc_cpat_match(const struct trc_cpat *c, const char *s, size_t len,
         return -1;
     }
     rec->present = present;
+    rec->hex = hex;
     return 0;
 }
 
@@ -577,6 +624,9 @@ struct trc_reader *trc_reader_new(const struct trc_options *o, char *err,
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
+    for (unsigned ev = 0; ev < TRC_EV_COUNT; ev++) {
+        r->evflags[ev] = (unsigned char)trc_event_flags((enum trc_ev)ev);
+    }
     for (unsigned ev = TRC_EV_SET_STATE; ev < TRC_EV_COUNT; ev++) {
         for (unsigned v = 0; v < trc_event_variants((enum trc_ev)ev); v++) {
             if (trc_cpat_compile(trc_event_pattern((enum trc_ev)ev, v),
@@ -605,6 +655,10 @@ struct trc_reader *trc_reader_new(const struct trc_options *o, char *err,
 }
 
 static void close_input(struct trc_reader *r);
+static void par_stop(struct trc_reader *r);
+static bool par_start(struct trc_reader *r);
+static uint64_t par_pos(const struct trc_par *P);
+#define PAR_MIN_BYTES ((uint64_t)4 * TRC_WINDOW_BYTES)
 
 void trc_reader_free(struct trc_reader *r)
 {
@@ -688,6 +742,22 @@ int trc_reader_add_mem(struct trc_reader *r, const char *name, const void *data,
     return push_input(r, &in, err, errlen);
 }
 
+int trc_record_parse_args(const struct trc_reader *r, struct trc_record *rec)
+{
+    if (rec->kind != TRC_REC_EVENT || rec->ev < TRC_EV_SET_STATE ||
+        (unsigned)rec->ev >= TRC_EV_COUNT || !rec->args) {
+        return -1;
+    }
+    const struct trc_cpat *cp = r->cpat[rec->ev];
+    for (unsigned v = 0; v < 4 && cp[v].used; v++) {
+        if (trc_cpat_match(&cp[v], rec->args, rec->args_len, rec) == 0) {
+            rec->variant = v;
+            return 0;
+        }
+    }
+    return -1;
+}
+
 const struct trc_stats *trc_reader_stats(const struct trc_reader *r)
 {
     return &r->st;
@@ -720,7 +790,9 @@ void trc_reader_progress(const struct trc_reader *r, uint64_t *done,
                          uint64_t *total)
 {
     uint64_t d = r->done_bytes;
-    if (r->open) {
+    if (r->open && r->par) {
+        d += par_pos(r->par);
+    } else if (r->open) {
         if (r->kind == SRC_MMAP) {
             d += r->win_off + (uint64_t)(r->p - r->win);
         } else if (r->kind == SRC_GZ && r->gz) {
@@ -741,6 +813,7 @@ static void close_input(struct trc_reader *r)
     if (!r->open) {
         return;
     }
+    par_stop(r);
     if (r->map) {
         munmap(r->map, r->map_len);
         r->map = NULL;
@@ -972,6 +1045,11 @@ static int open_input(struct trc_reader *r, char *err, size_t errlen)
         return 0;
     }
     r->binary = magic;
+    if (!magic && r->kind == SRC_MMAP && r->opt.format == TRC_FMT_AUTO &&
+        !r->opt.no_threads &&
+        (r->file_size >= PAR_MIN_BYTES || r->opt.force_threads)) {
+        par_start(r); /* stays serial if the thread cannot start */
+    }
     return 0;
 }
 
@@ -993,7 +1071,8 @@ static int next_line(struct trc_reader *r, const char **s, size_t *len,
             r->st.bytes += n + 1;
             if (r->skipping) {
                 r->skipping = false;
-                continue; /* tail of an over-long line, already counted */
+                r->st.lines++; /* the over-long line, reported earlier */
+                continue;
             }
             if (n > r->opt.max_line) {
                 r->st.long_lines++;
@@ -1018,6 +1097,7 @@ static int next_line(struct trc_reader *r, const char **s, size_t *len,
             r->st.bytes += avail;
             if (r->skipping) {
                 r->skipping = false;
+                r->st.lines++;
                 return 0;
             }
             if (avail > r->opt.max_line) {
@@ -1205,7 +1285,7 @@ static size_t parse_at_prefix(const char *s, size_t len, enum trc_format *fmt,
  * "TID@SEC." (log-tid) or "PID@" plus all but the last 9 digits of the
  * nanoseconds (stap), so only the changing tail is converted.
  */
-static size_t prefix_cached(struct trc_reader *r, const char *s, size_t len,
+static size_t prefix_cached(struct trc_pcache *r, const char *s, size_t len,
                             enum trc_format *fmt, int64_t *tid, int64_t *t)
 {
     size_t pl = r->pc_len;
@@ -1285,10 +1365,13 @@ static inline size_t find_space(const char *s, size_t len)
 /*
  * An event "name args" at s.  certain: the prefix already says this is a
  * trace line, so any identifier is an event name.  Returns PL_RECORD,
- * PL_NOT (not an event line) or PL_BAD with *why set.
+ * PL_NOT (not an event line) or PL_BAD with *why set.  Pure: reads only
+ * the reader's immutable tables (safe in the parallel producer); the
+ * caller counts the event (count_event).
  */
-static int parse_event(struct trc_reader *r, const char *s, size_t len,
-                       bool certain, struct trc_record *rec, const char **why)
+static int parse_event_pure(const struct trc_reader *r, const char *s,
+                            size_t len, bool certain, struct trc_record *rec,
+                            const char **why)
 {
     size_t n = find_space(s, len);
     enum trc_ev ev = n ? trc_name_lookup_r(r, s, n) : TRC_EV_UNKNOWN;
@@ -1312,30 +1395,49 @@ static int parse_event(struct trc_reader *r, const char *s, size_t len,
     rec->args_len = alen;
     rec->variant = 0;
     rec->snap = NULL;
+    rec->hex = false;
+    rec->present = 0;
     if (ev >= TRC_EV_SET_STATE) {
+        if (r->opt.lazy && !(r->evflags[ev] & TRC_EVF_TIMELINE)) {
+            return PL_RECORD; /* lazy: typed args on request */
+        }
         const struct trc_cpat *cp = r->cpat[ev];
         for (unsigned v = 0; v < 4 && cp[v].used; v++) {
             if (trc_cpat_match(&cp[v], args, alen, rec) == 0) {
                 rec->variant = v;
-                r->st.known++;
-                r->st.per_event[ev]++;
                 return PL_RECORD;
             }
         }
         *why = "arguments match no known format of this event";
         return PL_BAD;
     }
-    rec->present = 0;
     if (has_binary(args, alen)) {
         *why = "binary data in the line";
         return PL_BAD;
     }
-    if (ev == TRC_EV_OTHER_KNOWN) {
-        r->st.per_event[ev]++;
-    } else {
-        trc_count_unknown(r, s, n);
-    }
     return PL_RECORD;
+}
+
+static void count_event(struct trc_reader *r, const struct trc_record *rec)
+{
+    if (rec->ev >= TRC_EV_SET_STATE) {
+        r->st.known++;
+        r->st.per_event[rec->ev]++;
+    } else if (rec->ev == TRC_EV_OTHER_KNOWN) {
+        r->st.per_event[TRC_EV_OTHER_KNOWN]++;
+    } else {
+        trc_count_unknown(r, rec->name, rec->name_len);
+    }
+}
+
+static int parse_event(struct trc_reader *r, const char *s, size_t len,
+                       bool certain, struct trc_record *rec, const char **why)
+{
+    int rc = parse_event_pure(r, s, len, certain, rec, why);
+    if (rc == PL_RECORD) {
+        count_event(r, rec);
+    }
+    return rc;
 }
 
 /* Search a catalogue event (or a TID@SEC.USEC: prefix) anywhere in a line
@@ -1448,7 +1550,7 @@ static int line_auto(struct trc_reader *r, const char *s, size_t len,
     if (is_digit(c)) {
         enum trc_format f;
         int64_t tid, t;
-        size_t k = prefix_cached(r, s, len, &f, &tid, &t);
+        size_t k = prefix_cached(&r->pc, s, len, &f, &tid, &t);
         if (k) {
             rc = parse_event(r, s + k, len - k, true, rec, &why);
             if (rc == PL_RECORD) {
@@ -1528,7 +1630,7 @@ static int line_forced(struct trc_reader *r, const char *s, size_t len,
     case TRC_FMT_STAP: {
         enum trc_format f;
         int64_t tid, t;
-        size_t k = prefix_cached(r, s, len, &f, &tid, &t);
+        size_t k = prefix_cached(&r->pc, s, len, &f, &tid, &t);
         if (!k || f != want) {
             return bad_line(r,
                             want == TRC_FMT_STAP
@@ -1616,9 +1718,451 @@ static int handle_line(struct trc_reader *r, const char *s, size_t len,
     return line_forced(r, s, len, rec, err, errlen);
 }
 
-int trc_reader_next(struct trc_reader *r, struct trc_record *rec, char *err,
-                    size_t errlen)
+/* ---- parallel parsing of big regular files ----
+ *
+ * For a regular text file of at least PAR_MIN_BYTES read in auto mode, a
+ * producer thread maps the file window by window and parses every line
+ * into compact entries (chunks of PAR_CHUNK_LINES lines, a ring of
+ * PAR_CHUNKS) while the caller's thread hands the records out and does
+ * its own work (the timeline).  The producer only does what is pure:
+ * prefix, name lookup and argument matching of plain event lines; any
+ * other line (status records, HMP dumps, messages, malformed lines) is
+ * marked "defer" and goes through the serial path in order, so counters,
+ * messages, strict mode and HMP dumps behave exactly as without the
+ * thread.  A window stays mapped until its last chunk was consumed; at
+ * most PAR_CHUNKS chunks and a few windows are alive: memory is bounded.
+ */
+
+#define PAR_CHUNK_LINES 4096u
+#define PAR_CHUNKS      4u
+#define PAR_WINDOWS     3u
+
+enum { PE_OK = 0, PE_DEFER, PE_LONG };
+
+struct par_win {
+    char *map;
+    size_t len;
+    uint64_t off;
+    unsigned refs;  /* published chunks not yet consumed */
+    bool prod_done; /* the producer has moved past it */
+};
+
+struct pre_ent {
+    struct trc_record rec; /* PE_OK: the record, pointers into the window */
+    uint32_t off, raw;     /* line offset in the window, raw length */
+    uint8_t state;
+    bool nl; /* ended by a newline (all but a last line) */
+};
+
+struct par_chunk {
+    struct par_win *w;
+    uint64_t first_line; /* line number of e[0] */
+    unsigned n;
+    struct pre_ent e[PAR_CHUNK_LINES];
+};
+
+struct trc_par {
+    struct trc_reader *r; /* the producer reads only immutable tables */
+    int fd;
+    uint64_t size;
+    pthread_t th;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct par_chunk *ring[PAR_CHUNKS];
+    unsigned head, count;
+    bool done, stop;
+    unsigned live; /* windows mapped (bounded by PAR_WINDOWS) */
+    char err[256];
+    uint64_t skipped;      /* bytes of over-long lines past their window */
+    struct trc_pcache pc;  /* producer's prefix cache */
+    struct par_chunk *cur; /* consumer */
+    unsigned idx;
+    uint64_t pos; /* file offset the consumer reached */
+};
+
+static uint64_t par_pos(const struct trc_par *P)
 {
+    return P->pos;
+}
+
+static void par_win_put(struct trc_par *P, struct par_win *w, bool producer)
+{
+    bool free_it;
+    pthread_mutex_lock(&P->mu);
+    if (producer) {
+        w->prod_done = true;
+    } else {
+        w->refs--;
+    }
+    free_it = w->prod_done && w->refs == 0;
+    pthread_mutex_unlock(&P->mu);
+    if (free_it) {
+        munmap(w->map, w->len);
+        free(w);
+        pthread_mutex_lock(&P->mu);
+        P->live--;
+        pthread_cond_broadcast(&P->cv);
+        pthread_mutex_unlock(&P->mu);
+    }
+}
+
+/* The producer's view of one line: true if it is a complete event. */
+static bool par_pre_line(struct trc_par *P, const char *s, size_t len,
+                         struct trc_record *rec)
+{
+    const struct trc_reader *r = P->r;
+    const char *why;
+    if (len == 0) {
+        return false;
+    }
+    char c = s[0];
+    if (is_digit(c)) {
+        enum trc_format f;
+        int64_t tid, t;
+        size_t k = prefix_cached(&P->pc, s, len, &f, &tid, &t);
+        if (k) {
+            if (parse_event_pure(r, s + k, len - k, true, rec, &why) !=
+                PL_RECORD) {
+                return false;
+            }
+            rec->format = f;
+            rec->t_ns = t;
+            rec->tid = tid;
+            return true;
+        }
+        if (len > 20 && s[4] == '-') {
+            k = trc_parse_iso8601(s, len, &t);
+            if (k && k < len && s[k] == ' ' && s[10] == 'T' &&
+                parse_event_pure(r, s + k + 1, len - k - 1, false, rec, &why) ==
+                    PL_RECORD) {
+                rec->format = TRC_FMT_LOG_ISO;
+                rec->t_ns = t;
+                rec->tid = -1;
+                return true;
+            }
+        }
+        return false;
+    }
+    if (((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) &&
+        parse_event_pure(r, s, len, false, rec, &why) == PL_RECORD) {
+        rec->format = TRC_FMT_LOG;
+        rec->t_ns = TRC_NO_TIME;
+        rec->tid = -1;
+        return true;
+    }
+    return false;
+}
+
+static void par_entry(struct trc_par *P, struct par_chunk *ch, const char *ls,
+                      size_t raw, bool too_long, bool nl)
+{
+    struct pre_ent *e = &ch->e[ch->n++];
+    e->nl = nl;
+    e->off = (uint32_t)(ls - ch->w->map);
+    e->raw = (uint32_t)raw;
+    if (too_long) {
+        e->state = PE_LONG;
+        return;
+    }
+    size_t len = raw && ls[raw - 1] == '\r' ? raw - 1 : raw;
+    e->state = par_pre_line(P, ls, len, &e->rec) ? PE_OK : PE_DEFER;
+}
+
+/* A free chunk for the producer (waits for the consumer); NULL if asked
+ * to stop. */
+static struct par_chunk *par_get(struct trc_par *P, struct par_win *w,
+                                 uint64_t line)
+{
+    pthread_mutex_lock(&P->mu);
+    while (P->count == PAR_CHUNKS && !P->stop) {
+        pthread_cond_wait(&P->cv, &P->mu);
+    }
+    struct par_chunk *c =
+        P->stop ? NULL : P->ring[(P->head + P->count) % PAR_CHUNKS];
+    pthread_mutex_unlock(&P->mu);
+    if (c) {
+        c->w = w;
+        c->first_line = line;
+        c->n = 0;
+    }
+    return c;
+}
+
+static void par_publish(struct trc_par *P, struct par_chunk *c)
+{
+    pthread_mutex_lock(&P->mu);
+    c->w->refs++;
+    P->count++;
+    pthread_cond_broadcast(&P->cv);
+    pthread_mutex_unlock(&P->mu);
+}
+
+static bool par_stopping(struct trc_par *P)
+{
+    return __atomic_load_n(&P->stop, __ATOMIC_RELAXED);
+}
+
+static void *par_main(void *arg)
+{
+    struct trc_par *P = arg;
+    size_t max_line = P->r->opt.max_line;
+    long pg = sysconf(_SC_PAGESIZE);
+    uint64_t page = pg > 0 ? (uint64_t)pg : 4096;
+    uint64_t off = 0, line = 0;
+    bool skipping = false;
+    while (off < P->size && !par_stopping(P)) {
+        uint64_t aligned = off & ~(page - 1);
+        size_t len = TRC_WINDOW_BYTES;
+        if (P->size - aligned < len) {
+            len = (size_t)(P->size - aligned);
+        }
+        pthread_mutex_lock(&P->mu);
+        while (P->live >= PAR_WINDOWS && !P->stop) {
+            pthread_cond_wait(&P->cv, &P->mu);
+        }
+        P->live++;
+        pthread_mutex_unlock(&P->mu);
+        if (par_stopping(P)) {
+            pthread_mutex_lock(&P->mu);
+            P->live--;
+            pthread_mutex_unlock(&P->mu);
+            break;
+        }
+        void *m = mmap(NULL, len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, P->fd,
+                       (off_t)aligned);
+        if (m == MAP_FAILED) {
+            pthread_mutex_lock(&P->mu);
+            snprintf(P->err, sizeof(P->err), "mmap: %s", strerror(errno));
+            P->live--;
+            pthread_mutex_unlock(&P->mu);
+            break;
+        }
+        madvise(m, len, MADV_SEQUENTIAL);
+        struct par_win *w = calloc(1, sizeof(*w));
+        if (!w) {
+            munmap(m, len);
+            pthread_mutex_lock(&P->mu);
+            snprintf(P->err, sizeof(P->err), "out of memory");
+            P->live--;
+            pthread_mutex_unlock(&P->mu);
+            break;
+        }
+        w->map = m;
+        w->len = len;
+        w->off = aligned;
+        const char *base = m;
+        const char *p = base + (off - aligned), *end = base + len;
+        bool last = aligned + len >= P->size;
+        struct par_chunk *c = NULL;
+        if (skipping) {
+            const char *nl = memchr(p, '\n', (size_t)(end - p));
+            uint64_t sk = (uint64_t)((nl ? nl : end) - p);
+            __atomic_add_fetch(&P->skipped, sk, __ATOMIC_RELAXED);
+            p = nl ? nl + 1 : end;
+            skipping = nl == NULL;
+        }
+        while (p < end) {
+            const char *nl = memchr(p, '\n', (size_t)(end - p));
+            size_t l;
+            bool too_long = false;
+            if (nl) {
+                l = (size_t)(nl - p);
+            } else if (last) {
+                l = (size_t)(end - p);
+            } else if ((size_t)(end - p) > max_line) {
+                l = 0; /* continues past this window: report, skip */
+                too_long = true;
+                skipping = true;
+                __atomic_add_fetch(&P->skipped, (uint64_t)(end - p),
+                                   __ATOMIC_RELAXED);
+            } else {
+                break; /* completed in the next window */
+            }
+            if (!c && !(c = par_get(P, w, line + 1))) {
+                break;
+            }
+            par_entry(P, c, p, l, too_long || l > max_line,
+                      nl != NULL || too_long);
+            line++;
+            p = nl ? nl + 1 : end;
+            if (c->n == PAR_CHUNK_LINES) {
+                par_publish(P, c);
+                c = NULL;
+            }
+        }
+        if (c) {
+            if (c->n) {
+                par_publish(P, c);
+            }
+        }
+        off = aligned + (uint64_t)(p - base);
+        par_win_put(P, w, true);
+    }
+    pthread_mutex_lock(&P->mu);
+    P->done = true;
+    pthread_cond_broadcast(&P->cv);
+    pthread_mutex_unlock(&P->mu);
+    return NULL;
+}
+
+static void par_free(struct trc_par *P)
+{
+    for (unsigned i = 0; i < PAR_CHUNKS; i++) {
+        free(P->ring[i]);
+    }
+    pthread_mutex_destroy(&P->mu);
+    pthread_cond_destroy(&P->cv);
+    free(P);
+}
+
+/* Switch the open mapped input to the producer thread; false (and
+ * nothing changed) if that is not possible. */
+static bool par_start(struct trc_reader *r)
+{
+    struct trc_par *P = calloc(1, sizeof(*P));
+    if (!P) {
+        return false;
+    }
+    for (unsigned i = 0; i < PAR_CHUNKS; i++) {
+        P->ring[i] = malloc(sizeof(struct par_chunk));
+        if (!P->ring[i]) {
+            for (unsigned j = 0; j < i; j++) {
+                free(P->ring[j]);
+            }
+            free(P);
+            return false;
+        }
+    }
+    P->r = r;
+    P->fd = r->fd;
+    P->size = r->file_size;
+    pthread_mutex_init(&P->mu, NULL);
+    pthread_cond_init(&P->cv, NULL);
+    if (pthread_create(&P->th, NULL, par_main, P) != 0) {
+        par_free(P);
+        return false;
+    }
+    if (r->map) {
+        munmap(r->map, r->map_len);
+        r->map = NULL;
+    }
+    r->win = r->p = r->end = NULL;
+    r->par = P;
+    return true;
+}
+
+static void par_release_cur(struct trc_par *P)
+{
+    struct par_chunk *c = P->cur;
+    P->cur = NULL;
+    struct par_win *w = c->w;
+    pthread_mutex_lock(&P->mu);
+    P->head = (P->head + 1) % PAR_CHUNKS;
+    P->count--;
+    pthread_cond_broadcast(&P->cv);
+    pthread_mutex_unlock(&P->mu);
+    par_win_put(P, w, false);
+}
+
+static void par_stop(struct trc_reader *r)
+{
+    struct trc_par *P = r->par;
+    if (!P) {
+        return;
+    }
+    pthread_mutex_lock(&P->mu);
+    __atomic_store_n(&P->stop, true, __ATOMIC_RELAXED);
+    pthread_cond_broadcast(&P->cv);
+    pthread_mutex_unlock(&P->mu);
+    pthread_join(P->th, NULL);
+    if (P->cur) {
+        par_release_cur(P);
+    }
+    while (P->count) {
+        P->cur = P->ring[P->head];
+        par_release_cur(P);
+    }
+    par_free(P);
+    r->par = NULL;
+}
+
+/* Next record from the producer's chunks: 1, 0 at the end of this input,
+ * -1 on error. */
+static int par_next(struct trc_reader *r, struct trc_record *rec,
+                    const struct trc_record **out, char *err, size_t errlen)
+{
+    struct trc_par *P = r->par;
+    for (;;) {
+        if (r->replay) {
+            r->replay = false;
+            int rc =
+                handle_line(r, r->replay_s, r->replay_len, rec, err, errlen);
+            if (rc != 0) {
+                return rc;
+            }
+            continue;
+        }
+        if (P->cur && P->idx >= P->cur->n) {
+            par_release_cur(P);
+        }
+        if (!P->cur) {
+            pthread_mutex_lock(&P->mu);
+            while (P->count == 0 && !P->done) {
+                pthread_cond_wait(&P->cv, &P->mu);
+            }
+            if (P->count == 0) {
+                bool failed = P->err[0] != '\0';
+                r->st.bytes += P->skipped;
+                P->skipped = 0;
+                if (failed) {
+                    snprintf(err, errlen, "%s: %s", trc_cur_name(r), P->err);
+                }
+                pthread_mutex_unlock(&P->mu);
+                return failed ? -1 : 0;
+            }
+            P->cur = P->ring[P->head];
+            P->idx = 0;
+            pthread_mutex_unlock(&P->mu);
+        }
+        const struct par_chunk *c = P->cur;
+        const struct pre_ent *e = &c->e[P->idx];
+        *out = rec;
+        const char *ls = c->w->map + e->off;
+        r->line = c->first_line + P->idx;
+        P->idx++;
+        P->pos = c->w->off + e->off + e->raw + (e->nl ? 1 : 0);
+        r->st.lines++;
+        r->st.bytes += e->raw + (e->nl ? 1 : 0);
+        if (e->state == PE_LONG) {
+            r->st.long_lines++;
+            if (trc_malformed(r, r->line, err, errlen,
+                              "line longer than %zu bytes; skipped",
+                              r->opt.max_line) < 0) {
+                return -1;
+            }
+            continue;
+        }
+        if (e->state == PE_DEFER || r->hmp.active) {
+            int rc = handle_line(r, ls, e->raw, rec, err, errlen);
+            if (rc != 0) {
+                return rc;
+            }
+            continue;
+        }
+        /* the chunk is ours until released: hand out the entry itself */
+        struct trc_record *er = &P->cur->e[P->idx - 1].rec;
+        er->file = r->cur;
+        er->line = r->line;
+        count_event(r, er);
+        *out = er;
+        return finish_record(r, er, er->format);
+    }
+}
+
+static int reader_next(struct trc_reader *r, struct trc_record *rec,
+                       const struct trc_record **out, char *err, size_t errlen)
+{
+    *out = rec;
     for (;;) {
         if (!r->open) {
             if (r->cur >= r->n_inputs) {
@@ -1630,6 +2174,20 @@ int trc_reader_next(struct trc_reader *r, struct trc_record *rec, char *err,
             }
         }
         int rc;
+        if (r->par) {
+            rc = par_next(r, rec, out, err, errlen);
+            if (rc != 0) {
+                return rc;
+            }
+            if (r->hmp.active) {
+                set_rec_base(r, rec);
+                if (trc_hmp_emit(r, rec)) {
+                    return finish_record(r, rec, TRC_FMT_HMP);
+                }
+            }
+            close_input(r);
+            continue;
+        }
         if (r->binary) {
             rc = trc_simple_next(r, rec, err, errlen);
             if (rc == 1) {
@@ -1676,4 +2234,21 @@ int trc_reader_next(struct trc_reader *r, struct trc_record *rec, char *err,
             return rc;
         }
     }
+}
+
+int trc_reader_next(struct trc_reader *r, struct trc_record *rec, char *err,
+                    size_t errlen)
+{
+    const struct trc_record *p;
+    int rc = reader_next(r, rec, &p, err, errlen);
+    if (rc == 1 && p != rec) {
+        *rec = *p;
+    }
+    return rc;
+}
+
+int trc_reader_next_ref(struct trc_reader *r, const struct trc_record **out,
+                        char *err, size_t errlen)
+{
+    return reader_next(r, &r->rec_buf, out, err, errlen);
 }

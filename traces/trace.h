@@ -278,6 +278,8 @@ struct trc_record {
     const char *args; /* raw argument text (text formats only) */
     size_t args_len;
     uint32_t present; /* bit i: slot i was extracted */
+    bool hex;         /* a %x argument was printed as 0x...: VFIO sizes of
+                         QEMU < 9.2 */
     struct trc_arg a[TRC_MAX_SLOTS];
     const struct trc_snapshot *snap; /* TRC_REC_SNAPSHOT */
 };
@@ -291,6 +293,16 @@ struct trc_options {
     bool no_mmap;            /* read() even regular files (tests) */
     bool no_events;          /* load no trace-events file at all (fuzzing,
                                 reproducible tests) */
+    bool no_threads;         /* never parse on a helper thread (regular
+                                text files >= 32 MiB in auto mode are
+                                parsed on one by default) */
+    bool force_threads;      /* use the helper thread for any regular text
+                                file in auto mode (tests) */
+    bool lazy;               /* extract typed arguments only for events the
+                                timeline interprets (TRC_EVF_TIMELINE);
+                                others come with present = 0 and raw args
+                                (trc_record_parse_args) and are not checked
+                                for malformed arguments */
 };
 
 /* Input statistics (counts are over all inputs so far). */
@@ -351,6 +363,16 @@ int trc_reader_add_mem(struct trc_reader *r, const char *name, const void *data,
  */
 int trc_reader_next(struct trc_reader *r, struct trc_record *rec, char *err,
                     size_t errlen);
+
+/* Typed arguments of a text event record that came without them (lazy
+ * mode): 0 when they match a format of the event, -1 if not (or not a
+ * catalogue event). */
+int trc_record_parse_args(const struct trc_reader *r, struct trc_record *rec);
+
+/* Same without a copy: *out points at a record owned by the reader,
+ * valid until the next call.  Faster on big inputs. */
+int trc_reader_next_ref(struct trc_reader *r, const struct trc_record **out,
+                        char *err, size_t errlen);
 
 const struct trc_stats *trc_reader_stats(const struct trc_reader *r);
 unsigned trc_reader_n_files(const struct trc_reader *r);

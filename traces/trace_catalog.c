@@ -271,7 +271,7 @@ static const struct trc_event_def defs[TRC_EV_COUNT] = {
                                   {" (%s0) precopy %x1 postcopy %x2 "
                                    "compatible %x6"}},
     [TRC_EV_VFIO_UPDATE_PENDING] = {"vfio_update_pending",
-                                    V,
+                                    V | T,
                                     {"name", NULL, "pending"},
                                     {" (%s0) pending %x2"}},
     [TRC_EV_VFIO_SAVE_BUFFER] = {"vfio_save_buffer",

@@ -80,6 +80,15 @@ struct name_slot {
 
 #define TRC_NAME_HASH 1024u /* power of two, > 2x catalogue names */
 
+struct trc_pcache {
+    char pc[40];
+    size_t pc_len;
+    enum trc_format pc_fmt;
+    int64_t pc_tid, pc_base;
+};
+
+struct trc_par;
+
 struct hmp_state {
     bool active;
     bool have_status;
@@ -137,15 +146,17 @@ struct trc_reader {
 
     struct trc_stats st;
     unsigned last_unknown;
+    struct trc_record rec_buf; /* trc_reader_next_ref's record */
 
     /* compiled catalogue patterns [event][variant] */
     struct trc_cpat (*cpat)[4];
 
     /* last "TID@SEC." / "PID@<ns without its last 9 digits>" prefix */
-    char pc[40];
-    size_t pc_len;
-    enum trc_format pc_fmt;
-    int64_t pc_tid, pc_base;
+    struct trc_pcache pc;
+    unsigned char evflags[TRC_EV_COUNT];
+
+    /* parallel parsing of a big regular file (trace.c), NULL when off */
+    struct trc_par *par;
 };
 
 /* Record a malformed input at file:line; 0 to go on, -1 if strict (err

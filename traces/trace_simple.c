@@ -242,6 +242,7 @@ static int event_record(struct trc_reader *r, const char *name, uint32_t nlen,
     rec->present = 0;
     rec->variant = 0;
     rec->snap = NULL;
+    rec->hex = false;
     rec->ev = ev;
     if (ev >= TRC_EV_SET_STATE) {
         unsigned nv = trc_event_variants(ev);

@@ -212,13 +212,13 @@ static void downtime_notes(const struct run_result *run,
 
 static void bandwidth_note(const struct tl_info *in, struct trc_diagnosis *d)
 {
-    char b1[32], b2[32];
+    char b1[32], b2[32], b3[32];
     if (in->bandwidth_traced) {
         note(d,
              "Bandwidth (migrate_transferred windows): mean %s, peak %s, "
              "last %s.",
              rt(in->bw_mean_bps, b1, 32), rt(in->bw_peak_bps, b2, 32),
-             rt(in->bw_last_bps, b1, 32));
+             rt(in->bw_last_bps, b3, 32));
     } else if (in->bandwidth_derived) {
         note(d,
              "Bandwidth derived from migration_transferred_bytes deltas: "
@@ -281,8 +281,25 @@ void trc_diagnose(const struct run_result *run, const struct tl_info *in,
     bool flat = decided >= 5 && !spin && in->pending_first > 0 &&
                 (double)in->pending_last >= 0.9 * (double)in->pending_first &&
                 (!thr_known || (double)in->pending_last > thr);
-    bool shrinking = decided >= 2 && !spin &&
-                     (double)in->pending_last < 0.5 * (double)in->pending_first;
+    /* still shrinking: the last quarter of the decisions well below the
+     * quarter before (the first decisions include the initial bulk of RAM,
+     * so first-vs-last says little on a long trace) */
+    bool shrinking;
+    const struct tl_series *ps = &in->pending;
+    if (ps->n >= 8) {
+        double q3 = 0, q4 = 0;
+        size_t a = ps->n / 2, b = 3 * ps->n / 4;
+        for (size_t i = a; i < b; i++) {
+            q3 += ps->v[i] / (double)(b - a);
+        }
+        for (size_t i = b; i < ps->n; i++) {
+            q4 += ps->v[i] / (double)(ps->n - b);
+        }
+        shrinking = !spin && q4 < 0.7 * q3;
+    } else {
+        shrinking = decided >= 2 && !spin &&
+                    (double)in->pending_last < 0.5 * (double)in->pending_first;
+    }
 
     bool converged = in->switchover || in->completed;
     if (in->failed) {
@@ -434,7 +451,7 @@ void trc_diagnose(const struct run_result *run, const struct tl_info *in,
              (unsigned long long)decided, sz(in->pending_first, b1, 32),
              sz(in->pending_last, b2, 32));
     }
-    if (!converged && shrinking && !spin) {
+    if (d->verdict == TRC_VERDICT_INCONCLUSIVE && shrinking) {
         note(d,
              "The pending data was still shrinking (%s -> %s) when the "
              "input ends.",

@@ -526,11 +526,20 @@ static int device_index(struct tl *t, const char *name)
 
 static int rec_device(struct tl *t, const struct trc_record *r)
 {
-    char name[RUN_NAME_LEN];
-    arg_str(r, 0, name, sizeof(name));
-    if (!name[0]) {
+    if (!(r->present & 1u) || !r->a[0].s || r->a[0].len == 0) {
         return -1;
     }
+    const char *s = r->a[0].s;
+    size_t n = r->a[0].len;
+    /* the common case: a device already seen, compared in place */
+    for (unsigned i = 0; n < RUN_NAME_LEN && i < t->in.n_devices; i++) {
+        const char *dn = t->in.dev[i].name;
+        if (strncmp(dn, s, n) == 0 && dn[n] == '\0') {
+            return (int)i;
+        }
+    }
+    char name[RUN_NAME_LEN];
+    arg_str(r, 0, name, sizeof(name));
     return device_index(t, name);
 }
 

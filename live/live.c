@@ -599,6 +599,9 @@ static void process_events(struct live_session *s)
             }
         } else if (strcmp(name, "STOP") == 0 || strcmp(name, "RESUME") == 0 ||
                    strcmp(name, "SHUTDOWN") == 0) {
+            if (strcmp(name, "SHUTDOWN") != 0) {
+                s->guest_paused = name[0] == 'S';
+            }
             live_session_note(s, RUN_EV_NOTE, 0, 0, "QEMU event %s", name);
         }
         json_decref(e);
@@ -716,6 +719,7 @@ static void run_policy(struct live_session *s, const struct live_mig *m)
     v.dirty_rate_bps = (double)(m->dirty_pages_rate * m->page_bytes);
     v.throttle_pct = m->throttle_pct;
     v.in_postcopy = mig_status_in_postcopy(s->status);
+    v.paused = s->guest_paused;
     v.postcopy_capable = s->postcopy_cap;
     v.expected_downtime_ns =
         m->expected_downtime_ms >= 0 ? m->expected_downtime_ms * MS : 0;
@@ -817,6 +821,9 @@ static void run_policy(struct live_session *s, const struct live_mig *m)
                                NULL, err, sizeof(err)) == QMP_OK) {
             say(s, "applied (%s): %s%s%s", pol, acts[i].what,
                 a.reason[0] ? ": " : "", a.reason);
+            if (strcmp(acts[i].cmd, "stop") == 0) {
+                s->guest_paused = true;
+            }
             live_session_note(s, RUN_EV_NOTE, 0, 0, "applied: %s",
                               acts[i].what);
         } else {

@@ -182,6 +182,7 @@ struct live_session {
     double last_throttle;
     unsigned consecutive_failures;
     bool store_failed;
+    bool guest_paused; /* STOP seen (or force-complete applied), no RESUME */
     char qemu_model[16];
     char qemu_version[32]; /* from the greeting, e.g. "7.2.22" */
     bool first_status;

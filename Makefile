@@ -133,6 +133,7 @@ install: $(BIN)
 	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/migsim
 	install -m 0644 man/migsim.1 $(DESTDIR)$(PREFIX)/share/man/man1/migsim.1
 	install -m 0644 scenarios/*.json $(DESTDIR)$(PREFIX)/share/migsim/scenarios/
+	install -m 0644 $(BUILD)/guest/guest.bin $(DESTDIR)$(PREFIX)/share/migsim/guest.bin
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/migsim \
@@ -154,3 +155,5 @@ $(GUEST_BIN): tests/guest/guest.S
 	@test "$$(stat -c %s $@)" = 512 || { echo "$@: not 512 bytes"; \
 	    rm -f $@; exit 1; }
 tests: $(GUEST_BIN)
+all: $(GUEST_BIN)
+install: $(GUEST_BIN)

@@ -78,6 +78,8 @@ struct sim_engine {
     uint32_t free_head;
     bool stop;
     bool running;
+    sim_time_ns until;  /* bound of the current sim_run */
+    uint64_t run_count; /* events executed by the current sim_run */
     struct rng_ent *rng;
     uint32_t n_rng;
     uint32_t cap_rng;
@@ -371,10 +373,10 @@ uint64_t sim_fingerprint(const struct sim_engine *e)
 
 uint64_t sim_run(struct sim_engine *e, sim_time_ns until)
 {
-    uint64_t count = 0;
-
     assert(!e->running); /* sim_run is not re-entrant */
     e->running = true;
+    e->until = until;
+    e->run_count = 0;
     while (!e->stop && e->n > 0 && e->heap[0].t <= until) {
         struct heap_ent top = e->heap[0];
         struct slot *s = &e->slots[top.slot];
@@ -397,12 +399,35 @@ uint64_t sim_run(struct sim_engine *e, sim_time_ns until)
 
         e->now = top.t;
         e->executed++;
-        count++;
+        e->run_count++;
         fn(e, subject, arg);
     }
     e->stop = false;
     e->running = false;
-    return count;
+    return e->run_count;
+}
+
+int sim_advance_inline(struct sim_engine *e, sim_time_ns t, int prio,
+                       uint32_t kind, uint32_t subject_id)
+{
+    if (!e->running || e->stop || t < e->now || t > e->until) {
+        return 0;
+    }
+    if (e->n > 0) {
+        const struct heap_ent *top = &e->heap[0];
+        if (!(t < top->t || (t == top->t && prio < top->prio))) {
+            return 0;
+        }
+    }
+    uint64_t h = e->fingerprint;
+    h = fnv_bytes(h, (uint64_t)t, 8);
+    h = fnv_bytes(h, kind, 4);
+    h = fnv_bytes(h, subject_id, 4);
+    e->fingerprint = h;
+    e->now = t;
+    e->executed++;
+    e->run_count++;
+    return 1;
 }
 
 void sim_stop(struct sim_engine *e)

@@ -80,6 +80,19 @@ int sim_cancel(struct sim_engine *e, sim_event_id id);
  * the next event is later than until (the clock then stays at the last
  * executed event).  Returns the number of events executed by this call. */
 uint64_t sim_run(struct sim_engine *e, sim_time_ns until);
+/*
+ * From inside a handler: execute an event at time t "inline" when it would
+ * be the very next event anyway (t not before now, not after sim_run's
+ * bound, and earlier than every queued event -- or at the same time with a
+ * lower prio).  The clock moves to t, the event is folded into the
+ * fingerprint and counted exactly as if it had been scheduled and run, and
+ * 1 is returned: the caller then does the event's work itself.  Otherwise
+ * returns 0 and nothing changes (schedule it normally).  Lets a model's
+ * busy loop skip the heap without changing order or fingerprint.
+ */
+int sim_advance_inline(struct sim_engine *e, sim_time_ns t, int prio,
+                       uint32_t kind, uint32_t subject_id);
+
 /* Ask sim_run to return after the current handler.  Called outside
  * sim_run, it makes the next sim_run return at once (executing nothing);
  * sim_run clears the request when it returns. */

@@ -1097,20 +1097,19 @@ static void schedule_step(struct mig *m, int64_t t)
     sim_at(m->e, t, 1, EV_STEP, 0, step, m, NULL);
 }
 
-static void step(struct sim_engine *e, void *subject, void *arg)
+/* One pass of the thread's loop at time t; returns the time of the next
+ * pass, or -1 when the migration ended or switched over. */
+static int64_t pass(struct mig *m, int64_t t)
 {
-    (void)arg;
-    struct mig *m = subject;
-    int64_t t = sim_now(e);
     if (m->done) {
-        return;
+        return -1;
     }
     if (t >= m->s.time_limit_ns) {
         ev(m, t, RUN_EV_NOTE, 0, 0, "time limit reached");
         set_status(m, t, MIG_STATUS_CANCELLING);
         set_status(m, t, MIG_STATUS_CANCELLED);
         finish(m, t, RUN_TIMEOUT);
-        return;
+        return -1;
     }
     /* after a sleep: the counters update before the next iteration */
     if (rate_exceeded(m)) {
@@ -1121,7 +1120,7 @@ static void step(struct sim_engine *e, void *subject, void *arg)
         bool ended = false;
         c = iteration_run(m, t, &ended);
         if (ended || m->done) {
-            return;
+            return -1;
         }
     }
     int64_t now = t + c;
@@ -1137,7 +1136,27 @@ static void step(struct sim_engine *e, void *subject, void *arg)
     if (next <= t) {
         next = t + PASS_OVERHEAD_NS;
     }
-    schedule_step(m, next);
+    return next;
+}
+
+static void step(struct sim_engine *e, void *subject, void *arg)
+{
+    (void)arg;
+    struct mig *m = subject;
+    int64_t t = sim_now(e);
+    for (;;) {
+        int64_t next = pass(m, t);
+        if (next < 0) {
+            return;
+        }
+        /* the next pass is the next event: run it here, without the heap
+         * (same order and fingerprint as scheduling it) */
+        if (!sim_advance_inline(e, next, 1, EV_STEP, 0)) {
+            schedule_step(m, next);
+            return;
+        }
+        t = next;
+    }
 }
 
 /* 9.2+: with auto-converge, a 5 s timer syncs if nothing else did. */

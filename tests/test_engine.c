@@ -5,6 +5,7 @@
  * cancel, fingerprint and random-stream tests.
  */
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -653,6 +654,79 @@ static void test_splitmix_known_values(void **state)
     assert_true(sim_splitmix64(0x9e3779b97f4a7c15ull) == 0x6e789e6aa1b965f4ull);
 }
 
+/* sim_advance_inline: a chain of passes run inline gives the same order,
+ * clock and fingerprint as the same chain scheduled through the heap, and
+ * is refused whenever a queued event must run first. */
+struct chain {
+    int left;
+    bool use_inline;
+    int64_t step;
+    int inlined;
+};
+
+static void chain_fn(struct sim_engine *e, void *subject, void *arg)
+{
+    (void)arg;
+    struct chain *c = subject;
+    while (--c->left > 0) {
+        int64_t next = sim_now(e) + c->step;
+        if (c->use_inline && sim_advance_inline(e, next, 1, 7, 3)) {
+            c->inlined++;
+            continue;
+        }
+        sim_at(e, next, 1, 7, 3, chain_fn, c, NULL);
+        return;
+    }
+}
+
+static void noop_fn(struct sim_engine *e, void *subject, void *arg)
+{
+    (void)e;
+    (void)subject;
+    (void)arg;
+}
+
+static void test_advance_inline(void **state)
+{
+    (void)state;
+    uint64_t fp[2];
+    int64_t now[2];
+    uint64_t ex[2];
+    int inl = 0;
+    for (int mode = 0; mode < 2; mode++) {
+        struct sim_engine *e = sim_engine_new(5);
+        struct chain c = {.left = 100, .use_inline = mode, .step = 10};
+        sim_at(e, 0, 1, 7, 3, chain_fn, &c, NULL);
+        /* other events interleave: at 255 (between passes) and at 500
+         * (same time as a pass, lower prio number: runs first) */
+        sim_at(e, 255, 1, 9, 0, noop_fn, NULL, NULL);
+        sim_at(e, 500, 0, 9, 1, noop_fn, NULL, NULL);
+        sim_run(e, SIM_TIME_MAX);
+        fp[mode] = sim_fingerprint(e);
+        now[mode] = sim_now(e);
+        ex[mode] = sim_executed(e);
+        if (mode) {
+            inl = c.inlined;
+        }
+        sim_engine_free(e);
+    }
+    assert_int_equal(fp[0], fp[1]);
+    assert_int_equal(now[0], now[1]);
+    assert_int_equal(ex[0], ex[1]);
+    assert_true(inl > 90); /* all but the passes the two events interrupt */
+    assert_true(inl < 99);
+
+    /* refused outside sim_run, before now, and past the run's bound */
+    struct sim_engine *e = sim_engine_new(1);
+    assert_int_equal(sim_advance_inline(e, 10, 0, 1, 1), 0);
+    struct chain c = {.left = 100, .use_inline = true, .step = 10};
+    sim_at(e, 0, 1, 7, 3, chain_fn, &c, NULL);
+    sim_run(e, 205);
+    assert_true(sim_now(e) <= 205);
+    assert_int_equal(sim_pending(e), 1);
+    sim_engine_free(e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -668,6 +742,7 @@ int main(void)
         cmocka_unit_test(test_rng_type_and_env),
         cmocka_unit_test(test_stream_independence),
         cmocka_unit_test(test_splitmix_known_values),
+        cmocka_unit_test(test_advance_inline),
     };
 
     sim_gsl_quiet();

@@ -678,7 +678,7 @@ static void close_iteration(struct tl *t, int64_t next_start, bool complete)
                 devx += it->dev_exact[d];
             }
         }
-        uint64_t nonram = it->dev_exact_mask ? devx : (uint64_t)gap;
+        uint64_t nonram = it->dev_exact_mask ? devx : tl_u64(gap);
         in->nonram_exact_last = nonram;
         tl_series_push(&in->nonram_exact, it->t_exact, (double)nonram);
         if (!it->switchover) {

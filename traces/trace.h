@@ -43,6 +43,15 @@
  * one makes trc_reader_next() fail.  Events not in the catalogue are
  * *unknown*: counted per name and listed, never an error.
  *
+ * Speed: a regular text file of 32 MiB or more read in auto mode is parsed
+ * on a helper thread (trc_options.no_threads turns it off): it maps the
+ * file window by window and turns plain event lines into records while
+ * the caller consumes them; every other line is handled in order on the
+ * caller's thread, so the records, counters and messages are exactly
+ * those of the serial reader.  At most 3 windows and 4 chunks of 4096
+ * records are alive at a time.  In lazy mode (trc_options.lazy) only
+ * events the timeline interprets get typed arguments.
+ *
  * Records point into the reader's buffers: valid until the next call.
  * Times are int64 ns (TRC_NO_TIME when the line has none): Unix epoch for
  * log-tid/log-iso/stap (stap's gettimeofday_ns), QEMU's clock for simple.

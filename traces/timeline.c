@@ -69,8 +69,7 @@ struct deci {
     char *v;
     size_t n, cap, elem;
     uint64_t stride, seen;
-    char *last; /* copy of the newest element pushed */
-    bool last_kept;
+    bool last_kept; /* the newest element pushed was kept */
     bool have_last;
 };
 
@@ -81,20 +80,18 @@ static int deci_init(struct deci *d, size_t cap, size_t elem)
     d->elem = elem;
     d->stride = 1;
     d->v = malloc(d->cap * elem);
-    d->last = malloc(elem);
-    return d->v && d->last ? 0 : -1;
+    return d->v ? 0 : -1;
 }
 
 static void deci_free(struct deci *d)
 {
     free(d->v);
-    free(d->last);
     memset(d, 0, sizeof(*d));
 }
 
+/* Push x; the caller keeps its newest element itself (for the end). */
 static void deci_push(struct deci *d, const void *x)
 {
-    memcpy(d->last, x, d->elem);
     d->have_last = true;
     d->last_kept = false;
     if (d->seen++ % d->stride != 0) {
@@ -215,6 +212,8 @@ struct dstats {
 struct tl {
     struct tl_options o;
     struct tl_info in;
+    struct run_sample last_sample; /* newest trace sample */
+    struct run_sample last_coarse; /* newest snapshot sample */
 
     bool t0_set;
     int64_t t0, t_last;
@@ -627,15 +626,15 @@ static void close_iteration(struct tl *t, int64_t next_start, bool complete)
     }
     it->open = false;
     struct tl_info *in = &t->in;
-    struct run_sample s;
-    memset(&s, 0, sizeof(s));
-    s.t_ns = it->t_start;
-    s.iteration = it->index;
-    s.estimate_bytes = it->est;
-    s.exact_bytes = it->exact_called ? it->exact : 0;
-    s.exact_called = it->exact_called;
-    s.threshold_bytes = it->threshold;
-    s.bandwidth_bps = it->bw;
+    struct run_sample *s = &t->last_sample;
+    memset(s, 0, sizeof(*s));
+    s->t_ns = it->t_start;
+    s->iteration = it->index;
+    s->estimate_bytes = it->est;
+    s->exact_bytes = it->exact_called ? it->exact : 0;
+    s->exact_called = it->exact_called;
+    s->threshold_bytes = it->threshold;
+    s->bandwidth_bps = it->bw;
     uint64_t dev_est = 0;
     for (unsigned d = 0; d < RUN_MAX_DEVICES; d++) {
         if (it->dev_est_mask & (1u << d)) {
@@ -643,27 +642,27 @@ static void close_iteration(struct tl *t, int64_t next_start, bool complete)
         }
     }
     uint64_t ram = it->est_pre > dev_est ? it->est_pre - dev_est : 0;
-    s.ram_dirty_bytes = ram;
-    s.dirty_rate_bps = tl_u64(t->dirty_rate);
-    s.sent_bytes = t->bytes_windows > it->bytes_at_start
-                       ? t->bytes_windows - it->bytes_at_start
-                       : 0;
-    s.downtime_limit_ns = (uint64_t)t->dl_ns;
-    s.throttle_pct = t->throttle;
+    s->ram_dirty_bytes = ram;
+    s->dirty_rate_bps = tl_u64(t->dirty_rate);
+    s->sent_bytes = t->bytes_windows > it->bytes_at_start
+                        ? t->bytes_windows - it->bytes_at_start
+                        : 0;
+    s->downtime_limit_ns = (uint64_t)t->dl_ns;
+    s->throttle_pct = t->throttle;
     uint64_t p = it->exact_called ? it->exact : it->est;
     if (it->bw > 0) {
-        s.expected_downtime_ns = tl_u64((double)p / it->bw * 1e9);
+        s->expected_downtime_ns = tl_u64((double)p / it->bw * 1e9);
     }
-    s.n_devices = in->n_devices;
+    s->n_devices = in->n_devices;
     for (unsigned d = 0; d < in->n_devices; d++) {
         if (it->dev_exact_mask & (1u << d)) {
-            s.dev_reported_bytes[d] = it->dev_exact[d];
+            s->dev_reported_bytes[d] = it->dev_exact[d];
         } else if (it->dev_est_mask & (1u << d)) {
-            s.dev_reported_bytes[d] = it->dev_est[d];
+            s->dev_reported_bytes[d] = it->dev_est[d];
         }
-        s.dev_stop_copy_bytes[d] = in->dev[d].stop_copy_last;
+        s->dev_stop_copy_bytes[d] = in->dev[d].stop_copy_last;
     }
-    deci_push(&t->samples, &s);
+    deci_push(&t->samples, s);
     in->ram_pending_last = ram;
     if (!complete && !it->switchover) {
         return; /* cut off before its decision: no statistics */
@@ -1361,27 +1360,27 @@ static void on_snapshot(struct tl *t, const struct trc_record *r)
         status_change(t, s->status, t->t0_set ? rel(t, r->t_ns) : now, r->file,
                       r->line);
     }
-    struct run_sample smp;
-    memset(&smp, 0, sizeof(smp));
-    smp.t_ns = now;
-    smp.iteration = s->dirty_sync_count;
-    smp.estimate_bytes = s->remaining_bytes;
-    smp.ram_dirty_bytes = s->remaining_bytes;
+    struct run_sample *smp = &t->last_coarse;
+    memset(smp, 0, sizeof(*smp));
+    smp->t_ns = now;
+    smp->iteration = s->dirty_sync_count;
+    smp->estimate_bytes = s->remaining_bytes;
+    smp->ram_dirty_bytes = s->remaining_bytes;
     double bw = (s->have & TRC_SNAP_MBPS) ? s->mbps * 1e6 / 8.0 : 0;
     if (bw <= 0 && t->o.bandwidth_bps > 0) {
         bw = t->o.bandwidth_bps;
     }
-    smp.bandwidth_bps = bw;
-    smp.threshold_bytes = tl_u64(bw * (double)t->dl_ns / 1e9);
-    smp.downtime_limit_ns = (uint64_t)t->dl_ns;
+    smp->bandwidth_bps = bw;
+    smp->threshold_bytes = tl_u64(bw * (double)t->dl_ns / 1e9);
+    smp->downtime_limit_ns = (uint64_t)t->dl_ns;
     uint64_t page = in->page_bytes ? in->page_bytes : 4096;
-    smp.dirty_rate_bps = s->dirty_pages_rate * page;
-    smp.sent_bytes = s->transferred_bytes;
-    smp.throttle_pct = s->throttle_pct;
+    smp->dirty_rate_bps = s->dirty_pages_rate * page;
+    smp->sent_bytes = s->transferred_bytes;
+    smp->throttle_pct = s->throttle_pct;
     if (s->have & TRC_SNAP_EXPECTED_DOWNTIME) {
-        smp.expected_downtime_ns = (uint64_t)s->expected_downtime_ms * MS;
+        smp->expected_downtime_ns = (uint64_t)s->expected_downtime_ms * MS;
     }
-    deci_push(&t->coarse, &smp);
+    deci_push(&t->coarse, smp);
     bool active =
         !(s->have & TRC_SNAP_STATUS) || strcmp(s->status, "active") == 0;
     if (active && (s->have & TRC_SNAP_REMAINING)) {
@@ -1582,7 +1581,8 @@ int tl_finish(struct tl *t, struct run_result *out, struct tl_info *info,
         }
     }
     if (sd->have_last && !sd->last_kept &&
-        run_result_add_sample(out, (struct run_sample *)sd->last)) {
+        run_result_add_sample(out,
+                              in->coarse ? &t->last_coarse : &t->last_sample)) {
         goto oom;
     }
 

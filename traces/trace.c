@@ -175,7 +175,7 @@ static inline __attribute__((always_inline)) int
 parse_dec(const char *s, size_t len, size_t *used, uint64_t *v)
 {
 #if TRC_SWAR
-    if (len >= 16) {
+    if (len >= 8) {
         uint64_t w = load8(s);
         unsigned k = digit_run8(w);
         if (k == 0) {
@@ -186,6 +186,9 @@ parse_dec(const char *s, size_t len, size_t *used, uint64_t *v)
             *v = digits_value(w, k);
             return 0;
         }
+    }
+    if (len >= 16) {
+        uint64_t w = load8(s);
         uint64_t hi = digits_value(w, 8);
         uint64_t w2 = load8(s + 8);
         unsigned k2 = digit_run8(w2);
@@ -300,11 +303,15 @@ static inline bool lit_eq(const char *s, const char *lit, size_t n)
 {
     size_t i = 0;
 #if TRC_SWAR
-    while (n - i >= 8) {
-        if (load8(s + i) != load8(lit + i)) {
-            return false;
+    if (n >= 8) {
+        while (n - i > 8) {
+            if (load8(s + i) != load8(lit + i)) {
+                return false;
+            }
+            i += 8;
         }
-        i += 8;
+        /* the last 8 bytes, overlapping what was compared */
+        return load8(s + n - 8) == load8(lit + n - 8);
     }
 #endif
     for (; i < n; i++) {
@@ -951,6 +958,19 @@ long trc_src_need(struct trc_reader *r, size_t n, char *err, size_t errlen)
     return (long)(r->end - r->p);
 }
 
+/* A helper thread pays only with a CPU to spare: at least two online
+ * and the 1-minute load average below their number minus one (on a
+ * loaded machine the two threads' hand-over costs more than it saves). */
+static bool spare_cpu(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    double load[1];
+    if (n < 2 || getloadavg(load, 1) != 1) {
+        return false;
+    }
+    return load[0] < (double)n - 1.0;
+}
+
 static int open_input(struct trc_reader *r, char *err, size_t errlen)
 {
     const struct trc_input *in = &r->inputs[r->cur];
@@ -1047,7 +1067,8 @@ static int open_input(struct trc_reader *r, char *err, size_t errlen)
     r->binary = magic;
     if (!magic && r->kind == SRC_MMAP && r->opt.format == TRC_FMT_AUTO &&
         !r->opt.no_threads &&
-        (r->file_size >= PAR_MIN_BYTES || r->opt.force_threads)) {
+        (r->opt.force_threads ||
+         (r->file_size >= PAR_MIN_BYTES && spare_cpu()))) {
         par_start(r); /* stays serial if the thread cannot start */
     }
     return 0;
@@ -1501,11 +1522,15 @@ static int finish_record(struct trc_reader *r, struct trc_record *rec,
                          enum trc_format f)
 {
     rec->format = f;
-    r->st.records++;
     r->st.per_format[f]++;
     if (rec->kind == TRC_REC_EVENT) {
         r->st.events++;
+        if (r->opt.lazy && rec->ev >= TRC_EV_SET_STATE &&
+            !(r->evflags[rec->ev] & TRC_EVF_TIMELINE)) {
+            return 0; /* lazy: counted, not handed out */
+        }
     }
+    r->st.records++;
     return 1;
 }
 
@@ -2155,7 +2180,9 @@ static int par_next(struct trc_reader *r, struct trc_record *rec,
         er->line = r->line;
         count_event(r, er);
         *out = er;
-        return finish_record(r, er, er->format);
+        if (finish_record(r, er, er->format)) {
+            return 1;
+        }
     }
 }
 

@@ -44,7 +44,9 @@
  * *unknown*: counted per name and listed, never an error.
  *
  * Speed: a regular text file of 32 MiB or more read in auto mode is parsed
- * on a helper thread (trc_options.no_threads turns it off): it maps the
+ * on a helper thread when the machine has a CPU to spare (1-minute load
+ * average below the number of CPUs minus one; trc_options.no_threads and
+ * force_threads override that): it maps the
  * file window by window and turns plain event lines into records while
  * the caller consumes them; every other line is handled in order on the
  * caller's thread, so the records, counters and messages are exactly
@@ -307,11 +309,10 @@ struct trc_options {
                                 parsed on one by default) */
     bool force_threads;      /* use the helper thread for any regular text
                                 file in auto mode (tests) */
-    bool lazy;               /* extract typed arguments only for events the
-                                timeline interprets (TRC_EVF_TIMELINE);
-                                others come with present = 0 and raw args
-                                (trc_record_parse_args) and are not checked
-                                for malformed arguments */
+    bool lazy;               /* for the timeline: catalogue events it does
+                                not interpret (no TRC_EVF_TIMELINE) are
+                                counted (stats) but not handed out, and
+                                their arguments are not checked */
 };
 
 /* Input statistics (counts are over all inputs so far). */

@@ -191,7 +191,7 @@ static const struct trc_event_def defs[TRC_EV_COUNT] = {
                                           {"num"},
                                           {"Switchover ack pending num=%u0"}},
     [TRC_EV_INCOMING_END] = {"process_incoming_migration_co_end",
-                             DS,
+                             DS | T,
                              {"ret", "postcopy_state"},
                              {"ret=%d0 postcopy-state=%d1"}},
     /* VFIO */
@@ -286,7 +286,7 @@ static const struct trc_event_def defs[TRC_EV_COUNT] = {
                                    "dirty size %x5",
                                    " (%s0) data_size %d1"}},
     [TRC_EV_VFIO_SAVE_ITERATE_START] = {"vfio_save_iterate_start",
-                                        V,
+                                        V | T,
                                         {"name"},
                                         {VFIO_NAME_ONLY}},
     [TRC_EV_VFIO_SAVE_COMPLETE] = {"vfio_save_complete_precopy",

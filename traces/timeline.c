@@ -213,6 +213,8 @@ struct tl {
     struct tl_options o;
     struct tl_info in;
     struct run_sample last_sample; /* newest trace sample */
+    enum trc_format last_fmt;      /* shape of the previous record */
+    unsigned char evflags[TRC_EV_COUNT];
     struct run_sample last_coarse; /* newest snapshot sample */
 
     bool t0_set;
@@ -398,6 +400,9 @@ struct tl *tl_new(const struct tl_options *o)
     }
     if (!t->o.max_samples) {
         t->o.max_samples = TL_DEFAULT_SAMPLES;
+    }
+    for (unsigned ev = 0; ev < TRC_EV_COUNT; ev++) {
+        t->evflags[ev] = (unsigned char)trc_event_flags((enum trc_ev)ev);
     }
     if (!t->o.max_events) {
         t->o.max_events = TL_DEFAULT_EVENTS;
@@ -1435,13 +1440,14 @@ int tl_feed(struct tl *t, const struct trc_record *r, const char *file_name)
         on_snapshot(t, r);
         return 0;
     }
-    if (r->format == TRC_FMT_LOG_ISO) {
+    if (r->format == t->last_fmt) {
+        /* version evidence of the line shape: once per shape change */
+    } else if ((t->last_fmt = r->format) == TRC_FMT_LOG_ISO) {
         version_range(t, 1001, 1002, "ISO-8601 log prefix (10.1+)");
     } else if (r->format == TRC_FMT_LOG_TID) {
         version_range(t, 702, 1000, "TID@SEC.USEC log prefix (<= 10.0)");
     }
-    bool dest =
-        r->kind == TRC_REC_EVENT && (trc_event_flags(r->ev) & TRC_EVF_DEST);
+    bool dest = r->kind == TRC_REC_EVENT && (t->evflags[r->ev] & TRC_EVF_DEST);
     if (dest) {
         in->dest_records++;
     }

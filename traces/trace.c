@@ -434,7 +434,8 @@ int trc_match_pattern(const char *pat, const char *s, size_t len,
     return trc_cpat_match(&c, s, len, rec);
 }
 
-unsigned trc_swar_digit_run(const char *s, size_t len, uint64_t *v)
+static inline __attribute__((always_inline)) unsigned
+swar_run(const char *s, size_t len, uint64_t *v)
 {
 #if TRC_SWAR
     if (len >= 8) {
@@ -452,6 +453,11 @@ unsigned trc_swar_digit_run(const char *s, size_t len, uint64_t *v)
     }
     *v = x;
     return k;
+}
+
+unsigned trc_swar_digit_run(const char *s, size_t len, uint64_t *v)
+{
+    return swar_run(s, len, v);
 }
 
 /* ---- name hash ---- */
@@ -490,8 +496,8 @@ static void name_insert(struct trc_reader *r, const char *name, uint16_t ev)
     r->names[i].ev = ev;
 }
 
-enum trc_ev trc_name_lookup_r(const struct trc_reader *r, const char *s,
-                              size_t n)
+static inline __attribute__((always_inline)) enum trc_ev
+name_lookup(const struct trc_reader *r, const char *s, size_t n)
 {
     uint32_t i = name_hash(s, n) & (TRC_NAME_HASH - 1);
     for (;;) {
@@ -504,6 +510,12 @@ enum trc_ev trc_name_lookup_r(const struct trc_reader *r, const char *s,
         }
         i = (i + 1) & (TRC_NAME_HASH - 1);
     }
+}
+
+enum trc_ev trc_name_lookup_r(const struct trc_reader *r, const char *s,
+                              size_t n)
+{
+    return name_lookup(r, s, n);
 }
 
 static void build_names(struct trc_reader *r)
@@ -1313,7 +1325,7 @@ static size_t prefix_cached(struct trc_pcache *r, const char *s, size_t len,
     if (pl && len > pl + 10 && lit_eq(s, r->pc, pl)) {
         const char *q = s + pl;
         uint64_t v;
-        unsigned k = trc_swar_digit_run(q, len - pl, &v);
+        unsigned k = swar_run(q, len - pl, &v);
         if (r->pc_fmt == TRC_FMT_LOG_TID && k == 6 && q[6] == ':') {
             *fmt = TRC_FMT_LOG_TID;
             *tid = r->pc_tid;
@@ -1395,7 +1407,7 @@ static int parse_event_pure(const struct trc_reader *r, const char *s,
                             const char **why)
 {
     size_t n = find_space(s, len);
-    enum trc_ev ev = n ? trc_name_lookup_r(r, s, n) : TRC_EV_UNKNOWN;
+    enum trc_ev ev = n ? name_lookup(r, s, n) : TRC_EV_UNKNOWN;
     if (ev == TRC_EV_UNKNOWN) {
         if (n == 0 || ident_len(s, n) != n) {
             return PL_NOT;
@@ -1439,7 +1451,8 @@ static int parse_event_pure(const struct trc_reader *r, const char *s,
     return PL_RECORD;
 }
 
-static void count_event(struct trc_reader *r, const struct trc_record *rec)
+static inline void count_event(struct trc_reader *r,
+                               const struct trc_record *rec)
 {
     if (rec->ev >= TRC_EV_SET_STATE) {
         r->st.known++;
@@ -1518,8 +1531,8 @@ static void set_rec_base(struct trc_reader *r, struct trc_record *rec)
     rec->tid = -1;
 }
 
-static int finish_record(struct trc_reader *r, struct trc_record *rec,
-                         enum trc_format f)
+static inline int finish_record(struct trc_reader *r, struct trc_record *rec,
+                                enum trc_format f)
 {
     rec->format = f;
     r->st.per_format[f]++;

@@ -270,8 +270,10 @@ static void log_tail(const struct proc *p, char *out, size_t n)
         while (l && (line[l - 1] == '\n' || line[l - 1] == '\r')) {
             line[--l] = '\0';
         }
-        if (l) {
-            snprintf(out, n, "%s", line);
+        if (l && n) {
+            size_t k = l < n - 1 ? l : n - 1; /* keep the head if long */
+            memcpy(out, line, k);
+            out[k] = '\0';
         }
     }
     fclose(f);

@@ -16,53 +16,22 @@
 #include "sim/engine.h"
 #include "sim/mig.h"
 #include "sim/scenario.h"
+#include "tests/support/testutil.h"
 
 static void load(const char *json, struct scenario *s, const char *const *sets)
 {
-    char err[512];
-    struct scn_doc *d = scn_doc_parse(json, "test", err, sizeof(err));
-    if (!d) {
-        fail_msg("%s", err);
-    }
-    for (; sets && *sets; sets++) {
-        if (scn_doc_set(d, *sets, err, sizeof(err))) {
-            fail_msg("%s", err);
-        }
-    }
-    if (scn_resolve(d, s, err, sizeof(err))) {
-        fail_msg("%s", err);
-    }
-    scn_doc_free(d);
+    tu_scenario(json, false, sets, s);
 }
 
 static void load_file(const char *path, struct scenario *s,
                       const char *const *sets)
 {
-    char err[512];
-    struct scn_doc *d = scn_doc_load(path, err, sizeof(err));
-    if (!d) {
-        fail_msg("%s", err);
-    }
-    for (; sets && *sets; sets++) {
-        if (scn_doc_set(d, *sets, err, sizeof(err))) {
-            fail_msg("%s", err);
-        }
-    }
-    if (scn_resolve(d, s, err, sizeof(err))) {
-        fail_msg("%s", err);
-    }
-    scn_doc_free(d);
+    tu_scenario(path, true, sets, s);
 }
 
 static void run(const struct scenario *s, const char *pol, struct run_result *r)
 {
-    char err[512];
-    struct mig_options o;
-    mig_options_default(&o);
-    o.sample_interval_ns = 0;
-    if (mig_simulate(s, pol, &o, r, err, sizeof(err))) {
-        fail_msg("%s", err);
-    }
+    tu_simulate(s, pol, true, r);
 }
 
 /* data/traces/03: transferred 111570 in 100 ms at downtime-limit 300 ms

@@ -17,35 +17,17 @@
 #include "sim/engine.h"
 #include "sim/mig.h"
 #include "sim/scenario.h"
+#include "tests/support/testutil.h"
 
 static void load(const char *src, bool is_file, struct scenario *s,
                  const char *const *sets)
 {
-    char err[512];
-    struct scn_doc *d = is_file ? scn_doc_load(src, err, sizeof(err))
-                                : scn_doc_parse(src, "test", err, sizeof(err));
-    if (!d) {
-        fail_msg("%s", err);
-    }
-    for (; sets && *sets; sets++) {
-        if (scn_doc_set(d, *sets, err, sizeof(err))) {
-            fail_msg("%s", err);
-        }
-    }
-    if (scn_resolve(d, s, err, sizeof(err))) {
-        fail_msg("%s", err);
-    }
-    scn_doc_free(d);
+    tu_scenario(src, is_file, sets, s);
 }
 
 static void run(const struct scenario *s, const char *pol, struct run_result *r)
 {
-    char err[512];
-    struct mig_options o;
-    mig_options_default(&o);
-    if (mig_simulate(s, pol, &o, r, err, sizeof(err))) {
-        fail_msg("%s: %s", pol, err);
-    }
+    tu_simulate(s, pol, true, r);
 }
 
 #define SEED "scenarios/seed-vfio-21g.json"

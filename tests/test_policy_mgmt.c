@@ -18,6 +18,7 @@
 #include "sim/engine.h"
 #include "sim/mig.h"
 #include "sim/scenario.h"
+#include "tests/support/testutil.h"
 
 #define GIB (UINT64_C(1) << 30)
 #define MB  UINT64_C(1000000)
@@ -76,31 +77,12 @@ static void base_view(struct pol_view *v, uint64_t ram, uint64_t dev)
 
 static void load(const char *json, struct scenario *s, const char *const *sets)
 {
-    char err[512];
-    struct scn_doc *d = scn_doc_parse(json, "test", err, sizeof(err));
-    if (!d) {
-        fail_msg("%s", err);
-    }
-    for (; sets && *sets; sets++) {
-        if (scn_doc_set(d, *sets, err, sizeof(err))) {
-            fail_msg("%s", err);
-        }
-    }
-    if (scn_resolve(d, s, err, sizeof(err))) {
-        fail_msg("%s", err);
-    }
-    scn_doc_free(d);
+    tu_scenario(json, false, sets, s);
 }
 
 static void run(const struct scenario *s, const char *pol, struct run_result *r)
 {
-    char err[512];
-    struct mig_options o;
-    mig_options_default(&o);
-    o.no_samples = true;
-    if (mig_simulate(s, pol, &o, r, err, sizeof(err))) {
-        fail_msg("%s: %s", pol, err);
-    }
+    tu_simulate(s, pol, false, r);
 }
 
 /* downtime-limit changes of a run, in order. */

@@ -39,6 +39,23 @@
  *     span is adjacent to the previous spans, not independent of them.
  * Fractional pages of a sync are carried to the next sync per population,
  * so counts are integers and runs are bit-reproducible.
+ *
+ * Cost per pass.  The migration thread calls ram_advance and
+ * ram_send_pages about once per 100 ms window of simulated time, and a
+ * parameter sweep runs millions of those passes, so the aggregate path of a
+ * pass avoids everything but a few multiplications, with the same results
+ * to the bit as the plain computation (each shortcut below states why):
+ *   - write counts: rate x dt is split once per (dt, rate) into whole pages
+ *     and a remainder (acache), so a repeated window needs no division; the
+ *     random workloads keep the expm1 factors of its two possible counts;
+ *   - divisions by the fixed page x 1e9 and wire sizes are multiply-highs
+ *     (fdiv), other 128-bit divisions are done in 64 bits when they fit;
+ *   - a send that ends inside the segment at the cursor moves one boundary
+ *     in place (agg_send_fast, agg_cut_in_place) when the merge would do
+ *     exactly that; otherwise the pieces are merged by a pass over only the
+ *     segments changed since the last merge (seg_merge_pass), which leaves
+ *     what a pass over all of them would.
+ * A steady pass (no sync, no phase change) is O(1) and costs ~50 ns.
  */
 #include "devices/ram.h"
 
@@ -67,28 +84,50 @@ struct seg {
     int pop;
 };
 
+/* Division by a divisor fixed at setup, without a divide instruction: the
+ * multiply-high estimate x * floor((2^64 - 1) / d) / 2^64 is at most one
+ * below floor(x / d), and the remainder test fixes it, so the quotient and
+ * remainder are exact for every 64-bit x. */
+struct fdiv {
+    uint64_t d, m; /* divisor (> 0), floor((2^64 - 1) / d) */
+};
+
+enum { TF_SAME = 0, TF_ONE = 1, TF_F = 2 }; /* touched(): d, 1, d - (m - d) f */
+
+/*
+ * ram_advance pieces of one length at one rate: a migration thread pass
+ * per 100 ms window advances the same dt at a steady rate again and again.
+ * rate x dt = q0 x (page_bytes x 1e9) + r0, so each such piece writes q0
+ * or q0 + 1 pages (carry from the remainder) with no division; for the
+ * random aggregate workloads the touched() factors of both counts are
+ * kept too (filled when first needed), so no expm1 either.
+ */
+struct acache {
+    int64_t dt_ns;     /* 0: empty (pieces are never empty) */
+    uint64_t rate_bps; /* eff_rate_bps */
+    uint64_t q0, r0;   /* q0 < UINT64_MAX */
+    bool ok[2];        /* factors for q0 + carry filled */
+    unsigned char how[2][2];
+    double f[2][2]; /* [carry][population] */
+};
+
+#define ACACHE_N 4 /* a power of 2 */
+
+/* Fields the per-pass calls use come first, packed into a few cache lines
+ * (a simulated pass touches the model once between much other work); the
+ * phase table and the page-mode and setup-only fields follow. */
 struct ram_model {
     enum ram_mode mode;
     enum ram_workload wl; /* behaviour: phase_base when phased */
-    gsl_rng *rng;
-
-    /* Layout, in pages. */
-    uint64_t page_bytes;
-    uint64_t n_pages;
-    uint64_t ws_pages;   /* [0, ws) */
-    uint64_t hot_pages;  /* [0, hot) within the working set */
-    uint64_t zero_start; /* [zero_start, n) are zero pages */
-    double hot_write_fraction;
 
     /* Time and rate. */
     int64_t now_ns;
     unsigned n_phases, next_phase;
-    struct ram_phase phases[RAM_MAX_PHASES];
-    uint64_t rate_bps; /* before scale */
-    double scale;
     uint64_t eff_rate_bps; /* rate x scale, rounded to whole bytes/s */
     uint64_t write_rem;    /* byte.ns carried, < page_bytes x 1e9 */
     uint64_t write_events;
+    struct fdiv write_div;   /* page_bytes x 1e9 */
+    struct fdiv wire_div[2]; /* wire bytes per page: normal, zero */
 
     /* Migration view. */
     uint64_t dirty_pages;
@@ -96,20 +135,43 @@ struct ram_model {
     uint64_t cursor;    /* next page the scan looks at */
     uint64_t sweep_pos; /* next working-set page the sweep writes */
 
-    /* Page mode. */
-    uint64_t *mig;
-    uint64_t *log;
-    uint64_t *sum; /* bit i set iff mig[i] != 0 */
-    size_t mig_words, log_words, sum_words;
+    /* Layout, in pages. */
+    uint64_t page_bytes;
+    uint64_t n_pages;
+    uint64_t ws_pages;   /* [0, ws) */
+    uint64_t hot_pages;  /* [0, hot) within the working set */
+    uint64_t zero_start; /* [zero_start, n) are zero pages */
 
     /* Aggregate mode. */
     struct seg *segs;
     size_t n_segs, cap_segs;
+    /* Segments [mlo, mhi] changed since the last merge (none: mlo > mhi);
+     * every other pair of neighbours is known not to merge. */
+    size_t mlo, mhi;
+    size_t cur_seg;          /* where the cursor's segment may be (a hint) */
+    const char *error;       /* sticky: segment list could not grow */
     double log_pop[2];       /* expected distinct pages touched, hot / cold */
     double carry_pop[2];     /* fractional pages carried between syncs */
     uint64_t sweep_sync_pos; /* sweep_pos at the last sync */
     uint64_t swept;          /* pages swept since the last sync, <= ws */
-    const char *error;       /* sticky: segment list could not grow */
+    /* Random workloads: population sizes m (hot, cold; uniform: the
+     * working set, nothing), as doubles, and log1p(-1 / m) (m > 1). */
+    double pop_md[2], log1m[2];
+    uint64_t pop_m[2];
+    struct acache ac[ACACHE_N];
+
+    /* Rate before scale, phases, write model. */
+    uint64_t rate_bps;
+    double scale;
+    double hot_write_fraction;
+    struct ram_phase phases[RAM_MAX_PHASES];
+
+    /* Page mode. */
+    gsl_rng *rng;
+    uint64_t *mig;
+    uint64_t *log;
+    uint64_t *sum; /* bit i set iff mig[i] != 0 */
+    size_t mig_words, log_words, sum_words;
 };
 
 static void set_err(char *err, unsigned long errlen, const char *fmt, ...)
@@ -126,9 +188,34 @@ static void set_err(char *err, unsigned long errlen, const char *fmt, ...)
     va_end(ap);
 }
 
+/* floor(a x b / c), exact; the 128-bit division (a libgcc call) only when
+ * a x b does not fit in 64 bits. */
 static uint64_t muldiv(uint64_t a, uint64_t b, uint64_t c)
 {
-    return (uint64_t)((u128)a * b / c);
+    uint64_t ab;
+
+    if (__builtin_mul_overflow(a, b, &ab))
+        return (uint64_t)((u128)a * b / c);
+    return ab / c;
+}
+
+static struct fdiv fdiv_make(uint64_t d)
+{
+    return (struct fdiv){d, UINT64_MAX / d};
+}
+
+/* floor(x / f->d), with the remainder in *rem. */
+static uint64_t fdiv_qr(const struct fdiv *f, uint64_t x, uint64_t *rem)
+{
+    uint64_t q = (uint64_t)(((u128)x * f->m) >> 64);
+    uint64_t rm = x - q * f->d;
+
+    while (rm >= f->d) {
+        q++;
+        rm -= f->d;
+    }
+    *rem = rm;
+    return q;
 }
 
 static bool is_random_wl(enum ram_workload w)
@@ -203,10 +290,12 @@ static uint64_t zero_mask(const struct ram_model *r, uint64_t wi)
 struct budget {
     uint64_t max_wire;
     double max_cost;
-    double ns[2];   /* per page: [0] normal, [1] zero */
-    uint64_t wb[2]; /* wire bytes per page */
+    double ns[2];          /* per page: [0] normal, [1] zero */
+    uint64_t wb[2];        /* wire bytes per page */
+    const struct fdiv *wd; /* [2]: division by wb */
     uint64_t wire;
     uint64_t n[2]; /* pages sent by this call: normal, zero */
+    double cost;   /* budget_cost(n[0], n[1]), kept by budget_charge */
 };
 
 static double budget_cost(const struct budget *b, uint64_t n_norm,
@@ -218,8 +307,7 @@ static double budget_cost(const struct budget *b, uint64_t n_norm,
 /* QEMU checks the limits before each page. */
 static bool budget_stop(const struct budget *b)
 {
-    return b->wire >= b->max_wire ||
-           budget_cost(b, b->n[0], b->n[1]) >= b->max_cost;
+    return b->wire >= b->max_wire || b->cost >= b->max_cost;
 }
 
 /* Would the cost limit still let a page go after i more pages of class z? */
@@ -230,35 +318,44 @@ static bool cost_ok(const struct budget *b, int z, uint64_t i)
     return !(budget_cost(b, nn, nz) >= b->max_cost);
 }
 
+/* budget_allow() when the cost limit stops the run before p pages. */
+static uint64_t budget_allow_cost(const struct budget *b, int z, uint64_t p)
+{
+    double est = ceil((b->max_cost - b->cost) / b->ns[z]);
+    uint64_t pc;
+
+    if (!(est < (double)p)) /* also NaN / inf */
+        pc = p;
+    else
+        pc = est < 1 ? 1 : (uint64_t)est;
+    /* pc = first i with !cost_ok(i), capped at p; fix rounding. */
+    while (pc > 1 && !cost_ok(b, z, pc - 1))
+        pc--;
+    while (pc < p && cost_ok(b, z, pc))
+        pc++;
+    return pc;
+}
+
 /*
  * How many of `want` pages of class z (0 normal, 1 zero) may be sent in a
  * row: exactly what a per-page loop of budget_stop() checks would send.
  * At least 1 when !budget_stop(b) and want > 0.
  */
-static uint64_t budget_allow(const struct budget *b, int z, uint64_t want)
+static inline uint64_t budget_allow(const struct budget *b, int z,
+                                    uint64_t want)
 {
-    uint64_t p = want;
+    uint64_t p = want, rm;
     uint64_t left = b->max_wire - b->wire; /* caller: wire < max_wire */
-    uint64_t pw = left / b->wb[z] + (left % b->wb[z] != 0);
+    uint64_t pw = fdiv_qr(&b->wd[z], left, &rm);
 
+    pw += rm != 0;
     if (pw < p)
         p = pw;
-    if (b->ns[z] > 0) {
-        double now = budget_cost(b, b->n[0], b->n[1]);
-        double est = ceil((b->max_cost - now) / b->ns[z]);
-        uint64_t pc;
-
-        if (!(est < (double)p)) /* also NaN / inf */
-            pc = p;
-        else
-            pc = est < 1 ? 1 : (uint64_t)est;
-        /* pc = first i with !cost_ok(i), capped at p; fix rounding. */
-        while (pc > 1 && !cost_ok(b, z, pc - 1))
-            pc--;
-        while (pc < p && cost_ok(b, z, pc))
-            pc++;
-        p = pc;
-    }
+    /* The cost after i pages never decreases with i, so when the cost
+     * limit lets the p-th page go, it lets all p go (the search would end
+     * at p too). */
+    if (b->ns[z] > 0 && !(p > 0 && cost_ok(b, z, p - 1)))
+        p = budget_allow_cost(b, z, p);
     return p;
 }
 
@@ -266,6 +363,7 @@ static void budget_charge(struct budget *b, int z, uint64_t pages)
 {
     b->wire += pages * b->wb[z];
     b->n[z] += pages;
+    b->cost = budget_cost(b, b->n[0], b->n[1]);
 }
 
 /* ---- rate and time ------------------------------------------------------ */
@@ -287,6 +385,14 @@ static void update_eff_rate(struct ram_model *r)
 /* Page writes in dt_ns at the current rate, with the exact remainder. */
 static uint64_t writes_for(struct ram_model *r, int64_t dt_ns)
 {
+    uint64_t num64;
+
+    /* rate x dt + remainder fits in 64 bits (up to 1.8e10 B/s for 1 s): no
+     * 128-bit division */
+    if (!__builtin_mul_overflow(r->eff_rate_bps, (uint64_t)dt_ns, &num64) &&
+        !__builtin_add_overflow(num64, r->write_rem, &num64))
+        return fdiv_qr(&r->write_div, num64, &r->write_rem);
+
     u128 den = (u128)r->page_bytes * NS_PER_S;
     u128 num = (u128)r->eff_rate_bps * (uint64_t)dt_ns + r->write_rem;
     u128 k = num / den;
@@ -408,11 +514,47 @@ static int seg_room(struct ram_model *r)
 {
     if (r->error)
         return -1;
+    if (r->n_segs + SEG_SLACK <= r->cap_segs) /* the usual case, no call */
+        return 0;
     if (seg_reserve(r, SEG_SLACK) < 0) {
         r->error = "ram: out of memory for the aggregate segment list";
         return -1;
     }
     return 0;
+}
+
+/* Note that segment i changed (its bounds or dirty count), so the next
+ * merge looks at it and its neighbours. */
+static void seg_touch(struct ram_model *r, size_t i)
+{
+    if (i < r->mlo)
+        r->mlo = i;
+    if (i > r->mhi)
+        r->mhi = i;
+}
+
+/* Cut segment i at pos (start < pos < end): [start, pos) keeps d_left of
+ * its dirty pages, [pos, end) gets the rest.  Returns i + 1.  The caller
+ * has reserved room (seg_room). */
+static size_t seg_cut(struct ram_model *r, size_t i, uint64_t pos,
+                      uint64_t d_left)
+{
+    struct seg *s = &r->segs[i];
+    struct seg right = {pos, s->end, s->dirty - d_left, s->pop};
+
+    assert(r->n_segs < r->cap_segs);
+    assert(s->start < pos && pos < s->end && d_left <= s->dirty);
+    s->end = pos;
+    s->dirty = d_left;
+    memmove(&r->segs[i + 2], &r->segs[i + 1],
+            (r->n_segs - i - 1) * sizeof(struct seg));
+    r->segs[i + 1] = right;
+    r->n_segs++;
+    if (r->mlo <= r->mhi && r->mhi > i) /* indices after i moved up */
+        r->mhi++;
+    seg_touch(r, i);
+    seg_touch(r, i + 1);
+    return i + 1;
 }
 
 /*
@@ -424,47 +566,96 @@ static int seg_room(struct ram_model *r)
 static size_t seg_split(struct ram_model *r, uint64_t pos)
 {
     size_t i = seg_find(r, pos);
-    struct seg *s = &r->segs[i];
+    const struct seg *s = &r->segs[i];
 
     if (s->start == pos)
         return i;
-    uint64_t len = s->end - s->start, left = pos - s->start;
-    uint64_t d_left = muldiv(s->dirty, left, len);
-    struct seg right = {pos, s->end, s->dirty - d_left, s->pop};
-
-    assert(r->n_segs < r->cap_segs);
-    s->end = pos;
-    s->dirty = d_left;
-    memmove(&r->segs[i + 2], &r->segs[i + 1],
-            (r->n_segs - i - 1) * sizeof(struct seg));
-    r->segs[i + 1] = right;
-    r->n_segs++;
-    return i + 1;
+    return seg_cut(r, i, pos,
+                   muldiv(s->dirty, pos - s->start, s->end - s->start));
 }
 
-/* Pages that would land on the wrong side of the a|b boundary if a and b
- * were one segment with its dirty pages spread evenly. */
-static double seg_misplaced(const struct seg *a, const struct seg *b)
+/*
+ * Would a and b merge at tolerance tol: one population, and at most tol
+ * pages misplaced, i.e. on the wrong side of the a|b boundary if a and b
+ * were one segment with its dirty pages spread evenly?  That count is
+ * x / y with x = |dirty_a len_b - dirty_b len_a| and y = len_a + len_b;
+ * the test is x <= tol y, which decides exactly as the rounded quotient
+ * x / y <= tol does, because tol is 0 or a power of 2 (tol y is exact, and
+ * a double above tol y is above tol (1 + 2^-53) y, which x / y rounds
+ * above tol), without the division.
+ */
+static inline bool seg_mergeable(const struct seg *a, const struct seg *b,
+                                 double tol)
 {
+    if (a->pop != b->pop)
+        return false;
+    if ((a->dirty | b->dirty) == 0) /* x = 0 */
+        return true;
     double la = (double)(a->end - a->start), lb = (double)(b->end - b->start);
 
-    return fabs((double)a->dirty * lb - (double)b->dirty * la) / (la + lb);
+    return fabs((double)a->dirty * lb - (double)b->dirty * la) <=
+           tol * (la + lb);
 }
 
-static void seg_merge_pass(struct ram_model *r, double tol)
+/*
+ * One left-to-right pass merging each segment into the one before it (as
+ * grown so far) when seg_mergeable.  It decides each pair once, so what it
+ * leaves behind is: pairs it kept apart, and pairs whose right segment grew
+ * after its left neighbour was decided (those are marked changed, so the
+ * next pass decides them again, as a full pass would).  A pair of
+ * segments neither of which changed since is one some pass kept apart with
+ * the same contents.  So a pass after changes to segments [lo, hi] starts
+ * at lo - 1 and stops once it is past hi at a pair of unchanged segments
+ * it did not merge into anything: from there on every pair is one an
+ * earlier pass kept apart, and a full pass would keep it apart again.
+ * [0, n - 1] is a full pass.
+ */
+static void seg_merge_pass(struct ram_model *r, double tol, size_t lo,
+                           size_t hi)
 {
-    size_t out = 0;
+    struct seg *sg = r->segs;
+    size_t n = r->n_segs, out, i;
+    bool copy = false; /* sg[out] is sg[i - 1], unchanged by the pass */
+    bool grew = false; /* sg[out] took in segments in this pass */
 
-    for (size_t i = 1; i < r->n_segs; i++) {
-        struct seg *a = &r->segs[out], *b = &r->segs[i];
-        if (a->pop == b->pop && seg_misplaced(a, b) <= tol) {
+    if (n < 2 || lo > hi || lo >= n)
+        return;
+    out = lo ? lo - 1 : 0;
+    /* seg_mergeable inline, the doubles of the segment merged into (a)
+     * kept from step to step: the same values, half the conversions */
+    double la = (double)(sg[out].end - sg[out].start);
+    double da = (double)sg[out].dirty;
+    for (i = out + 1; i < n; i++) {
+        if (copy && i - 1 > hi)
+            break;
+        struct seg *a = &sg[out], *b = &sg[i];
+        double lb = (double)(b->end - b->start), db = (double)b->dirty;
+        bool merge =
+            a->pop == b->pop && ((a->dirty | b->dirty) == 0 ||
+                                 fabs(da * lb - db * la) <= tol * (la + lb));
+        if (merge) {
             a->end = b->end;
             a->dirty += b->dirty;
+            la = (double)(a->end - a->start);
+            da = (double)a->dirty;
+            grew = true;
+            copy = false;
         } else {
-            r->segs[++out] = *b;
+            if (grew)
+                seg_touch(r, out);
+            if (++out != i)
+                sg[out] = *b;
+            la = lb;
+            da = db;
+            grew = false;
+            copy = true;
         }
     }
-    r->n_segs = r->n_segs ? out + 1 : 0;
+    if (grew)
+        seg_touch(r, out);
+    if (i < n && out + 1 < i)
+        memmove(&sg[out + 1], &sg[i], (n - i) * sizeof(struct seg));
+    r->n_segs = out + 1 + (n - i);
 }
 
 /*
@@ -477,20 +668,26 @@ static void seg_merge_pass(struct ram_model *r, double tol)
  * integer rounding; beyond it the tolerance doubles until the list fits
  * (the oldest periods have converged to nearly the same density).
  * Sweep: only exact merges (all clean or all dirty), so sweep stays exact.
+ * The first pass looks only at the segments changed since the last merge
+ * (and their neighbours); it gives what a pass over all of them would.
  */
 #define RAM_AGG_MAX_SEGS 256
 
 static void seg_merge(struct ram_model *r)
 {
-    if (!is_random_wl(r->wl)) {
-        seg_merge_pass(r, 0);
+    double tol = is_random_wl(r->wl) ? 2 : 0;
+    size_t lo = r->mlo, hi = r->mhi;
+
+    r->mlo = SIZE_MAX;
+    r->mhi = 0;
+    seg_merge_pass(r, tol, lo, hi);
+    if (tol == 0)
         return;
-    }
-    double tol = 2;
-    seg_merge_pass(r, tol);
     while (r->n_segs > RAM_AGG_MAX_SEGS) {
         tol *= 2;
-        seg_merge_pass(r, tol);
+        r->mlo = SIZE_MAX; /* a full pass decides every pair again */
+        r->mhi = 0;
+        seg_merge_pass(r, tol, 0, r->n_segs - 1);
     }
 }
 
@@ -506,8 +703,11 @@ static uint64_t seg_mark(struct ram_model *r, uint64_t lo, uint64_t hi)
         seg_split(r, hi);
     for (; i < r->n_segs && r->segs[i].start < hi; i++) {
         struct seg *s = &r->segs[i];
+        if (s->dirty == s->end - s->start)
+            continue;
         added += (s->end - s->start) - s->dirty;
         s->dirty = s->end - s->start;
+        seg_touch(r, i);
     }
     return added;
 }
@@ -558,15 +758,23 @@ static uint64_t agg_sync_random(struct ram_model *r)
         if (n == 0)
             continue;
         /* Split n over the population's segments by clean pages; prefix
-         * sums floored keep each share <= its clean pages. */
+         * sums floored keep each share <= its clean pages.  One divisor
+         * for all: a multiply-high each (muldiv when n x cum overflows). */
+        struct fdiv by_clean = fdiv_make(clean);
         uint64_t cum = 0, given = 0;
         for (size_t i = 0; i < r->n_segs; i++) {
             struct seg *s = &r->segs[i];
+            uint64_t prod, rm;
             if (s->pop != p)
                 continue;
             cum += (s->end - s->start) - s->dirty;
-            uint64_t upto = muldiv(n, cum, clean);
-            s->dirty += upto - given;
+            uint64_t upto = __builtin_mul_overflow(n, cum, &prod)
+                                ? muldiv(n, cum, clean)
+                                : fdiv_qr(&by_clean, prod, &rm);
+            if (upto != given) {
+                s->dirty += upto - given;
+                seg_touch(r, i);
+            }
             given = upto;
         }
         added += n;
@@ -574,38 +782,90 @@ static uint64_t agg_sync_random(struct ram_model *r)
     return added;
 }
 
-/* Expected distinct pages of m touched after k more uniform writes, given
- * d touched: m - (m - d)(1 - 1/m)^k, in a form exact for small k / m. */
-static double touched(double d, uint64_t m, double k)
+/*
+ * Expected distinct pages of m touched after k more uniform writes, given
+ * d touched: m - (m - d)(1 - 1/m)^k, in a form exact for small k / m:
+ * d - (m - d) f with f = expm1(k log1p(-1/m)) = (1-1/m)^k - 1.  Split in
+ * two: touched_how() picks the case and the factor (log1m = log1p(-1/m),
+ * kept per population), touched_apply() applies it.
+ */
+static int touched_how(uint64_t m, double k, double log1m, double *f)
 {
+    *f = 0;
     if (m == 0 || !(k > 0))
-        return d;
+        return TF_SAME;
     if (m == 1)
+        return TF_ONE;
+    *f = expm1(k * log1m);
+    return TF_F;
+}
+
+static double touched_apply(double d, double m, int how, double f)
+{
+    if (how == TF_SAME)
+        return d;
+    if (how == TF_ONE)
         return 1;
-    double f = expm1(k * log1p(-1.0 / (double)m)); /* (1-1/m)^k - 1 */
-    return d - ((double)m - d) * f;
+    return d - (m - d) * f;
+}
+
+/* Population sizes of the random workloads: [0] hot (the whole working
+ * set for uniform), [1] cold (empty for uniform). */
+static void pop_sizes(const struct ram_model *r, uint64_t m[2])
+{
+    if (r->wl == RAM_WL_UNIFORM) {
+        m[0] = r->ws_pages;
+        m[1] = 0;
+    } else {
+        m[0] = r->hot_pages;
+        m[1] = r->ws_pages - r->hot_pages;
+    }
+}
+
+/* The touched() factors for k writes, per population. */
+static void agg_factors(const struct ram_model *r, uint64_t k,
+                        unsigned char how[2], double f[2])
+{
+    double kp[2];
+
+    if (r->wl == RAM_WL_UNIFORM) {
+        kp[0] = (double)k;
+        kp[1] = 0;
+    } else {
+        /* hotcold: expected writes per population */
+        uint64_t ws = r->ws_pages, hot = r->hot_pages;
+        double kd = (double)k, h = r->hot_write_fraction;
+        double cold_share = hot ? (double)(ws - hot) / (double)ws : 1.0;
+        kp[0] = hot ? kd * h + kd * (1 - h) * (1 - cold_share) : 0;
+        kp[1] = hot ? kd * (1 - h) * cold_share : kd;
+    }
+    for (int p = 0; p < 2; p++)
+        how[p] =
+            (unsigned char)touched_how(r->pop_m[p], kp[p], r->log1m[p], &f[p]);
+}
+
+static void agg_apply(struct ram_model *r, const unsigned char how[2],
+                      const double f[2])
+{
+    r->log_pop[POP_HOT] =
+        touched_apply(r->log_pop[POP_HOT], r->pop_md[0], how[0], f[0]);
+    if (r->wl == RAM_WL_HOTCOLD)
+        r->log_pop[POP_COLD] =
+            touched_apply(r->log_pop[POP_COLD], r->pop_md[1], how[1], f[1]);
 }
 
 static void agg_write(struct ram_model *r, uint64_t k)
 {
-    uint64_t ws = r->ws_pages, hot = r->hot_pages;
+    uint64_t ws = r->ws_pages;
+    unsigned char how[2];
+    double f[2];
 
     if (r->wl == RAM_WL_SWEEP) {
         r->swept = k >= ws - r->swept ? ws : r->swept + k;
         return;
     }
-    if (r->wl == RAM_WL_UNIFORM) {
-        r->log_pop[POP_HOT] = touched(r->log_pop[POP_HOT], ws, (double)k);
-        return;
-    }
-    /* hotcold: expected writes per population */
-    double kd = (double)k, h = r->hot_write_fraction;
-    double cold_share = hot ? (double)(ws - hot) / (double)ws : 1.0;
-    double k_hot = hot ? kd * h + kd * (1 - h) * (1 - cold_share) : 0;
-    double k_cold = hot ? kd * (1 - h) * cold_share : kd;
-
-    r->log_pop[POP_HOT] = touched(r->log_pop[POP_HOT], hot, k_hot);
-    r->log_pop[POP_COLD] = touched(r->log_pop[POP_COLD], ws - hot, k_cold);
+    agg_factors(r, k, how, f);
+    agg_apply(r, how, f);
 }
 
 /* ---- writes, both modes ------------------------------------------------- */
@@ -628,7 +888,63 @@ static void apply_writes(struct ram_model *r, uint64_t k)
         r->sweep_pos = (r->sweep_pos + k % r->ws_pages) % r->ws_pages;
 }
 
-void ram_advance(struct ram_model *r, int64_t now_ns)
+/* The acache entry for pieces of dt_ns at the current rate; NULL when the
+ * count could reach UINT64_MAX (then writes_for clamps it). */
+static struct acache *acache_get(struct ram_model *r, int64_t dt_ns)
+{
+    struct acache *c = &r->ac[((uint64_t)dt_ns * 0x9E3779B97F4A7C15ULL) >> 62];
+    uint64_t rate = r->eff_rate_bps, den = r->write_div.d, prod;
+
+    if (c->dt_ns == dt_ns && c->rate_bps == rate)
+        return c;
+    if (!__builtin_mul_overflow(rate, (uint64_t)dt_ns, &prod)) {
+        c->q0 = fdiv_qr(&r->write_div, prod, &c->r0);
+    } else {
+        u128 p = (u128)rate * (uint64_t)dt_ns;
+        if (p / den >= UINT64_MAX)
+            return NULL;
+        c->q0 = (uint64_t)(p / den);
+        c->r0 = (uint64_t)(p % den);
+    }
+    c->dt_ns = dt_ns;
+    c->rate_bps = rate;
+    c->ok[0] = c->ok[1] = false;
+    return c;
+}
+
+/* Apply the writes of dt_ns (> 0) at the current rate: writes_for and
+ * apply_writes, the same counts and remainder, from the acache. */
+static inline void advance_piece(struct ram_model *r, int64_t dt_ns)
+{
+    struct acache *c = acache_get(r, dt_ns);
+
+    if (!c) {
+        apply_writes(r, writes_for(r, dt_ns));
+        return;
+    }
+    /* rate x dt + rem = q0 x den + (r0 + rem), r0 + rem < 2 den */
+    uint64_t gap = r->write_div.d - c->r0; /* > 0 */
+    int carry = r->write_rem >= gap;
+    uint64_t k = c->q0 + (uint64_t)carry;
+
+    r->write_rem = carry ? r->write_rem - gap : r->write_rem + c->r0;
+    if (k == 0 || r->mode != RAM_MODE_AGGREGATE || !is_random_wl(r->wl) ||
+        r->ws_pages == 0) {
+        apply_writes(r, k);
+        return;
+    }
+    r->write_events += k; /* apply_writes -> agg_write, factors kept */
+    if (!c->ok[carry]) {
+        agg_factors(r, k, c->how[carry], c->f[carry]);
+        c->ok[carry] = true;
+    }
+    agg_apply(r, c->how[carry], c->f[carry]);
+}
+
+/* ram_advance across phase times.  Out of line, so that the usual call
+ * (one piece, or nothing) sets up no frame for this loop. */
+static __attribute__((noinline)) void advance_to(struct ram_model *r,
+                                                 int64_t now_ns)
 {
     while (r->now_ns < now_ns) {
         int64_t end = now_ns;
@@ -639,15 +955,30 @@ void ram_advance(struct ram_model *r, int64_t now_ns)
             end = r->phases[r->next_phase].at_ns;
             at_phase = true;
         }
-        apply_writes(r, writes_for(r, end - r->now_ns));
+        advance_piece(r, end - r->now_ns);
         r->now_ns = end;
-        while (at_phase && r->next_phase < r->n_phases &&
+        if (!at_phase) /* rate and scale unchanged */
+            continue;
+        while (r->next_phase < r->n_phases &&
                r->phases[r->next_phase].at_ns <= end) {
             r->rate_bps = r->phases[r->next_phase].dirty_rate_bps;
             r->next_phase++;
         }
         update_eff_rate(r);
     }
+}
+
+void ram_advance(struct ram_model *r, int64_t now_ns)
+{
+    if (r->now_ns >= now_ns) /* asked again for the same time */
+        return;
+    if (r->next_phase < r->n_phases &&
+        r->phases[r->next_phase].at_ns <= now_ns) {
+        advance_to(r, now_ns); /* split at phase times */
+        return;
+    }
+    advance_piece(r, now_ns - r->now_ns); /* what advance_to would do */
+    r->now_ns = now_ns;
 }
 
 void ram_set_dirty_scale(struct ram_model *r, double scale)
@@ -780,19 +1111,65 @@ static void page_send(struct ram_model *r, struct budget *b, bool *done)
     }
 }
 
+/*
+ * A send that ends inside segment i (at the cursor, its start) at cut, the
+ * left part [start, cut) now all clean, when segment i - 1 is all clean
+ * and of the same population: the general path cuts i at cut and merges.
+ * That merge starts at i - 2 or i - 1 (only i - 1 may have changed since
+ * the last merge), merges the clean left part into i - 1 (two clean
+ * segments always merge) and decides the pairs around the new boundary.
+ * When none of those merges anything more, the result is i - 1 grown to
+ * cut and i shrunk to [cut, end) with dirty pages left, which is done here
+ * in place (no insert, no pass); returns false and changes nothing
+ * otherwise.
+ */
+static bool agg_cut_in_place(struct ram_model *r, size_t i, uint64_t cut,
+                             uint64_t left, double tol)
+{
+    struct seg *s = r->segs;
+    size_t n = r->n_segs;
+
+    if (i == 0 || s[i - 1].pop != s[i].pop || s[i - 1].dirty != 0)
+        return false;
+    if (r->mlo <= r->mhi && !(r->mlo == i - 1 && r->mhi == i - 1))
+        return false;
+    /* i - 1 changed: the pass decides (i - 2, i - 1) first */
+    if (r->mlo == i - 1 && i >= 2 && seg_mergeable(&s[i - 2], &s[i - 1], tol))
+        return false;
+    struct seg a = {s[i - 1].start, cut, 0, s[i].pop};
+    struct seg b = {cut, s[i].end, left, s[i].pop};
+    if (seg_mergeable(&a, &b, tol) ||
+        (i + 1 < n && seg_mergeable(&b, &s[i + 1], tol)))
+        return false;
+    s[i - 1].end = cut;
+    s[i].start = cut;
+    s[i].dirty = left;
+    r->mlo = r->mhi = i - 1; /* grew: its pair with i - 2 is open again */
+    return true;
+}
+
 static void agg_send(struct ram_model *r, struct budget *b, bool *done)
 {
+    size_t i = SIZE_MAX; /* the segment starting at the cursor, once known */
+
     while (!budget_stop(b)) {
         if (r->dirty_pages == 0) {
             *done = true;
             break;
         }
-        if (r->cursor >= r->n_pages)
+        if (r->cursor >= r->n_pages) {
             r->cursor = 0;
-        size_t i = r->cursor ? seg_split(r, r->cursor) : 0;
+            i = 0;
+        }
+        if (i == SIZE_MAX) {
+            i = r->cur_seg;
+            if (i >= r->n_segs || r->segs[i].start != r->cursor)
+                i = r->cursor ? seg_split(r, r->cursor) : 0;
+        }
         struct seg *s = &r->segs[i];
         if (s->dirty == 0) {
             r->cursor = s->end;
+            i++; /* starts at s->end, unless that is the end of RAM */
             continue;
         }
         int z = s->pop == POP_ZERO;
@@ -806,37 +1183,101 @@ static void agg_send(struct ram_model *r, struct budget *b, bool *done)
             r->dirty_zero_pages -= p;
         if (p == s->dirty) {
             s->dirty = 0;
+            seg_touch(r, i);
             r->cursor = s->end;
-        } else {
-            /* The p pages sent sit, on average, in the first p/dirty of
-             * the segment (exactly p pages when it is all dirty). */
-            uint64_t len = s->end - s->start;
-            uint64_t adv = muldiv(p, len, s->dirty);
-            uint64_t cut = s->start + adv;
-            s->dirty -= p;
-            r->cursor = cut;
-            size_t j = seg_split(r, cut); /* then: left all clean */
-            r->segs[j].dirty += r->segs[j - 1].dirty;
-            r->segs[j - 1].dirty = 0;
+            i++;
+            continue;
         }
+        /* The p pages sent sit, on average, in the first p/dirty of the
+         * segment (exactly p pages when it is all dirty); cut there, the
+         * left part all clean (0 < adv < len since 0 < p < dirty <= len).
+         * The budget is spent (p < dirty only when a limit cut it), so
+         * this is the last step. */
+        uint64_t adv = muldiv(p, s->end - s->start, s->dirty);
+        uint64_t cut = s->start + adv;
+        r->cursor = cut;
+        if (agg_cut_in_place(r, i, cut, s->dirty - p,
+                             is_random_wl(r->wl) ? 2 : 0)) {
+            r->cur_seg = i;
+            return;
+        }
+        s->dirty -= p;
+        i = seg_cut(r, i, cut, 0);
     }
     seg_merge(r);
+    r->cur_seg = SIZE_MAX; /* indices moved: find the cursor next time */
+}
+
+/*
+ * ram_send_pages in aggregate mode, the case of nearly every pass: the
+ * cursor at the start of the segment it was left at, and the budget
+ * running out inside that segment, so one agg_cut_in_place ends the call.
+ * The same steps and arithmetic as agg_send (budget_stop, budget_allow,
+ * budget_charge on an empty budget), on scalars instead of a budget in
+ * memory.  Returns false, having changed nothing, when any step would take
+ * another branch there; agg_send then does the call.
+ */
+static bool agg_send_fast(struct ram_model *r, uint64_t max_wire,
+                          double max_cost, double ns0, double ns1,
+                          struct ram_send *out)
+{
+    size_t i = r->cur_seg;
+
+    if (r->error || r->n_segs + SEG_SLACK > r->cap_segs ||
+        r->dirty_pages == 0 || r->cursor >= r->n_pages || i >= r->n_segs ||
+        r->segs[i].start != r->cursor)
+        return false;
+    struct seg *s = &r->segs[i];
+    int z = s->pop == POP_ZERO;
+    uint64_t dirty = s->dirty, rm;
+    /* budget_stop() of the empty budget, then budget_allow(z, dirty) */
+    if (max_wire == 0 || (double)0 * ns0 + (double)0 * ns1 >= max_cost ||
+        dirty == 0)
+        return false;
+    uint64_t p = fdiv_qr(&r->wire_div[z], max_wire, &rm);
+    p += rm != 0;
+    if (p >= dirty) /* the whole segment goes: agg_send goes on */
+        return false;
+    uint64_t n0 = z ? 0 : p, n1 = z ? p : 0;
+    double nsz = z ? ns1 : ns0;
+    if (nsz > 0 && (double)(n0 - !z) * ns0 + (double)(n1 - z) * ns1 >= max_cost)
+        return false; /* the cost limit may stop it earlier */
+    uint64_t cut = s->start + muldiv(p, s->end - s->start, dirty);
+    if (!agg_cut_in_place(r, i, cut, dirty - p, is_random_wl(r->wl) ? 2 : 0))
+        return false;
+    r->dirty_pages -= p;
+    if (z)
+        r->dirty_zero_pages -= p;
+    r->cursor = cut;
+    out->pages += p;
+    out->zero_pages += n1;
+    out->wire_bytes += p * r->wire_div[z].d;
+    out->cost_ns += (double)n0 * ns0 + (double)n1 * ns1;
+    return true;
 }
 
 void ram_send_pages(struct ram_model *r, uint64_t max_wire_bytes,
                     double max_cost_ns, double normal_page_ns,
                     double zero_page_ns, struct ram_send *out)
 {
+    double ns0 = normal_page_ns > 0 ? normal_page_ns : 0;
+    double ns1 = zero_page_ns > 0 ? zero_page_ns : 0;
+
+    if (r->mode == RAM_MODE_AGGREGATE &&
+        agg_send_fast(r, max_wire_bytes, max_cost_ns, ns0, ns1, out))
+        return;
+
     struct budget b = {
         .max_wire = max_wire_bytes,
         .max_cost = max_cost_ns,
-        .ns = {normal_page_ns > 0 ? normal_page_ns : 0,
-               zero_page_ns > 0 ? zero_page_ns : 0},
+        .ns = {ns0, ns1},
         .wb = {r->page_bytes + RAM_PAGE_HDR_WIRE_BYTES,
                RAM_ZERO_PAGE_WIRE_BYTES},
+        .wd = r->wire_div,
     };
     bool done = false;
 
+    b.cost = budget_cost(&b, 0, 0);
     if (r->mode == RAM_MODE_PAGE)
         page_send(r, &b, &done);
     else if (seg_room(r) == 0)
@@ -844,7 +1285,7 @@ void ram_send_pages(struct ram_model *r, uint64_t max_wire_bytes,
     out->pages += b.n[0] + b.n[1];
     out->zero_pages += b.n[1];
     out->wire_bytes += b.wire;
-    out->cost_ns += budget_cost(&b, b.n[0], b.n[1]);
+    out->cost_ns += b.cost;
     out->round_done = out->round_done || done;
 }
 
@@ -1033,6 +1474,14 @@ struct ram_model *ram_new(const struct ram_cfg *cfg, gsl_rng *rng, char *err,
     }
     r->scale = 1.0;
     update_eff_rate(r);
+    pop_sizes(r, r->pop_m);
+    for (int p = 0; p < 2; p++) {
+        r->pop_md[p] = (double)r->pop_m[p];
+        r->log1m[p] = r->pop_m[p] > 1 ? log1p(-1.0 / (double)r->pop_m[p]) : 0;
+    }
+    r->write_div = fdiv_make(r->page_bytes * NS_PER_S);
+    r->wire_div[0] = fdiv_make(r->page_bytes + RAM_PAGE_HDR_WIRE_BYTES);
+    r->wire_div[1] = fdiv_make(RAM_ZERO_PAGE_WIRE_BYTES);
 
     r->dirty_pages = r->n_pages;
     r->dirty_zero_pages = nzero;
@@ -1059,6 +1508,7 @@ struct ram_model *ram_new(const struct ram_cfg *cfg, gsl_rng *rng, char *err,
         bits_set_range(r->mig, 0, r->n_pages);
         bits_set_range(r->sum, 0, r->mig_words);
     } else {
+        r->mlo = SIZE_MAX; /* nothing to merge */
         if (seg_reserve(r, POP_N + SEG_SLACK) < 0) {
             set_err(err, errlen, "ram: out of memory");
             ram_free(r);

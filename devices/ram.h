@@ -33,7 +33,9 @@
  *                       count each, the log as an expected number of
  *                       distinct pages touched (uniform, hotcold) or the
  *                       swept span (sweep); no RNG draws; each call costs
- *                       O(segments), at most a few hundred.
+ *                       O(segments), at most a few hundred, and a pass
+ *                       that only advances and sends within one segment
+ *                       O(1) (~50 ns for ram_advance + ram_send_pages).
  *                       Dirty pages are taken as spread evenly within a
  *                       segment, and a sync of random writes adds
  *                       log x (1 - dirty/size) per population (hot, cold).

@@ -1076,6 +1076,454 @@ static void test_agree_hotcold(void **state)
     agree_workload(RAM_WL_HOTCOLD);
 }
 
+/* ---- aggregate mode against a plain reference --------------------------- */
+
+/*
+ * The aggregate model computed plainly, as it was first written: every cut
+ * is a split, every call ends with a merge pass over the whole segment
+ * list, write counts are 128-bit divisions, every advance calls expm1.
+ * devices/ram.c takes shortcuts on the per-pass path (in-place cuts,
+ * merges of the changed segments only, cached write counts and factors,
+ * multiply-high divisions) that must leave every result bit-identical to
+ * this; test_agg_matches_plain drives both with the same random calls.
+ * Same layout, rules and arithmetic as ram.h / ram.c describe.
+ */
+typedef unsigned __int128 u128_t;
+
+struct pseg {
+    uint64_t start, end, dirty;
+    int pop; /* 0 hot, 1 cold, 2 other normal, 3 zero */
+};
+
+struct plain {
+    enum ram_workload wl; /* phase_base when phased */
+    uint64_t page, n, ws, hot, zero_start;
+    double hwf;
+    int64_t now;
+    unsigned n_ph, next_ph;
+    struct ram_phase ph[RAM_MAX_PHASES];
+    uint64_t rate, eff, rem, events;
+    double scale;
+    uint64_t dirty, dirty_zero, cursor, sweep_pos, sweep_sync_pos, swept;
+    struct pseg s[4096];
+    size_t ns;
+    double log_pop[2], carry_pop[2];
+};
+
+static bool plain_random(const struct plain *p)
+{
+    return p->wl == RAM_WL_UNIFORM || p->wl == RAM_WL_HOTCOLD;
+}
+
+static void plain_eff(struct plain *p)
+{
+    double e = (double)p->rate * p->scale;
+
+    p->eff = !(e > 0)                      ? 0
+             : e >= 18446744073709551615.0 ? UINT64_MAX
+                                           : (uint64_t)llround(e);
+    if (p->wl == RAM_WL_IDLE)
+        p->eff = 0;
+}
+
+static void plain_init(struct plain *p, const struct ram_cfg *c)
+{
+    memset(p, 0, sizeof(*p));
+    p->wl = c->workload == RAM_WL_PHASED ? c->phase_base : c->workload;
+    p->page = c->page_bytes;
+    p->n = c->ram_bytes / c->page_bytes;
+    p->ws = c->working_set_bytes / c->page_bytes;
+    uint64_t rest = p->n - p->ws;
+    uint64_t nzero = (uint64_t)llround(c->zero_fraction * (double)rest);
+    p->zero_start = p->n - (nzero > rest ? rest : nzero);
+    p->hot = p->ws;
+    if (p->wl == RAM_WL_HOTCOLD) {
+        p->hot = (uint64_t)llround(c->hot_fraction * (double)p->ws);
+        if (p->hot == 0 && c->hot_fraction > 0)
+            p->hot = 1;
+        p->hwf = c->hot_write_fraction;
+    }
+    p->rate = c->dirty_rate_bps;
+    if (c->workload == RAM_WL_PHASED) {
+        p->n_ph = c->n_phases;
+        memcpy(p->ph, c->phases, sizeof(p->ph));
+        while (p->next_ph < p->n_ph && p->ph[p->next_ph].at_ns <= 0)
+            p->rate = p->ph[p->next_ph++].dirty_rate_bps;
+    }
+    p->scale = 1;
+    plain_eff(p);
+    p->dirty = p->n;
+    p->dirty_zero = p->n - p->zero_start;
+    uint64_t b[] = {0, p->hot, p->ws, p->zero_start, p->n};
+    for (int i = 0; i < 4; i++)
+        if (b[i + 1] > b[i])
+            p->s[p->ns++] = (struct pseg){b[i], b[i + 1], b[i + 1] - b[i], i};
+}
+
+static uint64_t plain_muldiv(uint64_t a, uint64_t b, uint64_t c)
+{
+    return (uint64_t)((u128_t)a * b / c);
+}
+
+static size_t plain_split(struct plain *p, uint64_t pos)
+{
+    size_t i = 0;
+
+    while (i + 1 < p->ns && p->s[i + 1].start <= pos)
+        i++;
+    struct pseg *s = &p->s[i];
+    if (s->start == pos)
+        return i;
+    uint64_t d = plain_muldiv(s->dirty, pos - s->start, s->end - s->start);
+    assert_true(p->ns < sizeof(p->s) / sizeof(p->s[0]));
+    memmove(&p->s[i + 2], &p->s[i + 1], (p->ns - i - 1) * sizeof(*s));
+    p->s[i + 1] = (struct pseg){pos, s->end, s->dirty - d, s->pop};
+    s->end = pos;
+    s->dirty = d;
+    p->ns++;
+    return i + 1;
+}
+
+static void plain_pass(struct plain *p, double tol)
+{
+    size_t out = 0;
+
+    for (size_t i = 1; i < p->ns; i++) {
+        struct pseg *a = &p->s[out], *b = &p->s[i];
+        double la = (double)(a->end - a->start);
+        double lb = (double)(b->end - b->start);
+        double mis =
+            fabs((double)a->dirty * lb - (double)b->dirty * la) / (la + lb);
+        if (a->pop == b->pop && mis <= tol) {
+            a->end = b->end;
+            a->dirty += b->dirty;
+        } else {
+            p->s[++out] = *b;
+        }
+    }
+    p->ns = out + 1;
+}
+
+static void plain_merge(struct plain *p)
+{
+    double tol = 2;
+
+    if (!plain_random(p)) {
+        plain_pass(p, 0);
+        return;
+    }
+    plain_pass(p, tol);
+    while (p->ns > 256) {
+        tol *= 2;
+        plain_pass(p, tol);
+    }
+}
+
+static double plain_touched(double d, uint64_t m, double k)
+{
+    if (m == 0 || !(k > 0))
+        return d;
+    if (m == 1)
+        return 1;
+    return d - ((double)m - d) * expm1(k * log1p(-1.0 / (double)m));
+}
+
+static void plain_write(struct plain *p, uint64_t k)
+{
+    if (k == 0 || p->wl == RAM_WL_IDLE || p->ws == 0)
+        return;
+    p->events += k;
+    if (p->wl == RAM_WL_SWEEP) {
+        p->swept = k >= p->ws - p->swept ? p->ws : p->swept + k;
+        p->sweep_pos = (p->sweep_pos + k % p->ws) % p->ws;
+    } else if (p->wl == RAM_WL_UNIFORM) {
+        p->log_pop[0] = plain_touched(p->log_pop[0], p->ws, (double)k);
+    } else {
+        double kd = (double)k, h = p->hwf;
+        double cs = p->hot ? (double)(p->ws - p->hot) / (double)p->ws : 1.0;
+        double kh = p->hot ? kd * h + kd * (1 - h) * (1 - cs) : 0;
+        double kc = p->hot ? kd * (1 - h) * cs : kd;
+        p->log_pop[0] = plain_touched(p->log_pop[0], p->hot, kh);
+        p->log_pop[1] = plain_touched(p->log_pop[1], p->ws - p->hot, kc);
+    }
+}
+
+static void plain_advance(struct plain *p, int64_t now)
+{
+    while (p->now < now) {
+        int64_t end = now;
+        bool at = false;
+        if (p->next_ph < p->n_ph && p->ph[p->next_ph].at_ns <= end) {
+            end = p->ph[p->next_ph].at_ns;
+            at = true;
+        }
+        u128_t den = (u128_t)p->page * 1000000000ULL;
+        u128_t num = (u128_t)p->eff * (uint64_t)(end - p->now) + p->rem;
+        u128_t k = num / den;
+        p->rem = (uint64_t)(num % den);
+        plain_write(p, k > UINT64_MAX ? UINT64_MAX : (uint64_t)k);
+        p->now = end;
+        while (at && p->next_ph < p->n_ph && p->ph[p->next_ph].at_ns <= end)
+            p->rate = p->ph[p->next_ph++].dirty_rate_bps;
+        plain_eff(p);
+    }
+}
+
+static void plain_scale(struct plain *p, double scale)
+{
+    p->scale = !(scale > 0) ? 0 : scale > 1 ? 1 : scale;
+    plain_eff(p);
+}
+
+static uint64_t plain_mark(struct plain *p, uint64_t lo, uint64_t hi)
+{
+    uint64_t added = 0;
+
+    if (lo >= hi)
+        return 0;
+    size_t i = lo ? plain_split(p, lo) : 0;
+    if (hi < p->n)
+        plain_split(p, hi);
+    for (; i < p->ns && p->s[i].start < hi; i++) {
+        added += (p->s[i].end - p->s[i].start) - p->s[i].dirty;
+        p->s[i].dirty = p->s[i].end - p->s[i].start;
+    }
+    return added;
+}
+
+static uint64_t plain_sync(struct plain *p)
+{
+    uint64_t added = 0;
+
+    if (p->wl == RAM_WL_SWEEP) {
+        uint64_t ws = p->ws, s = p->sweep_sync_pos, k = p->swept;
+        if (k >= ws)
+            added = plain_mark(p, 0, ws);
+        else if (s + k <= ws)
+            added = plain_mark(p, s, s + k);
+        else
+            added = plain_mark(p, s, ws) + plain_mark(p, 0, s + k - ws);
+        p->sweep_sync_pos = p->sweep_pos;
+        p->swept = 0;
+        plain_merge(p);
+    } else if (plain_random(p)) {
+        for (int q = 0; q < 2; q++) {
+            uint64_t size = q == 0 ? p->hot : p->ws - p->hot, dirty = 0;
+            if (size == 0)
+                continue;
+            for (size_t i = 0; i < p->ns; i++)
+                dirty += p->s[i].pop == q ? p->s[i].dirty : 0;
+            uint64_t clean = size - dirty, n = 0;
+            double want = p->log_pop[q] * ((double)clean / (double)size) +
+                          p->carry_pop[q];
+            if (want >= (double)clean) {
+                n = clean;
+                p->carry_pop[q] = 0;
+            } else if (want > 0) {
+                n = (uint64_t)floor(want);
+                p->carry_pop[q] = want - (double)n;
+            } else {
+                p->carry_pop[q] = 0;
+            }
+            p->log_pop[q] = 0;
+            uint64_t cum = 0, given = 0;
+            for (size_t i = 0; n && i < p->ns; i++) {
+                if (p->s[i].pop != q)
+                    continue;
+                cum += (p->s[i].end - p->s[i].start) - p->s[i].dirty;
+                uint64_t upto = plain_muldiv(n, cum, clean);
+                p->s[i].dirty += upto - given;
+                given = upto;
+            }
+            added += n;
+        }
+        plain_merge(p);
+    }
+    p->dirty += added;
+    return added;
+}
+
+static void plain_send(struct plain *p, uint64_t max_wire, double max_cost,
+                       double nns, double zns, struct ram_send *out)
+{
+    const double ns[2] = {nns > 0 ? nns : 0, zns > 0 ? zns : 0};
+    const uint64_t wb[2] = {p->page + RAM_PAGE_HDR_WIRE_BYTES,
+                            RAM_ZERO_PAGE_WIRE_BYTES};
+    uint64_t wire = 0, n[2] = {0, 0};
+    bool done = false;
+
+#define PCOST(a, b) ((double)(a)*ns[0] + (double)(b)*ns[1])
+    while (!(wire >= max_wire || PCOST(n[0], n[1]) >= max_cost)) {
+        if (p->dirty == 0) {
+            done = true;
+            break;
+        }
+        if (p->cursor >= p->n)
+            p->cursor = 0;
+        size_t i = p->cursor ? plain_split(p, p->cursor) : 0;
+        struct pseg *s = &p->s[i];
+        if (s->dirty == 0) {
+            p->cursor = s->end;
+            continue;
+        }
+        int z = s->pop == 3;
+        uint64_t left = max_wire - wire, q = s->dirty;
+        uint64_t pw = left / wb[z] + (left % wb[z] != 0);
+        q = pw < q ? pw : q;
+        if (ns[z] > 0) { /* first i whose cost reaches the limit, <= q */
+            double est = ceil((max_cost - PCOST(n[0], n[1])) / ns[z]);
+            uint64_t pc = !(est < (double)q) ? q : est < 1 ? 1 : (uint64_t)est;
+            while (pc > 1 && PCOST(n[0] + (z ? 0 : pc - 1),
+                                   n[1] + (z ? pc - 1 : 0)) >= max_cost)
+                pc--;
+            while (pc < q && !(PCOST(n[0] + (z ? 0 : pc),
+                                     n[1] + (z ? pc : 0)) >= max_cost))
+                pc++;
+            q = pc;
+        }
+        wire += q * wb[z];
+        n[z] += q;
+        p->dirty -= q;
+        p->dirty_zero -= z ? q : 0;
+        if (q == s->dirty) {
+            s->dirty = 0;
+            p->cursor = s->end;
+        } else {
+            uint64_t cut =
+                s->start + plain_muldiv(q, s->end - s->start, s->dirty);
+            s->dirty -= q;
+            p->cursor = cut;
+            size_t j = plain_split(p, cut);
+            p->s[j].dirty += p->s[j - 1].dirty;
+            p->s[j - 1].dirty = 0;
+        }
+    }
+    plain_merge(p);
+    out->pages += n[0] + n[1];
+    out->zero_pages += n[1];
+    out->wire_bytes += wire;
+    out->cost_ns += PCOST(n[0], n[1]);
+    out->round_done = out->round_done || done;
+#undef PCOST
+}
+
+#define AGG_PLAIN_CONFIGS 300 /* x 1500 calls each: ~0.4 s */
+
+/* Random configurations and call sequences, biased to what the migration
+ * thread does (100 ms windows, a 13 MB budget, the 50 ms cap, syncs now and
+ * then) with the odd call around it; every result compared bit for bit. */
+static void test_agg_matches_plain(void **state)
+{
+    (void)state;
+    static struct plain p;
+    gsl_rng *pick = new_rng(4242);
+    const double costs[] = {50 * MS, 50 * MS, INFINITY, 1e3, 0, 7.5e6};
+
+    for (int ci = 0; ci < AGG_PLAIN_CONFIGS; ci++) {
+        /* Classes: 0 large guests at the window budget, 1 small ones (a
+         * few thousand pages, budgets of a few pages: segments of a few
+         * pages, neighbours often within the merge tolerance), 2 dense
+         * (the working set written over several times per window, nearly
+         * all dirty); every 12th many sync periods (more segments than
+         * RAM_AGG_MAX_SEGS). */
+        int cls = ci % 3, small = cls == 1, stress = ci % 12 == 5;
+        uint64_t n = cls == 0 ? 1000 + gsl_rng_uniform_int(pick, 3000000)
+                     : small  ? 200 + gsl_rng_uniform_int(pick, 3000)
+                              : 2000 + gsl_rng_uniform_int(pick, 200000);
+        uint64_t ws = 1 + gsl_rng_uniform_int(pick, n);
+        struct ram_cfg c = cfg_of(RAM_MODE_AGGREGATE, n * PAGE, ws * PAGE,
+                                  RAM_WL_UNIFORM, 0, gsl_rng_uniform(pick));
+        const enum ram_workload wls[] = {RAM_WL_UNIFORM, RAM_WL_HOTCOLD,
+                                         RAM_WL_SWEEP,   RAM_WL_PHASED,
+                                         RAM_WL_PHASED,  RAM_WL_IDLE};
+        c.workload = wls[(ci / 3) % 6];
+        c.phase_base = ci % 2 ? RAM_WL_UNIFORM : RAM_WL_SWEEP;
+        /* writes per 100 ms: 3 % to 30 x the working set (small), 3 to
+         * 3000 x (dense), 1e4 to 1e10 B/s (large) */
+        double per_win = (double)(ws * PAGE * 10);
+        c.dirty_rate_bps =
+            cls == 0 ? (uint64_t)pow(10, 4 + 6 * gsl_rng_uniform(pick))
+            : small  ? (uint64_t)(per_win *
+                                 pow(10, -1.5 + 3 * gsl_rng_uniform(pick)))
+                     : (uint64_t)(per_win *
+                                 pow(10, 0.5 + 3 * gsl_rng_uniform(pick)));
+        if (gsl_rng_uniform(pick) < 0.5) /* r0 = den / 2 per window */
+            c.dirty_rate_bps = 20480 * (c.dirty_rate_bps / 40960 * 2 + 1);
+        c.hot_fraction = gsl_rng_uniform(pick) * 0.5;
+        c.hot_write_fraction = gsl_rng_uniform(pick);
+        if (c.workload == RAM_WL_PHASED) {
+            c.n_phases = 3;
+            for (int i = 0; i < 3; i++)
+                c.phases[i] = (struct ram_phase){
+                    (int64_t)(i * 2 + gsl_rng_uniform_int(pick, 2)) * S,
+                    c.dirty_rate_bps / (1 + gsl_rng_uniform_int(pick, 8))};
+        }
+        if (stress) {
+            c = cfg_of(RAM_MODE_AGGREGATE, 64 * GiB, 32 * GiB,
+                       (ci / 12) % 2 ? RAM_WL_UNIFORM : RAM_WL_HOTCOLD,
+                       (uint64_t)(5e8 + 5e9 * gsl_rng_uniform(pick)), 0.5);
+        }
+        struct ram_model *r = must_new(&c, NULL);
+        plain_init(&p, &c);
+        int64_t t = 0;
+        for (int step = 0; step < 1500; step++) {
+            double u = gsl_rng_uniform(pick);
+            t += u < 0.7   ? 100 * MS
+                 : u < 0.9 ? (int64_t)gsl_rng_uniform_int(pick, 100 * MS)
+                           : (int64_t)gsl_rng_uniform_int(pick, 3 * S);
+            ram_advance(r, t);
+            plain_advance(&p, t);
+            if (gsl_rng_uniform(pick) < 0.2) { /* asked again, or earlier */
+                ram_advance(r, t - (int64_t)gsl_rng_uniform_int(pick, 2));
+                plain_advance(&p, t);
+            }
+            if (gsl_rng_uniform(pick) < 0.03) {
+                double sc =
+                    gsl_rng_uniform(pick) < 0.3 ? 1 : gsl_rng_uniform(pick);
+                ram_set_dirty_scale(r, sc);
+                plain_scale(&p, sc);
+            }
+            if (gsl_rng_uniform(pick) < (stress ? 0.9 : cls ? 0.3 : 0.1))
+                assert_int_equal(ram_sync(r), plain_sync(&p));
+            u = gsl_rng_uniform(pick);
+            uint64_t mw =
+                stress ? 20000000 + gsl_rng_uniform_int(pick, 40000000)
+                : u < 0.7
+                    ? (small ? gsl_rng_uniform_int(pick, 40 * NPW) : BUDGET)
+                : u < 0.8  ? UINT64_MAX
+                : u < 0.85 ? 0
+                           : gsl_rng_uniform_int(pick, 100 * NPW);
+            double mc = costs[gsl_rng_uniform_int(pick, 6)];
+            double nns = gsl_rng_uniform(pick) < 0.7
+                             ? 3283.2
+                             : gsl_rng_uniform(pick) * 5000 - 200;
+            double zns = gsl_rng_uniform(pick) * 300 - 20;
+            struct ram_send a = {0}, b = {0};
+            ram_send_pages(r, mw, mc, nns, zns, &a);
+            plain_send(&p, mw, mc, nns, zns, &b);
+            if (a.pages != b.pages || a.zero_pages != b.zero_pages ||
+                a.wire_bytes != b.wire_bytes ||
+                memcmp(&a.cost_ns, &b.cost_ns, sizeof(double)) != 0 ||
+                a.round_done != b.round_done || ram_dirty_pages(r) != p.dirty ||
+                ram_dirty_zero_pages(r) != p.dirty_zero ||
+                ram_write_events(r) != p.events ||
+                ram_dirty_rate_bps(r) != (double)p.eff)
+                fail_msg("config %d (%s) step %d: sent %llu/%llu pages, "
+                         "dirty %llu/%llu, writes %llu/%llu",
+                         ci, ram_workload_name(c.workload), step,
+                         (unsigned long long)a.pages,
+                         (unsigned long long)b.pages,
+                         (unsigned long long)ram_dirty_pages(r),
+                         (unsigned long long)p.dirty,
+                         (unsigned long long)ram_write_events(r),
+                         (unsigned long long)p.events);
+        }
+        assert_null(ram_error(r));
+        ram_free(r);
+    }
+    gsl_rng_free(pick);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1103,6 +1551,7 @@ int main(void)
         cmocka_unit_test(test_agree_uniform),
         cmocka_unit_test(test_agree_sweep),
         cmocka_unit_test(test_agree_hotcold),
+        cmocka_unit_test(test_agg_matches_plain),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -104,57 +104,6 @@ struct kubevirt {
 
 /* ---- arguments ---------------------------------------------------------- */
 
-static int no_positional(const char *args, char *err, size_t errlen)
-{
-    if (!args) {
-        return 0;
-    }
-    const char *p = args;
-    for (;;) {
-        const char *end = strchr(p, ',');
-        size_t len = end ? (size_t)(end - p) : strlen(p);
-        if (!memchr(p, '=', len)) {
-            snprintf(err, errlen, "'%.*s': arguments are key=value", (int)len,
-                     p);
-            return -1;
-        }
-        if (!end) {
-            return 0;
-        }
-        p = end + 1;
-    }
-}
-
-/* A whole number of `unit` ns (bare numbers are in that unit) in [min, max]
- * units.  1 if given, 0 if absent, -1 on error. */
-static int get_whole_time(const char *args, const char *key, int64_t unit,
-                          const char *unit_name, int64_t min, int64_t max,
-                          int64_t *out, char *err, size_t errlen)
-{
-    char v[64];
-    if (!pol_arg(args, key, 0, v, sizeof(v))) {
-        return 0;
-    }
-    char e[160];
-    int64_t ns;
-    if (units_parse_time(v, unit, &ns, e, sizeof(e))) {
-        snprintf(err, errlen, "%s=%s: %s", key, v, e);
-        return -1;
-    }
-    if (ns % unit) {
-        snprintf(err, errlen, "%s=%s: KubeVirt takes whole %s", key, v,
-                 unit_name);
-        return -1;
-    }
-    if (ns / unit < min || ns / unit > max) {
-        snprintf(err, errlen, "%s=%s: must be %lld..%lld %s", key, v,
-                 (long long)min, (long long)max, unit_name);
-        return -1;
-    }
-    *out = ns / unit;
-    return 1;
-}
-
 static int get_count(const char *args, const char *key, unsigned long min,
                      unsigned long max, unsigned long *out, char *err,
                      size_t errlen)
@@ -190,7 +139,7 @@ static int kv_configure(void *priv, const char *args, struct scenario *s,
                                        "max",
                                        NULL};
     if (pol_args_check("kubevirt", args, keys, err, errlen) ||
-        no_positional(args, err, errlen)) {
+        pol_args_keyvalue_only(args, err, errlen)) {
         return -1;
     }
     k->ct_per_gib_s = 150;
@@ -212,24 +161,26 @@ static int kv_configure(void *priv, const char *args, struct scenario *s,
     }
     unsigned long steps = k->steps, after = k->start_after;
     int got = 0, r;
-    if (get_whole_time(args, "completion_timeout_per_gib", SIM_S, "s", 0, 86400,
-                       &k->ct_per_gib_s, err, errlen) < 0 ||
-        get_whole_time(args, "progress_timeout", SIM_S, "s", 0, 86400,
-                       &k->progress_s, err, errlen) < 0) {
+    if (pol_arg_whole_time("KubeVirt", args, "completion_timeout_per_gib",
+                           SIM_S, "s", 0, 86400, &k->ct_per_gib_s, err,
+                           errlen) < 0 ||
+        pol_arg_whole_time("KubeVirt", args, "progress_timeout", SIM_S, "s", 0,
+                           86400, &k->progress_s, err, errlen) < 0) {
         return -1;
     }
-    if ((r = get_whole_time(args, "initial", SIM_MS, "ms", 1, KV_QEMU_MAX_MS,
-                            &k->initial_ms, err, errlen)) < 0) {
-        return -1;
-    }
-    got |= r;
-    if ((r = get_whole_time(args, "max", SIM_MS, "ms", 1, KV_QEMU_MAX_MS,
-                            &k->max_ms, err, errlen)) < 0) {
+    if ((r = pol_arg_whole_time("KubeVirt", args, "initial", SIM_MS, "ms", 1,
+                                KV_QEMU_MAX_MS, &k->initial_ms, err, errlen)) <
+        0) {
         return -1;
     }
     got |= r;
-    if ((r = get_whole_time(args, "cooldown", SIM_S, "s", 1, 86400,
-                            &k->cooldown_s, err, errlen)) < 0) {
+    if ((r = pol_arg_whole_time("KubeVirt", args, "max", SIM_MS, "ms", 1,
+                                KV_QEMU_MAX_MS, &k->max_ms, err, errlen)) < 0) {
+        return -1;
+    }
+    got |= r;
+    if ((r = pol_arg_whole_time("KubeVirt", args, "cooldown", SIM_S, "s", 1,
+                                86400, &k->cooldown_s, err, errlen)) < 0) {
         return -1;
     }
     got |= r;

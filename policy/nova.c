@@ -67,56 +67,6 @@ struct nova {
 
 /* ---- arguments ---------------------------------------------------------- */
 
-static int no_positional(const char *args, char *err, size_t errlen)
-{
-    if (!args) {
-        return 0;
-    }
-    const char *p = args;
-    for (;;) {
-        const char *end = strchr(p, ',');
-        size_t len = end ? (size_t)(end - p) : strlen(p);
-        if (!memchr(p, '=', len)) {
-            snprintf(err, errlen, "'%.*s': arguments are key=value", (int)len,
-                     p);
-            return -1;
-        }
-        if (!end) {
-            return 0;
-        }
-        p = end + 1;
-    }
-}
-
-/* A whole number of `unit` ns (bare numbers are in that unit), in
- * [min, max] units.  1 if given, 0 if absent, -1 on error. */
-static int get_whole_time(const char *args, const char *key, int64_t unit,
-                          const char *unit_name, int64_t min, int64_t max,
-                          int64_t *out, char *err, size_t errlen)
-{
-    char v[64];
-    if (!pol_arg(args, key, 0, v, sizeof(v))) {
-        return 0;
-    }
-    char e[160];
-    int64_t ns;
-    if (units_parse_time(v, unit, &ns, e, sizeof(e))) {
-        snprintf(err, errlen, "%s=%s: %s", key, v, e);
-        return -1;
-    }
-    if (ns % unit) {
-        snprintf(err, errlen, "%s=%s: Nova takes whole %s", key, v, unit_name);
-        return -1;
-    }
-    if (ns / unit < min || ns / unit > max) {
-        snprintf(err, errlen, "%s=%s: must be %lld..%lld %s", key, v,
-                 (long long)min, (long long)max, unit_name);
-        return -1;
-    }
-    *out = ns / unit;
-    return 1;
-}
-
 static int nova_configure(void *priv, const char *args, struct scenario *s,
                           struct pol_report *rep, char *err, size_t errlen)
 {
@@ -126,7 +76,7 @@ static int nova_configure(void *priv, const char *args, struct scenario *s,
     static const char *const keys[] = {"downtime",           "steps",  "delay",
                                        "completion_timeout", "action", NULL};
     if (pol_args_check("nova-steps", args, keys, err, errlen) ||
-        no_positional(args, err, errlen)) {
+        pol_args_keyvalue_only(args, err, errlen)) {
         return -1;
     }
     /* Nova's defaults and minimums (nova/conf/libvirt.py) */
@@ -135,12 +85,12 @@ static int nova_configure(void *priv, const char *args, struct scenario *s,
     n->delay_s = 75;
     n->timeout_s = 800;
     n->force = false;
-    if (get_whole_time(args, "downtime", SIM_MS, "ms", 100, 2000000,
-                       &n->downtime_ms, err, errlen) < 0 ||
-        get_whole_time(args, "delay", SIM_S, "s", 3, 86400, &n->delay_s, err,
-                       errlen) < 0 ||
-        get_whole_time(args, "completion_timeout", SIM_S, "s", 0, 86400,
-                       &n->timeout_s, err, errlen) < 0) {
+    if (pol_arg_whole_time("Nova", args, "downtime", SIM_MS, "ms", 100, 2000000,
+                           &n->downtime_ms, err, errlen) < 0 ||
+        pol_arg_whole_time("Nova", args, "delay", SIM_S, "s", 3, 86400,
+                           &n->delay_s, err, errlen) < 0 ||
+        pol_arg_whole_time("Nova", args, "completion_timeout", SIM_S, "s", 0,
+                           86400, &n->timeout_s, err, errlen) < 0) {
         return -1;
     }
     char v[64];

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "sim/engine.h"
+#include "sim/units.h"
 
 static void fail(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -225,4 +226,51 @@ void pol_print_all(FILE *f, bool verbose)
             fprintf(f, "%s\n", o->help);
         }
     }
+}
+
+int pol_args_keyvalue_only(const char *args, char *err, size_t errlen)
+{
+    if (!args) {
+        return 0;
+    }
+    const char *p = args;
+    for (;;) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (!memchr(p, '=', len)) {
+            fail(err, errlen, "'%.*s': arguments are key=value", (int)len, p);
+            return -1;
+        }
+        if (!end) {
+            return 0;
+        }
+        p = end + 1;
+    }
+}
+
+int pol_arg_whole_time(const char *who, const char *args, const char *key,
+                       int64_t unit, const char *unit_name, int64_t min,
+                       int64_t max, int64_t *out, char *err, size_t errlen)
+{
+    char v[64];
+    if (!pol_arg(args, key, 0, v, sizeof(v))) {
+        return 0;
+    }
+    char e[160];
+    int64_t ns;
+    if (units_parse_time(v, unit, &ns, e, sizeof(e))) {
+        fail(err, errlen, "%s=%s: %s", key, v, e);
+        return -1;
+    }
+    if (ns % unit) {
+        fail(err, errlen, "%s=%s: %s takes whole %s", key, v, who, unit_name);
+        return -1;
+    }
+    if (ns / unit < min || ns / unit > max) {
+        fail(err, errlen, "%s=%s: must be %lld..%lld %s", key, v,
+             (long long)min, (long long)max, unit_name);
+        return -1;
+    }
+    *out = ns / unit;
+    return 1;
 }

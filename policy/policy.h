@@ -159,6 +159,15 @@ int pol_arg(const char *args, const char *key, unsigned pos, char *out,
 int pol_args_check(const char *policy, const char *args,
                    const char *const *keys, char *err, size_t errlen);
 
+/* Reject positional values: every argument must be key=value. */
+int pol_args_keyvalue_only(const char *args, char *err, size_t errlen);
+/* A whole number of `unit` ns for key (bare numbers are in that unit), in
+ * [min, max] units, stored in units in *out.  1 if given, 0 if absent, -1
+ * on error with a message naming `who` (e.g. "Nova takes whole s"). */
+int pol_arg_whole_time(const char *who, const char *args, const char *key,
+                       int64_t unit, const char *unit_name, int64_t min,
+                       int64_t max, int64_t *out, char *err, size_t errlen);
+
 /* `migsim policies`: print every policy with its arguments and help. */
 void pol_print_all(FILE *f, bool verbose);
 

@@ -864,13 +864,12 @@ bad:
     return -1;
 }
 
-struct scn_doc *scn_doc_parse(const char *json, const char *src, char *err,
-                              size_t errlen)
+/* Wrap a parsed tree (or report the parse error) as a document. */
+static struct scn_doc *doc_new(json_t *root, const json_error_t *je,
+                               const char *src, char *err, size_t errlen)
 {
-    json_error_t je;
-    json_t *root = json_loads(json, JSON_REJECT_DUPLICATES, &je);
     if (!root) {
-        fail(err, errlen, "%s:%d:%d: %s", src, je.line, je.column, je.text);
+        fail(err, errlen, "%s:%d:%d: %s", src, je->line, je->column, je->text);
         return NULL;
     }
     struct scn_doc *d = calloc(1, sizeof(*d));
@@ -882,6 +881,14 @@ struct scn_doc *scn_doc_parse(const char *json, const char *src, char *err,
     d->root = root;
     snprintf(d->source, sizeof(d->source), "%s", src);
     return d;
+}
+
+struct scn_doc *scn_doc_parse(const char *json, const char *src, char *err,
+                              size_t errlen)
+{
+    json_error_t je;
+    json_t *root = json_loads(json, JSON_REJECT_DUPLICATES, &je);
+    return doc_new(root, &je, src, err, errlen);
 }
 
 struct scn_doc *scn_doc_load(const char *path, char *err, size_t errlen)
@@ -899,19 +906,7 @@ struct scn_doc *scn_doc_load(const char *path, char *err, size_t errlen)
         root = json_loadf(f, JSON_REJECT_DUPLICATES, &je);
         fclose(f);
     }
-    if (!root) {
-        fail(err, errlen, "%s:%d:%d: %s", path, je.line, je.column, je.text);
-        return NULL;
-    }
-    struct scn_doc *d = calloc(1, sizeof(*d));
-    if (!d) {
-        json_decref(root);
-        fail(err, errlen, "out of memory");
-        return NULL;
-    }
-    d->root = root;
-    snprintf(d->source, sizeof(d->source), "%s", path);
-    return d;
+    return doc_new(root, &je, path, err, errlen);
 }
 
 struct scn_doc *scn_doc_copy(const struct scn_doc *d)

@@ -11,17 +11,24 @@
 #include "sim/engine.h"
 #include "sim/units.h"
 
+/* A variant without arguments. */
+static int plain_mode(const char *args, struct pol_report *rep,
+                      enum pol_report_mode mode, char *err, size_t errlen)
+{
+    if (args) {
+        snprintf(err, errlen, "takes no arguments");
+        return -1;
+    }
+    rep->mode = mode;
+    return 0;
+}
+
 static int cfg_qemu(void *priv, const char *args, struct scenario *s,
                     struct pol_report *rep, char *err, size_t errlen)
 {
     (void)priv;
     (void)s;
-    if (args) {
-        snprintf(err, errlen, "takes no arguments");
-        return -1;
-    }
-    rep->mode = POL_REPORT_QEMU;
-    return 0;
+    return plain_mode(args, rep, POL_REPORT_QEMU, err, errlen);
 }
 
 static int cfg_cached(void *priv, const char *args, struct scenario *s,
@@ -29,12 +36,7 @@ static int cfg_cached(void *priv, const char *args, struct scenario *s,
 {
     (void)priv;
     (void)s;
-    if (args) {
-        snprintf(err, errlen, "takes no arguments");
-        return -1;
-    }
-    rep->mode = POL_REPORT_CACHED;
-    return 0;
+    return plain_mode(args, rep, POL_REPORT_CACHED, err, errlen);
 }
 
 static int parse_interval(const char *args, const char *def, int64_t *ns,
@@ -71,12 +73,7 @@ static int cfg_in_estimate(void *priv, const char *args, struct scenario *s,
 {
     (void)priv;
     (void)s;
-    if (args) {
-        snprintf(err, errlen, "takes no arguments");
-        return -1;
-    }
-    rep->mode = POL_REPORT_IN_ESTIMATE;
-    return 0;
+    return plain_mode(args, rep, POL_REPORT_IN_ESTIMATE, err, errlen);
 }
 
 static int cfg_non_iterable(void *priv, const char *args, struct scenario *s,

@@ -352,18 +352,26 @@ int sim_cancel(struct sim_engine *e, sim_event_id id)
 
 /* ---- running ------------------------------------------------------------- */
 
-static inline uint64_t fnv_bytes(uint64_t h, uint64_t v, int nbytes)
+/* FNV-1a over whole 64-bit words, with an xor-shift after each multiply so
+ * high input bits reach the low half: two serial multiplies per event
+ * instead of sixteen for the byte-wise form. */
+static inline uint64_t fold_word(uint64_t h, uint64_t w)
 {
-    for (int i = 0; i < nbytes; i++) {
-        h ^= (v >> (8 * i)) & 0xffu;
-        h *= FNV_PRIME;
-    }
-    return h;
+    h ^= w;
+    h *= FNV_PRIME;
+    return h ^ (h >> 29);
+}
+
+static inline uint64_t fold_event(uint64_t h, sim_time_ns t, uint32_t kind,
+                                  uint32_t subject_id)
+{
+    h = fold_word(h, (uint64_t)t);
+    return fold_word(h, ((uint64_t)kind << 32) | subject_id);
 }
 
 void sim_fingerprint_mix(struct sim_engine *e, uint64_t v)
 {
-    e->fingerprint = fnv_bytes(e->fingerprint, v, 8);
+    e->fingerprint = fold_word(e->fingerprint, v);
 }
 
 uint64_t sim_fingerprint(const struct sim_engine *e)
@@ -383,7 +391,6 @@ uint64_t sim_run(struct sim_engine *e, sim_time_ns until)
         sim_event_fn *fn = s->fn;
         void *subject = s->subject;
         void *arg = s->arg;
-        uint64_t h = e->fingerprint;
 
         e->n--;
         if (e->n > 0) {
@@ -391,10 +398,8 @@ uint64_t sim_run(struct sim_engine *e, sim_time_ns until)
 
             sift_down(e, 0, &last);
         }
-        h = fnv_bytes(h, (uint64_t)top.t, 8);
-        h = fnv_bytes(h, s->kind, 4);
-        h = fnv_bytes(h, s->subject_id, 4);
-        e->fingerprint = h;
+        e->fingerprint =
+            fold_event(e->fingerprint, top.t, s->kind, s->subject_id);
         slot_release(e, top.slot);
 
         e->now = top.t;
@@ -419,11 +424,7 @@ int sim_advance_inline(struct sim_engine *e, sim_time_ns t, int prio,
             return 0;
         }
     }
-    uint64_t h = e->fingerprint;
-    h = fnv_bytes(h, (uint64_t)t, 8);
-    h = fnv_bytes(h, kind, 4);
-    h = fnv_bytes(h, subject_id, 4);
-    e->fingerprint = h;
+    e->fingerprint = fold_event(e->fingerprint, t, kind, subject_id);
     e->now = t;
     e->executed++;
     e->run_count++;

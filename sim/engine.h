@@ -20,9 +20,10 @@
  * seeded from SplitMix64(master_seed ^ stream * 0xd1b54a32d192ed03) folded to
  * the 32 bits taus2 uses, created on first use, owned by the engine.  Drawing
  * from one stream never changes another stream's sequence.  Every executed
- * event folds (time_ns 8 bytes, kind 4, subject_id 4) into a 64-bit
- * fingerprint (FNV-1a over the little-endian bytes, starting from the FNV
- * offset basis), so behaviour changes show up as fingerprint changes in tests.
+ * event folds two 64-bit words, time_ns and (kind << 32 | subject_id), into
+ * a 64-bit fingerprint, starting from the FNV offset basis: per word
+ * h ^= w; h *= FNV prime; h ^= h >> 29 (FNV-1a on words, with an
+ * xor-shift).  Behaviour changes show up as fingerprint changes in tests.
  *
  * Memory: the heap and slot table grow by doubling and are reused, so
  * scheduling allocates only when the pending count reaches a new maximum.

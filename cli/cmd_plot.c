@@ -218,22 +218,11 @@ int cmd_plot(int argc, char **argv)
         return EXIT_USAGE;
     }
     char err[4096];
-    struct db *db = db_open_existing(db_file, err, sizeof(err));
-    if (!db) {
-        cli_error("%s", err);
-        return EXIT_IO;
-    }
-    int64_t *ids = NULL;
-    size_t n = 0;
-    int rc = db_select_runs(db, argv + optind, argc - optind, &ids, &n, err,
-                            sizeof(err));
     struct db_run_meta *metas = NULL;
     struct run_result *res = NULL;
-    if (rc == 0) {
-        rc = db_run_load_many(db, ids, n, &metas, &res, err, sizeof(err));
-    }
-    db_close(db);
-    free(ids);
+    size_t n = 0;
+    int rc = db_load_selected(db_file, argv + optind, argc - optind, &metas,
+                              &res, &n, err, sizeof(err));
     if (rc != 0) {
         cli_error("%s", err);
         return rc == DB_ERR_NOTFOUND ? EXIT_DATA : EXIT_IO;

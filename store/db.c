@@ -1460,3 +1460,30 @@ void db_runs_free(struct db_run_meta *metas, struct run_result *res, size_t n)
     free(metas);
     free(res);
 }
+
+int db_load_selected(const char *path, char **sel, int nsel,
+                     struct db_run_meta **metas, struct run_result **res,
+                     size_t *n, char *err, size_t errlen)
+{
+    *metas = NULL;
+    *res = NULL;
+    *n = 0;
+    struct db *db = db_open_existing(path, err, errlen);
+    if (!db) {
+        return -1;
+    }
+    int64_t *ids = NULL;
+    size_t k = 0;
+    int rc = db_select_runs(db, sel, nsel, &ids, &k, err, errlen);
+    if (rc == 0) {
+        rc = db_run_load_many(db, ids, k, metas, res, err, errlen);
+    }
+    db_close(db);
+    free(ids);
+    if (rc == 0) {
+        *n = k;
+    } else if (rc != DB_ERR_NOTFOUND) {
+        rc = -1;
+    }
+    return rc;
+}

@@ -181,6 +181,14 @@ int64_t db_find_key(struct db *db, const char *run_key, char *err,
 int db_select_runs(struct db *db, char **sel, int nsel, int64_t **ids,
                    size_t *n, char *err, size_t errlen);
 
+/* Open an existing store, resolve the selectors and load those runs (as
+ * db_run_load_many), closing the store again.  0, DB_ERR_NOTFOUND when a
+ * selector names no run, or -1 (cannot open, SQLite error) with a message;
+ * on error nothing is left allocated. */
+int db_load_selected(const char *path, char **sel, int nsel,
+                     struct db_run_meta **metas, struct run_result **res,
+                     size_t *n, char *err, size_t errlen);
+
 /* Export formats. */
 enum db_csv_table {
     DB_CSV_SERIES = 0,

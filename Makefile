@@ -32,7 +32,7 @@ CFLAGS  += -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(SAN) -I. $(PKG_CFLAGS) \
 LDLIBS  += $(PKG_LIBS) -lm -lpthread
 LDFLAGS += $(SAN)
 
-MODULE_DIRS := sim policy devices traces plots store live plan
+MODULE_DIRS := base engine devices run policy model traces store plots plan live
 LIB_SRCS  := $(sort $(wildcard $(addsuffix /*.c,$(MODULE_DIRS))))
 CLI_SRCS  := $(sort $(wildcard cli/*.c))
 TEST_SRCS := $(sort $(wildcard tests/test_*.c))

@@ -16,9 +16,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "sim/engine.h"
-#include "sim/mig.h"
-#include "sim/scenario.h"
+#include "engine/engine.h"
+#include "model/mig.h"
+#include "run/scenario.h"
 
 static double now_s(void)
 {

@@ -36,9 +36,9 @@
 #include <unistd.h>
 
 #include "plan/plan.h"
-#include "sim/engine.h"
-#include "sim/mig.h"
-#include "sim/scenario.h"
+#include "engine/engine.h"
+#include "model/mig.h"
+#include "run/scenario.h"
 #include "store/db.h"
 
 #define REPS 3

@@ -17,9 +17,9 @@
 #include "cli/cli.h"
 #include "live/lab.h"
 #include "live/live.h"
-#include "sim/mig.h"
-#include "sim/scenario.h"
-#include "sim/units.h"
+#include "model/mig.h"
+#include "run/scenario.h"
+#include "base/units.h"
 #include "store/db.h"
 
 #define MS ((int64_t)1000000)

@@ -15,7 +15,7 @@
 #include "cli/cli.h"
 #include "live/live.h"
 #include "live/qmp.h"
-#include "sim/units.h"
+#include "base/units.h"
 #include "store/db.h"
 
 #define MS ((int64_t)1000000)

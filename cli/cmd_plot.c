@@ -13,7 +13,7 @@
 
 #include "cli/cli.h"
 #include "plots/plot.h"
-#include "sim/units.h"
+#include "base/units.h"
 #include "store/db.h"
 
 static void usage(FILE *f)

@@ -18,7 +18,7 @@
 
 #include "cli/cli.h"
 #include "devices/vfio_probe.h"
-#include "sim/units.h"
+#include "base/units.h"
 
 #define CDEV_DIR  "/dev/vfio/devices/"
 #define IOMMU_DEV "/dev/iommu"

@@ -18,8 +18,8 @@
 #include "cli/cli.h"
 #include "cli/runout.h"
 #include "plots/plot.h"
-#include "sim/scenario.h"
-#include "sim/units.h"
+#include "run/scenario.h"
+#include "base/units.h"
 #include "store/db.h"
 #include "traces/replay.h"
 

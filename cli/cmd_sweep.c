@@ -14,9 +14,9 @@
 
 #include "cli/cli.h"
 #include "plan/plan.h"
-#include "sim/engine.h"
-#include "sim/scenario.h"
-#include "sim/units.h"
+#include "engine/engine.h"
+#include "run/scenario.h"
+#include "base/units.h"
 #include "store/db.h"
 
 #define MAX_SETS 64

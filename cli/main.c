@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sim/engine.h"
+#include "engine/engine.h"
 
 struct cli_cmd {
     const char *name;

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sim/engine.h"
-#include "sim/units.h"
+#include "engine/engine.h"
+#include "base/units.h"
 
 static double ms(int64_t ns)
 {

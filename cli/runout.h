@@ -13,8 +13,8 @@
 #include <jansson.h>
 
 #include "cli/cli.h"
-#include "sim/result.h"
-#include "sim/scenario.h"
+#include "run/result.h"
+#include "run/scenario.h"
 
 struct runout_ctx {
     const struct scenario *scenario;

@@ -58,6 +58,7 @@
  * A steady pass (no sync, no phase change) is O(1) and costs ~50 ns.
  */
 #include "devices/ram.h"
+#include "base/err.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -173,20 +174,6 @@ struct ram_model {
     uint64_t *sum; /* bit i set iff mig[i] != 0 */
     size_t mig_words, log_words, sum_words;
 };
-
-static void set_err(char *err, unsigned long errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, unsigned long errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (!err || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 /* floor(a x b / c), exact; the 128-bit division (a libgcc call) only when
  * a x b does not fit in 64 bits. */
@@ -1334,18 +1321,18 @@ static int check_cfg(const struct ram_cfg *c, const gsl_rng *rng, char *err,
                      unsigned long errlen)
 {
     if (c->mode != RAM_MODE_PAGE && c->mode != RAM_MODE_AGGREGATE) {
-        set_err(err, errlen, "ram: mode %d is not page or aggregate",
+        err_set(err, errlen, "ram: mode %d is not page or aggregate",
                 (int)c->mode);
         return -1;
     }
     if (c->page_bytes == 0 || c->page_bytes > MAX_PAGE_B) {
-        set_err(err, errlen, "ram: page_bytes %llu is not in 1..%llu",
+        err_set(err, errlen, "ram: page_bytes %llu is not in 1..%llu",
                 (unsigned long long)c->page_bytes,
                 (unsigned long long)MAX_PAGE_B);
         return -1;
     }
     if (c->ram_bytes == 0 || c->ram_bytes % c->page_bytes) {
-        set_err(err, errlen,
+        err_set(err, errlen,
                 "ram: ram_bytes %llu is not a positive multiple of "
                 "page_bytes %llu",
                 (unsigned long long)c->ram_bytes,
@@ -1353,7 +1340,7 @@ static int check_cfg(const struct ram_cfg *c, const gsl_rng *rng, char *err,
         return -1;
     }
     if (c->working_set_bytes > c->ram_bytes) {
-        set_err(err, errlen,
+        err_set(err, errlen,
                 "ram: working_set_bytes %llu exceeds ram_bytes "
                 "%llu",
                 (unsigned long long)c->working_set_bytes,
@@ -1361,29 +1348,29 @@ static int check_cfg(const struct ram_cfg *c, const gsl_rng *rng, char *err,
         return -1;
     }
     if (!(c->zero_fraction >= 0 && c->zero_fraction <= 1)) {
-        set_err(err, errlen, "ram: zero_fraction %g is not in [0, 1]",
+        err_set(err, errlen, "ram: zero_fraction %g is not in [0, 1]",
                 c->zero_fraction);
         return -1;
     }
     if ((unsigned)c->workload > RAM_WL_PHASED) {
-        set_err(err, errlen, "ram: workload %d is unknown", (int)c->workload);
+        err_set(err, errlen, "ram: workload %d is unknown", (int)c->workload);
         return -1;
     }
     enum ram_workload wl = c->workload;
     if (wl == RAM_WL_PHASED) {
         if (c->phase_base != RAM_WL_UNIFORM && c->phase_base != RAM_WL_SWEEP) {
-            set_err(err, errlen, "ram: phase_base %s is not uniform or sweep",
+            err_set(err, errlen, "ram: phase_base %s is not uniform or sweep",
                     ram_workload_name(c->phase_base));
             return -1;
         }
         if (c->n_phases > RAM_MAX_PHASES) {
-            set_err(err, errlen, "ram: n_phases %u exceeds %d", c->n_phases,
+            err_set(err, errlen, "ram: n_phases %u exceeds %d", c->n_phases,
                     RAM_MAX_PHASES);
             return -1;
         }
         for (unsigned i = 1; i < c->n_phases; i++) {
             if (c->phases[i].at_ns < c->phases[i - 1].at_ns) {
-                set_err(err, errlen,
+                err_set(err, errlen,
                         "ram: phases[%u].at_ns %lld is before phases[%u]", i,
                         (long long)c->phases[i].at_ns, i - 1);
                 return -1;
@@ -1394,14 +1381,14 @@ static int check_cfg(const struct ram_cfg *c, const gsl_rng *rng, char *err,
     if (wl == RAM_WL_HOTCOLD &&
         !(c->hot_fraction >= 0 && c->hot_fraction <= 1 &&
           c->hot_write_fraction >= 0 && c->hot_write_fraction <= 1)) {
-        set_err(err, errlen,
+        err_set(err, errlen,
                 "ram: hot_fraction %g / hot_write_fraction %g not in [0, 1]",
                 c->hot_fraction, c->hot_write_fraction);
         return -1;
     }
     uint64_t ws = c->working_set_bytes / c->page_bytes;
     if (wl != RAM_WL_IDLE && ws == 0) {
-        set_err(err, errlen,
+        err_set(err, errlen,
                 "ram: working_set_bytes %llu is less than one page for "
                 "workload %s",
                 (unsigned long long)c->working_set_bytes,
@@ -1410,13 +1397,13 @@ static int check_cfg(const struct ram_cfg *c, const gsl_rng *rng, char *err,
     }
     if (c->mode == RAM_MODE_PAGE) {
         if (!rng) {
-            set_err(err, errlen, "ram: page mode needs an rng");
+            err_set(err, errlen, "ram: page mode needs an rng");
             return -1;
         }
         /* gsl_rng_uniform_int(n) needs n <= max - min */
         uint64_t range = (uint64_t)(gsl_rng_max(rng) - gsl_rng_min(rng));
         if (wl != RAM_WL_SWEEP && wl != RAM_WL_IDLE && ws > range) {
-            set_err(err, errlen,
+            err_set(err, errlen,
                     "ram: working set of %llu pages exceeds the range of "
                     "rng %s (%llu)",
                     (unsigned long long)ws, gsl_rng_name(rng),
@@ -1431,7 +1418,7 @@ struct ram_model *ram_new(const struct ram_cfg *cfg, gsl_rng *rng, char *err,
                           unsigned long errlen)
 {
     if (!cfg) {
-        set_err(err, errlen, "ram: no configuration");
+        err_set(err, errlen, "ram: no configuration");
         return NULL;
     }
     if (check_cfg(cfg, rng, err, errlen) < 0)
@@ -1439,7 +1426,7 @@ struct ram_model *ram_new(const struct ram_cfg *cfg, gsl_rng *rng, char *err,
 
     struct ram_model *r = calloc(1, sizeof(*r));
     if (!r) {
-        set_err(err, errlen, "ram: out of memory");
+        err_set(err, errlen, "ram: out of memory");
         return NULL;
     }
     r->mode = cfg->mode;
@@ -1494,7 +1481,7 @@ struct ram_model *ram_new(const struct ram_cfg *cfg, gsl_rng *rng, char *err,
         r->log = calloc(r->log_words ? r->log_words : 1, sizeof(uint64_t));
         r->sum = calloc(r->sum_words, sizeof(uint64_t));
         if (!r->mig || !r->log || !r->sum) {
-            set_err(err, errlen,
+            err_set(err, errlen,
                     "ram: cannot allocate the bitmaps for %llu pages "
                     "(%llu + %llu + %llu bytes): %s",
                     (unsigned long long)r->n_pages,
@@ -1510,7 +1497,7 @@ struct ram_model *ram_new(const struct ram_cfg *cfg, gsl_rng *rng, char *err,
     } else {
         r->mlo = SIZE_MAX; /* nothing to merge */
         if (seg_reserve(r, POP_N + SEG_SLACK) < 0) {
-            set_err(err, errlen, "ram: out of memory");
+            err_set(err, errlen, "ram: out of memory");
             ram_free(r);
             return NULL;
         }

@@ -3,6 +3,7 @@
  * devices/vfio_dev.c — simulated VFIO migratable device (see vfio_dev.h).
  */
 #include "devices/vfio_dev.h"
+#include "base/err.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -39,20 +40,6 @@ struct vfio_dev {
     void *on_hop_ctx;
 };
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0) {
-        return;
-    }
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 void vfio_dev_cfg_init(struct vfio_dev_cfg *cfg, const char *name)
 {
     memset(cfg, 0, sizeof(*cfg));
@@ -65,31 +52,31 @@ int vfio_dev_cfg_check(const struct vfio_dev_cfg *cfg, bool rng_given,
                        char *err, size_t errlen)
 {
     if (!memchr(cfg->name, '\0', sizeof(cfg->name))) {
-        set_err(err, errlen,
+        err_set(err, errlen,
                 "vfio device: name is not NUL-terminated "
                 "within %d bytes",
                 VFIO_DEV_NAME_LEN);
         return -EINVAL;
     }
     if (cfg->name[0] == '\0') {
-        set_err(err, errlen, "vfio device: name is empty");
+        err_set(err, errlen, "vfio device: name is empty");
         return -EINVAL;
     }
     const char *n = cfg->name;
     if (cfg->n_schedule > VFIO_DEV_MAX_SCHEDULE) {
-        set_err(err, errlen,
+        err_set(err, errlen,
                 "vfio device '%s': schedule has %u entries (at most %d)", n,
                 cfg->n_schedule, VFIO_DEV_MAX_SCHEDULE);
         return -EINVAL;
     }
     for (unsigned i = 0; i < cfg->n_schedule; i++) {
         if (cfg->schedule[i].at_ns < 0) {
-            set_err(err, errlen,
+            err_set(err, errlen,
                     "vfio device '%s': schedule[%u].at_ns is negative", n, i);
             return -EINVAL;
         }
         if (i > 0 && cfg->schedule[i].at_ns < cfg->schedule[i - 1].at_ns) {
-            set_err(err, errlen,
+            err_set(err, errlen,
                     "vfio device '%s': schedule[%u].at_ns is earlier than "
                     "schedule[%u].at_ns (entries must be in time order)",
                     n, i, i - 1);
@@ -107,13 +94,13 @@ int vfio_dev_cfg_check(const struct vfio_dev_cfg *cfg, bool rng_given,
     };
     for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
         if (times[i].v < 0) {
-            set_err(err, errlen, "vfio device '%s': %s is negative", n,
+            err_set(err, errlen, "vfio device '%s': %s is negative", n,
                     times[i].field);
             return -EINVAL;
         }
     }
     if (cfg->size_jitter_bytes > 0 && !rng_given) {
-        set_err(err, errlen,
+        err_set(err, errlen,
                 "vfio device '%s': size_jitter_bytes needs a random stream", n);
         return -EINVAL;
     }
@@ -128,7 +115,7 @@ struct vfio_dev *vfio_dev_new(const struct vfio_dev_cfg *cfg, gsl_rng *rng,
     }
     struct vfio_dev *dev = calloc(1, sizeof(*dev));
     if (!dev) {
-        set_err(err, errlen, "vfio device '%s': out of memory", cfg->name);
+        err_set(err, errlen, "vfio device '%s': out of memory", cfg->name);
         return NULL;
     }
     dev->cfg = *cfg;

@@ -3,9 +3,9 @@
  * devices/vfio_fsm.h — the VFIO device migration state machine (uAPI v2):
  * contract.
  *
- * A pure leaf module (no I/O, no allocation, no sim/ dependency) shared by
- * the simulated VFIO device (devices/vfio_dev.c) and the live probe that
- * drives a real device fd (devices/vfio_probe.c).  It reproduces what the
+ * A pure leaf module (no I/O, no allocation, no engine or model dependency)
+ * shared by the simulated VFIO device (devices/vfio_dev.c) and the live probe
+ * that drives a real device fd (devices/vfio_probe.c).  It reproduces what the
  * kernel's VFIO core does for VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE SET:
  *
  *   - state numbering is the uAPI's (enum vfio_device_mig_state), so values

@@ -3,6 +3,7 @@
  * devices/vfio_probe.c — live VFIO migration probe (see vfio_probe.h).
  */
 #include "devices/vfio_probe.h"
+#include "base/err.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -131,39 +132,6 @@ void vfio_probe_opts_init(struct vfio_probe_opts *o)
     o->buf_bytes = 1u << 20;
 }
 
-static void msg(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void msg(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0) {
-        return;
-    }
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
-/* Append to a message already in err. */
-static void msg_append(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void msg_append(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0) {
-        return;
-    }
-    size_t used = strnlen(err, errlen);
-    if (used + 1 >= errlen) {
-        return;
-    }
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err + used, errlen - used, fmt, ap);
-    va_end(ap);
-}
-
 struct probe {
     const struct vfio_probe_io *io;
     int fd;
@@ -287,17 +255,18 @@ static int walk(struct probe *p, enum vfio_fsm_state target, char *err,
 {
     unsigned diag = 0;
     if (vfio_fsm_validate_request(p->cur, target, p->flags, &diag) < 0) {
-        msg(err, errlen, "refusing %s -> %s: %s", vfio_fsm_state_name(p->cur),
-            vfio_fsm_state_name(target), vfio_fsm_diag_str(diag));
+        err_set(err, errlen, "refusing %s -> %s: %s",
+                vfio_fsm_state_name(p->cur), vfio_fsm_state_name(target),
+                vfio_fsm_diag_str(diag));
         return -EINVAL;
     }
     p->step_err[0] = '\0';
     enum vfio_fsm_state start = p->cur;
     int rc = vfio_fsm_walk(&p->cur, target, p->flags, live_step, p);
     if (rc < 0) {
-        msg(err, errlen, "%s (walking %s -> %s)",
-            p->step_err[0] ? p->step_err : strerror(-rc),
-            vfio_fsm_state_name(start), vfio_fsm_state_name(target));
+        err_set(err, errlen, "%s (walking %s -> %s)",
+                p->step_err[0] ? p->step_err : strerror(-rc),
+                vfio_fsm_state_name(start), vfio_fsm_state_name(target));
     }
     return rc;
 }
@@ -313,7 +282,7 @@ static void recover(struct probe *p, char *err, size_t errlen)
     enum vfio_fsm_state s;
     int rc = get_state(p, &s);
     if (rc < 0) {
-        msg_append(err, errlen,
+        err_append(err, errlen,
                    "; reading the device state back failed (%s): the "
                    "device state is unknown, check it before using it",
                    strerror(-rc));
@@ -322,7 +291,7 @@ static void recover(struct probe *p, char *err, size_t errlen)
     if (s == VFIO_FSM_ERROR) {
         rc = p->io->ioctl(p->io->ctx, p->fd, VFIO_DEVICE_RESET, NULL);
         if (rc < 0) {
-            msg_append(err, errlen,
+            err_append(err, errlen,
                        "; the device is in ERROR and VFIO_DEVICE_RESET "
                        "failed (%s)",
                        strerror(-rc));
@@ -330,11 +299,11 @@ static void recover(struct probe *p, char *err, size_t errlen)
         }
         rc = get_state(p, &s);
         if (rc == 0 && s == VFIO_FSM_RUNNING) {
-            msg_append(err, errlen,
+            err_append(err, errlen,
                        "; the device was in ERROR and has been reset "
                        "(VFIO_DEVICE_RESET): it is RUNNING again");
         } else {
-            msg_append(err, errlen,
+            err_append(err, errlen,
                        "; the device was in ERROR; after VFIO_DEVICE_RESET "
                        "it is %s",
                        rc == 0 ? vfio_fsm_state_name(s) : "unknown");
@@ -343,16 +312,16 @@ static void recover(struct probe *p, char *err, size_t errlen)
     }
     p->cur = s;
     if (s == VFIO_FSM_RUNNING) {
-        msg_append(err, errlen, "; the device is RUNNING");
+        err_append(err, errlen, "; the device is RUNNING");
         return;
     }
     char werr[256] = "";
     rc = walk(p, VFIO_FSM_RUNNING, werr, sizeof(werr));
     if (rc == 0) {
-        msg_append(err, errlen, "; the device was in %s and is RUNNING again",
+        err_append(err, errlen, "; the device was in %s and is RUNNING again",
                    vfio_fsm_state_name(s));
     } else {
-        msg_append(err, errlen,
+        err_append(err, errlen,
                    "; the device was in %s and could not be returned to "
                    "RUNNING (%s)",
                    vfio_fsm_state_name(s), werr);
@@ -437,21 +406,23 @@ int vfio_probe_opts_check(const struct vfio_probe_opts *o, char *err,
                           size_t errlen)
 {
     if (o->interval_ns <= 0) {
-        msg(err, errlen, "--interval: the sampling interval must be positive");
+        err_set(err, errlen,
+                "--interval: the sampling interval must be positive");
         return -EINVAL;
     }
     if (o->sample_ns < 0 || o->sample_ns / o->interval_ns > MAX_PHASE_SAMPLES) {
-        msg(err, errlen, "--sample-time: must be >= 0 and at most %d intervals",
-            MAX_PHASE_SAMPLES);
+        err_set(err, errlen,
+                "--sample-time: must be >= 0 and at most %d intervals",
+                MAX_PHASE_SAMPLES);
         return -EINVAL;
     }
     if (o->latency_reps < 1 || o->latency_reps > MAX_LATENCY_REPS) {
-        msg(err, errlen, "--reps: latency repetitions must be 1..%d",
-            MAX_LATENCY_REPS);
+        err_set(err, errlen, "--reps: latency repetitions must be 1..%d",
+                MAX_LATENCY_REPS);
         return -EINVAL;
     }
     if (o->buf_bytes < 4096 || o->buf_bytes > (64u << 20)) {
-        msg(err, errlen, "read buffer must be 4 KiB .. 64 MiB");
+        err_set(err, errlen, "read buffer must be 4 KiB .. 64 MiB");
         return -EINVAL;
     }
     return 0;
@@ -467,10 +438,10 @@ int vfio_probe_bind_iommufd(const struct vfio_probe_io *io, int dev_fd,
     b.iommufd = iommu_fd;
     int rc = io->ioctl(io->ctx, dev_fd, VFIO_DEVICE_BIND_IOMMUFD, &b);
     if (rc < 0) {
-        msg(err, errlen,
-            "VFIO_DEVICE_BIND_IOMMUFD failed: %s (is the device bound to a "
-            "vfio driver and not in use by another process?)",
-            strerror(-rc));
+        err_set(err, errlen,
+                "VFIO_DEVICE_BIND_IOMMUFD failed: %s (is the device bound to a "
+                "vfio driver and not in use by another process?)",
+                strerror(-rc));
         return rc;
     }
     return 0;
@@ -506,7 +477,8 @@ static int probe_body(struct probe *p, const struct vfio_probe_opts *o,
             rc = data_size(p, &v);
             lat[i] = (uint64_t)(now(p) - t);
             if (rc < 0) {
-                msg(err, errlen,
+                err_set(
+                    err, errlen,
                     "VFIO_DEVICE_FEATURE GET MIG_DATA_SIZE failed on try %u "
                     "after succeeding: %s",
                     i + 1, strerror(-rc));
@@ -547,7 +519,8 @@ static int probe_body(struct probe *p, const struct vfio_probe_opts *o,
             }
             rc = take_sample(p, &s);
             if (rc < 0) {
-                msg(err, errlen,
+                err_set(
+                    err, errlen,
                     "VFIO_MIG_GET_PRECOPY_INFO on the data_fd failed in %s: "
                     "%s",
                     vfio_fsm_state_name(p->cur), strerror(-rc));
@@ -571,8 +544,8 @@ static int probe_body(struct probe *p, const struct vfio_probe_opts *o,
         uint64_t ini = 0, dirty = 0;
         rc = precopy_info(p, &ini, &dirty);
         if (rc < 0) {
-            msg(err, errlen, "VFIO_MIG_GET_PRECOPY_INFO failed: %s",
-                strerror(-rc));
+            err_set(err, errlen, "VFIO_MIG_GET_PRECOPY_INFO failed: %s",
+                    strerror(-rc));
             return rc;
         }
         uint64_t budget = ini + dirty;
@@ -585,10 +558,10 @@ static int probe_body(struct probe *p, const struct vfio_probe_opts *o,
             rc = drain(p, buf, o->buf_bytes, true, budget,
                        &r->precopy_read_bytes, &ns, &eof);
             if (rc < 0) {
-                msg(err, errlen,
-                    "read() of pre-copy data from the data_fd failed after "
-                    "%" PRIu64 " bytes: %s",
-                    r->precopy_read_bytes, strerror(-rc));
+                err_set(err, errlen,
+                        "read() of pre-copy data from the data_fd failed after "
+                        "%" PRIu64 " bytes: %s",
+                        r->precopy_read_bytes, strerror(-rc));
                 return rc;
             }
         }
@@ -613,9 +586,10 @@ static int probe_body(struct probe *p, const struct vfio_probe_opts *o,
                &r->stop_copy_read_bytes, &r->stop_copy_read_ns,
                &r->stop_copy_eof);
     if (rc < 0) {
-        msg(err, errlen,
-            "read() of the stop-copy stream failed after %" PRIu64 " bytes: %s",
-            r->stop_copy_read_bytes, strerror(-rc));
+        err_set(err, errlen,
+                "read() of the stop-copy stream failed after %" PRIu64
+                " bytes: %s",
+                r->stop_copy_read_bytes, strerror(-rc));
         return rc;
     }
     if (r->stop_copy_read_ns > 0) {
@@ -645,26 +619,26 @@ int vfio_probe_run(const struct vfio_probe_io *io, int dev_fd,
     int rc = feature(
         &p, VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_MIGRATION, &mig);
     if (rc == -ENOTTY) {
-        msg(err, errlen,
-            "VFIO_DEVICE_FEATURE GET MIGRATION: %s: the device does not "
-            "support migration (not a VFIO device fd, or no "
-            "migration-capable variant driver bound)",
-            strerror(-rc));
+        err_set(err, errlen,
+                "VFIO_DEVICE_FEATURE GET MIGRATION: %s: the device does not "
+                "support migration (not a VFIO device fd, or no "
+                "migration-capable variant driver bound)",
+                strerror(-rc));
         return rc;
     }
     if (rc < 0) {
-        msg(err, errlen, "VFIO_DEVICE_FEATURE GET MIGRATION failed: %s%s",
-            strerror(-rc),
-            rc == -EINVAL ? " (an iommufd device cdev must be bound first; "
-                            "a group fd is not a device fd)"
-                          : "");
+        err_set(err, errlen, "VFIO_DEVICE_FEATURE GET MIGRATION failed: %s%s",
+                strerror(-rc),
+                rc == -EINVAL ? " (an iommufd device cdev must be bound first; "
+                                "a group fd is not a device fd)"
+                              : "");
         return rc;
     }
     if (!(mig.flags & VFIO_MIGRATION_STOP_COPY)) {
-        msg(err, errlen,
-            "device migration flags 0x%llx lack VFIO_MIGRATION_STOP_COPY: "
-            "not a usable migration device",
-            (unsigned long long)mig.flags);
+        err_set(err, errlen,
+                "device migration flags 0x%llx lack VFIO_MIGRATION_STOP_COPY: "
+                "not a usable migration device",
+                (unsigned long long)mig.flags);
         return -EOPNOTSUPP;
     }
     p.flags = mig.flags &
@@ -676,24 +650,25 @@ int vfio_probe_run(const struct vfio_probe_io *io, int dev_fd,
     enum vfio_fsm_state s;
     rc = get_state(&p, &s);
     if (rc < 0) {
-        msg(err, errlen, "VFIO_DEVICE_FEATURE GET MIG_DEVICE_STATE failed: %s",
-            strerror(-rc));
+        err_set(err, errlen,
+                "VFIO_DEVICE_FEATURE GET MIG_DEVICE_STATE failed: %s",
+                strerror(-rc));
         return rc;
     }
     if (s != VFIO_FSM_RUNNING) {
-        msg(err, errlen,
-            "device is in state %s, not RUNNING: it may be in use by a "
-            "migration%s; the probe changed nothing",
-            vfio_fsm_state_name(s),
-            s == VFIO_FSM_ERROR ? " (ERROR: reset the device first)" : "");
+        err_set(err, errlen,
+                "device is in state %s, not RUNNING: it may be in use by a "
+                "migration%s; the probe changed nothing",
+                vfio_fsm_state_name(s),
+                s == VFIO_FSM_ERROR ? " (ERROR: reset the device first)" : "");
         return -EBUSY;
     }
     p.cur = s;
 
     void *buf = malloc(opts->buf_bytes);
     if (!buf) {
-        msg(err, errlen, "probe: out of memory for a %zu-byte read buffer",
-            opts->buf_bytes);
+        err_set(err, errlen, "probe: out of memory for a %zu-byte read buffer",
+                opts->buf_bytes);
         return -ENOMEM;
     }
     rc = probe_body(&p, opts, buf, err, errlen);

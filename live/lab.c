@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* live/lab.c — boot, migrate, observe and clean up real QEMUs (TCG). */
 #include "live/lab.h"
+#include "base/err.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -18,7 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "sim/scenario.h"
+#include "run/scenario.h"
 
 #define MS ((int64_t)1000000)
 #define S  ((int64_t)1000000000)
@@ -55,20 +56,6 @@ static const char *const trace_events[] = {
     "migrate_fd_cleanup",
 };
 
-static void fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0) {
-        return;
-    }
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 static void sleep_ns(int64_t ns)
 {
     if (ns > 0) {
@@ -97,7 +84,7 @@ int lab_find_guest(const char *given, char *out, size_t outlen, char *err,
     if (given || (env && *env)) {
         const char *p = given ? given : env;
         if (access(p, R_OK) != 0) {
-            fail(err, errlen, "guest image %s: %s", p, strerror(errno));
+            err_set(err, errlen, "guest image %s: %s", p, strerror(errno));
             return -1;
         }
         snprintf(out, outlen, "%s", p);
@@ -106,9 +93,9 @@ int lab_find_guest(const char *given, char *out, size_t outlen, char *err,
     char exe[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
     if (n <= 0) {
-        fail(err, errlen,
-             "cannot locate the migsim binary (/proc/self/exe): "
-             "pass --guest FILE");
+        err_set(err, errlen,
+                "cannot locate the migsim binary (/proc/self/exe): "
+                "pass --guest FILE");
         return -1;
     }
     exe[n] = '\0';
@@ -123,10 +110,10 @@ int lab_find_guest(const char *given, char *out, size_t outlen, char *err,
             return 0;
         }
     }
-    fail(err, errlen,
-         "lab guest image not found (looked for %s and %s); build it with "
-         "'make tests' or pass --guest FILE",
-         c1, c2);
+    err_set(err, errlen,
+            "lab guest image not found (looked for %s and %s); build it with "
+            "'make tests' or pass --guest FILE",
+            c1, c2);
     return -1;
 }
 
@@ -144,25 +131,27 @@ int lab_patch_guest(uint8_t img[LAB_GUEST_SIZE], const struct lab_cfg *c,
     uint8_t *p = img + LAB_GUEST_PARAM_OFFSET;
     if (memcmp(p, LAB_GUEST_MAGIC, 4) != 0 || img[510] != 0x55 ||
         img[511] != 0xaa) {
-        fail(err, errlen,
-             "not the migsim lab guest (no \"%s\" at offset 0x%x or no boot "
-             "signature)",
-             LAB_GUEST_MAGIC, LAB_GUEST_PARAM_OFFSET);
+        err_set(err, errlen,
+                "not the migsim lab guest (no \"%s\" at offset 0x%x or no boot "
+                "signature)",
+                LAB_GUEST_MAGIC, LAB_GUEST_PARAM_OFFSET);
         return -1;
     }
     if (c->working_set_bytes % LAB_GUEST_PAGE) {
-        fail(err, errlen, "working set %" PRIu64 " is not a multiple of 4 KiB",
-             c->working_set_bytes);
+        err_set(err, errlen,
+                "working set %" PRIu64 " is not a multiple of 4 KiB",
+                c->working_set_bytes);
         return -1;
     }
     uint64_t top =
         c->ram_bytes < ((uint64_t)3 << 30) ? c->ram_bytes : ((uint64_t)3 << 30);
     if (c->working_set_bytes + LAB_GUEST_WS_BASE + ((uint64_t)1 << 20) > top) {
-        fail(err, errlen,
-             "working set %" PRIu64 " MiB does not fit: the guest writes from "
-             "1 MiB up and needs 1 MiB of headroom below min(RAM, 3 GiB) = "
-             "%" PRIu64 " MiB",
-             c->working_set_bytes >> 20, top >> 20);
+        err_set(err, errlen,
+                "working set %" PRIu64
+                " MiB does not fit: the guest writes from "
+                "1 MiB up and needs 1 MiB of headroom below min(RAM, 3 GiB) = "
+                "%" PRIu64 " MiB",
+                c->working_set_bytes >> 20, top >> 20);
         return -1;
     }
     uint32_t pages = (uint32_t)(c->working_set_bytes / LAB_GUEST_PAGE);
@@ -177,22 +166,22 @@ int lab_patch_guest(uint8_t img[LAB_GUEST_SIZE], const struct lab_cfg *c,
         double t = (double)LAB_PMTIMER_HZ * 16.0 * LAB_GUEST_PAGE /
                    (double)c->dirty_rate_bps;
         if (t < 1.0) {
-            fail(err, errlen,
-                 "dirty rate %" PRIu64 " B/s is too high for the "
-                 "guest's pacing",
-                 c->dirty_rate_bps);
+            err_set(err, errlen,
+                    "dirty rate %" PRIu64 " B/s is too high for the "
+                    "guest's pacing",
+                    c->dirty_rate_bps);
             return -1;
         }
         if (t >= (double)(1u << 27)) {
-            fail(err, errlen,
-                 "dirty rate %" PRIu64 " B/s is too low (at least 2 KiB/s)",
-                 c->dirty_rate_bps);
+            err_set(err, errlen,
+                    "dirty rate %" PRIu64 " B/s is too low (at least 2 KiB/s)",
+                    c->dirty_rate_bps);
             return -1;
         }
         pause = (uint32_t)llround(t);
     }
     if (pages == 0 && c->pause_loops) {
-        fail(err, errlen, "busy-loop pacing needs a working set");
+        err_set(err, errlen, "busy-loop pacing needs a working set");
         return -1;
     }
     put32(p + 4, pages);
@@ -216,14 +205,14 @@ static int spawn(struct proc *p, char *const argv[], char *err, size_t errlen)
 {
     int logfd = open(p->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (logfd < 0) {
-        fail(err, errlen, "%s: %s", p->log, strerror(errno));
+        err_set(err, errlen, "%s: %s", p->log, strerror(errno));
         return -1;
     }
     pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) {
         close(logfd);
-        fail(err, errlen, "fork: %s", strerror(errno));
+        err_set(err, errlen, "fork: %s", strerror(errno));
         return -1;
     }
     if (pid == 0) {
@@ -438,12 +427,12 @@ static int write_file(const char *path, const void *data, size_t n, char *err,
 {
     FILE *f = fopen(path, "wb");
     if (!f) {
-        fail(err, errlen, "%s: %s", path, strerror(errno));
+        err_set(err, errlen, "%s: %s", path, strerror(errno));
         return -1;
     }
     bool ok = fwrite(data, 1, n, f) == n;
     if (fclose(f) != 0 || !ok) {
-        fail(err, errlen, "%s: %s", path, strerror(errno));
+        err_set(err, errlen, "%s: %s", path, strerror(errno));
         return -1;
     }
     return 0;
@@ -462,18 +451,18 @@ static int prepare(struct lab *l, char *err, size_t errlen)
         fclose(f);
     }
     if (n != LAB_GUEST_SIZE) {
-        fail(err, errlen, "%s: expected a %d-byte boot sector", guest,
-             LAB_GUEST_SIZE);
+        err_set(err, errlen, "%s: expected a %d-byte boot sector", guest,
+                LAB_GUEST_SIZE);
         return -1;
     }
     char perr[256];
     if (lab_patch_guest(img, &l->c, perr, sizeof(perr))) {
-        fail(err, errlen, "%s: %s", guest, perr);
+        err_set(err, errlen, "%s: %s", guest, perr);
         return -1;
     }
     if (l->c.workdir) {
         if (mkdir(l->c.workdir, 0700) != 0 && errno != EEXIST) {
-            fail(err, errlen, "%s: %s", l->c.workdir, strerror(errno));
+            err_set(err, errlen, "%s: %s", l->c.workdir, strerror(errno));
             return -1;
         }
         snprintf(l->dir, sizeof(l->dir), "%s", l->c.workdir);
@@ -482,7 +471,7 @@ static int prepare(struct lab *l, char *err, size_t errlen)
         snprintf(l->dir, sizeof(l->dir), "%s/migsim-lab.XXXXXX",
                  tmp && *tmp ? tmp : "/tmp");
         if (!mkdtemp(l->dir)) {
-            fail(err, errlen, "mkdtemp %s: %s", l->dir, strerror(errno));
+            err_set(err, errlen, "mkdtemp %s: %s", l->dir, strerror(errno));
             return -1;
         }
         l->own_dir = true;
@@ -588,13 +577,13 @@ static int start_qemu(struct lab *l, bool dest, char *err, size_t errlen)
             return -1;
         }
         if (stopped(l)) {
-            fail(err, errlen, "interrupted while starting QEMU");
+            err_set(err, errlen, "interrupted while starting QEMU");
             return -1;
         }
         c = qmp_connect(sock, 0, 10 * S, cerr, sizeof(cerr));
         if (!c) {
             if (qmp_now_ns() >= until) {
-                fail(err, errlen, "%s QEMU: %s", p->name, cerr);
+                err_set(err, errlen, "%s QEMU: %s", p->name, cerr);
                 return -1;
             }
             sleep_ns(50 * MS);
@@ -618,7 +607,7 @@ static int exec_ok(struct qmp_conn *q, const char *who, const char *cmd,
     int r = qmp_execute(q, cmd, args, 10 * S, NULL, e, sizeof(e));
     json_decref(args);
     if (r != QMP_OK) {
-        fail(err, errlen, "%s QEMU: %s", who, e);
+        err_set(err, errlen, "%s QEMU: %s", who, e);
         return -1;
     }
     return 0;
@@ -656,7 +645,7 @@ static int configure(struct lab *l, struct qmp_conn *q, const char *who,
         char *eq = strchr(name, '=');
         if (!eq) {
             json_decref(p);
-            fail(err, errlen, "parameter '%s': expected NAME=VALUE", name);
+            err_set(err, errlen, "parameter '%s': expected NAME=VALUE", name);
             return -1;
         }
         *eq = '\0';
@@ -694,7 +683,7 @@ static int read_guest(struct lab *l, struct qmp_conn *q, const char *tag,
     int r = qmp_execute(q, "pmemsave", args, 10 * S, NULL, e, sizeof(e));
     json_decref(args);
     if (r != QMP_OK) {
-        fail(err, errlen, "pmemsave: %s", e);
+        err_set(err, errlen, "pmemsave: %s", e);
         return -1;
     }
     uint8_t b[8];
@@ -705,7 +694,7 @@ static int read_guest(struct lab *l, struct qmp_conn *q, const char *tag,
     }
     unlink(path);
     if (n != 8) {
-        fail(err, errlen, "pmemsave wrote %zu of 8 bytes to %s", n, path);
+        err_set(err, errlen, "pmemsave wrote %zu of 8 bytes to %s", n, path);
         return -1;
     }
     *counter = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 |
@@ -721,7 +710,7 @@ static int wait_ready(struct lab *l, double *rate, char *err, size_t errlen)
     uint32_t cnt = 0, rdy = 0;
     for (;;) {
         if (stopped(l)) {
-            fail(err, errlen, "interrupted while the guest booted");
+            err_set(err, errlen, "interrupted while the guest booted");
             return -1;
         }
         if (tick(l, err, errlen)) {
@@ -734,10 +723,10 @@ static int wait_ready(struct lab *l, double *rate, char *err, size_t errlen)
             break;
         }
         if (qmp_now_ns() >= until) {
-            fail(err, errlen,
-                 "the guest did not become ready within %" PRId64 " s (page "
-                 "counter %u): does %s boot the lab guest?",
-                 l->c.boot_timeout_ns / S, cnt, l->qemu);
+            err_set(err, errlen,
+                    "the guest did not become ready within %" PRId64 " s (page "
+                    "counter %u): does %s boot the lab guest?",
+                    l->c.boot_timeout_ns / S, cnt, l->qemu);
             return -1;
         }
         sleep_ns(100 * MS);
@@ -774,7 +763,7 @@ static int start_migration(struct lab *l, char *err, size_t errlen)
     char e[512];
     if (qmp_execute(l->qdst, "query-migrate", NULL, 10 * S, &ret, e,
                     sizeof(e)) != QMP_OK) {
-        fail(err, errlen, "destination QEMU: %s", e);
+        err_set(err, errlen, "destination QEMU: %s", e);
         return -1;
     }
     const json_t *sa =
@@ -783,9 +772,9 @@ static int start_migration(struct lab *l, char *err, size_t errlen)
     char uri[64];
     if (!port) {
         json_decref(ret);
-        fail(err, errlen,
-             "destination QEMU: query-migrate shows no "
-             "socket-address after migrate-incoming");
+        err_set(err, errlen,
+                "destination QEMU: query-migrate shows no "
+                "socket-address after migrate-incoming");
         return -1;
     }
     snprintf(uri, sizeof(uri), "tcp:127.0.0.1:%s", port);
@@ -986,7 +975,7 @@ int lab_run(const struct lab_cfg *cfg, const struct live_opts *lo,
     memset(r, 0, sizeof(*r));
     struct lab *l = calloc(1, sizeof(*l));
     if (!l) {
-        fail(err, errlen, "out of memory");
+        err_set(err, errlen, "out of memory");
         return -1;
     }
     l->c = *cfg;

@@ -126,7 +126,7 @@ void lab_result_free(struct lab_result *r);
 int lab_run(const struct lab_cfg *cfg, const struct live_opts *lo,
             struct lab_result *r, char *err, size_t errlen);
 
-/* The lab configuration as a simulator scenario (sim/scenario.h keys):
+/* The lab configuration as a simulator scenario (run/scenario.h keys):
  * qemu version, vm.ram, vm.zero_fraction, workload sweep over the working
  * set at dirty_rate_bps, migration.downtime_limit, max_bandwidth,
  * time_limit, auto_converge.  malloc'ed JSON text or NULL. */

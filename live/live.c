@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* live/live.c — a live session: poll query-migrate, record, advise, steer. */
 #include "live/live.h"
+#include "base/err.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -9,27 +10,13 @@
 #include <string.h>
 #include <time.h>
 
-#include "sim/scenario.h"
-#include "sim/units.h"
+#include "run/scenario.h"
+#include "base/units.h"
 #include "store/db.h"
 
 #define MS         ((int64_t)1000000)
 #define FLUSH_NS   ((int64_t)1000000000)
 #define MAX_FAULTS 5 /* consecutive failed polls before giving up */
-
-static void fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0) {
-        return;
-    }
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 static int64_t epoch_ns(void)
 {
@@ -49,7 +36,8 @@ static int get_u64(const json_t *o, const char *key, uint64_t *out,
         return 0;
     }
     if (!json_is_number(v) || json_number_value(v) < 0) {
-        fail(err, errlen, "%s: '%s' is not a non-negative number", where, key);
+        err_set(err, errlen, "%s: '%s' is not a non-negative number", where,
+                key);
         return -1;
     }
     *out = qmp_get_u64(o, key, 0);
@@ -65,7 +53,7 @@ static int get_ms(const json_t *o, const char *key, int64_t *out,
         return 0;
     }
     if (!json_is_number(v)) {
-        fail(err, errlen, "%s: '%s' is not a number", where, key);
+        err_set(err, errlen, "%s: '%s' is not a number", where, key);
         return -1;
     }
     *out = (int64_t)json_number_value(v);
@@ -77,12 +65,12 @@ int live_parse_migrate(const json_t *ret, struct live_mig *m, char *err,
 {
     memset(m, 0, sizeof(*m));
     if (!json_is_object(ret)) {
-        fail(err, errlen, "query-migrate: the reply is not a JSON object");
+        err_set(err, errlen, "query-migrate: the reply is not a JSON object");
         return -1;
     }
     const json_t *st = json_object_get(ret, "status");
     if (st && !json_is_string(st)) {
-        fail(err, errlen, "query-migrate: 'status' is not a string");
+        err_set(err, errlen, "query-migrate: 'status' is not a string");
         return -1;
     }
     snprintf(m->status, sizeof(m->status), "%s",
@@ -97,9 +85,9 @@ int live_parse_migrate(const json_t *ret, struct live_mig *m, char *err,
     }
     const json_t *thr = json_object_get(ret, "cpu-throttle-percentage");
     if (thr && !json_is_number(thr)) {
-        fail(err, errlen,
-             "query-migrate: 'cpu-throttle-percentage' is not a "
-             "number");
+        err_set(err, errlen,
+                "query-migrate: 'cpu-throttle-percentage' is not a "
+                "number");
         return -1;
     }
     m->throttle_pct = thr ? json_number_value(thr) : 0;
@@ -116,7 +104,7 @@ int live_parse_migrate(const json_t *ret, struct live_mig *m, char *err,
         return 0;
     }
     if (!json_is_object(ram)) {
-        fail(err, errlen, "query-migrate: 'ram' is not an object");
+        err_set(err, errlen, "query-migrate: 'ram' is not an object");
         return -1;
     }
     m->has_ram = true;
@@ -139,7 +127,7 @@ int live_parse_migrate(const json_t *ret, struct live_mig *m, char *err,
     }
     const json_t *mbps = json_object_get(ram, "mbps");
     if (mbps && !json_is_number(mbps)) {
-        fail(err, errlen, "query-migrate ram: 'mbps' is not a number");
+        err_set(err, errlen, "query-migrate ram: 'mbps' is not a number");
         return -1;
     }
     m->mbps = mbps ? json_number_value(mbps) : 0;
@@ -154,8 +142,8 @@ int live_parse_params(const json_t *ret, struct live_params *p, char *err,
 {
     memset(p, 0, sizeof(*p));
     if (!json_is_object(ret)) {
-        fail(err, errlen,
-             "query-migrate-parameters: the reply is not a JSON object");
+        err_set(err, errlen,
+                "query-migrate-parameters: the reply is not a JSON object");
         return -1;
     }
     const char *w = "query-migrate-parameters";
@@ -305,9 +293,9 @@ static int read_caps(struct live_session *s, char *err, size_t errlen)
     }
     if (!json_is_array(ret)) {
         json_decref(ret);
-        fail(err, errlen,
-             "query-migrate-capabilities: the reply is not an "
-             "array");
+        err_set(err, errlen,
+                "query-migrate-capabilities: the reply is not an "
+                "array");
         return QMP_E_PROTO;
     }
     size_t i;
@@ -459,7 +447,7 @@ int live_session_init(struct live_session *s, struct qmp_conn *q,
     s->first_status = true;
     s->checker = mig_status_checker_new(v);
     if (!s->checker) {
-        fail(err, errlen, "out of memory");
+        err_set(err, errlen, "out of memory");
         return -1;
     }
     mig_status_checker_set_position(s->checker, MIG_POS_NS, NULL);
@@ -1179,10 +1167,10 @@ int live_session_close(struct live_session *s, const char *diagnosis, char *err,
     }
     flush_store(s, true);
     if (s->store_failed) {
-        fail(err, errlen,
-             "run %" PRId64 " in %s is incomplete: the store "
-             "failed during the run",
-             s->run_id, db_path(s->o.db));
+        err_set(err, errlen,
+                "run %" PRId64 " in %s is incomplete: the store "
+                "failed during the run",
+                s->run_id, db_path(s->o.db));
         return -1;
     }
     if (r->outcome != RUN_INCOMPLETE &&

@@ -4,7 +4,7 @@
  * contract.
  *
  * A live session polls query-migrate on one QMP connection every interval
- * and turns what it sees into a struct run_result (sim/result.h):
+ * and turns what it sees into a struct run_result (run/result.h):
  *   - one run_sample per poll while the migration runs: t_ns = time since
  *     the session saw the migration start (CLOCK_MONOTONIC), iteration and
  *     bitmap syncs = ram.dirty-sync-count, estimate_bytes = ram_dirty_bytes
@@ -21,7 +21,7 @@
  *     "pass N"; optional), RUN_EV_PARAM per parameter change the session
  *     made or saw, RUN_EV_THROTTLE per cpu-throttle-percentage change,
  *     RUN_EV_NOTE for faults, advice and status-machine violations
- *     (sim/mig_status.h checker, QEMU version from the greeting);
+ *     (model/mig_status.h checker, QEMU version from the greeting);
  *   - metrics from the final query-migrate: total-time, downtime (QEMU's
  *     source-side figure, also used as downtime_ns), setup-time, bytes per
  *     phase, dirty-sync-count, last expected-downtime, max throttle.
@@ -62,8 +62,8 @@
 
 #include "live/qmp.h"
 #include "policy/policy.h"
-#include "sim/mig_status.h"
-#include "sim/result.h"
+#include "model/mig_status.h"
+#include "run/result.h"
 
 struct db;
 

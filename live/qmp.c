@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* live/qmp.c — QMP client: framing, commands, events, faults. */
 #include "live/qmp.h"
+#include "base/err.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -43,20 +44,6 @@ struct qmp_conn {
     char version[32];
     unsigned version_num;
 };
-
-static void fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0) {
-        return;
-    }
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 int64_t qmp_now_ns(void)
 {
@@ -169,11 +156,12 @@ static int next_msg(struct qmp_conn *c, json_t **out, char *err, size_t errlen)
             if (ch != '{') {
                 char what[16];
                 describe_byte(ch, what, sizeof(what));
-                fail(err, errlen,
-                     "%s: malformed QMP message: %s outside a JSON object at "
-                     "stream byte %llu",
-                     c->name, what,
-                     (unsigned long long)(c->stream_pos + c->scan));
+                err_set(
+                    err, errlen,
+                    "%s: malformed QMP message: %s outside a JSON object at "
+                    "stream byte %llu",
+                    c->name, what,
+                    (unsigned long long)(c->stream_pos + c->scan));
                 log_msg(c, "<- [malformed]", c->buf + c->scan, 1);
                 c->scan++;
                 c->start = c->scan;
@@ -208,11 +196,11 @@ static int next_msg(struct qmp_conn *c, json_t **out, char *err, size_t errlen)
                 if (c->discarding) {
                     c->discarding = false;
                     c->start = c->scan;
-                    fail(err, errlen,
-                         "%s: QMP message of %llu bytes exceeds the %u MiB "
-                         "cap; skipped",
-                         c->name, (unsigned long long)c->msg_bytes,
-                         QMP_MAX_MSG_BYTES >> 20);
+                    err_set(err, errlen,
+                            "%s: QMP message of %llu bytes exceeds the %u MiB "
+                            "cap; skipped",
+                            c->name, (unsigned long long)c->msg_bytes,
+                            QMP_MAX_MSG_BYTES >> 20);
                     log_msg(c, "<-", "[oversized message skipped]", 27);
                     return -1;
                 }
@@ -226,11 +214,12 @@ static int next_msg(struct qmp_conn *c, json_t **out, char *err, size_t errlen)
                     m = json_loadb(p, n, JSON_DECODE_INT_AS_REAL, &je);
                 }
                 if (!m) {
-                    fail(err, errlen,
-                         "%s: malformed QMP message (%s, at byte %d of %zu): "
-                         "%.*s%s",
-                         c->name, je.text, je.position, n,
-                         (int)(n > 60 ? 60 : n), p, n > 60 ? "..." : "");
+                    err_set(
+                        err, errlen,
+                        "%s: malformed QMP message (%s, at byte %d of %zu): "
+                        "%.*s%s",
+                        c->name, je.text, je.position, n,
+                        (int)(n > 60 ? 60 : n), p, n > 60 ? "..." : "");
                     return -1;
                 }
                 *out = m;
@@ -272,10 +261,10 @@ static int poll_fd(struct qmp_conn *c, short events, int64_t deadline,
             continue;
         }
         if (errno == EINTR) {
-            fail(err, errlen, "%s: interrupted", c->name);
+            err_set(err, errlen, "%s: interrupted", c->name);
             return QMP_E_INTR;
         }
-        fail(err, errlen, "%s: poll: %s", c->name, strerror(errno));
+        err_set(err, errlen, "%s: poll: %s", c->name, strerror(errno));
         mark_closed(c, strerror(errno));
         return QMP_E_IO;
     }
@@ -300,8 +289,8 @@ static int read_some(struct qmp_conn *c, int64_t deadline, char *err,
         }
         char *nb = realloc(c->buf, ncap);
         if (!nb) {
-            fail(err, errlen, "%s: out of memory for a %zu-byte buffer",
-                 c->name, ncap);
+            err_set(err, errlen, "%s: out of memory for a %zu-byte buffer",
+                    c->name, ncap);
             return QMP_E_IO;
         }
         c->buf = nb;
@@ -318,7 +307,7 @@ static int read_some(struct qmp_conn *c, int64_t deadline, char *err,
             return QMP_OK;
         }
         if (errno == EINTR) {
-            fail(err, errlen, "%s: interrupted", c->name);
+            err_set(err, errlen, "%s: interrupted", c->name);
             return QMP_E_INTR;
         }
         if (errno == EAGAIN || errno == EWOULDBLOCK) {
@@ -333,13 +322,13 @@ static void closed_msg(struct qmp_conn *c, const char *doing, char *err,
                        size_t errlen)
 {
     if (c->in_msg) {
-        fail(err, errlen,
-             "%s: QMP connection %s in the middle of a message (%llu bytes "
-             "received) while %s",
-             c->name, c->close_why, (unsigned long long)c->msg_bytes, doing);
+        err_set(err, errlen,
+                "%s: QMP connection %s in the middle of a message (%llu bytes "
+                "received) while %s",
+                c->name, c->close_why, (unsigned long long)c->msg_bytes, doing);
     } else {
-        fail(err, errlen, "%s: QMP connection %s while %s", c->name,
-             c->close_why, doing);
+        err_set(err, errlen, "%s: QMP connection %s while %s", c->name,
+                c->close_why, doing);
     }
 }
 
@@ -425,7 +414,7 @@ static int pump(struct qmp_conn *c, int64_t deadline, json_t **out,
         }
         r = read_some(c, deadline, err, errlen);
         if (r == QMP_E_TIMEOUT) {
-            fail(err, errlen, "%s: timed out while %s", c->name, doing);
+            err_set(err, errlen, "%s: timed out while %s", c->name, doing);
         }
         if (r != QMP_OK) {
             return r;
@@ -440,8 +429,8 @@ static int send_all(struct qmp_conn *c, const char *p, size_t n,
     log_msg(c, "->", p, n);
     while (n > 0) {
         if (c->closed) {
-            fail(err, errlen, "%s: QMP connection %s; cannot send %s", c->name,
-                 c->close_why, what);
+            err_set(err, errlen, "%s: QMP connection %s; cannot send %s",
+                    c->name, c->close_why, what);
             return QMP_E_IO;
         }
         ssize_t w = send(c->fd, p, n, MSG_NOSIGNAL);
@@ -453,7 +442,7 @@ static int send_all(struct qmp_conn *c, const char *p, size_t n,
         if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
             int r = poll_fd(c, POLLOUT, deadline, err, errlen);
             if (r == QMP_E_TIMEOUT) {
-                fail(err, errlen, "%s: timed out sending %s", c->name, what);
+                err_set(err, errlen, "%s: timed out sending %s", c->name, what);
             }
             if (r != QMP_OK) {
                 return r;
@@ -464,8 +453,8 @@ static int send_all(struct qmp_conn *c, const char *p, size_t n,
             continue;
         }
         mark_closed(c, w < 0 ? strerror(errno) : "closed");
-        fail(err, errlen, "%s: QMP connection closed (%s) sending %s", c->name,
-             c->close_why, what);
+        err_set(err, errlen, "%s: QMP connection closed (%s) sending %s",
+                c->name, c->close_why, what);
         return QMP_E_IO;
     }
     return QMP_OK;
@@ -489,28 +478,29 @@ int qmp_execute(struct qmp_conn *c, const char *cmd, json_t *args,
     }
     c->err_class[0] = c->err_desc[0] = '\0';
     if (args && !json_is_object(args)) {
-        fail(err, errlen, "%s: arguments of '%s' must be a JSON object",
-             c->name, cmd);
+        err_set(err, errlen, "%s: arguments of '%s' must be a JSON object",
+                c->name, cmd);
         return QMP_E_PROTO;
     }
     json_int_t id = ++c->next_id;
     json_t *req = json_pack("{s:s, s:I}", "execute", cmd, "id", id);
     if (!req || (args && json_object_set(req, "arguments", args) != 0)) {
         json_decref(req);
-        fail(err, errlen, "%s: cannot build the '%s' request", c->name, cmd);
+        err_set(err, errlen, "%s: cannot build the '%s' request", c->name, cmd);
         return QMP_E_PROTO;
     }
     char *text = json_dumps(req, JSON_COMPACT);
     json_decref(req);
     if (!text) {
-        fail(err, errlen, "%s: cannot encode the '%s' request", c->name, cmd);
+        err_set(err, errlen, "%s: cannot encode the '%s' request", c->name,
+                cmd);
         return QMP_E_PROTO;
     }
     size_t tn = strlen(text);
     char *line = malloc(tn + 2);
     if (!line) {
         free(text);
-        fail(err, errlen, "%s: out of memory", c->name);
+        err_set(err, errlen, "%s: out of memory", c->name);
         return QMP_E_IO;
     }
     memcpy(line, text, tn);
@@ -543,10 +533,11 @@ int qmp_execute(struct qmp_conn *c, const char *cmd, json_t *args,
         enum msg_kind k = classify(m);
         if (k != MSG_REPLY) {
             json_decref(m);
-            fail(err, errlen,
-                 "%s: unexpected QMP message (neither reply nor event) while "
-                 "%s",
-                 c->name, doing);
+            err_set(
+                err, errlen,
+                "%s: unexpected QMP message (neither reply nor event) while "
+                "%s",
+                c->name, doing);
             return QMP_E_PROTO;
         }
         if (!id_matches(m, id)) {
@@ -559,8 +550,8 @@ int qmp_execute(struct qmp_conn *c, const char *cmd, json_t *args,
                      qmp_get_str(e, "class", "?"));
             snprintf(c->err_desc, sizeof(c->err_desc), "%s",
                      qmp_get_str(e, "desc", ""));
-            fail(err, errlen, "'%s' failed: %s: %s", cmd, c->err_class,
-                 c->err_desc);
+            err_set(err, errlen, "'%s' failed: %s: %s", cmd, c->err_class,
+                    c->err_desc);
             json_decref(m);
             return QMP_E_QEMU;
         }
@@ -620,8 +611,8 @@ int qmp_wait_event(struct qmp_conn *c, int64_t timeout_ns, char *err,
             if (have) {
                 return QMP_OK;
             }
-            fail(err, errlen, "%s: no event within %lld ms", c->name,
-                 (long long)(timeout_ns / 1000000));
+            err_set(err, errlen, "%s: no event within %lld ms", c->name,
+                    (long long)(timeout_ns / 1000000));
             return r;
         }
         if (r != QMP_OK) {
@@ -686,14 +677,14 @@ struct qmp_conn *qmp_open_fd(int fd, const char *name, int64_t timeout_ns,
     struct qmp_conn *c = calloc(1, sizeof(*c));
     if (!c) {
         close(fd);
-        fail(err, errlen, "%s: out of memory", name);
+        err_set(err, errlen, "%s: out of memory", name);
         return NULL;
     }
     c->fd = fd;
     snprintf(c->name, sizeof(c->name), "%s", name);
     int fl = fcntl(fd, F_GETFL);
     if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) {
-        fail(err, errlen, "%s: fcntl: %s", name, strerror(errno));
+        err_set(err, errlen, "%s: fcntl: %s", name, strerror(errno));
         qmp_close(c);
         return NULL;
     }
@@ -701,10 +692,10 @@ struct qmp_conn *qmp_open_fd(int fd, const char *name, int64_t timeout_ns,
     json_t *m = NULL;
     int r = pump(c, deadline, &m, "waiting for the QMP greeting", err, errlen);
     if (r == QMP_E_TIMEOUT) {
-        fail(err, errlen,
-             "%s: no QMP greeting within %lld ms (not a QMP socket, or "
-             "another client holds this monitor?)",
-             name, (long long)(timeout_ns / 1000000));
+        err_set(err, errlen,
+                "%s: no QMP greeting within %lld ms (not a QMP socket, or "
+                "another client holds this monitor?)",
+                name, (long long)(timeout_ns / 1000000));
     }
     if (r != QMP_OK) {
         qmp_close(c);
@@ -712,7 +703,8 @@ struct qmp_conn *qmp_open_fd(int fd, const char *name, int64_t timeout_ns,
     }
     if (classify(m) != MSG_GREETING) {
         json_decref(m);
-        fail(err, errlen, "%s: the first message is not a QMP greeting", name);
+        err_set(err, errlen, "%s: the first message is not a QMP greeting",
+                name);
         qmp_close(c);
         return NULL;
     }
@@ -740,21 +732,21 @@ static int connect_unix(const char *path, char *err, size_t errlen, bool *retry)
     memset(&sa, 0, sizeof(sa));
     sa.sun_family = AF_UNIX;
     if (strlen(path) >= sizeof(sa.sun_path)) {
-        fail(err, errlen, "%s: socket path longer than %zu bytes", path,
-             sizeof(sa.sun_path) - 1);
+        err_set(err, errlen, "%s: socket path longer than %zu bytes", path,
+                sizeof(sa.sun_path) - 1);
         return -1;
     }
     memcpy(sa.sun_path, path, strlen(path) + 1);
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) {
-        fail(err, errlen, "%s: socket: %s", path, strerror(errno));
+        err_set(err, errlen, "%s: socket: %s", path, strerror(errno));
         return -1;
     }
     if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
         int e = errno;
         close(fd);
         *retry = e == ENOENT || e == ECONNREFUSED || e == EAGAIN;
-        fail(err, errlen, "%s: connect: %s", path, strerror(e));
+        err_set(err, errlen, "%s: connect: %s", path, strerror(e));
         return -1;
     }
     return fd;
@@ -769,7 +761,7 @@ static int connect_tcp(const char *host, const char *port, int64_t deadline,
     hints.ai_socktype = SOCK_STREAM;
     int g = getaddrinfo(host, port, &hints, &res);
     if (g != 0) {
-        fail(err, errlen, "%s:%s: %s", host, port, gai_strerror(g));
+        err_set(err, errlen, "%s:%s: %s", host, port, gai_strerror(g));
         return -1;
     }
     int fd = -1;
@@ -804,7 +796,7 @@ static int connect_tcp(const char *host, const char *port, int64_t deadline,
     freeaddrinfo(res);
     if (fd < 0) {
         *retry = e == ECONNREFUSED;
-        fail(err, errlen, "%s:%s: connect: %s", host, port, strerror(e));
+        err_set(err, errlen, "%s:%s: connect: %s", host, port, strerror(e));
     }
     return fd;
 }
@@ -823,7 +815,7 @@ struct qmp_conn *qmp_connect(const char *addr, int64_t wait_ns,
         if (a == addr && (strchr(addr, '/') || !colon)) {
             path = addr;
         } else if (!colon || colon == a || !colon[1]) {
-            fail(err, errlen, "%s: expected HOST:PORT", addr);
+            err_set(err, errlen, "%s: expected HOST:PORT", addr);
             return NULL;
         } else {
             size_t hl = (size_t)(colon - a);
@@ -832,7 +824,7 @@ struct qmp_conn *qmp_connect(const char *addr, int64_t wait_ns,
                 hl -= 2;
             }
             if (hl >= sizeof(host) || strlen(colon + 1) >= sizeof(port)) {
-                fail(err, errlen, "%s: address too long", addr);
+                err_set(err, errlen, "%s: address too long", addr);
                 return NULL;
             }
             memcpy(host, a, hl);

@@ -4,6 +4,7 @@
  * exact unit formatting, point keys.
  */
 #include "plan/plan.h"
+#include "base/err.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -18,22 +19,8 @@
 #include <jansson.h>
 
 #include "policy/policy.h"
-#include "sim/units.h"
+#include "base/units.h"
 #include "store/db.h"
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || !errlen) {
-        return;
-    }
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 /* ---- exact unit formatting --------------------------------------------- */
 
@@ -282,10 +269,10 @@ static int parse_end(const char *s, enum vkind *k, uint64_t *u, double *d,
         *k = VK_SIZE;
         return 0;
     }
-    seterr(err, errlen,
-           "'%s' is not a time, rate, size or number (e.g. 100ms, "
-           "1Gbit/s, 512MiB, 4)",
-           s);
+    err_set(err, errlen,
+            "'%s' is not a time, rate, size or number (e.g. 100ms, "
+            "1Gbit/s, 512MiB, 4)",
+            s);
     return -1;
 }
 
@@ -325,7 +312,7 @@ static int expand_range(const char *item, struct vlist *out, char *err,
 {
     char buf[256];
     if (strlen(item) >= sizeof(buf)) {
-        seterr(err, errlen, "range '%.40s...': too long", item);
+        err_set(err, errlen, "range '%.40s...': too long", item);
         return -1;
     }
     snprintf(buf, sizeof(buf), "%s", item);
@@ -339,8 +326,8 @@ static int expand_range(const char *item, struct vlist *out, char *err,
         geo = op != NULL;
     }
     if (!op) {
-        seterr(err, errlen, "range '%s': expected A..B:STEP or A..B*FACTOR",
-               item);
+        err_set(err, errlen, "range '%s': expected A..B:STEP or A..B*FACTOR",
+                item);
         return -1;
     }
     *op = '\0';
@@ -352,29 +339,29 @@ static int expand_range(const char *item, struct vlist *out, char *err,
     if (parse_end(a, &ka, &ua, &da, e, sizeof(e)) ||
         parse_end(b, &kb, &ub, &db, e, sizeof(e)) ||
         parse_end(st, &ks, &us, &ds, e, sizeof(e))) {
-        seterr(err, errlen, "range '%s': %s", item, e);
+        err_set(err, errlen, "range '%s': %s", item, e);
         return -1;
     }
     if (ka != kb || (!geo && ks != ka) || (geo && ks != VK_NUM)) {
-        seterr(err, errlen,
-               "range '%s': the ends and the %s must be of one kind "
-               "(here %s, %s, %s)",
-               item, geo ? "factor (a number)" : "step", kind_name(ka),
-               kind_name(kb), kind_name(ks));
+        err_set(err, errlen,
+                "range '%s': the ends and the %s must be of one kind "
+                "(here %s, %s, %s)",
+                item, geo ? "factor (a number)" : "step", kind_name(ka),
+                kind_name(kb), kind_name(ks));
         return -1;
     }
     bool integer = ka != VK_NUM ||
                    (plain_integer(a) && plain_integer(b) && plain_integer(st));
     if (geo) {
         if (!(ds > 1.0) || !isfinite(ds)) {
-            seterr(err, errlen, "range '%s': the factor must be > 1", item);
+            err_set(err, errlen, "range '%s': the factor must be > 1", item);
             return -1;
         }
         double lo = ka == VK_NUM ? da : (double)ua;
         double hi = ka == VK_NUM ? db : (double)ub;
         if (!(lo > 0) || lo > hi) {
-            seterr(err, errlen,
-                   "range '%s': a geometric range needs 0 < A <= B", item);
+            err_set(err, errlen,
+                    "range '%s': a geometric range needs 0 < A <= B", item);
             return -1;
         }
         bool int_geo = integer;
@@ -385,8 +372,8 @@ static int expand_range(const char *item, struct vlist *out, char *err,
                 break;
             }
             if (out->n >= PLAN_MAX_VALUES) {
-                seterr(err, errlen, "range '%s': more than %d values", item,
-                       PLAN_MAX_VALUES);
+                err_set(err, errlen, "range '%s': more than %d values", item,
+                        PLAN_MAX_VALUES);
                 return -1;
             }
             double r = int_geo ? nearbyint(v) : v;
@@ -397,7 +384,7 @@ static int expand_range(const char *item, struct vlist *out, char *err,
             int rc = ka == VK_NUM ? push_num(out, r, int_geo)
                                   : push_unit(out, ka, (uint64_t)r);
             if (rc) {
-                seterr(err, errlen, "out of memory");
+                err_set(err, errlen, "out of memory");
                 return -1;
             }
         }
@@ -405,18 +392,18 @@ static int expand_range(const char *item, struct vlist *out, char *err,
     }
     if (ka == VK_NUM && !integer) {
         if (!(ds > 0) || da > db || !isfinite(ds)) {
-            seterr(err, errlen, "range '%s': needs A <= B and STEP > 0", item);
+            err_set(err, errlen, "range '%s': needs A <= B and STEP > 0", item);
             return -1;
         }
         double cnt = floor((db - da) / ds * (1 + 1e-12) + 1e-9) + 1;
         if (cnt > PLAN_MAX_VALUES) {
-            seterr(err, errlen, "range '%s': more than %d values", item,
-                   PLAN_MAX_VALUES);
+            err_set(err, errlen, "range '%s': more than %d values", item,
+                    PLAN_MAX_VALUES);
             return -1;
         }
         for (size_t k = 0; k < (size_t)cnt; k++) {
             if (push_num(out, da + (double)k * ds, false)) {
-                seterr(err, errlen, "out of memory");
+                err_set(err, errlen, "out of memory");
                 return -1;
             }
         }
@@ -428,7 +415,7 @@ static int expand_range(const char *item, struct vlist *out, char *err,
         long long ia = strtoll(a, NULL, 10), ib = strtoll(b, NULL, 10),
                   is = strtoll(st, NULL, 10);
         if (errno || is <= 0 || ia > ib) {
-            seterr(err, errlen, "range '%s': needs A <= B and STEP > 0", item);
+            err_set(err, errlen, "range '%s': needs A <= B and STEP > 0", item);
             return -1;
         }
         unsigned long long cnt =
@@ -436,33 +423,33 @@ static int expand_range(const char *item, struct vlist *out, char *err,
                 (unsigned long long)is +
             1;
         if (cnt > PLAN_MAX_VALUES) {
-            seterr(err, errlen, "range '%s': more than %d values", item,
-                   PLAN_MAX_VALUES);
+            err_set(err, errlen, "range '%s': more than %d values", item,
+                    PLAN_MAX_VALUES);
             return -1;
         }
         for (unsigned long long k = 0; k < cnt; k++) {
             char nb[32];
             snprintf(nb, sizeof(nb), "%lld", ia + (long long)k * is);
             if (vl_push(out, nb, strlen(nb))) {
-                seterr(err, errlen, "out of memory");
+                err_set(err, errlen, "out of memory");
                 return -1;
             }
         }
         return 0;
     }
     if (us == 0 || ua > ub) {
-        seterr(err, errlen, "range '%s': needs A <= B and STEP > 0", item);
+        err_set(err, errlen, "range '%s': needs A <= B and STEP > 0", item);
         return -1;
     }
     uint64_t cnt = (ub - ua) / us + 1;
     if (cnt > PLAN_MAX_VALUES) {
-        seterr(err, errlen, "range '%s': more than %d values", item,
-               PLAN_MAX_VALUES);
+        err_set(err, errlen, "range '%s': more than %d values", item,
+                PLAN_MAX_VALUES);
         return -1;
     }
     for (uint64_t k = 0; k < cnt; k++) {
         if (push_unit(out, ka, ua + k * us)) {
-            seterr(err, errlen, "out of memory");
+            err_set(err, errlen, "out of memory");
             return -1;
         }
     }
@@ -490,14 +477,14 @@ int plan_values_parse(const char *list, bool policy, char ***vals, size_t *n,
     *n = 0;
     bool semi = policy && strchr(list, ';');
     if (split_top(list, semi ? ';' : ',', &pieces)) {
-        seterr(err, errlen, "out of memory");
+        err_set(err, errlen, "out of memory");
         return -1;
     }
     int rc = 0;
     for (size_t i = 0; i < pieces.n && !rc; i++) {
         const char *p = pieces.v[i];
         if (!*p) {
-            seterr(err, errlen, "'%s': empty value", list);
+            err_set(err, errlen, "'%s': empty value", list);
             rc = -1;
             break;
         }
@@ -508,7 +495,7 @@ int plan_values_parse(const char *list, bool policy, char ***vals, size_t *n,
                 size_t ln = strlen(*last), pn = strlen(p);
                 char *j = realloc(*last, ln + pn + 2);
                 if (!j) {
-                    seterr(err, errlen, "out of memory");
+                    err_set(err, errlen, "out of memory");
                     rc = -1;
                     break;
                 }
@@ -518,7 +505,7 @@ int plan_values_parse(const char *list, bool policy, char ***vals, size_t *n,
                 continue;
             }
             if (vl_push(&out, p, strlen(p))) {
-                seterr(err, errlen, "out of memory");
+                err_set(err, errlen, "out of memory");
                 rc = -1;
             }
             continue;
@@ -527,11 +514,11 @@ int plan_values_parse(const char *list, bool policy, char ***vals, size_t *n,
         if (!literal && strstr(p, "..")) {
             rc = expand_range(p, &out, err, errlen);
         } else if (vl_push(&out, p, strlen(p))) {
-            seterr(err, errlen, "out of memory");
+            err_set(err, errlen, "out of memory");
             rc = -1;
         }
         if (out.n > PLAN_MAX_VALUES) {
-            seterr(err, errlen, "more than %d values", PLAN_MAX_VALUES);
+            err_set(err, errlen, "more than %d values", PLAN_MAX_VALUES);
             rc = -1;
         }
     }
@@ -541,7 +528,7 @@ int plan_values_parse(const char *list, bool policy, char ***vals, size_t *n,
         return -1;
     }
     if (out.n == 0) {
-        seterr(err, errlen, "'%s': no values", list);
+        err_set(err, errlen, "'%s': no values", list);
         return -1;
     }
     *vals = out.v;
@@ -582,7 +569,7 @@ int plan_grid_add(struct plan_grid *g, const char *spec, char *err,
 {
     const char *eq = strchr(spec, '=');
     if (!eq || eq == spec) {
-        seterr(err, errlen, "--grid '%s': expected KEY=VALUES", spec);
+        err_set(err, errlen, "--grid '%s': expected KEY=VALUES", spec);
         return -1;
     }
     char key[128];
@@ -590,7 +577,7 @@ int plan_grid_add(struct plan_grid *g, const char *spec, char *err,
     const char *k0 = spec;
     trim(&k0, &klen);
     if (klen == 0 || klen >= sizeof(key)) {
-        seterr(err, errlen, "--grid '%s': bad key", spec);
+        err_set(err, errlen, "--grid '%s': bad key", spec);
         return -1;
     }
     memcpy(key, k0, klen);
@@ -600,14 +587,14 @@ int plan_grid_add(struct plan_grid *g, const char *spec, char *err,
     size_t n;
     char e[300];
     if (plan_values_parse(eq + 1, pol, &vals, &n, e, sizeof(e))) {
-        seterr(err, errlen, "--grid %s: %s", key, e);
+        err_set(err, errlen, "--grid %s: %s", key, e);
         return -1;
     }
     int a = plan_grid_find(g, key);
     if (a < 0) {
         if (g->n_axes == PLAN_MAX_AXES) {
-            seterr(err, errlen, "--grid %s: at most %d axes", key,
-                   PLAN_MAX_AXES);
+            err_set(err, errlen, "--grid %s: at most %d axes", key,
+                    PLAN_MAX_AXES);
             goto fail;
         }
         a = (int)g->n_axes++;
@@ -617,15 +604,15 @@ int plan_grid_add(struct plan_grid *g, const char *spec, char *err,
     }
     struct plan_axis *ax = &g->axes[a];
     if (ax->n + n > PLAN_MAX_VALUES) {
-        seterr(err, errlen, "--grid %s: more than %d values", key,
-               PLAN_MAX_VALUES);
+        err_set(err, errlen, "--grid %s: more than %d values", key,
+                PLAN_MAX_VALUES);
         goto fail;
     }
     if (ax->n + n > ax->cap) {
         size_t nc = ax->n + n;
         char **nv = realloc(ax->values, nc * sizeof(*nv));
         if (!nv) {
-            seterr(err, errlen, "out of memory");
+            err_set(err, errlen, "out of memory");
             goto fail;
         }
         ax->values = nv;
@@ -636,8 +623,8 @@ int plan_grid_add(struct plan_grid *g, const char *spec, char *err,
     }
     free(vals);
     if (plan_grid_cells(g) == 0) {
-        seterr(err, errlen, "--grid: more than %" PRIu64 " points",
-               PLAN_MAX_POINTS);
+        err_set(err, errlen, "--grid: more than %" PRIu64 " points",
+                PLAN_MAX_POINTS);
         return -1;
     }
     return 0;

@@ -7,6 +7,7 @@
  * (policy, limit, seed, bandwidth) is simulated once (cache).
  */
 #include "plan/plan.h"
+#include "base/err.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -22,27 +23,13 @@
 #include <gsl/gsl_statistics_double.h>
 
 #include "policy/policy.h"
-#include "sim/engine.h"
-#include "sim/units.h"
+#include "engine/engine.h"
+#include "base/units.h"
 
 #define MIB             (UINT64_C(1) << 20)
 #define DEFAULT_SEEDS   5
 #define POST_ROUNDS     3 /* re-bisections after a failed post-check */
 #define MAX_SEARCH_GRID 4096
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || !errlen) {
-        return;
-    }
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 static double mono_s(void)
 {
@@ -855,7 +842,7 @@ int plan_run(const struct plan_cfg *cfg, struct plan_result *out, char *err,
     double t0 = mono_s();
     struct planner *P = calloc(1, sizeof(*P));
     if (!P) {
-        seterr(err, errlen, "out of memory");
+        err_set(err, errlen, "out of memory");
         return -1;
     }
     int ret = -1;
@@ -863,7 +850,7 @@ int plan_run(const struct plan_cfg *cfg, struct plan_result *out, char *err,
     int64_t *fr = malloc(MAX_SEARCH_GRID * sizeof(int64_t));
     struct probe *pr = NULL;
     if (!g || !fr) {
-        seterr(err, errlen, "out of memory");
+        err_set(err, errlen, "out of memory");
         goto out;
     }
     P->cfg = cfg;
@@ -872,12 +859,12 @@ int plan_run(const struct plan_cfg *cfg, struct plan_result *out, char *err,
     P->jobs = cfg->jobs ? cfg->jobs : plan_default_jobs();
     unsigned want_seeds = cfg->seeds ? cfg->seeds : DEFAULT_SEEDS;
     if (want_seeds > PLAN_MAX_SEEDS) {
-        seterr(err, errlen, "at most %d seeds", PLAN_MAX_SEEDS);
+        err_set(err, errlen, "at most %d seeds", PLAN_MAX_SEEDS);
         goto out;
     }
     struct scn_doc *d = scn_doc_copy(cfg->base);
     if (!d) {
-        seterr(err, errlen, "out of memory");
+        err_set(err, errlen, "out of memory");
         goto out;
     }
     out->aggregate = false;
@@ -898,26 +885,26 @@ int plan_run(const struct plan_cfg *cfg, struct plan_result *out, char *err,
     P->mo.no_events = true;
 
     if (cfg->n_policies > PLAN_MAX_POLICIES) {
-        seterr(err, errlen, "at most %d policies", PLAN_MAX_POLICIES);
+        err_set(err, errlen, "at most %d policies", PLAN_MAX_POLICIES);
         goto out;
     }
     if (cfg->n_policies) {
         for (size_t i = 0; i < cfg->n_policies; i++) {
             P->pol[P->npol] = strdup(cfg->policies[i]);
             if (!P->pol[P->npol]) {
-                seterr(err, errlen, "out of memory");
+                err_set(err, errlen, "out of memory");
                 goto out;
             }
             P->npol++;
         }
     } else if (default_policies(P)) {
-        seterr(err, errlen, "out of memory");
+        err_set(err, errlen, "out of memory");
         goto out;
     }
     out->n_policies = P->npol;
     out->pol = calloc(P->npol, sizeof(*out->pol));
     if (!out->pol) {
-        seterr(err, errlen, "out of memory");
+        err_set(err, errlen, "out of memory");
         goto out;
     }
     /* a policy that cannot be set up is reported, not searched */
@@ -936,8 +923,8 @@ int plan_run(const struct plan_cfg *cfg, struct plan_result *out, char *err,
         pol_chain_free(&pc);
     }
     if (good == 0) {
-        seterr(err, errlen, "policy %s: %s", out->pol[0].policy,
-               out->pol[0].error);
+        err_set(err, errlen, "policy %s: %s", out->pol[0].policy,
+                out->pol[0].error);
         goto out;
     }
 
@@ -948,7 +935,7 @@ int plan_run(const struct plan_cfg *cfg, struct plan_result *out, char *err,
     P->seeds = 2;
     pr = calloc(ng * P->npol * want_seeds + 16, sizeof(*pr));
     if (!pr) {
-        seterr(err, errlen, "out of memory");
+        err_set(err, errlen, "out of memory");
         goto out;
     }
     size_t np = 0;
@@ -960,7 +947,7 @@ int plan_run(const struct plan_cfg *cfg, struct plan_result *out, char *err,
         }
     }
     if (eval(P, pr, np)) {
-        seterr(err, errlen, "out of memory");
+        err_set(err, errlen, "out of memory");
         goto out;
     }
     bool stoch = false;
@@ -1004,7 +991,7 @@ int plan_run(const struct plan_cfg *cfg, struct plan_result *out, char *err,
             }
         }
         if (eval(P, pr, np)) {
-            seterr(err, errlen, "out of memory");
+            err_set(err, errlen, "out of memory");
             goto out;
         }
     } else if (!stoch) {
@@ -1015,7 +1002,7 @@ int plan_run(const struct plan_cfg *cfg, struct plan_result *out, char *err,
     out->seeds = P->seeds;
 
     if (limit_search(P, g, ng, out)) {
-        seterr(err, errlen, "out of memory");
+        err_set(err, errlen, "out of memory");
         goto out;
     }
     /* every seed at each policy's answer, then statistics and frontier */
@@ -1029,7 +1016,7 @@ int plan_run(const struct plan_cfg *cfg, struct plan_result *out, char *err,
         }
     }
     if (eval(P, pr, np)) {
-        seterr(err, errlen, "out of memory");
+        err_set(err, errlen, "out of memory");
         goto out;
     }
     out->best = -1;
@@ -1044,7 +1031,7 @@ int plan_run(const struct plan_cfg *cfg, struct plan_result *out, char *err,
             policy_stats(P, p, o);
         }
         if (frontier_rows(P, p, fr, nfr, o)) {
-            seterr(err, errlen, "out of memory");
+            err_set(err, errlen, "out of memory");
             goto out;
         }
         if (o->meets && out->best < 0) {
@@ -1070,12 +1057,12 @@ int plan_run(const struct plan_cfg *cfg, struct plan_result *out, char *err,
         out->top = out->best;
     }
     if (out->top < 0) {
-        seterr(err, errlen, "policy %s: %s", out->pol[0].policy,
-               out->pol[0].error);
+        err_set(err, errlen, "policy %s: %s", out->pol[0].policy,
+                out->pol[0].error);
         goto out;
     }
     if (P->oom) {
-        seterr(err, errlen, "out of memory");
+        err_set(err, errlen, "out of memory");
         goto out;
     }
     const struct plan_policy *top = &out->pol[out->top];
@@ -1089,7 +1076,7 @@ int plan_run(const struct plan_cfg *cfg, struct plan_result *out, char *err,
     }
     out->at_limit_ns = at_ms * SIM_MS;
     if (bandwidth_search(P, (unsigned)out->top, at_ms, out)) {
-        seterr(err, errlen, "out of memory");
+        err_set(err, errlen, "out of memory");
         goto out;
     }
     out->scn = P->base;

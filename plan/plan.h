@@ -2,7 +2,7 @@
 /*
  * plan/plan.h — the planner and parameter sweeps: contract.
  *
- * Three parts, all built on mig_simulate() (sim/mig.h), which has no
+ * Three parts, all built on mig_simulate() (model/mig.h), which has no
  * globals, so simulations run in parallel on worker threads:
  *
  * Grids (plan_grid_*): the axes of a sweep.  An axis is a scenario key path
@@ -73,9 +73,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "sim/mig.h"
-#include "sim/result.h"
-#include "sim/scenario.h"
+#include "model/mig.h"
+#include "run/result.h"
+#include "run/scenario.h"
 
 #define PLAN_MAX_AXES       16
 #define PLAN_MAX_VALUES     10000000 /* per axis */

@@ -10,6 +10,7 @@
  * new runs (one transaction each) and calls back in point order.
  */
 #include "plan/plan.h"
+#include "base/err.h"
 
 #include <inttypes.h>
 #include <pthread.h>
@@ -62,20 +63,6 @@ struct sweep {
     char fatal[400];
     struct slot *slots;
 };
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || !errlen) {
-        return;
-    }
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 static double mono_s(void)
 {
@@ -140,7 +127,7 @@ static int assign(struct scn_doc *doc, const char *key, const char *val,
     char small[512];
     char *a = n <= sizeof(small) ? small : malloc(n);
     if (!a) {
-        seterr(err, errlen, "out of memory");
+        err_set(err, errlen, "out of memory");
         return -1;
     }
     memcpy(a, key, kl);
@@ -171,7 +158,7 @@ static struct scn_doc *build_point(const struct sweep *sw, const size_t *coord,
 {
     struct scn_doc *doc = scn_doc_copy(sw->cfg->base);
     if (!doc) {
-        seterr(err, errlen, "out of memory");
+        err_set(err, errlen, "out of memory");
         return NULL;
     }
     for (size_t a = 0; a < sw->grid->n_axes; a++) {
@@ -389,7 +376,7 @@ static int validate(const struct sweep *sw, char *err, size_t errlen)
     char e[400];
     struct scenario s;
     if (scn_resolve(c->base, &s, e, sizeof(e))) {
-        seterr(err, errlen, "%s", e);
+        err_set(err, errlen, "%s", e);
         return -1;
     }
     bool pol_axis = false;
@@ -403,15 +390,15 @@ static int validate(const struct sweep *sw, char *err, size_t errlen)
                 int rc = pol_chain_setup(&pc, ax->values[i], &t, e, sizeof(e));
                 pol_chain_free(&pc);
                 if (rc) {
-                    seterr(err, errlen, "--grid policy=%s: %s", ax->values[i],
-                           e);
+                    err_set(err, errlen, "--grid policy=%s: %s", ax->values[i],
+                            e);
                     return -1;
                 }
                 continue;
             }
             struct scn_doc *d = scn_doc_copy(c->base);
             if (!d) {
-                seterr(err, errlen, "out of memory");
+                err_set(err, errlen, "out of memory");
                 return -1;
             }
             int rc = assign(d, ax->key, ax->values[i], e, sizeof(e));
@@ -420,8 +407,8 @@ static int validate(const struct sweep *sw, char *err, size_t errlen)
             }
             scn_doc_free(d);
             if (rc) {
-                seterr(err, errlen, "--grid %s=%s: %s", ax->key, ax->values[i],
-                       e);
+                err_set(err, errlen, "--grid %s=%s: %s", ax->key, ax->values[i],
+                        e);
                 return -1;
             }
         }
@@ -434,7 +421,7 @@ static int validate(const struct sweep *sw, char *err, size_t errlen)
         int rc = pol_chain_setup(&pc, sw->policy, &t, e, sizeof(e));
         pol_chain_free(&pc);
         if (rc) {
-            seterr(err, errlen, "policy %s: %s", sw->policy, e);
+            err_set(err, errlen, "policy %s: %s", sw->policy, e);
             return -1;
         }
     }
@@ -450,7 +437,7 @@ int plan_sweep_run(const struct plan_sweep_cfg *cfg, plan_point_fn fn,
     double t0 = mono_s();
     struct sweep *sw = calloc(1, sizeof(*sw));
     if (!sw) {
-        seterr(err, errlen, "out of memory");
+        err_set(err, errlen, "out of memory");
         if (stats) {
             *stats = st;
         }
@@ -471,13 +458,13 @@ int plan_sweep_run(const struct plan_sweep_cfg *cfg, plan_point_fn fn,
     uint64_t cells = plan_grid_cells(cfg->grid);
     if (cells == 0 || sw->seeds > PLAN_MAX_SEEDS ||
         cells > PLAN_MAX_POINTS / sw->seeds) {
-        seterr(err, errlen, "the sweep has too many points");
+        err_set(err, errlen, "the sweep has too many points");
         ret = -1;
         goto out;
     }
     if (sw->shard_i < 1 || sw->shard_i > sw->shard_n) {
-        seterr(err, errlen, "shard %u/%u: I must be in 1..N", sw->shard_i,
-               sw->shard_n);
+        err_set(err, errlen, "shard %u/%u: I must be in 1..N", sw->shard_i,
+                sw->shard_n);
         ret = -1;
         goto out;
     }
@@ -508,7 +495,7 @@ int plan_sweep_run(const struct plan_sweep_cfg *cfg, plan_point_fn fn,
     sw->slots = calloc(WINDOW, sizeof(*sw->slots));
     th = calloc(jobs, sizeof(*th));
     if (!sw->slots || !th) {
-        seterr(err, errlen, "out of memory");
+        err_set(err, errlen, "out of memory");
         ret = -1;
         goto out;
     }
@@ -526,7 +513,7 @@ int plan_sweep_run(const struct plan_sweep_cfg *cfg, plan_point_fn fn,
     }
     pthread_mutex_unlock(&sw->mu);
     if (started == 0) {
-        seterr(err, errlen, "cannot start worker threads");
+        err_set(err, errlen, "cannot start worker threads");
         ret = -1;
         goto out;
     }
@@ -542,9 +529,9 @@ int plan_sweep_run(const struct plan_sweep_cfg *cfg, plan_point_fn fn,
         if (sl->state != SLOT_READY) {
             pthread_mutex_unlock(&sw->mu);
             if (sw->fatal[0]) {
-                seterr(err, errlen, "%s", sw->fatal);
+                err_set(err, errlen, "%s", sw->fatal);
             } else {
-                seterr(err, errlen, "the workers stopped early");
+                err_set(err, errlen, "the workers stopped early");
             }
             ret = PLAN_ERR_IO;
             break;
@@ -553,7 +540,7 @@ int plan_sweep_run(const struct plan_sweep_cfg *cfg, plan_point_fn fn,
 
         int rc = 0;
         if (sl->fatal) {
-            seterr(err, errlen, "%s", sl->err);
+            err_set(err, errlen, "%s", sl->err);
             rc = -1;
         } else if (sl->status == PLAN_PT_RAN) {
             rc = store_point(sw, db, sl, err, errlen);

@@ -5,6 +5,7 @@
  * rules about input text).
  */
 #include "plots/plot.h"
+#include "base/err.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -20,20 +21,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0) {
-        return;
-    }
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 static const char *const kind_names[] = {
     [PLOT_TIMELINE] = "timeline",
@@ -206,7 +193,7 @@ static int out_init(struct out *o, const char *out_path, char *err,
             dl = 1; /* "/x.png" */
         }
         if (dl >= sizeof(o->dir)) {
-            seterr(err, errlen, "%s: path too long", out_path);
+            err_set(err, errlen, "%s: path too long", out_path);
             return -1;
         }
         memcpy(o->dir, out_path, dl);
@@ -217,8 +204,8 @@ static int out_init(struct out *o, const char *out_path, char *err,
     const char *dot = strrchr(base, '.');
     if (!dot ||
         (strcasecmp(dot, ".png") != 0 && strcasecmp(dot, ".svg") != 0)) {
-        seterr(err, errlen, "%s: the image name must end in .png or .svg",
-               out_path);
+        err_set(err, errlen, "%s: the image name must end in .png or .svg",
+                out_path);
         return -1;
     }
     snprintf(o->ext, sizeof(o->ext), "%s",
@@ -243,7 +230,7 @@ static FILE *out_open(const struct out *o, const char *name, char *err,
     snprintf(path, sizeof(path), "%s/%s", o->dir, name);
     FILE *f = fopen(path, "w");
     if (!f) {
-        seterr(err, errlen, "%s: %s", path, strerror(errno));
+        err_set(err, errlen, "%s: %s", path, strerror(errno));
     }
     return f;
 }
@@ -253,7 +240,7 @@ static int out_close(FILE *f, const struct out *o, const char *name, char *err,
 {
     int bad = ferror(f);
     if (fclose(f) != 0 || bad) {
-        seterr(err, errlen, "%s/%s: write error", o->dir, name);
+        err_set(err, errlen, "%s/%s: write error", o->dir, name);
         return -1;
     }
     return 0;
@@ -524,8 +511,9 @@ static int write_timeline(struct out *o, const struct plot_run *runs, size_t n,
                           const struct plot_opts *op, char *err, size_t errlen)
 {
     if (n > PLOT_MAX_TIMELINE) {
-        seterr(err, errlen, "timeline: at most %d runs in one figure (got %zu)",
-               PLOT_MAX_TIMELINE, n);
+        err_set(err, errlen,
+                "timeline: at most %d runs in one figure (got %zu)",
+                PLOT_MAX_TIMELINE, n);
         return -1;
     }
     int w = op && op->width_px > 0 ? op->width_px : 1100;
@@ -713,10 +701,10 @@ static int write_sweep(struct out *o, const struct plot_run *runs, size_t n,
         if (!isfinite(runs[i].x) || (heat && !isfinite(runs[i].y))) {
             char label[256];
             plot_run_label(&runs[i], i, label, sizeof(label));
-            seterr(err, errlen,
-                   "sweep: run %s has no value for the "
-                   "parameter",
-                   label);
+            err_set(err, errlen,
+                    "sweep: run %s has no value for the "
+                    "parameter",
+                    label);
             return -1;
         }
     }
@@ -777,7 +765,7 @@ static int write_sweep(struct out *o, const struct plot_run *runs, size_t n,
     size_t ng;
     struct grp *gr = group_runs(runs, n, &ng);
     if (!gr) {
-        seterr(err, errlen, "out of memory");
+        err_set(err, errlen, "out of memory");
         return -1;
     }
     fprintf(g,
@@ -876,7 +864,7 @@ static int write_cdf(struct out *o, const struct plot_run *runs, size_t n,
     size_t ng;
     struct grp *gr = group_runs(runs, n, &ng);
     if (!gr) {
-        seterr(err, errlen, "out of memory");
+        err_set(err, errlen, "out of memory");
         return -1;
     }
     int w = op && op->width_px > 0 ? op->width_px : 1000;
@@ -928,7 +916,7 @@ static int write_cdf(struct out *o, const struct plot_run *runs, size_t n,
     for (size_t k = 0; k < ng && !ret; k++) {
         double *v = malloc(gr[k].n * sizeof(double));
         if (!v) {
-            seterr(err, errlen, "out of memory");
+            err_set(err, errlen, "out of memory");
             ret = -1;
             break;
         }
@@ -988,12 +976,12 @@ static int run_gnuplot(const struct out *o, int timeout_s, char *err,
     }
     int pfd[2];
     if (pipe(pfd) != 0) {
-        seterr(err, errlen, "pipe: %s", strerror(errno));
+        err_set(err, errlen, "pipe: %s", strerror(errno));
         return -1;
     }
     pid_t pid = fork();
     if (pid < 0) {
-        seterr(err, errlen, "fork: %s", strerror(errno));
+        err_set(err, errlen, "fork: %s", strerror(errno));
         close(pfd[0]);
         close(pfd[1]);
         return -1;
@@ -1060,7 +1048,7 @@ static int run_gnuplot(const struct out *o, int timeout_s, char *err,
     int status;
     while (waitpid(pid, &status, 0) < 0) {
         if (errno != EINTR) {
-            seterr(err, errlen, "waitpid: %s", strerror(errno));
+            err_set(err, errlen, "waitpid: %s", strerror(errno));
             return PLOT_ERR_GNUPLOT;
         }
     }
@@ -1069,21 +1057,21 @@ static int run_gnuplot(const struct out *o, int timeout_s, char *err,
         buf[--len] = '\0';
     }
     if (timed_out) {
-        seterr(err, errlen, "%s %s/%s: killed after %d s", prog, o->dir, o->gp,
-               timeout_s);
+        err_set(err, errlen, "%s %s/%s: killed after %d s", prog, o->dir, o->gp,
+                timeout_s);
         return PLOT_ERR_GNUPLOT;
     }
     if (WIFSIGNALED(status)) {
-        seterr(err, errlen, "%s %s/%s: killed by signal %d%s%s", prog, o->dir,
-               o->gp, WTERMSIG(status), len ? ": " : "", buf);
+        err_set(err, errlen, "%s %s/%s: killed by signal %d%s%s", prog, o->dir,
+                o->gp, WTERMSIG(status), len ? ": " : "", buf);
         return PLOT_ERR_GNUPLOT;
     }
     if (WEXITSTATUS(status) != 0) {
-        seterr(err, errlen, "%s %s/%s: exit status %d%s%s", prog, o->dir, o->gp,
-               WEXITSTATUS(status), len ? ": " : "", buf);
+        err_set(err, errlen, "%s %s/%s: exit status %d%s%s", prog, o->dir,
+                o->gp, WEXITSTATUS(status), len ? ": " : "", buf);
         return PLOT_ERR_GNUPLOT;
     }
-    seterr(err, errlen, "%s", buf);
+    err_set(err, errlen, "%s", buf);
     return 0;
 }
 
@@ -1092,13 +1080,13 @@ int plot_runs(enum plot_kind kind, const struct plot_run *runs, size_t n,
               size_t errlen)
 {
     if (n == 0) {
-        seterr(err, errlen, "%s: no runs to plot", plot_kind_name(kind));
+        err_set(err, errlen, "%s: no runs to plot", plot_kind_name(kind));
         return -1;
     }
     for (size_t i = 0; i < n; i++) {
         if (!runs[i].res) {
-            seterr(err, errlen, "%s: run %zu has no result",
-                   plot_kind_name(kind), i + 1);
+            err_set(err, errlen, "%s: run %zu has no result",
+                    plot_kind_name(kind), i + 1);
             return -1;
         }
     }
@@ -1125,7 +1113,7 @@ int plot_runs(enum plot_kind kind, const struct plot_run *runs, size_t n,
         rc = write_cdf(&o, runs, n, opts, err, errlen);
         break;
     default:
-        seterr(err, errlen, "unknown plot kind %d", (int)kind);
+        err_set(err, errlen, "unknown plot kind %d", (int)kind);
     }
     if (rc != 0) {
         fclose(o.gpf);
@@ -1136,7 +1124,7 @@ int plot_runs(enum plot_kind kind, const struct plot_run *runs, size_t n,
         return -1;
     }
     if (opts && opts->no_render) {
-        seterr(err, errlen, "%s", "");
+        err_set(err, errlen, "%s", "");
         return 0;
     }
     char image[1400];
@@ -1149,8 +1137,8 @@ int plot_runs(enum plot_kind kind, const struct plot_run *runs, size_t n,
     }
     struct stat st;
     if (stat(image, &st) != 0 || st.st_size == 0) {
-        seterr(err, errlen, "gnuplot %s/%s: no image written to %s", o.dir,
-               o.gp, image);
+        err_set(err, errlen, "gnuplot %s/%s: no image written to %s", o.dir,
+                o.gp, image);
         return PLOT_ERR_GNUPLOT;
     }
     if (strcmp(image, o.final) != 0) {
@@ -1158,7 +1146,7 @@ int plot_runs(enum plot_kind kind, const struct plot_run *runs, size_t n,
         const char *slash = strrchr(o.final, '/');
         const char *base = slash ? slash + 1 : o.final;
         if (strcmp(base, o.image) != 0 && rename(image, o.final) != 0) {
-            seterr(err, errlen, "%s: %s", o.final, strerror(errno));
+            err_set(err, errlen, "%s: %s", o.final, strerror(errno));
             return -1;
         }
     }
@@ -1173,14 +1161,14 @@ static int mkdir_p(const char *dir, char *err, size_t errlen)
         if (*p == '/') {
             *p = '\0';
             if (mkdir(buf, 0777) != 0 && errno != EEXIST) {
-                seterr(err, errlen, "%s: %s", buf, strerror(errno));
+                err_set(err, errlen, "%s: %s", buf, strerror(errno));
                 return -1;
             }
             *p = '/';
         }
     }
     if (mkdir(buf, 0777) != 0 && errno != EEXIST) {
-        seterr(err, errlen, "%s: %s", buf, strerror(errno));
+        err_set(err, errlen, "%s: %s", buf, strerror(errno));
         return -1;
     }
     return 0;
@@ -1193,7 +1181,7 @@ int plot_to_dir(const char *dir, const struct plot_run *runs, size_t n,
         ext = "png";
     }
     if (strcmp(ext, "png") != 0 && strcmp(ext, "svg") != 0) {
-        seterr(err, errlen, "plot format '%s': png or svg", ext);
+        err_set(err, errlen, "plot format '%s': png or svg", ext);
         return -1;
     }
     if (mkdir_p(dir, err, errlen) != 0) {

@@ -46,7 +46,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "sim/result.h"
+#include "run/result.h"
 #include "store/db.h"
 
 #define PLOT_MAX_TIMELINE 8

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* plots/report.c — the self-contained HTML report (see report.h). */
 #include "plots/report.h"
+#include "base/err.h"
 
 #include <errno.h>
 #include <ftw.h>
@@ -11,20 +12,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0) {
-        return;
-    }
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 void plot_html_escape(FILE *f, const char *s)
 {
@@ -94,7 +81,7 @@ static int embed_png(FILE *f, const char *path, const char *alt, char *err,
 {
     FILE *in = fopen(path, "rb");
     if (!in) {
-        seterr(err, errlen, "%s: %s", path, strerror(errno));
+        err_set(err, errlen, "%s: %s", path, strerror(errno));
         return -1;
     }
     size_t cap = 1 << 16, len = 0;
@@ -117,7 +104,7 @@ static int embed_png(FILE *f, const char *path, const char *alt, char *err,
     char *b64 = buf ? plot_base64(buf, len) : NULL;
     free(buf);
     if (!b64) {
-        seterr(err, errlen, "%s: out of memory", path);
+        err_set(err, errlen, "%s: out of memory", path);
         return -1;
     }
     fputs("<figure><img alt=\"", f);
@@ -386,7 +373,7 @@ int plot_report_html(const struct plot_run *runs, size_t n,
                      char *err, size_t errlen)
 {
     if (n == 0) {
-        seterr(err, errlen, "report: no runs");
+        err_set(err, errlen, "report: no runs");
         return -1;
     }
     char dir[1024];
@@ -396,13 +383,13 @@ int plot_report_html(const struct plot_run *runs, size_t n,
         snprintf(dir, sizeof(dir), "%s/migsim-report-XXXXXX",
                  tmp && *tmp ? tmp : "/tmp");
         if (!mkdtemp(dir)) {
-            seterr(err, errlen, "%s: %s", dir, strerror(errno));
+            err_set(err, errlen, "%s: %s", dir, strerror(errno));
             return -1;
         }
     } else {
         snprintf(dir, sizeof(dir), "%s", opts->plot_dir);
         if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
-            seterr(err, errlen, "%s: %s", dir, strerror(errno));
+            err_set(err, errlen, "%s: %s", dir, strerror(errno));
             return -1;
         }
     }
@@ -413,19 +400,19 @@ int plot_report_html(const struct plot_run *runs, size_t n,
     FILE *f = fopen(tmpout, "w");
     int rc;
     if (!f) {
-        seterr(err, errlen, "%s: %s", tmpout, strerror(errno));
+        err_set(err, errlen, "%s: %s", tmpout, strerror(errno));
         rc = -1;
     } else {
         rc = write_page(f, dir, runs, n, opts, err, errlen);
         int bad = ferror(f);
         if (fclose(f) != 0 || bad) {
             if (rc == 0) {
-                seterr(err, errlen, "%s: write error", tmpout);
+                err_set(err, errlen, "%s: write error", tmpout);
             }
             rc = -1;
         }
         if (rc == 0 && rename(tmpout, out_path) != 0) {
-            seterr(err, errlen, "%s: %s", out_path, strerror(errno));
+            err_set(err, errlen, "%s: %s", out_path, strerror(errno));
             rc = -1;
         }
         if (rc != 0) {

@@ -3,14 +3,14 @@
  * policy/basic.c — tuning policies that are QEMU settings: fixed,
  * downtime-limit, avail-switchover-bandwidth, auto-converge, dirty-limit,
  * postcopy-after, pause-before-switchover.  The mechanisms themselves
- * (throttling, postcopy, the pause) are QEMU's and live in sim/mig.c.
+ * (throttling, postcopy, the pause) are QEMU's and live in model/mig.c.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "policy/policy.h"
-#include "sim/engine.h"
-#include "sim/units.h"
+#include "engine/engine.h"
+#include "base/units.h"
 
 static int no_args(const char *args, char *err, size_t errlen)
 {

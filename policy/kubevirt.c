@@ -53,8 +53,8 @@
 #include <string.h>
 
 #include "policy/policy.h"
-#include "sim/engine.h"
-#include "sim/units.h"
+#include "engine/engine.h"
+#include "base/units.h"
 
 #define KV_POLL_NS        (400 * SIM_MS) /* monitorSleepPeriodMS */
 #define KV_STALL_MARGIN   0.04           /* stallMargin */

@@ -38,8 +38,8 @@
 #include <string.h>
 
 #include "policy/policy.h"
-#include "sim/engine.h"
-#include "sim/units.h"
+#include "engine/engine.h"
+#include "base/units.h"
 
 #define NOVA_POLL_NS  (500 * SIM_MS) /* time.sleep(0.5) in the monitor */
 #define NOVA_GIB      1073741824.0

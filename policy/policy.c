@@ -1,27 +1,14 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* policy/policy.c — policy specs: parsing, composition, argument helpers. */
 #include "policy/policy.h"
+#include "base/err.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "sim/engine.h"
-#include "sim/units.h"
-
-static void fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || !errlen) {
-        return;
-    }
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
+#include "engine/engine.h"
+#include "base/units.h"
 
 const struct pol_ops *pol_find(const char *name)
 {
@@ -50,8 +37,8 @@ int pol_chain_setup(struct pol_chain *c, const char *spec, struct scenario *s,
         spec = "qemu";
     }
     if (strlen(spec) >= sizeof(c->spec)) {
-        fail(err, errlen, "policy '%.40s...': longer than %zu characters", spec,
-             sizeof(c->spec) - 1);
+        err_set(err, errlen, "policy '%.40s...': longer than %zu characters",
+                spec, sizeof(c->spec) - 1);
         return -1;
     }
     snprintf(c->spec, sizeof(c->spec), "%s", spec);
@@ -62,8 +49,8 @@ int pol_chain_setup(struct pol_chain *c, const char *spec, struct scenario *s,
     for (char *part = strtok_r(buf, "+", &save); part;
          part = strtok_r(NULL, "+", &save)) {
         if (c->n == POL_MAX_PARTS) {
-            fail(err, errlen, "policy '%s': at most %d parts", spec,
-                 POL_MAX_PARTS);
+            err_set(err, errlen, "policy '%s': at most %d parts", spec,
+                    POL_MAX_PARTS);
             return -1;
         }
         char *colon = strchr(part, ':');
@@ -72,15 +59,15 @@ int pol_chain_setup(struct pol_chain *c, const char *spec, struct scenario *s,
         }
         const struct pol_ops *ops = pol_find(part);
         if (!ops) {
-            fail(err, errlen, "unknown policy '%s' (see 'migsim policies')",
-                 part);
+            err_set(err, errlen, "unknown policy '%s' (see 'migsim policies')",
+                    part);
             return -1;
         }
         if (ops->is_reporting) {
             if (have_reporting) {
-                fail(err, errlen,
-                     "policy '%s': at most one reporting variant per spec",
-                     spec);
+                err_set(err, errlen,
+                        "policy '%s': at most one reporting variant per spec",
+                        spec);
                 return -1;
             }
             have_reporting = true;
@@ -90,24 +77,24 @@ int pol_chain_setup(struct pol_chain *c, const char *spec, struct scenario *s,
         if (colon && colon[1]) {
             c->args[i] = strdup(colon + 1);
             if (!c->args[i]) {
-                fail(err, errlen, "out of memory");
+                err_set(err, errlen, "out of memory");
                 return -1;
             }
         }
         c->priv[i] = calloc(1, ops->priv_size ? ops->priv_size : 1);
         if (!c->priv[i]) {
-            fail(err, errlen, "out of memory");
+            err_set(err, errlen, "out of memory");
             return -1;
         }
         char e[256] = "";
         if (ops->configure && ops->configure(c->priv[i], c->args[i], s,
                                              &c->report, e, sizeof(e))) {
-            fail(err, errlen, "policy %s: %s", ops->name, e);
+            err_set(err, errlen, "policy %s: %s", ops->name, e);
             return -1;
         }
     }
     if (c->n == 0) {
-        fail(err, errlen, "empty policy spec");
+        err_set(err, errlen, "empty policy spec");
         return -1;
     }
     return 0;
@@ -191,8 +178,8 @@ int pol_args_check(const char *policy, const char *args,
                 }
             }
             if (!ok) {
-                fail(err, errlen, "%s: unknown argument '%.*s'", policy,
-                     (int)klen, p);
+                err_set(err, errlen, "%s: unknown argument '%.*s'", policy,
+                        (int)klen, p);
                 return -1;
             }
         }
@@ -238,7 +225,8 @@ int pol_args_keyvalue_only(const char *args, char *err, size_t errlen)
         const char *end = strchr(p, ',');
         size_t len = end ? (size_t)(end - p) : strlen(p);
         if (!memchr(p, '=', len)) {
-            fail(err, errlen, "'%.*s': arguments are key=value", (int)len, p);
+            err_set(err, errlen, "'%.*s': arguments are key=value", (int)len,
+                    p);
             return -1;
         }
         if (!end) {
@@ -259,16 +247,17 @@ int pol_arg_whole_time(const char *who, const char *args, const char *key,
     char e[160];
     int64_t ns;
     if (units_parse_time(v, unit, &ns, e, sizeof(e))) {
-        fail(err, errlen, "%s=%s: %s", key, v, e);
+        err_set(err, errlen, "%s=%s: %s", key, v, e);
         return -1;
     }
     if (ns % unit) {
-        fail(err, errlen, "%s=%s: %s takes whole %s", key, v, who, unit_name);
+        err_set(err, errlen, "%s=%s: %s takes whole %s", key, v, who,
+                unit_name);
         return -1;
     }
     if (ns / unit < min || ns / unit > max) {
-        fail(err, errlen, "%s=%s: must be %lld..%lld %s", key, v,
-             (long long)min, (long long)max, unit_name);
+        err_set(err, errlen, "%s=%s: must be %lld..%lld %s", key, v,
+                (long long)min, (long long)max, unit_name);
         return -1;
     }
     *out = ns / unit;

@@ -2,7 +2,7 @@
 /*
  * policy/policy.h — policies: how devices report pending data, and how the
  * switchover and tuning decisions are made.  Contract between the migration
- * model (sim/mig.c) and every policy.
+ * model (model/mig.c) and every policy.
  *
  * A policy is a `const struct pol_ops` table found by name in a registry
  * (policy/registry.c).  A policy spec on the command line is
@@ -37,7 +37,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "sim/scenario.h"
+#include "run/scenario.h"
 
 /* How VFIO devices report their pending data (the thread's variants). */
 enum pol_report_mode {

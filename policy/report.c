@@ -2,14 +2,14 @@
 /*
  * policy/report.c — reporting variants: how VFIO devices report pending
  * data in state_pending_estimate() and state_pending_exact().  The
- * variants only choose a mode; sim/mig.c carries it out in its VFIO
+ * variants only choose a mode; model/mig.c carries it out in its VFIO
  * handler, so the same code serves the simulator and replay.
  */
 #include <string.h>
 
 #include "policy/policy.h"
-#include "sim/engine.h"
-#include "sim/units.h"
+#include "engine/engine.h"
+#include "base/units.h"
 
 /* A variant without arguments. */
 static int plain_mode(const char *args, struct pol_report *rep,

@@ -15,24 +15,11 @@
 #include <time.h>
 
 #include "store/db_internal.h"
+#include "base/err.h"
 
 #ifndef MIGSIM_VERSION
 #define MIGSIM_VERSION "unknown"
 #endif
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0) {
-        return;
-    }
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 int64_t db_now_ns(void)
 {
@@ -43,8 +30,8 @@ int64_t db_now_ns(void)
 
 int db_fail(struct db *db, char *err, size_t errlen, const char *what)
 {
-    seterr(err, errlen, "%s: %s: %s (extended code %d)", db->path, what,
-           sqlite3_errmsg(db->h), sqlite3_extended_errcode(db->h));
+    err_set(err, errlen, "%s: %s: %s (extended code %d)", db->path, what,
+            sqlite3_errmsg(db->h), sqlite3_extended_errcode(db->h));
     return -1;
 }
 
@@ -52,9 +39,9 @@ int db_exec(struct db *db, const char *sql, char *err, size_t errlen)
 {
     char *msg = NULL;
     if (sqlite3_exec(db->h, sql, NULL, NULL, &msg) != SQLITE_OK) {
-        seterr(err, errlen, "%s: %s (extended code %d)", db->path,
-               msg ? msg : sqlite3_errmsg(db->h),
-               sqlite3_extended_errcode(db->h));
+        err_set(err, errlen, "%s: %s (extended code %d)", db->path,
+                msg ? msg : sqlite3_errmsg(db->h),
+                sqlite3_extended_errcode(db->h));
         sqlite3_free(msg);
         return -1;
     }
@@ -170,8 +157,8 @@ static int migrate(struct db *db, char *err, size_t errlen)
     int nsteps;
     const struct db_migration *steps = db_migrations(&nsteps);
     if (nsteps != DB_SCHEMA_VERSION) {
-        seterr(err, errlen, "internal: %d migration steps for schema %d",
-               nsteps, DB_SCHEMA_VERSION);
+        err_set(err, errlen, "internal: %d migration steps for schema %d",
+                nsteps, DB_SCHEMA_VERSION);
         return -1;
     }
     if (db_txn_begin(db, err, errlen) != 0) {
@@ -191,15 +178,15 @@ static int migrate(struct db *db, char *err, size_t errlen)
                  (long long)v + 1);
         if (db_exec(db, steps[v].sql, err, errlen) != 0) {
             size_t l = err ? strlen(err) : 0;
-            seterr(err ? err + l : NULL, errlen > l ? errlen - l : 0, " (%s)",
-                   what);
+            err_set(err ? err + l : NULL, errlen > l ? errlen - l : 0, " (%s)",
+                    what);
             db_txn_rollback(db);
             return -1;
         }
         if (steps[v].fixup) {
             char msg[512];
             if (steps[v].fixup(db->h, msg, sizeof(msg)) != 0) {
-                seterr(err, errlen, "%s: %s", db->path, msg);
+                err_set(err, errlen, "%s: %s", db->path, msg);
                 db_txn_rollback(db);
                 return -1;
             }
@@ -271,7 +258,7 @@ static int prepare_all(struct db *db, char *err, size_t errlen)
     };
     int ret = 0;
     if (!ins_result || !ins_sample) {
-        seterr(err, errlen, "out of memory");
+        err_set(err, errlen, "out of memory");
         ret = -1;
     }
     for (int i = 0; !ret && i < ST_COUNT; i++) {
@@ -291,12 +278,12 @@ static struct db *open_common(const char *path, bool must_exist, char *err,
     struct stat stbuf;
     if (must_exist && strcmp(path, ":memory:") != 0 &&
         stat(path, &stbuf) != 0) {
-        seterr(err, errlen, "%s: %s", path, strerror(errno));
+        err_set(err, errlen, "%s: %s", path, strerror(errno));
         return NULL;
     }
     struct db *db = calloc(1, sizeof(*db));
     if (!db) {
-        seterr(err, errlen, "%s: out of memory", path);
+        err_set(err, errlen, "%s: out of memory", path);
         return NULL;
     }
     snprintf(db->path, sizeof(db->path), "%s", path);
@@ -308,7 +295,7 @@ static struct db *open_common(const char *path, bool must_exist, char *err,
         if (db->h) {
             db_fail(db, err, errlen, "cannot open");
         } else {
-            seterr(err, errlen, "%s: cannot open: out of memory", path);
+            err_set(err, errlen, "%s: cannot open: out of memory", path);
         }
         db_close(db);
         return NULL;
@@ -318,8 +305,8 @@ static struct db *open_common(const char *path, bool must_exist, char *err,
 
     int64_t app = 0, ver = 0, ntables = 0;
     if (pragma_int(db, "application_id", &app, err, errlen) != 0) {
-        seterr(err, errlen, "%s: not a migsim run store (%s)", path,
-               sqlite3_errmsg(db->h));
+        err_set(err, errlen, "%s: not a migsim run store (%s)", path,
+                sqlite3_errmsg(db->h));
         db_close(db);
         return NULL;
     }
@@ -329,26 +316,26 @@ static struct db *open_common(const char *path, bool must_exist, char *err,
         return NULL;
     }
     if (app != 0 && app != DB_APPLICATION_ID) {
-        seterr(err, errlen,
-               "%s: not a migsim run store (application_id 0x%08llx, "
-               "expected 0x%08x)",
-               path, (unsigned long long)(uint32_t)app, DB_APPLICATION_ID);
+        err_set(err, errlen,
+                "%s: not a migsim run store (application_id 0x%08llx, "
+                "expected 0x%08x)",
+                path, (unsigned long long)(uint32_t)app, DB_APPLICATION_ID);
         db_close(db);
         return NULL;
     }
     if (app == 0 && (ver != 0 || ntables != 0)) {
-        seterr(err, errlen,
-               "%s: not a migsim run store (an SQLite file of something "
-               "else: no migsim application_id)",
-               path);
+        err_set(err, errlen,
+                "%s: not a migsim run store (an SQLite file of something "
+                "else: no migsim application_id)",
+                path);
         db_close(db);
         return NULL;
     }
     if (ver > DB_SCHEMA_VERSION) {
-        seterr(err, errlen,
-               "%s: schema version %lld is newer than this migsim (%s) "
-               "understands (%d); use a newer migsim",
-               path, (long long)ver, MIGSIM_VERSION, DB_SCHEMA_VERSION);
+        err_set(err, errlen,
+                "%s: schema version %lld is newer than this migsim (%s) "
+                "understands (%d); use a newer migsim",
+                path, (long long)ver, MIGSIM_VERSION, DB_SCHEMA_VERSION);
         db_close(db);
         return NULL;
     }
@@ -568,7 +555,7 @@ static int run_exists(struct db *db, int64_t id, char *err, size_t errlen)
         return 0;
     }
     if (rc == SQLITE_DONE) {
-        seterr(err, errlen, "%s: no run %lld", db->path, (long long)id);
+        err_set(err, errlen, "%s: no run %lld", db->path, (long long)id);
         return DB_ERR_NOTFOUND;
     }
     return db_fail(db, err, errlen, "looking up a run");
@@ -587,9 +574,9 @@ int db_ins_samples(struct db *db, int64_t id, const struct run_sample *s,
     sqlite3_stmt *sd = db->st[ST_INS_SDEV];
     for (size_t i = 0; i < n; i++, seq++) {
         if (s[i].n_devices > RUN_MAX_DEVICES) {
-            seterr(err, errlen, "%s: run %lld sample %lld: n_devices %u > %d",
-                   db->path, (long long)id, (long long)seq, s[i].n_devices,
-                   RUN_MAX_DEVICES);
+            err_set(err, errlen, "%s: run %lld sample %lld: n_devices %u > %d",
+                    db->path, (long long)id, (long long)seq, s[i].n_devices,
+                    RUN_MAX_DEVICES);
             return -1;
         }
         sqlite3_bind_int64(st, 1, id);
@@ -648,8 +635,8 @@ int db_ins_finish(struct db *db, int64_t id, const struct run_result *res,
 {
     const struct run_metrics *m = &res->m;
     if (m->n_devices > RUN_MAX_DEVICES) {
-        seterr(err, errlen, "%s: run %lld: n_devices %u > %d", db->path,
-               (long long)id, m->n_devices, RUN_MAX_DEVICES);
+        err_set(err, errlen, "%s: run %lld: n_devices %u > %d", db->path,
+                (long long)id, m->n_devices, RUN_MAX_DEVICES);
         return -1;
     }
     char sql[128];
@@ -803,7 +790,7 @@ int db_run_annotate(struct db *db, int64_t id, const char *verdict,
         return db_fail(db, err, errlen, "annotating a run");
     }
     if (sqlite3_changes(db->h) == 0) {
-        seterr(err, errlen, "%s: no run %lld", db->path, (long long)id);
+        err_set(err, errlen, "%s: no run %lld", db->path, (long long)id);
         return DB_ERR_NOTFOUND;
     }
     return 0;
@@ -918,7 +905,7 @@ static int load_meta(struct db *db, int64_t id, struct db_run_meta *m,
     if (rc != SQLITE_ROW) {
         sqlite3_finalize(st);
         if (rc == SQLITE_DONE) {
-            seterr(err, errlen, "%s: no run %lld", db->path, (long long)id);
+            err_set(err, errlen, "%s: no run %lld", db->path, (long long)id);
             return DB_ERR_NOTFOUND;
         }
         return db_fail(db, err, errlen, "loading a run");
@@ -928,8 +915,8 @@ static int load_meta(struct db *db, int64_t id, struct db_run_meta *m,
     copy_col(st, 0, kind, sizeof(kind));
     if (db_kind_from_name(kind, &m->kind) != 0) {
         sqlite3_finalize(st);
-        seterr(err, errlen, "%s: run %lld: unknown kind '%s'", db->path,
-               (long long)id, kind);
+        err_set(err, errlen, "%s: run %lld: unknown kind '%s'", db->path,
+                (long long)id, kind);
         return -1;
     }
     m->scenario_json = dup_col(st, 1);
@@ -980,8 +967,8 @@ static int load_metrics(struct db *db, int64_t id, struct run_metrics *m,
         copy_col(st, 0, outcome, sizeof(outcome));
         if (run_outcome_from_name(outcome, &m->outcome) != 0) {
             sqlite3_finalize(st);
-            seterr(err, errlen, "%s: run %lld: unknown outcome '%s'", db->path,
-                   (long long)id, outcome);
+            err_set(err, errlen, "%s: run %lld: unknown outcome '%s'", db->path,
+                    (long long)id, outcome);
             return -1;
         }
         copy_col(st, 1, m->qemu, sizeof(m->qemu));
@@ -1007,8 +994,8 @@ static int load_metrics(struct db *db, int64_t id, struct run_metrics *m,
         int idx = sqlite3_column_int(st, 0);
         if (idx < 0 || idx >= RUN_MAX_DEVICES) {
             sqlite3_finalize(st);
-            seterr(err, errlen, "%s: run %lld: device index %d out of range",
-                   db->path, (long long)id, idx);
+            err_set(err, errlen, "%s: run %lld: device index %d out of range",
+                    db->path, (long long)id, idx);
             return -1;
         }
         struct run_device_result *d = &m->devices[idx];
@@ -1062,8 +1049,8 @@ static int load_samples(struct db *db, int64_t id, struct run_result *r,
             read_field(st, (int)k + 1, &f[k], &s);
         }
         if (s.n_devices > RUN_MAX_DEVICES) {
-            seterr(err, errlen, "%s: run %lld sample %lld: n_devices %u",
-                   db->path, (long long)id, (long long)seq, s.n_devices);
+            err_set(err, errlen, "%s: run %lld sample %lld: n_devices %u",
+                    db->path, (long long)id, (long long)seq, s.n_devices);
             ret = -1;
             break;
         }
@@ -1081,8 +1068,8 @@ static int load_samples(struct db *db, int64_t id, struct run_result *r,
             rcd = sqlite3_step(sd);
         }
         if (run_result_add_sample(r, &s) != 0) {
-            seterr(err, errlen, "%s: run %lld: out of memory", db->path,
-                   (long long)id);
+            err_set(err, errlen, "%s: run %lld: out of memory", db->path,
+                    (long long)id);
             ret = -1;
             break;
         }
@@ -1113,8 +1100,8 @@ static int load_events(struct db *db, int64_t id, struct run_result *r,
         copy_col(st, 1, kind, sizeof(kind));
         enum run_event_kind k;
         if (db_event_kind_from_name(kind, &k) != 0) {
-            seterr(err, errlen, "%s: run %lld: unknown event kind '%s'",
-                   db->path, (long long)id, kind);
+            err_set(err, errlen, "%s: run %lld: unknown event kind '%s'",
+                    db->path, (long long)id, kind);
             ret = -1;
             break;
         }
@@ -1123,8 +1110,8 @@ static int load_events(struct db *db, int64_t id, struct run_result *r,
                                  (uint64_t)sqlite3_column_int64(st, 2),
                                  sqlite3_column_int64(st, 3), "%s",
                                  text ? text : "") != 0) {
-            seterr(err, errlen, "%s: run %lld: out of memory", db->path,
-                   (long long)id);
+            err_set(err, errlen, "%s: run %lld: out of memory", db->path,
+                    (long long)id);
             ret = -1;
             break;
         }
@@ -1201,7 +1188,7 @@ int db_list(struct db *db, struct db_run_summary **out, size_t *n, char *err,
                 free(*out);
                 *out = NULL;
                 *n = 0;
-                seterr(err, errlen, "%s: out of memory", db->path);
+                err_set(err, errlen, "%s: out of memory", db->path);
                 return -1;
             }
             *out = p;
@@ -1268,7 +1255,7 @@ int db_delete(struct db *db, int64_t id, char *err, size_t errlen)
     }
     if (sqlite3_changes(db->h) == 0) {
         db_txn_rollback(db);
-        seterr(err, errlen, "%s: no run %lld", db->path, (long long)id);
+        err_set(err, errlen, "%s: no run %lld", db->path, (long long)id);
         return DB_ERR_NOTFOUND;
     }
     return db_txn_commit(db, err, errlen);
@@ -1359,8 +1346,8 @@ int db_select_runs(struct db *db, char **sel, int nsel, int64_t **ids,
             char a[32];
             size_t la = dash ? (size_t)(dash - s) : 0;
             if (!dash || la == 0 || la >= sizeof(a)) {
-                seterr(err, errlen,
-                       "run '%s': expected an id, A-B, 'all' or 'last'", s);
+                err_set(err, errlen,
+                        "run '%s': expected an id, A-B, 'all' or 'last'", s);
                 ret = -1;
                 break;
             }
@@ -1368,8 +1355,8 @@ int db_select_runs(struct db *db, char **sel, int nsel, int64_t **ids,
             a[la] = '\0';
             if (parse_id(a, &lo) != 0 || parse_id(dash + 1, &hi) != 0 ||
                 hi < lo) {
-                seterr(err, errlen,
-                       "run '%s': expected an id, A-B, 'all' or 'last'", s);
+                err_set(err, errlen,
+                        "run '%s': expected an id, A-B, 'all' or 'last'", s);
                 ret = -1;
                 break;
             }
@@ -1384,7 +1371,7 @@ int db_select_runs(struct db *db, char **sel, int nsel, int64_t **ids,
             if (last) {
                 max_id = id;
             } else if (add_id(ids, n, &cap, id) != 0) {
-                seterr(err, errlen, "out of memory");
+                err_set(err, errlen, "out of memory");
                 ret = -1;
                 break;
             }
@@ -1395,7 +1382,7 @@ int db_select_runs(struct db *db, char **sel, int nsel, int64_t **ids,
             break;
         }
         if (!ret && last && max_id && add_id(ids, n, &cap, max_id) != 0) {
-            seterr(err, errlen, "out of memory");
+            err_set(err, errlen, "out of memory");
             ret = -1;
         }
         if (!ret && *n == before && !(last && max_id)) {
@@ -1407,7 +1394,7 @@ int db_select_runs(struct db *db, char **sel, int nsel, int64_t **ids,
                 }
             }
             if (!dup) {
-                seterr(err, errlen, "%s: no run matches '%s'", db->path, s);
+                err_set(err, errlen, "%s: no run matches '%s'", db->path, s);
                 ret = DB_ERR_NOTFOUND;
             }
         }
@@ -1432,7 +1419,7 @@ int db_run_load_many(struct db *db, const int64_t *ids, size_t n,
         free(*res);
         *metas = NULL;
         *res = NULL;
-        seterr(err, errlen, "out of memory");
+        err_set(err, errlen, "out of memory");
         return -1;
     }
     for (size_t i = 0; i < n; i++) {

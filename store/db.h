@@ -46,7 +46,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "sim/result.h"
+#include "run/result.h"
 
 #define DB_APPLICATION_ID  0x4d47534d /* "MGSM" */
 #define DB_SCHEMA_VERSION  2

@@ -20,6 +20,7 @@
 #include <jansson.h>
 
 #include "store/db_internal.h"
+#include "base/err.h"
 
 #define EXPORT_FORMAT         "migsim-run"
 #define EXPORT_FORMAT_VERSION 1
@@ -27,20 +28,6 @@
 #ifndef MIGSIM_VERSION
 #define MIGSIM_VERSION "unknown"
 #endif
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0) {
-        return;
-    }
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 /* ---- JSON export ------------------------------------------------------ */
 
@@ -251,7 +238,7 @@ int db_export_json(struct db *db, int64_t id, FILE *out, char *err,
     if (!doc ||
         json_dumpf(doc, out, JSON_INDENT(1) | JSON_REAL_PRECISION(17)) != 0 ||
         fputc('\n', out) == EOF) {
-        seterr(err, errlen, "run %lld: cannot write JSON", (long long)id);
+        err_set(err, errlen, "run %lld: cannot write JSON", (long long)id);
         ret = -1;
     }
     json_decref(doc);
@@ -270,7 +257,7 @@ struct jctx {
 
 static int jfail(struct jctx *c, const char *where, const char *what)
 {
-    seterr(c->err, c->errlen, "%s: %s: %s", c->name, where, what);
+    err_set(c->err, c->errlen, "%s: %s: %s", c->name, where, what);
     return -1;
 }
 
@@ -713,8 +700,8 @@ static int import_doc(struct db *db, json_t *doc, struct jctx *c, int64_t *id)
             ret = -1;
         } else if (have > 0) {
             *id = have;
-            seterr(c->err, c->errlen, "%s: run already present as run %lld",
-                   c->name, (long long)have);
+            err_set(c->err, c->errlen, "%s: run already present as run %lld",
+                    c->name, (long long)have);
             ret = DB_ERR_DUPLICATE;
         } else {
             ret = db_run_copy_in(db, &m, &r, id, c->err, c->errlen);
@@ -732,7 +719,7 @@ int db_import_json_text(struct db *db, const char *text, const char *name,
     json_error_t je;
     json_t *doc = json_loads(text, 0, &je);
     if (!doc) {
-        seterr(err, errlen, "%s:%d:%d: %s", name, je.line, je.column, je.text);
+        err_set(err, errlen, "%s:%d:%d: %s", name, je.line, je.column, je.text);
         return -1;
     }
     int rc = import_doc(db, doc, &c, id);
@@ -748,10 +735,10 @@ int db_import_json(struct db *db, const char *path, int64_t *id, char *err,
     json_t *doc = json_load_file(path, 0, &je);
     if (!doc) {
         if (je.line <= 0) {
-            seterr(err, errlen, "%s: %s", path, je.text);
+            err_set(err, errlen, "%s: %s", path, je.text);
         } else {
-            seterr(err, errlen, "%s:%d:%d: %s", path, je.line, je.column,
-                   je.text);
+            err_set(err, errlen, "%s:%d:%d: %s", path, je.line, je.column,
+                    je.text);
         }
         return -1;
     }
@@ -944,7 +931,7 @@ int db_export_csv(struct db *db, int64_t id, enum db_csv_table t, FILE *out,
     db_run_meta_free(&m);
     run_result_free(&r);
     if (ferror(out)) {
-        seterr(err, errlen, "run %lld: cannot write CSV", (long long)id);
+        err_set(err, errlen, "run %lld: cannot write CSV", (long long)id);
         return -1;
     }
     return 0;
@@ -967,7 +954,7 @@ int db_merge(const char *out_path, const char *const *inputs, size_t n_inputs,
     size_t ncopied = 0, nskipped = 0;
     for (size_t i = 0; i < n_inputs; i++) {
         if (same_file(out_path, inputs[i])) {
-            seterr(err, errlen, "%s: the output is also an input", out_path);
+            err_set(err, errlen, "%s: the output is also an input", out_path);
             return -1;
         }
     }

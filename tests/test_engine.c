@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "sim/engine.h"
+#include "engine/engine.h"
 
 /* ---- helpers ------------------------------------------------------------- */
 

@@ -25,7 +25,7 @@
 
 #include "live/lab.h"
 #include "live/live.h"
-#include "sim/scenario.h"
+#include "run/scenario.h"
 #include "store/db.h"
 
 #define MS ((int64_t)1000000)

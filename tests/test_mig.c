@@ -13,9 +13,9 @@
 
 #include <cmocka.h>
 
-#include "sim/engine.h"
-#include "sim/mig.h"
-#include "sim/scenario.h"
+#include "engine/engine.h"
+#include "model/mig.h"
+#include "run/scenario.h"
 #include "tests/support/testutil.h"
 
 static void load(const char *json, struct scenario *s, const char *const *sets)

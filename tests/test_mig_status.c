@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "sim/mig_status.h"
+#include "model/mig_status.h"
 
 static const unsigned versions[] = {702, 800, 801,  802,  900,
                                     901, 902, 1000, 1001, 1002};

@@ -17,10 +17,10 @@
 #include <math.h>
 
 #include "plan/plan.h"
-#include "sim/engine.h"
-#include "sim/mig.h"
-#include "sim/scenario.h"
-#include "sim/units.h"
+#include "engine/engine.h"
+#include "model/mig.h"
+#include "run/scenario.h"
+#include "base/units.h"
 
 #define SEED "scenarios/seed-vfio-21g.json"
 #define GIB  (UINT64_C(1) << 30)
@@ -259,7 +259,7 @@ static void stats_gsl(void **state)
 /* ---- the seed case ------------------------------------------------------ */
 
 /*
- * What the model needs on the seed case (QEMU 9.1, sim/mig.c): the first
+ * What the model needs on the seed case (QEMU 9.1, model/mig.c): the first
  * exact() runs once the threshold (bandwidth of the first 100 ms window x
  * limit) exceeds the RAM estimate; it syncs the RAM (80 ms) and reads the
  * device's 21 GB.  If RAM still pending + stop-copy size < threshold the

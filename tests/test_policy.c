@@ -14,9 +14,9 @@
 #include <cmocka.h>
 
 #include "policy/policy.h"
-#include "sim/engine.h"
-#include "sim/mig.h"
-#include "sim/scenario.h"
+#include "engine/engine.h"
+#include "model/mig.h"
+#include "run/scenario.h"
 #include "tests/support/testutil.h"
 
 static void load(const char *src, bool is_file, struct scenario *s,

@@ -15,9 +15,9 @@
 #include <cmocka.h>
 
 #include "policy/policy.h"
-#include "sim/engine.h"
-#include "sim/mig.h"
-#include "sim/scenario.h"
+#include "engine/engine.h"
+#include "model/mig.h"
+#include "run/scenario.h"
 #include "tests/support/testutil.h"
 
 #define GIB (UINT64_C(1) << 30)

@@ -17,7 +17,7 @@
 #include <cmocka.h>
 
 #include "plan/plan.h"
-#include "sim/engine.h"
+#include "engine/engine.h"
 #include "store/db.h"
 
 static char dir[64];

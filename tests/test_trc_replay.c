@@ -19,7 +19,7 @@
 
 #include <cmocka.h>
 
-#include "sim/engine.h"
+#include "engine/engine.h"
 #include "traces/replay.h"
 
 #define DATA "tests/data/traces/"

@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "sim/units.h"
+#include "base/units.h"
 
 #define KI  ((uint64_t)1 << 10)
 #define MI  ((uint64_t)1 << 20)

@@ -25,7 +25,7 @@
 
 #include "devices/vfio_dev.h"
 #include "devices/vfio_probe.h"
-#include "sim/units.h"
+#include "base/units.h"
 
 #define MS ((int64_t)1000000)
 #define S  ((int64_t)1000000000)
@@ -338,7 +338,7 @@ static void expect_sets(const struct mock *m, const enum vfio_fsm_state *to,
     }
 }
 
-/* Keys the scenario loader accepts for a device (sim/scenario.c). */
+/* Keys the scenario loader accepts for a device (run/scenario.c). */
 static const char *const device_keys[] = {
     "name",
     "kind",

@@ -12,9 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sim/mig.h"
-#include "sim/scenario.h"
-#include "sim/units.h"
+#include "model/mig.h"
+#include "run/scenario.h"
+#include "base/units.h"
 
 #define MS  1000000LL
 #define SEC 1000000000LL

@@ -6,7 +6,7 @@
  * trc_replay_run() reads the inputs (traces/trace.h), rebuilds the
  * timeline (traces/timeline.h), diagnoses it and extracts the inputs a
  * simulation needs.  trc_counterfactual() then re-drives the decisions
- * with those inputs through the simulator (sim/mig.h) under any policy
+ * with those inputs through the simulator (model/mig.h) under any policy
  * spec (policy/policy.h), so "what would policy P have done here" uses the
  * same policy code as `migsim simulate`.
  *
@@ -82,7 +82,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "sim/result.h"
+#include "run/result.h"
 #include "traces/timeline.h"
 #include "traces/trace.h"
 
@@ -213,7 +213,7 @@ int trc_derive_inputs(const struct run_result *run, const struct tl_info *in,
 void trc_derived_free(struct trc_derived_inputs *di);
 
 /*
- * The scenario (sim/scenario.h JSON, as `migsim simulate` reads it) that
+ * The scenario (run/scenario.h JSON, as `migsim simulate` reads it) that
  * reproduces the derived inputs: QEMU model, RAM (a uniform workload at the
  * mean dirty rate, phased when the rate changed), bandwidths, limits,
  * devices with their stop-copy schedules.  malloc'd string, NULL on

@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include "devices/vfio_fsm.h"
-#include "sim/mig_status.h"
+#include "model/mig_status.h"
 
 #define MS   1000000LL
 #define SEC  1000000000LL

@@ -4,7 +4,7 @@
  * (traces/trace.h): contract.
  *
  * Feed every record in input order with tl_feed(), then tl_finish() fills
- * a struct run_result (sim/result.h: metrics, per-iteration samples,
+ * a struct run_result (run/result.h: metrics, per-iteration samples,
  * events — the same shape a simulated run has, so the store and the plots
  * take replays too) and a struct tl_info with what only a replay has:
  * the state sequence and its violations, the downtime breakdown, what was
@@ -36,7 +36,7 @@
  *
  * Status and device checks.  Migration status changes (migrate_set_state,
  * QMP MIGRATION events, query-migrate/info migrate status) go through the
- * shared status machine (sim/mig_status.h) for the QEMU version guessed
+ * shared status machine (model/mig_status.h) for the QEMU version guessed
  * from the trace; VFIO device state changes through the kernel device FSM
  * (devices/vfio_fsm.h).  Impossible sequences are listed with file:line.
  *
@@ -59,7 +59,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "sim/result.h"
+#include "run/result.h"
 #include "traces/trace.h"
 
 #define TL_DEFAULT_SAMPLES  4096

@@ -9,8 +9,8 @@
 
 #include <stdbool.h>
 
-#include "sim/mig.h"
-#include "sim/scenario.h"
+#include "model/mig.h"
+#include "run/scenario.h"
 
 /* src is a file path (is_file) or JSON text; sets is a NULL-terminated
  * list of --set assignments (or NULL). */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * sim/result.h — what one run (simulated, replayed or observed live)
+ * run/result.h — what one run (simulated, replayed or observed live)
  * produced: metrics, per-iteration series, events.  Contract shared by the
  * simulator, replay, the live backend, the run store and the plots.
  *

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * sim/units.h — human units for sizes, times and rates: contract.
+ * base/units.h — human units for sizes, times and rates: contract.
  *
  * Sizes: "21GB" (10^9), "64GiB" (2^30), "4KiB", "512", "1.5TB"; suffixes
  * B, K/KB/KiB, M/MB/MiB, G/GB/GiB, T/TB/TiB, P/PB/PiB (K, M, G, T, P alone

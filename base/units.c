@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * sim/units.c — human units for sizes, times and rates (contract in
- * sim/units.h).
+ * base/units.c — human units for sizes, times and rates (contract in
+ * base/units.h).
  *
  * Parsing is exact: the number is read as a decimal mantissa (21
  * significant digits; further digits are dropped) and a power of ten, then
@@ -10,7 +10,7 @@
  * (halves up).  No strtod, so results do not depend on the locale or on
  * floating-point rounding, and "18446744073709551615" parses exactly.
  */
-#include "sim/units.h"
+#include "base/units.h"
 
 #include <math.h>
 #include <stdbool.h>

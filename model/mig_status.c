@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * sim/mig_status.c — QEMU's source-side migration status machine and a
- * checker for observed status sequences (contract in sim/mig_status.h).
+ * model/mig_status.c — QEMU's source-side migration status machine and a
+ * checker for observed status sequences (contract in model/mig_status.h).
  *
  * The transition rules restate, in our own words, which state changes
  * QEMU's migration/migration.c performs on the source (the
@@ -12,7 +12,7 @@
  * The checker keeps the current state and a growable array of at most
  * MIG_STATUS_MAX_STORED violations (about 220 bytes each).
  */
-#include "sim/mig_status.h"
+#include "model/mig_status.h"
 
 #include <stdio.h>
 #include <stdlib.h>

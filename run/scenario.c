@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * sim/scenario.c — scenario JSON: key table, defaults, overrides,
+ * run/scenario.c — scenario JSON: key table, defaults, overrides,
  * validation.
  *
  * The key tables below are the single source of truth: resolution,
  * `--keys` and the docs all come from them.  Values are read from the JSON
- * tree with the unit parsers of sim/units.h.
+ * tree with the unit parsers of base/units.h.
  */
-#include "sim/scenario.h"
+#include "run/scenario.h"
+#include "base/err.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -18,8 +19,8 @@
 
 #include <jansson.h>
 
-#include "sim/engine.h"
-#include "sim/units.h"
+#include "engine/engine.h"
+#include "base/units.h"
 
 struct scn_doc {
     json_t *root;
@@ -244,20 +245,6 @@ const char *scn_qemu_list(void)
     return "7.2, 8.0, 8.1, 8.2, 9.0, 9.1, 9.2, 10.0, 10.1, 10.2";
 }
 
-static void fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || !errlen) {
-        return;
-    }
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 /* Convert one value; text is the JSON value rendered for messages. */
 static int set_value(void *base, const struct key *k, json_t *v,
                      const char *where, char *err, size_t errlen)
@@ -440,7 +427,7 @@ static int set_value(void *base, const struct key *k, json_t *v,
     }
     }
 bad:
-    fail(err, errlen, "%s: %s", where, e);
+    err_set(err, errlen, "%s: %s", where, e);
     return -1;
 }
 
@@ -524,10 +511,10 @@ static int check_unknown(json_t *obj, const struct key *keys,
             }
         }
         if (!ok) {
-            fail(err, errlen,
-                 "%s%s: unknown key (see 'migsim simulate "
-                 "--keys')",
-                 prefix, name);
+            err_set(err, errlen,
+                    "%s%s: unknown key (see 'migsim simulate "
+                    "--keys')",
+                    prefix, name);
             return -1;
         }
     }
@@ -543,7 +530,7 @@ static int parse_device(json_t *o, unsigned idx, struct scn_device *d,
     char prefix[64];
     snprintf(prefix, sizeof(prefix), "devices[%u].", idx);
     if (!json_is_object(o)) {
-        fail(err, errlen, "devices[%u]: expected an object", idx);
+        err_set(err, errlen, "devices[%u]: expected an object", idx);
         return -1;
     }
     static const char *const extra[] = {"stop_copy_schedule", "profile", NULL};
@@ -556,7 +543,7 @@ static int parse_device(json_t *o, unsigned idx, struct scn_device *d,
         /* a device profile written by `migsim probe-vfio`: its keys are
          * defaults that the scenario's own keys override */
         if (!json_is_string(prof)) {
-            fail(err, errlen, "%sprofile: expected a file name", prefix);
+            err_set(err, errlen, "%sprofile: expected a file name", prefix);
             return -1;
         }
         /* relative to the scenario file's directory */
@@ -573,13 +560,13 @@ static int parse_device(json_t *o, unsigned idx, struct scn_device *d,
         json_t *pj = json_load_file(ppath, 0, &je);
         if (!pj || !json_is_object(pj)) {
             if (pj) {
-                fail(err, errlen, "%sprofile: %s: expected a JSON object",
-                     prefix, ppath);
+                err_set(err, errlen, "%sprofile: %s: expected a JSON object",
+                        prefix, ppath);
             } else if (je.line > 0) {
-                fail(err, errlen, "%sprofile: %s:%d: %s", prefix, ppath,
-                     je.line, je.text);
+                err_set(err, errlen, "%sprofile: %s:%d: %s", prefix, ppath,
+                        je.line, je.text);
             } else {
-                fail(err, errlen, "%sprofile: %s", prefix, je.text);
+                err_set(err, errlen, "%sprofile: %s", prefix, je.text);
             }
             json_decref(pj);
             return -1;
@@ -614,10 +601,10 @@ static int parse_device_keys(json_t *o, struct scn_device *d,
     json_t *sch = json_object_get(o, "stop_copy_schedule");
     if (sch) {
         if (!json_is_array(sch) || json_array_size(sch) > SCN_MAX_SCHEDULE) {
-            fail(err, errlen,
-                 "%sstop_copy_schedule: expected an array of at most %d "
-                 "{\"at\": TIME, \"size\": SIZE}",
-                 prefix, SCN_MAX_SCHEDULE);
+            err_set(err, errlen,
+                    "%sstop_copy_schedule: expected an array of at most %d "
+                    "{\"at\": TIME, \"size\": SIZE}",
+                    prefix, SCN_MAX_SCHEDULE);
             return -1;
         }
         size_t i;
@@ -631,10 +618,10 @@ static int parse_device_keys(json_t *o, struct scn_device *d,
             json_t *at = json_object_get(e, "at");
             json_t *sz = json_object_get(e, "size");
             if (!json_is_object(e) || !at || !sz || json_object_size(e) != 2) {
-                fail(err, errlen,
-                     "%s: expected {\"at\": TIME, \"size\": "
-                     "SIZE}",
-                     where);
+                err_set(err, errlen,
+                        "%s: expected {\"at\": TIME, \"size\": "
+                        "SIZE}",
+                        where);
                 return -1;
             }
             static const struct key kat = {"at", K_TIME, 0, 0, "", ""};
@@ -645,7 +632,7 @@ static int parse_device_keys(json_t *o, struct scn_device *d,
                 return -1;
             }
             if (c->at_ns < prev) {
-                fail(err, errlen, "%s: times must not decrease", where);
+                err_set(err, errlen, "%s: times must not decrease", where);
                 return -1;
             }
             prev = c->at_ns;
@@ -659,10 +646,10 @@ static int parse_phases(json_t *arr, struct scenario *s, char *err,
                         size_t errlen)
 {
     if (!json_is_array(arr) || json_array_size(arr) > RAM_MAX_PHASES) {
-        fail(err, errlen,
-             "workload.phases: expected an array of at most %d "
-             "{\"at\": TIME, \"dirty_rate\": RATE}",
-             RAM_MAX_PHASES);
+        err_set(err, errlen,
+                "workload.phases: expected an array of at most %d "
+                "{\"at\": TIME, \"dirty_rate\": RATE}",
+                RAM_MAX_PHASES);
         return -1;
     }
     size_t i;
@@ -675,8 +662,8 @@ static int parse_phases(json_t *arr, struct scenario *s, char *err,
         json_t *at = json_object_get(e, "at");
         json_t *r = json_object_get(e, "dirty_rate");
         if (!json_is_object(e) || !at || !r || json_object_size(e) != 2) {
-            fail(err, errlen,
-                 "%s: expected {\"at\": TIME, \"dirty_rate\": RATE}", where);
+            err_set(err, errlen,
+                    "%s: expected {\"at\": TIME, \"dirty_rate\": RATE}", where);
             return -1;
         }
         static const struct key kat = {"at", K_TIME, 0, 0, "", ""};
@@ -687,7 +674,7 @@ static int parse_phases(json_t *arr, struct scenario *s, char *err,
             return -1;
         }
         if (p->at_ns < prev) {
-            fail(err, errlen, "%s: times must not decrease", where);
+            err_set(err, errlen, "%s: times must not decrease", where);
             return -1;
         }
         prev = p->at_ns;
@@ -699,88 +686,88 @@ static int parse_phases(json_t *arr, struct scenario *s, char *err,
 static int validate(struct scenario *s, char *err, size_t errlen)
 {
     if (s->page_bytes < 512 || (s->page_bytes & (s->page_bytes - 1))) {
-        fail(err, errlen, "vm.page_size: must be a power of two >= 512");
+        err_set(err, errlen, "vm.page_size: must be a power of two >= 512");
         return -1;
     }
     if (s->ram_bytes < s->page_bytes || s->ram_bytes % s->page_bytes) {
-        fail(err, errlen,
-             "vm.ram: must be a non-zero multiple of "
-             "vm.page_size");
+        err_set(err, errlen,
+                "vm.ram: must be a non-zero multiple of "
+                "vm.page_size");
         return -1;
     }
     if (s->ram_bytes > (UINT64_C(64) << 40)) {
-        fail(err, errlen, "vm.ram: at most 64TiB is modelled");
+        err_set(err, errlen, "vm.ram: at most 64TiB is modelled");
         return -1;
     }
     if (s->ram.working_set_bytes > s->ram_bytes) {
-        fail(err, errlen, "workload.working_set: larger than vm.ram");
+        err_set(err, errlen, "workload.working_set: larger than vm.ram");
         return -1;
     }
     if (s->ram.workload != RAM_WL_IDLE && s->ram.working_set_bytes == 0 &&
         s->ram.dirty_rate_bps > 0) {
-        fail(err, errlen,
-             "workload.working_set: must be > 0 when the guest "
-             "dirties memory");
+        err_set(err, errlen,
+                "workload.working_set: must be > 0 when the guest "
+                "dirties memory");
         return -1;
     }
     if (s->ram.workload == RAM_WL_PHASED && s->ram.n_phases == 0) {
-        fail(err, errlen, "workload.phases: a phased workload needs phases");
+        err_set(err, errlen, "workload.phases: a phased workload needs phases");
         return -1;
     }
     if (s->ram.workload == RAM_WL_PHASED &&
         s->ram.phase_base != RAM_WL_UNIFORM &&
         s->ram.phase_base != RAM_WL_SWEEP) {
-        fail(err, errlen, "workload.phase_base: uniform or sweep");
+        err_set(err, errlen, "workload.phase_base: uniform or sweep");
         return -1;
     }
     if (s->link_bandwidth_bps == 0) {
-        fail(err, errlen, "migration.link_bandwidth: must be > 0");
+        err_set(err, errlen, "migration.link_bandwidth: must be > 0");
         return -1;
     }
     if (s->downtime_limit_ns <= 0 || s->downtime_limit_ns > 2000 * SIM_S) {
-        fail(err, errlen,
-             "migration.downtime_limit: must be in (0, 2000s] "
-             "as QEMU accepts");
+        err_set(err, errlen,
+                "migration.downtime_limit: must be in (0, 2000s] "
+                "as QEMU accepts");
         return -1;
     }
     if (s->time_limit_ns <= 0) {
-        fail(err, errlen, "migration.time_limit: must be > 0");
+        err_set(err, errlen, "migration.time_limit: must be > 0");
         return -1;
     }
     if (s->max_cpu_throttle > 99 || s->cpu_throttle_initial < 1 ||
         s->cpu_throttle_initial > 99 || s->cpu_throttle_increment < 1 ||
         s->cpu_throttle_increment > 99 || s->throttle_trigger_threshold < 1 ||
         s->throttle_trigger_threshold > 100) {
-        fail(err, errlen,
-             "migration: throttle percentages out of QEMU's ranges");
+        err_set(err, errlen,
+                "migration: throttle percentages out of QEMU's ranges");
         return -1;
     }
     if (s->multifd_channels > 255) {
-        fail(err, errlen, "migration.multifd_channels: at most 255");
+        err_set(err, errlen, "migration.multifd_channels: at most 255");
         return -1;
     }
     if (s->switchover_ack && s->qemu < QEMU_8_1) {
-        fail(err, errlen, "migration.switchover_ack: needs QEMU 8.1+");
+        err_set(err, errlen, "migration.switchover_ack: needs QEMU 8.1+");
         return -1;
     }
     if (s->dirty_limit && s->qemu < QEMU_8_1) {
-        fail(err, errlen, "migration.dirty_limit: needs QEMU 8.1+");
+        err_set(err, errlen, "migration.dirty_limit: needs QEMU 8.1+");
         return -1;
     }
     if (s->avail_switchover_bandwidth_bps && s->qemu < QEMU_8_2) {
-        fail(err, errlen,
-             "migration.avail_switchover_bandwidth: needs QEMU 8.2+");
+        err_set(err, errlen,
+                "migration.avail_switchover_bandwidth: needs QEMU 8.2+");
         return -1;
     }
     for (unsigned i = 0; i < s->n_devices; i++) {
         if (s->devices[i].multifd && s->qemu < QEMU_10_0) {
-            fail(err, errlen, "devices[%u].multifd: needs QEMU 10.0+", i);
+            err_set(err, errlen, "devices[%u].multifd: needs QEMU 10.0+", i);
             return -1;
         }
         for (unsigned j = 0; j < i; j++) {
             if (strcmp(s->devices[i].name, s->devices[j].name) == 0) {
-                fail(err, errlen, "devices[%u].name: '%s' is used twice", i,
-                     s->devices[i].name);
+                err_set(err, errlen, "devices[%u].name: '%s' is used twice", i,
+                        s->devices[i].name);
                 return -1;
             }
         }
@@ -795,8 +782,8 @@ int scn_resolve(const struct scn_doc *doc, struct scenario *s, char *err,
     scn_defaults(s);
     json_t *root = doc->root;
     if (!json_is_object(root)) {
-        fail(err, errlen, "%s: the scenario must be a JSON object",
-             doc->source);
+        err_set(err, errlen, "%s: the scenario must be a JSON object",
+                doc->source);
         return -1;
     }
     static const char *const top_extra[] = {
@@ -860,7 +847,7 @@ int scn_resolve(const struct scn_doc *doc, struct scenario *s, char *err,
     }
     return 0;
 bad:
-    fail(err, errlen, "%s: %s", doc->source, e);
+    err_set(err, errlen, "%s: %s", doc->source, e);
     return -1;
 }
 
@@ -869,13 +856,14 @@ static struct scn_doc *doc_new(json_t *root, const json_error_t *je,
                                const char *src, char *err, size_t errlen)
 {
     if (!root) {
-        fail(err, errlen, "%s:%d:%d: %s", src, je->line, je->column, je->text);
+        err_set(err, errlen, "%s:%d:%d: %s", src, je->line, je->column,
+                je->text);
         return NULL;
     }
     struct scn_doc *d = calloc(1, sizeof(*d));
     if (!d) {
         json_decref(root);
-        fail(err, errlen, "out of memory");
+        err_set(err, errlen, "out of memory");
         return NULL;
     }
     d->root = root;
@@ -900,7 +888,7 @@ struct scn_doc *scn_doc_load(const char *path, char *err, size_t errlen)
     } else {
         FILE *f = fopen(path, "r");
         if (!f) {
-            fail(err, errlen, "%s: %s", path, strerror(errno));
+            err_set(err, errlen, "%s: %s", path, strerror(errno));
             return NULL;
         }
         root = json_loadf(f, JSON_REJECT_DUPLICATES, &je);
@@ -948,13 +936,13 @@ int scn_doc_set(struct scn_doc *d, const char *assignment, char *err,
 {
     const char *eq = strchr(assignment, '=');
     if (!eq || eq == assignment) {
-        fail(err, errlen, "--set '%s': expected key.path=value", assignment);
+        err_set(err, errlen, "--set '%s': expected key.path=value", assignment);
         return -1;
     }
     size_t klen = (size_t)(eq - assignment);
     char *path = malloc(klen + 1);
     if (!path) {
-        fail(err, errlen, "out of memory");
+        err_set(err, errlen, "out of memory");
         return -1;
     }
     /* normalise a[2] -> a.2 */
@@ -985,8 +973,8 @@ int scn_doc_set(struct scn_doc *d, const char *assignment, char *err,
         bool is_index = *tok && !*end;
         if (is_index) {
             if (!json_is_array(cur) || idx >= json_array_size(cur)) {
-                fail(err, errlen, "--set %.*s: no element %lu", (int)klen,
-                     assignment, idx);
+                err_set(err, errlen, "--set %.*s: no element %lu", (int)klen,
+                        assignment, idx);
                 goto out;
             }
             if (!next) {
@@ -997,8 +985,8 @@ int scn_doc_set(struct scn_doc *d, const char *assignment, char *err,
             cur = json_array_get(cur, idx);
         } else {
             if (!json_is_object(cur)) {
-                fail(err, errlen, "--set %.*s: '%s' is not inside an object",
-                     (int)klen, assignment, tok);
+                err_set(err, errlen, "--set %.*s: '%s' is not inside an object",
+                        (int)klen, assignment, tok);
                 goto out;
             }
             if (!next) {
@@ -1015,7 +1003,7 @@ int scn_doc_set(struct scn_doc *d, const char *assignment, char *err,
         }
         tok = next;
     }
-    fail(err, errlen, "--set '%s': empty key", assignment);
+    err_set(err, errlen, "--set '%s': empty key", assignment);
 out:
     json_decref(val);
     free(path);

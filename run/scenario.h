@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * sim/scenario.h — scenario files: what is migrated, how, and by which QEMU.
+ * run/scenario.h — scenario files: what is migrated, how, and by which QEMU.
  *
  * A scenario is a JSON object with human units ("21GB", "64GiB", "300ms",
  * "10Gbit/s", "128MiB/s").  Sizes may also be plain numbers (bytes); times
@@ -22,7 +22,7 @@
 #include <stdio.h>
 
 #include "devices/ram.h"
-#include "sim/result.h"
+#include "run/result.h"
 
 #define SCN_MAX_DEVICES  RUN_MAX_DEVICES
 #define SCN_MAX_SCHEDULE 32

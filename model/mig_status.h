@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * sim/mig_status.h — QEMU's source-side migration status machine
+ * model/mig_status.h — QEMU's source-side migration status machine
  * (QAPI MigrationStatus), shared by the simulator, trace replay and the
  * live backend: contract.
  *

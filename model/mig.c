@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * sim/mig.c — QEMU's migration thread on the discrete-event engine.
+ * model/mig.c — QEMU's migration thread on the discrete-event engine.
  *
  * One engine event per pass of the thread's loop (THREAD_STEP).  A pass
  * runs migration_iteration_run() unless the window budget is spent, charges
@@ -15,7 +15,7 @@
  * Facts and numbers come from ../shared/reference/qemu-convergence.md
  * (sections 2-5 and 9); docs/model.md lists what is and is not modelled.
  */
-#include "sim/mig.h"
+#include "model/mig.h"
 
 #include <errno.h>
 #include <math.h>
@@ -26,8 +26,8 @@
 #include "devices/ram.h"
 #include "devices/vfio_dev.h"
 #include "devices/vfio_fsm.h"
-#include "sim/engine.h"
-#include "sim/mig_status.h"
+#include "engine/engine.h"
+#include "model/mig_status.h"
 
 enum ev_kind {
     EV_STEP = 1,

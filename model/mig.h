@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * sim/mig.h — the migration model: QEMU's migration thread, per version,
+ * model/mig.h — the migration model: QEMU's migration thread, per version,
  * on the discrete-event engine.  Contract.
  *
  * mig_simulate() runs one migration of a resolved scenario under a policy
@@ -34,8 +34,8 @@
 #include <stdint.h>
 
 #include "policy/policy.h"
-#include "sim/result.h"
-#include "sim/scenario.h"
+#include "run/result.h"
+#include "run/scenario.h"
 
 #define MIG_VFIO_FALLBACK_BYTES (UINT64_C(100) << 30) /* QEMU: 100 GiB */
 #define MIG_VFIO_CHUNK_BYTES    (UINT64_C(1) << 20)   /* 1 MiB per pass */

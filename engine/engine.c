@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * sim/engine.c — the discrete-event engine (contract in sim/engine.h).
+ * engine/engine.c — the discrete-event engine (contract in engine/engine.h).
  *
  * Data structures
  *   heap[]   array binary min-heap of 24-byte entries {t, seq, prio, slot},
@@ -26,7 +26,7 @@
  * Costs: schedule, cancel and pop are O(log n) in the pending count n;
  * sim_rng is O(log s) in the number of streams used.
  */
-#include "sim/engine.h"
+#include "engine/engine.h"
 
 #include <assert.h>
 #include <stdlib.h>

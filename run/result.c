@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* sim/result.c — run results: growable sample and event arrays. */
-#include "sim/result.h"
+/* run/result.c — run results: growable sample and event arrays. */
+#include "run/result.h"
 
 #include <stdarg.h>
 #include <stdio.h>

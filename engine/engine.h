@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * sim/engine.h — the discrete-event engine: contract.
+ * engine/engine.h — the discrete-event engine: contract.
  *
  * Time is int64_t nanoseconds from the start of the simulation.  The future
  * event list is an array binary min-heap of small entries ordered by

@@ -16,8 +16,10 @@
 
 #include "cli/cli.h"
 #include "live/lab.h"
+#include "live/lab_validate.h"
 #include "live/live.h"
 #include "model/mig.h"
+#include "run/qmp_params.h"
 #include "run/scenario.h"
 #include "base/units.h"
 #include "store/db.h"
@@ -345,20 +347,45 @@ static json_t *lab_json(const struct lab_result *r)
     return o;
 }
 
-static void diagnosis(const struct lab_result *r, char *buf, size_t n)
+static void warn_cb(const char *msg)
 {
-    char *fq = r->s.final ? json_dumps(r->s.final, JSON_COMPACT) : NULL;
-    snprintf(buf, n,
-             "lab run: guest write rate %.0f B/s before the migration, %.0f "
-             "B/s during it; %s; trace %s (%" PRIu64 " syncs, %" PRId64
-             " ns in syncs); zero fraction %.4f; scenario %s; final "
-             "query-migrate %s",
-             r->guest_rate_bps, r->mig_rate_bps,
-             r->dest_note[0] ? r->dest_note : "no destination check",
-             r->trace_path[0] ? r->trace_path : "(temporary, removed)",
-             r->trace_syncs, r->trace_sync_ns, r->zero_fraction,
-             r->scenario_json ? r->scenario_json : "-", fq ? fq : "-");
-    free(fq);
+    cli_warn("%s", msg);
+}
+
+/* Signals, progress, command line and the store for a lab command; -1 if
+ * the store cannot be opened. */
+static int start(struct common *c, struct db **db)
+{
+    live_signals_install();
+    c->lo.stop = &live_stop_signal;
+    c->lo.progress = c->quiet ? NULL : stderr;
+    c->lo.command_line = cli_command_line();
+    *db = open_db(c);
+    if (!c->no_db && !*db) {
+        return -1;
+    }
+    c->lo.db = *db;
+    return 0;
+}
+
+static int check_ram(const struct lab_cfg *cfg)
+{
+    if (cfg->ram_bytes % ((uint64_t)1 << 20) || cfg->ram_bytes == 0) {
+        cli_error("--ram: a positive multiple of 1 MiB");
+        return -1;
+    }
+    return 0;
+}
+
+static int check_downtime_limit(int64_t ns)
+{
+    char err[256];
+    if (qmp_downtime_limit_check("--downtime-limit", ns, true, err,
+                                 sizeof(err))) {
+        cli_error("%s", err);
+        return -1;
+    }
+    return 0;
 }
 
 /* ---- run ---------------------------------------------------------------- */
@@ -432,8 +459,7 @@ static int lab_cmd_run(int argc, char **argv)
                            &c.cfg.downtime_limit_ns)) {
                 return EXIT_USAGE;
             }
-            if (c.cfg.downtime_limit_ns < MS) {
-                cli_error("--downtime-limit: at least 1ms");
+            if (check_downtime_limit(c.cfg.downtime_limit_ns)) {
                 return EXIT_USAGE;
             }
             break;
@@ -499,19 +525,13 @@ static int lab_cmd_run(int argc, char **argv)
         cli_error("--apply needs --policy");
         return EXIT_USAGE;
     }
-    if (c.cfg.ram_bytes % ((uint64_t)1 << 20) || c.cfg.ram_bytes == 0) {
-        cli_error("--ram: a positive multiple of 1 MiB");
+    if (check_ram(&c.cfg)) {
         return EXIT_USAGE;
     }
-    live_signals_install();
-    c.lo.stop = &live_stop_signal;
-    c.lo.progress = c.quiet ? NULL : stderr;
-    c.lo.command_line = cli_command_line();
-    struct db *db = open_db(&c);
-    if (!c.no_db && !db) {
+    struct db *db;
+    if (start(&c, &db)) {
         return EXIT_IO;
     }
-    c.lo.db = db;
     struct lab_result r;
     char err[1024];
     int rc;
@@ -523,7 +543,7 @@ static int lab_cmd_run(int argc, char **argv)
         return rc;
     }
     char diag[8192];
-    diagnosis(&r, diag, sizeof(diag));
+    lab_diagnosis(&r, diag, sizeof(diag));
     if (live_session_close(&r.s, diag, err, sizeof(err)) != 0) {
         cli_error("%s", err);
     }
@@ -587,7 +607,7 @@ int cmd_lab(int argc, char **argv)
 }
 
 /* A comma-separated list of sizes, rates or times. */
-#define GRID_MAX 16
+#define GRID_MAX LAB_GRID_MAX
 enum list_kind { L_SIZE, L_RATE, L_TIME };
 
 static int parse_list(const char *opt, const char *v, enum list_kind k,
@@ -622,136 +642,12 @@ static int parse_list(const char *opt, const char *v, enum list_kind k,
     return 0;
 }
 
-struct vrow {
-    uint64_t ws, rate, bw;
-    int64_t dl;
-    bool ran; /* the real run reached an outcome */
-    char error[256];
-    double guest_rate;
-    enum run_outcome real, pred;
-    uint64_t real_syncs, pred_syncs;
-    int64_t real_total, pred_total, real_down, pred_down;
-    long long real_id, sim_id;
-};
-
-static double rel_err(int64_t pred, int64_t real)
+/* Options of lab validate; 0, 1 after --help, -1 on a usage error. */
+static int validate_opts(int argc, char **argv, struct common *c,
+                         struct lab_validate_opts *v, const char **md)
 {
-    return real > 0 ? ((double)pred - (double)real) / (double)real * 100.0
-                    : NAN;
-}
-
-static bool is_conv(enum run_outcome o)
-{
-    return o == RUN_CONVERGED;
-}
-
-static int cmp_dbl(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static void print_table(FILE *f, const struct vrow *rows, size_t n,
-                        bool markdown, const char *calib)
-{
-    if (markdown) {
-        fprintf(f, "| working set | rate asked | rate real | max-bandwidth | "
-                   "downtime-limit | outcome real / sim | syncs real / sim | "
-                   "total real / sim (err) | downtime real / sim (err) |\n"
-                   "|---|---|---|---|---|---|---|---|---|\n");
-    } else {
-        fprintf(f, "%-10s %-10s %-10s %-10s %-7s %-22s %-8s %-26s %s\n", "ws",
-                "rate", "real rate", "bw", "limit", "outcome real / sim",
-                "syncs", "total real / sim (err)", "downtime real / sim (err)");
-    }
-    for (size_t i = 0; i < n; i++) {
-        const struct vrow *r = &rows[i];
-        char ws[24], rate[24], grate[24], bw[24], dl[24], a[24], b[24], c[24],
-            d[24];
-        snprintf(ws, sizeof(ws), "%.0f MiB", (double)r->ws / 1048576.0);
-        snprintf(rate, sizeof(rate), "%.1f MiB/s", (double)r->rate / 1048576.0);
-        snprintf(grate, sizeof(grate), "%.2f MiB/s", r->guest_rate / 1048576.0);
-        snprintf(bw, sizeof(bw), "%.1f MiB/s", (double)r->bw / 1048576.0);
-        units_fmt_time(r->dl, dl, sizeof(dl));
-        char oc[48], sy[32], tt[64], dt[64];
-        if (!r->ran) {
-            snprintf(oc, sizeof(oc), "error");
-            sy[0] = tt[0] = dt[0] = '\0';
-        } else {
-            snprintf(oc, sizeof(oc), "%s / %s%s", run_outcome_name(r->real),
-                     run_outcome_name(r->pred),
-                     is_conv(r->real) == is_conv(r->pred) ? "" : " !!");
-            snprintf(sy, sizeof(sy), "%" PRIu64 " / %" PRIu64, r->real_syncs,
-                     r->pred_syncs);
-            units_fmt_time(r->real_total, a, sizeof(a));
-            units_fmt_time(r->pred_total, b, sizeof(b));
-            units_fmt_time(r->real_down, c, sizeof(c));
-            units_fmt_time(r->pred_down, d, sizeof(d));
-            if (is_conv(r->real) && is_conv(r->pred)) {
-                snprintf(tt, sizeof(tt), "%s / %s (%+.0f%%)", a, b,
-                         rel_err(r->pred_total, r->real_total));
-                snprintf(dt, sizeof(dt), "%s / %s (%+.0f%%)", c, d,
-                         rel_err(r->pred_down, r->real_down));
-            } else {
-                snprintf(tt, sizeof(tt), "%s / %s", a, b);
-                snprintf(dt, sizeof(dt), "-");
-            }
-        }
-        if (markdown) {
-            fprintf(f, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", ws,
-                    rate, grate, bw, dl, oc, sy, tt, dt);
-        } else {
-            fprintf(f, "%-10s %-10s %-10s %-10s %-7s %-22s %-8s %-26s %s\n", ws,
-                    rate, grate, bw, dl, oc, sy, tt, dt);
-            if (r->error[0]) {
-                fprintf(f, "    %s\n", r->error);
-            }
-        }
-    }
-    size_t agree = 0, ran = 0, nerr = 0;
-    double *errs = calloc(n ? n : 1, sizeof(*errs));
-    if (!errs) {
-        return;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (!rows[i].ran) {
-            continue;
-        }
-        ran++;
-        agree += is_conv(rows[i].real) == is_conv(rows[i].pred);
-        if (is_conv(rows[i].real) && is_conv(rows[i].pred)) {
-            errs[nerr++] =
-                fabs(rel_err(rows[i].pred_total, rows[i].real_total));
-        }
-    }
-    fprintf(f, "%s\nverdicts agree on %zu of %zu runs", markdown ? "" : "",
-            agree, ran);
-    if (nerr) {
-        qsort(errs, nerr, sizeof(errs[0]), cmp_dbl);
-        double med = nerr % 2 ? errs[nerr / 2]
-                              : (errs[nerr / 2 - 1] + errs[nerr / 2]) / 2;
-        fprintf(f, "; median total-time error %.1f%% over %zu converged runs",
-                med, nerr);
-    }
-    fprintf(f, "\n%s%s\n", markdown ? "\n" : "", calib);
-    free(errs);
-}
-
-static int lab_cmd_validate(int argc, char **argv)
-{
-    struct common c;
-    common_init(&c);
-    uint64_t ws[GRID_MAX], rate[GRID_MAX], bw[GRID_MAX], dl[GRID_MAX];
-    size_t nws = 2, nrate = 2, nbw = 1, ndl = 1;
-    ws[0] = (uint64_t)32 << 20;
-    ws[1] = (uint64_t)64 << 20;
-    rate[0] = (uint64_t)8 << 20;
-    rate[1] = (uint64_t)64 << 20;
-    bw[0] = (uint64_t)16 << 20;
-    dl[0] = (uint64_t)(300 * MS);
-    c.cfg.time_limit_ns = 30 * (int64_t)1000000000;
-    bool calibrate = true;
-    const char *md = NULL;
+    uint64_t dl[GRID_MAX];
+    v->ndl = 0;
     static const struct option opts[] = {
         {"ram", required_argument, NULL, O_RAM},
         {"working-set", required_argument, NULL, O_WS},
@@ -767,301 +663,115 @@ static int lab_cmd_validate(int argc, char **argv)
     int opt;
     optind = 1;
     while ((opt = getopt_long(argc, argv, "q:f:h", opts, NULL)) != -1) {
-        int h = common_opt(&c, opt, optarg);
-        if (h < 0) {
-            return EXIT_USAGE;
-        }
-        if (h > 0) {
+        int h = common_opt(c, opt, optarg);
+        if (h != 0) {
+            if (h < 0) {
+                return -1;
+            }
             continue;
         }
         int r = 0;
         switch (opt) {
         case O_RAM:
-            r = parse_size("ram", optarg, &c.cfg.ram_bytes);
+            r = parse_size("ram", optarg, &c->cfg.ram_bytes);
             break;
         case O_WS:
-            r = parse_list("working-set", optarg, L_SIZE, ws, &nws);
+            r = parse_list("working-set", optarg, L_SIZE, v->ws, &v->nws);
             break;
         case O_RATE:
-            r = parse_list("dirty-rate", optarg, L_RATE, rate, &nrate);
+            r = parse_list("dirty-rate", optarg, L_RATE, v->rate, &v->nrate);
             break;
         case O_BW:
-            r = parse_list("max-bandwidth", optarg, L_RATE, bw, &nbw);
+            r = parse_list("max-bandwidth", optarg, L_RATE, v->bw, &v->nbw);
             break;
         case O_DL:
-            r = parse_list("downtime-limit", optarg, L_TIME, dl, &ndl);
+            r = parse_list("downtime-limit", optarg, L_TIME, dl, &v->ndl);
             break;
         case O_TLIM:
-            r = parse_time("time-limit", optarg, &c.cfg.time_limit_ns);
+            r = parse_time("time-limit", optarg, &c->cfg.time_limit_ns);
             break;
         case O_NOCAL:
-            calibrate = false;
+            v->calibrate = false;
             break;
         case O_MD:
-            md = optarg;
+            *md = optarg;
             break;
         case 'h':
             usage_validate(stdout);
-            return EXIT_OK;
+            return 1;
         default:
             usage_validate(stderr);
-            return EXIT_USAGE;
+            return -1;
         }
         if (r) {
-            return EXIT_USAGE;
+            return -1;
         }
     }
     if (optind < argc) {
         cli_error("unexpected argument '%s'", argv[optind]);
-        return EXIT_USAGE;
+        return -1;
     }
-    if (c.cfg.ram_bytes % ((uint64_t)1 << 20) || c.cfg.ram_bytes == 0) {
-        cli_error("--ram: a positive multiple of 1 MiB");
-        return EXIT_USAGE;
+    if (check_ram(&c->cfg)) {
+        return -1;
     }
-    for (size_t i = 0; i < ndl; i++) {
-        if (dl[i] < (uint64_t)MS) {
-            cli_error("--downtime-limit: at least 1ms");
-            return EXIT_USAGE;
+    if (v->ndl == 0) {
+        v->ndl = 1; /* the default limit */
+        return 0;
+    }
+    for (size_t i = 0; i < v->ndl; i++) {
+        v->dl[i] = (int64_t)dl[i];
+        if (check_downtime_limit(v->dl[i])) {
+            return -1;
         }
     }
-    live_signals_install();
-    c.lo.stop = &live_stop_signal;
-    c.lo.progress = c.quiet ? NULL : stderr;
-    c.lo.command_line = cli_command_line();
-    struct db *db = open_db(&c);
-    if (!c.no_db && !db) {
+    return 0;
+}
+
+static int lab_cmd_validate(int argc, char **argv)
+{
+    struct common c;
+    common_init(&c);
+    struct lab_validate_opts v;
+    lab_validate_opts_default(&v);
+    c.cfg.time_limit_ns = v.cfg.time_limit_ns;
+    const char *md = NULL;
+    int pr = validate_opts(argc, argv, &c, &v, &md);
+    if (pr != 0) {
+        return pr > 0 ? EXIT_OK : EXIT_USAGE;
+    }
+    struct db *db;
+    if (start(&c, &db)) {
         return EXIT_IO;
     }
-    c.lo.db = db;
+    v.cfg = c.cfg;
+    v.lo = c.lo;
+    v.warn = warn_cb;
+    struct lab_validate_result r;
     char err[1024];
-    int rc = EXIT_OK;
-
-    /* Calibration: bulk throughput of the migration thread on loopback and
-     * the cost of one dirty-bitmap sync under TCG. */
-    uint64_t link_bps = 0;
-    int64_t sync_ns = 0;
-    char calib[256] = "calibration: none (scenario defaults for link "
-                      "bandwidth and sync cost)";
-    if (calibrate) {
-        struct lab_cfg k = c.cfg;
-        k.working_set_bytes = c.cfg.ram_bytes / 2;
-        k.dirty_rate_bps = (uint64_t)64 << 10;
-        k.set_max_bandwidth = true;
-        k.max_bandwidth_bps = 0;
-        k.downtime_limit_ns = 0;
-        if (c.lo.progress) {
-            fprintf(c.lo.progress,
-                    "calibration run: %" PRIu64 " MiB "
-                    "working set, unlimited bandwidth\n",
-                    k.working_set_bytes >> 20);
-        }
-        struct live_opts lo = c.lo;
-        lo.db = NULL;
-        struct lab_result r;
-        if (lab_run(&k, &lo, &r, err, sizeof(err)) != 0) {
-            cli_error("calibration: %s", err);
-            lab_result_free(&r);
-            db_close(db);
-            return live_stop_signal ? 128 + live_stop_signal : EXIT_EXTERNAL;
-        }
-        live_session_close(&r.s, NULL, NULL, 0);
-        for (size_t i = 0; i < r.s.res.n_samples; i++) {
-            double b = r.s.res.samples[i].bandwidth_bps;
-            if (b > (double)link_bps) {
-                link_bps = (uint64_t)b;
-            }
-        }
-        if (r.trace_syncs) {
-            sync_ns = r.trace_sync_ns / (int64_t)r.trace_syncs;
-        }
-        bool ok = r.s.end == LIVE_END_OUTCOME &&
-                  r.s.res.m.outcome == RUN_CONVERGED && link_bps > 0;
-        lab_result_free(&r);
-        if (!ok) {
-            cli_error("calibration migration did not complete");
-            db_close(db);
-            return EXIT_EXTERNAL;
-        }
-        char lb[24], sc[24];
-        snprintf(calib, sizeof(calib),
-                 "calibration: link bandwidth %s (best 100 ms window, "
-                 "unlimited run), sync cost %s (mean over its syncs)",
-                 units_fmt_rate((double)link_bps, lb, sizeof(lb)),
-                 units_fmt_time(sync_ns, sc, sizeof(sc)));
-        if (c.lo.progress) {
-            fprintf(c.lo.progress, "%s\n", calib);
-        }
-    }
-
-    size_t n = nws * nrate * nbw * ndl, k = 0;
-    struct vrow *rows = calloc(n, sizeof(*rows));
-    if (!rows) {
+    if (lab_validate(&v, &r, err, sizeof(err)) != 0) {
+        cli_error("%s", err);
+        lab_validate_result_free(&r);
         db_close(db);
-        cli_error("out of memory");
-        return EXIT_INTERNAL;
+        return live_stop_signal                    ? 128 + live_stop_signal
+               : strcmp(err, "out of memory") == 0 ? EXIT_INTERNAL
+                                                   : EXIT_EXTERNAL;
     }
-    for (size_t a = 0; a < nws; a++) {
-        for (size_t b = 0; b < nrate; b++) {
-            for (size_t d = 0; d < nbw; d++) {
-                for (size_t e = 0; e < ndl; e++) {
-                    struct vrow *v = &rows[k++];
-                    v->ws = ws[a];
-                    v->rate = rate[b];
-                    v->bw = bw[d];
-                    v->dl = (int64_t)dl[e];
-                }
-            }
-        }
-    }
-    json_t *jrows = json_array();
-    for (k = 0; k < n && !live_stop_signal; k++) {
-        struct vrow *v = &rows[k];
-        struct lab_cfg g = c.cfg;
-        g.working_set_bytes = v->ws;
-        g.dirty_rate_bps = v->rate;
-        g.set_max_bandwidth = true;
-        g.max_bandwidth_bps = v->bw;
-        g.downtime_limit_ns = v->dl;
-        if (c.lo.progress) {
-            fprintf(c.lo.progress,
-                    "\n== run %zu of %zu: working set %" PRIu64
-                    " MiB, rate %" PRIu64 " B/s, "
-                    "max-bandwidth %" PRIu64 " B/s, "
-                    "downtime-limit %" PRId64 " ms\n",
-                    k + 1, n, v->ws >> 20, v->rate, v->bw, v->dl / MS);
-        }
-        struct lab_result r;
-        if (lab_run(&g, &c.lo, &r, err, sizeof(err)) != 0) {
-            snprintf(v->error, sizeof(v->error), "%.250s", err);
-            lab_result_free(&r);
-            rc = EXIT_EXTERNAL;
-            continue;
-        }
-        char diag[8192];
-        diagnosis(&r, diag, sizeof(diag));
-        live_session_close(&r.s, diag, NULL, 0);
-        /* Simulate the workload the guest really ran: its mean write rate
-         * during the migration (TCG shares the CPUs with the migration
-         * thread and whatever else runs), else the rate before it. */
-        v->guest_rate = r.mig_rate_bps > 0 ? r.mig_rate_bps : r.guest_rate_bps;
-        v->real_id = r.s.run_id;
-        if (r.s.end != LIVE_END_OUTCOME) {
-            snprintf(v->error, sizeof(v->error), "%.250s", r.s.error);
-            lab_result_free(&r);
-            rc = EXIT_EXTERNAL;
-            continue;
-        }
-        const struct run_metrics *m = &r.s.res.m;
-        v->real = m->outcome;
-        v->real_syncs = m->bitmap_syncs;
-        v->real_total = m->total_ns;
-        v->real_down = m->src_downtime_ns;
-        /* The same migration in the model: the lab's scenario with the
-         * measured guest rate and zero fraction, plus the calibration. */
-        char *sj = lab_scenario_json(&g, r.s.res.m.qemu, v->guest_rate,
-                                     r.zero_fraction);
-        struct scn_doc *doc =
-            sj ? scn_doc_parse(sj, "lab validate", err, sizeof(err)) : NULL;
-        char set[128];
-        int sr = doc ? 0 : -1;
-        if (doc && link_bps) {
-            snprintf(set, sizeof(set),
-                     "migration.link_bandwidth=%" PRIu64 "B/s", link_bps);
-            sr = scn_doc_set(doc, set, err, sizeof(err));
-        }
-        if (doc && sr == 0 && sync_ns > 0) {
-            snprintf(set, sizeof(set), "migration.sync_cost=%" PRId64 "ns",
-                     sync_ns);
-            sr = scn_doc_set(doc, set, err, sizeof(err));
-            if (sr == 0) {
-                sr = scn_doc_set(doc, "migration.sync_cost_per_gib=0ns", err,
-                                 sizeof(err));
-            }
-        }
-        struct scenario sc;
-        struct run_result sim;
-        run_result_init(&sim);
-        struct mig_options mo;
-        mig_options_default(&mo);
-        if (sr == 0 && scn_resolve(doc, &sc, err, sizeof(err)) == 0 &&
-            mig_simulate(&sc, "qemu", &mo, &sim, err, sizeof(err)) == 0) {
-            v->ran = true;
-            v->pred = sim.m.outcome;
-            v->pred_syncs = sim.m.bitmap_syncs;
-            v->pred_total = sim.m.total_ns;
-            v->pred_down = sim.m.src_downtime_ns;
-            if (db) {
-                struct db_run_meta meta;
-                char *dj = scn_doc_json(doc);
-                char src[64];
-                snprintf(src, sizeof(src), "lab validate (real run %lld)",
-                         v->real_id);
-                db_run_meta_build(&meta, &(struct db_run_origin){
-                                             .kind = DB_KIND_SIM,
-                                             .scenario_json = dj,
-                                             .source_path = src,
-                                             .qemu = scn_qemu_name(sc.qemu),
-                                             .policy = "qemu",
-                                             .seed = sc.seed,
-                                             .command_line = cli_command_line(),
-                                             .fingerprint = sim.m.fingerprint,
-                                         });
-                int64_t id = 0;
-                if (db_run_save(db, &meta, &sim, &id, err, sizeof(err)) == 0) {
-                    v->sim_id = id;
-                } else {
-                    cli_warn("store: %s", err);
-                }
-                free(dj);
-            }
-        } else {
-            snprintf(v->error, sizeof(v->error), "simulation: %.230s", err);
-        }
-        json_t *jr = json_pack(
-            "{s:I, s:I, s:I, s:I, s:f, s:s, s:s, s:I, s:I, s:I, s:I, s:I, "
-            "s:I, s:o, s:o}",
-            "working_set", (json_int_t)v->ws, "dirty_rate", (json_int_t)v->rate,
-            "max_bandwidth", (json_int_t)v->bw, "downtime_limit_ns",
-            (json_int_t)v->dl, "guest_rate_bps", v->guest_rate, "real_outcome",
-            run_outcome_name(v->real), "sim_outcome",
-            v->ran ? run_outcome_name(v->pred) : "error", "real_syncs",
-            (json_int_t)v->real_syncs, "sim_syncs", (json_int_t)v->pred_syncs,
-            "real_total_ns", (json_int_t)v->real_total, "sim_total_ns",
-            (json_int_t)v->pred_total, "real_downtime_ns",
-            (json_int_t)v->real_down, "sim_downtime_ns",
-            (json_int_t)v->pred_down, "real_run",
-            v->real_id ? json_integer(v->real_id) : json_null(), "sim_run",
-            v->sim_id ? json_integer(v->sim_id) : json_null());
-        json_array_append_new(jrows, jr);
-        run_result_free(&sim);
-        scn_doc_free(doc);
-        free(sj);
-        lab_result_free(&r);
-    }
-    if (live_stop_signal) {
-        cli_error("interrupted after %zu of %zu runs", k, n);
-        n = k;
+    int rc = r.run_failed ? EXIT_EXTERNAL : EXIT_OK;
+    if (r.interrupted) {
+        cli_error("interrupted after %zu of %zu runs", r.n_rows, r.n_planned);
         rc = 128 + live_stop_signal;
     }
-    for (size_t i = 0; i < n; i++) {
-        if (rows[i].ran && is_conv(rows[i].real) != is_conv(rows[i].pred) &&
-            rc == EXIT_OK) {
-            rc = EXIT_NO;
-        }
+    if (r.disagree && rc == EXIT_OK) {
+        rc = EXIT_NO;
     }
     if (c.fmt == CLI_FMT_JSON) {
-        json_t *o = json_pack("{s:o, s:I, s:I, s:s}", "runs", jrows,
-                              "link_bandwidth_bps", (json_int_t)link_bps,
-                              "sync_cost_ns", (json_int_t)sync_ns,
-                              "calibration", calib);
+        json_t *o = lab_validate_json(&r);
         json_dumpf(o, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
         fputc('\n', stdout);
         json_decref(o);
     } else {
-        json_decref(jrows);
         putchar('\n');
-        print_table(stdout, rows, n, false, calib);
+        lab_validate_print(stdout, &r, false);
     }
     if (md) {
         FILE *f = fopen(md, "w");
@@ -1069,11 +779,11 @@ static int lab_cmd_validate(int argc, char **argv)
             cli_error("%s: cannot write", md);
             rc = rc == EXIT_OK ? EXIT_IO : rc;
         } else {
-            print_table(f, rows, n, true, calib);
+            lab_validate_print(f, &r, true);
             fclose(f);
         }
     }
-    free(rows);
+    lab_validate_result_free(&r);
     db_close(db);
     return rc;
 }

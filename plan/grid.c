@@ -649,13 +649,23 @@ uint64_t plan_grid_cells(const struct plan_grid *g)
     return c;
 }
 
-void plan_grid_coords(const struct plan_grid *g, uint64_t cell, size_t *coord)
+void plan_cross_coords(const size_t *dims, size_t n_dims, uint64_t cell,
+                       size_t *coord)
 {
-    for (size_t a = g->n_axes; a-- > 0;) {
-        uint64_t n = g->axes[a].n;
+    for (size_t a = n_dims; a-- > 0;) {
+        uint64_t n = dims[a];
         coord[a] = (size_t)(cell % n);
         cell /= n;
     }
+}
+
+void plan_grid_coords(const struct plan_grid *g, uint64_t cell, size_t *coord)
+{
+    size_t dims[PLAN_MAX_AXES];
+    for (size_t a = 0; a < g->n_axes; a++) {
+        dims[a] = g->axes[a].n;
+    }
+    plan_cross_coords(dims, g->n_axes, cell, coord);
 }
 
 /* ---- points ------------------------------------------------------------- */

@@ -72,6 +72,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+
+#include <jansson.h>
 
 #include "model/mig.h"
 #include "run/result.h"
@@ -111,6 +114,10 @@ uint64_t plan_grid_cells(const struct plan_grid *g);
 int plan_grid_find(const struct plan_grid *g, const char *key);
 /* Value index per axis of cell (coord has n_axes entries). */
 void plan_grid_coords(const struct plan_grid *g, uint64_t cell, size_t *coord);
+/* The same expansion for any cross product: value index per dimension of
+ * cell, first dimension slowest (coord has n_dims entries). */
+void plan_cross_coords(const size_t *dims, size_t n_dims, uint64_t cell,
+                       size_t *coord);
 
 /*
  * Expand one value list "ITEM[,ITEM]..." (no key) into texts.  *vals is
@@ -313,6 +320,18 @@ void plan_result_free(struct plan_result *r);
  */
 double plan_switchover_bps(const struct scenario *s,
                            const struct run_metrics *m);
+
+/* ---- output (plan/plan_out.c) ------------------------------------------ */
+
+/* The answer as JSON (`migsim plan --format json`; new reference). */
+json_t *plan_result_json(const struct plan_result *r, const char *source,
+                         int64_t saved_id);
+/* The answer as the plan table. */
+void plan_result_print(FILE *f, const struct plan_result *r, const char *source,
+                       int64_t saved_id);
+/* QMP commands (migrate-set-capabilities, migrate-set-parameters) and
+ * virsh lines applying policy o's answer (empty arrays if none). */
+void plan_commands(const struct plan_policy *o, json_t **qmp, json_t **virsh);
 
 /* Statistics helper (GSL); v has n values (n may be 0). */
 void plan_stat_compute(struct plan_stat *st, const double *v, unsigned n);

@@ -21,6 +21,7 @@
 
 #include "engine/engine.h"
 #include "base/units.h"
+#include "run/qmp_params.h"
 
 struct scn_doc {
     json_t *root;
@@ -724,10 +725,8 @@ static int validate(struct scenario *s, char *err, size_t errlen)
         err_set(err, errlen, "migration.link_bandwidth: must be > 0");
         return -1;
     }
-    if (s->downtime_limit_ns <= 0 || s->downtime_limit_ns > 2000 * SIM_S) {
-        err_set(err, errlen,
-                "migration.downtime_limit: must be in (0, 2000s] "
-                "as QEMU accepts");
+    if (qmp_downtime_limit_check("migration.downtime_limit",
+                                 s->downtime_limit_ns, false, err, errlen)) {
         return -1;
     }
     if (s->time_limit_ns <= 0) {

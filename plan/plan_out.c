@@ -1,0 +1,527 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * plan/plan_out.c — a plan's answer as a table and as JSON, with the QMP
+ * commands and virsh lines that apply it (names and units from
+ * run/qmp_params.h).
+ */
+#include "plan/plan.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "base/units.h"
+#include "engine/engine.h"
+#include "policy/policy.h"
+#include "run/qmp_params.h"
+
+static const char *fmt_ms(double ms, char *buf, size_t len)
+{
+    if (!isfinite(ms)) {
+        snprintf(buf, len, "-");
+        return buf;
+    }
+    return units_fmt_time((int64_t)llround(ms * 1e6), buf, len);
+}
+
+static json_t *j_num_or_null(double v)
+{
+    return isfinite(v) ? json_real(v) : json_null();
+}
+
+static json_t *stat_json(const struct plan_stat *s)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "n", json_integer(s->n));
+    json_object_set_new(o, "mean", j_num_or_null(s->mean));
+    json_object_set_new(o, "sd", j_num_or_null(s->sd));
+    json_object_set_new(o, "min", j_num_or_null(s->min));
+    json_object_set_new(o, "max", j_num_or_null(s->max));
+    json_t *ci = json_array();
+    json_array_append_new(ci, j_num_or_null(s->ci_lo));
+    json_array_append_new(ci, j_num_or_null(s->ci_hi));
+    json_object_set_new(o, "ci95", ci);
+    return o;
+}
+
+/* A reporting variant other than qemu in the spec? */
+static bool needs_patched_qemu(const char *spec)
+{
+    char buf[160];
+    snprintf(buf, sizeof(buf), "%s", spec);
+    char *save = NULL;
+    for (char *t = strtok_r(buf, "+", &save); t;
+         t = strtok_r(NULL, "+", &save)) {
+        t[strcspn(t, ":")] = '\0';
+        const struct pol_ops *o = pol_find(t);
+        if (o && o->is_reporting && strcmp(o->name, "qemu") != 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The capabilities the answer turns on, as migrate-set-capabilities (or
+ * nothing). */
+static void caps_command(const struct scenario *a, json_t *qmp)
+{
+    json_t *caps = json_array();
+    struct {
+        bool on;
+        const char *name;
+    } cl[] = {
+        {a->auto_converge, "auto-converge"},
+        {a->dirty_limit, "dirty-limit"},
+        {a->postcopy_ram, "postcopy-ram"},
+        {a->switchover_ack, "return-path"},
+        {a->switchover_ack, "switchover-ack"},
+        {a->pause_before_switchover, "pause-before-switchover"},
+    };
+    for (size_t i = 0; i < sizeof(cl) / sizeof(cl[0]); i++) {
+        if (cl[i].on) {
+            json_array_append_new(caps, json_pack("{s:s,s:b}", "capability",
+                                                  cl[i].name, "state", 1));
+        }
+    }
+    if (json_array_size(caps)) {
+        json_array_append_new(qmp,
+                              json_pack("{s:s,s:{s:o}}", "execute",
+                                        "migrate-set-capabilities", "arguments",
+                                        "capabilities", caps));
+    } else {
+        json_decref(caps);
+    }
+}
+
+static void set_arg(json_t *args, enum qmp_param_id id, uint64_t v)
+{
+    json_object_set_new(args, qmp_param_name(id),
+                        json_integer(qmp_param_to_qmp(id, v)));
+}
+
+/* migrate-set-parameters for the answer a at downtime-limit limit_ns. */
+static void params_command(const struct scenario *a, int64_t limit_ns,
+                           json_t *qmp)
+{
+    json_t *args = json_object();
+    set_arg(args, QP_DOWNTIME_LIMIT, (uint64_t)limit_ns);
+    set_arg(args, QP_MAX_BANDWIDTH, a->max_bandwidth_bps);
+    if (a->qemu >= QEMU_8_2 && a->avail_switchover_bandwidth_bps) {
+        set_arg(args, QP_AVAIL_SWITCHOVER_BW,
+                a->avail_switchover_bandwidth_bps);
+    }
+    if (a->auto_converge) {
+        set_arg(args, QP_CPU_THROTTLE_INITIAL, a->cpu_throttle_initial);
+        set_arg(args, QP_CPU_THROTTLE_INCREMENT, a->cpu_throttle_increment);
+        set_arg(args, QP_MAX_CPU_THROTTLE, a->max_cpu_throttle);
+    }
+    if (a->dirty_limit) {
+        set_arg(args, QP_VCPU_DIRTY_LIMIT, a->vcpu_dirty_limit_bps);
+    }
+    json_array_append_new(qmp, json_pack("{s:s,s:o}", "execute",
+                                         "migrate-set-parameters", "arguments",
+                                         args));
+}
+
+static void virsh_lines(const struct scenario *a, int64_t limit_ns,
+                        json_t *virsh)
+{
+    char line[256];
+    snprintf(line, sizeof(line), "virsh %s DOMAIN %" PRIu64,
+             qmp_param(QP_DOWNTIME_LIMIT)->virsh,
+             qmp_param_to_virsh(QP_DOWNTIME_LIMIT, (uint64_t)limit_ns));
+    json_array_append_new(virsh, json_string(line));
+    if (a->max_bandwidth_bps) {
+        snprintf(line, sizeof(line), "virsh %s DOMAIN %" PRIu64,
+                 qmp_param(QP_MAX_BANDWIDTH)->virsh,
+                 qmp_param_to_virsh(QP_MAX_BANDWIDTH, a->max_bandwidth_bps));
+    } else {
+        snprintf(line, sizeof(line),
+                 "# max-bandwidth 0 (unlimited): no migrate-setspeed cap");
+    }
+    json_array_append_new(virsh, json_string(line));
+    if (a->auto_converge || a->postcopy_ram) {
+        snprintf(line, sizeof(line),
+                 "# start with: virsh migrate --live%s%s DOMAIN URI",
+                 a->auto_converge ? " --auto-converge" : "",
+                 a->postcopy_ram ? " --postcopy" : "");
+        json_array_append_new(virsh, json_string(line));
+    }
+}
+
+void plan_commands(const struct plan_policy *o, json_t **qmp_out,
+                   json_t **virsh_out)
+{
+    *qmp_out = json_array();
+    *virsh_out = json_array();
+    if (!o->found) {
+        return;
+    }
+    caps_command(&o->applied, *qmp_out);
+    params_command(&o->applied, o->min_limit_ns, *qmp_out);
+    virsh_lines(&o->applied, o->min_limit_ns, *virsh_out);
+}
+
+/* A frontier row's outcome over its seeds. */
+static const char *frontier_outcome(const struct plan_frontier_row *w)
+{
+    if (w->n_ok == 0 && w->outcome == RUN_CONVERGED) {
+        return "over-budget"; /* converged after the time budget */
+    }
+    return w->n_ok == w->n_runs && w->n_runs
+               ? "converged"
+               : (w->n_ok ? "mixed" : run_outcome_name(w->outcome));
+}
+
+static json_t *frontier_json(const struct plan_policy *o, unsigned seeds)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; i < o->n_frontier; i++) {
+        const struct plan_frontier_row *w = &o->frontier[i];
+        json_t *e = json_object();
+        json_object_set_new(e, "downtime_limit_ms",
+                            json_integer(w->limit_ns / SIM_MS));
+        const char *oc = frontier_outcome(w);
+        json_object_set_new(e, "outcome", json_string(oc));
+        json_object_set_new(e, "total_ms", j_num_or_null(w->total_ms));
+        json_object_set_new(e, "downtime_ms", j_num_or_null(w->downtime_ms));
+        if (seeds > 1) {
+            json_object_set_new(e, "converged_runs", json_integer(w->n_ok));
+            json_object_set_new(e, "runs", json_integer(w->n_runs));
+        }
+        json_object_set_new(e, "min", json_boolean(w->is_min));
+        json_array_append_new(arr, e);
+    }
+    return arr;
+}
+
+static json_t *policies_json(const struct plan_result *r)
+{
+    json_t *pols = json_array();
+    for (size_t i = 0; i < r->n_policies; i++) {
+        const struct plan_policy *p = &r->pol[i];
+        json_t *e = json_object();
+        json_object_set_new(e, "policy", json_string(p->policy));
+        if (p->error[0]) {
+            json_object_set_new(e, "error", json_string(p->error));
+            json_array_append_new(pols, e);
+            continue;
+        }
+        json_object_set_new(e, "min_downtime_limit_ms",
+                            p->found ? json_integer(p->min_limit_ns / SIM_MS)
+                                     : json_null());
+        json_object_set_new(e, "expected_downtime_ms",
+                            p->found ? j_num_or_null(p->downtime_ms.mean)
+                                     : json_null());
+        json_object_set_new(e, "expected_total_ms",
+                            p->found ? j_num_or_null(p->total_ms.mean)
+                                     : json_null());
+        json_object_set_new(e, "meets_budgets", json_boolean(p->meets));
+        json_object_set_new(e, "monotone", json_boolean(p->monotone));
+        if (p->found) {
+            json_object_set_new(e, "exact_calls",
+                                j_num_or_null(p->exact_calls.mean));
+            json_object_set_new(e, "sync_time_ms",
+                                j_num_or_null(p->sync_time_ms.mean));
+            json_object_set_new(e, "max_throttle_pct",
+                                j_num_or_null(p->max_throttle_pct.mean));
+            json_object_set_new(e, "spin_ms", j_num_or_null(p->spin_ms.mean));
+            json_object_set_new(e, "converged_seeds", json_integer(p->n_ok));
+        }
+        json_array_append_new(pols, e);
+    }
+    return pols;
+}
+
+/* The headline answer of policy t into o. */
+static void answer_json(json_t *o, const struct plan_policy *t)
+{
+    json_object_set_new(o, "min_downtime_limit_ms",
+                        t->found ? json_integer(t->min_limit_ns / SIM_MS)
+                                 : json_null());
+    json_object_set_new(o, "expected_downtime_ms",
+                        t->found ? j_num_or_null(t->downtime_ms.mean)
+                                 : json_null());
+    json_object_set_new(o, "expected_total_ms",
+                        t->found ? j_num_or_null(t->total_ms.mean)
+                                 : json_null());
+    json_object_set_new(o, "monotone", json_boolean(t->monotone));
+    if (t->note[0]) {
+        json_object_set_new(o, "monotone_note", json_string(t->note));
+    }
+    if (t->found) {
+        json_object_set_new(o, "min_downtime_limit_per_seed_ms",
+                            stat_json(&t->seed_limit_ms));
+        json_object_set_new(o, "expected_downtime", stat_json(&t->downtime_ms));
+        json_object_set_new(o, "expected_src_downtime",
+                            stat_json(&t->src_downtime_ms));
+        json_object_set_new(o, "expected_total", stat_json(&t->total_ms));
+        json_object_set_new(o, "converged_seeds", json_integer(t->n_ok));
+        json_t *ci = json_array();
+        json_array_append_new(ci, json_real(t->p_lo));
+        json_array_append_new(ci, json_real(t->p_hi));
+        json_object_set_new(o, "convergence_ci95", ci);
+    }
+}
+
+static json_t *bandwidth_json(const struct plan_result *r)
+{
+    json_t *bw = json_object();
+    json_object_set_new(bw, "downtime_limit_ms",
+                        json_integer(r->at_limit_ns / SIM_MS));
+    json_object_set_new(
+        bw, "max_bandwidth_bps",
+        r->bw_found ? json_integer((json_int_t)r->max_bandwidth_needed_bps)
+                    : json_null());
+    if (r->bw_note[0]) {
+        json_object_set_new(bw, "note", json_string(r->bw_note));
+    }
+    return bw;
+}
+
+json_t *plan_result_json(const struct plan_result *r, const char *source,
+                         int64_t saved_id)
+{
+    const struct plan_policy *t = &r->pol[r->top];
+    json_t *o = json_object();
+    json_object_set_new(o, "scenario", json_string(r->scn.name));
+    json_object_set_new(o, "source", json_string(source));
+    json_object_set_new(o, "qemu", json_string(scn_qemu_name(r->scn.qemu)));
+    json_object_set_new(o, "ram_mode",
+                        json_string(r->aggregate ? "aggregate" : "page"));
+    json_object_set_new(o, "max_total_ms",
+                        json_real((double)r->max_total_ns / 1e6));
+    json_object_set_new(o, "max_downtime_ms",
+                        json_real((double)r->max_downtime_ns / 1e6));
+    json_object_set_new(o, "policy", json_string(t->policy));
+    json_object_set_new(o, "recommended_policy",
+                        r->best >= 0 ? json_string(r->pol[r->best].policy)
+                                     : json_null());
+    json_object_set_new(o, "meets_budgets", json_boolean(t->meets));
+    json_object_set_new(o, "stochastic", json_boolean(r->stochastic));
+    json_object_set_new(o, "seeds", json_integer(r->seeds));
+    answer_json(o, t);
+    json_object_set_new(o, "avail_switchover_bandwidth_bps",
+                        json_real(r->avail_switchover_bps));
+    json_object_set_new(o, "max_bandwidth_needed", bandwidth_json(r));
+    json_object_set_new(o, "frontier", frontier_json(t, r->seeds));
+    json_object_set_new(o, "policies", policies_json(r));
+    json_t *qmp, *virsh;
+    plan_commands(t, &qmp, &virsh);
+    json_t *cmd = json_object();
+    json_object_set_new(cmd, "qmp", qmp);
+    json_object_set_new(cmd, "virsh", virsh);
+    json_object_set_new(o, "commands", cmd);
+    if (saved_id > 0) {
+        json_object_set_new(o, "run_id", json_integer(saved_id));
+    }
+    json_object_set_new(o, "simulations", json_integer((json_int_t)r->sims));
+    return o;
+}
+
+static void print_head(FILE *f, const struct plan_result *r, const char *source)
+{
+    const struct plan_policy *t = &r->pol[r->top];
+    char a[32], b[32];
+    fprintf(f, "plan: %s — %s  (QEMU %s model, %s RAM mode)\n", source,
+            r->scn.name[0] ? r->scn.name : "(unnamed)",
+            scn_qemu_name(r->scn.qemu), r->aggregate ? "aggregate" : "page");
+    fprintf(f, "budgets: total <= %s, downtime <= %s; policy %s",
+            units_fmt_time(r->max_total_ns, a, sizeof(a)),
+            units_fmt_time(r->max_downtime_ns, b, sizeof(b)), t->policy);
+    if (r->stochastic) {
+        fprintf(f, "; stochastic: %u seeds from %" PRIu64 "\n", r->seeds,
+                r->scn.seed);
+    } else {
+        fprintf(f, "; deterministic (two seeds agree)\n");
+    }
+    fputc('\n', f);
+}
+
+static void print_answer(FILE *f, const struct plan_result *r)
+{
+    const struct plan_policy *t = &r->pol[r->top];
+    char a[32], b[32], c[32], d[32];
+    if (!t->found) {
+        fprintf(f, "no downtime-limit up to 2000 s converges within %s%s\n",
+                units_fmt_time(r->max_total_ns, a, sizeof(a)),
+                r->stochastic ? " for every seed" : "");
+    } else {
+        fprintf(f, "  smallest converging downtime-limit  %s",
+                units_fmt_time(t->min_limit_ns, a, sizeof(a)));
+        if (r->seeds > 1) {
+            fprintf(f, "  (per seed: mean %s, sd %s, %s .. %s)",
+                    fmt_ms(t->seed_limit_ms.mean, a, sizeof(a)),
+                    fmt_ms(t->seed_limit_ms.sd, b, sizeof(b)),
+                    fmt_ms(t->seed_limit_ms.min, c, sizeof(c)),
+                    fmt_ms(t->seed_limit_ms.max, d, sizeof(d)));
+        }
+        fputc('\n', f);
+        fprintf(f, "  expected downtime with it           %s",
+                fmt_ms(t->downtime_ms.mean, a, sizeof(a)));
+        if (r->seeds > 1) {
+            fprintf(f, "  (95%% CI %s .. %s, max %s)",
+                    fmt_ms(t->downtime_ms.ci_lo, b, sizeof(b)),
+                    fmt_ms(t->downtime_ms.ci_hi, c, sizeof(c)),
+                    fmt_ms(t->downtime_ms.max, d, sizeof(d)));
+        }
+        fprintf(f,
+                "  (guest-visible, device save/load included; "
+                "query-migrate shows %s)\n",
+                fmt_ms(t->src_downtime_ms.mean, a, sizeof(a)));
+        fprintf(f, "  expected total time                 %s\n",
+                fmt_ms(t->total_ms.mean, a, sizeof(a)));
+        if (r->seeds > 1) {
+            fprintf(f,
+                    "  converging seeds at it              %u/%u (95%% CI "
+                    "%.2f .. %.2f)\n",
+                    t->n_ok, t->n_seeds, t->p_lo, t->p_hi);
+        }
+        fprintf(f, "  search                              %s\n",
+                t->monotone ? "outcome monotone in the limit; bisected to "
+                              "1 ms and checked above"
+                            : t->note);
+    }
+}
+
+static void print_budgets(FILE *f, const struct plan_result *r)
+{
+    const struct plan_policy *t = &r->pol[r->top];
+    char a[32], b[32];
+    fprintf(f, "  budgets                             %s",
+            t->meets ? "met" : "NOT met");
+    if (t->found && !t->meets) {
+        if (t->n_ok < t->n_seeds) {
+            fprintf(f, " (%u of %u seeds converge)", t->n_ok, t->n_seeds);
+        } else {
+            fprintf(f, " (downtime up to %s > %s)",
+                    fmt_ms(t->downtime_ms.max, a, sizeof(a)),
+                    units_fmt_time(r->max_downtime_ns, b, sizeof(b)));
+        }
+    }
+    fputc('\n', f);
+    fprintf(f,
+            "  avail-switchover-bandwidth          %s  (real switchover "
+            "throughput%s)\n",
+            units_fmt_rate(r->avail_switchover_bps, a, sizeof(a)),
+            r->scn.qemu >= QEMU_8_2 ? "" : "; the parameter exists from 8.2");
+    fprintf(f, "  max-bandwidth needed at %-10s  ",
+            units_fmt_time(r->at_limit_ns, a, sizeof(a)));
+    if (r->bw_found) {
+        fprintf(
+            f, "%s (virsh %s DOMAIN %" PRIu64 ")%s%s\n",
+            units_fmt_rate((double)r->max_bandwidth_needed_bps, b, sizeof(b)),
+            qmp_param(QP_MAX_BANDWIDTH)->virsh,
+            qmp_param_to_virsh(QP_MAX_BANDWIDTH, r->max_bandwidth_needed_bps),
+            r->bw_note[0] ? "; " : "", r->bw_note);
+    } else {
+        fprintf(f, "none: %s\n", r->bw_note);
+    }
+
+}
+
+static void print_frontier(FILE *f, const struct plan_result *r)
+{
+    const struct plan_policy *t = &r->pol[r->top];
+    char a[32], b[32], c[32];
+    fprintf(f, "\nfrontier (policy %s):\n", t->policy);
+    fprintf(f, "  %-12s %-12s %12s %12s%s\n", "limit", "outcome", "total",
+            "downtime", r->seeds > 1 ? "   seeds ok" : "");
+    for (size_t i = 0; i < t->n_frontier; i++) {
+        const struct plan_frontier_row *w = &t->frontier[i];
+        const char *oc = frontier_outcome(w);
+        fprintf(f, "  %-12s %-12s %12s %12s",
+                units_fmt_time(w->limit_ns, a, sizeof(a)), oc,
+                fmt_ms(w->total_ms, b, sizeof(b)),
+                fmt_ms(w->downtime_ms, c, sizeof(c)));
+        if (r->seeds > 1) {
+            fprintf(f, "   %u/%u", w->n_ok, w->n_runs);
+        }
+        fprintf(f, "%s\n", w->is_min ? "   <- smallest" : "");
+    }
+
+}
+
+static void print_policies(FILE *f, const struct plan_result *r)
+{
+    char a[32], b[32], c[32], d[32];
+    fprintf(f, "\npolicies (both budgets):\n");
+    fprintf(f, "  %-34s %10s %10s %10s %6s %8s %9s %8s\n", "policy",
+            "min limit", "downtime", "total", "meets", "exact()", "sync",
+            "throttle");
+    for (size_t i = 0; i < r->n_policies; i++) {
+        const struct plan_policy *p = &r->pol[i];
+        if (p->error[0]) {
+            fprintf(f, "  %-34s not applicable: %s\n", p->policy, p->error);
+            continue;
+        }
+        if (!p->found) {
+            fprintf(f, "  %-34s %10s %10s %10s %6s\n", p->policy, "none", "-",
+                    "-", "no");
+            continue;
+        }
+        fprintf(f, "  %-34s %10s %10s %10s %6s %8.0f %9s %7.0f%%\n", p->policy,
+                units_fmt_time(p->min_limit_ns, a, sizeof(a)),
+                fmt_ms(p->downtime_ms.mean, b, sizeof(b)),
+                fmt_ms(p->total_ms.mean, c, sizeof(c)), p->meets ? "yes" : "no",
+                p->exact_calls.mean, fmt_ms(p->sync_time_ms.mean, d, sizeof(d)),
+                p->max_throttle_pct.mean);
+    }
+    if (r->best < 0) {
+        fprintf(f, "  (no policy meets both budgets)\n");
+    }
+
+}
+
+static void print_apply(FILE *f, const struct plan_policy *t)
+{
+    char a[32];
+    if (!t->found) {
+        return;
+    }
+    json_t *qmp, *virsh;
+    plan_commands(t, &qmp, &virsh);
+    fprintf(f, "\napply (%s, downtime-limit %s):\n", t->policy,
+            units_fmt_time(t->min_limit_ns, a, sizeof(a)));
+    size_t i;
+    json_t *v;
+    json_array_foreach(qmp, i, v)
+    {
+        char *s = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        fprintf(f, "  %s\n", s ? s : "");
+        free(s);
+    }
+    json_array_foreach(virsh, i, v)
+    {
+        fprintf(f, "  %s\n", json_string_value(v));
+    }
+    if (needs_patched_qemu(t->policy)) {
+        fprintf(f,
+                "  # %s changes how QEMU reports pending data: it "
+                "needs a QEMU with that change;\n  # the commands "
+                "above only set the parameters\n",
+                t->policy);
+    }
+    json_decref(qmp);
+    json_decref(virsh);
+}
+
+void plan_result_print(FILE *f, const struct plan_result *r,
+                       const char *source, int64_t saved_id)
+{
+    print_head(f, r, source);
+    print_answer(f, r);
+    print_budgets(f, r);
+    print_frontier(f, r);
+    print_policies(f, r);
+    print_apply(f, &r->pol[r->top]);
+    if (saved_id > 0) {
+        fprintf(f, "\nrun at the answer stored as #%" PRId64 "\n", saved_id);
+    }
+    fprintf(f, "\n(%" PRIu64 " simulations, %.2f s)\n", r->sims, r->wall_s);
+}
+

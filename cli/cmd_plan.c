@@ -19,6 +19,7 @@
 #include "policy/policy.h"
 #include "engine/engine.h"
 #include "model/mig.h"
+#include "run/qmp_params.h"
 #include "run/scenario.h"
 #include "base/units.h"
 #include "store/db.h"
@@ -302,19 +303,118 @@ static int set_str(struct scn_doc *d, const char *key, const char *val)
     return 0;
 }
 
-int cmd_plan(int argc, char **argv)
-{
+struct plan_args {
     const char *policies[PLAN_MAX_POLICIES];
-    size_t n_pol = 0;
+    size_t n_pol;
     const char *sets[MAX_SETS];
-    unsigned n_sets = 0;
-    const char *qemu = NULL, *ram_mode = NULL, *run_sel = NULL;
-    const char *trace = NULL, *plot = NULL, *frontier = NULL;
-    const char *db_path = NULL;
-    int64_t max_total = 600 * SIM_S, max_down = SIM_S, at_limit = 0;
-    unsigned seeds = 0, jobs = 0;
-    enum cli_format fmt = CLI_FMT_TABLE;
+    unsigned n_sets;
+    const char *qemu, *ram_mode, *run_sel, *trace, *plot, *frontier;
+    const char *db_path;
+    const char *scenario; /* the positional argument */
+    int64_t max_total, max_down, at_limit;
+    unsigned seeds, jobs;
+    enum cli_format fmt;
+};
+
+/* --max-total, --max-downtime, --at-limit: a time > 0 (a downtime-limit
+ * for --at-limit). */
+static int parse_budget(int c, const char *arg, struct plan_args *a)
+{
+    const char *name =
+        c == 'T' ? "max-total" : (c == 'D' ? "max-downtime" : "at-limit");
     char err[512];
+    int64_t ns;
+    if (units_parse_time(arg, 0, &ns, err, sizeof(err)) || ns <= 0) {
+        cli_error("--%s: %s", name, ns <= 0 ? "must be > 0" : err);
+        return -1;
+    }
+    if (c == 'L' &&
+        qmp_downtime_limit_check("--at-limit", ns, false, err, sizeof(err))) {
+        cli_error("%s", err);
+        return -1;
+    }
+    *(c == 'T' ? &a->max_total : (c == 'D' ? &a->max_down : &a->at_limit)) = ns;
+    return 0;
+}
+
+/* --seeds, --jobs: 1..max. */
+static int parse_count(int c, const char *arg, struct plan_args *a)
+{
+    char *end;
+    unsigned long v = strtoul(arg, &end, 10);
+    if (*end || v < 1 || v > (c == 'S' ? PLAN_MAX_SEEDS : 1024)) {
+        cli_error("--%s: expected 1..%d", c == 'S' ? "seeds" : "jobs",
+                  c == 'S' ? PLAN_MAX_SEEDS : 1024);
+        return -1;
+    }
+    *(c == 'S' ? &a->seeds : &a->jobs) = (unsigned)v;
+    return 0;
+}
+
+/* One option other than --help; 0 or -1 (message printed). */
+static int plan_opt(int c, const char *arg, struct plan_args *a)
+{
+    switch (c) {
+    case 'T':
+    case 'D':
+    case 'L':
+        return parse_budget(c, arg, a);
+    case 'S':
+    case 'j':
+        return parse_count(c, arg, a);
+    case 'p':
+        if (a->n_pol == PLAN_MAX_POLICIES) {
+            cli_error("at most %d policies", PLAN_MAX_POLICIES);
+            return -1;
+        }
+        a->policies[a->n_pol++] = arg;
+        return 0;
+    case 's':
+        if (a->n_sets == MAX_SETS) {
+            cli_error("at most %d --set", MAX_SETS);
+            return -1;
+        }
+        a->sets[a->n_sets++] = arg;
+        return 0;
+    case 'R':
+        if (strcmp(arg, "page") != 0 && strcmp(arg, "aggregate") != 0) {
+            cli_error("--ram-mode: page or aggregate");
+            return -1;
+        }
+        a->ram_mode = arg;
+        return 0;
+    case 'f':
+        if (cli_parse_format(arg, &a->fmt)) {
+            return -1;
+        }
+        if (a->fmt == CLI_FMT_CSV) {
+            cli_error("plan prints table or json");
+            return -1;
+        }
+        return 0;
+    }
+    const char **str = c == 'F'   ? &a->frontier
+                       : c == 'q' ? &a->qemu
+                       : c == 'P' ? &a->plot
+                       : c == 'd' ? &a->db_path
+                       : c == 'r' ? &a->run_sel
+                       : c == 't' ? &a->trace
+                                  : NULL;
+    if (!str) {
+        usage(stderr);
+        return -1;
+    }
+    *str = arg;
+    return 0;
+}
+
+/* 0, 1 after --help, -1 on a usage error. */
+static int parse_args(int argc, char **argv, struct plan_args *a)
+{
+    memset(a, 0, sizeof(*a));
+    a->max_total = 600 * SIM_S;
+    a->max_down = SIM_S;
+    a->fmt = CLI_FMT_TABLE;
     static const struct option opts[] = {
         {"max-total", required_argument, NULL, 'T'},
         {"max-downtime", required_argument, NULL, 'D'},
@@ -337,241 +437,234 @@ int cmd_plan(int argc, char **argv)
     optind = 1;
     int c;
     while ((c = getopt_long(argc, argv, "p:j:s:q:f:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'T':
-        case 'D':
-        case 'L': {
-            int64_t ns;
-            if (units_parse_time(optarg, 0, &ns, err, sizeof(err)) || ns <= 0) {
-                cli_error("--%s: %s",
-                          c == 'T' ? "max-total"
-                                   : (c == 'D' ? "max-downtime" : "at-limit"),
-                          ns <= 0 ? "must be > 0" : err);
-                return EXIT_USAGE;
-            }
-            *(c == 'T' ? &max_total : (c == 'D' ? &max_down : &at_limit)) = ns;
-            break;
-        }
-        case 'p':
-            if (n_pol == PLAN_MAX_POLICIES) {
-                cli_error("at most %d policies", PLAN_MAX_POLICIES);
-                return EXIT_USAGE;
-            }
-            policies[n_pol++] = optarg;
-            break;
-        case 'S':
-        case 'j': {
-            char *end;
-            unsigned long v = strtoul(optarg, &end, 10);
-            if (*end || v < 1 || v > (c == 'S' ? PLAN_MAX_SEEDS : 1024)) {
-                cli_error("--%s: expected 1..%d", c == 'S' ? "seeds" : "jobs",
-                          c == 'S' ? PLAN_MAX_SEEDS : 1024);
-                return EXIT_USAGE;
-            }
-            *(c == 'S' ? &seeds : &jobs) = (unsigned)v;
-            break;
-        }
-        case 'F':
-            frontier = optarg;
-            break;
-        case 's':
-            if (n_sets == MAX_SETS) {
-                cli_error("at most %d --set", MAX_SETS);
-                return EXIT_USAGE;
-            }
-            sets[n_sets++] = optarg;
-            break;
-        case 'q':
-            qemu = optarg;
-            break;
-        case 'R':
-            if (strcmp(optarg, "page") != 0 &&
-                strcmp(optarg, "aggregate") != 0) {
-                cli_error("--ram-mode: page or aggregate");
-                return EXIT_USAGE;
-            }
-            ram_mode = optarg;
-            break;
-        case 'f':
-            if (cli_parse_format(optarg, &fmt)) {
-                return EXIT_USAGE;
-            }
-            if (fmt == CLI_FMT_CSV) {
-                cli_error("plan prints table or json");
-                return EXIT_USAGE;
-            }
-            break;
-        case 'P':
-            plot = optarg;
-            break;
-        case 'd':
-            db_path = optarg;
-            break;
-        case 'r':
-            run_sel = optarg;
-            break;
-        case 't':
-            trace = optarg;
-            break;
-        case 'h':
+        if (c == 'h') {
             usage(stdout);
-            return EXIT_OK;
-        default:
-            usage(stderr);
-            return EXIT_USAGE;
+            return 1;
+        }
+        if (plan_opt(c, optarg, a)) {
+            return -1;
         }
     }
-    int inputs = (optind < argc) + (run_sel != NULL) + (trace != NULL);
+    int inputs = (optind < argc) + (a->run_sel != NULL) + (a->trace != NULL);
     if (inputs != 1 || argc - optind > 1) {
         cli_error("give one of SCENARIO, --run ID or --trace FILE (see "
                   "'migsim plan --help')");
-        return EXIT_USAGE;
+        return -1;
     }
+    a->scenario = optind < argc ? argv[optind] : NULL;
+    return 0;
+}
+
+/* The scenario of stored run --run ID; NULL with *rc and a message. */
+static struct scn_doc *doc_from_run(const struct plan_args *a, char *source,
+                                    size_t srclen, int *rc)
+{
+    char err[512];
+    char *end;
+    long long id = strtoll(a->run_sel, &end, 10);
+    if (*end || id <= 0) {
+        cli_error("--run: expected a run id, not '%s'", a->run_sel);
+        *rc = EXIT_USAGE;
+        return NULL;
+    }
+    const char *path = a->db_path ? a->db_path : getenv("MIGSIM_DB");
+    if (!path || !*path) {
+        path = DB_DEFAULT_PATH;
+    }
+    struct db *db = db_open_existing(path, err, sizeof(err));
+    if (!db) {
+        cli_error("%s", err);
+        *rc = EXIT_IO;
+        return NULL;
+    }
+    struct db_run_meta m;
+    struct run_result rr;
+    int r = db_run_load(db, id, &m, &rr, err, sizeof(err));
+    db_close(db);
+    if (r) {
+        cli_error("%s", err);
+        *rc = r == DB_ERR_NOTFOUND ? EXIT_DATA : EXIT_IO;
+        return NULL;
+    }
+    snprintf(source, srclen, "%s run #%lld", path, id);
     struct scn_doc *doc = NULL;
-    char source[1000];
-    if (run_sel) {
-        char *end;
-        long long id = strtoll(run_sel, &end, 10);
-        if (*end || id <= 0) {
-            cli_error("--run: expected a run id, not '%s'", run_sel);
-            return EXIT_USAGE;
-        }
-        const char *path = db_path ? db_path : getenv("MIGSIM_DB");
-        if (!path || !*path) {
-            path = DB_DEFAULT_PATH;
-        }
-        struct db *db = db_open_existing(path, err, sizeof(err));
-        if (!db) {
-            cli_error("%s", err);
-            return EXIT_IO;
-        }
-        struct db_run_meta m;
-        struct run_result rr;
-        int rc = db_run_load(db, id, &m, &rr, err, sizeof(err));
-        db_close(db);
-        if (rc) {
-            cli_error("%s", err);
-            return rc == DB_ERR_NOTFOUND ? EXIT_DATA : EXIT_IO;
-        }
-        snprintf(source, sizeof(source), "%s run #%lld", path, id);
-        if (m.scenario_json) {
-            doc = scn_doc_parse(m.scenario_json, source, err, sizeof(err));
-        } else if (m.kind == DB_KIND_REPLAY && m.source_path[0]) {
-            doc = doc_from_trace(m.source_path, source, err, sizeof(err));
-        } else {
-            snprintf(err, sizeof(err),
-                     "run #%lld (%s) holds no scenario and no trace file to "
-                     "rebuild one from",
-                     id, db_kind_name(m.kind));
-        }
-        db_run_meta_free(&m);
-        run_result_free(&rr);
-    } else if (trace) {
-        snprintf(source, sizeof(source), "trace %s", trace);
-        doc = doc_from_trace(trace, source, err, sizeof(err));
+    if (m.scenario_json) {
+        doc = scn_doc_parse(m.scenario_json, source, err, sizeof(err));
+    } else if (m.kind == DB_KIND_REPLAY && m.source_path[0]) {
+        doc = doc_from_trace(m.source_path, source, err, sizeof(err));
     } else {
-        snprintf(source, sizeof(source), "%s", argv[optind]);
-        doc = scn_doc_load(argv[optind], err, sizeof(err));
+        snprintf(err, sizeof(err),
+                 "run #%lld (%s) holds no scenario and no trace file to "
+                 "rebuild one from",
+                 id, db_kind_name(m.kind));
     }
+    db_run_meta_free(&m);
+    run_result_free(&rr);
     if (!doc) {
         cli_error("%s", err);
-        return EXIT_DATA;
+        *rc = EXIT_DATA;
+    }
+    return doc;
+}
+
+/* The input scenario (file, --run or --trace) with --set, --qemu and
+ * --ram-mode applied; NULL with *rc and a message. */
+static struct scn_doc *load_input(const struct plan_args *a, char *source,
+                                  size_t srclen, int *rc)
+{
+    char err[512];
+    struct scn_doc *doc;
+    if (a->run_sel) {
+        doc = doc_from_run(a, source, srclen, rc);
+        if (!doc) {
+            return NULL;
+        }
+    } else {
+        if (a->trace) {
+            snprintf(source, srclen, "trace %s", a->trace);
+            doc = doc_from_trace(a->trace, source, err, sizeof(err));
+        } else {
+            snprintf(source, srclen, "%s", a->scenario);
+            doc = scn_doc_load(a->scenario, err, sizeof(err));
+        }
+        if (!doc) {
+            cli_error("%s", err);
+            *rc = EXIT_DATA;
+            return NULL;
+        }
+    }
+    *rc = EXIT_OK;
+    for (unsigned i = 0; i < a->n_sets && *rc == EXIT_OK; i++) {
+        if (scn_doc_set(doc, a->sets[i], err, sizeof(err))) {
+            cli_error("%s", err);
+            *rc = EXIT_USAGE;
+        }
+    }
+    if (*rc == EXIT_OK && a->qemu && set_str(doc, "qemu", a->qemu)) {
+        *rc = EXIT_USAGE;
+    }
+    if (*rc == EXIT_OK && a->ram_mode &&
+        set_str(doc, "sim.ram_mode", a->ram_mode)) {
+        *rc = EXIT_USAGE;
+    }
+    if (*rc != EXIT_OK) {
+        scn_doc_free(doc);
+        return NULL;
+    }
+    return doc;
+}
+
+/* --frontier LIST as downtime-limits in ns; EXIT_OK or an exit code. */
+static int parse_frontier(const char *list, int64_t **fr_out, size_t *nfr)
+{
+    char err[512];
+    char **vals;
+    if (plan_values_parse(list, false, &vals, nfr, err, sizeof(err))) {
+        cli_error("--frontier: %s", err);
+        return EXIT_USAGE;
     }
     int rc = EXIT_OK;
-    for (unsigned i = 0; i < n_sets && rc == EXIT_OK; i++) {
-        if (scn_doc_set(doc, sets[i], err, sizeof(err))) {
-            cli_error("%s", err);
+    int64_t *fr = calloc(*nfr ? *nfr : 1, sizeof(*fr));
+    for (size_t i = 0; i < *nfr; i++) {
+        if (rc == EXIT_OK && fr &&
+            (units_parse_time(vals[i], 0, &fr[i], err, sizeof(err)) ||
+             fr[i] <= 0)) {
+            cli_error("--frontier: %s", fr[i] <= 0 ? vals[i] : err);
+            rc = EXIT_USAGE;
+        } else if (rc == EXIT_OK && fr &&
+                   qmp_downtime_limit_check("--frontier", fr[i], false, err,
+                                            sizeof(err))) {
+            cli_error("%s (%s)", err, vals[i]);
             rc = EXIT_USAGE;
         }
+        free(vals[i]);
     }
-    if (rc == EXIT_OK && qemu && set_str(doc, "qemu", qemu)) {
-        rc = EXIT_USAGE;
+    free(vals);
+    if (!fr) {
+        cli_error("out of memory");
+        rc = EXIT_INTERNAL;
     }
-    if (rc == EXIT_OK && ram_mode && set_str(doc, "sim.ram_mode", ram_mode)) {
-        rc = EXIT_USAGE;
-    }
-    int64_t *fr = NULL;
-    size_t nfr = 0;
-    if (rc == EXIT_OK && frontier) {
-        char **vals;
-        if (plan_values_parse(frontier, false, &vals, &nfr, err, sizeof(err))) {
-            cli_error("--frontier: %s", err);
-            rc = EXIT_USAGE;
-        } else {
-            fr = calloc(nfr, sizeof(*fr));
-            for (size_t i = 0; i < nfr; i++) {
-                if (rc == EXIT_OK && fr &&
-                    (units_parse_time(vals[i], 0, &fr[i], err, sizeof(err)) ||
-                     fr[i] <= 0)) {
-                    cli_error("--frontier: %s", fr[i] <= 0 ? vals[i] : err);
-                    rc = EXIT_USAGE;
-                }
-                free(vals[i]);
-            }
-            free(vals);
-            if (!fr) {
-                cli_error("out of memory");
-                rc = EXIT_INTERNAL;
-            }
-        }
-    }
-    struct scenario chk;
-    if (rc == EXIT_OK && scn_resolve(doc, &chk, err, sizeof(err))) {
-        cli_error("%s", err);
-        rc = EXIT_DATA;
-    }
-    if (rc != EXIT_OK) {
-        free(fr);
-        scn_doc_free(doc);
-        return rc;
-    }
-    struct plan_cfg cfg = {
-        .base = doc,
-        .policies = policies,
-        .n_policies = n_pol,
-        .max_total_ns = max_total,
-        .max_downtime_ns = max_down,
-        .at_limit_ns = at_limit,
-        .seeds = seeds,
-        .jobs = jobs,
-        .frontier_ns = fr,
-        .n_frontier = nfr,
-        .page_mode = ram_mode && strcmp(ram_mode, "page") == 0,
-    };
-    struct plan_result res;
-    if (plan_run(&cfg, &res, err, sizeof(err))) {
-        cli_error("%s: %s", source, err);
-        plan_result_free(&res);
-        free(fr);
-        scn_doc_free(doc);
-        return EXIT_DATA;
-    }
-    int64_t saved = 0;
-    if (db_path) {
-        saved = save_answer(doc, &res, source,
-                            run_sel ? NULL : (trace ? trace : argv[optind]),
-                            db_path);
-        if (saved < 0) {
-            rc = EXIT_IO;
-        }
-    }
-    if (fmt == CLI_FMT_JSON) {
-        json_t *j = plan_result_json(&res, source, saved);
+    *fr_out = fr;
+    return rc;
+}
+
+/* Print the answer (table or JSON) and draw it; the exit code. */
+static int report(const struct plan_args *a, const struct plan_result *res,
+                  const char *source, int64_t saved, int rc)
+{
+    if (a->fmt == CLI_FMT_JSON) {
+        json_t *j = plan_result_json(res, source, saved);
         if (json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) ||
             fputc('\n', stdout) == EOF) {
             rc = EXIT_IO;
         }
         json_decref(j);
     } else {
-        plan_result_print(stdout, &res, source, saved);
+        plan_result_print(stdout, res, source, saved);
     }
-    if (plot && rc == EXIT_OK) {
-        rc = draw(&res, plot);
+    if (a->plot && rc == EXIT_OK) {
+        rc = draw(res, a->plot);
     }
-    if (rc == EXIT_OK && res.best < 0) {
+    if (rc == EXIT_OK && res->best < 0) {
         rc = EXIT_NO;
     }
-    plan_result_free(&res);
+    return rc;
+}
+
+int cmd_plan(int argc, char **argv)
+{
+    struct plan_args a;
+    int pr = parse_args(argc, argv, &a);
+    if (pr != 0) {
+        return pr > 0 ? EXIT_OK : EXIT_USAGE;
+    }
+    char source[1000], err[512];
+    int rc;
+    struct scn_doc *doc = load_input(&a, source, sizeof(source), &rc);
+    if (!doc) {
+        return rc;
+    }
+    int64_t *fr = NULL;
+    size_t nfr = 0;
+    if (a.frontier) {
+        rc = parse_frontier(a.frontier, &fr, &nfr);
+    }
+    struct scenario chk;
+    if (rc == EXIT_OK && scn_resolve(doc, &chk, err, sizeof(err))) {
+        cli_error("%s", err);
+        rc = EXIT_DATA;
+    }
+    struct plan_result res;
+    if (rc == EXIT_OK) {
+        struct plan_cfg cfg = {
+            .base = doc,
+            .policies = a.policies,
+            .n_policies = a.n_pol,
+            .max_total_ns = a.max_total,
+            .max_downtime_ns = a.max_down,
+            .at_limit_ns = a.at_limit,
+            .seeds = a.seeds,
+            .jobs = a.jobs,
+            .frontier_ns = fr,
+            .n_frontier = nfr,
+            .page_mode = a.ram_mode && strcmp(a.ram_mode, "page") == 0,
+        };
+        if (plan_run(&cfg, &res, err, sizeof(err))) {
+            cli_error("%s: %s", source, err);
+            rc = EXIT_DATA;
+        } else {
+            int64_t saved = 0;
+            if (a.db_path) {
+                saved = save_answer(
+                    doc, &res, source,
+                    a.run_sel ? NULL : (a.trace ? a.trace : a.scenario),
+                    a.db_path);
+            }
+            rc = report(&a, &res, source, saved > 0 ? saved : 0,
+                        saved < 0 ? EXIT_IO : EXIT_OK);
+        }
+        plan_result_free(&res);
+    }
     free(fr);
     scn_doc_free(doc);
     return rc;

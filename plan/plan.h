@@ -77,6 +77,7 @@
 #include <jansson.h>
 
 #include "model/mig.h"
+#include "run/qmp_params.h"
 #include "run/result.h"
 #include "run/scenario.h"
 
@@ -85,7 +86,7 @@
 #define PLAN_MAX_POINTS     (UINT64_C(1) << 40)
 #define PLAN_MAX_POLICIES   16
 #define PLAN_MAX_SEEDS      1000
-#define PLAN_MAX_LIMIT_MS   2000000 /* QEMU: downtime-limit <= 2000 s */
+#define PLAN_MAX_LIMIT_MS   QMP_DOWNTIME_LIMIT_MAX_MS /* QEMU: <= 2000 s */
 #define PLAN_POLICY_KEY     "policy"
 #define PLAN_DEFAULT_POLICY "qemu"
 

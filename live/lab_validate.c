@@ -73,8 +73,7 @@ static void warn(const struct lab_validate_opts *o, const char *msg)
 /* Calibration: bulk throughput of the migration thread on loopback and the
  * cost of one dirty-bitmap sync under TCG. */
 static int calibrate(const struct lab_validate_opts *o,
-                     struct lab_validate_result *res, char *err,
-                     size_t errlen)
+                     struct lab_validate_result *res, char *err, size_t errlen)
 {
     struct lab_cfg k = o->cfg;
     k.working_set_bytes = o->cfg.ram_bytes / 2;
@@ -157,8 +156,8 @@ static struct scn_doc *model_doc(const struct lab_validate_result *res,
                                  char *err, size_t errlen)
 {
     char *sj = lab_scenario_json(g, r->s.res.m.qemu, rate, r->zero_fraction);
-    struct scn_doc *doc = sj ? scn_doc_parse(sj, "lab validate", err, errlen)
-                             : NULL;
+    struct scn_doc *doc =
+        sj ? scn_doc_parse(sj, "lab validate", err, errlen) : NULL;
     free(sj);
     char set[128];
     int sr = doc ? 0 : -1;
@@ -220,8 +219,7 @@ static void simulate_row(const struct lab_validate_opts *o,
                          struct lab_validate_row *v)
 {
     char err[1024] = "";
-    struct scn_doc *doc = model_doc(res, g, r, v->guest_rate, err,
-                                    sizeof(err));
+    struct scn_doc *doc = model_doc(res, g, r, v->guest_rate, err, sizeof(err));
     struct scenario sc;
     struct run_result sim;
     run_result_init(&sim);
@@ -280,8 +278,7 @@ static bool run_row(const struct lab_validate_opts *o,
                 " MiB, rate %" PRIu64 " B/s, "
                 "max-bandwidth %" PRIu64 " B/s, "
                 "downtime-limit %" PRId64 " ms\n",
-                k + 1, res->n_planned, v->ws >> 20, v->rate, v->bw,
-                v->dl / MS);
+                k + 1, res->n_planned, v->ws >> 20, v->rate, v->bw, v->dl / MS);
     }
     struct lab_result r;
     char err[1024];

@@ -32,8 +32,8 @@
 #define LAB_GRID_MAX 16
 
 struct lab_validate_opts {
-    struct lab_cfg cfg;   /* the base of every run (ram, qemu, limits) */
-    struct live_opts lo;  /* session options; lo.db stores both runs */
+    struct lab_cfg cfg;  /* the base of every run (ram, qemu, limits) */
+    struct live_opts lo; /* session options; lo.db stores both runs */
     bool calibrate;
     uint64_t ws[LAB_GRID_MAX], rate[LAB_GRID_MAX], bw[LAB_GRID_MAX];
     int64_t dl[LAB_GRID_MAX];

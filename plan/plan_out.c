@@ -421,7 +421,6 @@ static void print_budgets(FILE *f, const struct plan_result *r)
     } else {
         fprintf(f, "none: %s\n", r->bw_note);
     }
-
 }
 
 static void print_frontier(FILE *f, const struct plan_result *r)
@@ -443,7 +442,6 @@ static void print_frontier(FILE *f, const struct plan_result *r)
         }
         fprintf(f, "%s\n", w->is_min ? "   <- smallest" : "");
     }
-
 }
 
 static void print_policies(FILE *f, const struct plan_result *r)
@@ -474,7 +472,6 @@ static void print_policies(FILE *f, const struct plan_result *r)
     if (r->best < 0) {
         fprintf(f, "  (no policy meets both budgets)\n");
     }
-
 }
 
 static void print_apply(FILE *f, const struct plan_policy *t)
@@ -510,8 +507,8 @@ static void print_apply(FILE *f, const struct plan_policy *t)
     json_decref(virsh);
 }
 
-void plan_result_print(FILE *f, const struct plan_result *r,
-                       const char *source, int64_t saved_id)
+void plan_result_print(FILE *f, const struct plan_result *r, const char *source,
+                       int64_t saved_id)
 {
     print_head(f, r, source);
     print_answer(f, r);
@@ -524,4 +521,3 @@ void plan_result_print(FILE *f, const struct plan_result *r,
     }
     fprintf(f, "\n(%" PRIu64 " simulations, %.2f s)\n", r->sims, r->wall_s);
 }
-

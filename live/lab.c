@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "run/qmp_params.h"
 #include "run/scenario.h"
 
 #define MS ((int64_t)1000000)
@@ -613,6 +614,13 @@ static int exec_ok(struct qmp_conn *q, const char *who, const char *cmd,
     return 0;
 }
 
+/* One migrate-set-parameters argument, v in migsim units (ns, bytes/s). */
+static void put_param(json_t *p, enum qmp_param_id id, uint64_t v)
+{
+    json_object_set_new(p, qmp_param_name(id),
+                        json_integer(qmp_param_to_qmp(id, v)));
+}
+
 static int configure(struct lab *l, struct qmp_conn *q, const char *who,
                      bool source, char *err, size_t errlen)
 {
@@ -632,12 +640,10 @@ static int configure(struct lab *l, struct qmp_conn *q, const char *who,
     }
     json_t *p = json_object();
     if (l->c.downtime_limit_ns > 0) {
-        json_object_set_new(p, "downtime-limit",
-                            json_integer(l->c.downtime_limit_ns / MS));
+        put_param(p, QP_DOWNTIME_LIMIT, (uint64_t)l->c.downtime_limit_ns);
     }
     if (l->c.set_max_bandwidth) {
-        json_object_set_new(p, "max-bandwidth",
-                            json_integer((json_int_t)l->c.max_bandwidth_bps));
+        put_param(p, QP_MAX_BANDWIDTH, l->c.max_bandwidth_bps);
     }
     for (unsigned i = 0; i < l->c.n_params; i++) {
         char name[80];

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* live/live.c — a live session: poll query-migrate, record, advise, steer. */
 #include "live/live.h"
+#include "run/qmp_params.h"
 #include "base/err.h"
 
 #include <inttypes.h>
@@ -148,14 +149,16 @@ int live_parse_params(const json_t *ret, struct live_params *p, char *err,
     }
     const char *w = "query-migrate-parameters";
     uint64_t dl = 0;
-    if (get_u64(ret, "downtime-limit", &dl, w, err, errlen) ||
-        get_u64(ret, "max-bandwidth", &p->max_bandwidth_bps, w, err, errlen) ||
-        get_u64(ret, "avail-switchover-bandwidth",
-                &p->avail_switchover_bandwidth_bps, w, err, errlen)) {
+    const char *avail = qmp_param_name(QP_AVAIL_SWITCHOVER_BW);
+    if (get_u64(ret, qmp_param_name(QP_DOWNTIME_LIMIT), &dl, w, err, errlen) ||
+        get_u64(ret, qmp_param_name(QP_MAX_BANDWIDTH), &p->max_bandwidth_bps, w,
+                err, errlen) ||
+        get_u64(ret, avail, &p->avail_switchover_bandwidth_bps, w, err,
+                errlen)) {
         return -1;
     }
-    p->downtime_limit_ns = (int64_t)dl * MS;
-    p->has_avail = json_object_get(ret, "avail-switchover-bandwidth") != NULL;
+    p->downtime_limit_ns = (int64_t)qmp_param_from_qmp(QP_DOWNTIME_LIMIT, dl);
+    p->has_avail = json_object_get(ret, avail) != NULL;
     return 0;
 }
 
@@ -314,10 +317,13 @@ static int read_caps(struct live_session *s, char *err, size_t errlen)
     return QMP_OK;
 }
 
-static int set_param(struct live_session *s, const char *name, json_int_t v,
+/* Set one migration parameter; v in migsim units (ns, bytes/s), converted
+ * as run/qmp_params.h says. */
+static int set_param(struct live_session *s, enum qmp_param_id id, uint64_t v,
                      char *err, size_t errlen)
 {
-    json_t *args = json_pack("{s:I}", name, v);
+    json_t *args = json_pack("{s:I}", qmp_param_name(id),
+                             (json_int_t)qmp_param_to_qmp(id, v));
     int r = qmp_execute(s->qmp, "migrate-set-parameters", args,
                         s->o.cmd_timeout_ns, NULL, err, errlen);
     json_decref(args);
@@ -395,12 +401,11 @@ static int setup_policy(struct live_session *s, char *err, size_t errlen)
                 s->postcopy_cap =
                     r == QMP_OK ? sc.postcopy_ram : s->postcopy_cap;
             } else if (i == 2) {
-                r = set_param(s, "downtime-limit",
-                              (json_int_t)(sc.downtime_limit_ns / MS), e2,
-                              sizeof(e2));
+                r = set_param(s, QP_DOWNTIME_LIMIT,
+                              (uint64_t)sc.downtime_limit_ns, e2, sizeof(e2));
             } else {
-                r = set_param(s, "max-bandwidth",
-                              (json_int_t)sc.max_bandwidth_bps, e2, sizeof(e2));
+                r = set_param(s, QP_MAX_BANDWIDTH, sc.max_bandwidth_bps, e2,
+                              sizeof(e2));
             }
         }
         if (s->o.progress) {
@@ -680,12 +685,10 @@ static void begin_run(struct live_session *s, const struct live_mig *m)
     say(s, "recording as run %" PRId64, id);
 }
 
-/* Carry out (or advise) what the policy chain asks for. */
-static void run_policy(struct live_session *s, const struct live_mig *m)
+/* What the policy sees: the session's parameters and query-migrate. */
+static void policy_view(const struct live_session *s, const struct live_mig *m,
+                        struct pol_view *view)
 {
-    if (!s->have_chain || !mig_status_is_active(s->status)) {
-        return;
-    }
     struct pol_view v;
     memset(&v, 0, sizeof(v));
     v.now_ns = m->total_ms > 0 ? m->total_ms * MS : now_rel(s);
@@ -710,23 +713,26 @@ static void run_policy(struct live_session *s, const struct live_mig *m)
     v.postcopy_capable = s->postcopy_cap;
     v.expected_downtime_ns =
         m->expected_downtime_ms >= 0 ? m->expected_downtime_ms * MS : 0;
-    struct pol_actions a;
-    memset(&a, 0, sizeof(a));
-    pol_chain_iteration(&s->chain, &v, &a);
+    *view = v;
+}
+
+/* The policy's downtime-limit (advised, or set and recorded). */
+static void policy_downtime(struct live_session *s, const struct pol_actions *a)
+{
     const char *pol = s->o.policy;
     char err[512];
-    if (a.set_downtime_limit &&
-        a.downtime_limit_ns != s->params.downtime_limit_ns) {
+    if (a->set_downtime_limit &&
+        a->downtime_limit_ns != s->params.downtime_limit_ns) {
         int64_t old = s->params.downtime_limit_ns / MS;
-        int64_t ms = a.downtime_limit_ns / MS;
+        int64_t ms = a->downtime_limit_ns / MS;
         if (!s->o.apply) {
             say(s,
                 "advice (%s): set downtime-limit %" PRId64 " ms -> %" PRId64
                 " ms",
                 pol, old, ms);
-            live_session_note(s, RUN_EV_NOTE, (uint64_t)a.downtime_limit_ns, 0,
+            live_session_note(s, RUN_EV_NOTE, (uint64_t)a->downtime_limit_ns, 0,
                               "advice: downtime-limit=%" PRId64 "ms", ms);
-        } else if (set_param(s, "downtime-limit", (json_int_t)ms, err,
+        } else if (set_param(s, QP_DOWNTIME_LIMIT, (uint64_t)(ms * MS), err,
                              sizeof(err)) == QMP_OK) {
             s->params.downtime_limit_ns = ms * MS;
             say(s,
@@ -740,61 +746,81 @@ static void run_policy(struct live_session *s, const struct live_mig *m)
                               err);
         }
     }
-    if (a.set_max_bandwidth &&
-        a.max_bandwidth_bps != s->params.max_bandwidth_bps) {
+}
+
+static void policy_bandwidth(struct live_session *s,
+                             const struct pol_actions *a)
+{
+    const char *pol = s->o.policy;
+    char err[512];
+    if (a->set_max_bandwidth &&
+        a->max_bandwidth_bps != s->params.max_bandwidth_bps) {
         uint64_t old = s->params.max_bandwidth_bps;
         if (!s->o.apply) {
             say(s,
                 "advice (%s): set max-bandwidth %" PRIu64 " -> %" PRIu64 " B/s",
-                pol, old, a.max_bandwidth_bps);
-        } else if (set_param(s, "max-bandwidth",
-                             (json_int_t)a.max_bandwidth_bps, err,
+                pol, old, a->max_bandwidth_bps);
+        } else if (set_param(s, QP_MAX_BANDWIDTH, a->max_bandwidth_bps, err,
                              sizeof(err)) == QMP_OK) {
-            s->params.max_bandwidth_bps = a.max_bandwidth_bps;
+            s->params.max_bandwidth_bps = a->max_bandwidth_bps;
             say(s, "applied (%s): max-bandwidth %" PRIu64 " -> %" PRIu64 " B/s",
-                pol, old, a.max_bandwidth_bps);
-            live_session_note(s, RUN_EV_PARAM, a.max_bandwidth_bps, 0,
-                              "max-bandwidth=%" PRIu64, a.max_bandwidth_bps);
+                pol, old, a->max_bandwidth_bps);
+            live_session_note(s, RUN_EV_PARAM, a->max_bandwidth_bps, 0,
+                              "max-bandwidth=%" PRIu64, a->max_bandwidth_bps);
         } else {
             say(s, "could not set max-bandwidth: %s", err);
         }
     }
-    if (a.set_avail_switchover_bandwidth &&
-        a.avail_switchover_bandwidth_bps !=
+}
+
+static void policy_avail(struct live_session *s, const struct pol_actions *a)
+{
+    const char *pol = s->o.policy;
+    char err[512];
+    if (a->set_avail_switchover_bandwidth &&
+        a->avail_switchover_bandwidth_bps !=
             s->params.avail_switchover_bandwidth_bps) {
         if (!s->params.has_avail) {
             say(s,
                 "advice (%s): avail-switchover-bandwidth %" PRIu64
                 " B/s, but QEMU %s has no such parameter (8.2+)",
-                pol, a.avail_switchover_bandwidth_bps, qmp_version(s->qmp));
+                pol, a->avail_switchover_bandwidth_bps, qmp_version(s->qmp));
             s->params.avail_switchover_bandwidth_bps =
-                a.avail_switchover_bandwidth_bps;
+                a->avail_switchover_bandwidth_bps;
         } else if (!s->o.apply) {
             say(s,
                 "advice (%s): set avail-switchover-bandwidth %" PRIu64 " B/s",
-                pol, a.avail_switchover_bandwidth_bps);
-        } else if (set_param(s, "avail-switchover-bandwidth",
-                             (json_int_t)a.avail_switchover_bandwidth_bps, err,
+                pol, a->avail_switchover_bandwidth_bps);
+        } else if (set_param(s, QP_AVAIL_SWITCHOVER_BW,
+                             a->avail_switchover_bandwidth_bps, err,
                              sizeof(err)) == QMP_OK) {
             s->params.avail_switchover_bandwidth_bps =
-                a.avail_switchover_bandwidth_bps;
+                a->avail_switchover_bandwidth_bps;
             say(s, "applied (%s): avail-switchover-bandwidth %" PRIu64 " B/s",
-                pol, a.avail_switchover_bandwidth_bps);
-            live_session_note(s, RUN_EV_PARAM, a.avail_switchover_bandwidth_bps,
-                              0, "avail-switchover-bandwidth=%" PRIu64,
-                              a.avail_switchover_bandwidth_bps);
+                pol, a->avail_switchover_bandwidth_bps);
+            live_session_note(s, RUN_EV_PARAM,
+                              a->avail_switchover_bandwidth_bps, 0,
+                              "avail-switchover-bandwidth=%" PRIu64,
+                              a->avail_switchover_bandwidth_bps);
         } else {
             say(s, "could not set avail-switchover-bandwidth: %s", err);
         }
     }
+}
+
+/* Postcopy, force completion, abort. */
+static void policy_commands(struct live_session *s, const struct pol_actions *a)
+{
+    const char *pol = s->o.policy;
+    char err[512];
     struct {
         bool want;
         const char *cmd;
         const char *what;
     } acts[] = {
-        {a.start_postcopy, "migrate-start-postcopy", "start postcopy"},
-        {a.force_complete, "stop", "force completion (pause the guest)"},
-        {a.abort, "migrate_cancel", "abort the migration"},
+        {a->start_postcopy, "migrate-start-postcopy", "start postcopy"},
+        {a->force_complete, "stop", "force completion (pause the guest)"},
+        {a->abort, "migrate_cancel", "abort the migration"},
     };
     for (size_t i = 0; i < sizeof(acts) / sizeof(acts[0]); i++) {
         if (!acts[i].want) {
@@ -802,12 +828,12 @@ static void run_policy(struct live_session *s, const struct live_mig *m)
         }
         if (!s->o.apply) {
             say(s, "advice (%s): %s%s%s", pol, acts[i].what,
-                a.reason[0] ? ": " : "", a.reason);
+                a->reason[0] ? ": " : "", a->reason);
             live_session_note(s, RUN_EV_NOTE, 0, 0, "advice: %s", acts[i].what);
         } else if (qmp_execute(s->qmp, acts[i].cmd, NULL, s->o.cmd_timeout_ns,
                                NULL, err, sizeof(err)) == QMP_OK) {
             say(s, "applied (%s): %s%s%s", pol, acts[i].what,
-                a.reason[0] ? ": " : "", a.reason);
+                a->reason[0] ? ": " : "", a->reason);
             if (strcmp(acts[i].cmd, "stop") == 0) {
                 s->guest_paused = true;
             }
@@ -817,6 +843,23 @@ static void run_policy(struct live_session *s, const struct live_mig *m)
             say(s, "could not %s: %s", acts[i].what, err);
         }
     }
+}
+
+/* Carry out (or advise) what the policy chain asks for. */
+static void run_policy(struct live_session *s, const struct live_mig *m)
+{
+    if (!s->have_chain || !mig_status_is_active(s->status)) {
+        return;
+    }
+    struct pol_view v;
+    policy_view(s, m, &v);
+    struct pol_actions a;
+    memset(&a, 0, sizeof(a));
+    pol_chain_iteration(&s->chain, &v, &a);
+    policy_downtime(s, &a);
+    policy_bandwidth(s, &a);
+    policy_avail(s, &a);
+    policy_commands(s, &a);
 }
 
 static void progress(struct live_session *s, const struct live_mig *m,
@@ -966,22 +1009,173 @@ static void set_metrics(struct live_session *s)
     r->postcopy_bytes = ram->postcopy_bytes;
 }
 
+/* Steps of live_session_run besides an end (enum live_end, >= 0). */
+#define STEP_NEXT (-1) /* poll again */
+#define STEP_ON   (-2) /* go on with this poll */
+
+/* A query-migrate that failed (reply ret, code r): STEP_NEXT or the end. */
+static int poll_failed(struct live_session *s, int r, json_t *ret,
+                       const char *err)
+{
+    json_decref(ret);
+    if (r == QMP_E_INTR) {
+        return STEP_NEXT;
+    }
+    if (r == QMP_E_IO) {
+        process_events(s);
+        return end_with(s, LIVE_END_QEMU_GONE,
+                        "QEMU went away (exited or killed?) while the "
+                        "migration was %s: %s",
+                        mig_status_name(s->status), err);
+    }
+    s->consecutive_failures++;
+    live_session_note(s, RUN_EV_NOTE, 0, 0, "poll failed: %.80s", err);
+    say(s, "warning: %s", err);
+    if (s->consecutive_failures >= MAX_FAULTS) {
+        return end_with(s, LIVE_END_PROTO,
+                        "giving up after %u failed polls in a row; "
+                        "last: %s",
+                        s->consecutive_failures, err);
+    }
+    sleep_ns(s->o.interval_ns);
+    return STEP_NEXT;
+}
+
+struct run_wait {
+    int64_t wait_start, tick_start;
+    bool said_waiting;
+};
+
+/* Before the migration runs: STEP_ON once it does (the run begins),
+ * STEP_NEXT to wait, or the end (start timeout). */
+static int await_start(struct live_session *s, const struct live_mig *m,
+                       bool running, struct run_wait *w)
+{
+    if (running) {
+        begin_run(s, m);
+        return STEP_ON;
+    }
+    /* events seen while no migration runs are not ours */
+    json_t *e;
+    while ((e = qmp_event_pop(s->qmp)) != NULL) {
+        json_decref(e);
+    }
+    if (!w->said_waiting && s->o.progress) {
+        fprintf(s->o.progress, "waiting for a migration to start (status %s)\n",
+                m->status);
+        w->said_waiting = true;
+    }
+    if (s->o.start_timeout_ns > 0 &&
+        qmp_now_ns() - w->wait_start >= s->o.start_timeout_ns) {
+        return end_with(s, LIVE_END_NO_START,
+                        "no migration started within %" PRId64
+                        " ms (status %s)",
+                        s->o.start_timeout_ns / MS, m->status);
+    }
+    sleep_ns(s->o.interval_ns - (qmp_now_ns() - w->tick_start));
+    return STEP_NEXT;
+}
+
+/* QEMU 7.2 sets "completed" before it computes total-time and downtime
+ * (migration_calculate_complete runs after migration_completion): ask
+ * again until they are there. */
+static void await_final_times(struct live_session *s)
+{
+    for (int i = 0; i < 40 && s->last.total_ms <= 0; i++) {
+        sleep_ns(25 * MS);
+        struct live_mig m2;
+        json_t *r2 = NULL;
+        if (qmp_execute(s->qmp, "query-migrate", NULL, s->o.cmd_timeout_ns, &r2,
+                        NULL, 0) != QMP_OK ||
+            live_parse_migrate(r2, &m2, NULL, 0) != 0) {
+            json_decref(r2);
+            break;
+        }
+        json_decref(s->final);
+        s->final = r2;
+        s->last = m2;
+        if (m2.has_ram) {
+            s->last_ram = m2;
+        }
+    }
+}
+
+/* The migration reached a terminal status (polled): the outcome. */
+static enum live_end finish(struct live_session *s, const struct live_mig *m,
+                            enum mig_status polled)
+{
+    /* Let the MIGRATION event of the end arrive, for the record. */
+    if (s->events_cap) {
+        int64_t until = qmp_now_ns() + 500 * MS;
+        while (s->status != polled && qmp_now_ns() < until &&
+               qmp_wait_event(s->qmp, until - qmp_now_ns(), NULL, 0) ==
+                   QMP_OK) {
+            process_events(s);
+        }
+        set_status(s, m->status, true);
+    }
+    if (polled == MIG_STATUS_COMPLETED) {
+        s->res.m.outcome = RUN_CONVERGED;
+    } else if (polled == MIG_STATUS_FAILED) {
+        s->res.m.outcome = RUN_FAILED;
+    } else {
+        s->res.m.outcome = RUN_ABORTED;
+    }
+    set_metrics(s);
+    flush_store(s, true);
+    s->end = LIVE_END_OUTCOME;
+    return s->end;
+}
+
+/* Record one successful poll m of a running migration. */
+static void observe(struct live_session *s, const struct live_mig *m,
+                    bool terminal, int64_t *last_params)
+{
+    process_events(s);
+    if (!s->events_cap || s->status == MIG_STATUS_NONE) {
+        set_status(s, m->status, true);
+    }
+    s->last = *m;
+    if (m->has_ram) {
+        s->last_ram = *m;
+        add_sample(s, m);
+    }
+    if (!terminal) {
+        run_policy(s, m);
+    }
+    progress(s, m, terminal);
+    if (qmp_now_ns() - *last_params >= s->o.progress_every_ns && !terminal) {
+        watch_params(s);
+        *last_params = qmp_now_ns();
+    }
+}
+
+/* Stop flag and tick callback: the end, or STEP_ON. */
+static int check_stop(struct live_session *s)
+{
+    char err[512];
+    if (s->o.stop && *s->o.stop) {
+        return end_with(s, LIVE_END_INTERRUPTED,
+                        "interrupted by a signal while the migration was "
+                        "%s",
+                        mig_status_name(s->status));
+    }
+    if (s->o.tick && s->o.tick(s->o.tick_arg, err, sizeof(err)) != 0) {
+        return end_with(s, LIVE_END_TICK, "%s", err);
+    }
+    return STEP_ON;
+}
+
 enum live_end live_session_run(struct live_session *s)
 {
     char err[512];
-    int64_t wait_start = qmp_now_ns();
-    bool said_waiting = false;
+    struct run_wait w = {.wait_start = qmp_now_ns()};
     int64_t last_params = qmp_now_ns();
     for (;;) {
-        int64_t tick_start = qmp_now_ns();
-        if (s->o.stop && *s->o.stop) {
-            return end_with(s, LIVE_END_INTERRUPTED,
-                            "interrupted by a signal while the migration was "
-                            "%s",
-                            mig_status_name(s->status));
-        }
-        if (s->o.tick && s->o.tick(s->o.tick_arg, err, sizeof(err)) != 0) {
-            return end_with(s, LIVE_END_TICK, "%s", err);
+        w.tick_start = qmp_now_ns();
+        int st = check_stop(s);
+        if (st != STEP_ON) {
+            return (enum live_end)st;
         }
         json_t *ret = NULL;
         int r = qmp_execute(s->qmp, "query-migrate", NULL, s->o.cmd_timeout_ns,
@@ -990,31 +1184,12 @@ enum live_end live_session_run(struct live_session *s)
         if (r == QMP_OK && live_parse_migrate(ret, &m, err, sizeof(err)) != 0) {
             r = QMP_E_PROTO;
         }
-        if (r == QMP_E_INTR) {
-            json_decref(ret);
-            continue;
-        }
-        if (r == QMP_E_IO) {
-            json_decref(ret);
-            process_events(s);
-            return end_with(s, LIVE_END_QEMU_GONE,
-                            "QEMU went away (exited or killed?) while the "
-                            "migration was %s: %s",
-                            mig_status_name(s->status), err);
-        }
         if (r != QMP_OK) {
-            json_decref(ret);
-            s->consecutive_failures++;
-            live_session_note(s, RUN_EV_NOTE, 0, 0, "poll failed: %.80s", err);
-            say(s, "warning: %s", err);
-            if (s->consecutive_failures >= MAX_FAULTS) {
-                return end_with(s, LIVE_END_PROTO,
-                                "giving up after %u failed polls in a row; "
-                                "last: %s",
-                                s->consecutive_failures, err);
+            st = poll_failed(s, r, ret, err);
+            if (st == STEP_NEXT) {
+                continue;
             }
-            sleep_ns(s->o.interval_ns);
-            continue;
+            return (enum live_end)st;
         }
         s->consecutive_failures = 0;
         json_decref(s->final);
@@ -1022,93 +1197,21 @@ enum live_end live_session_run(struct live_session *s)
         enum mig_status polled = MIG_STATUS_NONE;
         bool known = mig_status_from_name(m.status, &polled) == 0;
         if (!s->started) {
-            if (known && mig_status_is_running(polled)) {
-                begin_run(s, &m);
-            } else {
-                /* events seen while no migration runs are not ours */
-                json_t *e;
-                while ((e = qmp_event_pop(s->qmp)) != NULL) {
-                    json_decref(e);
-                }
-                if (!said_waiting && s->o.progress) {
-                    fprintf(s->o.progress,
-                            "waiting for a migration to start (status %s)\n",
-                            m.status);
-                    said_waiting = true;
-                }
-                if (s->o.start_timeout_ns > 0 &&
-                    qmp_now_ns() - wait_start >= s->o.start_timeout_ns) {
-                    return end_with(s, LIVE_END_NO_START,
-                                    "no migration started within %" PRId64
-                                    " ms (status %s)",
-                                    s->o.start_timeout_ns / MS, m.status);
-                }
-                sleep_ns(s->o.interval_ns - (qmp_now_ns() - tick_start));
+            st = await_start(s, &m, known && mig_status_is_running(polled), &w);
+            if (st == STEP_NEXT) {
                 continue;
             }
-        }
-        process_events(s);
-        if (!s->events_cap || s->status == MIG_STATUS_NONE) {
-            set_status(s, m.status, true);
-        }
-        s->last = m;
-        if (m.has_ram) {
-            s->last_ram = m;
-            add_sample(s, &m);
+            if (st != STEP_ON) {
+                return (enum live_end)st;
+            }
         }
         bool terminal = known && mig_status_is_terminal(polled);
-        if (!terminal) {
-            run_policy(s, &m);
-        }
-        progress(s, &m, terminal);
-        if (qmp_now_ns() - last_params >= s->o.progress_every_ns && !terminal) {
-            watch_params(s);
-            last_params = qmp_now_ns();
-        }
+        observe(s, &m, terminal, &last_params);
         if (terminal && polled == MIG_STATUS_COMPLETED && m.total_ms <= 0) {
-            /* QEMU 7.2 sets "completed" before it computes total-time and
-             * downtime (migration_calculate_complete runs after
-             * migration_completion): ask again until they are there. */
-            for (int i = 0; i < 40 && s->last.total_ms <= 0; i++) {
-                sleep_ns(25 * MS);
-                struct live_mig m2;
-                json_t *r2 = NULL;
-                if (qmp_execute(s->qmp, "query-migrate", NULL,
-                                s->o.cmd_timeout_ns, &r2, NULL, 0) != QMP_OK ||
-                    live_parse_migrate(r2, &m2, NULL, 0) != 0) {
-                    json_decref(r2);
-                    break;
-                }
-                json_decref(s->final);
-                s->final = r2;
-                s->last = m2;
-                if (m2.has_ram) {
-                    s->last_ram = m2;
-                }
-            }
+            await_final_times(s);
         }
         if (terminal) {
-            /* Let the MIGRATION event of the end arrive, for the record. */
-            if (s->events_cap) {
-                int64_t until = qmp_now_ns() + 500 * MS;
-                while (s->status != polled && qmp_now_ns() < until &&
-                       qmp_wait_event(s->qmp, until - qmp_now_ns(), NULL, 0) ==
-                           QMP_OK) {
-                    process_events(s);
-                }
-                set_status(s, m.status, true);
-            }
-            if (polled == MIG_STATUS_COMPLETED) {
-                s->res.m.outcome = RUN_CONVERGED;
-            } else if (polled == MIG_STATUS_FAILED) {
-                s->res.m.outcome = RUN_FAILED;
-            } else {
-                s->res.m.outcome = RUN_ABORTED;
-            }
-            set_metrics(s);
-            flush_store(s, true);
-            s->end = LIVE_END_OUTCOME;
-            return s->end;
+            return finish(s, &m, polled);
         }
         if (s->o.time_limit_ns > 0 && now_rel(s) >= s->o.time_limit_ns) {
             set_metrics(s);
@@ -1119,7 +1222,7 @@ enum live_end live_session_run(struct live_session *s)
                             mig_status_name(s->status));
         }
         flush_store(s, false);
-        sleep_ns(s->o.interval_ns - (qmp_now_ns() - tick_start));
+        sleep_ns(s->o.interval_ns - (qmp_now_ns() - w.tick_start));
     }
 }
 

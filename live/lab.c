@@ -975,6 +975,157 @@ void lab_result_free(struct lab_result *r)
     memset(r, 0, sizeof(*r));
 }
 
+/* Past the time limit, give up the way a management layer would: cancel,
+ * then observe until QEMU says cancelled (outcome timeout). */
+static enum live_end cancel_at_limit(struct lab *l, struct lab_result *r)
+{
+    r->timed_out = true;
+    char e2[512];
+    char why[sizeof(r->s.error)];
+    snprintf(why, sizeof(why), "%s", r->s.error);
+    if (qmp_execute(l->qsrc, "migrate_cancel", NULL, 10 * S, NULL, e2,
+                    sizeof(e2)) != QMP_OK) {
+        snprintf(r->s.error, sizeof(r->s.error),
+                 "%.200s; migrate_cancel failed: %.250s", why, e2);
+        return LIVE_END_TIME_LIMIT;
+    }
+    r->s.o.time_limit_ns = 0;
+    r->s.error[0] = '\0';
+    enum live_end e = live_session_run(&r->s);
+    if (e == LIVE_END_OUTCOME) {
+        r->s.res.m.outcome = RUN_TIMEOUT;
+    } else {
+        char later[sizeof(r->s.error)];
+        snprintf(later, sizeof(later), "%s", r->s.error);
+        snprintf(r->s.error, sizeof(r->s.error),
+                 "%.200s; after cancelling: %.250s", why, later);
+    }
+    return e;
+}
+
+/* QEMU went away: say which and how, if it is gone by now. */
+static void explain_gone(struct lab *l, struct lab_result *r)
+{
+    int64_t until = qmp_now_ns() + 2 * S;
+    char why[512];
+    while (qmp_now_ns() < until) {
+        if (tick(l, why, sizeof(why))) {
+            snprintf(r->s.error, sizeof(r->s.error), "%s", why);
+            break;
+        }
+        sleep_ns(50 * MS);
+    }
+}
+
+/* The guest's own pace during the migration (page counter c0 at t_c0 and
+ * now): its counter stops when the source VM stops for the switchover. */
+static void migration_rate(struct lab *l, struct lab_result *r, uint32_t c0,
+                           int64_t t_c0)
+{
+    uint32_t c1 = 0, rdy;
+    if (gone(&l->src) || !l->qsrc || qmp_is_closed(l->qsrc) ||
+        read_guest(l, l->qsrc, "src", &c1, &rdy, NULL, 0) != 0) {
+        return;
+    }
+    double secs = (double)(qmp_now_ns() - t_c0) / 1e9;
+    const struct live_mig *lm = &r->s.last;
+    if (r->s.res.m.outcome == RUN_CONVERGED && lm->total_ms > 0) {
+        secs = (double)(lm->total_ms -
+                        (lm->downtime_ms > 0 ? lm->downtime_ms : 0)) /
+               1e3;
+    }
+    if (secs > 0 && c1 >= c0) {
+        r->mig_rate_bps = (double)(c1 - c0) * LAB_GUEST_PAGE / secs;
+    }
+}
+
+/* Zero pages outside the working set, from the final query-migrate. */
+static void measured_zero_fraction(const struct lab_cfg *cfg,
+                                   struct lab_result *r)
+{
+    const json_t *ram = json_object_get(r->s.final, "ram");
+    uint64_t total = qmp_get_u64(ram, "total", 0) / LAB_GUEST_PAGE;
+    uint64_t dup = qmp_get_u64(ram, "duplicate", 0);
+    uint64_t ws = cfg->working_set_bytes / LAB_GUEST_PAGE;
+    if (r->s.end == LIVE_END_OUTCOME && total > ws && dup > 0) {
+        r->zero_fraction = (double)dup / (double)(total - ws);
+        if (r->zero_fraction > 1) {
+            r->zero_fraction = 1;
+        }
+    }
+}
+
+/* Work directory, both QEMUs, their configuration, the guest ready. */
+static int boot(struct lab *l, struct lab_result *r, char *err, size_t errlen)
+{
+    if (prepare(l, err, errlen)) {
+        return -1;
+    }
+    snprintf(r->workdir, sizeof(r->workdir), "%s", l->dir);
+    if (l->progress) {
+        fprintf(l->progress, "lab: work directory %s, QEMU %s\n", l->dir,
+                l->qemu);
+    }
+    if (start_qemu(l, true, err, errlen) || start_qemu(l, false, err, errlen) ||
+        configure(l, l->qdst, "destination", false, err, errlen) ||
+        configure(l, l->qsrc, "source", true, err, errlen) ||
+        wait_ready(l, &r->guest_rate_bps, err, errlen)) {
+        return -1;
+    }
+    if (l->progress && r->guest_rate_bps > 0) {
+        fprintf(l->progress, "guest ready: writes %.2f MiB/s (asked %.2f)\n",
+                r->guest_rate_bps / 1048576.0,
+                (double)l->c.dirty_rate_bps / 1048576.0);
+    }
+    return 0;
+}
+
+/* The live session observing the source, with the run's scenario. */
+static int open_session(struct lab *l, const struct live_opts *lo,
+                        struct lab_result *r, char *err, size_t errlen)
+{
+    const struct lab_cfg *cfg = &l->c;
+    char qmodel[16];
+    unsigned v = qmp_version_num(l->qsrc);
+    snprintf(qmodel, sizeof(qmodel), "%u.%u", v / 100, v % 100);
+    double rate = r->guest_rate_bps > 0 ? r->guest_rate_bps : 0;
+    r->zero_fraction = estimate_zero_fraction(cfg);
+    r->scenario_json = lab_scenario_json(cfg, qmodel, rate, r->zero_fraction);
+    struct live_opts o = *lo;
+    o.tick = tick;
+    o.tick_arg = l;
+    o.time_limit_ns = cfg->time_limit_ns;
+    o.pass_events = false; /* sync events come from the trace */
+    o.source = cfg->trace_path ? cfg->trace_path : "lab";
+    o.scenario_json = r->scenario_json;
+    if (live_session_init(&r->s, l->qsrc, &o, err, errlen)) {
+        live_session_free(&r->s);
+        return -1;
+    }
+    r->have_session = true;
+    return 0;
+}
+
+/* Observe the started migration to its end, then check the destination. */
+static void observe(struct lab *l, struct lab_result *r)
+{
+    enum live_end e = live_session_run(&r->s);
+    if (e == LIVE_END_TIME_LIMIT) {
+        e = cancel_at_limit(l, r);
+    }
+    if (e == LIVE_END_QEMU_GONE) {
+        explain_gone(l, r);
+    }
+    if (r->s.end == LIVE_END_OUTCOME && r->s.res.m.outcome == RUN_CONVERGED) {
+        check_destination(l, r);
+        live_session_note(&r->s, RUN_EV_NOTE, r->dest_ok, 0, "%.95s",
+                          r->dest_note);
+        if (l->progress) {
+            fprintf(l->progress, "%s\n", r->dest_note);
+        }
+    }
+}
+
 int lab_run(const struct lab_cfg *cfg, const struct live_opts *lo,
             struct lab_result *r, char *err, size_t errlen)
 {
@@ -992,133 +1143,25 @@ int lab_run(const struct lab_cfg *cfg, const struct live_opts *lo,
         l->qlog = fopen(ql, "a");
     }
     int rc = -1;
-    if (prepare(l, err, errlen)) {
+    if (boot(l, r, err, errlen) || open_session(l, lo, r, err, errlen)) {
         goto out;
     }
-    snprintf(r->workdir, sizeof(r->workdir), "%s", l->dir);
-    if (l->progress) {
-        fprintf(l->progress, "lab: work directory %s, QEMU %s\n", l->dir,
-                l->qemu);
-    }
-    if (start_qemu(l, true, err, errlen) || start_qemu(l, false, err, errlen)) {
-        goto out;
-    }
-    if (configure(l, l->qdst, "destination", false, err, errlen) ||
-        configure(l, l->qsrc, "source", true, err, errlen)) {
-        goto out;
-    }
-    if (wait_ready(l, &r->guest_rate_bps, err, errlen)) {
-        goto out;
-    }
-    if (l->progress && r->guest_rate_bps > 0) {
-        fprintf(l->progress, "guest ready: writes %.2f MiB/s (asked %.2f)\n",
-                r->guest_rate_bps / 1048576.0,
-                (double)cfg->dirty_rate_bps / 1048576.0);
-    }
-    char qmodel[16];
-    unsigned v = qmp_version_num(l->qsrc);
-    snprintf(qmodel, sizeof(qmodel), "%u.%u", v / 100, v % 100);
-    double rate = r->guest_rate_bps > 0 ? r->guest_rate_bps : 0;
-    r->zero_fraction = estimate_zero_fraction(cfg);
-    r->scenario_json = lab_scenario_json(cfg, qmodel, rate, r->zero_fraction);
-
-    struct live_opts o = *lo;
-    o.tick = tick;
-    o.tick_arg = l;
-    o.time_limit_ns = cfg->time_limit_ns;
-    o.pass_events = false; /* sync events come from the trace */
-    o.source = cfg->trace_path ? cfg->trace_path : "lab";
-    o.scenario_json = r->scenario_json;
-    if (live_session_init(&r->s, l->qsrc, &o, err, errlen)) {
-        live_session_free(&r->s);
-        goto out;
-    }
-    r->have_session = true;
-    uint32_t c0 = 0, c1 = 0, rdy;
+    uint32_t c0 = 0, rdy;
     bool have_c0 = read_guest(l, l->qsrc, "src", &c0, &rdy, NULL, 0) == 0;
     int64_t t_c0 = qmp_now_ns();
     if (start_migration(l, err, errlen)) {
         goto out;
     }
     rc = 0;
-    enum live_end e = live_session_run(&r->s);
-    if (e == LIVE_END_TIME_LIMIT) {
-        /* Give up the way a management layer would: cancel, then observe
-         * until QEMU says cancelled. */
-        r->timed_out = true;
-        char e2[512];
-        if (qmp_execute(l->qsrc, "migrate_cancel", NULL, 10 * S, NULL, e2,
-                        sizeof(e2)) == QMP_OK) {
-            char why[sizeof(r->s.error)];
-            snprintf(why, sizeof(why), "%s", r->s.error);
-            r->s.o.time_limit_ns = 0;
-            r->s.error[0] = '\0';
-            e = live_session_run(&r->s);
-            if (e == LIVE_END_OUTCOME) {
-                r->s.res.m.outcome = RUN_TIMEOUT;
-            } else {
-                char later[sizeof(r->s.error)];
-                snprintf(later, sizeof(later), "%s", r->s.error);
-                snprintf(r->s.error, sizeof(r->s.error),
-                         "%.200s; after cancelling: %.250s", why, later);
-            }
-        } else {
-            char why[sizeof(r->s.error)];
-            snprintf(why, sizeof(why), "%s", r->s.error);
-            snprintf(r->s.error, sizeof(r->s.error),
-                     "%.200s; migrate_cancel failed: %.250s", why, e2);
-        }
-    }
-    if (e == LIVE_END_QEMU_GONE) {
-        /* Say which QEMU and how, if it is gone by now. */
-        int64_t until = qmp_now_ns() + 2 * S;
-        char why[512];
-        while (qmp_now_ns() < until) {
-            if (tick(l, why, sizeof(why))) {
-                snprintf(r->s.error, sizeof(r->s.error), "%s", why);
-                break;
-            }
-            sleep_ns(50 * MS);
-        }
-    }
-    if (r->s.end == LIVE_END_OUTCOME && r->s.res.m.outcome == RUN_CONVERGED) {
-        check_destination(l, r);
-        live_session_note(&r->s, RUN_EV_NOTE, r->dest_ok, 0, "%.95s",
-                          r->dest_note);
-        if (l->progress) {
-            fprintf(l->progress, "%s\n", r->dest_note);
-        }
-    }
-    /* The guest's own pace during the migration: its page counter stops
-     * when the source VM stops for the switchover. */
-    if (have_c0 && !gone(&l->src) && l->qsrc && !qmp_is_closed(l->qsrc) &&
-        read_guest(l, l->qsrc, "src", &c1, &rdy, NULL, 0) == 0) {
-        double secs = (double)(qmp_now_ns() - t_c0) / 1e9;
-        const struct live_mig *lm = &r->s.last;
-        if (r->s.res.m.outcome == RUN_CONVERGED && lm->total_ms > 0) {
-            secs = (double)(lm->total_ms -
-                            (lm->downtime_ms > 0 ? lm->downtime_ms : 0)) /
-                   1e3;
-        }
-        if (secs > 0 && c1 >= c0) {
-            r->mig_rate_bps = (double)(c1 - c0) * LAB_GUEST_PAGE / secs;
-        }
+    observe(l, r);
+    if (have_c0) {
+        migration_rate(l, r, c0, t_c0);
     }
     /* The trace is complete once the source has quit. */
     stop_proc(&l->src, &l->qsrc);
     r->s.qmp = NULL;
     read_trace(l, r);
-    uint64_t total = 0, dup = 0;
-    const json_t *ram = json_object_get(r->s.final, "ram");
-    total = qmp_get_u64(ram, "total", 0) / LAB_GUEST_PAGE;
-    dup = qmp_get_u64(ram, "duplicate", 0);
-    uint64_t ws = cfg->working_set_bytes / LAB_GUEST_PAGE;
-    if (r->s.end == LIVE_END_OUTCOME && total > ws && dup > 0) {
-        r->zero_fraction = (double)dup / (double)(total - ws);
-        if (r->zero_fraction > 1) {
-            r->zero_fraction = 1;
-        }
-    }
+    measured_zero_fraction(cfg, r);
     if (cfg->trace_path) {
         snprintf(r->trace_path, sizeof(r->trace_path), "%s", cfg->trace_path);
     }

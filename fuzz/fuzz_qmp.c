@@ -58,8 +58,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     shutdown(sv[0], SHUT_WR);
     char err[512];
-    struct qmp_conn *c = qmp_open_fd(sv[1], "fuzz", 100 * MS, err,
-                                     sizeof(err));
+    struct qmp_conn *c = qmp_open_fd(sv[1], "fuzz", 100 * MS, err, sizeof(err));
     if (c) {
         json_t *ret = NULL;
         if (qmp_execute(c, "query-migrate", NULL, 100 * MS, &ret, err,

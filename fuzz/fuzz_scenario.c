@@ -59,8 +59,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (scn_resolve(d, &s, err, sizeof(err)) == 0) {
             char *js = scn_doc_json(d);
             if (js) {
-                struct scn_doc *d2 = scn_doc_parse(js, "fuzz2", err,
-                                                   sizeof(err));
+                struct scn_doc *d2 =
+                    scn_doc_parse(js, "fuzz2", err, sizeof(err));
                 scn_doc_free(d2);
             }
             free(js);

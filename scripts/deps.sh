@@ -1,7 +1,10 @@
 #!/bin/sh
 # Install the Debian packages migsim needs, only those that are missing.
+# Unless MIGSIM_MINIMAL=1, also QEMU 10.0 beside the system QEMU, in a
+# private prefix (scripts/qemu10.sh).
 # Usage: scripts/deps.sh [--check]   (--check: report missing, install nothing)
 set -eu
+here=$(cd "$(dirname "$0")" && pwd)
 PKGS="build-essential pkg-config libgsl-dev libjansson-dev libsqlite3-dev \
 libcmocka-dev zlib1g-dev gnuplot-nox sqlite3 clang-format cppcheck"
 # Extra packages for the live backend and report tests; set MIGSIM_MINIMAL=1
@@ -14,12 +17,21 @@ for p in $PKGS $EXTRA; do
         missing="$missing $p"
     fi
 done
+# QEMU 10.0 after the Debian packages (it needs none of its own).
+qemu10() {
+    [ "${MIGSIM_MINIMAL-0}" = 1 ] && return 0
+    "$here/qemu10.sh" "$@"
+}
 if [ -z "$missing" ]; then
     echo "deps: all packages present"
+    qemu10 "$@"
     exit 0
 fi
 echo "deps: missing:$missing"
-[ "${1-}" = "--check" ] && exit 1
+if [ "${1-}" = "--check" ]; then
+    qemu10 --check || true
+    exit 1
+fi
 SUDO=""
 if [ "$(id -u)" != 0 ]; then
     if command -v sudo >/dev/null 2>&1; then SUDO=sudo; else
@@ -32,3 +44,4 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 # shellcheck disable=SC2086
 $SUDO apt-get install -y -qq --no-install-recommends $missing
+qemu10

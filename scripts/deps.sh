@@ -17,10 +17,16 @@ for p in $PKGS $EXTRA; do
         missing="$missing $p"
     fi
 done
-# QEMU 10.0 after the Debian packages (it needs none of its own).
+# QEMU 10.0 after the Debian packages (it needs none of its own).  A
+# failure to install it is not fatal: the tests that need it say so and
+# skip, and everything else still builds and runs.
 qemu10() {
     [ "${MIGSIM_MINIMAL-0}" = 1 ] && return 0
-    "$here/qemu10.sh" "$@"
+    [ "${1-}" = "--check" ] && { "$here/qemu10.sh" --check; return; }
+    if ! "$here/qemu10.sh"; then
+        echo "deps: warning: QEMU 10.0 was not installed (see above);" \
+            "the tests that need it will be skipped" >&2
+    fi
 }
 if [ -z "$missing" ]; then
     echo "deps: all packages present"

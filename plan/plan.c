@@ -835,79 +835,66 @@ void plan_result_free(struct plan_result *r)
     memset(r, 0, sizeof(*r));
 }
 
-int plan_run(const struct plan_cfg *cfg, struct plan_result *out, char *err,
-             size_t errlen)
+/* Budgets, jobs and the resolved base scenario (aggregate RAM mode unless
+ * asked otherwise); 0 or -1 with a message. */
+static int setup_base(struct planner *P, const struct plan_cfg *cfg,
+                      struct plan_result *out, char *err, size_t errlen)
 {
-    memset(out, 0, sizeof(*out));
-    double t0 = mono_s();
-    struct planner *P = calloc(1, sizeof(*P));
-    if (!P) {
-        err_set(err, errlen, "out of memory");
-        return -1;
-    }
-    int ret = -1;
-    int64_t *g = malloc(MAX_SEARCH_GRID * sizeof(int64_t));
-    int64_t *fr = malloc(MAX_SEARCH_GRID * sizeof(int64_t));
-    struct probe *pr = NULL;
-    if (!g || !fr) {
-        err_set(err, errlen, "out of memory");
-        goto out;
-    }
     P->cfg = cfg;
     P->max_total_ns = cfg->max_total_ns > 0 ? cfg->max_total_ns : 600 * SIM_S;
     P->max_down_ns = cfg->max_downtime_ns > 0 ? cfg->max_downtime_ns : SIM_S;
     P->jobs = cfg->jobs ? cfg->jobs : plan_default_jobs();
-    unsigned want_seeds = cfg->seeds ? cfg->seeds : DEFAULT_SEEDS;
-    if (want_seeds > PLAN_MAX_SEEDS) {
-        err_set(err, errlen, "at most %d seeds", PLAN_MAX_SEEDS);
-        goto out;
-    }
     struct scn_doc *d = scn_doc_copy(cfg->base);
     if (!d) {
         err_set(err, errlen, "out of memory");
-        goto out;
+        return -1;
     }
     out->aggregate = false;
     if (!cfg->page_mode && !plan_doc_has(cfg->base, "sim.ram_mode") &&
         scn_doc_set(d, "sim.ram_mode=\"aggregate\"", err, errlen)) {
         scn_doc_free(d);
-        goto out;
+        return -1;
     }
     int rrc = scn_resolve(d, &P->base, err, errlen);
     scn_doc_free(d);
     if (rrc) {
-        goto out;
+        return -1;
     }
     out->aggregate = P->base.ram.mode == RAM_MODE_AGGREGATE;
     P->base.time_limit_ns = P->max_total_ns;
     mig_options_default(&P->mo);
     P->mo.no_samples = true;
     P->mo.no_events = true;
+    return 0;
+}
 
+/* The policies (given or default); one that cannot be set up is reported,
+ * not searched.  0, or -1 with a message (none usable, out of memory). */
+static int setup_policies(struct planner *P, const struct plan_cfg *cfg,
+                          struct plan_result *out, char *err, size_t errlen)
+{
     if (cfg->n_policies > PLAN_MAX_POLICIES) {
         err_set(err, errlen, "at most %d policies", PLAN_MAX_POLICIES);
-        goto out;
+        return -1;
     }
-    if (cfg->n_policies) {
-        for (size_t i = 0; i < cfg->n_policies; i++) {
-            P->pol[P->npol] = strdup(cfg->policies[i]);
-            if (!P->pol[P->npol]) {
-                err_set(err, errlen, "out of memory");
-                goto out;
-            }
-            P->npol++;
+    for (size_t i = 0; i < cfg->n_policies; i++) {
+        P->pol[P->npol] = strdup(cfg->policies[i]);
+        if (!P->pol[P->npol]) {
+            err_set(err, errlen, "out of memory");
+            return -1;
         }
-    } else if (default_policies(P)) {
+        P->npol++;
+    }
+    if (!cfg->n_policies && default_policies(P)) {
         err_set(err, errlen, "out of memory");
-        goto out;
+        return -1;
     }
     out->n_policies = P->npol;
     out->pol = calloc(P->npol, sizeof(*out->pol));
     if (!out->pol) {
         err_set(err, errlen, "out of memory");
-        goto out;
+        return -1;
     }
-    /* a policy that cannot be set up is reported, not searched */
     unsigned good = 0;
     for (unsigned p = 0; p < P->npol; p++) {
         struct plan_policy *o = &out->pol[p];
@@ -925,19 +912,50 @@ int plan_run(const struct plan_cfg *cfg, struct plan_result *out, char *err,
     if (good == 0) {
         err_set(err, errlen, "policy %s: %s", out->pol[0].policy,
                 out->pol[0].error);
-        goto out;
+        return -1;
     }
+    return 0;
+}
 
-    size_t nfr;
-    size_t ng = search_grid(cfg, g, fr, &nfr);
+/* Do seeds 0 and 1 of policy p agree on the grid?  A policy whose runs
+ * fail is marked bad (its error kept). */
+static bool seeds_differ(struct planner *P, unsigned p, const int64_t *g,
+                         size_t ng, struct plan_result *out)
+{
+    bool stoch = false;
+    for (size_t i = 0; i < ng; i++) {
+        struct probe k0 = {p, 0, g[i], 0}, k1 = {p, 1, g[i], 0};
+        const struct entry *a = lookup(P, &k0), *b = lookup(P, &k1);
+        if (!a || !b) {
+            break;
+        }
+        if (a->rc || b->rc) {
+            if (!P->pol_bad[p]) {
+                P->pol_bad[p] = true;
+                snprintf(out->pol[p].error, sizeof(out->pol[p].error), "%s",
+                         a->rc ? a->err : b->err);
+            }
+            break;
+        }
+        const struct run_metrics *x = &a->m, *y = &b->m;
+        if (x->outcome != y->outcome || x->total_ns != y->total_ns ||
+            x->downtime_ns != y->downtime_ns ||
+            x->iterations != y->iterations ||
+            x->bytes_transferred != y->bytes_transferred ||
+            x->exact_calls != y->exact_calls) {
+            stoch = true;
+        }
+    }
+    return stoch;
+}
 
-    /* frontier with two seeds: are the results the same? */
+/* The grid with two seeds: deterministic (one seed) or stochastic (the
+ * other seeds evaluated too).  -1 out of memory. */
+static int choose_seeds(struct planner *P, const int64_t *g, size_t ng,
+                        unsigned want_seeds, struct probe *pr,
+                        struct plan_result *out)
+{
     P->seeds = 2;
-    pr = calloc(ng * P->npol * want_seeds + 16, sizeof(*pr));
-    if (!pr) {
-        err_set(err, errlen, "out of memory");
-        goto out;
-    }
     size_t np = 0;
     for (unsigned p = 0; p < P->npol; p++) {
         for (size_t i = 0; i < ng; i++) {
@@ -947,36 +965,12 @@ int plan_run(const struct plan_cfg *cfg, struct plan_result *out, char *err,
         }
     }
     if (eval(P, pr, np)) {
-        err_set(err, errlen, "out of memory");
-        goto out;
+        return -1;
     }
     bool stoch = false;
     for (unsigned p = 0; p < P->npol; p++) {
-        if (P->pol_bad[p]) {
-            continue;
-        }
-        for (size_t i = 0; i < ng; i++) {
-            struct probe k0 = {p, 0, g[i], 0}, k1 = {p, 1, g[i], 0};
-            const struct entry *a = lookup(P, &k0), *b = lookup(P, &k1);
-            if (!a || !b) {
-                break;
-            }
-            if (a->rc || b->rc) {
-                if (!P->pol_bad[p]) {
-                    P->pol_bad[p] = true;
-                    snprintf(out->pol[p].error, sizeof(out->pol[p].error), "%s",
-                             a->rc ? a->err : b->err);
-                }
-                break;
-            }
-            const struct run_metrics *x = &a->m, *y = &b->m;
-            if (x->outcome != y->outcome || x->total_ns != y->total_ns ||
-                x->downtime_ns != y->downtime_ns ||
-                x->iterations != y->iterations ||
-                x->bytes_transferred != y->bytes_transferred ||
-                x->exact_calls != y->exact_calls) {
-                stoch = true;
-            }
+        if (!P->pol_bad[p] && seeds_differ(P, p, g, ng, out)) {
+            stoch = true;
         }
     }
     out->stochastic = stoch;
@@ -991,8 +985,7 @@ int plan_run(const struct plan_cfg *cfg, struct plan_result *out, char *err,
             }
         }
         if (eval(P, pr, np)) {
-            err_set(err, errlen, "out of memory");
-            goto out;
+            return -1;
         }
     } else if (!stoch) {
         P->seeds = 1;
@@ -1000,13 +993,53 @@ int plan_run(const struct plan_cfg *cfg, struct plan_result *out, char *err,
         P->seeds = want_seeds < 2 ? 2 : want_seeds;
     }
     out->seeds = P->seeds;
+    return 0;
+}
 
-    if (limit_search(P, g, ng, out)) {
-        err_set(err, errlen, "out of memory");
-        goto out;
+/* Policy p's statistics, frontier and applied scenario.  -1 out of
+ * memory. */
+static int policy_answer(struct planner *P, unsigned p, const int64_t *fr,
+                         size_t nfr, struct plan_result *out)
+{
+    struct plan_policy *o = &out->pol[p];
+    if (P->pol_bad[p]) {
+        o->found = false;
+        return 0;
     }
-    /* every seed at each policy's answer, then statistics and frontier */
-    np = 0;
+    if (o->found) {
+        policy_stats(P, p, o);
+    }
+    if (frontier_rows(P, p, fr, nfr, o)) {
+        return -1;
+    }
+    if (o->meets && out->best < 0) {
+        out->best = (int)p;
+    }
+    if (out->top < 0) {
+        out->top = (int)p;
+    }
+    /* the scenario as the policy configures it at the answer */
+    struct pol_chain pc;
+    memset(&pc, 0, sizeof(pc));
+    o->applied = P->base;
+    if (o->found) {
+        o->applied.downtime_limit_ns = o->min_limit_ns;
+    }
+    char e[200];
+    if (pol_chain_setup(&pc, P->pol[p], &o->applied, e, sizeof(e))) {
+        o->applied = P->base;
+    }
+    pol_chain_free(&pc);
+    return 0;
+}
+
+/* Every seed at each policy's answer, then statistics and frontier; the
+ * best and the headline policy.  0 or -1 with a message. */
+static int answers(struct planner *P, const int64_t *fr, size_t nfr,
+                   struct probe *pr, struct plan_result *out, char *err,
+                   size_t errlen)
+{
+    size_t np = 0;
     for (unsigned p = 0; p < P->npol; p++) {
         if (!P->pol_bad[p] && out->pol[p].found) {
             for (unsigned j = 0; j < P->seeds; j++) {
@@ -1017,41 +1050,15 @@ int plan_run(const struct plan_cfg *cfg, struct plan_result *out, char *err,
     }
     if (eval(P, pr, np)) {
         err_set(err, errlen, "out of memory");
-        goto out;
+        return -1;
     }
     out->best = -1;
     out->top = -1;
     for (unsigned p = 0; p < P->npol; p++) {
-        struct plan_policy *o = &out->pol[p];
-        if (P->pol_bad[p]) {
-            o->found = false;
-            continue;
-        }
-        if (o->found) {
-            policy_stats(P, p, o);
-        }
-        if (frontier_rows(P, p, fr, nfr, o)) {
+        if (policy_answer(P, p, fr, nfr, out)) {
             err_set(err, errlen, "out of memory");
-            goto out;
+            return -1;
         }
-        if (o->meets && out->best < 0) {
-            out->best = (int)p;
-        }
-        if (out->top < 0) {
-            out->top = (int)p;
-        }
-        /* the scenario as the policy configures it at the answer */
-        struct pol_chain pc;
-        memset(&pc, 0, sizeof(pc));
-        o->applied = P->base;
-        if (o->found) {
-            o->applied.downtime_limit_ns = o->min_limit_ns;
-        }
-        char e[200];
-        if (pol_chain_setup(&pc, P->pol[p], &o->applied, e, sizeof(e))) {
-            o->applied = P->base;
-        }
-        pol_chain_free(&pc);
     }
     if (out->best >= 0) {
         out->top = out->best;
@@ -1059,12 +1066,20 @@ int plan_run(const struct plan_cfg *cfg, struct plan_result *out, char *err,
     if (out->top < 0) {
         err_set(err, errlen, "policy %s: %s", out->pol[0].policy,
                 out->pol[0].error);
-        goto out;
+        return -1;
     }
     if (P->oom) {
         err_set(err, errlen, "out of memory");
-        goto out;
+        return -1;
     }
+    return 0;
+}
+
+/* Switchover throughput and the max-bandwidth needed at the at-limit.
+ * -1 out of memory. */
+static int bandwidth_answer(struct planner *P, const struct plan_cfg *cfg,
+                            struct plan_result *out)
+{
     const struct plan_policy *top = &out->pol[out->top];
     out->avail_switchover_bps =
         plan_switchover_bps(&P->base, top->found ? &top->run : NULL);
@@ -1075,15 +1090,62 @@ int plan_run(const struct plan_cfg *cfg, struct plan_result *out, char *err,
         at_ms = 1;
     }
     out->at_limit_ns = at_ms * SIM_MS;
-    if (bandwidth_search(P, (unsigned)out->top, at_ms, out)) {
+    return bandwidth_search(P, (unsigned)out->top, at_ms, out);
+}
+
+/* The search proper, on a set-up planner.  0 or -1 with a message. */
+static int plan_search(struct planner *P, const struct plan_cfg *cfg,
+                       unsigned want_seeds, int64_t *g, int64_t *fr,
+                       struct probe **prp, struct plan_result *out, char *err,
+                       size_t errlen)
+{
+    size_t nfr;
+    size_t ng = search_grid(cfg, g, fr, &nfr);
+    struct probe *pr = calloc(ng * P->npol * want_seeds + 16, sizeof(*pr));
+    *prp = pr;
+    if (!pr || choose_seeds(P, g, ng, want_seeds, pr, out) ||
+        limit_search(P, g, ng, out)) {
         err_set(err, errlen, "out of memory");
-        goto out;
+        return -1;
+    }
+    if (answers(P, fr, nfr, pr, out, err, errlen)) {
+        return -1;
+    }
+    if (bandwidth_answer(P, cfg, out)) {
+        err_set(err, errlen, "out of memory");
+        return -1;
     }
     out->scn = P->base;
     out->max_total_ns = P->max_total_ns;
     out->max_downtime_ns = P->max_down_ns;
-    ret = 0;
-out:
+    return 0;
+}
+
+int plan_run(const struct plan_cfg *cfg, struct plan_result *out, char *err,
+             size_t errlen)
+{
+    memset(out, 0, sizeof(*out));
+    double t0 = mono_s();
+    struct planner *P = calloc(1, sizeof(*P));
+    if (!P) {
+        err_set(err, errlen, "out of memory");
+        return -1;
+    }
+    int ret = -1;
+    int64_t *g = malloc(MAX_SEARCH_GRID * sizeof(int64_t));
+    int64_t *fr = malloc(MAX_SEARCH_GRID * sizeof(int64_t));
+    struct probe *pr = NULL;
+    unsigned want_seeds = cfg->seeds ? cfg->seeds : DEFAULT_SEEDS;
+    if (!g || !fr) {
+        err_set(err, errlen, "out of memory");
+    } else if (want_seeds > PLAN_MAX_SEEDS) {
+        err_set(err, errlen, "at most %d seeds", PLAN_MAX_SEEDS);
+    } else if (setup_base(P, cfg, out, err, errlen) == 0 &&
+               setup_policies(P, cfg, out, err, errlen) == 0 &&
+               plan_search(P, cfg, want_seeds, g, fr, &pr, out, err, errlen) ==
+                   0) {
+        ret = 0;
+    }
     out->sims = P->sims;
     out->wall_s = mono_s() - t0;
     for (unsigned p = 0; p < P->npol; p++) {

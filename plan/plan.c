@@ -383,6 +383,105 @@ static void search_init(struct search *s, const int64_t *grid, const bool *ok,
  * checks 3 points just above each answer; a failing check re-opens the
  * search above it.
  */
+/* The probe points of search s for this round (at most per inside the
+ * bracket, or the post-checks just above the answer); 0 ends s. */
+static size_t search_points(struct search *s, size_t per, int64_t *pts)
+{
+    size_t n = 0;
+    if (s->hi - s->lo > 1) {
+        for (size_t k = 1; k <= per; k++) {
+            int64_t v =
+                s->lo + (s->hi - s->lo) * (int64_t)k / (int64_t)(per + 1);
+            if (v <= s->lo || v >= s->hi || (n && pts[n - 1] == v)) {
+                continue;
+            }
+            pts[n++] = v;
+        }
+        return n;
+    }
+    /* post-check just above the answer */
+    int64_t c[3] = {s->hi + 1, s->hi + (s->hi + 49) / 50,
+                    s->hi + (s->hi + 9) / 10};
+    for (int k = 0; k < 3; k++) {
+        if (c[k] > s->hi && c[k] < s->ceiling &&
+            (n == 0 || pts[n - 1] < c[k])) {
+            pts[n++] = c[k];
+        }
+    }
+    if (n == 0) {
+        s->active = false;
+    }
+    return n;
+}
+
+static void note_nonmono(struct search *s, int64_t ok, int64_t bad,
+                         const char *unit)
+{
+    if (!s->nonmono) {
+        s->nonmono = true;
+        snprintf(s->note, sizeof(s->note),
+                 "not monotone: converges at %" PRId64 " %s but not at %" PRId64
+                 " %s",
+                 ok, unit, bad, unit);
+    }
+}
+
+/* Narrow search s with the outcomes at its n probe points. */
+static void search_update(struct planner *P, struct search *s,
+                          const int64_t *pts, size_t n, int64_t at_ms,
+                          const char *unit)
+{
+    bool post = s->hi - s->lo <= 1;
+    bool okv[64];
+    for (size_t k = 0; k < n; k++) {
+        okv[k] = ok_at(P, s, pts[k], at_ms);
+    }
+    /* the lowest probe from which every probe above converges */
+    size_t t = n;
+    while (t > 0 && okv[t - 1]) {
+        t--;
+    }
+    for (size_t k = 0; k + 1 < t; k++) {
+        if (okv[k]) {
+            note_nonmono(s, pts[k], pts[t - 1], unit);
+        }
+    }
+    if (post) {
+        if (t == 0) {
+            s->active = false; /* all checks passed */
+            return;
+        }
+        note_nonmono(s, s->hi, pts[t - 1], unit);
+        s->lo = pts[t - 1];
+        s->hi = t < n ? pts[t] : s->ceiling;
+        if (++s->post > POST_ROUNDS) {
+            s->active = false;
+        }
+        return;
+    }
+    if (t < n) {
+        s->hi = pts[t];
+    }
+    if (t > 0) {
+        s->lo = pts[t - 1];
+    }
+}
+
+/* Probes per active search this round: the jobs shared, 1..32. */
+static size_t per_search(const struct planner *P, const struct search *S,
+                         size_t ns)
+{
+    size_t active = 0;
+    for (size_t i = 0; i < ns; i++) {
+        active += S[i].active;
+    }
+    if (active == 0) {
+        return 0;
+    }
+    size_t per = P->jobs / active;
+    return per < 1 ? 1 : (per > 32 ? 32 : per);
+}
+
 static int run_searches(struct planner *P, struct search *S, size_t ns,
                         int64_t at_ms, const char *unit)
 {
@@ -397,111 +496,21 @@ static int run_searches(struct planner *P, struct search *S, size_t ns,
         P->oom = true;
         return -1;
     }
-    for (;;) {
-        size_t active = 0;
-        for (size_t i = 0; i < ns; i++) {
-            active += S[i].active;
-        }
-        if (active == 0) {
-            break;
-        }
-        size_t per = P->jobs / active;
-        if (per < 1) {
-            per = 1;
-        }
-        if (per > 32) {
-            per = 32;
-        }
+    size_t per;
+    while ((per = per_search(P, S, ns)) != 0) {
         size_t np = 0;
         for (size_t i = 0; i < ns; i++) {
-            struct search *s = &S[i];
-            npts[i] = 0;
-            if (!s->active) {
-                continue;
-            }
-            if (s->hi - s->lo > 1) {
-                for (size_t k = 1; k <= per; k++) {
-                    int64_t v = s->lo + (s->hi - s->lo) * (int64_t)k /
-                                            (int64_t)(per + 1);
-                    if (v <= s->lo || v >= s->hi ||
-                        (npts[i] && pts[i][npts[i] - 1] == v)) {
-                        continue;
-                    }
-                    pts[i][npts[i]++] = v;
-                }
-            } else {
-                /* post-check just above the answer */
-                int64_t c[3] = {s->hi + 1, s->hi + (s->hi + 49) / 50,
-                                s->hi + (s->hi + 9) / 10};
-                for (int k = 0; k < 3; k++) {
-                    if (c[k] > s->hi && c[k] < s->ceiling &&
-                        (npts[i] == 0 || pts[i][npts[i] - 1] < c[k])) {
-                        pts[i][npts[i]++] = c[k];
-                    }
-                }
-                if (npts[i] == 0) {
-                    s->active = false;
-                    continue;
-                }
-            }
+            npts[i] = S[i].active ? search_points(&S[i], per, pts[i]) : 0;
             for (size_t k = 0; k < npts[i]; k++) {
-                np = add_probes(P, s, pts[i][k], at_ms, pr, np);
+                np = add_probes(P, &S[i], pts[i][k], at_ms, pr, np);
             }
         }
-        if (np == 0) {
-            break;
-        }
-        if (eval(P, pr, np)) {
+        if (np == 0 || eval(P, pr, np)) {
             break;
         }
         for (size_t i = 0; i < ns; i++) {
-            struct search *s = &S[i];
-            if (!s->active || npts[i] == 0) {
-                continue;
-            }
-            bool post = s->hi - s->lo <= 1;
-            bool okv[64];
-            for (size_t k = 0; k < npts[i]; k++) {
-                okv[k] = ok_at(P, s, pts[i][k], at_ms);
-            }
-            /* the lowest probe from which every probe above converges */
-            size_t t = npts[i];
-            while (t > 0 && okv[t - 1]) {
-                t--;
-            }
-            for (size_t k = 0; k + 1 < t; k++) {
-                if (okv[k] && !s->nonmono) {
-                    s->nonmono = true;
-                    snprintf(s->note, sizeof(s->note),
-                             "not monotone: converges at %" PRId64
-                             " %s but not at %" PRId64 " %s",
-                             pts[i][k], unit, pts[i][t - 1], unit);
-                }
-            }
-            if (post) {
-                if (t == 0) {
-                    s->active = false; /* all checks passed */
-                    continue;
-                }
-                if (!s->nonmono) {
-                    s->nonmono = true;
-                    snprintf(s->note, sizeof(s->note),
-                             "not monotone: converges at %" PRId64
-                             " %s but not at %" PRId64 " %s",
-                             s->hi, unit, pts[i][t - 1], unit);
-                }
-                s->lo = pts[i][t - 1];
-                s->hi = t < npts[i] ? pts[i][t] : s->ceiling;
-                if (++s->post > POST_ROUNDS) {
-                    s->active = false;
-                }
-                continue;
-            }
-            if (t < npts[i]) {
-                s->hi = pts[i][t];
-            }
-            if (t > 0) {
-                s->lo = pts[i][t - 1];
+            if (S[i].active && npts[i] != 0) {
+                search_update(P, &S[i], pts[i], npts[i], at_ms, unit);
             }
         }
     }

@@ -426,6 +426,174 @@ static int validate(const struct sweep *sw, char *err, size_t errlen)
     return 0;
 }
 
+/* The sweep's shape from cfg: seeds, shard, points; 0 or -1 with a
+ * message. */
+static int sweep_setup(struct sweep *sw, const struct plan_sweep_cfg *cfg,
+                       struct plan_sweep_stats *st, char *err, size_t errlen)
+{
+    sw->cfg = cfg;
+    sw->grid = cfg->grid;
+    sw->seeds = cfg->seeds ? cfg->seeds : 1;
+    sw->shard_n = cfg->shard_n ? cfg->shard_n : 1;
+    sw->shard_i = cfg->shard_i ? cfg->shard_i : 1;
+    sw->policy = cfg->policy ? cfg->policy : PLAN_DEFAULT_POLICY;
+    uint64_t cells = plan_grid_cells(cfg->grid);
+    if (cells == 0 || sw->seeds > PLAN_MAX_SEEDS ||
+        cells > PLAN_MAX_POINTS / sw->seeds) {
+        err_set(err, errlen, "the sweep has too many points");
+        return -1;
+    }
+    if (sw->shard_i < 1 || sw->shard_i > sw->shard_n) {
+        err_set(err, errlen, "shard %u/%u: I must be in 1..N", sw->shard_i,
+                sw->shard_n);
+        return -1;
+    }
+    sw->points = cells * sw->seeds;
+    sw->count =
+        plan_shard_count(sw->points, sw->shard_i, sw->shard_n, cfg->shard_mode);
+    st->points = sw->points;
+    st->shard_points = sw->count;
+    sw->force_aggregate = !plan_doc_has(cfg->base, "sim.ram_mode") &&
+                          plan_grid_find(cfg->grid, "sim.ram_mode") < 0;
+    mig_options_default(&sw->mo);
+    sw->mo.no_samples = true;
+    sw->mo.no_events = true;
+    return validate(sw, err, errlen);
+}
+
+/* The worker threads; the number started (0: none could be). */
+static unsigned start_workers(struct sweep *sw, pthread_t *th, unsigned jobs)
+{
+    unsigned started = 0;
+    pthread_mutex_lock(&sw->mu);
+    for (unsigned j = 0; j < jobs; j++) {
+        if (pthread_create(&th[j], NULL, worker, sw) != 0) {
+            break;
+        }
+        started++;
+        sw->alive++;
+    }
+    pthread_mutex_unlock(&sw->mu);
+    return started;
+}
+
+static void stop_workers(struct sweep *sw, pthread_t *th, unsigned started)
+{
+    pthread_mutex_lock(&sw->mu);
+    sw->stop = true;
+    pthread_cond_broadcast(&sw->cv_work);
+    pthread_mutex_unlock(&sw->mu);
+    for (unsigned j = 0; j < started; j++) {
+        pthread_join(th[j], NULL);
+    }
+}
+
+/* Wait for the next point in order; NULL (message in err) if the workers
+ * stopped before it. */
+static struct slot *next_ready(struct sweep *sw, char *err, size_t errlen)
+{
+    pthread_mutex_lock(&sw->mu);
+    struct slot *sl = &sw->slots[sw->next_emit % WINDOW];
+    while (sl->state != SLOT_READY &&
+           !((sw->stop || sw->alive == 0) && sw->next_emit >= sw->next_claim)) {
+        pthread_cond_wait(&sw->cv_main, &sw->mu);
+    }
+    if (sl->state != SLOT_READY) {
+        pthread_mutex_unlock(&sw->mu);
+        if (sw->fatal[0]) {
+            err_set(err, errlen, "%s", sw->fatal);
+        } else {
+            err_set(err, errlen, "the workers stopped early");
+        }
+        return NULL;
+    }
+    pthread_mutex_unlock(&sw->mu);
+    return sl;
+}
+
+/* Store a ready point, count it and hand it to fn.  *rc: 0, or nonzero to
+ * stop (*ret takes the callback's code or PLAN_ERR_IO). */
+static int emit_point(struct sweep *sw, struct db *db, struct slot *sl,
+                      plan_point_fn fn, void *ctx, struct plan_sweep_stats *st,
+                      int *ret, char *err, size_t errlen)
+{
+    int rc = 0;
+    if (sl->fatal) {
+        err_set(err, errlen, "%s", sl->err);
+        rc = -1;
+    } else if (sl->status == PLAN_PT_RAN) {
+        rc = store_point(sw, db, sl, err, errlen);
+    }
+    if (rc != 0) {
+        *ret = PLAN_ERR_IO;
+        return rc;
+    }
+    st->ran += sl->status == PLAN_PT_RAN;
+    st->stored += sl->status == PLAN_PT_STORED;
+    st->failed += sl->status == PLAN_PT_FAILED;
+    if (fn) {
+        struct plan_point p = {
+            .index = sl->index,
+            .coord = sl->coord,
+            .seed_off = sl->seed_off,
+            .seed = sl->seed,
+            .policy = sl->policy,
+            .key = sl->key,
+            .run_id = sl->run_id,
+            .status = sl->status,
+            .error = sl->err,
+            .m = sl->status == PLAN_PT_FAILED ? NULL : &sl->m,
+            .scn = sl->status == PLAN_PT_RAN ? &sl->scn : NULL,
+        };
+        rc = fn(ctx, &p);
+        if (rc && !*ret) {
+            *ret = rc;
+        }
+    }
+    return rc;
+}
+
+/* Emit the points in order as the workers finish them; the return code. */
+static int emit_all(struct sweep *sw, struct db *db, plan_point_fn fn,
+                    void *ctx, struct plan_sweep_stats *st, double t0,
+                    char *err, size_t errlen)
+{
+    int ret = 0;
+    double last_draw = 0;
+    while (sw->next_emit < sw->count) {
+        struct slot *sl = next_ready(sw, err, errlen);
+        if (!sl) {
+            ret = PLAN_ERR_IO;
+            break;
+        }
+        int rc = emit_point(sw, db, sl, fn, ctx, st, &ret, err, errlen);
+        free(sl->json);
+        sl->json = NULL;
+        pthread_mutex_lock(&sw->mu);
+        sl->state = SLOT_EMPTY;
+        sw->next_emit++;
+        if (rc) {
+            sw->stop = true;
+        }
+        pthread_cond_broadcast(&sw->cv_work);
+        pthread_mutex_unlock(&sw->mu);
+        if (rc) {
+            break;
+        }
+        if (sw->cfg->progress) {
+            double now = mono_s();
+            if (now - last_draw >= 0.1 || sw->next_emit == sw->count) {
+                draw_progress(sw, t0, sw->next_emit == sw->count);
+                last_draw = now;
+            }
+        }
+    }
+    if (sw->cfg->progress && sw->next_emit < sw->count && sw->count) {
+        draw_progress(sw, t0, true);
+    }
+    return ret;
+}
+
 int plan_sweep_run(const struct plan_sweep_cfg *cfg, plan_point_fn fn,
                    void *ctx, struct plan_sweep_stats *stats, char *err,
                    size_t errlen)
@@ -441,43 +609,12 @@ int plan_sweep_run(const struct plan_sweep_cfg *cfg, plan_point_fn fn,
         }
         return -1;
     }
-    int ret = 0;
+    int ret = -1;
     struct db *db = NULL;
     pthread_t *th = NULL;
     unsigned started = 0;
     bool locks = false;
-
-    sw->cfg = cfg;
-    sw->grid = cfg->grid;
-    sw->seeds = cfg->seeds ? cfg->seeds : 1;
-    sw->shard_n = cfg->shard_n ? cfg->shard_n : 1;
-    sw->shard_i = cfg->shard_i ? cfg->shard_i : 1;
-    sw->policy = cfg->policy ? cfg->policy : PLAN_DEFAULT_POLICY;
-    uint64_t cells = plan_grid_cells(cfg->grid);
-    if (cells == 0 || sw->seeds > PLAN_MAX_SEEDS ||
-        cells > PLAN_MAX_POINTS / sw->seeds) {
-        err_set(err, errlen, "the sweep has too many points");
-        ret = -1;
-        goto out;
-    }
-    if (sw->shard_i < 1 || sw->shard_i > sw->shard_n) {
-        err_set(err, errlen, "shard %u/%u: I must be in 1..N", sw->shard_i,
-                sw->shard_n);
-        ret = -1;
-        goto out;
-    }
-    sw->points = cells * sw->seeds;
-    sw->count =
-        plan_shard_count(sw->points, sw->shard_i, sw->shard_n, cfg->shard_mode);
-    st.points = sw->points;
-    st.shard_points = sw->count;
-    sw->force_aggregate = !plan_doc_has(cfg->base, "sim.ram_mode") &&
-                          plan_grid_find(cfg->grid, "sim.ram_mode") < 0;
-    mig_options_default(&sw->mo);
-    sw->mo.no_samples = true;
-    sw->mo.no_events = true;
-    if (validate(sw, err, errlen)) {
-        ret = -1;
+    if (sweep_setup(sw, cfg, &st, err, errlen)) {
         goto out;
     }
     db = db_open(cfg->db_path, err, errlen);
@@ -494,114 +631,21 @@ int plan_sweep_run(const struct plan_sweep_cfg *cfg, plan_point_fn fn,
     th = calloc(jobs, sizeof(*th));
     if (!sw->slots || !th) {
         err_set(err, errlen, "out of memory");
-        ret = -1;
         goto out;
     }
     pthread_mutex_init(&sw->mu, NULL);
     pthread_cond_init(&sw->cv_main, NULL);
     pthread_cond_init(&sw->cv_work, NULL);
     locks = true;
-    pthread_mutex_lock(&sw->mu);
-    for (unsigned j = 0; j < jobs; j++) {
-        if (pthread_create(&th[j], NULL, worker, sw) != 0) {
-            break;
-        }
-        started++;
-        sw->alive++;
-    }
-    pthread_mutex_unlock(&sw->mu);
+    started = start_workers(sw, th, jobs);
     if (started == 0) {
         err_set(err, errlen, "cannot start worker threads");
-        ret = -1;
         goto out;
     }
-
-    double last_draw = 0;
-    while (sw->next_emit < sw->count) {
-        pthread_mutex_lock(&sw->mu);
-        struct slot *sl = &sw->slots[sw->next_emit % WINDOW];
-        while (sl->state != SLOT_READY && !((sw->stop || sw->alive == 0) &&
-                                            sw->next_emit >= sw->next_claim)) {
-            pthread_cond_wait(&sw->cv_main, &sw->mu);
-        }
-        if (sl->state != SLOT_READY) {
-            pthread_mutex_unlock(&sw->mu);
-            if (sw->fatal[0]) {
-                err_set(err, errlen, "%s", sw->fatal);
-            } else {
-                err_set(err, errlen, "the workers stopped early");
-            }
-            ret = PLAN_ERR_IO;
-            break;
-        }
-        pthread_mutex_unlock(&sw->mu);
-
-        int rc = 0;
-        if (sl->fatal) {
-            err_set(err, errlen, "%s", sl->err);
-            rc = -1;
-        } else if (sl->status == PLAN_PT_RAN) {
-            rc = store_point(sw, db, sl, err, errlen);
-        }
-        if (rc == 0) {
-            st.ran += sl->status == PLAN_PT_RAN;
-            st.stored += sl->status == PLAN_PT_STORED;
-            st.failed += sl->status == PLAN_PT_FAILED;
-            if (fn) {
-                struct plan_point p = {
-                    .index = sl->index,
-                    .coord = sl->coord,
-                    .seed_off = sl->seed_off,
-                    .seed = sl->seed,
-                    .policy = sl->policy,
-                    .key = sl->key,
-                    .run_id = sl->run_id,
-                    .status = sl->status,
-                    .error = sl->err,
-                    .m = sl->status == PLAN_PT_FAILED ? NULL : &sl->m,
-                    .scn = sl->status == PLAN_PT_RAN ? &sl->scn : NULL,
-                };
-                rc = fn(ctx, &p);
-                if (rc && !ret) {
-                    ret = rc;
-                }
-            }
-        } else {
-            ret = PLAN_ERR_IO;
-        }
-        free(sl->json);
-        sl->json = NULL;
-        pthread_mutex_lock(&sw->mu);
-        sl->state = SLOT_EMPTY;
-        sw->next_emit++;
-        if (rc) {
-            sw->stop = true;
-        }
-        pthread_cond_broadcast(&sw->cv_work);
-        pthread_mutex_unlock(&sw->mu);
-        if (rc) {
-            break;
-        }
-        if (cfg->progress) {
-            double now = mono_s();
-            if (now - last_draw >= 0.1 || sw->next_emit == sw->count) {
-                draw_progress(sw, t0, sw->next_emit == sw->count);
-                last_draw = now;
-            }
-        }
-    }
-    if (cfg->progress && sw->next_emit < sw->count && sw->count) {
-        draw_progress(sw, t0, true);
-    }
+    ret = emit_all(sw, db, fn, ctx, &st, t0, err, errlen);
 out:
     if (started) {
-        pthread_mutex_lock(&sw->mu);
-        sw->stop = true;
-        pthread_cond_broadcast(&sw->cv_work);
-        pthread_mutex_unlock(&sw->mu);
-        for (unsigned j = 0; j < started; j++) {
-            pthread_join(th[j], NULL);
-        }
+        stop_workers(sw, th, started);
     }
     if (sw->slots) {
         for (size_t i = 0; i < WINDOW; i++) {

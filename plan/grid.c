@@ -307,6 +307,185 @@ static int push_num(struct vlist *out, double v, bool integer)
 }
 
 /* "A..B:STEP" or "A..B*FACTOR". */
+/* A parsed range: ends a, b and step/factor st of kinds ka, kb, ks. */
+struct range {
+    const char *item;       /* as given, for messages */
+    const char *a, *b, *st; /* texts */
+    bool geo;               /* A..B*FACTOR */
+    enum vkind ka, kb, ks;
+    uint64_t ua, ub, us;
+    double da, db, ds;
+    bool integer; /* plain integers, or unit values */
+};
+
+static int too_many(const struct range *g, char *err, size_t errlen)
+{
+    err_set(err, errlen, "range '%s': more than %d values", g->item,
+            PLAN_MAX_VALUES);
+    return -1;
+}
+
+static int bad_step(const struct range *g, char *err, size_t errlen)
+{
+    err_set(err, errlen, "range '%s': needs A <= B and STEP > 0", g->item);
+    return -1;
+}
+
+static int no_memory(char *err, size_t errlen)
+{
+    err_set(err, errlen, "out of memory");
+    return -1;
+}
+
+/* A..B*FACTOR */
+static int expand_geometric(const struct range *g, struct vlist *out, char *err,
+                            size_t errlen)
+{
+    if (!(g->ds > 1.0) || !isfinite(g->ds)) {
+        err_set(err, errlen, "range '%s': the factor must be > 1", g->item);
+        return -1;
+    }
+    double lo = g->ka == VK_NUM ? g->da : (double)g->ua;
+    double hi = g->ka == VK_NUM ? g->db : (double)g->ub;
+    if (!(lo > 0) || lo > hi) {
+        err_set(err, errlen, "range '%s': a geometric range needs 0 < A <= B",
+                g->item);
+        return -1;
+    }
+    double last = -1;
+    for (size_t k = 0;; k++) {
+        double v = lo * pow(g->ds, (double)k);
+        if (v > hi * (1 + 1e-12)) {
+            break;
+        }
+        if (out->n >= PLAN_MAX_VALUES) {
+            return too_many(g, err, errlen);
+        }
+        double r = g->integer ? nearbyint(v) : v;
+        if (r == last) {
+            continue;
+        }
+        last = r;
+        int rc = g->ka == VK_NUM ? push_num(out, r, g->integer)
+                                 : push_unit(out, g->ka, (uint64_t)r);
+        if (rc) {
+            return no_memory(err, errlen);
+        }
+    }
+    return 0;
+}
+
+/* A..B:STEP of plain numbers that are not all integers. */
+static int expand_real(const struct range *g, struct vlist *out, char *err,
+                       size_t errlen)
+{
+    if (!(g->ds > 0) || g->da > g->db || !isfinite(g->ds)) {
+        return bad_step(g, err, errlen);
+    }
+    double cnt = floor((g->db - g->da) / g->ds * (1 + 1e-12) + 1e-9) + 1;
+    if (cnt > PLAN_MAX_VALUES) {
+        return too_many(g, err, errlen);
+    }
+    for (size_t k = 0; k < (size_t)cnt; k++) {
+        if (push_num(out, g->da + (double)k * g->ds, false)) {
+            return no_memory(err, errlen);
+        }
+    }
+    return 0;
+}
+
+/* A..B:STEP of integers: exact in int64. */
+static int expand_integer(const struct range *g, struct vlist *out, char *err,
+                          size_t errlen)
+{
+    errno = 0;
+    long long ia = strtoll(g->a, NULL, 10), ib = strtoll(g->b, NULL, 10),
+              is = strtoll(g->st, NULL, 10);
+    if (errno || is <= 0 || ia > ib) {
+        return bad_step(g, err, errlen);
+    }
+    unsigned long long cnt = ((unsigned long long)ib - (unsigned long long)ia) /
+                                 (unsigned long long)is +
+                             1;
+    if (cnt > PLAN_MAX_VALUES) {
+        return too_many(g, err, errlen);
+    }
+    for (unsigned long long k = 0; k < cnt; k++) {
+        char nb[32];
+        snprintf(nb, sizeof(nb), "%lld", ia + (long long)k * is);
+        if (vl_push(out, nb, strlen(nb))) {
+            return no_memory(err, errlen);
+        }
+    }
+    return 0;
+}
+
+/* A..B:STEP of times, sizes or rates: exact in integer units. */
+static int expand_units(const struct range *g, struct vlist *out, char *err,
+                        size_t errlen)
+{
+    if (g->us == 0 || g->ua > g->ub) {
+        return bad_step(g, err, errlen);
+    }
+    uint64_t cnt = (g->ub - g->ua) / g->us + 1;
+    if (cnt > PLAN_MAX_VALUES) {
+        return too_many(g, err, errlen);
+    }
+    for (uint64_t k = 0; k < cnt; k++) {
+        if (push_unit(out, g->ka, g->ua + k * g->us)) {
+            return no_memory(err, errlen);
+        }
+    }
+    return 0;
+}
+
+/* Split "A..B:STEP" / "A..B*FACTOR" (in buf, modified) and parse its
+ * parts; 0 or -1 with a message. */
+static int parse_range(const char *item, char *buf, struct range *g, char *err,
+                       size_t errlen)
+{
+    memset(g, 0, sizeof(*g));
+    g->item = item;
+    char *dots = strstr(buf, "..");
+    *dots = '\0';
+    char *rest = dots + 2;
+    char *op = strrchr(rest, ':');
+    if (!op) {
+        op = strrchr(rest, '*');
+        g->geo = op != NULL;
+    }
+    if (!op) {
+        err_set(err, errlen, "range '%s': expected A..B:STEP or A..B*FACTOR",
+                item);
+        return -1;
+    }
+    *op = '\0';
+    g->a = buf;
+    g->b = rest;
+    g->st = op + 1;
+    g->ks = VK_NUM;
+    char e[200];
+    if (parse_end(g->a, &g->ka, &g->ua, &g->da, e, sizeof(e)) ||
+        parse_end(g->b, &g->kb, &g->ub, &g->db, e, sizeof(e)) ||
+        parse_end(g->st, &g->ks, &g->us, &g->ds, e, sizeof(e))) {
+        err_set(err, errlen, "range '%s': %s", item, e);
+        return -1;
+    }
+    if (g->ka != g->kb || (!g->geo && g->ks != g->ka) ||
+        (g->geo && g->ks != VK_NUM)) {
+        err_set(err, errlen,
+                "range '%s': the ends and the %s must be of one kind "
+                "(here %s, %s, %s)",
+                item, g->geo ? "factor (a number)" : "step", kind_name(g->ka),
+                kind_name(g->kb), kind_name(g->ks));
+        return -1;
+    }
+    g->integer =
+        g->ka != VK_NUM ||
+        (plain_integer(g->a) && plain_integer(g->b) && plain_integer(g->st));
+    return 0;
+}
+
 static int expand_range(const char *item, struct vlist *out, char *err,
                         size_t errlen)
 {
@@ -316,144 +495,18 @@ static int expand_range(const char *item, struct vlist *out, char *err,
         return -1;
     }
     snprintf(buf, sizeof(buf), "%s", item);
-    char *dots = strstr(buf, "..");
-    *dots = '\0';
-    char *a = buf, *rest = dots + 2;
-    char *op = strrchr(rest, ':');
-    bool geo = false;
-    if (!op) {
-        op = strrchr(rest, '*');
-        geo = op != NULL;
-    }
-    if (!op) {
-        err_set(err, errlen, "range '%s': expected A..B:STEP or A..B*FACTOR",
-                item);
+    struct range g;
+    if (parse_range(item, buf, &g, err, errlen)) {
         return -1;
     }
-    *op = '\0';
-    char *b = rest, *st = op + 1;
-    enum vkind ka, kb, ks = VK_NUM;
-    uint64_t ua = 0, ub = 0, us = 0;
-    double da = 0, db = 0, ds = 0;
-    char e[200];
-    if (parse_end(a, &ka, &ua, &da, e, sizeof(e)) ||
-        parse_end(b, &kb, &ub, &db, e, sizeof(e)) ||
-        parse_end(st, &ks, &us, &ds, e, sizeof(e))) {
-        err_set(err, errlen, "range '%s': %s", item, e);
-        return -1;
+    if (g.geo) {
+        return expand_geometric(&g, out, err, errlen);
     }
-    if (ka != kb || (!geo && ks != ka) || (geo && ks != VK_NUM)) {
-        err_set(err, errlen,
-                "range '%s': the ends and the %s must be of one kind "
-                "(here %s, %s, %s)",
-                item, geo ? "factor (a number)" : "step", kind_name(ka),
-                kind_name(kb), kind_name(ks));
-        return -1;
+    if (g.ka == VK_NUM) {
+        return g.integer ? expand_integer(&g, out, err, errlen)
+                         : expand_real(&g, out, err, errlen);
     }
-    bool integer = ka != VK_NUM ||
-                   (plain_integer(a) && plain_integer(b) && plain_integer(st));
-    if (geo) {
-        if (!(ds > 1.0) || !isfinite(ds)) {
-            err_set(err, errlen, "range '%s': the factor must be > 1", item);
-            return -1;
-        }
-        double lo = ka == VK_NUM ? da : (double)ua;
-        double hi = ka == VK_NUM ? db : (double)ub;
-        if (!(lo > 0) || lo > hi) {
-            err_set(err, errlen,
-                    "range '%s': a geometric range needs 0 < A <= B", item);
-            return -1;
-        }
-        bool int_geo = integer;
-        double last = -1;
-        for (size_t k = 0;; k++) {
-            double v = lo * pow(ds, (double)k);
-            if (v > hi * (1 + 1e-12)) {
-                break;
-            }
-            if (out->n >= PLAN_MAX_VALUES) {
-                err_set(err, errlen, "range '%s': more than %d values", item,
-                        PLAN_MAX_VALUES);
-                return -1;
-            }
-            double r = int_geo ? nearbyint(v) : v;
-            if (r == last) {
-                continue;
-            }
-            last = r;
-            int rc = ka == VK_NUM ? push_num(out, r, int_geo)
-                                  : push_unit(out, ka, (uint64_t)r);
-            if (rc) {
-                err_set(err, errlen, "out of memory");
-                return -1;
-            }
-        }
-        return 0;
-    }
-    if (ka == VK_NUM && !integer) {
-        if (!(ds > 0) || da > db || !isfinite(ds)) {
-            err_set(err, errlen, "range '%s': needs A <= B and STEP > 0", item);
-            return -1;
-        }
-        double cnt = floor((db - da) / ds * (1 + 1e-12) + 1e-9) + 1;
-        if (cnt > PLAN_MAX_VALUES) {
-            err_set(err, errlen, "range '%s': more than %d values", item,
-                    PLAN_MAX_VALUES);
-            return -1;
-        }
-        for (size_t k = 0; k < (size_t)cnt; k++) {
-            if (push_num(out, da + (double)k * ds, false)) {
-                err_set(err, errlen, "out of memory");
-                return -1;
-            }
-        }
-        return 0;
-    }
-    if (ka == VK_NUM) {
-        /* integers: exact in int64 */
-        errno = 0;
-        long long ia = strtoll(a, NULL, 10), ib = strtoll(b, NULL, 10),
-                  is = strtoll(st, NULL, 10);
-        if (errno || is <= 0 || ia > ib) {
-            err_set(err, errlen, "range '%s': needs A <= B and STEP > 0", item);
-            return -1;
-        }
-        unsigned long long cnt =
-            ((unsigned long long)ib - (unsigned long long)ia) /
-                (unsigned long long)is +
-            1;
-        if (cnt > PLAN_MAX_VALUES) {
-            err_set(err, errlen, "range '%s': more than %d values", item,
-                    PLAN_MAX_VALUES);
-            return -1;
-        }
-        for (unsigned long long k = 0; k < cnt; k++) {
-            char nb[32];
-            snprintf(nb, sizeof(nb), "%lld", ia + (long long)k * is);
-            if (vl_push(out, nb, strlen(nb))) {
-                err_set(err, errlen, "out of memory");
-                return -1;
-            }
-        }
-        return 0;
-    }
-    if (us == 0 || ua > ub) {
-        err_set(err, errlen, "range '%s': needs A <= B and STEP > 0", item);
-        return -1;
-    }
-    uint64_t cnt = (ub - ua) / us + 1;
-    if (cnt > PLAN_MAX_VALUES) {
-        err_set(err, errlen, "range '%s': more than %d values", item,
-                PLAN_MAX_VALUES);
-        return -1;
-    }
-    for (uint64_t k = 0; k < cnt; k++) {
-        if (push_unit(out, ka, ua + k * us)) {
-            err_set(err, errlen, "out of memory");
-            return -1;
-        }
-    }
-    return 0;
+    return expand_units(&g, out, err, errlen);
 }
 
 /* Policy name at the start of a spec piece. */

@@ -448,21 +448,18 @@ int vfio_probe_bind_iommufd(const struct vfio_probe_io *io, int dev_fd,
 }
 
 /* Steps 2..5; the caller recovers on failure. */
-static int probe_body(struct probe *p, const struct vfio_probe_opts *o,
-                      void *buf, char *err, size_t errlen)
+/* RUNNING: the size query's latency, then sizes over time. */
+static int probe_running(struct probe *p, const struct vfio_probe_opts *o,
+                         unsigned n_phase, char *err, size_t errlen)
 {
     struct vfio_probe_result *r = p->res;
-    unsigned n_phase = (unsigned)(o->sample_ns / o->interval_ns) + 1;
     uint64_t sizes[MAX_LATENCY_REPS + MAX_PHASE_SAMPLES + 1];
     uint64_t lat[MAX_LATENCY_REPS];
     unsigned n_sizes = 0;
     struct vfio_probe_sample s;
-    int rc;
-
-    /* 2. RUNNING: latency, then sizes over time */
     uint64_t first;
     int64_t t = now(p);
-    rc = data_size(p, &first);
+    int rc = data_size(p, &first);
     int64_t dt = now(p) - t;
     if (rc < 0) {
         r->size_ok = false;
@@ -504,72 +501,95 @@ static int probe_body(struct probe *p, const struct vfio_probe_opts *o,
         r->stop_copy_max_bytes = sizes[n_sizes - 1];
         r->stop_copy_bytes = sizes[n_sizes / 2];
     }
+    return 0;
+}
 
-    /* 3. pre-copy */
-    if (r->precopy && !o->no_precopy) {
-        rc = walk(p, VFIO_FSM_PRE_COPY, err, errlen);
-        if (rc < 0) {
-            return rc;
+/* PRE_COPY samples over the phase; the dirty rate between the first and
+ * the last. */
+static int precopy_samples(struct probe *p, const struct vfio_probe_opts *o,
+                           unsigned n_phase, char *err, size_t errlen)
+{
+    struct vfio_probe_result *r = p->res;
+    struct vfio_probe_sample s, first_pc = {0}, last_pc = {0};
+    for (unsigned i = 0; i < n_phase; i++) {
+        if (i > 0) {
+            p->io->sleep_ns(p->io->ctx, o->interval_ns);
         }
-        r->precopy_probed = true;
-        struct vfio_probe_sample first_pc = {0}, last_pc = {0};
-        for (unsigned i = 0; i < n_phase; i++) {
-            if (i > 0) {
-                p->io->sleep_ns(p->io->ctx, o->interval_ns);
-            }
-            rc = take_sample(p, &s);
-            if (rc < 0) {
-                err_set(
-                    err, errlen,
+        int rc = take_sample(p, &s);
+        if (rc < 0) {
+            err_set(err, errlen,
                     "VFIO_MIG_GET_PRECOPY_INFO on the data_fd failed in %s: "
                     "%s",
                     vfio_fsm_state_name(p->cur), strerror(-rc));
-                return rc;
-            }
-            if (i == 0) {
-                first_pc = s;
-                r->precopy_initial_bytes = s.initial_bytes;
-            }
-            last_pc = s;
-        }
-        if (last_pc.t_ns > first_pc.t_ns &&
-            last_pc.dirty_bytes > first_pc.dirty_bytes) {
-            unsigned __int128 d = (unsigned __int128)(last_pc.dirty_bytes -
-                                                      first_pc.dirty_bytes) *
-                                  NS_PER_S;
-            r->precopy_dirty_rate_bps =
-                (uint64_t)(d / (uint64_t)(last_pc.t_ns - first_pc.t_ns));
-        }
-        /* read what the device says it has now, not what it keeps making */
-        uint64_t ini = 0, dirty = 0;
-        rc = precopy_info(p, &ini, &dirty);
-        if (rc < 0) {
-            err_set(err, errlen, "VFIO_MIG_GET_PRECOPY_INFO failed: %s",
-                    strerror(-rc));
             return rc;
         }
-        uint64_t budget = ini + dirty;
-        if (o->max_read_bytes && o->max_read_bytes < budget) {
-            budget = o->max_read_bytes;
+        if (i == 0) {
+            first_pc = s;
+            r->precopy_initial_bytes = s.initial_bytes;
         }
-        int64_t ns = 0;
-        bool eof;
-        if (budget > 0) {
-            rc = drain(p, buf, o->buf_bytes, true, budget,
-                       &r->precopy_read_bytes, &ns, &eof);
-            if (rc < 0) {
-                err_set(err, errlen,
-                        "read() of pre-copy data from the data_fd failed after "
-                        "%" PRIu64 " bytes: %s",
-                        r->precopy_read_bytes, strerror(-rc));
-                return rc;
-            }
-        }
-        (void)take_sample(p, &s); /* what is left after reading */
+        last_pc = s;
     }
+    if (last_pc.t_ns > first_pc.t_ns &&
+        last_pc.dirty_bytes > first_pc.dirty_bytes) {
+        unsigned __int128 d =
+            (unsigned __int128)(last_pc.dirty_bytes - first_pc.dirty_bytes) *
+            NS_PER_S;
+        r->precopy_dirty_rate_bps =
+            (uint64_t)(d / (uint64_t)(last_pc.t_ns - first_pc.t_ns));
+    }
+    return 0;
+}
 
-    /* 4. STOP_COPY: the device stops here */
-    rc = walk(p, VFIO_FSM_STOP_COPY, err, errlen);
+/* PRE_COPY: samples, then read what the device says it has now (not what
+ * it keeps making). */
+static int probe_precopy(struct probe *p, const struct vfio_probe_opts *o,
+                         unsigned n_phase, void *buf, char *err, size_t errlen)
+{
+    struct vfio_probe_result *r = p->res;
+    int rc = walk(p, VFIO_FSM_PRE_COPY, err, errlen);
+    if (rc < 0) {
+        return rc;
+    }
+    r->precopy_probed = true;
+    rc = precopy_samples(p, o, n_phase, err, errlen);
+    if (rc < 0) {
+        return rc;
+    }
+    uint64_t ini = 0, dirty = 0;
+    rc = precopy_info(p, &ini, &dirty);
+    if (rc < 0) {
+        err_set(err, errlen, "VFIO_MIG_GET_PRECOPY_INFO failed: %s",
+                strerror(-rc));
+        return rc;
+    }
+    uint64_t budget = ini + dirty;
+    if (o->max_read_bytes && o->max_read_bytes < budget) {
+        budget = o->max_read_bytes;
+    }
+    int64_t ns = 0;
+    bool eof;
+    if (budget > 0) {
+        rc = drain(p, buf, o->buf_bytes, true, budget, &r->precopy_read_bytes,
+                   &ns, &eof);
+        if (rc < 0) {
+            err_set(err, errlen,
+                    "read() of pre-copy data from the data_fd failed after "
+                    "%" PRIu64 " bytes: %s",
+                    r->precopy_read_bytes, strerror(-rc));
+            return rc;
+        }
+    }
+    struct vfio_probe_sample s;
+    (void)take_sample(p, &s); /* what is left after reading */
+    return 0;
+}
+
+/* STOP_COPY: the device stops here; its reported size, then the stream. */
+static int probe_stop_copy(struct probe *p, const struct vfio_probe_opts *o,
+                           void *buf, char *err, size_t errlen)
+{
+    struct vfio_probe_result *r = p->res;
+    int rc = walk(p, VFIO_FSM_STOP_COPY, err, errlen);
     if (rc < 0) {
         return rc;
     }
@@ -596,7 +616,26 @@ static int probe_body(struct probe *p, const struct vfio_probe_opts *o,
         r->read_bps = (uint64_t)((unsigned __int128)r->stop_copy_read_bytes *
                                  NS_PER_S / (uint64_t)r->stop_copy_read_ns);
     }
+    return 0;
+}
 
+static int probe_body(struct probe *p, const struct vfio_probe_opts *o,
+                      void *buf, char *err, size_t errlen)
+{
+    unsigned n_phase = (unsigned)(o->sample_ns / o->interval_ns) + 1;
+    /* 2. RUNNING: latency, then sizes over time */
+    int rc = probe_running(p, o, n_phase, err, errlen);
+    /* 3. pre-copy */
+    if (rc == 0 && p->res->precopy && !o->no_precopy) {
+        rc = probe_precopy(p, o, n_phase, buf, err, errlen);
+    }
+    /* 4. STOP_COPY */
+    if (rc == 0) {
+        rc = probe_stop_copy(p, o, buf, err, errlen);
+    }
+    if (rc < 0) {
+        return rc;
+    }
     /* 5. back to RUNNING (STOP_COPY -> STOP ends the session) */
     rc = walk(p, VFIO_FSM_RUNNING, err, errlen);
     close_data_fd(p);

@@ -6,7 +6,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -17,6 +16,7 @@
 #include <jansson.h>
 
 #include "cli/cli.h"
+#include "cli/opts.h"
 #include "devices/vfio_probe.h"
 #include "base/units.h"
 
@@ -34,49 +34,96 @@ static const char need_hw[] =
     "production use needs a migratable VFIO device (a device cdev or fd "
     "bound to a migration-capable vfio-pci variant driver) and root";
 
-static void usage(FILE *f)
+static const char usage_fmt[] =
+    "Usage: migsim probe-vfio [options] DEVICE\n\n"
+    "Drive a real VFIO device through the migration uAPI (RUNNING -> "
+    "PRE_COPY ->\nSTOP_COPY -> RUNNING, one state change per arc), "
+    "sample its stop-copy size\n(MIG_DATA_SIZE) and pre-copy "
+    "initial/dirty bytes (PRECOPY_INFO) over time,\nread its "
+    "migration data to measure the real state size and read "
+    "bandwidth,\ntime the size ioctls, and write a JSON device "
+    "profile for a scenario's\n\"devices\" list.\n\n"
+    "%s\nThe device is STOPPED while its final state is read: do not "
+    "probe a device a\nguest is using.\n\n"
+    "DEVICE is an iommufd device cdev (" CDEV_DIR "vfioN; bound "
+    "to " IOMMU_DEV "\nfirst) or fd:N, an already usable VFIO device "
+    "fd inherited from the caller\n(e.g. one obtained through the "
+    "VFIO group/container API).\n\n";
+
+static const char after_text[] =
+    "Profile keys: name, kind, stop_copy_size, precopy, p2p, "
+    "precopy_initial,\nprecopy_dirty_rate, query_latency, "
+    "read_bandwidth (when >= 4 MiB were read),\nsize_jitter, "
+    "save_time, query_fails (when MIG_DATA_SIZE is not "
+    "available).\n";
+
+/* One cli_opt: name, short key, kind, destination, argument name, help;
+ * then extra fields. */
+#define OPT(n, k, t, d, a, ...)                                                \
+    {                                                                          \
+        .name = (n), .key = (k), .kind = (t), .dst = (d), .arg = (a),          \
+        .help = __VA_ARGS__                                                    \
+    }
+
+struct probe_args {
+    struct vfio_probe_opts o;
+    const char *out, *name, *samples_path, *dev;
+    bool no_bind, quiet;
+};
+
+/* -1 to go on, or the exit code to return now. */
+static int parse_args(int argc, char **argv, struct probe_args *a)
 {
-    fprintf(f,
-            "Usage: migsim probe-vfio [options] DEVICE\n\n"
-            "Drive a real VFIO device through the migration uAPI (RUNNING -> "
-            "PRE_COPY ->\nSTOP_COPY -> RUNNING, one state change per arc), "
-            "sample its stop-copy size\n(MIG_DATA_SIZE) and pre-copy "
-            "initial/dirty bytes (PRECOPY_INFO) over time,\nread its "
-            "migration data to measure the real state size and read "
-            "bandwidth,\ntime the size ioctls, and write a JSON device "
-            "profile for a scenario's\n\"devices\" list.\n\n"
-            "%s\nThe device is STOPPED while its final state is read: do not "
-            "probe a device a\nguest is using.\n\n"
-            "DEVICE is an iommufd device cdev (" CDEV_DIR "vfioN; bound "
-            "to " IOMMU_DEV "\nfirst) or fd:N, an already usable VFIO device "
-            "fd inherited from the caller\n(e.g. one obtained through the "
-            "VFIO group/container API).\n\n"
-            "Options:\n"
-            "  -o, --output FILE     write the profile to FILE (default: "
-            "stdout)\n"
-            "  -n, --name NAME       device name in the profile (default: "
-            "from DEVICE)\n"
-            "      --samples FILE    also write the raw samples and arc "
-            "timings as JSON\n"
-            "      --sample-time T   sampling time per phase (default 1s)\n"
-            "      --interval T      time between samples (default 100ms)\n"
-            "      --reps N          timed back-to-back size queries "
-            "(default 32)\n"
-            "      --max-read SIZE   stop reading a data stream after SIZE "
-            "(default: all)\n"
-            "      --no-precopy      do not use PRE_COPY even if the device "
-            "has it\n"
-            "      --no-bind         do not bind a device cdev to " IOMMU_DEV
-            "\n"
-            "  -q, --quiet           no summary on stderr\n"
-            "  -h, --help            this text\n\n"
-            "Profile keys: name, kind, stop_copy_size, precopy, p2p, "
-            "precopy_initial,\nprecopy_dirty_rate, query_latency, "
-            "read_bandwidth (when >= 4 MiB were read),\nsize_jitter, "
-            "save_time, query_fails (when MIG_DATA_SIZE is not "
-            "available).\n",
-            need_hw_help);
-    cli_print_exit_codes(f);
+    memset(a, 0, sizeof(*a));
+    vfio_probe_opts_init(&a->o);
+    const struct cli_opt opts[] = {
+        OPT("output", 'o', CLI_STR, &a->out, "FILE",
+            "write the profile to FILE (default: stdout)"),
+        OPT("name", 'n', CLI_STR, &a->name, "NAME",
+            "device name in the profile (default: from DEVICE)"),
+        OPT("samples", 0, CLI_STR, &a->samples_path, "FILE",
+            "also write the raw samples and arc timings as JSON"),
+        OPT("sample-time", 0, CLI_TIME, &a->o.sample_ns, "T",
+            "sampling time per phase (default 1s)", .zero_ok = true),
+        OPT("interval", 0, CLI_TIME, &a->o.interval_ns, "T",
+            "time between samples (default 100ms)", .zero_ok = true),
+        OPT("reps", 0, CLI_UINT, &a->o.latency_reps, "N",
+            "timed back-to-back size queries (default 32)", .min = 1,
+            .max = 256),
+        OPT("max-read", 0, CLI_SIZE, &a->o.max_read_bytes, "SIZE",
+            "stop reading a data stream after SIZE (default: all)"),
+        OPT("no-precopy", 0, CLI_FLAG, &a->o.no_precopy, NULL,
+            "do not use PRE_COPY even if the device has it"),
+        OPT("no-bind", 0, CLI_FLAG, &a->no_bind, NULL,
+            "do not bind a device cdev to " IOMMU_DEV),
+        OPT("quiet", 'q', CLI_FLAG, &a->quiet, NULL, "no summary on stderr"),
+    };
+    static char usage_text[sizeof(usage_fmt) + sizeof(need_hw_help)];
+    snprintf(usage_text, sizeof(usage_text), usage_fmt, need_hw_help);
+    const struct cli_spec spec = {
+        "probe-vfio", usage_text, NULL, opts, sizeof(opts) / sizeof(opts[0]),
+        after_text};
+    int argi;
+    int rc = cli_parse(&spec, argc, argv, &argi);
+    if (rc >= 0) {
+        return rc;
+    }
+    if (argi != argc - 1) {
+        cli_error("probe-vfio needs exactly one DEVICE (see 'migsim "
+                  "probe-vfio --help')");
+        return EXIT_USAGE;
+    }
+    char err[512];
+    if (vfio_probe_opts_check(&a->o, err, sizeof(err)) < 0) {
+        cli_error("%s", err);
+        return EXIT_USAGE;
+    }
+    a->dev = argv[argi];
+    if (!a->name) {
+        const char *slash = strrchr(a->dev, '/');
+        a->name = slash ? slash + 1 : a->dev;
+    }
+    return -1;
 }
 
 static int write_json(json_t *j, const char *path)
@@ -164,140 +211,100 @@ static int probe_exit_code(int rc)
     return EXIT_IO;
 }
 
-int cmd_probe_vfio(int argc, char **argv)
+/* A cdev bound to the iommufd context; 0 or an exit code (fd closed). */
+static int bind_cdev(const struct vfio_probe_io *io, const char *dev, int fd)
 {
-    static const struct option lopts[] = {
-        {"output", required_argument, NULL, 'o'},
-        {"name", required_argument, NULL, 'n'},
-        {"samples", required_argument, NULL, 'S'},
-        {"sample-time", required_argument, NULL, 'T'},
-        {"interval", required_argument, NULL, 'I'},
-        {"reps", required_argument, NULL, 'R'},
-        {"max-read", required_argument, NULL, 'M'},
-        {"no-precopy", no_argument, NULL, 'P'},
-        {"no-bind", no_argument, NULL, 'B'},
-        {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    struct vfio_probe_opts o;
-    vfio_probe_opts_init(&o);
-    const char *out = NULL, *name = NULL, *samples_path = NULL;
-    bool bind = true, quiet = false;
     char err[512];
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "o:n:qh", lopts, NULL)) != -1) {
-        switch (c) {
-        case 'o':
-            out = optarg;
-            break;
-        case 'n':
-            name = optarg;
-            break;
-        case 'S':
-            samples_path = optarg;
-            break;
-        case 'T':
-            if (units_parse_time(optarg, 0, &o.sample_ns, err, sizeof(err))) {
-                cli_error("--sample-time: %s", err);
-                return EXIT_USAGE;
-            }
-            break;
-        case 'I':
-            if (units_parse_time(optarg, 0, &o.interval_ns, err, sizeof(err))) {
-                cli_error("--interval: %s", err);
-                return EXIT_USAGE;
-            }
-            break;
-        case 'R': {
-            char *end;
-            errno = 0;
-            unsigned long v = strtoul(optarg, &end, 10);
-            if (errno || *end || v < 1 || v > 256) {
-                cli_error("--reps: '%s' is not a number from 1 to 256", optarg);
-                return EXIT_USAGE;
-            }
-            o.latency_reps = (unsigned)v;
-            break;
-        }
-        case 'M':
-            if (units_parse_size(optarg, &o.max_read_bytes, err, sizeof(err))) {
-                cli_error("--max-read: %s", err);
-                return EXIT_USAGE;
-            }
-            break;
-        case 'P':
-            o.no_precopy = true;
-            break;
-        case 'B':
-            bind = false;
-            break;
-        case 'q':
-            quiet = true;
-            break;
-        case 'h':
-            usage(stdout);
-            return EXIT_OK;
-        default:
-            usage(stderr);
-            return EXIT_USAGE;
-        }
+    int ifd = open(IOMMU_DEV, O_RDWR | O_CLOEXEC);
+    if (ifd < 0) {
+        cli_error("cannot open %s: %s; %s", IOMMU_DEV, strerror(errno),
+                  need_hw);
+        close(fd);
+        return EXIT_IO;
     }
-    if (optind != argc - 1) {
-        cli_error("probe-vfio needs exactly one DEVICE (see 'migsim "
-                  "probe-vfio --help')");
-        return EXIT_USAGE;
+    int rc = vfio_probe_bind_iommufd(io, fd, ifd, err, sizeof(err));
+    /* the bind holds its own reference to the iommufd context */
+    close(ifd);
+    if (rc < 0) {
+        cli_error("%s: %s", dev, err);
+        close(fd);
+        return EXIT_IO;
     }
-    if (vfio_probe_opts_check(&o, err, sizeof(err)) < 0) {
-        cli_error("%s", err);
-        return EXIT_USAGE;
-    }
-    const char *dev = argv[optind];
-    const struct vfio_probe_io *io = vfio_probe_sys_io();
+    return 0;
+}
 
-    int fd = parse_fd_spec(dev);
-    bool own_fd = false;
-    if (fd < 0 && strncmp(dev, "fd:", 3) == 0) {
+/* The device fd (fd:N or an opened node, bound unless no_bind); 0 or an
+ * exit code. */
+static int open_device(const struct probe_args *a,
+                       const struct vfio_probe_io *io, int *fd, bool *own_fd)
+{
+    const char *dev = a->dev;
+    *fd = parse_fd_spec(dev);
+    *own_fd = false;
+    if (*fd < 0 && strncmp(dev, "fd:", 3) == 0) {
         cli_error("'%s' is not a valid fd:N device spec", dev);
         return EXIT_USAGE;
     }
-    if (fd >= 0) {
-        if (fcntl(fd, F_GETFD) < 0) {
-            cli_error("%s: descriptor %d is not open (%s); %s", dev, fd,
+    if (*fd >= 0) {
+        if (fcntl(*fd, F_GETFD) < 0) {
+            cli_error("%s: descriptor %d is not open (%s); %s", dev, *fd,
                       strerror(errno), need_hw);
             return EXIT_IO;
         }
-    } else {
-        fd = open(dev, O_RDWR | O_CLOEXEC);
-        if (fd < 0) {
-            cli_error("cannot open %s: %s; %s", dev, strerror(errno), need_hw);
-            return EXIT_IO;
-        }
-        own_fd = true;
-        if (bind && strncmp(dev, CDEV_DIR, strlen(CDEV_DIR)) == 0) {
-            int ifd = open(IOMMU_DEV, O_RDWR | O_CLOEXEC);
-            if (ifd < 0) {
-                cli_error("cannot open %s: %s; %s", IOMMU_DEV, strerror(errno),
-                          need_hw);
-                close(fd);
-                return EXIT_IO;
-            }
-            int rc = vfio_probe_bind_iommufd(io, fd, ifd, err, sizeof(err));
-            /* the bind holds its own reference to the iommufd context */
-            close(ifd);
-            if (rc < 0) {
-                cli_error("%s: %s", dev, err);
-                close(fd);
-                return EXIT_IO;
-            }
-        }
+        return 0;
     }
-    if (!name) {
-        const char *slash = strrchr(dev, '/');
-        name = slash ? slash + 1 : dev;
+    *fd = open(dev, O_RDWR | O_CLOEXEC);
+    if (*fd < 0) {
+        cli_error("cannot open %s: %s; %s", dev, strerror(errno), need_hw);
+        return EXIT_IO;
     }
+    *own_fd = true;
+    if (!a->no_bind && strncmp(dev, CDEV_DIR, strlen(CDEV_DIR)) == 0) {
+        return bind_cdev(io, dev, *fd);
+    }
+    return 0;
+}
 
+/* The profile and (with --samples) the samples; the exit code. */
+static int write_outputs(const struct probe_args *a,
+                         const struct vfio_probe_result *res)
+{
+    int ret = EXIT_OK;
+    json_t *j = vfio_probe_profile_json(res, a->name);
+    if (!j) {
+        cli_error("out of memory building the profile");
+        ret = EXIT_INTERNAL;
+    } else if (write_json(j, a->out) < 0) {
+        ret = EXIT_IO;
+    }
+    json_decref(j);
+    if (ret == EXIT_OK && a->samples_path) {
+        j = vfio_probe_samples_json(res);
+        if (!j) {
+            cli_error("out of memory building the samples");
+            ret = EXIT_INTERNAL;
+        } else if (write_json(j, a->samples_path) < 0) {
+            ret = EXIT_IO;
+        }
+        json_decref(j);
+    }
+    return ret;
+}
+
+int cmd_probe_vfio(int argc, char **argv)
+{
+    struct probe_args a;
+    int rc = parse_args(argc, argv, &a);
+    if (rc >= 0) {
+        return rc;
+    }
+    const struct vfio_probe_io *io = vfio_probe_sys_io();
+    int fd;
+    bool own_fd;
+    rc = open_device(&a, io, &fd, &own_fd);
+    if (rc != 0) {
+        return rc;
+    }
     struct vfio_probe_result *res = malloc(sizeof(*res));
     if (!res) {
         cli_error("out of memory");
@@ -306,38 +313,20 @@ int cmd_probe_vfio(int argc, char **argv)
         }
         return EXIT_INTERNAL;
     }
-    err[0] = '\0';
-    int rc = vfio_probe_run(io, fd, &o, res, err, sizeof(err));
+    char err[512] = "";
+    rc = vfio_probe_run(io, fd, &a.o, res, err, sizeof(err));
     if (own_fd) {
         close(fd);
     }
     if (rc < 0) {
-        cli_error("%s: %s", dev, err);
+        cli_error("%s: %s", a.dev, err);
         free(res);
         return probe_exit_code(rc);
     }
-    if (!quiet) {
+    if (!a.quiet) {
         summary(res);
     }
-    int ret = EXIT_OK;
-    json_t *j = vfio_probe_profile_json(res, name);
-    if (!j) {
-        cli_error("out of memory building the profile");
-        ret = EXIT_INTERNAL;
-    } else if (write_json(j, out) < 0) {
-        ret = EXIT_IO;
-    }
-    json_decref(j);
-    if (ret == EXIT_OK && samples_path) {
-        j = vfio_probe_samples_json(res);
-        if (!j) {
-            cli_error("out of memory building the samples");
-            ret = EXIT_INTERNAL;
-        } else if (write_json(j, samples_path) < 0) {
-            ret = EXIT_IO;
-        }
-        json_decref(j);
-    }
+    int ret = write_outputs(&a, res);
     free(res);
     return ret;
 }

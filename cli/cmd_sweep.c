@@ -3,7 +3,6 @@
  * cli/cmd_sweep.c — `migsim sweep`: the cross product of parameter grids,
  * run in parallel, stored in the run store, resumable and shardable.
  */
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +12,8 @@
 #include <jansson.h>
 
 #include "cli/cli.h"
+#include "cli/opts.h"
+#include "base/err.h"
 #include "plan/plan.h"
 #include "engine/engine.h"
 #include "run/scenario.h"
@@ -21,75 +22,31 @@
 
 #define MAX_SETS 64
 
-static void usage(FILE *f)
-{
-    fprintf(
-        f,
-        "Usage: migsim sweep SCENARIO --grid KEY=VALUES [--grid ...] "
-        "[options]\n"
-        "\n"
-        "Simulate every point of the cross product of the grids, on all "
-        "cores, and\nstore each run in the run store.  Points already "
-        "stored (same scenario\ntext, policy and seed) are not run again, so "
-        "an interrupted sweep resumes\nwhere it stopped and shards merged "
-        "with 'migsim runs merge' hold each\npoint once.\n"
-        "\n"
-        "Options:\n"
-        "  -g, --grid KEY=VALUES  an axis (repeatable; the same key again "
-        "appends).\n"
-        "                        KEY is any scenario key "
-        "('migsim simulate --keys',\n"
-        "                        devices.0.stop_copy_size) or 'policy'. "
-        "VALUES is a\n"
-        "                        comma list of values (as --set takes them) "
-        "and ranges\n"
-        "                        A..B:STEP (linear) or A..B*FACTOR "
-        "(geometric) of\n"
-        "                        times, rates, sizes or numbers, e.g.\n"
-        "                        migration.downtime_limit=100ms..2s:100ms\n"
-        "                        policy=qemu,cached-stop-size (';' "
-        "separates specs\n"
-        "                        that contain commas)\n"
-        "  -p, --policy SPEC     policy without a policy axis (default "
-        "qemu)\n"
-        "      --seeds N         seeds per point: the scenario's seed and the "
-        "N-1\n"
-        "                        following ones (default 1)\n"
-        "  -j, --jobs N          worker threads (default: all CPUs)\n"
-        "      --shard I/N       run only shard I of N: the points whose "
-        "index mod N\n"
-        "                        is I-1 (or, with --shard-mode block, the "
-        "I-th of N\n"
-        "                        contiguous blocks)\n"
-        "      --shard-mode M    mod (default) or block\n"
-        "      --db FILE         run store (default $MIGSIM_DB or %s)\n"
-        "  -s, --set KEY=VALUE   override a scenario key for every point "
-        "(repeatable)\n"
-        "  -q, --qemu VERSION    override the QEMU version (%s)\n"
-        "  -f, --format FMT      per-point output: table (default), json or "
-        "csv\n"
-        "      --quiet           no per-point output (summary only)\n"
-        "      --no-progress     no progress bar (it is drawn on stderr only "
-        "when\n"
-        "                        stderr is a terminal)\n"
-        "  -h, --help            this text\n"
-        "\n"
-        "Points are numbered with the first --grid axis varying slowest and "
-        "the seed\nfastest.  RAM mode is aggregate unless the scenario or a "
-        "grid sets\nsim.ram_mode; runs keep metrics only.  A summary line "
-        "goes to stderr.\nSee docs/sweeps.md for GNU parallel and Slurm "
-        "job arrays.\n"
-        "\n"
-        "CSV columns: index, key, one per axis, seed, policy, outcome, "
-        "total_ms,\ndowntime_ms, src_downtime_ms, expected_downtime_ms, "
-        "downtime_limit_ms,\niterations, bitmap_syncs, exact_calls, "
-        "sync_time_ms, max_throttle_pct,\nbytes_transferred, fingerprint, "
-        "run_id, status (ran|stored|failed), error.\n"
-        "Exit status 3 if some point could not run (the error column says "
-        "why).\n",
-        DB_DEFAULT_PATH, scn_qemu_list());
-    cli_print_exit_codes(f);
-}
+static const char usage_text[] =
+    "Usage: migsim sweep SCENARIO --grid KEY=VALUES [--grid ...] "
+    "[options]\n"
+    "\n"
+    "Simulate every point of the cross product of the grids, on all "
+    "cores, and\nstore each run in the run store.  Points already "
+    "stored (same scenario\ntext, policy and seed) are not run again, so "
+    "an interrupted sweep resumes\nwhere it stopped and shards merged "
+    "with 'migsim runs merge' hold each\npoint once.\n"
+    "\n";
+
+static const char after_text[] =
+    "Points are numbered with the first --grid axis varying slowest and "
+    "the seed\nfastest.  RAM mode is aggregate unless the scenario or a "
+    "grid sets\nsim.ram_mode; runs keep metrics only.  A summary line "
+    "goes to stderr.\nSee docs/sweeps.md for GNU parallel and Slurm "
+    "job arrays.\n"
+    "\n"
+    "CSV columns: index, key, one per axis, seed, policy, outcome, "
+    "total_ms,\ndowntime_ms, src_downtime_ms, expected_downtime_ms, "
+    "downtime_limit_ms,\niterations, bitmap_syncs, exact_calls, "
+    "sync_time_ms, max_throttle_pct,\nbytes_transferred, fingerprint, "
+    "run_id, status (ran|stored|failed), error.\n"
+    "Exit status 3 if some point could not run (the error column says "
+    "why).\n";
 
 struct out_ctx {
     const struct plan_grid *g;
@@ -274,218 +231,275 @@ static int parse_shard(const char *s, unsigned *i, unsigned *n)
     return 0;
 }
 
-int cmd_sweep(int argc, char **argv)
-{
-    const char *sets[MAX_SETS];
-    unsigned n_sets = 0;
-    const char *qemu = NULL, *policy = NULL;
-    const char *db_path = getenv("MIGSIM_DB");
-    unsigned seeds = 1, jobs = 0, shard_i = 1, shard_n = 1;
-    enum plan_shard_mode mode = PLAN_SHARD_MOD;
-    enum cli_format fmt = CLI_FMT_TABLE;
-    bool quiet = false, progress = true;
-    char err[600];
+/* One cli_opt: name, short key, kind, destination, argument name, help;
+ * then extra fields. */
+#define OPT(n, k, t, d, a, ...)                                                \
+    {                                                                          \
+        .name = (n), .key = (k), .kind = (t), .dst = (d), .arg = (a),          \
+        .help = __VA_ARGS__                                                    \
+    }
+#define CALL(n, k, a, f, c, ...)                                               \
+    {                                                                          \
+        .name = (n), .key = (k), .kind = CLI_CALL, .arg = (a), .fn = (f),      \
+        .ctx = (c), .help = __VA_ARGS__                                        \
+    }
+
+struct sweep_args {
     struct plan_grid g;
-    plan_grid_init(&g);
-    static const struct option opts[] = {
-        {"grid", required_argument, NULL, 'g'},
-        {"policy", required_argument, NULL, 'p'},
-        {"seeds", required_argument, NULL, 'S'},
-        {"jobs", required_argument, NULL, 'j'},
-        {"shard", required_argument, NULL, 'H'},
-        {"shard-mode", required_argument, NULL, 'M'},
-        {"db", required_argument, NULL, 'd'},
-        {"set", required_argument, NULL, 's'},
-        {"qemu", required_argument, NULL, 'q'},
-        {"format", required_argument, NULL, 'f'},
-        {"quiet", no_argument, NULL, 'Q'},
-        {"no-progress", no_argument, NULL, 'N'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+    const char *sets[MAX_SETS];
+    unsigned n_sets;
+    const char *qemu, *policy, *db_path, *path;
+    unsigned seeds, jobs, shard[2];
+    enum plan_shard_mode mode;
+    enum cli_format fmt;
+    bool quiet, no_progress;
+};
+
+static int opt_grid(const char *arg, void *ctx, char *err, size_t errlen)
+{
+    return plan_grid_add(ctx, arg, err, errlen);
+}
+
+static int opt_shard(const char *arg, void *ctx, char *err, size_t errlen)
+{
+    unsigned *in = ctx;
+    if (parse_shard(arg, &in[0], &in[1])) {
+        err_set(err, errlen, "expected I/N with 1 <= I <= N, not '%s'", arg);
+        return -1;
+    }
+    return 0;
+}
+
+static int opt_shard_mode(const char *arg, void *ctx, char *err, size_t errlen)
+{
+    enum plan_shard_mode *m = ctx;
+    if (strcmp(arg, "mod") == 0) {
+        *m = PLAN_SHARD_MOD;
+    } else if (strcmp(arg, "block") == 0) {
+        *m = PLAN_SHARD_BLOCK;
+    } else {
+        err_set(err, errlen, "mod or block");
+        return -1;
+    }
+    return 0;
+}
+
+/* -1 to go on, or the exit code (a->g is freed by the caller). */
+static int parse_args(int argc, char **argv, struct sweep_args *a)
+{
+    char db_help[160], qemu_help[200];
+    snprintf(db_help, sizeof(db_help), "run store (default $MIGSIM_DB or %s)",
+             DB_DEFAULT_PATH);
+    snprintf(qemu_help, sizeof(qemu_help), "override the QEMU version (%s)",
+             scn_qemu_list());
+    const struct cli_opt opts[] = {
+        CALL("grid", 'g', "KEY=VALUES", opt_grid, &a->g,
+             "an axis (repeatable; the same key again appends).\n"
+             "KEY is any scenario key ('migsim simulate --keys',\n"
+             "devices.0.stop_copy_size) or 'policy'. VALUES is a\n"
+             "comma list of values (as --set takes them) and ranges\n"
+             "A..B:STEP (linear) or A..B*FACTOR (geometric) of\n"
+             "times, rates, sizes or numbers, e.g.\n"
+             "migration.downtime_limit=100ms..2s:100ms\n"
+             "policy=qemu,cached-stop-size (';' separates specs\n"
+             "that contain commas)"),
+        OPT("policy", 'p', CLI_STR, &a->policy, "SPEC",
+            "policy without a policy axis (default qemu)"),
+        OPT("seeds", 0, CLI_UINT, &a->seeds, "N",
+            "seeds per point: the scenario's seed and the N-1\n"
+            "following ones (default 1)",
+            .min = 1, .max = PLAN_MAX_SEEDS),
+        OPT("jobs", 'j', CLI_UINT, &a->jobs, "N",
+            "worker threads (default: all CPUs)", .min = 1, .max = 1024),
+        CALL("shard", 0, "I/N", opt_shard, a->shard,
+             "run only shard I of N: the points whose index mod N\n"
+             "is I-1 (or, with --shard-mode block, the I-th of N\n"
+             "contiguous blocks)"),
+        CALL("shard-mode", 0, "M", opt_shard_mode, &a->mode,
+             "mod (default) or block"),
+        OPT("db", 0, CLI_STR, &a->db_path, "FILE", db_help),
+        OPT("set", 's', CLI_LIST, a->sets, "KEY=VALUE",
+            "override a scenario key for every point (repeatable)",
+            .count = &a->n_sets, .cap = MAX_SETS),
+        OPT("qemu", 'q', CLI_STR, &a->qemu, "VERSION", qemu_help),
+        OPT("format", 'f', CLI_FORMAT, &a->fmt, "FMT",
+            "per-point output: table (default), json or csv"),
+        OPT("quiet", 0, CLI_FLAG, &a->quiet, NULL,
+            "no per-point output (summary only)"),
+        OPT("no-progress", 0, CLI_FLAG, &a->no_progress, NULL,
+            "no progress bar (it is drawn on stderr only when\n"
+            "stderr is a terminal)"),
     };
-    optind = 1;
-    int c, rc = EXIT_OK;
-    while (rc == EXIT_OK &&
-           (c = getopt_long(argc, argv, "g:p:j:s:q:f:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'g':
-            if (plan_grid_add(&g, optarg, err, sizeof(err))) {
-                cli_error("%s", err);
-                rc = EXIT_USAGE;
-            }
-            break;
-        case 'p':
-            policy = optarg;
-            break;
-        case 'S':
-        case 'j': {
-            char *end;
-            unsigned long v = strtoul(optarg, &end, 10);
-            if (*end || v < 1 || v > (c == 'S' ? PLAN_MAX_SEEDS : 1024)) {
-                cli_error("--%s: expected 1..%d", c == 'S' ? "seeds" : "jobs",
-                          c == 'S' ? PLAN_MAX_SEEDS : 1024);
-                rc = EXIT_USAGE;
-            }
-            *(c == 'S' ? &seeds : &jobs) = (unsigned)v;
-            break;
-        }
-        case 'H':
-            if (parse_shard(optarg, &shard_i, &shard_n)) {
-                cli_error("--shard: expected I/N with 1 <= I <= N, not '%s'",
-                          optarg);
-                rc = EXIT_USAGE;
-            }
-            break;
-        case 'M':
-            if (strcmp(optarg, "mod") == 0) {
-                mode = PLAN_SHARD_MOD;
-            } else if (strcmp(optarg, "block") == 0) {
-                mode = PLAN_SHARD_BLOCK;
-            } else {
-                cli_error("--shard-mode: mod or block");
-                rc = EXIT_USAGE;
-            }
-            break;
-        case 'd':
-            db_path = optarg;
-            break;
-        case 's':
-            if (n_sets == MAX_SETS) {
-                cli_error("at most %d --set", MAX_SETS);
-                rc = EXIT_USAGE;
-                break;
-            }
-            sets[n_sets++] = optarg;
-            break;
-        case 'q':
-            qemu = optarg;
-            break;
-        case 'f':
-            if (cli_parse_format(optarg, &fmt)) {
-                rc = EXIT_USAGE;
-            }
-            break;
-        case 'Q':
-            quiet = true;
-            break;
-        case 'N':
-            progress = false;
-            break;
-        case 'h':
-            usage(stdout);
-            plan_grid_free(&g);
-            return EXIT_OK;
-        default:
-            usage(stderr);
-            rc = EXIT_USAGE;
-        }
-    }
-    if (rc == EXIT_OK && optind != argc - 1) {
-        cli_error("expected one SCENARIO file (see 'migsim sweep --help')");
-        rc = EXIT_USAGE;
-    }
-    if (rc == EXIT_OK && g.n_axes == 0) {
-        cli_error("give at least one --grid KEY=VALUES");
-        rc = EXIT_USAGE;
-    }
-    if (rc == EXIT_OK && policy && plan_grid_find(&g, PLAN_POLICY_KEY) >= 0) {
-        cli_error("--policy and --grid policy=... exclude each other");
-        rc = EXIT_USAGE;
-    }
-    if (rc != EXIT_OK) {
-        plan_grid_free(&g);
+    const struct cli_spec spec = {
+        "sweep",   usage_text, NULL, opts, sizeof(opts) / sizeof(opts[0]),
+        after_text};
+    int argi;
+    int rc = cli_parse(&spec, argc, argv, &argi);
+    if (rc >= 0) {
         return rc;
     }
-    const char *path = argv[optind];
-    struct scn_doc *doc = scn_doc_load(path, err, sizeof(err));
+    if (argi != argc - 1) {
+        cli_error("expected one SCENARIO file (see 'migsim sweep --help')");
+        return EXIT_USAGE;
+    }
+    if (a->g.n_axes == 0) {
+        cli_error("give at least one --grid KEY=VALUES");
+        return EXIT_USAGE;
+    }
+    if (a->policy && plan_grid_find(&a->g, PLAN_POLICY_KEY) >= 0) {
+        cli_error("--policy and --grid policy=... exclude each other");
+        return EXIT_USAGE;
+    }
+    a->path = argv[argi];
+    return -1;
+}
+
+/* The scenario with --set and --qemu, and its file's digest; NULL with *rc
+ * and a message. */
+static struct scn_doc *load_doc(const struct sweep_args *a, char sha[65],
+                                int *rc)
+{
+    char err[600];
+    struct scn_doc *doc = scn_doc_load(a->path, err, sizeof(err));
     if (!doc) {
         cli_error("%s", err);
-        plan_grid_free(&g);
-        return EXIT_DATA;
+        *rc = EXIT_DATA;
+        return NULL;
     }
-    for (unsigned i = 0; i < n_sets && rc == EXIT_OK; i++) {
-        if (scn_doc_set(doc, sets[i], err, sizeof(err))) {
+    *rc = EXIT_OK;
+    for (unsigned i = 0; i < a->n_sets && *rc == EXIT_OK; i++) {
+        if (scn_doc_set(doc, a->sets[i], err, sizeof(err))) {
             cli_error("%s", err);
-            rc = EXIT_USAGE;
+            *rc = EXIT_USAGE;
         }
     }
-    if (rc == EXIT_OK && qemu) {
-        char a[128];
-        snprintf(a, sizeof(a), "qemu=\"%s\"", qemu);
-        if (scn_doc_set(doc, a, err, sizeof(err))) {
+    if (*rc == EXIT_OK && a->qemu) {
+        char q[128];
+        snprintf(q, sizeof(q), "qemu=\"%s\"", a->qemu);
+        if (scn_doc_set(doc, q, err, sizeof(err))) {
             cli_error("%s", err);
-            rc = EXIT_USAGE;
+            *rc = EXIT_USAGE;
         }
     }
-    char sha[65] = "";
-    if (strcmp(path, "-") != 0 && db_sha256_file(path, sha, NULL, 0) != 0) {
+    sha[0] = '\0';
+    if (strcmp(a->path, "-") != 0 && db_sha256_file(a->path, sha, NULL, 0)) {
         sha[0] = '\0';
     }
-    if (rc != EXIT_OK) {
+    if (*rc != EXIT_OK) {
         scn_doc_free(doc);
-        plan_grid_free(&g);
-        return rc;
+        return NULL;
     }
-    bool tty = isatty(STDERR_FILENO);
-    struct out_ctx o = {
-        .g = &g,
-        .fmt = fmt,
-        .quiet = quiet,
-        .erase = tty && progress && isatty(STDOUT_FILENO),
-    };
-    for (size_t a = 0; a < g.n_axes; a++) {
-        int w = (int)strlen(g.axes[a].key);
-        for (size_t i = 0; i < g.axes[a].n; i++) {
-            int l = (int)strlen(g.axes[a].values[i]);
+    return doc;
+}
+
+/* Table columns: each axis as wide as its key or longest value, <= 24. */
+static void column_widths(struct out_ctx *o)
+{
+    const struct plan_grid *g = o->g;
+    for (size_t a = 0; a < g->n_axes; a++) {
+        int w = (int)strlen(g->axes[a].key);
+        for (size_t i = 0; i < g->axes[a].n; i++) {
+            int l = (int)strlen(g->axes[a].values[i]);
             w = l > w ? l : w;
         }
-        o.width[a] = w > 24 ? 24 : w;
+        o->width[a] = w > 24 ? 24 : w;
     }
-    struct plan_sweep_cfg cfg = {
-        .base = doc,
-        .source_path = path,
-        .source_sha256 = sha,
-        .grid = &g,
-        .policy = policy,
-        .seeds = seeds,
-        .jobs = jobs,
-        .shard_i = shard_i,
-        .shard_n = shard_n,
-        .shard_mode = mode,
-        .db_path = db_path && *db_path ? db_path : DB_DEFAULT_PATH,
-        .command_line = cli_command_line(),
-        .progress = tty && progress,
-    };
-    header(&o);
-    struct plan_sweep_stats st;
-    int r = plan_sweep_run(&cfg, on_point, &o, &st, err, sizeof(err));
-    if (!quiet && fmt == CLI_FMT_JSON) {
+}
+
+/* The JSON output's closing summary. */
+static void summaries(const struct sweep_args *a, const struct out_ctx *o,
+                      const struct plan_sweep_stats *st)
+{
+    if (!a->quiet && a->fmt == CLI_FMT_JSON) {
         printf("%s ],\n \"summary\": {\"points\": %" PRIu64
                ", \"shard\": \"%u/%u\", \"shard_points\": %" PRIu64
                ", \"ran\": %" PRIu64 ", \"stored\": %" PRIu64
                ", \"failed\": %" PRIu64 ", \"jobs\": %u, \"wall_s\": %.3f}}\n",
-               o.n ? "\n" : "", st.points, shard_i, shard_n, st.shard_points,
-               st.ran, st.stored, st.failed, st.jobs, st.wall_s);
+               o->n ? "\n" : "", st->points, a->shard[0], a->shard[1],
+               st->shard_points, st->ran, st->stored, st->failed, st->jobs,
+               st->wall_s);
     }
     fflush(stdout);
+}
+
+static void summary_line(const struct sweep_args *a,
+                         const struct plan_sweep_stats *st, const char *db)
+{
+    fprintf(stderr,
+            "sweep: %" PRIu64 " points, shard %u/%u: %" PRIu64 "; ran %" PRIu64
+            ", already stored %" PRIu64 ", failed %" PRIu64
+            "; %u jobs, %.2f s (%.0f points/s) -> %s\n",
+            st->points, a->shard[0], a->shard[1], st->shard_points, st->ran,
+            st->stored, st->failed, st->jobs, st->wall_s,
+            st->wall_s > 0 ? (double)(st->ran + st->stored) / st->wall_s : 0.0,
+            db);
+}
+
+/* Run the sweep on the loaded scenario; the exit code. */
+static int run_sweep(const struct sweep_args *a, struct scn_doc *doc,
+                     const char *sha)
+{
+    bool tty = isatty(STDERR_FILENO);
+    struct out_ctx o = {
+        .g = &a->g,
+        .fmt = a->fmt,
+        .quiet = a->quiet,
+        .erase = tty && !a->no_progress && isatty(STDOUT_FILENO),
+    };
+    column_widths(&o);
+    struct plan_sweep_cfg cfg = {
+        .base = doc,
+        .source_path = a->path,
+        .source_sha256 = sha,
+        .grid = &a->g,
+        .policy = a->policy,
+        .seeds = a->seeds,
+        .jobs = a->jobs,
+        .shard_i = a->shard[0],
+        .shard_n = a->shard[1],
+        .shard_mode = a->mode,
+        .db_path = a->db_path && *a->db_path ? a->db_path : DB_DEFAULT_PATH,
+        .command_line = cli_command_line(),
+        .progress = tty && !a->no_progress,
+    };
+    header(&o);
+    struct plan_sweep_stats st;
+    char err[600];
+    int r = plan_sweep_run(&cfg, on_point, &o, &st, err, sizeof(err));
+    summaries(a, &o, &st);
+    int rc = EXIT_OK;
     if (r < 0) {
         cli_error("%s", err);
         rc = r == PLAN_ERR_IO ? EXIT_IO : EXIT_DATA;
     } else if (r > 0) {
         rc = r;
     }
-    fprintf(stderr,
-            "sweep: %" PRIu64 " points, shard %u/%u: %" PRIu64 "; ran %" PRIu64
-            ", already stored %" PRIu64 ", failed %" PRIu64
-            "; %u jobs, %.2f s (%.0f points/s) -> %s\n",
-            st.points, shard_i, shard_n, st.shard_points, st.ran, st.stored,
-            st.failed, st.jobs, st.wall_s,
-            st.wall_s > 0 ? (double)(st.ran + st.stored) / st.wall_s : 0.0,
-            cfg.db_path);
+    summary_line(a, &st, cfg.db_path);
     if (rc == EXIT_OK && st.failed) {
         rc = EXIT_DATA;
     }
-    scn_doc_free(doc);
-    plan_grid_free(&g);
+    return rc;
+}
+
+int cmd_sweep(int argc, char **argv)
+{
+    struct sweep_args a;
+    memset(&a, 0, sizeof(a));
+    plan_grid_init(&a.g);
+    a.db_path = getenv("MIGSIM_DB");
+    a.seeds = 1;
+    a.shard[0] = a.shard[1] = 1;
+    a.mode = PLAN_SHARD_MOD;
+    a.fmt = CLI_FMT_TABLE;
+    int rc = parse_args(argc, argv, &a);
+    if (rc < 0) {
+        char sha[65];
+        struct scn_doc *doc = load_doc(&a, sha, &rc);
+        if (doc) {
+            rc = run_sweep(&a, doc, sha);
+            scn_doc_free(doc);
+        }
+    }
+    plan_grid_free(&a.g);
     return rc;
 }

@@ -5,7 +5,6 @@
  * (a grid of real runs, each simulated with the qemu model from the same
  * parameters, real against predicted).
  */
-#include <getopt.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -15,6 +14,8 @@
 #include <jansson.h>
 
 #include "cli/cli.h"
+#include "cli/opts.h"
+#include "base/err.h"
 #include "live/lab.h"
 #include "live/lab_validate.h"
 #include "live/live.h"
@@ -40,178 +41,154 @@ static void usage_top(FILE *f)
     cli_print_exit_codes(f);
 }
 
-static void usage_common(FILE *f)
-{
-    fprintf(f,
-            "  -q, --qemu BIN          QEMU binary (default $MIGSIM_QEMU or "
-            "qemu-system-x86_64)\n"
-            "      --guest FILE        guest image (default: next to the "
-            "binary, guest/guest.bin)\n"
-            "      --boot-timeout T    wait this long for the guest "
-            "(default 60s)\n"
-            "      --settle T          measure the guest's write rate this "
-            "long (default 1s)\n"
-            "      --interval T        query-migrate polling period (default "
-            "100ms)\n"
-            "      --db FILE           store runs in FILE (default $MIGSIM_DB "
-            "or ./migsim.db)\n"
-            "      --no-db             do not store runs\n"
-            "  -f, --format FMT        table (default) or json\n"
-            "      --quiet             no progress lines on stderr\n"
-            "  -h, --help              this text\n"
-            "\nSizes take B, KiB, MiB, GiB ...; rates B/s, MiB/s, Gbit/s ...; "
-            "times ms, s, min.\nMIGSIM_QMP_LOG=FILE appends all QMP traffic "
-            "to FILE.\n");
-}
+static const char common_after[] =
+    "Sizes take B, KiB, MiB, GiB ...; rates B/s, MiB/s, Gbit/s ...; "
+    "times ms, s, min.\nMIGSIM_QMP_LOG=FILE appends all QMP traffic "
+    "to FILE.\n";
 
-static void usage_run(FILE *f)
-{
-    fprintf(f,
-            "Usage: migsim lab run [options]\n\n"
-            "Boot the test guest in a source and a destination QEMU, set the "
-            "migration\ncapabilities and parameters, migrate over "
-            "tcp:127.0.0.1, sample query-migrate,\nrecord the run (kind "
-            "live) and stop every process it started, also on error\nand on "
-            "Ctrl-C.\n\nOptions:\n"
-            "      --ram SIZE          guest RAM (default 512MiB)\n"
-            "      --working-set SIZE  pages the guest writes, from 1 MiB up "
-            "(default 64MiB)\n"
-            "      --dirty-rate RATE   page writes x 4 KiB per second "
-            "(default 4MiB/s; 0 = idle)\n"
-            "      --pause-loops N     pace by a busy loop of N iterations "
-            "instead of the\n"
-            "                          PM timer (rate then depends on TCG "
-            "speed; measured)\n"
-            "      --max-bandwidth R   migrate-set-parameters max-bandwidth "
-            "(0 = unlimited;\n"
-            "                          default QEMU's 128MiB/s)\n"
-            "      --downtime-limit T  downtime-limit (default QEMU's 300ms)\n"
-            "      --capability NAME   turn a migration capability on "
-            "(repeatable),\n"
-            "                          e.g. auto-converge\n"
-            "      --param NAME=VALUE  any other migrate-set-parameters "
-            "value (repeatable)\n"
-            "      --time-limit T      cancel the migration after T (outcome "
-            "timeout;\n"
-            "                          default 120s)\n"
-            "  -p, --policy SPEC       run a policy over the migration (see "
-            "'migsim policies')\n"
-            "      --apply             carry out the policy's changes "
-            "(default: advise)\n"
-            "      --trace FILE        keep the source's trace log in FILE "
-            "(default: a\n"
-            "                          temporary file, read and removed)\n"
-            "      --workdir DIR       use DIR for sockets, logs, pid files "
-            "(src.pid, dst.pid)\n"
-            "                          instead of a private temporary "
-            "directory\n"
-            "      --observer          open a second source QMP socket, "
-            "DIR/src-observe.qmp,\n"
-            "                          for 'migsim live --qmp' (needs "
-            "--workdir)\n");
-    usage_common(f);
-    fprintf(f, "\nJSON output: the live run record of 'migsim live' plus "
-               "\"lab\": {\"guest_rate_bps\",\n\"mig_rate_bps\", \"dest_ok\", "
-               "\"dest_note\", "
-               "\"trace_syncs\", \"trace_sync_ns\", \"zero_fraction\",\n"
-               "\"scenario\", \"workdir\"}.\n"
-               "\nExit status 1: the migration did not converge (timeout, "
-               "failed, cancelled).\nExit status 5: QEMU failed to start or "
-               "died, or the destination did not run\nthe guest.  130: "
-               "interrupted (everything cleaned up, run kept incomplete).\n");
-    cli_print_exit_codes(f);
-}
+static const char run_usage[] =
+    "Usage: migsim lab run [options]\n\n"
+    "Boot the test guest in a source and a destination QEMU, set the "
+    "migration\ncapabilities and parameters, migrate over "
+    "tcp:127.0.0.1, sample query-migrate,\nrecord the run (kind "
+    "live) and stop every process it started, also on error\nand on "
+    "Ctrl-C.\n\n";
 
-static void usage_validate(FILE *f)
-{
-    fprintf(f, "Usage: migsim lab validate [options]\n\n"
-               "Run a grid of real migrations and simulate each with the "
-               "simulator's model\nof the QEMU found (7.2 on Debian 12) from "
-               "the same parameters: guest RAM,\nworking set, the guest's "
-               "measured write rate during the migration,\nmax-bandwidth, "
-               "downtime-limit.  Prints per run the "
-               "real and predicted outcome, dirty syncs, total time and\n"
-               "downtime with the error, then the verdict agreement and the "
-               "median total-time\nerror.  Before the grid one calibration "
-               "migration (idle 256 MiB working set,\nunlimited bandwidth) "
-               "measures the loopback throughput used as the model's\nlink "
-               "bandwidth (the downtime phase is not rate limited).\n\nGrid "
-               "(each a comma-separated list; every combination runs):\n"
-               "      --ram SIZE                   (default 512MiB)\n"
-               "      --working-set LIST           (default 32MiB,64MiB)\n"
-               "      --dirty-rate LIST            (default 8MiB/s,64MiB/s)\n"
-               "      --max-bandwidth LIST         (default 16MiB/s)\n"
-               "      --downtime-limit LIST        (default 300ms)\n"
-               "      --time-limit T               per run (default 30s)\n"
-               "      --no-calibrate               use the scenario default "
-               "link bandwidth\n"
-               "      --markdown FILE              also write the table as "
-               "Markdown\n");
-    usage_common(f);
-    fprintf(f, "\nExit status 1: a verdict disagrees.\n");
-    cli_print_exit_codes(f);
-}
+static const char run_after[] =
+    "\nJSON output: the live run record of 'migsim live' plus "
+    "\"lab\": {\"guest_rate_bps\",\n\"mig_rate_bps\", \"dest_ok\", "
+    "\"dest_note\", "
+    "\"trace_syncs\", \"trace_sync_ns\", \"zero_fraction\",\n"
+    "\"scenario\", \"workdir\"}.\n"
+    "\nExit status 1: the migration did not converge (timeout, "
+    "failed, cancelled).\nExit status 5: QEMU failed to start or "
+    "died, or the destination did not run\nthe guest.  130: "
+    "interrupted (everything cleaned up, run kept incomplete).\n";
 
-/* ---- shared options ----------------------------------------------------- */
+static const char validate_usage[] =
+    "Usage: migsim lab validate [options]\n\n"
+    "Run a grid of real migrations and simulate each with the "
+    "simulator's model\nof the QEMU found (7.2 on Debian 12) from "
+    "the same parameters: guest RAM,\nworking set, the guest's "
+    "measured write rate during the migration,\nmax-bandwidth, "
+    "downtime-limit.  Prints per run the "
+    "real and predicted outcome, dirty syncs, total time and\n"
+    "downtime with the error, then the verdict agreement and the "
+    "median total-time\nerror.  Before the grid one calibration "
+    "migration (idle 256 MiB working set,\nunlimited bandwidth) "
+    "measures the loopback throughput used as the model's\nlink "
+    "bandwidth (the downtime phase is not rate limited).\n\n";
 
-enum {
-    O_RAM = 256,
-    O_WS,
-    O_RATE,
-    O_PAUSE,
-    O_BW,
-    O_DL,
-    O_CAP,
-    O_PARAM,
-    O_TLIM,
-    O_APPLY,
-    O_TRACE,
-    O_WORKDIR,
-    O_OBSERVER,
-    O_GUEST,
-    O_BOOT,
-    O_SETTLE,
-    O_INTERVAL,
-    O_DB,
-    O_NODB,
-    O_QUIET,
-    O_NOCAL,
-    O_MD,
-};
+static const char validate_after[] = "\nExit status 1: a verdict disagrees.\n";
 
-static int parse_time(const char *opt, const char *v, int64_t *out)
-{
-    char err[256];
-    if (units_parse_time(v, 0, out, err, sizeof(err)) != 0 || *out < 0) {
-        cli_error("--%s: %s", opt, err);
-        return -1;
+/* ---- option values ------------------------------------------------------ */
+
+/* One cli_opt: name, short key, kind, destination, argument name, help;
+ * then extra fields (ZERO_OK: a time of 0 is accepted). */
+#define OPT(n, k, t, d, a, ...)                                                \
+    {                                                                          \
+        .name = (n), .key = (k), .kind = (t), .dst = (d), .arg = (a),          \
+        .help = __VA_ARGS__                                                    \
     }
-    return 0;
-}
-
-static int parse_size(const char *opt, const char *v, uint64_t *out)
-{
-    char err[256];
-    if (units_parse_size(v, out, err, sizeof(err)) != 0) {
-        cli_error("--%s: %s", opt, err);
-        return -1;
+#define ZERO_OK .zero_ok = true
+#define CALL(n, a, f, c, ...)                                                  \
+    {                                                                          \
+        .name = (n), .kind = CLI_CALL, .arg = (a), .fn = (f), .ctx = (c),      \
+        .help = __VA_ARGS__                                                    \
     }
-    return 0;
-}
 
-static int parse_rate(const char *opt, const char *v, uint64_t *out)
+/* A rate, or "0" (unlimited / idle). */
+static int opt_rate0(const char *arg, void *ctx, char *err, size_t errlen)
 {
-    char err[256];
-    if (strcmp(v, "0") == 0) {
-        *out = 0;
+    if (strcmp(arg, "0") == 0) {
+        *(uint64_t *)ctx = 0;
         return 0;
     }
-    if (units_parse_rate(v, out, err, sizeof(err)) != 0) {
-        cli_error("--%s: %s", opt, err);
+    return units_parse_rate(arg, (uint64_t *)ctx, err, errlen);
+}
+
+static int opt_pause(const char *arg, void *ctx, char *err, size_t errlen)
+{
+    char *end;
+    unsigned long v = strtoul(arg, &end, 10);
+    if (*end || v == 0 || v > 0xffffffffUL) {
+        err_set(err, errlen, "a count from 1 to 4294967295");
+        return -1;
+    }
+    *(uint32_t *)ctx = (uint32_t)v;
+    return 0;
+}
+
+static int opt_cap(const char *arg, void *ctx, char *err, size_t errlen)
+{
+    struct lab_cfg *c = ctx;
+    if (c->n_caps == LAB_MAX_CAPS || strlen(arg) >= sizeof(c->caps[0])) {
+        err_set(err, errlen, "too many or too long");
+        return -1;
+    }
+    snprintf(c->caps[c->n_caps++], sizeof(c->caps[0]), "%s", arg);
+    return 0;
+}
+
+static int opt_param(const char *arg, void *ctx, char *err, size_t errlen)
+{
+    struct lab_cfg *c = ctx;
+    if (c->n_params == LAB_MAX_PARAMS || strlen(arg) >= sizeof(c->params[0]) ||
+        !strchr(arg, '=')) {
+        err_set(err, errlen, "NAME=VALUE (at most %d, each < 80 characters)",
+                LAB_MAX_PARAMS);
+        return -1;
+    }
+    snprintf(c->params[c->n_params++], sizeof(c->params[0]), "%s", arg);
+    return 0;
+}
+
+/* A comma-separated list of sizes, rates or times (lab validate). */
+enum list_kind { L_SIZE, L_RATE, L_TIME };
+struct list_ctx {
+    enum list_kind kind;
+    uint64_t *out;
+    size_t *n;
+};
+
+static int opt_list(const char *arg, void *ctx, char *err, size_t errlen)
+{
+    const struct list_ctx *l = ctx;
+    char buf[512];
+    snprintf(buf, sizeof(buf), "%s", arg);
+    *l->n = 0;
+    char *save = NULL;
+    for (char *t = strtok_r(buf, ",", &save); t;
+         t = strtok_r(NULL, ",", &save)) {
+        if (*l->n == LAB_GRID_MAX) {
+            err_set(err, errlen, "at most %d values", LAB_GRID_MAX);
+            return -1;
+        }
+        uint64_t *v = &l->out[*l->n];
+        int64_t ns = 0;
+        int r = l->kind == L_SIZE   ? units_parse_size(t, v, err, errlen)
+                : l->kind == L_RATE ? opt_rate0(t, v, err, errlen)
+                                    : units_parse_time(t, 0, &ns, err, errlen);
+        if (r) {
+            return -1;
+        }
+        if (l->kind == L_TIME) {
+            if (ns < 0) {
+                err_set(err, errlen, "'%s' must be >= 0", t);
+                return -1;
+            }
+            *v = (uint64_t)ns;
+        }
+        (*l->n)++;
+    }
+    if (*l->n == 0) {
+        err_set(err, errlen, "empty list");
         return -1;
     }
     return 0;
 }
+
+/* ---- options both subcommands take ------------------------------------- */
 
 struct common {
     struct lab_cfg cfg;
@@ -222,66 +199,24 @@ struct common {
     bool quiet;
 };
 
-/* Options both subcommands take; 1 if handled, 0 if not, -1 on error. */
-static int common_opt(struct common *c, int opt, const char *arg)
-{
-    switch (opt) {
-    case 'q':
-        c->cfg.qemu = arg;
-        return 1;
-    case O_GUEST:
-        c->cfg.guest = arg;
-        return 1;
-    case O_BOOT:
-        return parse_time("boot-timeout", arg, &c->cfg.boot_timeout_ns) ? -1
-                                                                        : 1;
-    case O_SETTLE:
-        return parse_time("settle", arg, &c->cfg.settle_ns) ? -1 : 1;
-    case O_INTERVAL:
-        if (parse_time("interval", arg, &c->lo.interval_ns)) {
-            return -1;
-        }
-        if (c->lo.interval_ns < 10 * MS) {
-            cli_error("--interval: at least 10ms");
-            return -1;
-        }
-        return 1;
-    case O_DB:
-        c->db_path = arg;
-        return 1;
-    case O_NODB:
-        c->no_db = true;
-        return 1;
-    case 'f':
-        if (cli_parse_format(arg, &c->fmt)) {
-            return -1;
-        }
-        if (c->fmt == CLI_FMT_CSV) {
-            cli_error("--format: table or json");
-            return -1;
-        }
-        return 1;
-    case O_QUIET:
-        c->quiet = true;
-        return 1;
-    default:
-        return 0;
-    }
-}
-
-#define COMMON_LONGOPTS                                                        \
-    {"qemu", required_argument, NULL, 'q'},                                    \
-        {"guest", required_argument, NULL, O_GUEST},                           \
-        {"boot-timeout", required_argument, NULL, O_BOOT},                     \
-        {"settle", required_argument, NULL, O_SETTLE},                         \
-        {"interval", required_argument, NULL, O_INTERVAL},                     \
-        {"db", required_argument, NULL, O_DB},                                 \
-        {"no-db", no_argument, NULL, O_NODB},                                  \
-        {"format", required_argument, NULL, 'f'},                              \
-        {"quiet", no_argument, NULL, O_QUIET},                                 \
-    {                                                                          \
-        "help", no_argument, NULL, 'h'                                         \
-    }
+#define COMMON_OPTS(c)                                                         \
+    OPT("qemu", 'q', CLI_STR, &(c)->cfg.qemu, "BIN",                           \
+        "QEMU binary (default $MIGSIM_QEMU or qemu-system-x86_64)"),           \
+        OPT("guest", 0, CLI_STR, &(c)->cfg.guest, "FILE",                      \
+            "guest image (default: next to the binary, guest/guest.bin)"),     \
+        OPT("boot-timeout", 0, CLI_TIME, &(c)->cfg.boot_timeout_ns, "T",       \
+            "wait this long for the guest (default 60s)", ZERO_OK),            \
+        OPT("settle", 0, CLI_TIME, &(c)->cfg.settle_ns, "T",                   \
+            "measure the guest's write rate this long (default 1s)", ZERO_OK), \
+        OPT("interval", 0, CLI_TIME, &(c)->lo.interval_ns, "T",                \
+            "query-migrate polling period (default 100ms)", ZERO_OK),          \
+        OPT("db", 0, CLI_STR, &(c)->db_path, "FILE",                           \
+            "store runs in FILE (default $MIGSIM_DB or ./migsim.db)"),         \
+        OPT("no-db", 0, CLI_FLAG, &(c)->no_db, NULL, "do not store runs"),     \
+        OPT("format", 'f', CLI_FORMAT, &(c)->fmt, "FMT",                       \
+            "table (default) or json"),                                        \
+        OPT("quiet", 0, CLI_FLAG, &(c)->quiet, NULL,                           \
+            "no progress lines on stderr")
 
 static void common_init(struct common *c)
 {
@@ -292,6 +227,35 @@ static void common_init(struct common *c)
     if (!c->db_path || !*c->db_path) {
         c->db_path = DB_DEFAULT_PATH;
     }
+}
+
+/* Parse with spec, then the checks both subcommands share: -1 to go on,
+ * or the exit code. */
+static int parse_common(const struct cli_spec *spec, int argc, char **argv,
+                        struct common *c)
+{
+    int argi;
+    int rc = cli_parse(spec, argc, argv, &argi);
+    if (rc >= 0) {
+        return rc;
+    }
+    if (argi < argc) {
+        cli_error("unexpected argument '%s'", argv[argi]);
+        return EXIT_USAGE;
+    }
+    if (c->lo.interval_ns < 10 * MS) {
+        cli_error("--interval: at least 10ms");
+        return EXIT_USAGE;
+    }
+    if (c->fmt == CLI_FMT_CSV) {
+        cli_error("--format: table or json");
+        return EXIT_USAGE;
+    }
+    if (c->cfg.ram_bytes % ((uint64_t)1 << 20) || c->cfg.ram_bytes == 0) {
+        cli_error("--ram: a positive multiple of 1 MiB");
+        return EXIT_USAGE;
+    }
+    return -1;
 }
 
 static struct db *open_db(const struct common *c)
@@ -368,15 +332,6 @@ static int start(struct common *c, struct db **db)
     return 0;
 }
 
-static int check_ram(const struct lab_cfg *cfg)
-{
-    if (cfg->ram_bytes % ((uint64_t)1 << 20) || cfg->ram_bytes == 0) {
-        cli_error("--ram: a positive multiple of 1 MiB");
-        return -1;
-    }
-    return 0;
-}
-
 static int check_downtime_limit(int64_t ns)
 {
     char err[256];
@@ -390,143 +345,107 @@ static int check_downtime_limit(int64_t ns)
 
 /* ---- run ---------------------------------------------------------------- */
 
-static int lab_cmd_run(int argc, char **argv)
+/* -1 to go on, or the exit code. */
+static int run_opts(int argc, char **argv, struct common *c)
 {
-    struct common c;
-    common_init(&c);
-    static const struct option opts[] = {
-        {"ram", required_argument, NULL, O_RAM},
-        {"working-set", required_argument, NULL, O_WS},
-        {"dirty-rate", required_argument, NULL, O_RATE},
-        {"pause-loops", required_argument, NULL, O_PAUSE},
-        {"max-bandwidth", required_argument, NULL, O_BW},
-        {"downtime-limit", required_argument, NULL, O_DL},
-        {"capability", required_argument, NULL, O_CAP},
-        {"param", required_argument, NULL, O_PARAM},
-        {"time-limit", required_argument, NULL, O_TLIM},
-        {"policy", required_argument, NULL, 'p'},
-        {"apply", no_argument, NULL, O_APPLY},
-        {"trace", required_argument, NULL, O_TRACE},
-        {"workdir", required_argument, NULL, O_WORKDIR},
-        {"observer", no_argument, NULL, O_OBSERVER},
-        COMMON_LONGOPTS,
-        {NULL, 0, NULL, 0},
+    struct lab_cfg *g = &c->cfg;
+    bool dl_given = false;
+    const struct cli_opt opts[] = {
+        OPT("ram", 0, CLI_SIZE, &g->ram_bytes, "SIZE",
+            "guest RAM (default 512MiB)"),
+        OPT("working-set", 0, CLI_SIZE, &g->working_set_bytes, "SIZE",
+            "pages the guest writes, from 1 MiB up (default 64MiB)"),
+        CALL("dirty-rate", "RATE", opt_rate0, &g->dirty_rate_bps,
+             "page writes x 4 KiB per second (default 4MiB/s; 0 = idle)"),
+        CALL("pause-loops", "N", opt_pause, &g->pause_loops,
+             "pace by a busy loop of N iterations instead of the\n"
+             "PM timer (rate then depends on TCG speed; measured)"),
+        CALL("max-bandwidth", "R", opt_rate0, &g->max_bandwidth_bps,
+             "migrate-set-parameters max-bandwidth (0 = unlimited;\n"
+             "default QEMU's 128MiB/s)",
+             .given = &g->set_max_bandwidth),
+        OPT("downtime-limit", 0, CLI_TIME, &g->downtime_limit_ns, "T",
+            "downtime-limit (default QEMU's 300ms)", .given = &dl_given),
+        CALL("capability", "NAME", opt_cap, g,
+             "turn a migration capability on (repeatable),\n"
+             "e.g. auto-converge"),
+        CALL("param", "NAME=VALUE", opt_param, g,
+             "any other migrate-set-parameters value (repeatable)"),
+        OPT("time-limit", 0, CLI_TIME, &g->time_limit_ns, "T",
+            "cancel the migration after T (outcome timeout;\n"
+            "default 120s)",
+            ZERO_OK),
+        OPT("policy", 'p', CLI_STR, &c->lo.policy, "SPEC",
+            "run a policy over the migration (see 'migsim policies')"),
+        OPT("apply", 0, CLI_FLAG, &c->lo.apply, NULL,
+            "carry out the policy's changes (default: advise)"),
+        OPT("trace", 0, CLI_STR, &g->trace_path, "FILE",
+            "keep the source's trace log in FILE (default: a\n"
+            "temporary file, read and removed)"),
+        OPT("workdir", 0, CLI_STR, &g->workdir, "DIR",
+            "use DIR for sockets, logs, pid files (src.pid, dst.pid)\n"
+            "instead of a private temporary directory"),
+        OPT("observer", 0, CLI_FLAG, &g->observer, NULL,
+            "open a second source QMP socket, DIR/src-observe.qmp,\n"
+            "for 'migsim live --qmp' (needs --workdir)"),
+        COMMON_OPTS(c),
     };
-    int opt;
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, "q:f:p:h", opts, NULL)) != -1) {
-        int h = common_opt(&c, opt, optarg);
-        if (h < 0) {
-            return EXIT_USAGE;
-        }
-        if (h > 0) {
-            continue;
-        }
-        switch (opt) {
-        case O_RAM:
-            if (parse_size("ram", optarg, &c.cfg.ram_bytes)) {
-                return EXIT_USAGE;
-            }
-            break;
-        case O_WS:
-            if (parse_size("working-set", optarg, &c.cfg.working_set_bytes)) {
-                return EXIT_USAGE;
-            }
-            break;
-        case O_RATE:
-            if (parse_rate("dirty-rate", optarg, &c.cfg.dirty_rate_bps)) {
-                return EXIT_USAGE;
-            }
-            break;
-        case O_PAUSE: {
-            char *end;
-            unsigned long v = strtoul(optarg, &end, 10);
-            if (*end || v == 0 || v > 0xffffffffUL) {
-                cli_error("--pause-loops: a count from 1 to 4294967295");
-                return EXIT_USAGE;
-            }
-            c.cfg.pause_loops = (uint32_t)v;
-            break;
-        }
-        case O_BW:
-            if (parse_rate("max-bandwidth", optarg, &c.cfg.max_bandwidth_bps)) {
-                return EXIT_USAGE;
-            }
-            c.cfg.set_max_bandwidth = true;
-            break;
-        case O_DL:
-            if (parse_time("downtime-limit", optarg,
-                           &c.cfg.downtime_limit_ns)) {
-                return EXIT_USAGE;
-            }
-            if (check_downtime_limit(c.cfg.downtime_limit_ns)) {
-                return EXIT_USAGE;
-            }
-            break;
-        case O_CAP:
-            if (c.cfg.n_caps == LAB_MAX_CAPS ||
-                strlen(optarg) >= sizeof(c.cfg.caps[0])) {
-                cli_error("--capability: too many or too long");
-                return EXIT_USAGE;
-            }
-            snprintf(c.cfg.caps[c.cfg.n_caps++], sizeof(c.cfg.caps[0]), "%s",
-                     optarg);
-            break;
-        case O_PARAM:
-            if (c.cfg.n_params == LAB_MAX_PARAMS ||
-                strlen(optarg) >= sizeof(c.cfg.params[0]) ||
-                !strchr(optarg, '=')) {
-                cli_error("--param: NAME=VALUE (at most %d, each < 80 "
-                          "characters)",
-                          LAB_MAX_PARAMS);
-                return EXIT_USAGE;
-            }
-            snprintf(c.cfg.params[c.cfg.n_params++], sizeof(c.cfg.params[0]),
-                     "%s", optarg);
-            break;
-        case O_TLIM:
-            if (parse_time("time-limit", optarg, &c.cfg.time_limit_ns)) {
-                return EXIT_USAGE;
-            }
-            break;
-        case 'p':
-            c.lo.policy = optarg;
-            break;
-        case O_APPLY:
-            c.lo.apply = true;
-            break;
-        case O_TRACE:
-            c.cfg.trace_path = optarg;
-            break;
-        case O_WORKDIR:
-            c.cfg.workdir = optarg;
-            break;
-        case O_OBSERVER:
-            c.cfg.observer = true;
-            break;
-        case 'h':
-            usage_run(stdout);
-            return EXIT_OK;
-        default:
-            usage_run(stderr);
-            return EXIT_USAGE;
-        }
+    char after[sizeof(common_after) + sizeof(run_after)];
+    snprintf(after, sizeof(after), "%s%s", common_after, run_after);
+    const struct cli_spec spec = {
+        "lab run", run_usage, NULL, opts, sizeof(opts) / sizeof(opts[0]),
+        after};
+    int rc = parse_common(&spec, argc, argv, c);
+    if (rc >= 0) {
+        return rc;
     }
-    if (optind < argc) {
-        cli_error("unexpected argument '%s'", argv[optind]);
+    if (dl_given && check_downtime_limit(g->downtime_limit_ns)) {
         return EXIT_USAGE;
     }
-    if (c.cfg.observer && !c.cfg.workdir) {
+    if (g->observer && !g->workdir) {
         cli_error("--observer needs --workdir (the socket is "
                   "DIR/src-observe.qmp)");
         return EXIT_USAGE;
     }
-    if (c.lo.apply && !c.lo.policy) {
+    if (c->lo.apply && !c->lo.policy) {
         cli_error("--apply needs --policy");
         return EXIT_USAGE;
     }
-    if (check_ram(&c.cfg)) {
-        return EXIT_USAGE;
+    return -1;
+}
+
+static void print_run(const struct common *c, const struct lab_result *r)
+{
+    if (c->fmt == CLI_FMT_JSON) {
+        json_t *o = lab_json(r);
+        json_dumpf(o, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+        fputc('\n', stdout);
+        json_decref(o);
+        return;
+    }
+    live_print_summary(stdout, &r->s);
+    printf("guest write rate  %.2f MiB/s before, %.2f MiB/s during the "
+           "migration (asked %.2f MiB/s)\n",
+           r->guest_rate_bps / 1048576.0, r->mig_rate_bps / 1048576.0,
+           (double)c->cfg.dirty_rate_bps / 1048576.0);
+    if (r->trace_read) {
+        printf("trace             %" PRIu64 " syncs, %.3f ms in syncs, "
+               "%" PRIu64 " pending queries%s%s\n",
+               r->trace_syncs, (double)r->trace_sync_ns / 1e6, r->trace_pending,
+               r->trace_path[0] ? ", kept in " : "", r->trace_path);
+    }
+    if (r->dest_checked) {
+        printf("destination       %s\n", r->dest_note);
+    }
+}
+
+static int lab_cmd_run(int argc, char **argv)
+{
+    struct common c;
+    common_init(&c);
+    int rc = run_opts(argc, argv, &c);
+    if (rc >= 0) {
+        return rc;
     }
     struct db *db;
     if (start(&c, &db)) {
@@ -534,7 +453,6 @@ static int lab_cmd_run(int argc, char **argv)
     }
     struct lab_result r;
     char err[1024];
-    int rc;
     if (lab_run(&c.cfg, &c.lo, &r, err, sizeof(err)) != 0) {
         cli_error("%s", err);
         rc = live_stop_signal ? 128 + live_stop_signal : EXIT_EXTERNAL;
@@ -557,28 +475,7 @@ static int lab_cmd_run(int argc, char **argv)
     if (r.dest_checked && !r.dest_ok) {
         cli_error("%s", r.dest_note);
     }
-    if (c.fmt == CLI_FMT_JSON) {
-        json_t *o = lab_json(&r);
-        json_dumpf(o, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
-        fputc('\n', stdout);
-        json_decref(o);
-    } else {
-        live_print_summary(stdout, &r.s);
-        printf("guest write rate  %.2f MiB/s before, %.2f MiB/s during the "
-               "migration (asked %.2f MiB/s)\n",
-               r.guest_rate_bps / 1048576.0, r.mig_rate_bps / 1048576.0,
-               (double)c.cfg.dirty_rate_bps / 1048576.0);
-        if (r.trace_read) {
-            printf("trace             %" PRIu64 " syncs, %.3f ms in syncs, "
-                   "%" PRIu64 " pending queries%s%s\n",
-                   r.trace_syncs, (double)r.trace_sync_ns / 1e6,
-                   r.trace_pending, r.trace_path[0] ? ", kept in " : "",
-                   r.trace_path);
-        }
-        if (r.dest_checked) {
-            printf("destination       %s\n", r.dest_note);
-        }
-    }
+    print_run(&c, &r);
     rc = exit_for(&r);
     lab_result_free(&r);
     db_close(db);
@@ -606,125 +503,56 @@ int cmd_lab(int argc, char **argv)
     return EXIT_USAGE;
 }
 
-/* A comma-separated list of sizes, rates or times. */
-#define GRID_MAX LAB_GRID_MAX
-enum list_kind { L_SIZE, L_RATE, L_TIME };
-
-static int parse_list(const char *opt, const char *v, enum list_kind k,
-                      uint64_t *out, size_t *n)
-{
-    char buf[512];
-    snprintf(buf, sizeof(buf), "%s", v);
-    *n = 0;
-    char *save = NULL;
-    for (char *t = strtok_r(buf, ",", &save); t;
-         t = strtok_r(NULL, ",", &save)) {
-        if (*n == GRID_MAX) {
-            cli_error("--%s: at most %d values", opt, GRID_MAX);
-            return -1;
-        }
-        int64_t ns;
-        int r = k == L_SIZE   ? parse_size(opt, t, &out[*n])
-                : k == L_RATE ? parse_rate(opt, t, &out[*n])
-                              : parse_time(opt, t, &ns);
-        if (r) {
-            return -1;
-        }
-        if (k == L_TIME) {
-            out[*n] = (uint64_t)ns;
-        }
-        (*n)++;
-    }
-    if (*n == 0) {
-        cli_error("--%s: empty list", opt);
-        return -1;
-    }
-    return 0;
-}
-
-/* Options of lab validate; 0, 1 after --help, -1 on a usage error. */
+/* Options of lab validate: -1 to go on, or the exit code. */
 static int validate_opts(int argc, char **argv, struct common *c,
                          struct lab_validate_opts *v, const char **md)
 {
-    uint64_t dl[GRID_MAX];
-    v->ndl = 0;
-    static const struct option opts[] = {
-        {"ram", required_argument, NULL, O_RAM},
-        {"working-set", required_argument, NULL, O_WS},
-        {"dirty-rate", required_argument, NULL, O_RATE},
-        {"max-bandwidth", required_argument, NULL, O_BW},
-        {"downtime-limit", required_argument, NULL, O_DL},
-        {"time-limit", required_argument, NULL, O_TLIM},
-        {"no-calibrate", no_argument, NULL, O_NOCAL},
-        {"markdown", required_argument, NULL, O_MD},
-        COMMON_LONGOPTS,
-        {NULL, 0, NULL, 0},
+    uint64_t dl[LAB_GRID_MAX];
+    size_t ndl = 0;
+    bool no_cal = false;
+    struct list_ctx lws = {L_SIZE, v->ws, &v->nws},
+                    lrate = {L_RATE, v->rate, &v->nrate},
+                    lbw = {L_RATE, v->bw, &v->nbw}, ldl = {L_TIME, dl, &ndl};
+    const struct cli_opt opts[] = {
+        OPT("ram", 0, CLI_SIZE, &c->cfg.ram_bytes, "SIZE", "(default 512MiB)"),
+        CALL("working-set", "LIST", opt_list, &lws, "(default 32MiB,64MiB)"),
+        CALL("dirty-rate", "LIST", opt_list, &lrate,
+             "(default 8MiB/s,64MiB/s)"),
+        CALL("max-bandwidth", "LIST", opt_list, &lbw, "(default 16MiB/s)"),
+        CALL("downtime-limit", "LIST", opt_list, &ldl, "(default 300ms)"),
+        OPT("time-limit", 0, CLI_TIME, &c->cfg.time_limit_ns, "T",
+            "per run (default 30s)", ZERO_OK),
+        OPT("no-calibrate", 0, CLI_FLAG, &no_cal, NULL,
+            "use the scenario default link bandwidth"),
+        OPT("markdown", 0, CLI_STR, md, "FILE",
+            "also write the table as Markdown"),
+        COMMON_OPTS(c),
     };
-    int opt;
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, "q:f:h", opts, NULL)) != -1) {
-        int h = common_opt(c, opt, optarg);
-        if (h != 0) {
-            if (h < 0) {
-                return -1;
-            }
-            continue;
-        }
-        int r = 0;
-        switch (opt) {
-        case O_RAM:
-            r = parse_size("ram", optarg, &c->cfg.ram_bytes);
-            break;
-        case O_WS:
-            r = parse_list("working-set", optarg, L_SIZE, v->ws, &v->nws);
-            break;
-        case O_RATE:
-            r = parse_list("dirty-rate", optarg, L_RATE, v->rate, &v->nrate);
-            break;
-        case O_BW:
-            r = parse_list("max-bandwidth", optarg, L_RATE, v->bw, &v->nbw);
-            break;
-        case O_DL:
-            r = parse_list("downtime-limit", optarg, L_TIME, dl, &v->ndl);
-            break;
-        case O_TLIM:
-            r = parse_time("time-limit", optarg, &c->cfg.time_limit_ns);
-            break;
-        case O_NOCAL:
-            v->calibrate = false;
-            break;
-        case O_MD:
-            *md = optarg;
-            break;
-        case 'h':
-            usage_validate(stdout);
-            return 1;
-        default:
-            usage_validate(stderr);
-            return -1;
-        }
-        if (r) {
-            return -1;
-        }
+    char after[sizeof(common_after) + sizeof(validate_after)];
+    snprintf(after, sizeof(after), "%s%s", common_after, validate_after);
+    const struct cli_spec spec = {
+        "lab validate",
+        validate_usage,
+        "Grid (each a comma-separated list; every combination runs):",
+        opts,
+        sizeof(opts) / sizeof(opts[0]),
+        after};
+    int rc = parse_common(&spec, argc, argv, c);
+    if (rc >= 0) {
+        return rc;
     }
-    if (optind < argc) {
-        cli_error("unexpected argument '%s'", argv[optind]);
-        return -1;
+    v->calibrate = !no_cal;
+    if (ndl == 0) {
+        return -1; /* the default limit */
     }
-    if (check_ram(&c->cfg)) {
-        return -1;
-    }
-    if (v->ndl == 0) {
-        v->ndl = 1; /* the default limit */
-        return 0;
-    }
-    for (size_t i = 0; i < v->ndl; i++) {
+    v->ndl = ndl;
+    for (size_t i = 0; i < ndl; i++) {
         v->dl[i] = (int64_t)dl[i];
         if (check_downtime_limit(v->dl[i])) {
-            return -1;
+            return EXIT_USAGE;
         }
     }
-    return 0;
+    return -1;
 }
 
 static int lab_cmd_validate(int argc, char **argv)
@@ -736,8 +564,8 @@ static int lab_cmd_validate(int argc, char **argv)
     c.cfg.time_limit_ns = v.cfg.time_limit_ns;
     const char *md = NULL;
     int pr = validate_opts(argc, argv, &c, &v, &md);
-    if (pr != 0) {
-        return pr > 0 ? EXIT_OK : EXIT_USAGE;
+    if (pr >= 0) {
+        return pr;
     }
     struct db *db;
     if (start(&c, &db)) {

@@ -4,7 +4,6 @@
  * within the budgets, the downtime to expect with it, the frontier, the
  * policies that meet both budgets, and the commands to apply the answer.
  */
-#include <getopt.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -14,6 +13,8 @@
 #include <jansson.h>
 
 #include "cli/cli.h"
+#include "cli/opts.h"
+#include "base/err.h"
 #include "plan/plan.h"
 #include "plots/plot.h"
 #include "policy/policy.h"
@@ -26,90 +27,40 @@
 #include "traces/replay.h"
 
 #define MAX_SETS 64
-#define MIB      (UINT64_C(1) << 20)
 
-static void usage(FILE *f)
-{
-    fprintf(
-        f,
-        "Usage: migsim plan (SCENARIO | --run ID | --trace FILE) [options]\n"
-        "\n"
-        "Find the smallest downtime-limit with which the migration converges "
-        "within\nthe time budget, the downtime to expect with it (device "
-        "save/load included),\nthe frontier of downtime-limit against total "
-        "time, the avail-switchover-\nbandwidth that makes QEMU's own "
-        "decision right, the max-bandwidth needed at\na given limit, which "
-        "policies meet both budgets and at what cost, and the\nQMP and virsh "
-        "commands that apply the answer.\n"
-        "\n"
-        "Inputs:\n"
-        "  SCENARIO              scenario file (- for stdin)\n"
-        "      --run ID          the scenario of a stored simulated run (see "
-        "--db)\n"
-        "      --trace FILE      a QEMU trace or query-migrate record: plan "
-        "on the\n"
-        "                        scenario rebuilt from its trace-derived "
-        "inputs (as\n"
-        "                        'migsim replay --scenario' writes it)\n"
-        "\n"
-        "Options:\n"
-        "      --max-total TIME  total-time budget (default 10min)\n"
-        "      --max-downtime TIME  downtime budget (default 1s)\n"
-        "  -p, --policy SPEC     policy to plan for (repeatable; the first "
-        "is the one\n"
-        "                        asked about).  Default: qemu, plus "
-        "auto-converge\n"
-        "                        (guest dirties memory) and avail-switchover-"
-        "bandwidth:\n"
-        "                        <real throughput> (QEMU 8.2+)\n"
-        "      --seeds N         seeds for stochastic scenarios (default "
-        "5)\n"
-        "      --at-limit TIME   downtime-limit for the max-bandwidth search\n"
-        "                        (default: the scenario's)\n"
-        "      --frontier LIST   frontier limits, e.g. 100ms..2s:100ms or "
-        "1ms..2000s*2\n"
-        "                        (default: 1 2 5 10 ... ms up to 2000 s)\n"
-        "  -j, --jobs N          simulation threads (default: all CPUs)\n"
-        "  -s, --set KEY=VALUE   override a scenario key (repeatable)\n"
-        "  -q, --qemu VERSION    override the QEMU version (%s)\n"
-        "      --ram-mode MODE   page or aggregate (default aggregate unless "
-        "the\n"
-        "                        scenario sets sim.ram_mode)\n"
-        "  -f, --format FMT      table (default) or json\n"
-        "      --plot FILE       frontier figure (.png or .svg, gnuplot): "
-        "downtime and\n"
-        "                        total time against the limit, every "
-        "policy, up to\n"
-        "                        3x the answer (at least 1 s and 2x "
-        "--max-downtime)\n"
-        "      --db FILE         run store: --run reads from it (a replayed "
-        "run is\n"
-        "                        rebuilt from its trace file); when given, "
-        "the run at\n"
-        "                        the answer (first seed, with its series) is "
-        "saved\n"
-        "                        there (default for --run: $MIGSIM_DB or "
-        "%s)\n"
-        "  -h, --help            this text\n"
-        "\n"
-        "Method: the frontier limits are simulated first; where the outcome "
-        "is monotone\nin the limit (no converging limit below a failing one) "
-        "the edge is bisected\nto 1 ms and checked just above; otherwise the "
-        "answer is the smallest limit\nabove which every simulated limit "
-        "converged, and the output says where\nmonotonicity failed.  If two "
-        "seeds give different results the scenario is\nstochastic: every "
-        "seed is searched, the answer is the largest per-seed limit,\nwith "
-        "mean, sd and 95%% intervals over the seeds.\n"
-        "\n"
-        "JSON output: {\"policy\", \"min_downtime_limit_ms\", "
-        "\"expected_downtime_ms\",\n\"expected_total_ms\", "
-        "\"avail_switchover_bandwidth_bps\", \"max_bandwidth_needed\",\n"
-        "\"meets_budgets\", \"monotone\", \"stochastic\", \"frontier\": "
-        "[{\"downtime_limit_ms\",\n\"outcome\", \"total_ms\", "
-        "\"downtime_ms\", ...}], \"policies\": [...], \"commands\"}\n",
-        scn_qemu_list(), DB_DEFAULT_PATH);
-    cli_print_exit_codes(f);
-}
+static const char usage_text[] =
+    "Usage: migsim plan (SCENARIO | --run ID | --trace FILE) [options]\n"
+    "\n"
+    "Find the smallest downtime-limit with which the migration converges "
+    "within\nthe time budget, the downtime to expect with it (device "
+    "save/load included),\nthe frontier of downtime-limit against total "
+    "time, the avail-switchover-\nbandwidth that makes QEMU's own "
+    "decision right, the max-bandwidth needed at\na given limit, which "
+    "policies meet both budgets and at what cost, and the\nQMP and virsh "
+    "commands that apply the answer.\n"
+    "\n"
+    "Inputs:\n"
+    "  SCENARIO              scenario file (- for stdin), or --run ID or "
+    "--trace FILE\n"
+    "                        (below)\n"
+    "\n";
+
+static const char after_text[] =
+    "Method: the frontier limits are simulated first; where the outcome "
+    "is monotone\nin the limit (no converging limit below a failing one) "
+    "the edge is bisected\nto 1 ms and checked just above; otherwise the "
+    "answer is the smallest limit\nabove which every simulated limit "
+    "converged, and the output says where\nmonotonicity failed.  If two "
+    "seeds give different results the scenario is\nstochastic: every "
+    "seed is searched, the answer is the largest per-seed limit,\nwith "
+    "mean, sd and 95% intervals over the seeds.\n"
+    "\n"
+    "JSON output: {\"policy\", \"min_downtime_limit_ms\", "
+    "\"expected_downtime_ms\",\n\"expected_total_ms\", "
+    "\"avail_switchover_bandwidth_bps\", \"max_bandwidth_needed\",\n"
+    "\"meets_budgets\", \"monotone\", \"stochastic\", \"frontier\": "
+    "[{\"downtime_limit_ms\",\n\"outcome\", \"total_ms\", "
+    "\"downtime_ms\", ...}], \"policies\": [...], \"commands\"}\n";
 
 static int draw(const struct plan_result *r, const char *path)
 {
@@ -316,143 +267,121 @@ struct plan_args {
     enum cli_format fmt;
 };
 
-/* --max-total, --max-downtime, --at-limit: a time > 0 (a downtime-limit
- * for --at-limit). */
-static int parse_budget(int c, const char *arg, struct plan_args *a)
+/* One cli_opt: name, short key, kind, destination, argument name, help;
+ * then extra fields. */
+#define OPT(n, k, t, d, a, ...)                                                \
+    {                                                                          \
+        .name = (n), .key = (k), .kind = (t), .dst = (d), .arg = (a),          \
+        .help = __VA_ARGS__                                                    \
+    }
+
+static int opt_ram_mode(const char *arg, void *ctx, char *err, size_t errlen)
 {
-    const char *name =
-        c == 'T' ? "max-total" : (c == 'D' ? "max-downtime" : "at-limit");
+    if (strcmp(arg, "page") != 0 && strcmp(arg, "aggregate") != 0) {
+        err_set(err, errlen, "page or aggregate");
+        return -1;
+    }
+    *(const char **)ctx = arg;
+    return 0;
+}
+
+/* The options after parsing: -1 to go on, or the exit code. */
+static int check_args(struct plan_args *a, int argc, char **argv, int argi)
+{
     char err[512];
-    int64_t ns;
-    if (units_parse_time(arg, 0, &ns, err, sizeof(err)) || ns <= 0) {
-        cli_error("--%s: %s", name, ns <= 0 ? "must be > 0" : err);
-        return -1;
-    }
-    if (c == 'L' &&
-        qmp_downtime_limit_check("--at-limit", ns, false, err, sizeof(err))) {
+    if (a->at_limit && qmp_downtime_limit_check("--at-limit", a->at_limit,
+                                                false, err, sizeof(err))) {
         cli_error("%s", err);
-        return -1;
+        return EXIT_USAGE;
     }
-    *(c == 'T' ? &a->max_total : (c == 'D' ? &a->max_down : &a->at_limit)) = ns;
-    return 0;
+    if (a->fmt == CLI_FMT_CSV) {
+        cli_error("plan prints table or json");
+        return EXIT_USAGE;
+    }
+    int inputs = (argi < argc) + (a->run_sel != NULL) + (a->trace != NULL);
+    if (inputs != 1 || argc - argi > 1) {
+        cli_error("give one of SCENARIO, --run ID or --trace FILE (see "
+                  "'migsim plan --help')");
+        return EXIT_USAGE;
+    }
+    a->scenario = argi < argc ? argv[argi] : NULL;
+    return -1;
 }
 
-/* --seeds, --jobs: 1..max. */
-static int parse_count(int c, const char *arg, struct plan_args *a)
-{
-    char *end;
-    unsigned long v = strtoul(arg, &end, 10);
-    if (*end || v < 1 || v > (c == 'S' ? PLAN_MAX_SEEDS : 1024)) {
-        cli_error("--%s: expected 1..%d", c == 'S' ? "seeds" : "jobs",
-                  c == 'S' ? PLAN_MAX_SEEDS : 1024);
-        return -1;
-    }
-    *(c == 'S' ? &a->seeds : &a->jobs) = (unsigned)v;
-    return 0;
-}
-
-/* One option other than --help; 0 or -1 (message printed). */
-static int plan_opt(int c, const char *arg, struct plan_args *a)
-{
-    switch (c) {
-    case 'T':
-    case 'D':
-    case 'L':
-        return parse_budget(c, arg, a);
-    case 'S':
-    case 'j':
-        return parse_count(c, arg, a);
-    case 'p':
-        if (a->n_pol == PLAN_MAX_POLICIES) {
-            cli_error("at most %d policies", PLAN_MAX_POLICIES);
-            return -1;
-        }
-        a->policies[a->n_pol++] = arg;
-        return 0;
-    case 's':
-        if (a->n_sets == MAX_SETS) {
-            cli_error("at most %d --set", MAX_SETS);
-            return -1;
-        }
-        a->sets[a->n_sets++] = arg;
-        return 0;
-    case 'R':
-        if (strcmp(arg, "page") != 0 && strcmp(arg, "aggregate") != 0) {
-            cli_error("--ram-mode: page or aggregate");
-            return -1;
-        }
-        a->ram_mode = arg;
-        return 0;
-    case 'f':
-        if (cli_parse_format(arg, &a->fmt)) {
-            return -1;
-        }
-        if (a->fmt == CLI_FMT_CSV) {
-            cli_error("plan prints table or json");
-            return -1;
-        }
-        return 0;
-    }
-    const char **str = c == 'F'   ? &a->frontier
-                       : c == 'q' ? &a->qemu
-                       : c == 'P' ? &a->plot
-                       : c == 'd' ? &a->db_path
-                       : c == 'r' ? &a->run_sel
-                       : c == 't' ? &a->trace
-                                  : NULL;
-    if (!str) {
-        usage(stderr);
-        return -1;
-    }
-    *str = arg;
-    return 0;
-}
-
-/* 0, 1 after --help, -1 on a usage error. */
+/* -1 to go on, or the exit code. */
 static int parse_args(int argc, char **argv, struct plan_args *a)
 {
     memset(a, 0, sizeof(*a));
     a->max_total = 600 * SIM_S;
     a->max_down = SIM_S;
     a->fmt = CLI_FMT_TABLE;
-    static const struct option opts[] = {
-        {"max-total", required_argument, NULL, 'T'},
-        {"max-downtime", required_argument, NULL, 'D'},
-        {"policy", required_argument, NULL, 'p'},
-        {"seeds", required_argument, NULL, 'S'},
-        {"at-limit", required_argument, NULL, 'L'},
-        {"frontier", required_argument, NULL, 'F'},
-        {"jobs", required_argument, NULL, 'j'},
-        {"set", required_argument, NULL, 's'},
-        {"qemu", required_argument, NULL, 'q'},
-        {"ram-mode", required_argument, NULL, 'R'},
-        {"format", required_argument, NULL, 'f'},
-        {"plot", required_argument, NULL, 'P'},
-        {"db", required_argument, NULL, 'd'},
-        {"run", required_argument, NULL, 'r'},
-        {"trace", required_argument, NULL, 't'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+    unsigned n_pol = 0;
+    char qemu_help[200], db_help[400];
+    snprintf(qemu_help, sizeof(qemu_help), "override the QEMU version (%s)",
+             scn_qemu_list());
+    snprintf(db_help, sizeof(db_help),
+             "run store: --run reads from it (a replayed run is\n"
+             "rebuilt from its trace file); when given, the run at\n"
+             "the answer (first seed, with its series) is saved\n"
+             "there (default for --run: $MIGSIM_DB or %s)",
+             DB_DEFAULT_PATH);
+    const struct cli_opt opts[] = {
+        OPT("run", 0, CLI_STR, &a->run_sel, "ID",
+            "the scenario of a stored simulated run (see --db)"),
+        OPT("trace", 0, CLI_STR, &a->trace, "FILE",
+            "a QEMU trace or query-migrate record: plan on the\n"
+            "scenario rebuilt from its trace-derived inputs (as\n"
+            "'migsim replay --scenario' writes it)"),
+        OPT("max-total", 0, CLI_TIME, &a->max_total, "TIME",
+            "total-time budget (default 10min)"),
+        OPT("max-downtime", 0, CLI_TIME, &a->max_down, "TIME",
+            "downtime budget (default 1s)"),
+        OPT("policy", 'p', CLI_LIST, a->policies, "SPEC",
+            "policy to plan for (repeatable; the first is the one\n"
+            "asked about).  Default: qemu, plus auto-converge\n"
+            "(guest dirties memory) and avail-switchover-bandwidth:\n"
+            "<real throughput> (QEMU 8.2+)",
+            .count = &n_pol, .cap = PLAN_MAX_POLICIES),
+        OPT("seeds", 0, CLI_UINT, &a->seeds, "N",
+            "seeds for stochastic scenarios (default 5)", .min = 1,
+            .max = PLAN_MAX_SEEDS),
+        OPT("at-limit", 0, CLI_TIME, &a->at_limit, "TIME",
+            "downtime-limit for the max-bandwidth search\n"
+            "(default: the scenario's)"),
+        OPT("frontier", 0, CLI_STR, &a->frontier, "LIST",
+            "frontier limits, e.g. 100ms..2s:100ms or 1ms..2000s*2\n"
+            "(default: 1 2 5 10 ... ms up to 2000 s)"),
+        OPT("jobs", 'j', CLI_UINT, &a->jobs, "N",
+            "simulation threads (default: all CPUs)", .min = 1, .max = 1024),
+        OPT("set", 's', CLI_LIST, a->sets, "KEY=VALUE",
+            "override a scenario key (repeatable)", .count = &a->n_sets,
+            .cap = MAX_SETS),
+        OPT("qemu", 'q', CLI_STR, &a->qemu, "VERSION", qemu_help),
+        {.name = "ram-mode",
+         .kind = CLI_CALL,
+         .arg = "MODE",
+         .fn = opt_ram_mode,
+         .ctx = &a->ram_mode,
+         .help = "page or aggregate (default aggregate unless the\n"
+                 "scenario sets sim.ram_mode)"},
+        OPT("format", 'f', CLI_FORMAT, &a->fmt, "FMT",
+            "table (default) or json"),
+        OPT("plot", 0, CLI_STR, &a->plot, "FILE",
+            "frontier figure (.png or .svg, gnuplot): downtime and\n"
+            "total time against the limit, every policy, up to\n"
+            "3x the answer (at least 1 s and 2x --max-downtime)"),
+        OPT("db", 0, CLI_STR, &a->db_path, "FILE", db_help),
     };
-    optind = 1;
-    int c;
-    while ((c = getopt_long(argc, argv, "p:j:s:q:f:h", opts, NULL)) != -1) {
-        if (c == 'h') {
-            usage(stdout);
-            return 1;
-        }
-        if (plan_opt(c, optarg, a)) {
-            return -1;
-        }
+    const struct cli_spec spec = {
+        "plan",    usage_text, NULL, opts, sizeof(opts) / sizeof(opts[0]),
+        after_text};
+    int argi;
+    int rc = cli_parse(&spec, argc, argv, &argi);
+    if (rc >= 0) {
+        return rc;
     }
-    int inputs = (optind < argc) + (a->run_sel != NULL) + (a->trace != NULL);
-    if (inputs != 1 || argc - optind > 1) {
-        cli_error("give one of SCENARIO, --run ID or --trace FILE (see "
-                  "'migsim plan --help')");
-        return -1;
-    }
-    a->scenario = optind < argc ? argv[optind] : NULL;
-    return 0;
+    a->n_pol = n_pol;
+    return check_args(a, argc, argv, argi);
 }
 
 /* The scenario of stored run --run ID; NULL with *rc and a message. */
@@ -615,8 +544,8 @@ int cmd_plan(int argc, char **argv)
 {
     struct plan_args a;
     int pr = parse_args(argc, argv, &a);
-    if (pr != 0) {
-        return pr > 0 ? EXIT_OK : EXIT_USAGE;
+    if (pr >= 0) {
+        return pr;
     }
     char source[1000], err[512];
     int rc;

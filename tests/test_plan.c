@@ -43,6 +43,24 @@ static void plan_ok(const struct plan_cfg *c, struct plan_result *r)
     }
 }
 
+/* Plan a scenario (JSON text) for policy qemu on two threads. */
+static struct scn_doc *plan_qemu(const char *json, unsigned seeds,
+                                 int64_t max_total_ns, struct plan_result *r)
+{
+    struct scn_doc *d = doc_str(json);
+    const char *pol[] = {"qemu"};
+    struct plan_cfg c = {
+        .base = d,
+        .policies = pol,
+        .n_policies = 1,
+        .jobs = 2,
+        .seeds = seeds,
+        .max_total_ns = max_total_ns,
+    };
+    plan_ok(&c, r);
+    return d;
+}
+
 /* One simulation of the planner's scenario at a limit (ms) and seed. */
 static struct run_metrics sim_one(const struct scenario *base,
                                   const char *policy, int64_t limit_ms,
@@ -512,7 +530,8 @@ static void ram_only_time_budget(void **state)
 static void non_monotone(void **state)
 {
     (void)state;
-    struct scn_doc *d = doc_str(
+    struct plan_result r;
+    struct scn_doc *d = plan_qemu(
         "{\"name\": \"exact-only 21 GB\", \"qemu\": \"9.1\","
         " \"vm\": {\"ram\": \"4GiB\"},"
         " \"workload\": {\"kind\": \"uniform\", \"working_set\": \"1GiB\","
@@ -521,12 +540,8 @@ static void non_monotone(void **state)
         "  \"link_bandwidth\": \"10Gbit/s\", \"sync_cost\": \"80ms\","
         "  \"sync_cost_per_gib\": \"0ms\"},"
         " \"devices\": [{\"name\": \"gpu\", \"stop_copy_size\": "
-        "21038628864}]}");
-    const char *pol[] = {"qemu"};
-    struct plan_cfg c = {
-        .base = d, .policies = pol, .n_policies = 1, .jobs = 2};
-    struct plan_result r;
-    plan_ok(&c, &r);
+        "21038628864}]}",
+        0, 0, &r);
     const struct plan_policy *p = &r.pol[0];
     assert_true(p->found);
     assert_false(p->monotone);
@@ -557,7 +572,8 @@ static void non_monotone(void **state)
 static void stochastic_seeds(void **state)
 {
     (void)state;
-    struct scn_doc *d = doc_str(
+    struct plan_result r;
+    struct scn_doc *d = plan_qemu(
         "{\"name\": \"random writes\", \"qemu\": \"9.2\", \"seed\": 7,"
         " \"vm\": {\"ram\": \"512MiB\", \"zero_fraction\": 0, \"vcpus\": 2},"
         " \"workload\": {\"kind\": \"uniform\", \"working_set\": \"128MiB\","
@@ -565,18 +581,8 @@ static void stochastic_seeds(void **state)
         " \"migration\": {\"max_bandwidth\": \"128MiB/s\","
         "  \"link_bandwidth\": \"10Gbit/s\", \"sync_cost\": \"1ms\","
         "  \"sync_cost_per_gib\": \"0ms\"},"
-        " \"sim\": {\"ram_mode\": \"page\"}}");
-    const char *pol[] = {"qemu"};
-    struct plan_cfg c = {
-        .base = d,
-        .policies = pol,
-        .n_policies = 1,
-        .jobs = 2,
-        .seeds = 6,
-        .max_total_ns = 5 * SIM_S,
-    };
-    struct plan_result r;
-    plan_ok(&c, &r);
+        " \"sim\": {\"ram_mode\": \"page\"}}",
+        6, 5 * SIM_S, &r);
     assert_true(r.stochastic);
     assert_false(r.aggregate); /* the scenario asks for page mode */
     assert_int_equal(r.seeds, 6);

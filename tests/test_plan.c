@@ -568,21 +568,22 @@ static void non_monotone(void **state)
     scn_doc_free(d);
 }
 
+static const char *const RANDOM_WRITES =
+    "{\"name\": \"random writes\", \"qemu\": \"9.2\", \"seed\": 7,"
+    " \"sim\": {\"ram_mode\": \"page\"},"
+    " \"migration\": {\"max_bandwidth\": \"128MiB/s\", \"sync_cost\": "
+    "\"1ms\", \"sync_cost_per_gib\": \"0ms\", \"link_bandwidth\": "
+    "\"10Gbit/s\"},"
+    " \"vm\": {\"ram\": \"512MiB\", \"zero_fraction\": 0, \"vcpus\": 2},"
+    " \"workload\": {\"kind\": \"uniform\", \"working_set\": \"128MiB\","
+    " \"dirty_rate\": \"96MiB/s\"}}";
+
 /* Random page writes (page mode): results differ by seed. */
 static void stochastic_seeds(void **state)
 {
     (void)state;
     struct plan_result r;
-    struct scn_doc *d = plan_qemu(
-        "{\"name\": \"random writes\", \"qemu\": \"9.2\", \"seed\": 7,"
-        " \"vm\": {\"ram\": \"512MiB\", \"zero_fraction\": 0, \"vcpus\": 2},"
-        " \"workload\": {\"kind\": \"uniform\", \"working_set\": \"128MiB\","
-        "  \"dirty_rate\": \"96MiB/s\"},"
-        " \"migration\": {\"max_bandwidth\": \"128MiB/s\","
-        "  \"link_bandwidth\": \"10Gbit/s\", \"sync_cost\": \"1ms\","
-        "  \"sync_cost_per_gib\": \"0ms\"},"
-        " \"sim\": {\"ram_mode\": \"page\"}}",
-        6, 5 * SIM_S, &r);
+    struct scn_doc *d = plan_qemu(RANDOM_WRITES, 6, 5 * SIM_S, &r);
     assert_true(r.stochastic);
     assert_false(r.aggregate); /* the scenario asks for page mode */
     assert_int_equal(r.seeds, 6);

@@ -432,7 +432,7 @@ static void search_update(struct planner *P, struct search *s,
                           const char *unit)
 {
     bool post = s->hi - s->lo <= 1;
-    bool okv[64];
+    bool okv[64] = {false};
     for (size_t k = 0; k < n; k++) {
         okv[k] = ok_at(P, s, pts[k], at_ms);
     }

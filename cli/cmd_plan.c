@@ -646,10 +646,10 @@ static int64_t save_answer(const struct scn_doc *base,
     int64_t id = -1;
     struct db *db = db_open(db_path, err, sizeof(err));
     struct db_run_meta m;
-    db_run_meta_init(&m);
-    plan_point_key(json, t->policy, s.seed, m.run_key);
+    char key[65];
+    plan_point_key(json, t->policy, s.seed, key);
     if (db) {
-        id = db_find_key(db, m.run_key, err, sizeof(err));
+        id = db_find_key(db, key, err, sizeof(err));
     }
     if (db && id == 0) {
         struct mig_options mo;
@@ -674,6 +674,7 @@ static int64_t save_answer(const struct scn_doc *base,
                                       .seed = s.seed,
                                       .command_line = cli_command_line(),
                                       .fingerprint = res.m.fingerprint,
+                                      .run_key = key,
                                   });
             if (db_run_save(db, &m, &res, &id, err, sizeof(err))) {
                 id = -1;

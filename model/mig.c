@@ -977,9 +977,6 @@ static int64_t iteration_run(struct mig *m, int64_t t, bool *ended)
         pc_ok = !m->in_postcopy && must + non_iter <= m->threshold &&
                 m->start_postcopy;
     }
-    if (q >= QEMU_10_1 && pc_ok && !complete) {
-        /* 10.1+: postcopy is considered before completion */
-    }
     record_sample(m, t + c, est, exact ? total_pending : 0, exact, 0);
     if (complete) {
         ev(m, t + c, RUN_EV_NOTE, total_pending, 0,

@@ -58,6 +58,7 @@ struct vdev {
 struct mig {
     struct sim_engine *e;
     struct scenario s;
+    const struct qv_row *qv; /* the row of s.qemu */
     struct pol_chain pol;
     bool pol_active; /* some part has on_iteration */
     struct mig_options opt;
@@ -214,7 +215,7 @@ uint64_t mig_threshold_bytes(unsigned qemu, uint64_t transferred_bytes,
         return 0;
     }
     double bw = (double)transferred_bytes / (double)time_spent_ms;
-    if (qemu >= QEMU_8_2 && avail_bps) {
+    if (qv_get(qemu)->avail_switchover_bw && avail_bps) {
         bw = (double)avail_bps / 1000.0;
     }
     return (uint64_t)(bw * (double)limit_ms);
@@ -233,7 +234,7 @@ static void update_counters(struct mig *m, int64_t now)
     m->threshold = mig_threshold_bytes(m->s.qemu, transferred, time_spent_ms,
                                        limit_ms, m->avail_bw_bps);
     double bw_per_ms = m->bw_bytes_per_ms;
-    if (m->s.qemu >= QEMU_8_2 && m->avail_bw_bps) {
+    if (m->qv->avail_switchover_bw && m->avail_bw_bps) {
         bw_per_ms = (double)m->avail_bw_bps / 1000.0;
     }
     if (m->dirty_pages_rate != 0.0 && transferred > 10000 && bw_per_ms > 0) {
@@ -265,8 +266,8 @@ static void apply_throttle(struct mig *m, int64_t t)
 static void trigger_throttle(struct mig *m, int64_t t, uint64_t xfer,
                              uint64_t dirty)
 {
-    bool pre81 = m->s.qemu < QEMU_8_1;
-    if (pre81 && !m->s.auto_converge) {
+    /* before dirty-limit existed, only auto-converge throttles */
+    if (!m->qv->dirty_limit && !m->s.auto_converge) {
         return;
     }
     uint64_t thresh = xfer * m->s.throttle_trigger_threshold / 100;
@@ -386,12 +387,12 @@ static uint64_t cached_report(const struct vdev *v)
 static uint64_t vfio_pending(struct mig *m, struct vdev *v, int64_t t,
                              bool exact, int64_t *cost, uint64_t *non_iter)
 {
-    unsigned q = m->s.qemu;
+    enum qv_vfio h = m->qv->vfio;
     enum pol_report_mode mode = m->pol.report.mode;
     bool pre = in_precopy_state(v);
     uint64_t r = 0;
 
-    if (q < QEMU_8_0) {
+    if (h == QV_VFIO_V1) {
         /* 7.2 v1: pending_bytes read on every pending query */
         r = query_stop(m, v, t, cost);
         v->reported = r;
@@ -399,15 +400,15 @@ static uint64_t vfio_pending(struct mig *m, struct vdev *v, int64_t t,
     }
     if (mode == POL_REPORT_QEMU) {
         if (!exact) {
-            if (q >= QEMU_8_1 && pre) {
+            if (qv_vfio_precopy(m->qv) && pre) {
                 r = v->init_bytes + v->dirty_bytes;
             }
         } else {
             uint64_t stop = query_stop(m, v, t, cost);
             r = stop;
-            if (q >= QEMU_8_1 && pre) {
+            if (qv_vfio_precopy(m->qv) && pre) {
                 query_precopy(v, t, cost);
-                if (q < QEMU_9_2) {
+                if (h == QV_VFIO_PRECOPY_DOUBLE) {
                     r += v->init_bytes + v->dirty_bytes; /* double count */
                 }
             }
@@ -557,7 +558,7 @@ static void devices_stop(struct mig *m, int64_t t, bool to_stop_copy)
     for (unsigned i = 0; i < m->nd; i++) {
         struct vdev *v = &m->d[i];
         bool pre = in_precopy_state(v);
-        if (m->s.qemu >= QEMU_8_2 && v->cfg->p2p) {
+        if (m->qv->vfio_p2p_first && v->cfg->p2p) {
             enum vfio_fsm_state st = vfio_dev_state(v->dev);
             vfio_dev_set_state(v->dev,
                                st == VFIO_FSM_PRE_COPY ? VFIO_FSM_PRE_COPY_P2P
@@ -565,7 +566,7 @@ static void devices_stop(struct mig *m, int64_t t, bool to_stop_copy)
                                t);
         }
         vfio_dev_set_state(v->dev,
-                           to_stop_copy && (pre || m->s.qemu < QEMU_8_1)
+                           to_stop_copy && (pre || !qv_vfio_precopy(m->qv))
                                ? VFIO_FSM_STOP_COPY
                                : VFIO_FSM_STOP,
                            t);
@@ -606,7 +607,7 @@ static int64_t switchover_data(struct mig *m, int64_t t0, int64_t *src_end)
     for (unsigned i = 0; i < m->nd; i++) {
         struct vdev *v = &m->d[i];
         if (!(v->cfg->multifd && m->s.multifd_channels &&
-              m->s.qemu >= QEMU_10_0)) {
+              m->qv->vfio_multifd)) {
             continue;
         }
         vfio_dev_set_state(v->dev, VFIO_FSM_STOP_COPY, t0);
@@ -628,8 +629,7 @@ static int64_t switchover_data(struct mig *m, int64_t t0, int64_t *src_end)
     /* serialized VFIO devices on the main channel */
     for (unsigned i = 0; i < m->nd; i++) {
         struct vdev *v = &m->d[i];
-        if (v->cfg->multifd && m->s.multifd_channels &&
-            m->s.qemu >= QEMU_10_0) {
+        if (v->cfg->multifd && m->s.multifd_channels && m->qv->vfio_multifd) {
             continue;
         }
         int64_t s0 = t;
@@ -688,7 +688,7 @@ static void start_completion(struct mig *m, int64_t t)
         set_status(m, t + c, MIG_STATUS_PRE_SWITCHOVER);
         c += m->s.pause_wait_ns;
         set_status(m, t + c, MIG_STATUS_DEVICE);
-    } else if (m->s.qemu >= QEMU_10_0) {
+    } else if (m->qv->status_device_always) {
         set_status(m, t + c, MIG_STATUS_DEVICE);
     }
     int64_t src_end;
@@ -742,10 +742,10 @@ static int64_t start_postcopy(struct mig *m, int64_t t)
     apply_throttle(m, t); /* the guest now runs on the destination */
     /* 10.0+: the switchover always passes through "device"; 10.2 adds
      * "postcopy-device" until the destination has loaded the package */
-    if (m->s.qemu >= QEMU_10_0) {
+    if (m->qv->status_device_always) {
         set_status(m, t, MIG_STATUS_DEVICE);
     }
-    if (m->s.qemu >= QEMU_10_2) {
+    if (m->qv->status_postcopy_device) {
         set_status(m, t + c, MIG_STATUS_POSTCOPY_DEVICE);
     }
     set_status(m, end, MIG_STATUS_POSTCOPY_ACTIVE);
@@ -800,7 +800,7 @@ static int apply_actions(struct mig *m, int64_t t, const struct pol_actions *a)
     }
     if (a->set_avail_switchover_bandwidth &&
         a->avail_switchover_bandwidth_bps != m->avail_bw_bps &&
-        m->s.qemu >= QEMU_8_2) {
+        m->qv->avail_switchover_bw) {
         m->avail_bw_bps = a->avail_switchover_bandwidth_bps;
         ev(m, t, RUN_EV_PARAM, m->avail_bw_bps, 0,
            "avail-switchover-bandwidth=%llu",
@@ -842,7 +842,7 @@ static int apply_actions(struct mig *m, int64_t t, const struct pol_actions *a)
 
 static bool can_switchover(const struct mig *m)
 {
-    if (m->s.qemu < QEMU_8_1 || !m->s.switchover_ack) {
+    if (!m->qv->switchover_ack || !m->s.switchover_ack) {
         return true;
     }
     return m->paused || m->acked;
@@ -889,7 +889,7 @@ static void record_sample(struct mig *m, int64_t t, uint64_t est,
  * switched over, started completion or ended. */
 static int64_t iteration_run(struct mig *m, int64_t t, bool *ended)
 {
-    unsigned q = m->s.qemu;
+    const struct qv_row *qv = m->qv;
     int64_t c = 0;
     uint64_t page = ram_page_bytes(m->ram);
     m->iterations++;
@@ -897,7 +897,8 @@ static int64_t iteration_run(struct mig *m, int64_t t, bool *ended)
 
     /* --- pending: estimate (7.2: the single pending query) --- */
     uint64_t ram_rem = ram_dirty_pages(m->ram) * page;
-    if (q < QEMU_8_0 && !m->in_postcopy && ram_rem < m->threshold) {
+    if (qv->sync == QV_SYNC_IN_PENDING && !m->in_postcopy &&
+        ram_rem < m->threshold) {
         c += bitmap_sync(m, t + c);
         ram_rem = ram_dirty_pages(m->ram) * page;
     }
@@ -917,14 +918,14 @@ static int64_t iteration_run(struct mig *m, int64_t t, bool *ended)
     /* --- exact --- */
     bool exact = false;
     bool ni_sleep = false;
-    if (q >= QEMU_8_0) {
+    if (qv->exact != QV_EXACT_NONE) {
         bool trig;
-        if (q < QEMU_9_0) {
+        if (qv->exact == QV_EXACT_MUST_LE) {
             trig = must <= m->threshold;
         } else {
             trig = pending < m->threshold;
         }
-        if (q >= QEMU_10_1 && m->in_postcopy) {
+        if (qv->exact_precopy_only && m->in_postcopy) {
             trig = false;
         }
         if (trig && m->pol.report.mode == POL_REPORT_NON_ITERABLE &&
@@ -939,7 +940,7 @@ static int64_t iteration_run(struct mig *m, int64_t t, bool *ended)
             m->exact_calls++;
             m->last_exact_ns = t + c;
             bool sync;
-            if (q < QEMU_9_0) {
+            if (qv->sync == QV_SYNC_IN_EXACT_BELOW) {
                 sync = !m->in_postcopy && ram_rem < m->threshold;
             } else {
                 sync = !m->in_postcopy;
@@ -965,7 +966,7 @@ static int64_t iteration_run(struct mig *m, int64_t t, bool *ended)
     /* --- decision --- */
     bool cs = can_switchover(m);
     bool complete;
-    if (q >= QEMU_10_1) {
+    if (qv->switchover == QV_SWITCHOVER_LE) {
         complete = m->in_postcopy ? total_pending == 0
                                   : cs && total_pending <= m->threshold;
     } else {
@@ -973,10 +974,6 @@ static int64_t iteration_run(struct mig *m, int64_t t, bool *ended)
     }
     bool pc_ok = !m->in_postcopy && must + non_iter <= m->threshold && cs &&
                  m->start_postcopy;
-    if (q < QEMU_8_1) {
-        pc_ok = !m->in_postcopy && must + non_iter <= m->threshold &&
-                m->start_postcopy;
-    }
     record_sample(m, t + c, est, exact ? total_pending : 0, exact, 0);
     if (complete) {
         ev(m, t + c, RUN_EV_NOTE, total_pending, 0,
@@ -1049,7 +1046,7 @@ static int64_t iteration_run(struct mig *m, int64_t t, bool *ended)
         } else {
             m->precopy_bytes += rs.wire_bytes;
         }
-        if (q <= QEMU_8_2 && !rs.round_done) {
+        if (qv->iterate_serial && !rs.round_done) {
             stop_pass = true;
         }
     } else {
@@ -1057,7 +1054,7 @@ static int64_t iteration_run(struct mig *m, int64_t t, bool *ended)
     }
     for (unsigned i = 0; i < m->nd && !stop_pass && !m->in_postcopy; i++) {
         struct vdev *v = &m->d[i];
-        if (q < QEMU_8_1 || !in_precopy_state(v)) {
+        if (!qv_vfio_precopy(qv) || !in_precopy_state(v)) {
             continue;
         }
         if (rate_exceeded(m)) {
@@ -1066,7 +1063,7 @@ static int64_t iteration_run(struct mig *m, int64_t t, bool *ended)
         uint64_t before = v->precopy_sent;
         int r = vfio_iterate(m, v, t + c, &c);
         dev_moved += v->precopy_sent - before;
-        if (q <= QEMU_8_2 && r == 0) {
+        if (qv->iterate_serial && r == 0) {
             break;
         }
     }
@@ -1203,7 +1200,7 @@ static int setup(struct mig *m)
             dc.schedule[k].at_ns = sd->schedule[k].at_ns;
             dc.schedule[k].stop_copy_bytes = sd->schedule[k].stop_copy_bytes;
         }
-        dc.precopy = sd->precopy && m->s.qemu >= QEMU_8_1;
+        dc.precopy = sd->precopy && qv_vfio_precopy(m->qv);
         dc.p2p = sd->p2p;
         dc.precopy_initial_bytes = sd->precopy_initial_bytes;
         dc.precopy_dirty_rate_bps = sd->precopy_dirty_rate_bps;
@@ -1242,11 +1239,11 @@ static int setup(struct mig *m)
     for (unsigned i = 0; i < m->nd; i++) {
         struct vdev *v = &m->d[i];
         int64_t c = 0;
-        if (m->s.qemu >= QEMU_8_0) {
+        if (m->qv->vfio != QV_VFIO_V1) {
             v->cached_stop = query_stop(m, v, t, &c);
             v->cached_at_ns = t;
         }
-        if (m->s.qemu >= QEMU_8_1 && v->cfg->precopy) {
+        if (qv_vfio_precopy(m->qv) && v->cfg->precopy) {
             vfio_dev_set_state(v->dev, VFIO_FSM_PRE_COPY, t + c);
             query_precopy(v, t + c, &c);
         }
@@ -1262,7 +1259,7 @@ static int setup(struct mig *m)
             sim_at(m->e, t + m->s.rtt_ns, 0, EV_ACK, 0, ack_event, m, NULL);
         }
     }
-    if (m->s.auto_converge && m->s.qemu >= QEMU_9_2) {
+    if (m->s.auto_converge && m->qv->autoconverge_sync_timer) {
         sim_at(m->e, 5 * SIM_S, 2, EV_THROTTLE_TIMER, 0, throttle_timer, m,
                NULL);
     }
@@ -1300,7 +1297,8 @@ int mig_simulate(const struct scenario *s, const char *policy_spec,
     if (pol_chain_setup(&m->pol, policy_spec, &m->s, err, errlen)) {
         goto out;
     }
-    if (m->s.postcopy_ram && m->s.n_devices && m->s.qemu >= QEMU_9_0) {
+    m->qv = qv_get(m->s.qemu);
+    if (m->s.postcopy_ram && m->s.n_devices && m->qv->vfio_refuses_postcopy) {
         snprintf(err, errlen,
                  "QEMU 9.0+ refuses postcopy-ram with VFIO "
                  "devices (vfio save_prepare)");

@@ -71,7 +71,7 @@ static int cfg_avail(void *priv, const char *args, struct scenario *s,
                  "needs a rate, e.g. avail-switchover-bandwidth:10Gbit/s");
         return -1;
     }
-    if (s->qemu < QEMU_8_2) {
+    if (!qv_get(s->qemu)->avail_switchover_bw) {
         snprintf(err, errlen,
                  "the parameter exists from QEMU 8.2 on (model "
                  "is %s)",
@@ -147,7 +147,7 @@ static int cfg_dirty_limit(void *priv, const char *args, struct scenario *s,
     if (pol_args_check("dirty-limit", args, keys, err, errlen)) {
         return -1;
     }
-    if (s->qemu < QEMU_8_1) {
+    if (!qv_get(s->qemu)->dirty_limit) {
         snprintf(err, errlen,
                  "dirty-limit exists from QEMU 8.1 on (model is "
                  "%s)",
@@ -196,7 +196,7 @@ static int cfg_postcopy_after(void *priv, const char *args, struct scenario *s,
         snprintf(err, errlen, "'%s': not a whole number", v);
         return -1;
     }
-    if (s->n_devices && s->qemu >= QEMU_9_0) {
+    if (s->n_devices && qv_get(s->qemu)->vfio_refuses_postcopy) {
         snprintf(err, errlen,
                  "QEMU 9.0+ refuses postcopy-ram with VFIO "
                  "devices (vfio save_prepare)");

@@ -57,8 +57,7 @@ struct key {
 static const struct key top_keys[] = {
     {"name", K_STRING, S(name), sizeof(((struct scenario *)0)->name), "",
      "free text shown in reports"},
-    {"qemu", K_QEMU, S(qemu), 0, "9.1",
-     "QEMU version model: 7.2 8.0 8.1 8.2 9.0 9.1 9.2 10.0 10.1 10.2"},
+    {"qemu", K_QEMU, S(qemu), 0, "9.1", "QEMU version model: " QV_NAMES_SPACE},
     {"seed", K_U64, S(seed), 0, "1", "master seed of all random streams"},
     {NULL, 0, 0, 0, NULL, NULL},
 };
@@ -208,41 +207,25 @@ static const struct section sections[] = {
 };
 #define N_SECTIONS (sizeof(sections) / sizeof(sections[0]))
 
-static const struct {
-    const char *name;
-    unsigned v;
-} qemu_versions[] = {
-    {"7.2", QEMU_7_2},   {"8.0", QEMU_8_0},   {"8.1", QEMU_8_1},
-    {"8.2", QEMU_8_2},   {"9.0", QEMU_9_0},   {"9.1", QEMU_9_1},
-    {"9.2", QEMU_9_2},   {"10.0", QEMU_10_0}, {"10.1", QEMU_10_1},
-    {"10.2", QEMU_10_2},
-};
-#define N_QEMU (sizeof(qemu_versions) / sizeof(qemu_versions[0]))
-
 int scn_qemu_from_name(const char *s, unsigned *v)
 {
-    for (size_t i = 0; i < N_QEMU; i++) {
-        if (strcmp(s, qemu_versions[i].name) == 0) {
-            *v = qemu_versions[i].v;
-            return 0;
-        }
+    const struct qv_row *r = qv_by_name(s);
+    if (!r) {
+        return -1;
     }
-    return -1;
+    *v = r->num;
+    return 0;
 }
 
 const char *scn_qemu_name(unsigned v)
 {
-    for (size_t i = 0; i < N_QEMU; i++) {
-        if (qemu_versions[i].v == v) {
-            return qemu_versions[i].name;
-        }
-    }
-    return "?";
+    const struct qv_row *r = qv_exact_row(v);
+    return r ? r->name : "?";
 }
 
 const char *scn_qemu_list(void)
 {
-    return "7.2, 8.0, 8.1, 8.2, 9.0, 9.1, 9.2, 10.0, 10.1, 10.2";
+    return QV_NAMES_COMMA;
 }
 
 /* Convert one value; text is the JSON value rendered for messages. */
@@ -746,21 +729,22 @@ static int validate(struct scenario *s, char *err, size_t errlen)
         err_set(err, errlen, "migration.multifd_channels: at most 255");
         return -1;
     }
-    if (s->switchover_ack && s->qemu < QEMU_8_1) {
+    if (s->switchover_ack && !qv_get(s->qemu)->switchover_ack) {
         err_set(err, errlen, "migration.switchover_ack: needs QEMU 8.1+");
         return -1;
     }
-    if (s->dirty_limit && s->qemu < QEMU_8_1) {
+    if (s->dirty_limit && !qv_get(s->qemu)->dirty_limit) {
         err_set(err, errlen, "migration.dirty_limit: needs QEMU 8.1+");
         return -1;
     }
-    if (s->avail_switchover_bandwidth_bps && s->qemu < QEMU_8_2) {
+    if (s->avail_switchover_bandwidth_bps &&
+        !qv_get(s->qemu)->avail_switchover_bw) {
         err_set(err, errlen,
                 "migration.avail_switchover_bandwidth: needs QEMU 8.2+");
         return -1;
     }
     for (unsigned i = 0; i < s->n_devices; i++) {
-        if (s->devices[i].multifd && s->qemu < QEMU_10_0) {
+        if (s->devices[i].multifd && !qv_get(s->qemu)->vfio_multifd) {
             err_set(err, errlen, "devices[%u].multifd: needs QEMU 10.0+", i);
             return -1;
         }

@@ -228,190 +228,230 @@ const char *scn_qemu_list(void)
     return QV_NAMES_COMMA;
 }
 
-/* Convert one value; text is the JSON value rendered for messages. */
+/* One converter per key type: v (str: v's text when it is a string) into
+ * the field at p; 0, or -1 with the reason in e. */
+typedef int key_parse_fn(const struct key *k, json_t *v, const char *str,
+                         void *p, char *e, size_t elen);
+
+static int parse_size(const struct key *k, json_t *v, const char *str, void *p,
+                      char *e, size_t elen)
+{
+    uint64_t b;
+    if (json_is_integer(v) && json_integer_value(v) >= 0) {
+        b = (uint64_t)json_integer_value(v);
+    } else if (str) {
+        if (units_parse_size(str, &b, e, elen)) {
+            return -1;
+        }
+    } else {
+        snprintf(e, elen, "expected a size such as \"21GB\"");
+        return -1;
+    }
+    memcpy(p, &b, sizeof(b));
+    return 0;
+}
+
+static int parse_time(const struct key *k, json_t *v, const char *str, void *p,
+                      char *e, size_t elen)
+{
+    int64_t ns;
+    if (!str) {
+        snprintf(e, elen, "expected a time with a unit, e.g. \"300ms\"");
+        return -1;
+    }
+    if (units_parse_time(str, 0, &ns, e, elen)) {
+        return -1;
+    }
+    memcpy(p, &ns, sizeof(ns));
+    return 0;
+}
+
+static int parse_rate(const struct key *k, json_t *v, const char *str, void *p,
+                      char *e, size_t elen)
+{
+    uint64_t r;
+    if (json_is_integer(v) && json_integer_value(v) == 0) {
+        r = 0;
+    } else if (!str) {
+        snprintf(e, elen, "expected a rate with a unit, e.g. \"128MiB/s\"");
+        return -1;
+    } else if (units_parse_rate(str, &r, e, elen)) {
+        return -1;
+    }
+    memcpy(p, &r, sizeof(r));
+    return 0;
+}
+
+static int parse_bool(const struct key *k, json_t *v, const char *str, void *p,
+                      char *e, size_t elen)
+{
+    if (!json_is_boolean(v)) {
+        snprintf(e, elen, "expected true or false");
+        return -1;
+    }
+    bool b = json_is_true(v);
+    memcpy(p, &b, sizeof(b));
+    return 0;
+}
+
+static int parse_uint(const struct key *k, json_t *v, const char *str, void *p,
+                      char *e, size_t elen)
+{
+    if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+        json_integer_value(v) > 1000000) {
+        snprintf(e, elen, "expected a whole number 0..1000000");
+        return -1;
+    }
+    unsigned u = (unsigned)json_integer_value(v);
+    memcpy(p, &u, sizeof(u));
+    return 0;
+}
+
+static int parse_u64(const struct key *k, json_t *v, const char *str, void *p,
+                     char *e, size_t elen)
+{
+    uint64_t u;
+    if (json_is_integer(v) && json_integer_value(v) >= 0) {
+        u = (uint64_t)json_integer_value(v);
+    } else if (str) {
+        char *end;
+        errno = 0;
+        u = strtoull(str, &end, 0);
+        if (errno || end == str || *end) {
+            snprintf(e, elen, "expected a whole number");
+            return -1;
+        }
+    } else {
+        snprintf(e, elen, "expected a whole number");
+        return -1;
+    }
+    memcpy(p, &u, sizeof(u));
+    return 0;
+}
+
+static int parse_fraction(const struct key *k, json_t *v, const char *str,
+                          void *p, char *e, size_t elen)
+{
+    double d;
+    if (json_is_number(v)) {
+        d = json_number_value(v);
+    } else if (str) {
+        if (units_parse_fraction(str, &d, e, elen)) {
+            return -1;
+        }
+    } else {
+        snprintf(e, elen, "expected a fraction 0..1 or \"40%%\"");
+        return -1;
+    }
+    if (!(d >= 0.0 && d <= 1.0)) {
+        snprintf(e, elen, "must be between 0 and 1");
+        return -1;
+    }
+    memcpy(p, &d, sizeof(d));
+    return 0;
+}
+
+static int parse_double(const struct key *k, json_t *v, const char *str,
+                        void *p, char *e, size_t elen)
+{
+    if (!json_is_number(v)) {
+        snprintf(e, elen, "expected a number");
+        return -1;
+    }
+    double d = json_number_value(v);
+    memcpy(p, &d, sizeof(d));
+    return 0;
+}
+
+static int parse_string(const struct key *k, json_t *v, const char *str,
+                        void *p, char *e, size_t elen)
+{
+    if (!str) {
+        snprintf(e, elen, "expected a string");
+        return -1;
+    }
+    if (k->len == 0) { /* kind: only "vfio" */
+        if (strcmp(str, "vfio") != 0) {
+            snprintf(e, elen, "unknown device kind '%s' (only vfio)", str);
+            return -1;
+        }
+        return 0;
+    }
+    if (strlen(str) >= k->len) {
+        snprintf(e, elen, "longer than %zu characters", k->len - 1);
+        return -1;
+    }
+    memcpy(p, str, strlen(str) + 1);
+    return 0;
+}
+
+static int parse_qemu(const struct key *k, json_t *v, const char *str, void *p,
+                      char *e, size_t elen)
+{
+    unsigned qv;
+    char buf[32];
+    if (json_is_real(v)) {
+        snprintf(buf, sizeof(buf), "%.1f", json_real_value(v));
+        str = buf;
+    }
+    if (!str || scn_qemu_from_name(str, &qv)) {
+        snprintf(e, elen, "unknown QEMU version (modelled: %s)",
+                 scn_qemu_list());
+        return -1;
+    }
+    memcpy(p, &qv, sizeof(qv));
+    return 0;
+}
+
+static int parse_workload(const struct key *k, json_t *v, const char *str,
+                          void *p, char *e, size_t elen)
+{
+    enum ram_workload w;
+    if (!str || ram_workload_from_name(str, &w)) {
+        snprintf(e, elen,
+                 "unknown workload (idle, uniform, sweep, hotcold, phased)");
+        return -1;
+    }
+    memcpy(p, &w, sizeof(w));
+    return 0;
+}
+
+static int parse_rammode(const struct key *k, json_t *v, const char *str,
+                         void *p, char *e, size_t elen)
+{
+    enum ram_mode m;
+    if (str && strcmp(str, "page") == 0) {
+        m = RAM_MODE_PAGE;
+    } else if (str && strcmp(str, "aggregate") == 0) {
+        m = RAM_MODE_AGGREGATE;
+    } else {
+        snprintf(e, elen, "expected \"page\" or \"aggregate\"");
+        return -1;
+    }
+    memcpy(p, &m, sizeof(m));
+    return 0;
+}
+
+static key_parse_fn *const parsers[] = {
+    [K_SIZE] = parse_size,         [K_TIME] = parse_time,
+    [K_RATE] = parse_rate,         [K_BOOL] = parse_bool,
+    [K_UINT] = parse_uint,         [K_U64] = parse_u64,
+    [K_FRACTION] = parse_fraction, [K_DOUBLE] = parse_double,
+    [K_STRING] = parse_string,     [K_QEMU] = parse_qemu,
+    [K_WORKLOAD] = parse_workload, [K_RAMMODE] = parse_rammode,
+};
+
+/* Convert one value into its field of base; where names it in messages. */
 static int set_value(void *base, const struct key *k, json_t *v,
                      const char *where, char *err, size_t errlen)
 {
     char e[200] = "";
-    char *p = (char *)base + k->off;
     const char *str = json_is_string(v) ? json_string_value(v) : NULL;
-
-    switch (k->type) {
-    case K_SIZE: {
-        uint64_t b;
-        if (json_is_integer(v) && json_integer_value(v) >= 0) {
-            b = (uint64_t)json_integer_value(v);
-        } else if (str) {
-            if (units_parse_size(str, &b, e, sizeof(e))) {
-                goto bad;
-            }
-        } else {
-            snprintf(e, sizeof(e), "expected a size such as \"21GB\"");
-            goto bad;
-        }
-        memcpy(p, &b, sizeof(b));
-        return 0;
+    if (parsers[k->type](k, v, str, (char *)base + k->off, e, sizeof(e))) {
+        err_set(err, errlen, "%s: %s", where, e);
+        return -1;
     }
-    case K_TIME: {
-        int64_t ns;
-        if (!str) {
-            snprintf(e, sizeof(e),
-                     "expected a time with a unit, e.g. "
-                     "\"300ms\"");
-            goto bad;
-        }
-        if (units_parse_time(str, 0, &ns, e, sizeof(e))) {
-            goto bad;
-        }
-        memcpy(p, &ns, sizeof(ns));
-        return 0;
-    }
-    case K_RATE: {
-        uint64_t r;
-        if (json_is_integer(v) && json_integer_value(v) == 0) {
-            r = 0;
-        } else if (!str) {
-            snprintf(e, sizeof(e),
-                     "expected a rate with a unit, e.g. "
-                     "\"128MiB/s\"");
-            goto bad;
-        } else if (units_parse_rate(str, &r, e, sizeof(e))) {
-            goto bad;
-        }
-        memcpy(p, &r, sizeof(r));
-        return 0;
-    }
-    case K_BOOL: {
-        bool b;
-        if (!json_is_boolean(v)) {
-            snprintf(e, sizeof(e), "expected true or false");
-            goto bad;
-        }
-        b = json_is_true(v);
-        memcpy(p, &b, sizeof(b));
-        return 0;
-    }
-    case K_UINT: {
-        if (!json_is_integer(v) || json_integer_value(v) < 0 ||
-            json_integer_value(v) > 1000000) {
-            snprintf(e, sizeof(e), "expected a whole number 0..1000000");
-            goto bad;
-        }
-        unsigned u = (unsigned)json_integer_value(v);
-        memcpy(p, &u, sizeof(u));
-        return 0;
-    }
-    case K_U64: {
-        uint64_t u;
-        if (json_is_integer(v) && json_integer_value(v) >= 0) {
-            u = (uint64_t)json_integer_value(v);
-        } else if (str) {
-            char *end;
-            errno = 0;
-            u = strtoull(str, &end, 0);
-            if (errno || end == str || *end) {
-                snprintf(e, sizeof(e), "expected a whole number");
-                goto bad;
-            }
-        } else {
-            snprintf(e, sizeof(e), "expected a whole number");
-            goto bad;
-        }
-        memcpy(p, &u, sizeof(u));
-        return 0;
-    }
-    case K_FRACTION: {
-        double d;
-        if (json_is_number(v)) {
-            d = json_number_value(v);
-        } else if (str) {
-            if (units_parse_fraction(str, &d, e, sizeof(e))) {
-                goto bad;
-            }
-        } else {
-            snprintf(e, sizeof(e), "expected a fraction 0..1 or \"40%%\"");
-            goto bad;
-        }
-        if (!(d >= 0.0 && d <= 1.0)) {
-            snprintf(e, sizeof(e), "must be between 0 and 1");
-            goto bad;
-        }
-        memcpy(p, &d, sizeof(d));
-        return 0;
-    }
-    case K_DOUBLE: {
-        if (!json_is_number(v)) {
-            snprintf(e, sizeof(e), "expected a number");
-            goto bad;
-        }
-        double d = json_number_value(v);
-        memcpy(p, &d, sizeof(d));
-        return 0;
-    }
-    case K_STRING:
-        if (!str) {
-            snprintf(e, sizeof(e), "expected a string");
-            goto bad;
-        }
-        if (k->len == 0) { /* kind: only "vfio" */
-            if (strcmp(str, "vfio") != 0) {
-                snprintf(e, sizeof(e),
-                         "unknown device kind '%s' (only "
-                         "vfio)",
-                         str);
-                goto bad;
-            }
-            return 0;
-        }
-        if (strlen(str) >= k->len) {
-            snprintf(e, sizeof(e), "longer than %zu characters", k->len - 1);
-            goto bad;
-        }
-        memcpy(p, str, strlen(str) + 1);
-        return 0;
-    case K_QEMU: {
-        unsigned qv;
-        char buf[32];
-        if (json_is_real(v)) {
-            snprintf(buf, sizeof(buf), "%.1f", json_real_value(v));
-            str = buf;
-        }
-        if (!str || scn_qemu_from_name(str, &qv)) {
-            snprintf(e, sizeof(e), "unknown QEMU version (modelled: %s)",
-                     scn_qemu_list());
-            goto bad;
-        }
-        memcpy(p, &qv, sizeof(qv));
-        return 0;
-    }
-    case K_WORKLOAD: {
-        enum ram_workload w;
-        if (!str || ram_workload_from_name(str, &w)) {
-            snprintf(e, sizeof(e),
-                     "unknown workload (idle, uniform, sweep, "
-                     "hotcold, phased)");
-            goto bad;
-        }
-        memcpy(p, &w, sizeof(w));
-        return 0;
-    }
-    case K_RAMMODE: {
-        enum ram_mode m;
-        if (str && strcmp(str, "page") == 0) {
-            m = RAM_MODE_PAGE;
-        } else if (str && strcmp(str, "aggregate") == 0) {
-            m = RAM_MODE_AGGREGATE;
-        } else {
-            snprintf(e, sizeof(e), "expected \"page\" or \"aggregate\"");
-            goto bad;
-        }
-        memcpy(p, &m, sizeof(m));
-        return 0;
-    }
-    }
-bad:
-    err_set(err, errlen, "%s: %s", where, e);
-    return -1;
+    return 0;
 }
 
 static const struct key *find_key(const struct key *keys, const char *name)

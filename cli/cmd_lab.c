@@ -993,19 +993,20 @@ static int lab_cmd_validate(int argc, char **argv)
             v->pred_down = sim.m.src_downtime_ns;
             if (db) {
                 struct db_run_meta meta;
-                db_run_meta_init(&meta);
-                meta.kind = DB_KIND_SIM;
                 char *dj = scn_doc_json(doc);
-                meta.scenario_json = dj;
-                snprintf(meta.source_path, sizeof(meta.source_path),
-                         "lab validate (real run %lld)", v->real_id);
-                snprintf(meta.qemu, sizeof(meta.qemu), "%s",
-                         scn_qemu_name(sc.qemu));
-                snprintf(meta.policy, sizeof(meta.policy), "qemu");
-                meta.seed = sc.seed;
-                snprintf(meta.rng, sizeof(meta.rng), "taus2");
-                meta.command_line = (char *)cli_command_line();
-                meta.fingerprint = sim.m.fingerprint;
+                char src[64];
+                snprintf(src, sizeof(src), "lab validate (real run %lld)",
+                         v->real_id);
+                db_run_meta_build(&meta, &(struct db_run_origin){
+                                             .kind = DB_KIND_SIM,
+                                             .scenario_json = dj,
+                                             .source_path = src,
+                                             .qemu = scn_qemu_name(sc.qemu),
+                                             .policy = "qemu",
+                                             .seed = sc.seed,
+                                             .command_line = cli_command_line(),
+                                             .fingerprint = sim.m.fingerprint,
+                                         });
                 int64_t id = 0;
                 if (db_run_save(db, &meta, &sim, &id, err, sizeof(err)) == 0) {
                     v->sim_id = id;

@@ -662,20 +662,22 @@ static int64_t save_answer(const struct scn_doc *base,
             cli_error("%s", err);
             id = -1;
         } else {
-            m.kind = DB_KIND_SIM;
-            m.scenario_json = json;
-            snprintf(m.source_path, sizeof(m.source_path), "%s",
-                     file ? file : source);
+            char sha[65] = "";
             if (file && strcmp(file, "-") != 0 &&
-                db_sha256_file(file, m.source_sha256, NULL, 0) != 0) {
-                m.source_sha256[0] = '\0';
+                db_sha256_file(file, sha, NULL, 0) != 0) {
+                sha[0] = '\0';
             }
-            snprintf(m.qemu, sizeof(m.qemu), "%s", scn_qemu_name(s.qemu));
-            snprintf(m.policy, sizeof(m.policy), "%s", t->policy);
-            m.seed = s.seed;
-            snprintf(m.rng, sizeof(m.rng), "taus2");
-            m.command_line = (char *)cli_command_line();
-            m.fingerprint = res.m.fingerprint;
+            db_run_meta_build(&m, &(struct db_run_origin){
+                                      .kind = DB_KIND_SIM,
+                                      .scenario_json = json,
+                                      .source_path = file ? file : source,
+                                      .source_sha256 = sha,
+                                      .qemu = scn_qemu_name(s.qemu),
+                                      .policy = t->policy,
+                                      .seed = s.seed,
+                                      .command_line = cli_command_line(),
+                                      .fingerprint = res.m.fingerprint,
+                                  });
             if (db_run_save(db, &m, &res, &id, err, sizeof(err))) {
                 id = -1;
             }

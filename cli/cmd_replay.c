@@ -700,19 +700,21 @@ static int store(const char *path, const struct trc_replay *r, struct cf *cfs,
             continue;
         }
         struct db_run_meta *m = &metas[i];
-        db_run_meta_init(m);
-        m->kind = i == 0 ? DB_KIND_REPLAY : DB_KIND_SIM;
-        m->scenario_json = i == 0 ? NULL : scen;
-        snprintf(m->source_path, sizeof(m->source_path), "%s", src);
-        snprintf(m->source_sha256, sizeof(m->source_sha256), "%s", sha);
         const struct run_result *res = i == 0 ? &r->run : &cfs[i - 1].res;
-        snprintf(m->qemu, sizeof(m->qemu), "%s", res->m.qemu);
-        snprintf(m->policy, sizeof(m->policy), "%s",
-                 i == 0 ? "observed" : cfs[i - 1].policy);
-        m->seed = 1;
-        snprintf(m->rng, sizeof(m->rng), "taus2");
-        m->command_line = (char *)cli_command_line();
-        m->fingerprint = res->m.fingerprint;
+        /* the observed run has no seed and no generator; a counterfactual
+         * re-run is seeded 1, as trc_scenario_json writes it */
+        db_run_meta_build(m,
+                          &(struct db_run_origin){
+                              .kind = i == 0 ? DB_KIND_REPLAY : DB_KIND_SIM,
+                              .scenario_json = i == 0 ? NULL : scen,
+                              .source_path = src,
+                              .source_sha256 = sha,
+                              .qemu = res->m.qemu,
+                              .policy = i == 0 ? "observed" : cfs[i - 1].policy,
+                              .seed = 1,
+                              .command_line = cli_command_line(),
+                              .fingerprint = res->m.fingerprint,
+                          });
         int64_t id = 0;
         if (db_run_save(db, m, res, &id, err, sizeof(err))) {
             cli_error("%s", err);

@@ -103,17 +103,17 @@ static int store_runs(const struct scn_doc *doc, const struct scenario *scn,
     }
     for (unsigned i = 0; i < n; i++) {
         struct db_run_meta *m = &metas[i];
-        db_run_meta_init(m);
-        m->kind = DB_KIND_SIM;
-        m->scenario_json = json;
-        snprintf(m->source_path, sizeof(m->source_path), "%s", path);
-        snprintf(m->source_sha256, sizeof(m->source_sha256), "%s", sha);
-        snprintf(m->qemu, sizeof(m->qemu), "%s", scn_qemu_name(scn->qemu));
-        snprintf(m->policy, sizeof(m->policy), "%s", res[i].m.policy);
-        m->seed = scn->seed;
-        snprintf(m->rng, sizeof(m->rng), "taus2");
-        m->command_line = (char *)cli_command_line();
-        m->fingerprint = res[i].m.fingerprint;
+        db_run_meta_build(m, &(struct db_run_origin){
+                                 .kind = DB_KIND_SIM,
+                                 .scenario_json = json,
+                                 .source_path = path,
+                                 .source_sha256 = sha,
+                                 .qemu = scn_qemu_name(scn->qemu),
+                                 .policy = res[i].m.policy,
+                                 .seed = scn->seed,
+                                 .command_line = cli_command_line(),
+                                 .fingerprint = res[i].m.fingerprint,
+                             });
         int64_t id = 0;
         if (db_run_save(db, m, &res[i], &id, err, sizeof(err))) {
             cli_error("%s", err);

@@ -33,6 +33,9 @@
 
 #include <gsl/gsl_errno.h>
 
+/* The one generator type of every stream (see sim_rng_name). */
+#define RNG_TYPE gsl_rng_taus2
+
 #define SLOT_FREE    UINT32_MAX
 #define SLOT_NONE    UINT32_MAX
 #define INITIAL_CAP  64u
@@ -467,7 +470,7 @@ gsl_rng *sim_rng(struct sim_engine *e, uint32_t stream)
         e->rng = nr;
         e->cap_rng = ncap;
     }
-    r = gsl_rng_alloc(gsl_rng_taus2);
+    r = gsl_rng_alloc(RNG_TYPE);
     if (!r) {
         return NULL;
     }
@@ -485,4 +488,9 @@ gsl_rng *sim_rng(struct sim_engine *e, uint32_t stream)
     e->rng[lo].r = r;
     e->n_rng++;
     return r;
+}
+
+const char *sim_rng_name(void)
+{
+    return RNG_TYPE->name;
 }

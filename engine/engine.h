@@ -107,6 +107,9 @@ uint64_t sim_executed(const struct sim_engine *e);
 /* Per-component random stream (created on first use; NULL on allocation
  * failure).  Stream numbers are the caller's (see SIM_STREAM_*). */
 gsl_rng *sim_rng(struct sim_engine *e, uint32_t stream);
+/* The name of the GSL generator sim_rng() hands out ("taus2"): what a stored
+ * run records as its generator.  Static storage. */
+const char *sim_rng_name(void);
 
 /* Fingerprint of the executed event stream so far. */
 uint64_t sim_fingerprint(const struct sim_engine *e);

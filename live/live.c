@@ -661,15 +661,14 @@ static void begin_run(struct live_session *s, const struct live_mig *m)
         return;
     }
     struct db_run_meta meta;
-    db_run_meta_init(&meta);
-    meta.kind = DB_KIND_LIVE;
-    snprintf(meta.source_path, sizeof(meta.source_path), "%s",
-             s->o.source ? s->o.source : "");
-    snprintf(meta.qemu, sizeof(meta.qemu), "%s", s->qemu_model);
-    snprintf(meta.policy, sizeof(meta.policy), "%s",
-             s->o.policy ? s->o.policy : "");
-    meta.command_line = (char *)s->o.command_line;
-    meta.scenario_json = (char *)s->o.scenario_json;
+    db_run_meta_build(&meta, &(struct db_run_origin){
+                                 .kind = DB_KIND_LIVE,
+                                 .scenario_json = s->o.scenario_json,
+                                 .source_path = s->o.source,
+                                 .qemu = s->qemu_model,
+                                 .policy = s->o.policy,
+                                 .command_line = s->o.command_line,
+                             });
     meta.started_ns = s->t0_epoch_ns;
     char err[512];
     int64_t id = 0;

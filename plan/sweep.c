@@ -311,21 +311,19 @@ static int store_point(struct sweep *sw, struct db *db, struct slot *sl,
         }
     }
     struct db_run_meta meta;
-    db_run_meta_init(&meta);
-    meta.kind = DB_KIND_SIM;
-    meta.scenario_json = sl->json;
-    snprintf(meta.source_path, sizeof(meta.source_path), "%s",
-             c->source_path ? c->source_path : "");
-    snprintf(meta.source_sha256, sizeof(meta.source_sha256), "%s",
-             c->source_sha256 ? c->source_sha256 : "");
-    snprintf(meta.qemu, sizeof(meta.qemu), "%s", sl->m.qemu);
-    snprintf(meta.policy, sizeof(meta.policy), "%s", sl->policy);
-    meta.seed = sl->seed;
-    snprintf(meta.rng, sizeof(meta.rng), "taus2");
-    meta.command_line = (char *)(c->command_line ? c->command_line : "");
+    db_run_meta_build(&meta, &(struct db_run_origin){
+                                 .kind = DB_KIND_SIM,
+                                 .scenario_json = sl->json,
+                                 .source_path = c->source_path,
+                                 .source_sha256 = c->source_sha256,
+                                 .qemu = sl->m.qemu,
+                                 .policy = sl->policy,
+                                 .seed = sl->seed,
+                                 .command_line = c->command_line,
+                                 .fingerprint = sl->m.fingerprint,
+                             });
     meta.started_ns = sl->started_ns;
     meta.finished_ns = epoch_ns();
-    meta.fingerprint = sl->m.fingerprint;
     meta.complete = true;
     memcpy(meta.run_key, sl->key, sizeof(meta.run_key));
     struct run_result res;

@@ -93,6 +93,26 @@ struct db_run_meta {
 
 /* Zero a meta (all strings empty/NULL).  */
 void db_run_meta_init(struct db_run_meta *m);
+
+/*
+ * Where a run comes from: what every command that stores a run fills in,
+ * and db_run_meta_build() turns into a meta.  Strings are borrowed (NULL =
+ * none) and must outlive the meta.  Only a simulated run (DB_KIND_SIM) has
+ * a seed and a generator: its rng is the engine's (sim_rng_name()); an
+ * observed run (replay, live) records seed 0 and no generator.
+ */
+struct db_run_origin {
+    enum db_run_kind kind;
+    const char *scenario_json; /* scenario as JSON text */
+    const char *source_path;   /* scenario/trace file or a description */
+    const char *source_sha256; /* hex digest of the source file */
+    const char *qemu;          /* QEMU version model */
+    const char *policy;        /* policy spec as given */
+    uint64_t seed;             /* simulated runs only */
+    const char *command_line;
+    uint64_t fingerprint;
+};
+void db_run_meta_build(struct db_run_meta *m, const struct db_run_origin *o);
 /* Free the owned strings of a meta filled by db_run_load; re-inits it. */
 void db_run_meta_free(struct db_run_meta *m);
 

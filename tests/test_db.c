@@ -21,6 +21,7 @@
 #include <sqlite3.h>
 
 #include "store/db.h"
+#include "engine/engine.h"
 
 static char tmpdir[64];
 
@@ -909,10 +910,46 @@ static void test_field_format(void **state)
                         "2023-11-14 22:13:20Z");
 }
 
+/* One builder for every stored run: a simulated run records the engine's
+ * generator and its seed, an observed one neither. */
+static void test_meta_build(void **state)
+{
+    (void)state;
+    struct db_run_meta m;
+    db_run_meta_build(&m, &(struct db_run_origin){
+                              .kind = DB_KIND_SIM,
+                              .scenario_json = "{}",
+                              .source_path = "a.json",
+                              .qemu = "9.1",
+                              .policy = "qemu",
+                              .seed = 42,
+                              .fingerprint = 7,
+                          });
+    assert_int_equal(m.kind, DB_KIND_SIM);
+    assert_string_equal(m.rng, sim_rng_name());
+    assert_string_equal(m.rng, "taus2");
+    assert_int_equal(m.seed, 42);
+    assert_string_equal(m.source_path, "a.json");
+    assert_string_equal(m.source_sha256, "");
+    assert_string_equal(m.policy, "qemu");
+    assert_int_equal(m.fingerprint, 7);
+    db_run_meta_build(&m, &(struct db_run_origin){
+                              .kind = DB_KIND_REPLAY,
+                              .source_path = "t.log",
+                              .policy = "observed",
+                              .seed = 1,
+                          });
+    assert_string_equal(m.rng, "");
+    assert_int_equal(m.seed, 0);
+    assert_null(m.scenario_json);
+    assert_string_equal(m.qemu, "");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_schema_created),
+        cmocka_unit_test(test_meta_build),
         cmocka_unit_test(test_migrate_from_v1),
         cmocka_unit_test(test_refuse_newer_and_foreign),
         cmocka_unit_test(test_save_load_roundtrip),

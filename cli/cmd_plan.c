@@ -198,7 +198,8 @@ static void commands(const struct plan_result *r, const struct plan_policy *o,
     json_object_set_new(args, "downtime-limit", json_integer(ms));
     json_object_set_new(args, "max-bandwidth",
                         json_integer((json_int_t)a->max_bandwidth_bps));
-    if (a->qemu >= QEMU_8_2 && a->avail_switchover_bandwidth_bps) {
+    if (qv_has_avail_switchover_bw(a->qemu) &&
+        a->avail_switchover_bandwidth_bps) {
         json_object_set_new(
             args, "avail-switchover-bandwidth",
             json_integer((json_int_t)a->avail_switchover_bandwidth_bps));
@@ -451,7 +452,9 @@ static void print_table(const struct plan_result *r, const char *source,
             "  avail-switchover-bandwidth          %s  (real switchover "
             "throughput%s)\n",
             units_fmt_rate(r->avail_switchover_bps, a, sizeof(a)),
-            r->scn.qemu >= QEMU_8_2 ? "" : "; the parameter exists from 8.2");
+            qv_has_avail_switchover_bw(r->scn.qemu)
+                ? ""
+                : "; the parameter exists from 8.2");
     fprintf(f, "  max-bandwidth needed at %-10s  ",
             units_fmt_time(r->at_limit_ns, a, sizeof(a)));
     if (r->bw_found) {

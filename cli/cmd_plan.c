@@ -163,7 +163,6 @@ static int64_t save_answer(const struct scn_doc *base,
     int64_t id = -1;
     struct db *db = db_open(db_path, err, sizeof(err));
     struct db_run_meta m;
-    db_run_meta_init(&m);
     char key[65];
     plan_point_key(json, t->policy, s.seed, key);
     if (db) {
@@ -192,9 +191,8 @@ static int64_t save_answer(const struct scn_doc *base,
                                       .seed = s.seed,
                                       .command_line = cli_command_line(),
                                       .fingerprint = res.m.fingerprint,
+                                      .run_key = key,
                                   });
-            /* found again by this key next time (the builder clears it) */
-            memcpy(m.run_key, key, sizeof(m.run_key));
             if (db_run_save(db, &m, &res, &id, err, sizeof(err))) {
                 id = -1;
             }

@@ -17,6 +17,7 @@
 #include "base/units.h"
 #include "engine/engine.h"
 #include "policy/policy.h"
+#include "run/qemu_version.h"
 #include "run/qmp_params.h"
 
 static const char *fmt_ms(double ms, char *buf, size_t len)
@@ -110,7 +111,8 @@ static void params_command(const struct scenario *a, int64_t limit_ns,
     json_t *args = json_object();
     set_arg(args, QP_DOWNTIME_LIMIT, (uint64_t)limit_ns);
     set_arg(args, QP_MAX_BANDWIDTH, a->max_bandwidth_bps);
-    if (a->qemu >= QEMU_8_2 && a->avail_switchover_bandwidth_bps) {
+    if (qv_has_avail_switchover_bw(a->qemu) &&
+        a->avail_switchover_bandwidth_bps) {
         set_arg(args, QP_AVAIL_SWITCHOVER_BW,
                 a->avail_switchover_bandwidth_bps);
     }
@@ -408,7 +410,9 @@ static void print_budgets(FILE *f, const struct plan_result *r)
             "  avail-switchover-bandwidth          %s  (real switchover "
             "throughput%s)\n",
             units_fmt_rate(r->avail_switchover_bps, a, sizeof(a)),
-            r->scn.qemu >= QEMU_8_2 ? "" : "; the parameter exists from 8.2");
+            qv_has_avail_switchover_bw(r->scn.qemu)
+                ? ""
+                : "; the parameter exists from 8.2");
     fprintf(f, "  max-bandwidth needed at %-10s  ",
             units_fmt_time(r->at_limit_ns, a, sizeof(a)));
     if (r->bw_found) {

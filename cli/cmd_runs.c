@@ -13,7 +13,9 @@
 
 #include <jansson.h>
 
+#include "base/csv.h"
 #include "cli/cli.h"
+#include "run/fields.h"
 #include "store/db.h"
 
 static void usage(FILE *f)
@@ -105,22 +107,6 @@ static void truncate_to(char *s, size_t max)
     }
 }
 
-static void csv_cell(FILE *f, const char *s)
-{
-    if (!strpbrk(s, ",\"\r\n")) {
-        fputs(s, f);
-        return;
-    }
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"') {
-            fputc('"', f);
-        }
-        fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
 static int do_list(struct db *db, enum cli_format fmt)
 {
     struct db_run_summary *list;
@@ -168,11 +154,11 @@ static int do_list(struct db *db, enum cli_format fmt)
             printf("%lld,%s,%d,%s,", (long long)s->id, db_kind_name(s->kind),
                    s->complete ? 1 : 0,
                    db_format_time(s->started_ns, t, sizeof(t)));
-            csv_cell(stdout, s->qemu);
+            csv_put(stdout, s->qemu, CSV_QUOTE_MINIMAL);
             fputc(',', stdout);
-            csv_cell(stdout, s->policy);
+            csv_put(stdout, s->policy, CSV_QUOTE_MINIMAL);
             fputc(',', stdout);
-            csv_cell(stdout, s->source);
+            csv_put(stdout, s->source, CSV_QUOTE_MINIMAL);
             printf(",%" PRIu64 ",%s,", s->seed, run_outcome_name(s->outcome));
             if (s->have_metrics) {
                 printf("%lld,%lld", (long long)s->total_ns,
@@ -197,8 +183,9 @@ static int do_list(struct db *db, enum cli_format fmt)
             truncate_to(pol, 24);
             truncate_to(src, 20);
             if (s->have_metrics) {
-                db_format_value(DB_U_NS, (double)s->total_ns, a, sizeof(a));
-                db_format_value(DB_U_NS, (double)s->downtime_ns, b, sizeof(b));
+                run_format_value(RUN_U_NS, (double)s->total_ns, a, sizeof(a));
+                run_format_value(RUN_U_NS, (double)s->downtime_ns, b,
+                                 sizeof(b));
             }
             printf("%5lld  %-6s  %-10s  %-20s  %-5s  %-24s  %-20s  %-10s  "
                    "%10s  %10s\n",
@@ -277,25 +264,26 @@ static int do_show(struct db *db, int64_t id, enum cli_format fmt)
     if (m.complete) {
         printf("Metrics\n");
         size_t nf;
-        const struct db_field *f = db_metric_fields(&nf);
+        const struct run_field *f = run_metric_fields(&nf);
         for (size_t k = 0; k < nf; k++) {
-            kv(f[k].label, db_field_format(&f[k], &r.m, buf, sizeof(buf)));
+            kv(f[k].label, run_field_format(&f[k], &r.m, buf, sizeof(buf)));
         }
         if (r.m.n_devices) {
             printf("Devices\n");
             for (unsigned d = 0; d < r.m.n_devices; d++) {
                 const struct run_device_result *dv = &r.m.devices[d];
                 char a[32], b[32], c[32], e[32];
-                printf(
-                    "  %-20s precopy %s, stop-copy %s, save %s, load %s\n",
-                    dv->name,
-                    db_format_value(DB_U_BYTES, (double)dv->precopy_bytes, a,
-                                    sizeof(a)),
-                    db_format_value(DB_U_BYTES, (double)dv->stop_copy_bytes, b,
-                                    sizeof(b)),
-                    db_format_value(DB_U_NS, (double)dv->save_ns, c, sizeof(c)),
-                    db_format_value(DB_U_NS, (double)dv->load_ns, e,
-                                    sizeof(e)));
+                printf("  %-20s precopy %s, stop-copy %s, save %s, load %s\n",
+                       dv->name,
+                       run_format_value(RUN_U_BYTES, (double)dv->precopy_bytes,
+                                        a, sizeof(a)),
+                       run_format_value(RUN_U_BYTES,
+                                        (double)dv->stop_copy_bytes, b,
+                                        sizeof(b)),
+                       run_format_value(RUN_U_NS, (double)dv->save_ns, c,
+                                        sizeof(c)),
+                       run_format_value(RUN_U_NS, (double)dv->load_ns, e,
+                                        sizeof(e)));
             }
         }
     }
@@ -354,13 +342,13 @@ static void diff_row(enum cli_format fmt, const char *name, const char *a,
                      const char *b, const char *delta)
 {
     if (fmt == CLI_FMT_CSV) {
-        csv_cell(stdout, name);
+        csv_put(stdout, name, CSV_QUOTE_MINIMAL);
         fputc(',', stdout);
-        csv_cell(stdout, a);
+        csv_put(stdout, a, CSV_QUOTE_MINIMAL);
         fputc(',', stdout);
-        csv_cell(stdout, b);
+        csv_put(stdout, b, CSV_QUOTE_MINIMAL);
         fputc(',', stdout);
-        csv_cell(stdout, delta);
+        csv_put(stdout, delta, CSV_QUOTE_MINIMAL);
         fputs("\r\n", stdout);
     } else {
         char ca[256], cb[256];
@@ -390,7 +378,7 @@ static int do_diff(struct db *db, int64_t ida, int64_t idb, enum cli_format fmt)
         return rc_exit(rc);
     }
     size_t nf;
-    const struct db_field *f = db_metric_fields(&nf);
+    const struct run_field *f = run_metric_fields(&nf);
     if (fmt == CLI_FMT_JSON) {
         json_t *o = json_object();
         json_object_set_new(o, "a", json_integer(ida));
@@ -401,8 +389,8 @@ static int do_diff(struct db *db, int64_t ida, int64_t idb, enum cli_format fmt)
                             json_string(run_outcome_name(rb.m.outcome)));
         json_t *mt = json_object();
         for (size_t k = 0; k < nf; k++) {
-            double a = db_field_value(&f[k], &ra.m);
-            double b = db_field_value(&f[k], &rb.m);
+            double a = run_field_value(&f[k], &ra.m);
+            double b = run_field_value(&f[k], &rb.m);
             json_t *e = json_object();
             json_object_set_new(e, "a",
                                 isfinite(a) ? json_real(a) : json_null());
@@ -437,15 +425,15 @@ static int do_diff(struct db *db, int64_t ida, int64_t idb, enum cli_format fmt)
                  ra.m.outcome != rb.m.outcome ? "differs" : "");
         for (size_t k = 0; k < nf; k++) {
             char a[48], b[48], d[80] = "";
-            double va = db_field_value(&f[k], &ra.m);
-            double vb = db_field_value(&f[k], &rb.m);
-            db_field_format(&f[k], &ra.m, a, sizeof(a));
-            db_field_format(&f[k], &rb.m, b, sizeof(b));
-            if (f[k].unit == DB_U_BOOL) {
+            double va = run_field_value(&f[k], &ra.m);
+            double vb = run_field_value(&f[k], &rb.m);
+            run_field_format(&f[k], &ra.m, a, sizeof(a));
+            run_field_format(&f[k], &rb.m, b, sizeof(b));
+            if (f[k].unit == RUN_U_BOOL) {
                 snprintf(d, sizeof(d), "%s", va != vb ? "differs" : "");
             } else if (isfinite(va) && isfinite(vb) && va != vb) {
                 char dv[48];
-                db_format_value(f[k].unit, vb - va, dv, sizeof(dv));
+                run_format_value(f[k].unit, vb - va, dv, sizeof(dv));
                 if (va != 0) {
                     snprintf(d, sizeof(d), "%s%s (%+.1f%%)", vb > va ? "+" : "",
                              dv, 100.0 * (vb - va) / va);

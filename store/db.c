@@ -205,7 +205,7 @@ static int migrate(struct db *db, char *err, size_t errlen)
 }
 
 static char *build_insert(const char *table, const char *fixed, int nfixed,
-                          const struct db_field *f, size_t nf)
+                          const struct run_field *f, size_t nf)
 {
     size_t cap = 4096;
     char *s = malloc(cap);
@@ -227,8 +227,8 @@ static char *build_insert(const char *table, const char *fixed, int nfixed,
 static int prepare_all(struct db *db, char *err, size_t errlen)
 {
     size_t nm, ns;
-    const struct db_field *mf = db_metric_fields(&nm);
-    const struct db_field *sf = db_sample_fields(&ns);
+    const struct run_field *mf = run_metric_fields(&nm);
+    const struct run_field *sf = run_sample_fields(&ns);
     char *ins_result =
         build_insert("results", "run_id, outcome, qemu, policy", 4, mf, nm);
     char *ins_sample = build_insert("series", "run_id, seq", 2, sf, ns);
@@ -400,24 +400,24 @@ static void bind_text_or_null(sqlite3_stmt *st, int i, const char *s)
     }
 }
 
-static void bind_field(sqlite3_stmt *st, int i, const struct db_field *f,
+static void bind_field(sqlite3_stmt *st, int i, const struct run_field *f,
                        const void *base)
 {
     const char *p = (const char *)base + f->offset;
     switch (f->ctype) {
-    case DB_C_I64: {
+    case RUN_C_I64: {
         int64_t v;
         memcpy(&v, p, sizeof(v));
         sqlite3_bind_int64(st, i, v);
         break;
     }
-    case DB_C_U64: {
+    case RUN_C_U64: {
         uint64_t v;
         memcpy(&v, p, sizeof(v));
         sqlite3_bind_int64(st, i, (sqlite3_int64)v);
         break;
     }
-    case DB_C_DBL: {
+    case RUN_C_DBL: {
         double v;
         memcpy(&v, p, sizeof(v));
         if (isnan(v)) {
@@ -427,13 +427,13 @@ static void bind_field(sqlite3_stmt *st, int i, const struct db_field *f,
         }
         break;
     }
-    case DB_C_BOOL: {
+    case RUN_C_BOOL: {
         bool v;
         memcpy(&v, p, sizeof(v));
         sqlite3_bind_int(st, i, v ? 1 : 0);
         break;
     }
-    case DB_C_UINT: {
+    case RUN_C_UINT: {
         unsigned v;
         memcpy(&v, p, sizeof(v));
         sqlite3_bind_int64(st, i, v);
@@ -442,34 +442,34 @@ static void bind_field(sqlite3_stmt *st, int i, const struct db_field *f,
     }
 }
 
-static void read_field(sqlite3_stmt *st, int i, const struct db_field *f,
+static void read_field(sqlite3_stmt *st, int i, const struct run_field *f,
                        void *base)
 {
     char *p = (char *)base + f->offset;
     switch (f->ctype) {
-    case DB_C_I64: {
+    case RUN_C_I64: {
         int64_t v = sqlite3_column_int64(st, i);
         memcpy(p, &v, sizeof(v));
         break;
     }
-    case DB_C_U64: {
+    case RUN_C_U64: {
         uint64_t v = (uint64_t)sqlite3_column_int64(st, i);
         memcpy(p, &v, sizeof(v));
         break;
     }
-    case DB_C_DBL: {
+    case RUN_C_DBL: {
         double v = sqlite3_column_type(st, i) == SQLITE_NULL
                        ? NAN
                        : sqlite3_column_double(st, i);
         memcpy(p, &v, sizeof(v));
         break;
     }
-    case DB_C_BOOL: {
+    case RUN_C_BOOL: {
         bool v = sqlite3_column_int64(st, i) != 0;
         memcpy(p, &v, sizeof(v));
         break;
     }
-    case DB_C_UINT: {
+    case RUN_C_UINT: {
         unsigned v = (unsigned)sqlite3_column_int64(st, i);
         memcpy(p, &v, sizeof(v));
         break;
@@ -565,7 +565,7 @@ int db_ins_samples(struct db *db, int64_t id, const struct run_sample *s,
                    size_t n, char *err, size_t errlen)
 {
     size_t nf;
-    const struct db_field *f = db_sample_fields(&nf);
+    const struct run_field *f = run_sample_fields(&nf);
     int64_t seq;
     if (next_seq(db, ST_NEXT_SAMPLE, id, &seq, err, errlen) != 0) {
         return -1;
@@ -648,7 +648,7 @@ int db_ins_finish(struct db *db, int64_t id, const struct run_result *res,
         return -1;
     }
     size_t nf;
-    const struct db_field *f = db_metric_fields(&nf);
+    const struct run_field *f = run_metric_fields(&nf);
     sqlite3_stmt *st = db->st[ST_INS_RESULT];
     char qemu[sizeof(m->qemu) + 1], policy[sizeof(m->policy) + 1];
     memcpy(qemu, m->qemu, sizeof(m->qemu));
@@ -946,7 +946,7 @@ static int load_metrics(struct db *db, int64_t id, struct run_metrics *m,
                         bool *found, char *err, size_t errlen)
 {
     size_t nf;
-    const struct db_field *f = db_metric_fields(&nf);
+    const struct run_field *f = run_metric_fields(&nf);
     char sql[2048];
     size_t off =
         (size_t)snprintf(sql, sizeof(sql), "SELECT outcome, qemu, policy");
@@ -1016,7 +1016,7 @@ static int load_samples(struct db *db, int64_t id, struct run_result *r,
                         char *err, size_t errlen)
 {
     size_t nf;
-    const struct db_field *f = db_sample_fields(&nf);
+    const struct run_field *f = run_sample_fields(&nf);
     char sql[2048];
     size_t off = (size_t)snprintf(sql, sizeof(sql), "SELECT seq");
     for (size_t k = 0; k < nf; k++) {

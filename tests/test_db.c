@@ -153,25 +153,25 @@ static void assert_same_result(const struct run_result *a,
                                const struct run_result *b)
 {
     size_t nf;
-    const struct db_field *f = db_metric_fields(&nf);
+    const struct run_field *f = run_metric_fields(&nf);
     assert_int_equal(a->m.outcome, b->m.outcome);
     assert_string_equal(a->m.qemu, b->m.qemu);
     assert_string_equal(a->m.policy, b->m.policy);
     assert_true(a->m.fingerprint == b->m.fingerprint);
     for (size_t k = 0; k < nf; k++) {
-        if (!dbl_eq(db_field_value(&f[k], &a->m),
-                    db_field_value(&f[k], &b->m))) {
+        if (!dbl_eq(run_field_value(&f[k], &a->m),
+                    run_field_value(&f[k], &b->m))) {
             fail_msg("metric %s differs", f[k].name);
         }
     }
     assert_int_equal(a->m.n_devices, b->m.n_devices);
     assert_memory_equal(a->m.devices, b->m.devices, sizeof(a->m.devices));
     assert_int_equal(a->n_samples, b->n_samples);
-    f = db_sample_fields(&nf);
+    f = run_sample_fields(&nf);
     for (size_t i = 0; i < a->n_samples; i++) {
         for (size_t k = 0; k < nf; k++) {
-            if (!dbl_eq(db_field_value(&f[k], &a->samples[i]),
-                        db_field_value(&f[k], &b->samples[i]))) {
+            if (!dbl_eq(run_field_value(&f[k], &a->samples[i]),
+                        run_field_value(&f[k], &b->samples[i]))) {
                 fail_msg("sample %zu field %s differs", i, f[k].name);
             }
         }
@@ -893,19 +893,21 @@ static void test_field_format(void **state)
 {
     (void)state;
     char buf[64];
-    assert_string_equal(db_format_value(DB_U_NS, 310000000, buf, sizeof(buf)),
+    assert_string_equal(run_format_value(RUN_U_NS, 310000000, buf, sizeof(buf)),
                         "310.00 ms");
-    assert_string_equal(db_format_value(DB_U_NS, 1.5e9, buf, sizeof(buf)),
+    assert_string_equal(run_format_value(RUN_U_NS, 1.5e9, buf, sizeof(buf)),
                         "1.500 s");
     assert_string_equal(
-        db_format_value(DB_U_BYTES, 21474836480.0, buf, sizeof(buf)),
+        run_format_value(RUN_U_BYTES, 21474836480.0, buf, sizeof(buf)),
         "20.0 GiB");
-    assert_string_equal(db_format_value(DB_U_BYTES, 512, buf, sizeof(buf)),
+    assert_string_equal(run_format_value(RUN_U_BYTES, 512, buf, sizeof(buf)),
                         "512 B");
     assert_string_equal(
-        db_format_value(DB_U_BPS, 134217728.0, buf, sizeof(buf)), "128 MiB/s");
-    assert_string_equal(db_format_value(DB_U_BOOL, 1, buf, sizeof(buf)), "yes");
-    assert_string_equal(db_format_value(DB_U_NS, NAN, buf, sizeof(buf)), "-");
+        run_format_value(RUN_U_BPS, 134217728.0, buf, sizeof(buf)),
+        "128 MiB/s");
+    assert_string_equal(run_format_value(RUN_U_BOOL, 1, buf, sizeof(buf)),
+                        "yes");
+    assert_string_equal(run_format_value(RUN_U_NS, NAN, buf, sizeof(buf)), "-");
     assert_string_equal(db_format_time(1700000000000000000ll, buf, sizeof(buf)),
                         "2023-11-14 22:13:20Z");
 }

@@ -40,9 +40,9 @@ struct run_sample {
     uint64_t ram_dirty_bytes;   /* migration bitmap after this iteration */
     uint64_t dirty_rate_bps;    /* guest page-write rate in force */
     uint64_t sent_bytes;        /* bytes this iteration put on the wire */
-    uint64_t downtime_limit_ns; /* in force */
+    int64_t downtime_limit_ns; /* in force */
     double throttle_pct;        /* CPU throttle in force (0 = none) */
-    uint64_t expected_downtime_ns;
+    int64_t expected_downtime_ns;
     unsigned n_devices;
     uint64_t dev_reported_bytes[RUN_MAX_DEVICES];  /* what the device
                                                       reported this iteration */

@@ -12,9 +12,10 @@
 #include "engine/engine.h"
 #include "run/fields.h"
 
-/* The `results` element of simulate/compare JSON. */
+/* The `results` element of simulate/compare JSON (the policy column is
+ * always quoted in CSV). */
 static const struct run_col metrics_json_cols[] = {
-    {"policy", NULL, RUN_F_RAW, 0, 0},
+    {"policy", NULL, RUN_F_RAW, 0, CSV_QUOTE_ALWAYS},
     {"qemu", NULL, RUN_F_RAW, 0, 0},
     {"outcome", NULL, RUN_F_RAW, 0, 0},
     {"total_ms", "total_ns", RUN_F_MS, 3, 0},
@@ -50,28 +51,28 @@ static const struct run_col device_json_cols[] = {
     {NULL, NULL, 0, 0, 0},
 };
 
-/* simulate/compare --format csv */
-static const struct run_col metrics_csv_cols[] = {
-    {"policy", NULL, RUN_F_RAW, 0, CSV_QUOTE_ALWAYS},
-    {"qemu", NULL, RUN_F_RAW, 0, 0},
-    {"outcome", NULL, RUN_F_RAW, 0, 0},
-    {"total_ms", "total_ns", RUN_F_MS, 3, 0},
-    {"downtime_ms", "downtime_ns", RUN_F_MS, 3, 0},
-    {"src_downtime_ms", "src_downtime_ns", RUN_F_MS, 3, 0},
-    {"downtime_limit_ms", "downtime_limit_ns", RUN_F_MS, 3, 0},
-    {"downtime_violation", NULL, RUN_F_INT, 0, 0},
-    {"iterations", NULL, RUN_F_INT, 0, 0},
-    {"bitmap_syncs", NULL, RUN_F_INT, 0, 0},
-    {"estimate_calls", NULL, RUN_F_INT, 0, 0},
-    {"exact_calls", NULL, RUN_F_INT, 0, 0},
-    {"exact_calls_per_s", NULL, RUN_F_FIX, 3, 0},
-    {"sync_time_ms", "sync_time_ns", RUN_F_MS, 3, 0},
-    {"sync_bql_ms", "bql_ns", RUN_F_MS, 3, 0},
-    {"spin_cpu_ms", "spin_cpu_ns", RUN_F_MS, 3, 0},
-    {"bytes_transferred", NULL, RUN_F_INT, 0, 0},
-    {"expected_downtime_ms", "expected_downtime_ns", RUN_F_MS, 3, 0},
-    {"max_throttle_pct", NULL, RUN_F_FIX, 1, 0},
-    {NULL, NULL, 0, 0, 0},
+/* simulate/compare --format csv: these of the JSON columns */
+static const char *const metrics_csv_names[] = {
+    "policy",
+    "qemu",
+    "outcome",
+    "total_ms",
+    "downtime_ms",
+    "src_downtime_ms",
+    "downtime_limit_ms",
+    "downtime_violation",
+    "iterations",
+    "bitmap_syncs",
+    "estimate_calls",
+    "exact_calls",
+    "exact_calls_per_s",
+    "sync_time_ms",
+    "sync_bql_ms",
+    "spin_cpu_ms",
+    "bytes_transferred",
+    "expected_downtime_ms",
+    "max_throttle_pct",
+    NULL,
 };
 
 /* --series FILE, after the policy column */
@@ -230,6 +231,9 @@ static void print_table(const struct runout_ctx *c, const size_t *idx,
 
 static void print_csv(const struct runout_ctx *c, const size_t *idx, FILE *out)
 {
+    struct run_col metrics_csv_cols[RUN_COLS_MAX];
+    run_cols_pick(metrics_json_cols, metrics_csv_names, metrics_csv_cols,
+                  RUN_COLS_MAX);
     run_csv_header(out, RUN_REC_METRICS, metrics_csv_cols, false);
     fputc('\n', out);
     for (size_t r = 0; r < c->n; r++) {

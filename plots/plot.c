@@ -6,6 +6,7 @@
  */
 #include "plots/plot.h"
 #include "base/err.h"
+#include "base/names.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -31,21 +32,16 @@ static const char *const kind_names[] = {
 
 const char *plot_kind_name(enum plot_kind k)
 {
-    if ((unsigned)k < sizeof(kind_names) / sizeof(kind_names[0])) {
-        return kind_names[k];
-    }
-    return "unknown";
+    return names_get(kind_names, NAMES_COUNT(kind_names), (unsigned)k);
 }
 
 int plot_kind_from_name(const char *s, enum plot_kind *k)
 {
-    for (unsigned i = 0; i < sizeof(kind_names) / sizeof(kind_names[0]); i++) {
-        if (strcmp(s, kind_names[i]) == 0) {
-            *k = (enum plot_kind)i;
-            return 0;
-        }
+    int i = names_find(kind_names, NAMES_COUNT(kind_names), s);
+    if (i >= 0) {
+        *k = (enum plot_kind)i;
     }
-    return -1;
+    return i >= 0 ? 0 : -1;
 }
 
 /* ---- safe text -------------------------------------------------------- */

@@ -26,8 +26,10 @@
             sizeof(((T *)0)->n)                                                \
     }
 
+/* The whole record in one table: the numeric metrics, the metrics' text
+ * fields, the sample fields, the device fields (sections below). */
 /* clang-format off */
-static const struct run_field metric_fields[] = {
+static const struct run_field fields[] = {
     MF(total_ns, RUN_C_I64, RUN_U_NS, "total time"),
     MF(downtime_ns, RUN_C_I64, RUN_U_NS, "downtime (guest-visible)"),
     MF(src_downtime_ns, RUN_C_I64, RUN_U_NS, "downtime (source, query-migrate)"),
@@ -49,18 +51,12 @@ static const struct run_field metric_fields[] = {
     MF(expected_downtime_ns, RUN_C_I64, RUN_U_NS, "expected downtime (last)"),
     MF(max_throttle_pct, RUN_C_DBL, RUN_U_PCT, "max CPU throttle"),
     MF(postcopy, RUN_C_BOOL, RUN_U_BOOL, "postcopy used"),
-};
-
-static const struct run_field metric_text_fields[] = {
     {"outcome", RUN_C_UINT, RUN_U_NONE, offsetof(struct run_metrics, outcome),
      "outcome", RUN_T_OUTCOME, 0},
     STRF(struct run_metrics, qemu, "QEMU model"),
     STRF(struct run_metrics, policy, "policy"),
     {"fingerprint", RUN_C_U64, RUN_U_NONE,
      offsetof(struct run_metrics, fingerprint), "fingerprint", RUN_T_HEX64, 0},
-};
-
-static const struct run_field sample_fields[] = {
     SF(t_ns, RUN_C_I64, RUN_U_NS, "time"),
     SF(iteration, RUN_C_U64, RUN_U_COUNT, "iteration"),
     SF(estimate_bytes, RUN_C_U64, RUN_U_BYTES, "estimate (must + can)"),
@@ -75,9 +71,6 @@ static const struct run_field sample_fields[] = {
     SF(throttle_pct, RUN_C_DBL, RUN_U_PCT, "CPU throttle"),
     SF(expected_downtime_ns, RUN_C_I64, RUN_U_NS, "expected downtime"),
     SF(n_devices, RUN_C_UINT, RUN_U_COUNT, "devices"),
-};
-
-static const struct run_field device_fields[] = {
     STRF(struct run_device_result, name, "device"),
     DF(precopy_bytes, RUN_C_U64, RUN_U_BYTES, "pre-copy"),
     DF(stop_copy_bytes, RUN_C_U64, RUN_U_BYTES, "stop-copy"),
@@ -88,21 +81,37 @@ static const struct run_field device_fields[] = {
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
+/* Sections of fields[]: start and length. */
+enum {
+    N_METRIC = 21,
+    N_TEXT = 4,
+    N_SAMPLE = 14,
+    N_DEVICE = 5,
+    AT_TEXT = N_METRIC,
+    AT_SAMPLE = AT_TEXT + N_TEXT,
+    AT_DEVICE = AT_SAMPLE + N_SAMPLE,
+};
+_Static_assert(AT_DEVICE + N_DEVICE == COUNT(fields), "field sections");
+static const struct run_field *const metric_fields = fields;
+static const struct run_field *const metric_text_fields = fields + AT_TEXT;
+static const struct run_field *const sample_fields = fields + AT_SAMPLE;
+static const struct run_field *const device_fields = fields + AT_DEVICE;
+
 const struct run_field *run_metric_fields(size_t *n)
 {
-    *n = COUNT(metric_fields);
+    *n = N_METRIC;
     return metric_fields;
 }
 
 const struct run_field *run_sample_fields(size_t *n)
 {
-    *n = COUNT(sample_fields);
+    *n = N_SAMPLE;
     return sample_fields;
 }
 
 const struct run_field *run_device_fields(size_t *n)
 {
-    *n = COUNT(device_fields);
+    *n = N_DEVICE;
     return device_fields;
 }
 
@@ -119,13 +128,13 @@ static const struct run_field *find(const struct run_field *t, size_t n,
 
 const struct run_field *run_metric_field(const char *name)
 {
-    const struct run_field *f = find(metric_fields, COUNT(metric_fields), name);
-    return f ? f : find(metric_text_fields, COUNT(metric_text_fields), name);
+    const struct run_field *f = find(metric_fields, N_METRIC, name);
+    return f ? f : find(metric_text_fields, N_TEXT, name);
 }
 
 const struct run_field *run_sample_field(const char *name)
 {
-    return find(sample_fields, COUNT(sample_fields), name);
+    return find(sample_fields, N_SAMPLE, name);
 }
 
 static const struct run_field *rec_field(enum run_rec rec, const char *name)
@@ -136,7 +145,7 @@ static const struct run_field *rec_field(enum run_rec rec, const char *name)
     case RUN_REC_SAMPLE:
         return run_sample_field(name);
     case RUN_REC_DEVICE:
-        return find(device_fields, COUNT(device_fields), name);
+        return find(device_fields, N_DEVICE, name);
     }
     return NULL;
 }
@@ -367,6 +376,31 @@ static const struct run_field *col_at(enum run_rec rec,
     }
     *c = cols[i];
     return col_field(rec, c);
+}
+
+size_t run_cols_pick(const struct run_col *from, const char *const *names,
+                     struct run_col *out, size_t cap)
+{
+    size_t n = 0, want = 0;
+    while (names[want]) {
+        want++;
+    }
+    for (; from->name; from++) {
+        for (size_t i = 0; i < want; i++) {
+            if (strcmp(names[i], from->name) == 0 && n + 1 < cap) {
+                out[n++] = *from;
+                break;
+            }
+        }
+    }
+    if (n != want) {
+        fprintf(stderr,
+                "migsim: internal: column subset of %zu names has %zu\n", want,
+                n);
+        abort();
+    }
+    out[n] = (struct run_col){NULL, NULL, 0, 0, 0};
+    return n;
 }
 
 void run_csv_header(FILE *f, enum run_rec rec, const struct run_col *cols,

@@ -106,6 +106,16 @@ struct run_col {
  * (RUN_F_RAW) and named as the fields. */
 #define RUN_COLS_ALL ((const struct run_col *)NULL)
 
+/* The most columns a subset has. */
+#define RUN_COLS_MAX 64
+
+/* A subset by names: out[] gets the columns of from named in names[]
+ * (NULL-terminated), in from's order, and the {NULL} end; cap counts it.
+ * Returns the number of columns; aborts if a name is not in from or cap is
+ * too small (subsets are constants). */
+size_t run_cols_pick(const struct run_col *from, const char *const *names,
+                     struct run_col *out, size_t cap);
+
 /* Which struct a subset reads. */
 enum run_rec { RUN_REC_METRICS = 0, RUN_REC_SAMPLE, RUN_REC_DEVICE };
 

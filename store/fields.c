@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/names.h"
 #include "store/db.h"
 
 char *db_format_time(int64_t epoch_ns, char *buf, size_t len)
@@ -32,32 +33,29 @@ static const char *const kind_names[] = {
 
 const char *db_kind_name(enum db_run_kind k)
 {
-    if ((unsigned)k < sizeof(kind_names) / sizeof(kind_names[0])) {
-        return kind_names[k];
-    }
-    return "unknown";
+    return names_get(kind_names, NAMES_COUNT(kind_names), (unsigned)k);
 }
 
 int db_kind_from_name(const char *s, enum db_run_kind *k)
 {
-    for (unsigned i = 0; i < sizeof(kind_names) / sizeof(kind_names[0]); i++) {
-        if (strcmp(s, kind_names[i]) == 0) {
-            *k = (enum db_run_kind)i;
-            return 0;
-        }
+    int i = names_find(kind_names, NAMES_COUNT(kind_names), s);
+    if (i >= 0) {
+        *k = (enum db_run_kind)i;
     }
-    return -1;
+    return i >= 0 ? 0 : -1;
 }
 
 int db_csv_table_from_name(const char *s, enum db_csv_table *t)
 {
-    static const char *const names[] = {"series", "events", "metrics",
-                                        "devices"};
-    for (unsigned i = 0; i < 4; i++) {
-        if (strcmp(s, names[i]) == 0) {
-            *t = (enum db_csv_table)i;
-            return 0;
-        }
+    static const char *const names[] = {
+        [DB_CSV_SERIES] = "series",
+        [DB_CSV_EVENTS] = "events",
+        [DB_CSV_METRICS] = "metrics",
+        [DB_CSV_DEVICES] = "devices",
+    };
+    int i = names_find(names, NAMES_COUNT(names), s);
+    if (i >= 0) {
+        *t = (enum db_csv_table)i;
     }
-    return -1;
+    return i >= 0 ? 0 : -1;
 }

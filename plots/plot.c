@@ -271,29 +271,23 @@ static void gp_header(const struct out *o, const char *kind, int w, int h)
 
 /* ---- timeline --------------------------------------------------------- */
 
-static int timeline_one(struct out *o, const struct plot_run *r, size_t i,
-                        char *err, size_t errlen)
-{
-    const struct run_result *res = r->res;
-    char name[320], states[340], syncs[340], others[340];
-    snprintf(name, sizeof(name), "%s-run%zu.dat", o->stem, i);
-    snprintf(states, sizeof(states), "%s-run%zu-states.dat", o->stem, i);
-    snprintf(syncs, sizeof(syncs), "%s-run%zu-syncs.dat", o->stem, i);
-    snprintf(others, sizeof(others), "%s-run%zu-events.dat", o->stem, i);
+/* The files of one run's timeline and what went into them. */
+struct tl_files {
+    char name[320];  /* samples */
+    char ev[3][340]; /* states, syncs, other events */
+    size_t n_ev[3];  /* rows in each */
+    unsigned ndev;   /* device columns */
+    /* Drawable values per column (1: estimate ... 4: RAM dirty, then the
+     * devices): a column without any is left out of the plot command, as
+     * gnuplot warns about it. */
+    size_t valid[5 + RUN_MAX_DEVICES];
+};
 
-    unsigned ndev = res->m.n_devices;
-    for (size_t k = 0; k < res->n_samples; k++) {
-        if (res->samples[k].n_devices > ndev) {
-            ndev = res->samples[k].n_devices;
-        }
-    }
-    if (ndev > RUN_MAX_DEVICES) {
-        ndev = RUN_MAX_DEVICES;
-    }
-    FILE *f = out_open(o, name, err, errlen);
-    if (!f) {
-        return -1;
-    }
+enum { TL_STATES = 0, TL_SYNCS, TL_OTHERS };
+
+static void tl_samples_header(FILE *f, const struct run_result *res,
+                              unsigned ndev)
+{
     fputs("\"t_s\"\t\"estimate (must+can)\"\t\"exact()\"\t\"threshold\"\t"
           "\"RAM dirty\"",
           f);
@@ -309,10 +303,26 @@ static int timeline_one(struct out *o, const struct plot_run *r, size_t i,
         dat_str(f, label);
     }
     fputc('\n', f);
-    /* Drawable values per column (1: estimate ... 4: RAM dirty, then the
-     * devices): a column without any is left out of the plot command, as
-     * gnuplot warns about it. */
-    size_t valid[5 + RUN_MAX_DEVICES] = {0};
+}
+
+static int tl_samples(struct out *o, const struct run_result *res,
+                      struct tl_files *t, char *err, size_t errlen)
+{
+    t->ndev = res->m.n_devices;
+    for (size_t k = 0; k < res->n_samples; k++) {
+        if (res->samples[k].n_devices > t->ndev) {
+            t->ndev = res->samples[k].n_devices;
+        }
+    }
+    if (t->ndev > RUN_MAX_DEVICES) {
+        t->ndev = RUN_MAX_DEVICES;
+    }
+    FILE *f = out_open(o, t->name, err, errlen);
+    if (!f) {
+        return -1;
+    }
+    tl_samples_header(f, res, t->ndev);
+    size_t *valid = t->valid;
     for (size_t k = 0; k < res->n_samples; k++) {
         const struct run_sample *s = &res->samples[k];
         dat_num(f, (double)s->t_ns / 1e9);
@@ -324,98 +334,109 @@ static int timeline_one(struct out *o, const struct plot_run *r, size_t i,
         dat_bytes(f, s->threshold_bytes, true, &valid[3]);
         fputc('\t', f);
         dat_bytes(f, s->ram_dirty_bytes, true, &valid[4]);
-        for (unsigned d = 0; d < ndev; d++) {
+        for (unsigned d = 0; d < t->ndev; d++) {
             fputc('\t', f);
             dat_bytes(f, s->dev_reported_bytes[d], d < s->n_devices,
                       &valid[5 + d]);
         }
         fputc('\n', f);
     }
-    if (out_close(f, o, name, err, errlen) != 0) {
-        return -1;
-    }
+    return out_close(f, o, t->name, err, errlen);
+}
 
-    size_t n_states = 0, n_syncs = 0, n_others = 0;
+static int tl_event_file(enum run_event_kind k)
+{
+    return k == RUN_EV_STATE  ? TL_STATES
+           : k == RUN_EV_SYNC ? TL_SYNCS
+                              : TL_OTHERS;
+}
+
+static void tl_event_row(FILE *f, const struct run_event *e)
+{
+    char text[sizeof(e->text) + 1], label[sizeof(e->text) + 16];
+    fixed_copy(text, sizeof(text), e->text, sizeof(e->text));
+    dat_num(f, (double)e->t_ns / 1e9);
+    fputc('\t', f);
+    if (e->kind == RUN_EV_STATE) {
+        dat_str(f, text);
+    } else if (e->kind == RUN_EV_SYNC) {
+        dat_num(f, (double)e->dur_ns / 1e6);
+        fputc('\t', f);
+        dat_num(f, (double)e->value);
+    } else {
+        snprintf(label, sizeof(label), "%s: %s", run_event_kind_name(e->kind),
+                 text);
+        dat_str(f, label);
+    }
+    fputc('\n', f);
+}
+
+/* The three event files (only those with rows). */
+static int tl_events(struct out *o, const struct run_result *res,
+                     struct tl_files *t, char *err, size_t errlen)
+{
+    static const char *const heads[3] = {
+        "\"t_s\"\t\"state\"\n",
+        "\"t_s\"\t\"sync_ms\"\t\"dirty_pages\"\n",
+        "\"t_s\"\t\"event\"\n",
+    };
     for (size_t k = 0; k < res->n_events; k++) {
-        switch (res->events[k].kind) {
-        case RUN_EV_STATE:
-            n_states++;
-            break;
-        case RUN_EV_SYNC:
-            n_syncs++;
-            break;
-        default:
-            n_others++;
-        }
+        t->n_ev[tl_event_file(res->events[k].kind)]++;
     }
-    FILE *fs = NULL, *fy = NULL, *fo = NULL;
-    if (n_states && !(fs = out_open(o, states, err, errlen))) {
-        return -1;
-    }
-    if (n_syncs && !(fy = out_open(o, syncs, err, errlen))) {
-        if (fs) {
-            fclose(fs);
-        }
-        return -1;
-    }
-    if (n_others && !(fo = out_open(o, others, err, errlen))) {
-        if (fs) {
-            fclose(fs);
-        }
-        if (fy) {
-            fclose(fy);
-        }
-        return -1;
-    }
-    if (fs) {
-        fputs("\"t_s\"\t\"state\"\n", fs);
-    }
-    if (fy) {
-        fputs("\"t_s\"\t\"sync_ms\"\t\"dirty_pages\"\n", fy);
-    }
-    if (fo) {
-        fputs("\"t_s\"\t\"event\"\n", fo);
-    }
-    for (size_t k = 0; k < res->n_events; k++) {
-        const struct run_event *e = &res->events[k];
-        char text[sizeof(e->text) + 1], label[sizeof(e->text) + 16];
-        fixed_copy(text, sizeof(text), e->text, sizeof(e->text));
-        double t = (double)e->t_ns / 1e9;
-        if (e->kind == RUN_EV_STATE) {
-            dat_num(fs, t);
-            fputc('\t', fs);
-            dat_str(fs, text);
-            fputc('\n', fs);
-        } else if (e->kind == RUN_EV_SYNC) {
-            dat_num(fy, t);
-            fputc('\t', fy);
-            dat_num(fy, (double)e->dur_ns / 1e6);
-            fputc('\t', fy);
-            dat_num(fy, (double)e->value);
-            fputc('\n', fy);
-        } else {
-            dat_num(fo, t);
-            fputc('\t', fo);
-            snprintf(label, sizeof(label), "%s: %s",
-                     run_event_kind_name(e->kind), text);
-            dat_str(fo, label);
-            fputc('\n', fo);
-        }
-    }
+    FILE *f[3] = {NULL, NULL, NULL};
     int rc = 0;
-    if (fs && out_close(fs, o, states, err, errlen) != 0) {
-        rc = -1;
+    for (int j = 0; j < 3 && rc == 0; j++) {
+        if (t->n_ev[j] && !(f[j] = out_open(o, t->ev[j], err, errlen))) {
+            rc = -1;
+        } else if (f[j]) {
+            fputs(heads[j], f[j]);
+        }
     }
-    if (fy && out_close(fy, o, syncs, err, errlen) != 0) {
-        rc = -1;
+    for (size_t k = 0; k < res->n_events && rc == 0; k++) {
+        tl_event_row(f[tl_event_file(res->events[k].kind)], &res->events[k]);
     }
-    if (fo && out_close(fo, o, others, err, errlen) != 0) {
-        rc = -1;
+    for (int j = 0; j < 3; j++) {
+        if (f[j] && rc != 0) {
+            fclose(f[j]);
+        } else if (f[j] && out_close(f[j], o, t->ev[j], err, errlen) != 0) {
+            rc = -1;
+        }
     }
-    if (rc) {
+    return rc;
+}
+
+static void tl_script(struct out *o, const struct plot_run *r, size_t i,
+                      const struct tl_files *t);
+
+static int timeline_one(struct out *o, const struct plot_run *r, size_t i,
+                        char *err, size_t errlen)
+{
+    struct tl_files t;
+    memset(&t, 0, sizeof(t));
+    snprintf(t.name, sizeof(t.name), "%s-run%zu.dat", o->stem, i);
+    snprintf(t.ev[TL_STATES], sizeof(t.ev[0]), "%s-run%zu-states.dat", o->stem,
+             i);
+    snprintf(t.ev[TL_SYNCS], sizeof(t.ev[0]), "%s-run%zu-syncs.dat", o->stem,
+             i);
+    snprintf(t.ev[TL_OTHERS], sizeof(t.ev[0]), "%s-run%zu-events.dat", o->stem,
+             i);
+    if (tl_samples(o, r->res, &t, err, errlen) != 0 ||
+        tl_events(o, r->res, &t, err, errlen) != 0) {
         return -1;
     }
+    tl_script(o, r, i, &t);
+    return 0;
+}
 
+static void tl_script(struct out *o, const struct plot_run *r, size_t i,
+                      const struct tl_files *t)
+{
+    const char *name = t->name, *states = t->ev[TL_STATES],
+               *syncs = t->ev[TL_SYNCS], *others = t->ev[TL_OTHERS];
+    size_t n_states = t->n_ev[TL_STATES], n_syncs = t->n_ev[TL_SYNCS],
+           n_others = t->n_ev[TL_OTHERS];
+    unsigned ndev = t->ndev;
+    const size_t *valid = t->valid;
     FILE *g = o->gpf;
     if (r->meta && r->meta->id > 0) {
         fprintf(g, "set title 'run %lld: remaining bytes over time'\n",
@@ -446,7 +467,7 @@ static int timeline_one(struct out *o, const struct plot_run *r, size_t i,
               "set autoscale x\n"
               "unset title\n",
               g);
-        return 0;
+        return;
     }
     fputs("set autoscale xy\n", g);
     static const struct {
@@ -500,7 +521,6 @@ static int timeline_one(struct out *o, const struct plot_run *r, size_t i,
     }
     fputc('\n', g);
     fputs("unset title\n", g);
-    return 0;
 }
 
 static int write_timeline(struct out *o, const struct plot_run *runs, size_t n,
@@ -685,79 +705,67 @@ static double min_gap(const struct plot_run *runs, size_t n, bool use_y)
     return isfinite(gap) ? gap : 1;
 }
 
-static int write_sweep(struct out *o, const struct plot_run *runs, size_t n,
-                       const struct plot_opts *op, char *err, size_t errlen)
+/* sweep with two parameters: a heat map of downtime over (x, y). */
+static int sweep_heat(struct out *o, const struct plot_run *runs, size_t n,
+                      const char *xname, const char *yname, char *err,
+                      size_t errlen)
 {
-    char xname[80], yname[80];
-    plot_safe_text(op && op->x_name ? op->x_name : "parameter", xname,
-                   sizeof(xname));
-    bool heat = op && op->y_name;
-    plot_safe_text(heat ? op->y_name : "", yname, sizeof(yname));
-    for (size_t i = 0; i < n; i++) {
-        if (!isfinite(runs[i].x) || (heat && !isfinite(runs[i].y))) {
-            char label[256];
-            plot_run_label(&runs[i], i, label, sizeof(label));
-            err_set(err, errlen,
-                    "sweep: run %s has no value for the "
-                    "parameter",
-                    label);
-            return -1;
-        }
-    }
-    int w = op && op->width_px > 0 ? op->width_px : 1000;
-    int h = op && op->height_px > 0 ? op->height_px : 650;
-    gp_header(o, "sweep", w, h);
     FILE *g = o->gpf;
-    if (heat) {
-        char name[300];
-        snprintf(name, sizeof(name), "%s.dat", o->stem);
-        FILE *f = out_open(o, name, err, errlen);
-        if (!f) {
-            return -1;
-        }
-        fputs("\"x\"\t\"y\"\t\"downtime (ms)\"\t\"converged\"\t\"run\"\n", f);
-        for (size_t i = 0; i < n; i++) {
-            const struct run_metrics *m = &runs[i].res->m;
-            char label[256];
-            plot_run_label(&runs[i], i, label, sizeof(label));
-            dat_num(f, runs[i].x);
-            fputc('\t', f);
-            dat_num(f, runs[i].y);
-            fputc('\t', f);
-            dat_num(f, (double)m->downtime_ns / 1e6);
-            fprintf(f, "\t%d\t", m->outcome == RUN_CONVERGED ? 1 : 0);
-            dat_str(f, label);
-            fputc('\n', f);
-        }
-        if (out_close(f, o, name, err, errlen) != 0) {
-            return -1;
-        }
-        double dx = min_gap(runs, n, false) / 2;
-        double dy = min_gap(runs, n, true) / 2;
-        size_t failed = 0;
-        for (size_t i = 0; i < n; i++) {
-            failed += runs[i].res->m.outcome != RUN_CONVERGED;
-        }
-        fprintf(g,
-                "set title 'downtime over %s and %s (x: did not converge)'\n"
-                "set xlabel '%s'\n"
-                "set ylabel '%s'\n"
-                "set cblabel 'downtime (ms)'\n"
-                "set palette defined (0 '#313695', 1 '#74add1', 2 "
-                "'#ffffbf', 3 '#f46d43', 4 '#a50026')\n"
-                "set key outside bottom center horizontal\n"
-                "plot '%s' using 1:2:(%.10g):(%.10g):3 with boxxyerror fs "
-                "solid 1.0 noborder lc palette notitle",
-                xname, yname, xname, yname, name, dx, dy);
-        if (failed) {
-            fprintf(g,
-                    ", \\\n     '%s' using 1:($4 > 0 ? NaN : $2) with points "
-                    "pt 2 ps 2 lw 2 lc rgb 'black' title 'did not converge'",
-                    name);
-        }
-        fputc('\n', g);
-        return 0;
+    char name[300];
+    snprintf(name, sizeof(name), "%s.dat", o->stem);
+    FILE *f = out_open(o, name, err, errlen);
+    if (!f) {
+        return -1;
     }
+    fputs("\"x\"\t\"y\"\t\"downtime (ms)\"\t\"converged\"\t\"run\"\n", f);
+    for (size_t i = 0; i < n; i++) {
+        const struct run_metrics *m = &runs[i].res->m;
+        char label[256];
+        plot_run_label(&runs[i], i, label, sizeof(label));
+        dat_num(f, runs[i].x);
+        fputc('\t', f);
+        dat_num(f, runs[i].y);
+        fputc('\t', f);
+        dat_num(f, (double)m->downtime_ns / 1e6);
+        fprintf(f, "\t%d\t", m->outcome == RUN_CONVERGED ? 1 : 0);
+        dat_str(f, label);
+        fputc('\n', f);
+    }
+    if (out_close(f, o, name, err, errlen) != 0) {
+        return -1;
+    }
+    double dx = min_gap(runs, n, false) / 2;
+    double dy = min_gap(runs, n, true) / 2;
+    size_t failed = 0;
+    for (size_t i = 0; i < n; i++) {
+        failed += runs[i].res->m.outcome != RUN_CONVERGED;
+    }
+    fprintf(g,
+            "set title 'downtime over %s and %s (x: did not converge)'\n"
+            "set xlabel '%s'\n"
+            "set ylabel '%s'\n"
+            "set cblabel 'downtime (ms)'\n"
+            "set palette defined (0 '#313695', 1 '#74add1', 2 "
+            "'#ffffbf', 3 '#f46d43', 4 '#a50026')\n"
+            "set key outside bottom center horizontal\n"
+            "plot '%s' using 1:2:(%.10g):(%.10g):3 with boxxyerror fs "
+            "solid 1.0 noborder lc palette notitle",
+            xname, yname, xname, yname, name, dx, dy);
+    if (failed) {
+        fprintf(g,
+                ", \\\n     '%s' using 1:($4 > 0 ? NaN : $2) with points "
+                "pt 2 ps 2 lw 2 lc rgb 'black' title 'did not converge'",
+                name);
+    }
+    fputc('\n', g);
+    return 0;
+}
+
+/* sweep with one parameter: downtime and total time per group. */
+static int sweep_lines(struct out *o, const struct plot_run *runs, size_t n,
+                       const char *xname, char *err, size_t errlen)
+{
+    FILE *g = o->gpf;
     size_t ng;
     struct grp *gr = group_runs(runs, n, &ng);
     if (!gr) {
@@ -854,6 +862,31 @@ static int write_sweep(struct out *o, const struct plot_run *runs, size_t n,
     return ret;
 }
 
+static int write_sweep(struct out *o, const struct plot_run *runs, size_t n,
+                       const struct plot_opts *op, char *err, size_t errlen)
+{
+    char xname[80], yname[80];
+    plot_safe_text(op && op->x_name ? op->x_name : "parameter", xname,
+                   sizeof(xname));
+    bool heat = op && op->y_name;
+    plot_safe_text(heat ? op->y_name : "", yname, sizeof(yname));
+    for (size_t i = 0; i < n; i++) {
+        if (!isfinite(runs[i].x) || (heat && !isfinite(runs[i].y))) {
+            char label[256];
+            plot_run_label(&runs[i], i, label, sizeof(label));
+            err_set(err, errlen,
+                    "sweep: run %s has no value for the "
+                    "parameter",
+                    label);
+            return -1;
+        }
+    }
+    int w = op && op->width_px > 0 ? op->width_px : 1000;
+    int h = op && op->height_px > 0 ? op->height_px : 650;
+    gp_header(o, "sweep", w, h);
+    return heat ? sweep_heat(o, runs, n, xname, yname, err, errlen)
+                : sweep_lines(o, runs, n, xname, err, errlen);
+}
 static int write_cdf(struct out *o, const struct plot_run *runs, size_t n,
                      const struct plot_opts *op, char *err, size_t errlen)
 {

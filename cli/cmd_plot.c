@@ -107,48 +107,20 @@ int cmd_plot(int argc, char **argv)
     const char *db_file = getenv("MIGSIM_DB"), *out = NULL;
     enum plot_kind kind = PLOT_TIMELINE;
     struct plot_opts po = {0};
+    // clang-format off
     const struct cli_opt opts[] = {
-        {.name = "db",
-         .kind = CLI_STR,
-         .dst = &db_file,
-         .arg = "FILE",
-         .help = "run store (default: $MIGSIM_DB or ./migsim.db)"},
-        {.name = "kind",
-         .kind = CLI_CALL,
-         .fn = parse_kind,
-         .ctx = &kind,
-         .arg = "KIND",
-         .help = "timeline (default), compare, sweep or cdf"},
-        {.name = "output",
-         .key = 'o',
-         .kind = CLI_STR,
-         .dst = &out,
-         .arg = "FILE",
-         .help = "image to write; .png or .svg"},
-        {.name = "param",
-         .kind = CLI_STR,
-         .dst = &po.x_name,
-         .arg = "NAME",
-         .help = "sweep: x value of each run: a dotted path in its\n"
-                 "scenario JSON (e.g. vm.dirty_rate; units allowed:\n"
-                 "2GB/s, 300ms, 16GiB), 'seed', or a parameter-change\n"
-                 "event NAME=VALUE recorded in the run"},
-        {.name = "param2",
-         .kind = CLI_STR,
-         .dst = &po.y_name,
-         .arg = "NAME",
-         .help = "sweep: y value of each run (heat map)"},
-        {.name = "size",
-         .kind = CLI_CALL,
-         .fn = parse_size,
-         .ctx = &po,
-         .arg = "WxH",
-         .help = "image size in pixels"},
-        {.name = "no-render",
-         .kind = CLI_FLAG,
-         .dst = &po.no_render,
-         .help = "write the .gp and .dat files only"},
+        {.name = "db", .kind = CLI_STR, .dst = &db_file, .arg = "FILE", .help = "run store (default: $MIGSIM_DB or ./migsim.db)"},
+        {.name = "kind", .kind = CLI_CALL, .fn = parse_kind, .ctx = &kind, .arg = "KIND", .help = "timeline (default), compare, sweep or cdf"},
+        {.name = "output", .key = 'o', .kind = CLI_STR, .dst = &out, .arg = "FILE", .help = "image to write; .png or .svg"},
+        {.name = "param", .kind = CLI_STR, .dst = &po.x_name, .arg = "NAME", .help = "sweep: x value of each run: a dotted path in its\n"
+         "scenario JSON (e.g. vm.dirty_rate; units allowed:\n"
+         "2GB/s, 300ms, 16GiB), 'seed', or a parameter-change\n"
+         "event NAME=VALUE recorded in the run"},
+        {.name = "param2", .kind = CLI_STR, .dst = &po.y_name, .arg = "NAME", .help = "sweep: y value of each run (heat map)"},
+        {.name = "size", .kind = CLI_CALL, .fn = parse_size, .ctx = &po, .arg = "WxH", .help = "image size in pixels"},
+        {.name = "no-render", .kind = CLI_FLAG, .dst = &po.no_render, .help = "write the .gp and .dat files only"},
     };
+    // clang-format on
     const struct cli_spec spec = {
         "plot", usage_text, NULL, opts, sizeof(opts) / sizeof(opts[0]), NULL};
     int argi;

@@ -28,29 +28,14 @@ int cmd_report(int argc, char **argv)
     const char *db_file = getenv("MIGSIM_DB");
     const char *out = NULL;
     struct plot_report_opts ro = {0};
+    // clang-format off
     const struct cli_opt opts[] = {
-        {.name = "db",
-         .kind = CLI_STR,
-         .dst = &db_file,
-         .arg = "FILE",
-         .help = "run store (default: $MIGSIM_DB or ./migsim.db)"},
-        {.name = "output",
-         .key = 'o',
-         .kind = CLI_STR,
-         .dst = &out,
-         .arg = "FILE",
-         .help = "the page to write"},
-        {.name = "title",
-         .kind = CLI_STR,
-         .dst = &ro.title,
-         .arg = "TEXT",
-         .help = "page title (default: migsim report)"},
-        {.name = "keep-plots",
-         .kind = CLI_STR,
-         .dst = &ro.plot_dir,
-         .arg = "DIR",
-         .help = "keep the figures with their .gp and .dat files"},
+        {.name = "db", .kind = CLI_STR, .dst = &db_file, .arg = "FILE", .help = "run store (default: $MIGSIM_DB or ./migsim.db)"},
+        {.name = "output", .key = 'o', .kind = CLI_STR, .dst = &out, .arg = "FILE", .help = "the page to write"},
+        {.name = "title", .kind = CLI_STR, .dst = &ro.title, .arg = "TEXT", .help = "page title (default: migsim report)"},
+        {.name = "keep-plots", .kind = CLI_STR, .dst = &ro.plot_dir, .arg = "DIR", .help = "keep the figures with their .gp and .dat files"},
     };
+    // clang-format on
     const struct cli_spec spec = {
         "report", usage_text, NULL, opts, sizeof(opts) / sizeof(opts[0]), NULL};
     int argi;

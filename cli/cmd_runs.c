@@ -564,32 +564,14 @@ static int run_action(struct db *db, const struct runs_args *a)
 int cmd_runs(int argc, char **argv)
 {
     struct runs_args a = {.db_file = getenv("MIGSIM_DB")};
+    // clang-format off
     const struct cli_opt opts[] = {
-        {.name = "db",
-         .kind = CLI_STR,
-         .dst = &a.db_file,
-         .arg = "FILE",
-         .help = "run store (default: $MIGSIM_DB or ./migsim.db)"},
-        {.name = "format",
-         .kind = CLI_STR,
-         .dst = &a.format,
-         .arg = "F",
-         .help = "list/show/diff: table, json or csv; export: json\n"
-                 "(default) or csv"},
-        {.name = "table",
-         .kind = CLI_STR,
-         .dst = &a.table,
-         .arg = "T",
-         .help = "export --format csv: series (default), events,\n"
-                 "metrics or devices"},
-        {.name = "output",
-         .key = 'o',
-         .kind = CLI_STR,
-         .dst = &a.out,
-         .arg = "FILE",
-         .help = "export: write to FILE instead of stdout; merge: the\n"
-                 "output store"},
+        {.name = "db", .kind = CLI_STR, .dst = &a.db_file, .arg = "FILE", .help = "run store (default: $MIGSIM_DB or ./migsim.db)"},
+        {.name = "format", .kind = CLI_STR, .dst = &a.format, .arg = "F", .help = "list/show/diff: table, json or csv; export: json\n" "(default) or csv"},
+        {.name = "table", .kind = CLI_STR, .dst = &a.table, .arg = "T", .help = "export --format csv: series (default), events,\n" "metrics or devices"},
+        {.name = "output", .key = 'o', .kind = CLI_STR, .dst = &a.out, .arg = "FILE", .help = "export: write to FILE instead of stdout; merge: the\n" "output store"},
     };
+    // clang-format on
     const struct cli_spec spec = {"runs",
                                   usage_text,
                                   NULL,

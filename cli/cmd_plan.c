@@ -198,7 +198,8 @@ static void commands(const struct plan_result *r, const struct plan_policy *o,
     json_object_set_new(args, "downtime-limit", json_integer(ms));
     json_object_set_new(args, "max-bandwidth",
                         json_integer((json_int_t)a->max_bandwidth_bps));
-    if (a->qemu >= QEMU_8_2 && a->avail_switchover_bandwidth_bps) {
+    if (qv_has_avail_switchover_bw(a->qemu) &&
+        a->avail_switchover_bandwidth_bps) {
         json_object_set_new(
             args, "avail-switchover-bandwidth",
             json_integer((json_int_t)a->avail_switchover_bandwidth_bps));
@@ -451,7 +452,9 @@ static void print_table(const struct plan_result *r, const char *source,
             "  avail-switchover-bandwidth          %s  (real switchover "
             "throughput%s)\n",
             units_fmt_rate(r->avail_switchover_bps, a, sizeof(a)),
-            r->scn.qemu >= QEMU_8_2 ? "" : "; the parameter exists from 8.2");
+            qv_has_avail_switchover_bw(r->scn.qemu)
+                ? ""
+                : "; the parameter exists from 8.2");
     fprintf(f, "  max-bandwidth needed at %-10s  ",
             units_fmt_time(r->at_limit_ns, a, sizeof(a)));
     if (r->bw_found) {
@@ -646,10 +649,10 @@ static int64_t save_answer(const struct scn_doc *base,
     int64_t id = -1;
     struct db *db = db_open(db_path, err, sizeof(err));
     struct db_run_meta m;
-    db_run_meta_init(&m);
-    plan_point_key(json, t->policy, s.seed, m.run_key);
+    char key[65];
+    plan_point_key(json, t->policy, s.seed, key);
     if (db) {
-        id = db_find_key(db, m.run_key, err, sizeof(err));
+        id = db_find_key(db, key, err, sizeof(err));
     }
     if (db && id == 0) {
         struct mig_options mo;
@@ -674,6 +677,7 @@ static int64_t save_answer(const struct scn_doc *base,
                                       .seed = s.seed,
                                       .command_line = cli_command_line(),
                                       .fingerprint = res.m.fingerprint,
+                                      .run_key = key,
                                   });
             if (db_run_save(db, &m, &res, &id, err, sizeof(err))) {
                 id = -1;

@@ -342,7 +342,8 @@ static int setup_policy(struct live_session *s, char *err, size_t errlen)
     scn_defaults(&sc);
     unsigned model = 0;
     if (scn_qemu_from_name(s->qemu_model, &model) != 0) {
-        model = qmp_version_num(s->qmp) < QEMU_7_2 ? QEMU_7_2 : QEMU_10_2;
+        model =
+            qmp_version_num(s->qmp) < qv_oldest() ? qv_oldest() : qv_newest();
         if (s->o.progress) {
             fprintf(s->o.progress,
                     "note: QEMU %s is not a modelled version; the policy "

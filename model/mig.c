@@ -23,11 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "devices/ram.h"
-#include "devices/vfio_dev.h"
 #include "devices/vfio_fsm.h"
-#include "engine/engine.h"
-#include "model/mig_status.h"
+#include "model/mig_priv.h"
 
 enum ev_kind {
     EV_STEP = 1,
@@ -37,93 +34,9 @@ enum ev_kind {
     EV_SETUP,
 };
 
-#define PASS_OVERHEAD_NS     (20 * SIM_US) /* one loop pass, no data */
-#define BITMAP_SCAN_BPNS     10.0          /* clean bitmap scan, bytes/ns */
-#define VFIO_CHUNK_HDR_BYTES 16            /* DEV_DATA_STATE tag + be64 */
-
-struct vdev {
-    const struct scn_device *cfg;
-    struct vfio_dev *dev;
-    uint64_t init_bytes;  /* QEMU's cached precopy_init_size */
-    uint64_t dirty_bytes; /* QEMU's cached precopy_dirty_size */
-    uint64_t cached_stop; /* reporting variants: cached stop-copy size */
-    int64_t cached_at_ns;
-    bool init_sent;    /* VFIO_MIG_FLAG_DEV_INIT_DATA_SENT written */
-    uint64_t reported; /* what it reported in the last estimate/exact */
-    uint64_t precopy_sent;
-    uint64_t stop_copy_sent;
-    int64_t save_ns;
-};
-
-struct mig {
-    struct sim_engine *e;
-    struct scenario s;
-    struct pol_chain pol;
-    bool pol_active; /* some part has on_iteration */
-    struct mig_options opt;
-    struct run_result *out;
-    struct ram_model *ram;
-    unsigned nd;
-    struct vdev d[SCN_MAX_DEVICES];
-    struct mig_status_checker *status_chk;
-    enum mig_status status;
-
-    /* parameters in force */
-    int64_t limit_ns;
-    uint64_t max_bw_bps;
-    uint64_t avail_bw_bps;
-
-    /* byte accounting and the window */
-    uint64_t total_bytes;
-    int64_t win_start_ns;
-    uint64_t win_start_bytes;
-    double bw_bytes_per_ms;
-    uint64_t threshold;
-    bool rate_limit_off;
-
-    /* bitmap syncs and dirty-rate statistics (ram.c) */
-    uint64_t sync_count;
-    int64_t period_start_ns; /* time_last_bitmap_sync */
-    uint64_t period_dirty_pages;
-    uint64_t bytes_xfer_prev;
-    double dirty_pages_rate;
-    uint64_t remaining_at_sync;
-    unsigned dirty_rate_high_cnt;
-    double throttle_pct;
-    bool throttle_active;
-    bool dirty_limit_active;
-    uint64_t timer_prev_count;
-    int64_t expected_downtime_ns;
-
-    /* switchover-ack */
-    bool acked;
-    unsigned ack_pending;
-
-    /* postcopy / pause */
-    bool start_postcopy;
-    bool in_postcopy;
-    bool paused;
-    int64_t pause_start_ns;
-
-    /* reporting variant */
-    int64_t last_exact_ns;
-    int64_t sleep_until_ns;
-
-    /* results */
-    uint64_t iterations, estimate_calls, exact_calls;
-    int64_t sync_time_ns, bql_ns, spin_ns;
-    uint64_t precopy_bytes, downtime_bytes, postcopy_bytes;
-    double max_throttle;
-    int64_t last_sample_ns;
-    bool done;
-    int rc;
-    char *err;
-    size_t errlen;
-};
-
 /* ---- small helpers --------------------------------------------------- */
 
-static int64_t bytes_ns(uint64_t bytes, double bps)
+int64_t mig_bytes_ns(uint64_t bytes, double bps)
 {
     if (bps <= 0.0) {
         return 0;
@@ -131,7 +44,7 @@ static int64_t bytes_ns(uint64_t bytes, double bps)
     return (int64_t)ceil((double)bytes * 1e9 / bps);
 }
 
-static double ram_throughput_bps(const struct mig *m)
+double mig_ram_throughput_bps(const struct mig *m)
 {
     double bw = (double)m->s.link_bandwidth_bps;
     if (m->s.multifd_channels && m->s.multifd_channel_bps) {
@@ -144,12 +57,8 @@ static double ram_throughput_bps(const struct mig *m)
     return bw;
 }
 
-static void ev(struct mig *m, int64_t t, enum run_event_kind k, uint64_t v,
-               int64_t dur, const char *fmt, ...)
-    __attribute__((format(printf, 6, 7)));
-
-static void ev(struct mig *m, int64_t t, enum run_event_kind k, uint64_t v,
-               int64_t dur, const char *fmt, ...)
+void mig_ev(struct mig *m, int64_t t, enum run_event_kind k, uint64_t v,
+            int64_t dur, const char *fmt, ...)
 {
     if (m->opt.no_events) {
         return;
@@ -169,31 +78,16 @@ static void set_status(struct mig *m, int64_t t, enum mig_status st)
     }
     mig_status_checker_feed(m->status_chk, st, (uint64_t)t);
     m->status = st;
-    ev(m, t, RUN_EV_STATE, 0, 0, "%s", mig_status_name(st));
+    mig_ev(m, t, RUN_EV_STATE, 0, 0, "%s", mig_status_name(st));
 }
 
-static void on_hop(void *ctx, const struct vfio_dev *dev,
-                   const struct vfio_dev_hop *hop)
-{
-    struct mig *m = ctx;
-    ev(m, hop->at_ns, RUN_EV_DEVICE, 0, hop->cost_ns, "%s: %s -> %s",
-       vfio_dev_name(dev), vfio_fsm_state_name(hop->from),
-       vfio_fsm_state_name(hop->to));
-}
-
-static bool in_precopy_state(const struct vdev *v)
-{
-    enum vfio_fsm_state st = vfio_dev_state(v->dev);
-    return st == VFIO_FSM_PRE_COPY || st == VFIO_FSM_PRE_COPY_P2P;
-}
-
-static uint64_t window_used(const struct mig *m)
+uint64_t mig_window_used(const struct mig *m)
 {
     return m->total_bytes - m->win_start_bytes;
 }
 
 /* QEMU: migration_rate_exceeded / qemu_file_rate_limit. */
-static bool rate_exceeded(const struct mig *m)
+bool mig_rate_exceeded(const struct mig *m)
 {
     if (m->rate_limit_off) {
         return false;
@@ -203,7 +97,7 @@ static bool rate_exceeded(const struct mig *m)
     if (bw == 0) {
         return false;
     }
-    return window_used(m) > bw / 10;
+    return mig_window_used(m) > bw / 10;
 }
 
 uint64_t mig_threshold_bytes(unsigned qemu, uint64_t transferred_bytes,
@@ -214,7 +108,7 @@ uint64_t mig_threshold_bytes(unsigned qemu, uint64_t transferred_bytes,
         return 0;
     }
     double bw = (double)transferred_bytes / (double)time_spent_ms;
-    if (qemu >= QEMU_8_2 && avail_bps) {
+    if (qv_get(qemu)->avail_switchover_bw && avail_bps) {
         bw = (double)avail_bps / 1000.0;
     }
     return (uint64_t)(bw * (double)limit_ms);
@@ -227,13 +121,13 @@ static void update_counters(struct mig *m, int64_t now)
         return;
     }
     uint64_t time_spent_ms = (uint64_t)((now - m->win_start_ns) / SIM_MS);
-    uint64_t transferred = window_used(m);
+    uint64_t transferred = mig_window_used(m);
     uint64_t limit_ms = (uint64_t)(m->limit_ns / SIM_MS);
     m->bw_bytes_per_ms = (double)transferred / (double)time_spent_ms;
     m->threshold = mig_threshold_bytes(m->s.qemu, transferred, time_spent_ms,
                                        limit_ms, m->avail_bw_bps);
     double bw_per_ms = m->bw_bytes_per_ms;
-    if (m->s.qemu >= QEMU_8_2 && m->avail_bw_bps) {
+    if (m->qv->avail_switchover_bw && m->avail_bw_bps) {
         bw_per_ms = (double)m->avail_bw_bps / 1000.0;
     }
     if (m->dirty_pages_rate != 0.0 && transferred > 10000 && bw_per_ms > 0) {
@@ -265,8 +159,8 @@ static void apply_throttle(struct mig *m, int64_t t)
 static void trigger_throttle(struct mig *m, int64_t t, uint64_t xfer,
                              uint64_t dirty)
 {
-    bool pre81 = m->s.qemu < QEMU_8_1;
-    if (pre81 && !m->s.auto_converge) {
+    /* before dirty-limit existed, only auto-converge throttles */
+    if (!m->qv->dirty_limit && !m->s.auto_converge) {
         return;
     }
     uint64_t thresh = xfer * m->s.throttle_trigger_threshold / 100;
@@ -300,14 +194,14 @@ static void trigger_throttle(struct mig *m, int64_t t, uint64_t xfer,
         if (pct > m->max_throttle) {
             m->max_throttle = pct;
         }
-        ev(m, t, RUN_EV_THROTTLE, (uint64_t)pct, 0, "cpu_throttle_set %.0f%%",
-           pct);
+        mig_ev(m, t, RUN_EV_THROTTLE, (uint64_t)pct, 0,
+               "cpu_throttle_set %.0f%%", pct);
         apply_throttle(m, t);
     } else if (m->s.dirty_limit && !m->dirty_limit_active) {
         m->dirty_limit_active = true;
-        ev(m, t, RUN_EV_THROTTLE, m->s.vcpu_dirty_limit_bps, 0,
-           "dirty-limit %llu B/s per vCPU",
-           (unsigned long long)m->s.vcpu_dirty_limit_bps);
+        mig_ev(m, t, RUN_EV_THROTTLE, m->s.vcpu_dirty_limit_bps, 0,
+               "dirty-limit %llu B/s per vCPU",
+               (unsigned long long)m->s.vcpu_dirty_limit_bps);
         apply_throttle(m, t);
     }
 }
@@ -319,7 +213,7 @@ static int64_t sync_cost_ns(const struct mig *m)
 }
 
 /* QEMU: migration_bitmap_sync at time t; returns its cost. */
-static int64_t bitmap_sync(struct mig *m, int64_t t)
+int64_t mig_bitmap_sync(struct mig *m, int64_t t)
 {
     ram_advance(m->ram, t);
     uint64_t fresh = ram_sync(m->ram);
@@ -343,116 +237,9 @@ static int64_t bitmap_sync(struct mig *m, int64_t t)
     }
     m->sync_time_ns += cost;
     m->bql_ns += cost;
-    ev(m, t, RUN_EV_SYNC, fresh, cost, "sync %llu",
-       (unsigned long long)m->sync_count);
+    mig_ev(m, t, RUN_EV_SYNC, fresh, cost, "sync %llu",
+           (unsigned long long)m->sync_count);
     return cost;
-}
-
-/* ---- VFIO handler (QEMU's hw/vfio/migration.c, per version) ----------- */
-
-/* One MIG_DATA_SIZE ioctl; QEMU substitutes 100 GiB on failure. */
-static uint64_t query_stop(struct mig *m, struct vdev *v, int64_t t,
-                           int64_t *cost)
-{
-    uint64_t b = MIG_VFIO_FALLBACK_BYTES;
-    if (vfio_dev_query_stop_copy(v->dev, t, &b) != 0) {
-        b = MIG_VFIO_FALLBACK_BYTES;
-    }
-    *cost += v->cfg->query_latency_ns;
-    (void)m;
-    return b;
-}
-
-static void query_precopy(struct vdev *v, int64_t t, int64_t *cost)
-{
-    uint64_t init = 0, dirty = 0;
-    if (vfio_dev_query_precopy(v->dev, t, &init, &dirty) == 0) {
-        v->init_bytes = init;
-        v->dirty_bytes = dirty;
-    } else {
-        v->init_bytes = v->dirty_bytes = 0;
-    }
-    *cost += v->cfg->query_latency_ns;
-}
-
-static uint64_t cached_report(const struct vdev *v)
-{
-    uint64_t pre = v->init_bytes + v->dirty_bytes;
-    return v->cached_stop > pre ? v->cached_stop : pre;
-}
-
-/* Pending as a device reports it.  exact selects state_pending_exact.
- * *non_iter receives data reported as non-iterable. */
-static uint64_t vfio_pending(struct mig *m, struct vdev *v, int64_t t,
-                             bool exact, int64_t *cost, uint64_t *non_iter)
-{
-    unsigned q = m->s.qemu;
-    enum pol_report_mode mode = m->pol.report.mode;
-    bool pre = in_precopy_state(v);
-    uint64_t r = 0;
-
-    if (q < QEMU_8_0) {
-        /* 7.2 v1: pending_bytes read on every pending query */
-        r = query_stop(m, v, t, cost);
-        v->reported = r;
-        return r;
-    }
-    if (mode == POL_REPORT_QEMU) {
-        if (!exact) {
-            if (q >= QEMU_8_1 && pre) {
-                r = v->init_bytes + v->dirty_bytes;
-            }
-        } else {
-            uint64_t stop = query_stop(m, v, t, cost);
-            r = stop;
-            if (q >= QEMU_8_1 && pre) {
-                query_precopy(v, t, cost);
-                if (q < QEMU_9_2) {
-                    r += v->init_bytes + v->dirty_bytes; /* double count */
-                }
-            }
-        }
-        v->reported = r;
-        return r;
-    }
-    /* reporting variants (merged query: max(stop, precopy)) */
-    bool refresh = exact;
-    if (mode == POL_REPORT_IN_ESTIMATE) {
-        refresh = true;
-    } else if (mode == POL_REPORT_REFRESH &&
-               t - v->cached_at_ns >= m->pol.report.interval_ns) {
-        refresh = true;
-    }
-    if (refresh) {
-        v->cached_stop = query_stop(m, v, t, cost);
-        v->cached_at_ns = t;
-        if (pre) {
-            query_precopy(v, t, cost);
-        }
-    }
-    if (mode == POL_REPORT_NON_ITERABLE) {
-        uint64_t it = pre ? v->init_bytes + v->dirty_bytes : 0;
-        uint64_t rest = v->cached_stop > it ? v->cached_stop - it : 0;
-        *non_iter += rest;
-        v->reported = it + rest;
-        return it;
-    }
-    r = cached_report(v);
-    v->reported = r;
-    return r;
-}
-
-/* QEMU's vfio_update_estimated_pending_data. */
-static void consume_estimate(struct vdev *v, uint64_t n)
-{
-    if (n == 0) {
-        v->init_bytes = v->dirty_bytes = 0;
-        return;
-    }
-    uint64_t a = n < v->init_bytes ? n : v->init_bytes;
-    v->init_bytes -= a;
-    n -= a;
-    v->dirty_bytes = n < v->dirty_bytes ? v->dirty_bytes - n : 0;
 }
 
 static void ack_event(struct sim_engine *e, void *subject, void *arg)
@@ -463,33 +250,25 @@ static void ack_event(struct sim_engine *e, void *subject, void *arg)
         return;
     }
     m->acked = true;
-    ev(m, sim_now(e), RUN_EV_NOTE, 0, 0, "switchover acked");
+    mig_ev(m, sim_now(e), RUN_EV_NOTE, 0, 0, "switchover acked");
 }
 
-/* One save_live_iterate of a VFIO device; returns 1 when it has nothing
- * left for now (QEMU's return value). */
-static int vfio_iterate(struct mig *m, struct vdev *v, int64_t t, int64_t *cost)
+void mig_schedule_ack(struct mig *m, int64_t t)
 {
-    uint64_t n = vfio_dev_read(v->dev, t, MIG_VFIO_CHUNK_BYTES);
-    int64_t send =
-        bytes_ns(n + VFIO_CHUNK_HDR_BYTES, (double)m->s.link_bandwidth_bps);
-    int64_t rd = vfio_dev_read_ns(v->dev, n);
-    *cost += rd > send ? rd : send;
-    m->total_bytes += n + VFIO_CHUNK_HDR_BYTES;
-    m->precopy_bytes += n;
-    v->precopy_sent += n;
-    consume_estimate(v, n);
-    if (v->cached_stop) {
-        v->cached_stop = v->cached_stop > n ? v->cached_stop - n : 0;
+    sim_at(m->e, t, 0, EV_ACK, 0, ack_event, m, NULL);
+}
+
+int mig_handler_add(struct mig *m, const struct mig_handler_ops *ops,
+                    void *opaque)
+{
+    if (m->nh >= MIG_MAX_HANDLERS) {
+        return -1;
     }
-    if (m->s.switchover_ack && v->init_bytes == 0 && !v->init_sent) {
-        v->init_sent = true;
-        if (m->ack_pending && --m->ack_pending == 0) {
-            sim_at(m->e, t + *cost + m->s.rtt_ns, 0, EV_ACK, 0, ack_event, m,
-                   NULL);
-        }
-    }
-    return v->init_bytes == 0 && v->dirty_bytes == 0;
+    m->h[m->nh].ops = ops;
+    m->h[m->nh].opaque = opaque;
+    m->h[m->nh].reported = 0;
+    m->nh++;
+    return 0;
 }
 
 /* ---- completion ------------------------------------------------------- */
@@ -544,32 +323,63 @@ static void complete_end(struct sim_engine *e, void *subject, void *arg)
     (void)arg;
     struct mig *m = subject;
     int64_t t = sim_now(e);
-    for (unsigned i = 0; i < m->nd; i++) {
-        vfio_dev_set_state(m->d[i].dev, VFIO_FSM_STOP, t);
+    for (unsigned i = 0; i < m->nh; i++) {
+        if (m->h[i].ops->end) {
+            m->h[i].ops->end(m, &m->h[i], t);
+        }
     }
     set_status(m, t, MIG_STATUS_COMPLETED);
     finish(m, t, RUN_CONVERGED);
 }
 
-/* Stop the devices as QEMU's vmstate change handler does. */
-static void devices_stop(struct mig *m, int64_t t, bool to_stop_copy)
+/* The VM stops: every handler's vmstate change hook. */
+static void vm_stop_handlers(struct mig *m, int64_t t, bool to_stop_copy)
 {
-    for (unsigned i = 0; i < m->nd; i++) {
-        struct vdev *v = &m->d[i];
-        bool pre = in_precopy_state(v);
-        if (m->s.qemu >= QEMU_8_2 && v->cfg->p2p) {
-            enum vfio_fsm_state st = vfio_dev_state(v->dev);
-            vfio_dev_set_state(v->dev,
-                               st == VFIO_FSM_PRE_COPY ? VFIO_FSM_PRE_COPY_P2P
-                                                       : VFIO_FSM_RUNNING_P2P,
-                               t);
+    for (unsigned i = 0; i < m->nh; i++) {
+        if (m->h[i].ops->vm_stop) {
+            m->h[i].ops->vm_stop(m, &m->h[i], t, to_stop_copy);
         }
-        vfio_dev_set_state(v->dev,
-                           to_stop_copy && (pre || m->s.qemu < QEMU_8_1)
-                               ? VFIO_FSM_STOP_COPY
-                               : VFIO_FSM_STOP,
-                           t);
     }
+}
+
+static int64_t load_ns(const struct mig_handler *h)
+{
+    return h->ops->load_ns ? h->ops->load_ns(h) : 0;
+}
+
+/* The destination loads a section that arrived at t after the previous
+ * one. */
+static void load_after(int64_t *load_end, int64_t t, int64_t load)
+{
+    *load_end = (*load_end > t ? *load_end : t) + load;
+}
+
+/* The multifd device-state threads (10.0+) of every handler that has
+ * them; the destination loads their data as the buffers come. */
+static void complete_threads(struct mig *m, struct mig_complete *c)
+{
+    for (unsigned k = 0; k < m->nh; k++) {
+        struct mig_handler *h = &m->h[k];
+        if (h->ops->complete_threads && h->ops->complete_threads(m, h, c)) {
+            int64_t le = c->mf_end + load_ns(h);
+            if (le > c->load_end) {
+                c->load_end = le;
+            }
+        }
+    }
+}
+
+/* Non-iterable state: the VM's own plus every handler's config. */
+static uint64_t non_iterable(const struct mig *m, int64_t *load)
+{
+    uint64_t ni = m->s.non_iterable_bytes;
+    *load = m->s.non_iterable_load_ns;
+    for (unsigned i = 0; i < m->nh; i++) {
+        if (m->h[i].ops->config) {
+            m->h[i].ops->config(&m->h[i], &ni, load);
+        }
+    }
+    return ni;
 }
 
 /*
@@ -582,94 +392,35 @@ static void devices_stop(struct mig *m, int64_t t, bool to_stop_copy)
  */
 static int64_t switchover_data(struct mig *m, int64_t t0, int64_t *src_end)
 {
-    int64_t t = t0;
     double link = (double)m->s.link_bandwidth_bps;
-    int64_t load_end = t0;
-
-    /* RAM: final sync, then every dirty page, not rate limited */
-    t += bitmap_sync(m, t);
-    struct ram_send rs;
-    memset(&rs, 0, sizeof(rs));
-    double tp = ram_throughput_bps(m);
-    double normal_ns =
-        (double)(ram_page_bytes(m->ram) + RAM_PAGE_HDR_WIRE_BYTES) * 1e9 / tp;
-    ram_send_pages(m->ram, UINT64_MAX, INFINITY, normal_ns,
-                   (double)m->s.zero_page_scan_ns, &rs);
-    t += (int64_t)ceil(rs.cost_ns);
-    m->total_bytes += rs.wire_bytes;
-    m->downtime_bytes += rs.wire_bytes;
-    load_end = t;
-
-    /* multifd device threads start with the iterable save */
-    int64_t mf_end = t0;
-    uint64_t mf_bytes = 0;
-    for (unsigned i = 0; i < m->nd; i++) {
-        struct vdev *v = &m->d[i];
-        if (!(v->cfg->multifd && m->s.multifd_channels &&
-              m->s.qemu >= QEMU_10_0)) {
-            continue;
+    struct mig_complete c = {.t0 = t0, .t = t0, .load_end = t0, .mf_end = t0};
+    bool threads = false;
+    for (unsigned i = 0; i < m->nh; i++) {
+        struct mig_handler *h = &m->h[i];
+        if (h->ops->complete_threads && !threads) {
+            threads = true;
+            complete_threads(m, &c);
         }
-        vfio_dev_set_state(v->dev, VFIO_FSM_STOP_COPY, t0);
-        uint64_t n = vfio_dev_read(v->dev, t0, UINT64_MAX);
-        int64_t dur = v->cfg->save_ns + vfio_dev_read_ns(v->dev, n);
-        mf_bytes += n;
-        v->stop_copy_sent += n;
-        v->save_ns = dur;
-        if (t0 + dur > mf_end) {
-            mf_end = t0 + dur;
-        }
-        /* loads run in the destination's load threads as buffers come */
-        int64_t le = mf_end + v->cfg->load_ns;
-        if (le > load_end) {
-            load_end = le;
+        if (h->ops->complete && h->ops->complete(m, h, &c)) {
+            load_after(&c.load_end, c.t, load_ns(h));
         }
     }
-
-    /* serialized VFIO devices on the main channel */
-    for (unsigned i = 0; i < m->nd; i++) {
-        struct vdev *v = &m->d[i];
-        if (v->cfg->multifd && m->s.multifd_channels &&
-            m->s.qemu >= QEMU_10_0) {
-            continue;
-        }
-        int64_t s0 = t;
-        vfio_dev_set_state(v->dev, VFIO_FSM_STOP_COPY, t);
-        uint64_t n = vfio_dev_read(v->dev, t, UINT64_MAX);
-        int64_t rd = vfio_dev_read_ns(v->dev, n);
-        int64_t tx = bytes_ns(n, link);
-        t += v->cfg->save_ns + (rd > tx ? rd : tx);
-        v->stop_copy_sent += n;
-        v->save_ns = t - s0;
-        m->total_bytes += n;
-        m->downtime_bytes += n;
-        int64_t ls = load_end > t ? load_end : t;
-        load_end = ls + v->cfg->load_ns;
-    }
-    m->total_bytes += mf_bytes;
-    m->downtime_bytes += mf_bytes;
+    m->total_bytes += c.mf_bytes;
+    m->downtime_bytes += c.mf_bytes;
     /* the link is shared: all bytes cannot beat the wire */
-    int64_t wire_end = t0 + bytes_ns(m->downtime_bytes, link);
-    if (mf_end > t) {
-        t = mf_end;
-    }
+    int64_t wire_end = t0 + mig_bytes_ns(m->downtime_bytes, link);
+    int64_t t = c.t > c.mf_end ? c.t : c.mf_end;
     if (wire_end > t) {
         t = wire_end;
     }
-
-    /* non-iterable state: the VM's own plus every device's config */
-    uint64_t ni = m->s.non_iterable_bytes;
-    int64_t ni_load = m->s.non_iterable_load_ns;
-    for (unsigned i = 0; i < m->nd; i++) {
-        ni += m->d[i].cfg->config_bytes;
-        ni_load += m->d[i].cfg->config_load_ns;
-    }
-    t += m->s.non_iterable_save_ns + bytes_ns(ni, link);
+    int64_t ni_load;
+    uint64_t ni = non_iterable(m, &ni_load);
+    t += m->s.non_iterable_save_ns + mig_bytes_ns(ni, link);
     m->total_bytes += ni;
     m->downtime_bytes += ni;
-    int64_t ls = load_end > t ? load_end : t;
-    load_end = ls + ni_load;
+    load_after(&c.load_end, t, ni_load);
     *src_end = t;
-    return load_end > t ? load_end : t;
+    return c.load_end > t ? c.load_end : t;
 }
 
 static void start_completion(struct mig *m, int64_t t)
@@ -683,12 +434,12 @@ static void start_completion(struct mig *m, int64_t t)
         ram_advance(m->ram, t);
         ram_set_dirty_scale(m->ram, 0.0);
     }
-    devices_stop(m, t + c, true);
+    vm_stop_handlers(m, t + c, true);
     if (m->s.pause_before_switchover) {
         set_status(m, t + c, MIG_STATUS_PRE_SWITCHOVER);
         c += m->s.pause_wait_ns;
         set_status(m, t + c, MIG_STATUS_DEVICE);
-    } else if (m->s.qemu >= QEMU_10_0) {
+    } else if (m->qv->status_device_always) {
         set_status(m, t + c, MIG_STATUS_DEVICE);
     }
     int64_t src_end;
@@ -708,32 +459,26 @@ static int64_t start_postcopy(struct mig *m, int64_t t)
     int64_t c = m->s.stop_base_ns + (int64_t)m->s.vcpus * m->s.stop_per_vcpu_ns;
     ram_advance(m->ram, t);
     int64_t down0 = t;
-    devices_stop(m, t + c, true);
-    c += bitmap_sync(m, t + c);
-    double link = (double)m->s.link_bandwidth_bps;
+    vm_stop_handlers(m, t + c, true);
     int64_t load_end = t + c;
-    for (unsigned i = 0; i < m->nd; i++) {
-        struct vdev *v = &m->d[i];
-        vfio_dev_set_state(v->dev, VFIO_FSM_STOP_COPY, t + c);
-        uint64_t n = vfio_dev_read(v->dev, t + c, UINT64_MAX);
-        int64_t d = v->cfg->save_ns + bytes_ns(n, link);
-        c += d;
-        v->save_ns = d;
-        v->stop_copy_sent += n;
-        m->total_bytes += n;
-        m->downtime_bytes += n;
-        int64_t ls = load_end > t + c ? load_end : t + c;
-        load_end = ls + v->cfg->load_ns;
+    for (unsigned i = 0; i < m->nh; i++) {
+        struct mig_handler *h = &m->h[i];
+        bool wrote = false;
+        if (h->ops->postcopy_save) {
+            c += h->ops->postcopy_save(m, h, t + c, &wrote);
+        }
+        if (wrote) {
+            load_after(&load_end, t + c, load_ns(h));
+        }
     }
-    uint64_t ni = m->s.non_iterable_bytes;
-    for (unsigned i = 0; i < m->nd; i++) {
-        ni += m->d[i].cfg->config_bytes;
-    }
-    c += m->s.non_iterable_save_ns + bytes_ns(ni, link);
+    /* the config state: its bytes (the loads overlap with postcopy) */
+    int64_t ignored;
+    uint64_t ni = non_iterable(m, &ignored);
+    double link = (double)m->s.link_bandwidth_bps;
+    c += m->s.non_iterable_save_ns + mig_bytes_ns(ni, link);
     m->total_bytes += ni;
     m->downtime_bytes += ni;
-    int64_t ls = load_end > t + c ? load_end : t + c;
-    load_end = ls + m->s.non_iterable_load_ns;
+    load_after(&load_end, t + c, m->s.non_iterable_load_ns);
     int64_t end = load_end > t + c ? load_end : t + c;
     r->downtime_ns = end + m->s.rtt_ns / 2 - down0;
     r->src_downtime_ns = t + c - down0;
@@ -742,14 +487,14 @@ static int64_t start_postcopy(struct mig *m, int64_t t)
     apply_throttle(m, t); /* the guest now runs on the destination */
     /* 10.0+: the switchover always passes through "device"; 10.2 adds
      * "postcopy-device" until the destination has loaded the package */
-    if (m->s.qemu >= QEMU_10_0) {
+    if (m->qv->status_device_always) {
         set_status(m, t, MIG_STATUS_DEVICE);
     }
-    if (m->s.qemu >= QEMU_10_2) {
+    if (m->qv->status_postcopy_device) {
         set_status(m, t + c, MIG_STATUS_POSTCOPY_DEVICE);
     }
     set_status(m, end, MIG_STATUS_POSTCOPY_ACTIVE);
-    ev(m, t + c, RUN_EV_NOTE, 0, 0, "postcopy started");
+    mig_ev(m, t + c, RUN_EV_NOTE, 0, 0, "postcopy started");
     /* a new window at postcopy bandwidth */
     m->win_start_ns = t + c;
     m->win_start_bytes = m->total_bytes;
@@ -795,24 +540,24 @@ static int apply_actions(struct mig *m, int64_t t, const struct pol_actions *a)
 {
     if (a->set_downtime_limit && a->downtime_limit_ns != m->limit_ns) {
         m->limit_ns = a->downtime_limit_ns;
-        ev(m, t, RUN_EV_PARAM, (uint64_t)m->limit_ns, 0,
-           "downtime-limit=%lldms", (long long)(m->limit_ns / SIM_MS));
+        mig_ev(m, t, RUN_EV_PARAM, (uint64_t)m->limit_ns, 0,
+               "downtime-limit=%lldms", (long long)(m->limit_ns / SIM_MS));
     }
     if (a->set_avail_switchover_bandwidth &&
         a->avail_switchover_bandwidth_bps != m->avail_bw_bps &&
-        m->s.qemu >= QEMU_8_2) {
+        m->qv->avail_switchover_bw) {
         m->avail_bw_bps = a->avail_switchover_bandwidth_bps;
-        ev(m, t, RUN_EV_PARAM, m->avail_bw_bps, 0,
-           "avail-switchover-bandwidth=%llu",
-           (unsigned long long)m->avail_bw_bps);
+        mig_ev(m, t, RUN_EV_PARAM, m->avail_bw_bps, 0,
+               "avail-switchover-bandwidth=%llu",
+               (unsigned long long)m->avail_bw_bps);
     }
     if (a->set_max_bandwidth && a->max_bandwidth_bps != m->max_bw_bps) {
         m->max_bw_bps = a->max_bandwidth_bps;
-        ev(m, t, RUN_EV_PARAM, m->max_bw_bps, 0, "max-bandwidth=%llu",
-           (unsigned long long)m->max_bw_bps);
+        mig_ev(m, t, RUN_EV_PARAM, m->max_bw_bps, 0, "max-bandwidth=%llu",
+               (unsigned long long)m->max_bw_bps);
     }
     if (a->abort) {
-        ev(m, t, RUN_EV_NOTE, 0, 0, "abort: %s", a->reason);
+        mig_ev(m, t, RUN_EV_NOTE, 0, 0, "abort: %s", a->reason);
         set_status(m, t, MIG_STATUS_CANCELLING);
         set_status(m, t, MIG_STATUS_CANCELLED);
         finish(m, t, RUN_ABORTED);
@@ -821,19 +566,20 @@ static int apply_actions(struct mig *m, int64_t t, const struct pol_actions *a)
     if (a->start_postcopy && !m->start_postcopy) {
         if (m->s.postcopy_ram) {
             m->start_postcopy = true;
-            ev(m, t, RUN_EV_NOTE, 0, 0, "migrate-start-postcopy: %s",
-               a->reason);
+            mig_ev(m, t, RUN_EV_NOTE, 0, 0, "migrate-start-postcopy: %s",
+                   a->reason);
         }
     }
     if (a->force_complete && !m->paused) {
         /* the management layer pauses the guest; QEMU goes on migrating a
          * stopped VM (devices stop, the downtime clock runs) */
-        ev(m, t, RUN_EV_NOTE, 0, 0, "force-complete (pause): %s", a->reason);
+        mig_ev(m, t, RUN_EV_NOTE, 0, 0, "force-complete (pause): %s",
+               a->reason);
         ram_advance(m->ram, t);
         m->paused = true;
         m->pause_start_ns = t;
         apply_throttle(m, t);
-        devices_stop(m, t, true);
+        vm_stop_handlers(m, t, true);
     }
     return 0;
 }
@@ -842,7 +588,7 @@ static int apply_actions(struct mig *m, int64_t t, const struct pol_actions *a)
 
 static bool can_switchover(const struct mig *m)
 {
-    if (m->s.qemu < QEMU_8_1 || !m->s.switchover_ack) {
+    if (!m->qv->switchover_ack || !m->s.switchover_ack) {
         return true;
     }
     return m->paused || m->acked;
@@ -885,205 +631,169 @@ static void record_sample(struct mig *m, int64_t t, uint64_t est,
     m->last_sample_ns = t;
 }
 
-/* Returns the thread time the iteration took; *ended when the migration
- * switched over, started completion or ended. */
+/* One pending query (estimate, or exact) at t + *c: the sum over the
+ * handler table; each handler's must + can is kept for the spin rule. */
+static void query_pending(struct mig *m, int64_t t, bool exact, int64_t *c,
+                          struct mig_pending *p)
+{
+    memset(p, 0, sizeof(*p));
+    for (unsigned i = 0; i < m->nh; i++) {
+        struct mig_handler *h = &m->h[i];
+        uint64_t before = p->must + p->can;
+        if (exact && h->ops->pending_exact) {
+            h->ops->pending_exact(m, h, t + *c, c, p);
+        } else if (!exact && h->ops->pending_estimate) {
+            h->ops->pending_estimate(m, h, t + *c, c, p);
+        }
+        h->reported = p->must + p->can - before;
+    }
+}
+
+/* Does this pass call exact()?  The per-version trigger on the estimate
+ * p; *ni_sleep when only data reported as non-iterable keeps the
+ * migration above the threshold (non-iterable-report: sleep instead). */
+static bool exact_wanted(struct mig *m, int64_t t, const struct mig_pending *p,
+                         bool *ni_sleep)
+{
+    const struct qv_row *qv = m->qv;
+    uint64_t pending = p->must + p->can;
+    bool trig;
+    if (qv->exact == QV_EXACT_NONE) {
+        return false;
+    }
+    if (qv->exact == QV_EXACT_MUST_LE) {
+        trig = p->must <= m->threshold;
+    } else {
+        trig = pending < m->threshold;
+    }
+    if (qv->exact_precopy_only && m->in_postcopy) {
+        trig = false;
+    }
+    if (trig && m->pol.report.mode == POL_REPORT_NON_ITERABLE &&
+        pending + p->non_iter >= m->threshold &&
+        t - m->last_exact_ns < m->pol.report.interval_ns) {
+        trig = false;
+        *ni_sleep = true;
+    }
+    return trig;
+}
+
+/* The switchover predicate of the version. */
+static bool complete_ready(const struct mig *m, uint64_t pending)
+{
+    bool cs = can_switchover(m);
+    if (m->qv->switchover == QV_SWITCHOVER_LE) {
+        return m->in_postcopy ? pending == 0 : cs && pending <= m->threshold;
+    }
+    return (pending == 0 || pending < m->threshold) && cs;
+}
+
+/* migration_thread_low_pending: complete (precopy) or end (postcopy). */
+static void low_pending(struct mig *m, int64_t t, uint64_t pending)
+{
+    mig_ev(m, t, RUN_EV_NOTE, pending, 0, "migration_thread_low_pending %llu",
+           (unsigned long long)pending);
+    if (m->in_postcopy) {
+        set_status(m, t, MIG_STATUS_COMPLETED);
+        finish(m, t, RUN_CONVERGED);
+    } else {
+        start_completion(m, t);
+    }
+}
+
+/* The policy chain's hook; 1 if the migration ended or switches over. */
+static int run_policies(struct mig *m, int64_t t, uint64_t pending,
+                        uint64_t must, bool exact)
+{
+    if (!m->pol_active) {
+        return 0;
+    }
+    struct pol_view view;
+    struct pol_actions act;
+    fill_view(m, t, pending, must, exact, &view);
+    memset(&act, 0, sizeof(act));
+    pol_chain_iteration(&m->pol, &view, &act);
+    return apply_actions(m, t, &act);
+}
+
+/* qemu_savevm_state_iterate at t + *c over the table, charging *c: handlers in
+ * order while the budget lasts; <= 8.2 stops at the first unfinished one.
+ * Returns true when the pass only re-measured what it cannot move (no
+ * handler moved data that blocks the switchover). */
+static bool iterate_handlers(struct mig *m, int64_t t, int64_t *c)
+{
+    bool spin = true;
+    for (unsigned i = 0; i < m->nh; i++) {
+        struct mig_handler *h = &m->h[i];
+        if (!h->ops->iterate ||
+            (h->ops->is_active_iterate && !h->ops->is_active_iterate(m, h))) {
+            continue;
+        }
+        if (mig_rate_exceeded(m)) {
+            break;
+        }
+        uint64_t moved = 0;
+        int r = h->ops->iterate(m, h, t + *c, c, &moved);
+        if (moved &&
+            !(h->ops->spin_below_threshold && h->reported < m->threshold)) {
+            spin = false;
+        }
+        if (m->qv->iterate_serial && r == 0) {
+            break;
+        }
+    }
+    return spin;
+}
+
+/* QEMU's migration_iteration_run.  Returns the thread time the iteration
+ * took; *ended when the migration switched over, started completion or
+ * ended. */
 static int64_t iteration_run(struct mig *m, int64_t t, bool *ended)
 {
-    unsigned q = m->s.qemu;
     int64_t c = 0;
-    uint64_t page = ram_page_bytes(m->ram);
+    struct mig_pending p;
     m->iterations++;
-    ram_advance(m->ram, t);
-
-    /* --- pending: estimate (7.2: the single pending query) --- */
-    uint64_t ram_rem = ram_dirty_pages(m->ram) * page;
-    if (q < QEMU_8_0 && !m->in_postcopy && ram_rem < m->threshold) {
-        c += bitmap_sync(m, t + c);
-        ram_rem = ram_dirty_pages(m->ram) * page;
-    }
-    uint64_t must = 0, can = 0, non_iter = 0;
-    if (m->s.postcopy_ram) {
-        can += ram_rem;
-    } else {
-        must += ram_rem;
-    }
-    for (unsigned i = 0; i < m->nd; i++) {
-        must += vfio_pending(m, &m->d[i], t + c, false, &c, &non_iter);
-    }
+    query_pending(m, t, false, &c, &p);
     m->estimate_calls++;
-    uint64_t pending = must + can;
-    uint64_t est = pending + non_iter;
-
-    /* --- exact --- */
-    bool exact = false;
+    uint64_t est = p.must + p.can + p.non_iter;
     bool ni_sleep = false;
-    if (q >= QEMU_8_0) {
-        bool trig;
-        if (q < QEMU_9_0) {
-            trig = must <= m->threshold;
-        } else {
-            trig = pending < m->threshold;
-        }
-        if (q >= QEMU_10_1 && m->in_postcopy) {
-            trig = false;
-        }
-        if (trig && m->pol.report.mode == POL_REPORT_NON_ITERABLE &&
-            pending + non_iter >= m->threshold &&
-            t + c - m->last_exact_ns < m->pol.report.interval_ns) {
-            /* only non-iterable data keeps us above: sleep, no exact */
-            trig = false;
-            ni_sleep = true;
-        }
-        if (trig) {
-            exact = true;
-            m->exact_calls++;
-            m->last_exact_ns = t + c;
-            bool sync;
-            if (q < QEMU_9_0) {
-                sync = !m->in_postcopy && ram_rem < m->threshold;
-            } else {
-                sync = !m->in_postcopy;
-            }
-            if (sync) {
-                c += bitmap_sync(m, t + c);
-            }
-            ram_rem = ram_dirty_pages(m->ram) * page;
-            must = can = non_iter = 0;
-            if (m->s.postcopy_ram) {
-                can += ram_rem;
-            } else {
-                must += ram_rem;
-            }
-            for (unsigned i = 0; i < m->nd; i++) {
-                must += vfio_pending(m, &m->d[i], t + c, true, &c, &non_iter);
-            }
-            pending = must + can;
-        }
+    bool exact = exact_wanted(m, t + c, &p, &ni_sleep);
+    if (exact) {
+        m->exact_calls++;
+        m->last_exact_ns = t + c;
+        query_pending(m, t, true, &c, &p);
     }
-    uint64_t total_pending = pending + non_iter;
-
-    /* --- decision --- */
-    bool cs = can_switchover(m);
-    bool complete;
-    if (q >= QEMU_10_1) {
-        complete = m->in_postcopy ? total_pending == 0
-                                  : cs && total_pending <= m->threshold;
-    } else {
-        complete = (total_pending == 0 || total_pending < m->threshold) && cs;
-    }
-    bool pc_ok = !m->in_postcopy && must + non_iter <= m->threshold && cs &&
+    uint64_t pending = p.must + p.can + p.non_iter;
+    uint64_t must = p.must + p.non_iter;
+    bool pc_ok = !m->in_postcopy && must <= m->threshold && can_switchover(m) &&
                  m->start_postcopy;
-    if (q < QEMU_8_1) {
-        pc_ok = !m->in_postcopy && must + non_iter <= m->threshold &&
-                m->start_postcopy;
-    }
-    if (q >= QEMU_10_1 && pc_ok && !complete) {
-        /* 10.1+: postcopy is considered before completion */
-    }
-    record_sample(m, t + c, est, exact ? total_pending : 0, exact, 0);
-    if (complete) {
-        ev(m, t + c, RUN_EV_NOTE, total_pending, 0,
-           "migration_thread_low_pending %llu",
-           (unsigned long long)total_pending);
-        if (m->in_postcopy) {
-            set_status(m, t + c, MIG_STATUS_COMPLETED);
-            finish(m, t + c, RUN_CONVERGED);
-        } else {
-            start_completion(m, t + c);
-        }
+    record_sample(m, t + c, est, exact ? pending : 0, exact, 0);
+    if (complete_ready(m, pending)) {
+        low_pending(m, t + c, pending);
         *ended = true;
         return c;
     }
     if (pc_ok && m->s.postcopy_ram) {
-        c += start_postcopy(m, t + c);
-        return c + PASS_OVERHEAD_NS;
+        return c + start_postcopy(m, t + c) + PASS_OVERHEAD_NS;
     }
-
-    /* --- policies --- */
-    if (m->pol_active) {
-        struct pol_view view;
-        struct pol_actions act;
-        fill_view(m, t + c, total_pending, must + non_iter, exact, &view);
-        memset(&act, 0, sizeof(act));
-        pol_chain_iteration(&m->pol, &view, &act);
-        if (apply_actions(m, t + c, &act)) {
-            *ended = true;
-            return c;
-        }
+    if (run_policies(m, t + c, pending, must, exact)) {
+        *ended = true;
+        return c;
     }
     if (ni_sleep) {
         m->sleep_until_ns = m->last_exact_ns + m->pol.report.interval_ns;
         return c + PASS_OVERHEAD_NS;
     }
-
-    /* --- iterate: RAM first, then devices --- */
     uint64_t sent0 = m->total_bytes;
-    uint64_t ram_sent = 0, dev_moved = 0;
-    int64_t t_it = t + c;
-    bool stop_pass = false;
-    if (!rate_exceeded(m)) {
-        uint64_t bw =
-            m->in_postcopy ? m->s.max_postcopy_bandwidth_bps : m->max_bw_bps;
-        uint64_t budget = UINT64_MAX;
-        if (bw && !m->rate_limit_off) {
-            budget = bw / 10 - window_used(m) + 1;
-        }
-        double tp = ram_throughput_bps(m);
-        if (m->in_postcopy && m->s.max_postcopy_bandwidth_bps &&
-            (double)m->s.max_postcopy_bandwidth_bps < tp) {
-            tp = (double)m->s.max_postcopy_bandwidth_bps;
-        }
-        double normal_ns = (double)(page + RAM_PAGE_HDR_WIRE_BYTES) * 1e9 / tp;
-        struct ram_send rs;
-        memset(&rs, 0, sizeof(rs));
-        ram_advance(m->ram, t_it);
-        ram_send_pages(m->ram, budget, (double)MIG_MAX_WAIT_NS, normal_ns,
-                       (double)m->s.zero_page_scan_ns, &rs);
-        int64_t rc = (int64_t)ceil(rs.cost_ns);
-        if (rs.round_done) {
-            rc += (int64_t)((double)ram_total_pages(m->ram) / 8.0 /
-                            BITMAP_SCAN_BPNS);
-        }
-        c += rc;
-        ram_sent = rs.wire_bytes;
-        m->total_bytes += rs.wire_bytes + 8; /* + RAM_SAVE_FLAG_EOS */
-        if (m->in_postcopy) {
-            m->postcopy_bytes += rs.wire_bytes;
-        } else {
-            m->precopy_bytes += rs.wire_bytes;
-        }
-        if (q <= QEMU_8_2 && !rs.round_done) {
-            stop_pass = true;
-        }
-    } else {
-        stop_pass = true;
-    }
-    for (unsigned i = 0; i < m->nd && !stop_pass && !m->in_postcopy; i++) {
-        struct vdev *v = &m->d[i];
-        if (q < QEMU_8_1 || !in_precopy_state(v)) {
-            continue;
-        }
-        if (rate_exceeded(m)) {
-            break;
-        }
-        uint64_t before = v->precopy_sent;
-        int r = vfio_iterate(m, v, t + c, &c);
-        dev_moved += v->precopy_sent - before;
-        if (q <= QEMU_8_2 && r == 0) {
-            break;
-        }
-    }
-    uint64_t sent = m->total_bytes - sent0;
+    bool spin = iterate_handlers(m, t, &c);
     c += PASS_OVERHEAD_NS;
-    /* spin: RAM is not what blocks the switchover (its pending is under
-     * the threshold, or it had nothing to send) and no device data moved:
-     * the pass only re-measured what it cannot move */
-    if (dev_moved == 0 && (ram_rem < m->threshold || ram_sent <= 8)) {
+    if (spin) {
         m->spin_ns += c;
     }
-    if (m->out->n_samples &&
-        m->out->samples[m->out->n_samples - 1].iteration == m->iterations) {
-        m->out->samples[m->out->n_samples - 1].sent_bytes = sent;
+    struct run_sample *last =
+        m->out->n_samples ? &m->out->samples[m->out->n_samples - 1] : NULL;
+    if (last && last->iteration == m->iterations) {
+        last->sent_bytes = m->total_bytes - sent0;
     }
     return c;
 }
@@ -1105,18 +815,18 @@ static int64_t pass(struct mig *m, int64_t t)
         return -1;
     }
     if (t >= m->s.time_limit_ns) {
-        ev(m, t, RUN_EV_NOTE, 0, 0, "time limit reached");
+        mig_ev(m, t, RUN_EV_NOTE, 0, 0, "time limit reached");
         set_status(m, t, MIG_STATUS_CANCELLING);
         set_status(m, t, MIG_STATUS_CANCELLED);
         finish(m, t, RUN_TIMEOUT);
         return -1;
     }
     /* after a sleep: the counters update before the next iteration */
-    if (rate_exceeded(m)) {
+    if (mig_rate_exceeded(m)) {
         update_counters(m, t);
     }
     int64_t c = 0;
-    if (!rate_exceeded(m)) {
+    if (!mig_rate_exceeded(m)) {
         bool ended = false;
         c = iteration_run(m, t, &ended);
         if (ended || m->done) {
@@ -1126,7 +836,7 @@ static int64_t pass(struct mig *m, int64_t t)
     int64_t now = t + c;
     update_counters(m, now);
     int64_t next = now;
-    if (rate_exceeded(m)) {
+    if (mig_rate_exceeded(m)) {
         next = m->win_start_ns + MIG_BUFFER_DELAY_NS;
     }
     if (m->sleep_until_ns > next) {
@@ -1169,8 +879,8 @@ static void throttle_timer(struct sim_engine *e, void *subject, void *arg)
         return;
     }
     if (m->sync_count > 1 && m->sync_count == m->timer_prev_count) {
-        ev(m, t, RUN_EV_NOTE, 0, 0, "cpu_throttle_dirty_sync");
-        bitmap_sync(m, t);
+        mig_ev(m, t, RUN_EV_NOTE, 0, 0, "cpu_throttle_dirty_sync");
+        mig_bitmap_sync(m, t);
     }
     m->timer_prev_count = m->sync_count;
     sim_after(e, 5 * SIM_S, 2, EV_THROTTLE_TIMER, 0, throttle_timer, m, NULL);
@@ -1187,6 +897,14 @@ static void setup_done(struct sim_engine *e, void *subject, void *arg)
     schedule_step(m, t);
 }
 
+/* The handler kinds, in QEMU's registration order: RAM first, then the
+ * devices.  A new kind is one file (model/mig_<kind>.c) and one row. */
+static const struct mig_handler_ops *const kinds[] = {
+    &mig_ram_ops,
+    &mig_vfio_ops,
+};
+#define N_KINDS (sizeof(kinds) / sizeof(kinds[0]))
+
 static int setup(struct mig *m)
 {
     char e[256] = "";
@@ -1195,40 +913,10 @@ static int setup(struct mig *m)
         snprintf(m->err, m->errlen, "RAM model: %s", e);
         return -1;
     }
-    m->nd = m->s.n_devices;
-    for (unsigned i = 0; i < m->nd; i++) {
-        const struct scn_device *sd = &m->s.devices[i];
-        struct vfio_dev_cfg dc;
-        vfio_dev_cfg_init(&dc, sd->name);
-        dc.stop_copy_bytes = sd->stop_copy_bytes;
-        dc.n_schedule = sd->n_schedule;
-        for (unsigned k = 0; k < sd->n_schedule; k++) {
-            dc.schedule[k].at_ns = sd->schedule[k].at_ns;
-            dc.schedule[k].stop_copy_bytes = sd->schedule[k].stop_copy_bytes;
-        }
-        dc.precopy = sd->precopy && m->s.qemu >= QEMU_8_1;
-        dc.p2p = sd->p2p;
-        dc.precopy_initial_bytes = sd->precopy_initial_bytes;
-        dc.precopy_dirty_rate_bps = sd->precopy_dirty_rate_bps;
-        dc.precopy_shrinks_stop_copy = sd->precopy_shrinks_stop_copy;
-        dc.min_stop_copy_bytes = sd->min_stop_copy_bytes;
-        dc.query_latency_ns = sd->query_latency_ns;
-        dc.read_bps = sd->read_bps;
-        dc.save_ns = 0; /* charged by the model as save_time */
-        dc.load_ns = sd->load_ns;
-        dc.config_bytes = sd->config_bytes;
-        dc.config_load_ns = sd->config_load_ns;
-        dc.query_fails = sd->query_fails;
-        dc.size_jitter_bytes = sd->size_jitter_bytes;
-        dc.multifd = sd->multifd;
-        m->d[i].cfg = sd;
-        m->d[i].dev = vfio_dev_new(
-            &dc, sim_rng(m->e, SIM_STREAM_DEVICE_BASE + i), e, sizeof(e));
-        if (!m->d[i].dev) {
-            snprintf(m->err, m->errlen, "devices[%u]: %s", i, e);
+    for (size_t k = 0; k < N_KINDS; k++) {
+        if (kinds[k]->attach(m)) {
             return -1;
         }
-        vfio_dev_on_hop(m->d[i].dev, on_hop, m);
     }
     m->limit_ns = m->s.downtime_limit_ns;
     m->max_bw_bps = m->s.max_bandwidth_bps;
@@ -1237,35 +925,20 @@ static int setup(struct mig *m)
     m->period_start_ns = -1;
     m->throttle_pct = 0;
 
-    /* setup: state setup, bitmaps (all dirty) and the first sync, device
-     * save_setup (size query, PRE_COPY entry) */
+    /* setup: state setup, then every handler's save_setup in order: RAM's
+     * bitmaps (all dirty) and first sync, each device's size query and
+     * PRE_COPY entry */
     set_status(m, 0, MIG_STATUS_SETUP);
     int64_t t = m->s.setup_ns;
-    t += bitmap_sync(m, t);
-    for (unsigned i = 0; i < m->nd; i++) {
-        struct vdev *v = &m->d[i];
-        int64_t c = 0;
-        if (m->s.qemu >= QEMU_8_0) {
-            v->cached_stop = query_stop(m, v, t, &c);
-            v->cached_at_ns = t;
-        }
-        if (m->s.qemu >= QEMU_8_1 && v->cfg->precopy) {
-            vfio_dev_set_state(v->dev, VFIO_FSM_PRE_COPY, t + c);
-            query_precopy(v, t + c, &c);
-        }
-        t += c;
-    }
-    if (m->s.switchover_ack) {
-        for (unsigned i = 0; i < m->nd; i++) {
-            if (m->d[i].cfg->precopy) {
-                m->ack_pending++;
-            }
-        }
-        if (m->ack_pending == 0) {
-            sim_at(m->e, t + m->s.rtt_ns, 0, EV_ACK, 0, ack_event, m, NULL);
+    for (unsigned i = 0; i < m->nh; i++) {
+        if (m->h[i].ops->save_setup) {
+            t += m->h[i].ops->save_setup(m, &m->h[i], t);
         }
     }
-    if (m->s.auto_converge && m->s.qemu >= QEMU_9_2) {
+    if (m->s.switchover_ack && m->ack_pending == 0) {
+        mig_schedule_ack(m, t + m->s.rtt_ns);
+    }
+    if (m->s.auto_converge && m->qv->autoconverge_sync_timer) {
         sim_at(m->e, 5 * SIM_S, 2, EV_THROTTLE_TIMER, 0, throttle_timer, m,
                NULL);
     }
@@ -1303,7 +976,8 @@ int mig_simulate(const struct scenario *s, const char *policy_spec,
     if (pol_chain_setup(&m->pol, policy_spec, &m->s, err, errlen)) {
         goto out;
     }
-    if (m->s.postcopy_ram && m->s.n_devices && m->s.qemu >= QEMU_9_0) {
+    m->qv = qv_get(m->s.qemu);
+    if (m->s.postcopy_ram && m->s.n_devices && m->qv->vfio_refuses_postcopy) {
         snprintf(err, errlen,
                  "QEMU 9.0+ refuses postcopy-ram with VFIO "
                  "devices (vfio save_prepare)");
@@ -1332,8 +1006,8 @@ int mig_simulate(const struct scenario *s, const char *policy_spec,
          i++) {
         const struct mig_status_violation *v =
             mig_status_checker_violation(m->status_chk, i);
-        ev(m, (int64_t)v->pos, RUN_EV_NOTE, 0, 0, "status violation: %.60s",
-           v->msg);
+        mig_ev(m, (int64_t)v->pos, RUN_EV_NOTE, 0, 0, "status violation: %.60s",
+               v->msg);
     }
     if (!m->done) {
         snprintf(err, errlen, "internal: the simulation stopped early");

@@ -14,13 +14,28 @@
  */
 #include "model/mig_status.h"
 
+#include <stddef.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define V9_1  901u
-#define V10_0 1000u
-#define V10_2 1002u
+#include "run/qemu_version.h"
+
+/* The first modelled version whose row has the bool field at off. */
+static unsigned first_with(size_t off)
+{
+    size_t n;
+    const struct qv_row *t = qv_table(&n);
+    for (size_t i = 0; i < n; i++) {
+        bool b;
+        memcpy(&b, (const char *)&t[i] + off, sizeof(b));
+        if (b) {
+            return t[i].num;
+        }
+    }
+    return 0;
+}
 
 static const char *const names[MIG_STATUS__COUNT] = {
     [MIG_STATUS_NONE] = "none",
@@ -69,9 +84,11 @@ unsigned mig_status_since(enum mig_status s)
 {
     switch (s) {
     case MIG_STATUS_POSTCOPY_RECOVER_SETUP:
-        return V9_1; /* QAPI "(since 9.1)" */
+        /* QAPI "(since 9.1)" */
+        return first_with(offsetof(struct qv_row, status_recover_setup));
     case MIG_STATUS_POSTCOPY_DEVICE:
-        return V10_2; /* QAPI "(since 10.2)" */
+        /* QAPI "(since 10.2)" */
+        return first_with(offsetof(struct qv_row, status_postcopy_device));
     default:
         return 0;
     }
@@ -130,8 +147,9 @@ bool mig_status_allowed(enum mig_status from, enum mig_status to,
 {
     unsigned v = qemu_version;
     bool any = v == 0;
-    bool pre10 = any || v < V10_0; /* completion without "device" */
-    bool v10 = any || v >= V10_0;  /* "device" always at switchover */
+    bool dev_always = qv_get(v)->status_device_always;
+    bool pre10 = any || !dev_always; /* completion without "device" */
+    bool v10 = any || dev_always;    /* "device" always at switchover */
 
     if (from == to || !mig_status_exists(from, v) ||
         !mig_status_exists(to, v)) {
@@ -203,7 +221,8 @@ bool mig_status_allowed(enum mig_status from, enum mig_status to,
     case MIG_STATUS_POSTCOPY_PAUSED:
         /* migrate resume=true: 9.1+ via postcopy-recover-setup */
         return to == MIG_STATUS_POSTCOPY_RECOVER_SETUP ||
-               (to == MIG_STATUS_POSTCOPY_RECOVER && (any || v < V9_1));
+               (to == MIG_STATUS_POSTCOPY_RECOVER &&
+                (any || !qv_get(v)->status_recover_setup));
     case MIG_STATUS_POSTCOPY_RECOVER_SETUP:
         /* connected (migration_connect), or the connection failed */
         return to == MIG_STATUS_POSTCOPY_RECOVER ||
@@ -337,8 +356,9 @@ static const char *hint(enum mig_status from, enum mig_status to, unsigned v)
     }
     if (from == MIG_STATUS_ACTIVE && (to == MIG_STATUS_POSTCOPY_ACTIVE ||
                                       to == MIG_STATUS_POSTCOPY_DEVICE)) {
-        return v >= V10_0 ? " (10.0+ passes through 'device' before postcopy)"
-                          : "";
+        return qv_get(v)->status_device_always
+                   ? " (10.0+ passes through 'device' before postcopy)"
+                   : "";
     }
     if (from == MIG_STATUS_POSTCOPY_PAUSED &&
         to == MIG_STATUS_POSTCOPY_RECOVER) {

@@ -638,7 +638,7 @@ static int default_policies(struct planner *P)
         }
         P->npol++;
     }
-    if (s->qemu >= QEMU_8_2) {
+    if (qv_has_avail_switchover_bw(s->qemu)) {
         char rate[48], spec[96];
         plan_fmt_rate((uint64_t)llround(plan_switchover_bps(s, NULL)), rate,
                       sizeof(rate));

@@ -71,7 +71,7 @@ static int cfg_avail(void *priv, const char *args, struct scenario *s,
                  "needs a rate, e.g. avail-switchover-bandwidth:10Gbit/s");
         return -1;
     }
-    if (s->qemu < QEMU_8_2) {
+    if (!qv_get(s->qemu)->avail_switchover_bw) {
         snprintf(err, errlen,
                  "the parameter exists from QEMU 8.2 on (model "
                  "is %s)",
@@ -147,7 +147,7 @@ static int cfg_dirty_limit(void *priv, const char *args, struct scenario *s,
     if (pol_args_check("dirty-limit", args, keys, err, errlen)) {
         return -1;
     }
-    if (s->qemu < QEMU_8_1) {
+    if (!qv_get(s->qemu)->dirty_limit) {
         snprintf(err, errlen,
                  "dirty-limit exists from QEMU 8.1 on (model is "
                  "%s)",
@@ -196,7 +196,7 @@ static int cfg_postcopy_after(void *priv, const char *args, struct scenario *s,
         snprintf(err, errlen, "'%s': not a whole number", v);
         return -1;
     }
-    if (s->n_devices && s->qemu >= QEMU_9_0) {
+    if (s->n_devices && qv_get(s->qemu)->vfio_refuses_postcopy) {
         snprintf(err, errlen,
                  "QEMU 9.0+ refuses postcopy-ram with VFIO "
                  "devices (vfio save_prepare)");
@@ -244,62 +244,42 @@ static int cfg_pause(void *priv, const char *args, struct scenario *s,
     return 0;
 }
 
-const struct pol_ops pol_fixed = {
-    .name = "fixed",
-    .args = "",
-    .summary = "QEMU as configured in the scenario, no management layer",
-    .configure = cfg_fixed,
-};
+const struct pol_ops pol_fixed =
+    POL_OPS("fixed", "", cfg_fixed,
+            "QEMU as configured in the scenario, no management layer");
 
-const struct pol_ops pol_downtime_limit = {
-    .name = "downtime-limit",
-    .args = "TIME",
-    .summary = "set downtime-limit (migrate-set-parameters) before the start",
-    .configure = cfg_downtime,
-};
+const struct pol_ops pol_downtime_limit =
+    POL_OPS("downtime-limit", "TIME", cfg_downtime,
+            "set downtime-limit (migrate-set-parameters) before the start");
 
-const struct pol_ops pol_avail_switchover_bandwidth = {
-    .name = "avail-switchover-bandwidth",
-    .args = "RATE",
-    .summary = "set avail-switchover-bandwidth (8.2+): threshold = RATE x "
-               "downtime-limit",
-    .configure = cfg_avail,
-};
+const struct pol_ops pol_avail_switchover_bandwidth =
+    POL_OPS("avail-switchover-bandwidth", "RATE", cfg_avail,
+            "set avail-switchover-bandwidth (8.2+): threshold = RATE x "
+            "downtime-limit");
 
-const struct pol_ops pol_auto_converge = {
-    .name = "auto-converge",
-    .args = "[initial=20,increment=10,max=99,tailslow=off]",
-    .summary = "QEMU's CPU throttling when the guest dirties faster than "
-               "50% of what is sent",
+const struct pol_ops pol_auto_converge = POL_OPS(
+    "auto-converge", "[initial=20,increment=10,max=99,tailslow=off]",
+    cfg_auto_converge,
+    "QEMU's CPU throttling when the guest dirties faster than "
+    "50% of what is sent",
     .help = "    Per >=1 s sync period, if dirtied bytes exceed "
             "throttle-trigger-threshold\n    (50%) of the bytes sent for the "
             "second time, throttle the vCPUs: initial\n    20%, then +10% "
-            "(tailslow: smaller steps near the goal), up to 99%.",
-    .configure = cfg_auto_converge,
-};
+            "(tailslow: smaller steps near the goal), up to 99%.");
 
-const struct pol_ops pol_dirty_limit = {
-    .name = "dirty-limit",
-    .args = "RATE",
-    .summary = "QEMU 8.1+ dirty-limit: per-vCPU dirty-rate quota (default "
-               "1MB/s) on the same trigger",
-    .configure = cfg_dirty_limit,
-};
+const struct pol_ops pol_dirty_limit =
+    POL_OPS("dirty-limit", "RATE", cfg_dirty_limit,
+            "QEMU 8.1+ dirty-limit: per-vCPU dirty-rate quota (default "
+            "1MB/s) on the same trigger");
 
-const struct pol_ops pol_postcopy_after = {
-    .name = "postcopy-after",
-    .args = "ITERATIONS",
-    .summary = "enable postcopy-ram and migrate-start-postcopy after that "
-               "many dirty-sync passes",
-    .priv_size = sizeof(struct postcopy_after),
-    .configure = cfg_postcopy_after,
-    .on_iteration = it_postcopy_after,
-};
+const struct pol_ops pol_postcopy_after =
+    POL_OPS("postcopy-after", "ITERATIONS", cfg_postcopy_after,
+            "enable postcopy-ram and migrate-start-postcopy after that "
+            "many dirty-sync passes",
+            .priv_size = sizeof(struct postcopy_after),
+            .on_iteration = it_postcopy_after);
 
-const struct pol_ops pol_pause_before_switchover = {
-    .name = "pause-before-switchover",
-    .args = "[wait=TIME]",
-    .summary = "pause in pre-switchover until migrate-continue (the wait "
-               "counts as downtime)",
-    .configure = cfg_pause,
-};
+const struct pol_ops pol_pause_before_switchover =
+    POL_OPS("pause-before-switchover", "[wait=TIME]", cfg_pause,
+            "pause in pre-switchover until migrate-continue (the wait "
+            "counts as downtime)");

@@ -120,6 +120,16 @@ struct pol_ops {
     int64_t (*next_wakeup)(const void *priv, const struct pol_view *v);
 };
 
+/* A policy's descriptor: name, argument synopsis, configure hook and
+ * summary, then any other fields as designated initializers, e.g.
+ *   const struct pol_ops pol_x = POL_OPS("x", "", cfg_x, "does x",
+ *                                        .help = "...");  */
+#define POL_OPS(nm, synopsis, cfg, sum, ...)                                   \
+    {                                                                          \
+        .name = (nm), .args = (synopsis), .configure = (cfg),                  \
+        .summary = (sum), __VA_ARGS__                                          \
+    }
+
 #define POL_MAX_PARTS 8
 
 /* A parsed spec: the policies in order with their state. */

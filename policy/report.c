@@ -85,62 +85,47 @@ static int cfg_non_iterable(void *priv, const char *args, struct scenario *s,
     return parse_interval(args, "1s", &rep->interval_ns, err, errlen);
 }
 
-const struct pol_ops pol_qemu = {
-    .name = "qemu",
-    .args = "",
-    .summary = "QEMU's own reporting for the chosen version (default)",
+const struct pol_ops pol_qemu = POL_OPS(
+    "qemu", "", cfg_qemu,
+    "QEMU's own reporting for the chosen version (default)",
     .help = "    8.0: stop-copy size only in exact(); 8.1-9.1: precopy "
             "initial+dirty in\n    estimate(), stop-copy + precopy (double "
             "counted) in exact(); 9.2+: stop-copy\n    only in exact(); 7.2: "
             "v1 pending_bytes in every pending query.",
-    .is_reporting = true,
-    .configure = cfg_qemu,
-};
+    .is_reporting = true);
 
-const struct pol_ops pol_cached_stop_size = {
-    .name = "cached-stop-size",
-    .args = "",
-    .summary = "cache the stop-copy size and report it in estimate() too",
+const struct pol_ops pol_cached_stop_size = POL_OPS(
+    "cached-stop-size", "", cfg_cached,
+    "cache the stop-copy size and report it in estimate() too",
     .help = "    The size is queried at setup and at every exact(); estimate() "
             "reports the\n    cached value (and the bytes read since "
             "subtracted), as the post-10.2 merged\n    query does.  A stale "
             "cache can block convergence: if the device shrinks,\n    "
             "estimate keeps the old size and exact() is never reached.",
-    .is_reporting = true,
-    .configure = cfg_cached,
-};
+    .is_reporting = true);
 
-const struct pol_ops pol_refresh_stop_size = {
-    .name = "refresh-stop-size",
-    .args = "INTERVAL",
-    .summary = "cached stop-copy size, refreshed from the device every "
-               "INTERVAL (default 1s)",
+const struct pol_ops pol_refresh_stop_size = POL_OPS(
+    "refresh-stop-size", "INTERVAL", cfg_refresh,
+    "cached stop-copy size, refreshed from the device every "
+    "INTERVAL (default 1s)",
     .help = "    Like cached-stop-size, but estimate() re-queries the device "
             "when the cache\n    is older than INTERVAL (costing one size "
             "ioctl).",
-    .is_reporting = true,
-    .configure = cfg_refresh,
-};
+    .is_reporting = true);
 
-const struct pol_ops pol_stop_size_in_estimate = {
-    .name = "stop-size-in-estimate",
-    .args = "",
-    .summary = "query the stop-copy size in every estimate() (ioctl cost "
-               "each call)",
+const struct pol_ops pol_stop_size_in_estimate = POL_OPS(
+    "stop-size-in-estimate", "", cfg_in_estimate,
+    "query the stop-copy size in every estimate() (ioctl cost "
+    "each call)",
     .help = "    Each estimate() costs the device's query_latency per VFIO "
             "device.",
-    .is_reporting = true,
-    .configure = cfg_in_estimate,
-};
+    .is_reporting = true);
 
-const struct pol_ops pol_non_iterable_report = {
-    .name = "non-iterable-report",
-    .args = "INTERVAL",
-    .summary = "report stop-copy data as non-iterable; sleep instead of "
-               "spinning, exact() at most every INTERVAL (default 1s)",
+const struct pol_ops pol_non_iterable_report = POL_OPS(
+    "non-iterable-report", "INTERVAL", cfg_non_iterable,
+    "report stop-copy data as non-iterable; sleep instead of "
+    "spinning, exact() at most every INTERVAL (default 1s)",
     .help = "    When only non-iterable data keeps the migration above the "
             "threshold, the\n    thread sleeps until INTERVAL has passed "
             "since the last exact() instead of\n    iterating.",
-    .is_reporting = true,
-    .configure = cfg_non_iterable,
-};
+    .is_reporting = true);

@@ -3,9 +3,9 @@
  * run/scenario.c — scenario JSON: key table, defaults, overrides,
  * validation.
  *
- * The key tables below are the single source of truth: resolution,
- * `--keys` and the docs all come from them.  Values are read from the JSON
- * tree with the unit parsers of base/units.h.
+ * The key table below (one row per key, grouped by section) is the single
+ * source of truth: resolution, `--keys` and the docs all come from it.  Values
+ * are read from the JSON tree with the unit parsers of base/units.h.
  */
 #include "run/scenario.h"
 #include "base/err.h"
@@ -42,7 +42,11 @@ enum key_type {
     K_RAMMODE,
 };
 
+/* The groups of keys: top level, the sections, each devices[] entry. */
+enum key_sec { SEC_TOP, SEC_VM, SEC_WL, SEC_MIG, SEC_SIM, SEC_DEV };
+
 struct key {
+    enum key_sec sec; /* rows of one group are consecutive */
     const char *name;
     enum key_type type;
     size_t off;
@@ -54,386 +58,424 @@ struct key {
 #define S(f) offsetof(struct scenario, f)
 #define D(f) offsetof(struct scn_device, f)
 
-static const struct key top_keys[] = {
-    {"name", K_STRING, S(name), sizeof(((struct scenario *)0)->name), "",
-     "free text shown in reports"},
-    {"qemu", K_QEMU, S(qemu), 0, "9.1",
-     "QEMU version model: 7.2 8.0 8.1 8.2 9.0 9.1 9.2 10.0 10.1 10.2"},
-    {"seed", K_U64, S(seed), 0, "1", "master seed of all random streams"},
-    {NULL, 0, 0, 0, NULL, NULL},
-};
+static const struct key keys[] = {
+    /* top level */
+    {SEC_TOP, "name", K_STRING, S(name), sizeof(((struct scenario *)0)->name),
+     "", "free text shown in reports"},
+    {SEC_TOP, "qemu", K_QEMU, S(qemu), 0, "9.1",
+     "QEMU version model: " QV_NAMES_SPACE},
+    {SEC_TOP, "seed", K_U64, S(seed), 0, "1",
+     "master seed of all random streams"},
 
-static const struct key vm_keys[] = {
-    {"ram", K_SIZE, S(ram_bytes), 0, "4GiB", "guest RAM"},
-    {"page_size", K_SIZE, S(page_bytes), 0, "4KiB", "target page size"},
-    {"zero_fraction", K_FRACTION, S(zero_fraction), 0, "0.5",
+    /* vm */
+    {SEC_VM, "ram", K_SIZE, S(ram_bytes), 0, "4GiB", "guest RAM"},
+    {SEC_VM, "page_size", K_SIZE, S(page_bytes), 0, "4KiB", "target page size"},
+    {SEC_VM, "zero_fraction", K_FRACTION, S(zero_fraction), 0, "0.5",
      "share of the RAM outside the working set that holds only zero pages"},
-    {"vcpus", K_UINT, S(vcpus), 0, "4", "vCPUs (VM stop cost grows with them)"},
-    {"stop_cost", K_TIME, S(stop_base_ns), 0, "5ms",
+    {SEC_VM, "vcpus", K_UINT, S(vcpus), 0, "4",
+     "vCPUs (VM stop cost grows with them)"},
+    {SEC_VM, "stop_cost", K_TIME, S(stop_base_ns), 0, "5ms",
      "vm_stop_force_state cost, fixed part"},
-    {"stop_cost_per_vcpu", K_TIME, S(stop_per_vcpu_ns), 0, "1ms",
+    {SEC_VM, "stop_cost_per_vcpu", K_TIME, S(stop_per_vcpu_ns), 0, "1ms",
      "vm_stop_force_state cost per vCPU"},
-    {"non_iterable_size", K_SIZE, S(non_iterable_bytes), 0, "1MiB",
+    {SEC_VM, "non_iterable_size", K_SIZE, S(non_iterable_bytes), 0, "1MiB",
      "the rest of the VM's device state (sent inside the downtime)"},
-    {"non_iterable_save_time", K_TIME, S(non_iterable_save_ns), 0, "5ms",
-     "time to save that state on the source"},
-    {"non_iterable_load_time", K_TIME, S(non_iterable_load_ns), 0, "10ms",
-     "time to load it on the destination"},
-    {"zero_page_scan", K_TIME, S(zero_page_scan_ns), 0, "400ns",
+    {SEC_VM, "non_iterable_save_time", K_TIME, S(non_iterable_save_ns), 0,
+     "5ms", "time to save that state on the source"},
+    {SEC_VM, "non_iterable_load_time", K_TIME, S(non_iterable_load_ns), 0,
+     "10ms", "time to load it on the destination"},
+    {SEC_VM, "zero_page_scan", K_TIME, S(zero_page_scan_ns), 0, "400ns",
      "thread time to detect and send one zero page"},
-    {NULL, 0, 0, 0, NULL, NULL},
-};
 
-static const struct key wl_keys[] = {
-    {"kind", K_WORKLOAD, S(ram.workload), 0, "uniform",
+    /* workload */
+    {SEC_WL, "kind", K_WORKLOAD, S(ram.workload), 0, "uniform",
      "idle, uniform, sweep, hotcold, phased"},
-    {"working_set", K_SIZE, S(ram.working_set_bytes), 0, "1GiB",
+    {SEC_WL, "working_set", K_SIZE, S(ram.working_set_bytes), 0, "1GiB",
      "RAM the guest writes (at the start of guest-physical memory)"},
-    {"dirty_rate", K_RATE, S(ram.dirty_rate_bps), 0, "0B/s",
+    {SEC_WL, "dirty_rate", K_RATE, S(ram.dirty_rate_bps), 0, "0B/s",
      "page writes per second x page size"},
-    {"hot_fraction", K_FRACTION, S(ram.hot_fraction), 0, "0.1",
+    {SEC_WL, "hot_fraction", K_FRACTION, S(ram.hot_fraction), 0, "0.1",
      "hotcold: hot share of the working set"},
-    {"hot_write_fraction", K_FRACTION, S(ram.hot_write_fraction), 0, "0.9",
-     "hotcold: share of writes that hit the hot set"},
-    {"phase_base", K_WORKLOAD, S(ram.phase_base), 0, "uniform",
+    {SEC_WL, "hot_write_fraction", K_FRACTION, S(ram.hot_write_fraction), 0,
+     "0.9", "hotcold: share of writes that hit the hot set"},
+    {SEC_WL, "phase_base", K_WORKLOAD, S(ram.phase_base), 0, "uniform",
      "phased: pattern of the writes (uniform or sweep)"},
     /* "phases" is an array handled separately */
-    {NULL, 0, 0, 0, NULL, NULL},
-};
 
-static const struct key mig_keys[] = {
-    {"downtime_limit", K_TIME, S(downtime_limit_ns), 0, "300ms",
+    /* migration */
+    {SEC_MIG, "downtime_limit", K_TIME, S(downtime_limit_ns), 0, "300ms",
      "downtime-limit parameter"},
-    {"max_bandwidth", K_RATE, S(max_bandwidth_bps), 0, "128MiB/s",
+    {SEC_MIG, "max_bandwidth", K_RATE, S(max_bandwidth_bps), 0, "128MiB/s",
      "max-bandwidth parameter (0B/s = unlimited)"},
-    {"link_bandwidth", K_RATE, S(link_bandwidth_bps), 0, "10Gbit/s",
+    {SEC_MIG, "link_bandwidth", K_RATE, S(link_bandwidth_bps), 0, "10Gbit/s",
      "wire speed; the downtime phase is not rate-limited"},
-    {"avail_switchover_bandwidth", K_RATE, S(avail_switchover_bandwidth_bps), 0,
-     "0B/s", "avail-switchover-bandwidth (8.2+; 0 = use measured bandwidth)"},
-    {"time_limit", K_TIME, S(time_limit_ns), 0, "10min",
+    {SEC_MIG, "avail_switchover_bandwidth", K_RATE,
+     S(avail_switchover_bandwidth_bps), 0, "0B/s",
+     "avail-switchover-bandwidth (8.2+; 0 = use measured bandwidth)"},
+    {SEC_MIG, "time_limit", K_TIME, S(time_limit_ns), 0, "10min",
      "give up after this much simulated time (outcome timeout)"},
-    {"setup_time", K_TIME, S(setup_ns), 0, "20ms",
+    {SEC_MIG, "setup_time", K_TIME, S(setup_ns), 0, "20ms",
      "qemu_savevm_state_setup and connection setup"},
-    {"rtt", K_TIME, S(rtt_ns), 0, "200us", "return-path round trip"},
-    {"multifd_channels", K_UINT, S(multifd_channels), 0, "0",
+    {SEC_MIG, "rtt", K_TIME, S(rtt_ns), 0, "200us", "return-path round trip"},
+    {SEC_MIG, "multifd_channels", K_UINT, S(multifd_channels), 0, "0",
      "multifd channels (0 = multifd off)"},
-    {"multifd_channel_bandwidth", K_RATE, S(multifd_channel_bps), 0, "0B/s",
-     "throughput cap of one channel, e.g. CPU-bound TLS (0 = none)"},
-    {"postcopy", K_BOOL, S(postcopy_ram), 0, "false",
+    {SEC_MIG, "multifd_channel_bandwidth", K_RATE, S(multifd_channel_bps), 0,
+     "0B/s", "throughput cap of one channel, e.g. CPU-bound TLS (0 = none)"},
+    {SEC_MIG, "postcopy", K_BOOL, S(postcopy_ram), 0, "false",
      "capability postcopy-ram (RAM reported as can-postcopy)"},
-    {"max_postcopy_bandwidth", K_RATE, S(max_postcopy_bandwidth_bps), 0, "0B/s",
-     "max-postcopy-bandwidth (0 = link)"},
-    {"postcopy_fault_cost", K_TIME, S(postcopy_fault_ns), 0, "100us",
+    {SEC_MIG, "max_postcopy_bandwidth", K_RATE, S(max_postcopy_bandwidth_bps),
+     0, "0B/s", "max-postcopy-bandwidth (0 = link)"},
+    {SEC_MIG, "postcopy_fault_cost", K_TIME, S(postcopy_fault_ns), 0, "100us",
      "postcopy: guest stall per remote page fault"},
-    {"switchover_ack", K_BOOL, S(switchover_ack), 0, "false",
+    {SEC_MIG, "switchover_ack", K_BOOL, S(switchover_ack), 0, "false",
      "capability switchover-ack (8.1+)"},
-    {"pause_before_switchover", K_BOOL, S(pause_before_switchover), 0, "false",
-     "capability pause-before-switchover"},
-    {"pause_wait", K_TIME, S(pause_wait_ns), 0, "0ms",
+    {SEC_MIG, "pause_before_switchover", K_BOOL, S(pause_before_switchover), 0,
+     "false", "capability pause-before-switchover"},
+    {SEC_MIG, "pause_wait", K_TIME, S(pause_wait_ns), 0, "0ms",
      "time until migrate-continue in pre-switchover (inside downtime)"},
-    {"auto_converge", K_BOOL, S(auto_converge), 0, "false",
+    {SEC_MIG, "auto_converge", K_BOOL, S(auto_converge), 0, "false",
      "capability auto-converge (CPU throttling)"},
-    {"throttle_trigger_threshold", K_UINT, S(throttle_trigger_threshold), 0,
-     "50", "%"},
-    {"cpu_throttle_initial", K_UINT, S(cpu_throttle_initial), 0, "20", "%"},
-    {"cpu_throttle_increment", K_UINT, S(cpu_throttle_increment), 0, "10", "%"},
-    {"max_cpu_throttle", K_UINT, S(max_cpu_throttle), 0, "99", "%"},
-    {"cpu_throttle_tailslow", K_BOOL, S(cpu_throttle_tailslow), 0, "false",
-     "x-cpu-throttle-tailslow"},
-    {"dirty_limit", K_BOOL, S(dirty_limit), 0, "false",
+    {SEC_MIG, "throttle_trigger_threshold", K_UINT,
+     S(throttle_trigger_threshold), 0, "50", "%"},
+    {SEC_MIG, "cpu_throttle_initial", K_UINT, S(cpu_throttle_initial), 0, "20",
+     "%"},
+    {SEC_MIG, "cpu_throttle_increment", K_UINT, S(cpu_throttle_increment), 0,
+     "10", "%"},
+    {SEC_MIG, "max_cpu_throttle", K_UINT, S(max_cpu_throttle), 0, "99", "%"},
+    {SEC_MIG, "cpu_throttle_tailslow", K_BOOL, S(cpu_throttle_tailslow), 0,
+     "false", "x-cpu-throttle-tailslow"},
+    {SEC_MIG, "dirty_limit", K_BOOL, S(dirty_limit), 0, "false",
      "capability dirty-limit (8.1+)"},
-    {"vcpu_dirty_limit", K_RATE, S(vcpu_dirty_limit_bps), 0, "1MB/s",
+    {SEC_MIG, "vcpu_dirty_limit", K_RATE, S(vcpu_dirty_limit_bps), 0, "1MB/s",
      "vcpu-dirty-limit (per vCPU)"},
-    {"sync_cost", K_TIME, S(sync_base_ns), 0, "1ms",
+    {SEC_MIG, "sync_cost", K_TIME, S(sync_base_ns), 0, "1ms",
      "dirty bitmap sync (BQL held): fixed part"},
-    {"sync_cost_per_gib", K_TIME, S(sync_per_gib_ns), 0, "1250us",
+    {SEC_MIG, "sync_cost_per_gib", K_TIME, S(sync_per_gib_ns), 0, "1250us",
      "dirty bitmap sync: per GiB of guest RAM"},
-    {NULL, 0, 0, 0, NULL, NULL},
-};
 
-static const struct key sim_keys[] = {
-    {"ram_mode", K_RAMMODE, S(ram.mode), 0, "page",
+    /* sim */
+    {SEC_SIM, "ram_mode", K_RAMMODE, S(ram.mode), 0, "page",
      "page (page-level bitmaps) or aggregate (counts, for sweeps)"},
-    {NULL, 0, 0, 0, NULL, NULL},
-};
 
-static const struct key dev_keys[] = {
-    {"name", K_STRING, D(name), RUN_NAME_LEN, "vfio0", "device name"},
-    {"kind", K_STRING, 0, 0, "vfio", "device kind (only vfio)"},
-    {"stop_copy_size", K_SIZE, D(stop_copy_bytes), 0, "0",
+    /* each devices[] entry */
+    {SEC_DEV, "name", K_STRING, D(name), RUN_NAME_LEN, "vfio0", "device name"},
+    {SEC_DEV, "kind", K_STRING, 0, 0, "vfio", "device kind (only vfio)"},
+    {SEC_DEV, "stop_copy_size", K_SIZE, D(stop_copy_bytes), 0, "0",
      "VFIO_DEVICE_FEATURE_MIG_DATA_SIZE answer"},
-    {"precopy", K_BOOL, D(precopy), 0, "false",
+    {SEC_DEV, "precopy", K_BOOL, D(precopy), 0, "false",
      "device supports PRE_COPY (VFIO_MIGRATION_PRE_COPY)"},
-    {"p2p", K_BOOL, D(p2p), 0, "false", "device supports the P2P states"},
-    {"precopy_initial", K_SIZE, D(precopy_initial_bytes), 0, "0",
+    {SEC_DEV, "p2p", K_BOOL, D(p2p), 0, "false",
+     "device supports the P2P states"},
+    {SEC_DEV, "precopy_initial", K_SIZE, D(precopy_initial_bytes), 0, "0",
      "initial_bytes of VFIO_MIG_GET_PRECOPY_INFO"},
-    {"precopy_dirty_rate", K_RATE, D(precopy_dirty_rate_bps), 0, "0B/s",
-     "dirty_bytes the running device adds per second"},
-    {"precopy_shrinks_stop_copy", K_BOOL, D(precopy_shrinks_stop_copy), 0,
-     "false", "stop-copy size shrinks as precopy data is read"},
-    {"min_stop_copy_size", K_SIZE, D(min_stop_copy_bytes), 0, "0",
+    {SEC_DEV, "precopy_dirty_rate", K_RATE, D(precopy_dirty_rate_bps), 0,
+     "0B/s", "dirty_bytes the running device adds per second"},
+    {SEC_DEV, "precopy_shrinks_stop_copy", K_BOOL, D(precopy_shrinks_stop_copy),
+     0, "false", "stop-copy size shrinks as precopy data is read"},
+    {SEC_DEV, "min_stop_copy_size", K_SIZE, D(min_stop_copy_bytes), 0, "0",
      "floor of a shrinking stop-copy size"},
-    {"query_latency", K_TIME, D(query_latency_ns), 0, "50us",
+    {SEC_DEV, "query_latency", K_TIME, D(query_latency_ns), 0, "50us",
      "cost of one size ioctl"},
-    {"read_bandwidth", K_RATE, D(read_bps), 0, "0B/s",
+    {SEC_DEV, "read_bandwidth", K_RATE, D(read_bps), 0, "0B/s",
      "data_fd read bandwidth (0 = as fast as the link)"},
-    {"save_time", K_TIME, D(save_ns), 0, "0ms",
+    {SEC_DEV, "save_time", K_TIME, D(save_ns), 0, "0ms",
      "extra device save time inside the downtime"},
-    {"load_time", K_TIME, D(load_ns), 0, "0ms",
+    {SEC_DEV, "load_time", K_TIME, D(load_ns), 0, "0ms",
      "destination load time of the device state"},
-    {"config_size", K_SIZE, D(config_bytes), 0, "4KiB",
+    {SEC_DEV, "config_size", K_SIZE, D(config_bytes), 0, "4KiB",
      "non-iterable config state"},
-    {"config_load_time", K_TIME, D(config_load_ns), 0, "0ms",
+    {SEC_DEV, "config_load_time", K_TIME, D(config_load_ns), 0, "0ms",
      "destination load time of the config state"},
-    {"query_fails", K_BOOL, D(query_fails), 0, "false",
+    {SEC_DEV, "query_fails", K_BOOL, D(query_fails), 0, "false",
      "the stop-copy size query fails (QEMU then assumes 100 GiB)"},
-    {"size_jitter", K_SIZE, D(size_jitter_bytes), 0, "0",
+    {SEC_DEV, "size_jitter", K_SIZE, D(size_jitter_bytes), 0, "0",
      "reported stop-copy size varies by +- this"},
-    {"multifd", K_BOOL, D(multifd), 0, "false",
+    {SEC_DEV, "multifd", K_BOOL, D(multifd), 0, "false",
      "device state over multifd channels (10.0+)"},
     /* "stop_copy_schedule" is an array handled separately */
-    {NULL, 0, 0, 0, NULL, NULL},
+
+    {SEC_TOP, NULL, 0, 0, 0, NULL, NULL},
 };
+
+/* The first row of a group; its rows follow until the group changes. */
+static const struct key *group(enum key_sec sec)
+{
+    const struct key *k = keys;
+    while (k->name && k->sec != sec) {
+        k++;
+    }
+    return k;
+}
+
+/* k while it is a row of the group that starts at g; NULL after it. */
+static const struct key *next_in(const struct key *g, const struct key *k)
+{
+    return k->name && k->sec == g->sec ? k : NULL;
+}
 
 struct section {
     const char *name;
-    const struct key *keys;
+    enum key_sec sec;
 };
 
 static const struct section sections[] = {
-    {"vm", vm_keys},
-    {"workload", wl_keys},
-    {"migration", mig_keys},
-    {"sim", sim_keys},
+    {"vm", SEC_VM},
+    {"workload", SEC_WL},
+    {"migration", SEC_MIG},
+    {"sim", SEC_SIM},
 };
 #define N_SECTIONS (sizeof(sections) / sizeof(sections[0]))
 
-static const struct {
-    const char *name;
-    unsigned v;
-} qemu_versions[] = {
-    {"7.2", QEMU_7_2},   {"8.0", QEMU_8_0},   {"8.1", QEMU_8_1},
-    {"8.2", QEMU_8_2},   {"9.0", QEMU_9_0},   {"9.1", QEMU_9_1},
-    {"9.2", QEMU_9_2},   {"10.0", QEMU_10_0}, {"10.1", QEMU_10_1},
-    {"10.2", QEMU_10_2},
-};
-#define N_QEMU (sizeof(qemu_versions) / sizeof(qemu_versions[0]))
-
 int scn_qemu_from_name(const char *s, unsigned *v)
 {
-    for (size_t i = 0; i < N_QEMU; i++) {
-        if (strcmp(s, qemu_versions[i].name) == 0) {
-            *v = qemu_versions[i].v;
-            return 0;
-        }
+    const struct qv_row *r = qv_by_name(s);
+    if (!r) {
+        return -1;
     }
-    return -1;
+    *v = r->num;
+    return 0;
 }
 
 const char *scn_qemu_name(unsigned v)
 {
-    for (size_t i = 0; i < N_QEMU; i++) {
-        if (qemu_versions[i].v == v) {
-            return qemu_versions[i].name;
-        }
-    }
-    return "?";
+    const struct qv_row *r = qv_exact_row(v);
+    return r ? r->name : "?";
 }
 
 const char *scn_qemu_list(void)
 {
-    return "7.2, 8.0, 8.1, 8.2, 9.0, 9.1, 9.2, 10.0, 10.1, 10.2";
+    return QV_NAMES_COMMA;
 }
 
-/* Convert one value; text is the JSON value rendered for messages. */
+/* One converter per key type: v (str: v's text when it is a string) into
+ * the field at p; 0, or -1 with the reason in e. */
+typedef int key_parse_fn(const struct key *k, json_t *v, const char *str,
+                         void *p, char *e, size_t elen);
+
+static int parse_size(const struct key *k, json_t *v, const char *str, void *p,
+                      char *e, size_t elen)
+{
+    uint64_t b;
+    if (json_is_integer(v) && json_integer_value(v) >= 0) {
+        b = (uint64_t)json_integer_value(v);
+    } else if (str) {
+        if (units_parse_size(str, &b, e, elen)) {
+            return -1;
+        }
+    } else {
+        snprintf(e, elen, "expected a size such as \"21GB\"");
+        return -1;
+    }
+    memcpy(p, &b, sizeof(b));
+    return 0;
+}
+
+static int parse_time(const struct key *k, json_t *v, const char *str, void *p,
+                      char *e, size_t elen)
+{
+    int64_t ns;
+    if (!str) {
+        snprintf(e, elen, "expected a time with a unit, e.g. \"300ms\"");
+        return -1;
+    }
+    if (units_parse_time(str, 0, &ns, e, elen)) {
+        return -1;
+    }
+    memcpy(p, &ns, sizeof(ns));
+    return 0;
+}
+
+static int parse_rate(const struct key *k, json_t *v, const char *str, void *p,
+                      char *e, size_t elen)
+{
+    uint64_t r;
+    if (json_is_integer(v) && json_integer_value(v) == 0) {
+        r = 0;
+    } else if (!str) {
+        snprintf(e, elen, "expected a rate with a unit, e.g. \"128MiB/s\"");
+        return -1;
+    } else if (units_parse_rate(str, &r, e, elen)) {
+        return -1;
+    }
+    memcpy(p, &r, sizeof(r));
+    return 0;
+}
+
+static int parse_bool(const struct key *k, json_t *v, const char *str, void *p,
+                      char *e, size_t elen)
+{
+    if (!json_is_boolean(v)) {
+        snprintf(e, elen, "expected true or false");
+        return -1;
+    }
+    bool b = json_is_true(v);
+    memcpy(p, &b, sizeof(b));
+    return 0;
+}
+
+static int parse_uint(const struct key *k, json_t *v, const char *str, void *p,
+                      char *e, size_t elen)
+{
+    if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+        json_integer_value(v) > 1000000) {
+        snprintf(e, elen, "expected a whole number 0..1000000");
+        return -1;
+    }
+    unsigned u = (unsigned)json_integer_value(v);
+    memcpy(p, &u, sizeof(u));
+    return 0;
+}
+
+static int parse_u64(const struct key *k, json_t *v, const char *str, void *p,
+                     char *e, size_t elen)
+{
+    uint64_t u;
+    if (json_is_integer(v) && json_integer_value(v) >= 0) {
+        u = (uint64_t)json_integer_value(v);
+    } else if (str) {
+        char *end;
+        errno = 0;
+        u = strtoull(str, &end, 0);
+        if (errno || end == str || *end) {
+            snprintf(e, elen, "expected a whole number");
+            return -1;
+        }
+    } else {
+        snprintf(e, elen, "expected a whole number");
+        return -1;
+    }
+    memcpy(p, &u, sizeof(u));
+    return 0;
+}
+
+static int parse_fraction(const struct key *k, json_t *v, const char *str,
+                          void *p, char *e, size_t elen)
+{
+    double d;
+    if (json_is_number(v)) {
+        d = json_number_value(v);
+    } else if (str) {
+        if (units_parse_fraction(str, &d, e, elen)) {
+            return -1;
+        }
+    } else {
+        snprintf(e, elen, "expected a fraction 0..1 or \"40%%\"");
+        return -1;
+    }
+    if (!(d >= 0.0 && d <= 1.0)) {
+        snprintf(e, elen, "must be between 0 and 1");
+        return -1;
+    }
+    memcpy(p, &d, sizeof(d));
+    return 0;
+}
+
+static int parse_double(const struct key *k, json_t *v, const char *str,
+                        void *p, char *e, size_t elen)
+{
+    if (!json_is_number(v)) {
+        snprintf(e, elen, "expected a number");
+        return -1;
+    }
+    double d = json_number_value(v);
+    memcpy(p, &d, sizeof(d));
+    return 0;
+}
+
+static int parse_string(const struct key *k, json_t *v, const char *str,
+                        void *p, char *e, size_t elen)
+{
+    if (!str) {
+        snprintf(e, elen, "expected a string");
+        return -1;
+    }
+    if (k->len == 0) { /* kind: only "vfio" */
+        if (strcmp(str, "vfio") != 0) {
+            snprintf(e, elen, "unknown device kind '%s' (only vfio)", str);
+            return -1;
+        }
+        return 0;
+    }
+    if (strlen(str) >= k->len) {
+        snprintf(e, elen, "longer than %zu characters", k->len - 1);
+        return -1;
+    }
+    memcpy(p, str, strlen(str) + 1);
+    return 0;
+}
+
+static int parse_qemu(const struct key *k, json_t *v, const char *str, void *p,
+                      char *e, size_t elen)
+{
+    unsigned qv;
+    char buf[32];
+    if (json_is_real(v)) {
+        snprintf(buf, sizeof(buf), "%.1f", json_real_value(v));
+        str = buf;
+    }
+    if (!str || scn_qemu_from_name(str, &qv)) {
+        snprintf(e, elen, "unknown QEMU version (modelled: %s)",
+                 scn_qemu_list());
+        return -1;
+    }
+    memcpy(p, &qv, sizeof(qv));
+    return 0;
+}
+
+static int parse_workload(const struct key *k, json_t *v, const char *str,
+                          void *p, char *e, size_t elen)
+{
+    enum ram_workload w;
+    if (!str || ram_workload_from_name(str, &w)) {
+        snprintf(e, elen,
+                 "unknown workload (idle, uniform, sweep, hotcold, phased)");
+        return -1;
+    }
+    memcpy(p, &w, sizeof(w));
+    return 0;
+}
+
+static int parse_rammode(const struct key *k, json_t *v, const char *str,
+                         void *p, char *e, size_t elen)
+{
+    enum ram_mode m;
+    if (str && strcmp(str, "page") == 0) {
+        m = RAM_MODE_PAGE;
+    } else if (str && strcmp(str, "aggregate") == 0) {
+        m = RAM_MODE_AGGREGATE;
+    } else {
+        snprintf(e, elen, "expected \"page\" or \"aggregate\"");
+        return -1;
+    }
+    memcpy(p, &m, sizeof(m));
+    return 0;
+}
+
+static key_parse_fn *const parsers[] = {
+    [K_SIZE] = parse_size,         [K_TIME] = parse_time,
+    [K_RATE] = parse_rate,         [K_BOOL] = parse_bool,
+    [K_UINT] = parse_uint,         [K_U64] = parse_u64,
+    [K_FRACTION] = parse_fraction, [K_DOUBLE] = parse_double,
+    [K_STRING] = parse_string,     [K_QEMU] = parse_qemu,
+    [K_WORKLOAD] = parse_workload, [K_RAMMODE] = parse_rammode,
+};
+
+/* Convert one value into its field of base; where names it in messages. */
 static int set_value(void *base, const struct key *k, json_t *v,
                      const char *where, char *err, size_t errlen)
 {
     char e[200] = "";
-    char *p = (char *)base + k->off;
     const char *str = json_is_string(v) ? json_string_value(v) : NULL;
-
-    switch (k->type) {
-    case K_SIZE: {
-        uint64_t b;
-        if (json_is_integer(v) && json_integer_value(v) >= 0) {
-            b = (uint64_t)json_integer_value(v);
-        } else if (str) {
-            if (units_parse_size(str, &b, e, sizeof(e))) {
-                goto bad;
-            }
-        } else {
-            snprintf(e, sizeof(e), "expected a size such as \"21GB\"");
-            goto bad;
-        }
-        memcpy(p, &b, sizeof(b));
-        return 0;
+    if (parsers[k->type](k, v, str, (char *)base + k->off, e, sizeof(e))) {
+        err_set(err, errlen, "%s: %s", where, e);
+        return -1;
     }
-    case K_TIME: {
-        int64_t ns;
-        if (!str) {
-            snprintf(e, sizeof(e),
-                     "expected a time with a unit, e.g. "
-                     "\"300ms\"");
-            goto bad;
-        }
-        if (units_parse_time(str, 0, &ns, e, sizeof(e))) {
-            goto bad;
-        }
-        memcpy(p, &ns, sizeof(ns));
-        return 0;
-    }
-    case K_RATE: {
-        uint64_t r;
-        if (json_is_integer(v) && json_integer_value(v) == 0) {
-            r = 0;
-        } else if (!str) {
-            snprintf(e, sizeof(e),
-                     "expected a rate with a unit, e.g. "
-                     "\"128MiB/s\"");
-            goto bad;
-        } else if (units_parse_rate(str, &r, e, sizeof(e))) {
-            goto bad;
-        }
-        memcpy(p, &r, sizeof(r));
-        return 0;
-    }
-    case K_BOOL: {
-        bool b;
-        if (!json_is_boolean(v)) {
-            snprintf(e, sizeof(e), "expected true or false");
-            goto bad;
-        }
-        b = json_is_true(v);
-        memcpy(p, &b, sizeof(b));
-        return 0;
-    }
-    case K_UINT: {
-        if (!json_is_integer(v) || json_integer_value(v) < 0 ||
-            json_integer_value(v) > 1000000) {
-            snprintf(e, sizeof(e), "expected a whole number 0..1000000");
-            goto bad;
-        }
-        unsigned u = (unsigned)json_integer_value(v);
-        memcpy(p, &u, sizeof(u));
-        return 0;
-    }
-    case K_U64: {
-        uint64_t u;
-        if (json_is_integer(v) && json_integer_value(v) >= 0) {
-            u = (uint64_t)json_integer_value(v);
-        } else if (str) {
-            char *end;
-            errno = 0;
-            u = strtoull(str, &end, 0);
-            if (errno || end == str || *end) {
-                snprintf(e, sizeof(e), "expected a whole number");
-                goto bad;
-            }
-        } else {
-            snprintf(e, sizeof(e), "expected a whole number");
-            goto bad;
-        }
-        memcpy(p, &u, sizeof(u));
-        return 0;
-    }
-    case K_FRACTION: {
-        double d;
-        if (json_is_number(v)) {
-            d = json_number_value(v);
-        } else if (str) {
-            if (units_parse_fraction(str, &d, e, sizeof(e))) {
-                goto bad;
-            }
-        } else {
-            snprintf(e, sizeof(e), "expected a fraction 0..1 or \"40%%\"");
-            goto bad;
-        }
-        if (!(d >= 0.0 && d <= 1.0)) {
-            snprintf(e, sizeof(e), "must be between 0 and 1");
-            goto bad;
-        }
-        memcpy(p, &d, sizeof(d));
-        return 0;
-    }
-    case K_DOUBLE: {
-        if (!json_is_number(v)) {
-            snprintf(e, sizeof(e), "expected a number");
-            goto bad;
-        }
-        double d = json_number_value(v);
-        memcpy(p, &d, sizeof(d));
-        return 0;
-    }
-    case K_STRING:
-        if (!str) {
-            snprintf(e, sizeof(e), "expected a string");
-            goto bad;
-        }
-        if (k->len == 0) { /* kind: only "vfio" */
-            if (strcmp(str, "vfio") != 0) {
-                snprintf(e, sizeof(e),
-                         "unknown device kind '%s' (only "
-                         "vfio)",
-                         str);
-                goto bad;
-            }
-            return 0;
-        }
-        if (strlen(str) >= k->len) {
-            snprintf(e, sizeof(e), "longer than %zu characters", k->len - 1);
-            goto bad;
-        }
-        memcpy(p, str, strlen(str) + 1);
-        return 0;
-    case K_QEMU: {
-        unsigned qv;
-        char buf[32];
-        if (json_is_real(v)) {
-            snprintf(buf, sizeof(buf), "%.1f", json_real_value(v));
-            str = buf;
-        }
-        if (!str || scn_qemu_from_name(str, &qv)) {
-            snprintf(e, sizeof(e), "unknown QEMU version (modelled: %s)",
-                     scn_qemu_list());
-            goto bad;
-        }
-        memcpy(p, &qv, sizeof(qv));
-        return 0;
-    }
-    case K_WORKLOAD: {
-        enum ram_workload w;
-        if (!str || ram_workload_from_name(str, &w)) {
-            snprintf(e, sizeof(e),
-                     "unknown workload (idle, uniform, sweep, "
-                     "hotcold, phased)");
-            goto bad;
-        }
-        memcpy(p, &w, sizeof(w));
-        return 0;
-    }
-    case K_RAMMODE: {
-        enum ram_mode m;
-        if (str && strcmp(str, "page") == 0) {
-            m = RAM_MODE_PAGE;
-        } else if (str && strcmp(str, "aggregate") == 0) {
-            m = RAM_MODE_AGGREGATE;
-        } else {
-            snprintf(e, sizeof(e), "expected \"page\" or \"aggregate\"");
-            goto bad;
-        }
-        memcpy(p, &m, sizeof(m));
-        return 0;
-    }
-    }
-bad:
-    err_set(err, errlen, "%s: %s", where, e);
-    return -1;
+    return 0;
 }
 
-static const struct key *find_key(const struct key *keys, const char *name)
+static const struct key *find_key(const struct key *g, const char *name)
 {
-    for (const struct key *k = keys; k->name; k++) {
+    for (const struct key *k = g; next_in(g, k); k++) {
         if (strcmp(k->name, name) == 0) {
             return k;
         }
@@ -441,9 +483,9 @@ static const struct key *find_key(const struct key *keys, const char *name)
     return NULL;
 }
 
-static int apply_defaults(void *base, const struct key *keys)
+static int apply_defaults(void *base, const struct key *g)
 {
-    for (const struct key *k = keys; k->name; k++) {
+    for (const struct key *k = g; next_in(g, k); k++) {
         json_t *v;
         if (k->type == K_BOOL) {
             v = json_boolean(strcmp(k->def, "true") == 0);
@@ -467,13 +509,13 @@ static int apply_defaults(void *base, const struct key *keys)
 void scn_defaults(struct scenario *s)
 {
     memset(s, 0, sizeof(*s));
-    apply_defaults(s, top_keys);
+    apply_defaults(s, group(SEC_TOP));
     for (size_t i = 0; i < N_SECTIONS; i++) {
-        apply_defaults(s, sections[i].keys);
+        apply_defaults(s, group(sections[i].sec));
     }
 }
 
-static int section_keys(json_t *obj, void *base, const struct key *keys,
+static int section_keys(json_t *obj, void *base, const struct key *g,
                         const char *prefix, char *err, size_t errlen)
 {
     const char *name;
@@ -482,7 +524,7 @@ static int section_keys(json_t *obj, void *base, const struct key *keys,
     {
         char where[160];
         snprintf(where, sizeof(where), "%s%s", prefix, name);
-        const struct key *k = find_key(keys, name);
+        const struct key *k = find_key(g, name);
         if (!k) {
             continue; /* arrays etc. are handled by the caller */
         }
@@ -493,7 +535,7 @@ static int section_keys(json_t *obj, void *base, const struct key *keys,
     return 0;
 }
 
-static int check_unknown(json_t *obj, const struct key *keys,
+static int check_unknown(json_t *obj, const struct key *g,
                          const char *const *extra, const char *prefix,
                          char *err, size_t errlen)
 {
@@ -501,7 +543,7 @@ static int check_unknown(json_t *obj, const struct key *keys,
     json_t *v;
     json_object_foreach(obj, name, v)
     {
-        if (find_key(keys, name)) {
+        if (find_key(g, name)) {
             continue;
         }
         bool ok = false;
@@ -534,7 +576,7 @@ static int parse_device(json_t *o, unsigned idx, struct scn_device *d,
         return -1;
     }
     static const char *const extra[] = {"stop_copy_schedule", "profile", NULL};
-    if (check_unknown(o, dev_keys, extra, prefix, err, errlen)) {
+    if (check_unknown(o, group(SEC_DEV), extra, prefix, err, errlen)) {
         return -1;
     }
     json_t *merged = NULL;
@@ -573,7 +615,7 @@ static int parse_device(json_t *o, unsigned idx, struct scn_device *d,
         }
         char pprefix[1200];
         snprintf(pprefix, sizeof(pprefix), "%s (profile %s): ", prefix, ppath);
-        if (check_unknown(pj, dev_keys, extra, pprefix, err, errlen)) {
+        if (check_unknown(pj, group(SEC_DEV), extra, pprefix, err, errlen)) {
             json_decref(pj);
             return -1;
         }
@@ -583,7 +625,7 @@ static int parse_device(json_t *o, unsigned idx, struct scn_device *d,
         o = merged;
     }
     memset(d, 0, sizeof(*d));
-    if (apply_defaults(d, dev_keys)) {
+    if (apply_defaults(d, group(SEC_DEV))) {
         return -1;
     }
     snprintf(d->name, sizeof(d->name), "vfio%u", idx);
@@ -595,7 +637,7 @@ static int parse_device(json_t *o, unsigned idx, struct scn_device *d,
 static int parse_device_keys(json_t *o, struct scn_device *d,
                              const char *prefix, char *err, size_t errlen)
 {
-    if (section_keys(o, d, dev_keys, prefix, err, errlen)) {
+    if (section_keys(o, d, group(SEC_DEV), prefix, err, errlen)) {
         return -1;
     }
     json_t *sch = json_object_get(o, "stop_copy_schedule");
@@ -624,8 +666,8 @@ static int parse_device_keys(json_t *o, struct scn_device *d,
                         where);
                 return -1;
             }
-            static const struct key kat = {"at", K_TIME, 0, 0, "", ""};
-            static const struct key ksz = {"size", K_SIZE, 0, 0, "", ""};
+            static const struct key kat = {.name = "at", .type = K_TIME};
+            static const struct key ksz = {.name = "size", .type = K_SIZE};
             struct scn_size_change *c = &d->schedule[i];
             if (set_value(&c->at_ns, &kat, at, where, err, errlen) ||
                 set_value(&c->stop_copy_bytes, &ksz, sz, where, err, errlen)) {
@@ -666,8 +708,8 @@ static int parse_phases(json_t *arr, struct scenario *s, char *err,
                     "%s: expected {\"at\": TIME, \"dirty_rate\": RATE}", where);
             return -1;
         }
-        static const struct key kat = {"at", K_TIME, 0, 0, "", ""};
-        static const struct key kr = {"dirty_rate", K_RATE, 0, 0, "", ""};
+        static const struct key kat = {.name = "at", .type = K_TIME};
+        static const struct key kr = {.name = "dirty_rate", .type = K_RATE};
         struct ram_phase *p = &s->ram.phases[i];
         if (set_value(&p->at_ns, &kat, at, where, err, errlen) ||
             set_value(&p->dirty_rate_bps, &kr, r, where, err, errlen)) {
@@ -746,21 +788,22 @@ static int validate(struct scenario *s, char *err, size_t errlen)
         err_set(err, errlen, "migration.multifd_channels: at most 255");
         return -1;
     }
-    if (s->switchover_ack && s->qemu < QEMU_8_1) {
+    if (s->switchover_ack && !qv_get(s->qemu)->switchover_ack) {
         err_set(err, errlen, "migration.switchover_ack: needs QEMU 8.1+");
         return -1;
     }
-    if (s->dirty_limit && s->qemu < QEMU_8_1) {
+    if (s->dirty_limit && !qv_get(s->qemu)->dirty_limit) {
         err_set(err, errlen, "migration.dirty_limit: needs QEMU 8.1+");
         return -1;
     }
-    if (s->avail_switchover_bandwidth_bps && s->qemu < QEMU_8_2) {
+    if (s->avail_switchover_bandwidth_bps &&
+        !qv_get(s->qemu)->avail_switchover_bw) {
         err_set(err, errlen,
                 "migration.avail_switchover_bandwidth: needs QEMU 8.2+");
         return -1;
     }
     for (unsigned i = 0; i < s->n_devices; i++) {
-        if (s->devices[i].multifd && s->qemu < QEMU_10_0) {
+        if (s->devices[i].multifd && !qv_get(s->qemu)->vfio_multifd) {
             err_set(err, errlen, "devices[%u].multifd: needs QEMU 10.0+", i);
             return -1;
         }
@@ -788,8 +831,8 @@ int scn_resolve(const struct scn_doc *doc, struct scenario *s, char *err,
     }
     static const char *const top_extra[] = {
         "vm", "workload", "migration", "sim", "devices", "description", NULL};
-    if (check_unknown(root, top_keys, top_extra, "", e, sizeof(e)) ||
-        section_keys(root, s, top_keys, "", e, sizeof(e))) {
+    if (check_unknown(root, group(SEC_TOP), top_extra, "", e, sizeof(e)) ||
+        section_keys(root, s, group(SEC_TOP), "", e, sizeof(e))) {
         goto bad;
     }
     for (size_t i = 0; i < N_SECTIONS; i++) {
@@ -804,10 +847,11 @@ int scn_resolve(const struct scn_doc *doc, struct scenario *s, char *err,
             goto bad;
         }
         static const char *const wl_extra[] = {"phases", NULL};
-        if (check_unknown(sec, sections[i].keys,
-                          sections[i].keys == wl_keys ? wl_extra : NULL, prefix,
+        if (check_unknown(sec, group(sections[i].sec),
+                          sections[i].sec == SEC_WL ? wl_extra : NULL, prefix,
                           e, sizeof(e)) ||
-            section_keys(sec, s, sections[i].keys, prefix, e, sizeof(e))) {
+            section_keys(sec, s, group(sections[i].sec), prefix, e,
+                         sizeof(e))) {
             goto bad;
         }
     }
@@ -1049,9 +1093,9 @@ static const char *type_name(enum key_type t)
     return "?";
 }
 
-static void print_table(FILE *f, const char *prefix, const struct key *keys)
+static void print_table(FILE *f, const char *prefix, const struct key *g)
 {
-    for (const struct key *k = keys; k->name; k++) {
+    for (const struct key *k = g; next_in(g, k); k++) {
         char name[80];
         snprintf(name, sizeof(name), "%s%s", prefix, k->name);
         fprintf(f, "  %-38s %-9s %-10s %s\n", name, type_name(k->type),
@@ -1062,17 +1106,17 @@ static void print_table(FILE *f, const char *prefix, const struct key *keys)
 void scn_print_keys(FILE *f)
 {
     fprintf(f, "  %-38s %-9s %-10s %s\n", "KEY", "TYPE", "DEFAULT", "MEANING");
-    print_table(f, "", top_keys);
+    print_table(f, "", group(SEC_TOP));
     for (size_t i = 0; i < N_SECTIONS; i++) {
         char prefix[32];
         snprintf(prefix, sizeof(prefix), "%s.", sections[i].name);
-        print_table(f, prefix, sections[i].keys);
-        if (sections[i].keys == wl_keys) {
+        print_table(f, prefix, group(sections[i].sec));
+        if (sections[i].sec == SEC_WL) {
             fprintf(f, "  %-38s %-9s %-10s %s\n", "workload.phases", "array",
                     "[]", "phased: [{\"at\": TIME, \"dirty_rate\": RATE}]");
         }
     }
-    print_table(f, "devices[].", dev_keys);
+    print_table(f, "devices[].", group(SEC_DEV));
     fprintf(f, "  %-38s %-9s %-10s %s\n", "devices[].profile", "file", "\"\"",
             "device profile from 'migsim probe-vfio', relative to the "
             "scenario (keys here override it)");

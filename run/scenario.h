@@ -22,24 +22,11 @@
 #include <stdio.h>
 
 #include "devices/ram.h"
+#include "run/qemu_version.h"
 #include "run/result.h"
 
 #define SCN_MAX_DEVICES  RUN_MAX_DEVICES
 #define SCN_MAX_SCHEDULE 32
-
-/* QEMU version models: major*100 + minor. */
-enum {
-    QEMU_7_2 = 702,
-    QEMU_8_0 = 800,
-    QEMU_8_1 = 801,
-    QEMU_8_2 = 802,
-    QEMU_9_0 = 900,
-    QEMU_9_1 = 901,
-    QEMU_9_2 = 902,
-    QEMU_10_0 = 1000,
-    QEMU_10_1 = 1001,
-    QEMU_10_2 = 1002,
-};
 
 /* "9.1" -> 901; -1 if not a modelled version. */
 int scn_qemu_from_name(const char *s, unsigned *v);

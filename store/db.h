@@ -112,6 +112,8 @@ struct db_run_origin {
     uint64_t seed;             /* simulated runs only */
     const char *command_line;
     uint64_t fingerprint;
+    const char *run_key; /* a key computed by the caller; NULL = the one
+                            db_run_begin computes */
 };
 void db_run_meta_build(struct db_run_meta *m, const struct db_run_origin *o);
 /* Free the owned strings of a meta filled by db_run_load; re-inits it. */

@@ -26,4 +26,5 @@ void db_run_meta_build(struct db_run_meta *m, const struct db_run_origin *o)
     }
     m->command_line = (char *)o->command_line;
     m->fingerprint = o->fingerprint;
+    copy(m->run_key, sizeof(m->run_key), o->run_key);
 }

@@ -910,6 +910,7 @@ static void test_meta_build(void **state)
                               .policy = "qemu",
                               .seed = 42,
                               .fingerprint = 7,
+                              .run_key = "abc",
                           });
     assert_int_equal(m.kind, DB_KIND_SIM);
     assert_string_equal(m.rng, sim_rng_name());
@@ -919,6 +920,7 @@ static void test_meta_build(void **state)
     assert_string_equal(m.source_sha256, "");
     assert_string_equal(m.policy, "qemu");
     assert_int_equal(m.fingerprint, 7);
+    assert_string_equal(m.run_key, "abc");
     db_run_meta_build(&m, &(struct db_run_origin){
                               .kind = DB_KIND_REPLAY,
                               .source_path = "t.log",
@@ -929,6 +931,7 @@ static void test_meta_build(void **state)
     assert_int_equal(m.seed, 0);
     assert_null(m.scenario_json);
     assert_string_equal(m.qemu, "");
+    assert_string_equal(m.run_key, "");
 }
 
 int main(void)

@@ -465,22 +465,28 @@ static json_t *replay_json(const struct trc_replay *r, const struct cf *cfs,
     return o;
 }
 
+/* replay --format csv, after the run column */
+static const struct run_col replay_csv_cols[] = {
+    {"t_ms", "t_ns", RUN_F_MS_POS, 6, 0},
+    {"iteration", NULL, RUN_F_INT, 0, 0},
+    {"estimate_bytes", NULL, RUN_F_INT, 0, 0},
+    {"exact_bytes", NULL, RUN_F_INT, 0, 0},
+    {"exact_called", NULL, RUN_F_INT, 0, 0},
+    {"threshold_bytes", NULL, RUN_F_INT, 0, 0},
+    {"bandwidth_bps", NULL, RUN_F_FIX, 0, 0},
+    {"ram_dirty_bytes", NULL, RUN_F_INT, 0, 0},
+    {"dirty_rate_bps", NULL, RUN_F_INT, 0, 0},
+    {"expected_downtime_ms", "expected_downtime_ns", RUN_F_MS, 3, 0},
+    {"downtime_limit_ms", "downtime_limit_ns", RUN_F_MS, 6, 0},
+    {NULL, NULL, 0, 0, 0},
+};
+
 static void csv_rows(FILE *f, const char *run, const struct run_result *r)
 {
     for (size_t i = 0; i < r->n_samples; i++) {
-        const struct run_sample *s = &r->samples[i];
-        fprintf(f,
-                "%s,%.6f,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%d,%" PRIu64
-                ",%.0f,%" PRIu64 ",%" PRIu64 ",%.3f,%.6f",
-                run, s->t_ns >= 0 ? ms(s->t_ns) : -1.0, s->iteration,
-                s->estimate_bytes, s->exact_bytes, s->exact_called ? 1 : 0,
-                s->threshold_bytes, s->bandwidth_bps, s->ram_dirty_bytes,
-                s->dirty_rate_bps, ms((int64_t)s->expected_downtime_ns),
-                ms((int64_t)s->downtime_limit_ns));
-        for (unsigned d = 0; d < RUN_MAX_DEVICES && d < r->m.n_devices; d++) {
-            fprintf(f, ",%" PRIu64 ",%" PRIu64, s->dev_reported_bytes[d],
-                    s->dev_stop_copy_bytes[d]);
-        }
+        csv_put(f, run, CSV_QUOTE_MINIMAL);
+        run_csv_row(f, RUN_REC_SAMPLE, replay_csv_cols, &r->samples[i], true);
+        run_csv_dev_row(f, &r->samples[i], r->m.n_devices, false);
         fputc('\n', f);
     }
 }
@@ -494,12 +500,9 @@ static int write_csv(FILE *f, const struct trc_replay *r, const struct cf *cfs,
             nd = cfs[i].res.m.n_devices;
         }
     }
-    fprintf(f, "run,t_ms,iteration,estimate_bytes,exact_bytes,exact_called,"
-               "threshold_bytes,bandwidth_bps,ram_dirty_bytes,dirty_rate_bps,"
-               "expected_downtime_ms,downtime_limit_ms");
-    for (unsigned d = 0; d < nd && d < RUN_MAX_DEVICES; d++) {
-        fprintf(f, ",dev%u_reported_bytes,dev%u_stop_copy_bytes", d, d);
-    }
+    fputs("run", f);
+    run_csv_header(f, RUN_REC_SAMPLE, replay_csv_cols, true);
+    run_csv_dev_header(f, nd);
     fputc('\n', f);
     csv_rows(f, "observed", &r->run);
     for (unsigned i = 0; i < n_cf; i++) {

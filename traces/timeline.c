@@ -652,7 +652,7 @@ static void close_iteration(struct tl *t, int64_t next_start, bool complete)
     s->sent_bytes = t->bytes_windows > it->bytes_at_start
                         ? t->bytes_windows - it->bytes_at_start
                         : 0;
-    s->downtime_limit_ns = (uint64_t)t->dl_ns;
+    s->downtime_limit_ns = t->dl_ns;
     s->throttle_pct = t->throttle;
     uint64_t p = it->exact_called ? it->exact : it->est;
     if (it->bw > 0) {
@@ -1377,13 +1377,13 @@ static void on_snapshot(struct tl *t, const struct trc_record *r)
     }
     smp->bandwidth_bps = bw;
     smp->threshold_bytes = tl_u64(bw * (double)t->dl_ns / 1e9);
-    smp->downtime_limit_ns = (uint64_t)t->dl_ns;
+    smp->downtime_limit_ns = t->dl_ns;
     uint64_t page = in->page_bytes ? in->page_bytes : 4096;
     smp->dirty_rate_bps = s->dirty_pages_rate * page;
     smp->sent_bytes = s->transferred_bytes;
     smp->throttle_pct = s->throttle_pct;
     if (s->have & TRC_SNAP_EXPECTED_DOWNTIME) {
-        smp->expected_downtime_ns = (uint64_t)s->expected_downtime_ms * MS;
+        smp->expected_downtime_ns = s->expected_downtime_ms * MS;
     }
     deci_push(&t->coarse, smp);
     bool active =

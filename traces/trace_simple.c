@@ -17,6 +17,10 @@
  * otherwise the catalogue patterns (their conversions are the argument
  * order), tried until one consumes the record exactly.  A damaged record
  * header cannot be resynchronised: the rest of that file is skipped.
+ *
+ * The simpletrace input reader (trc_simple_ops): takes an input that
+ * starts with the header.  Calls only the services (trace_src.c,
+ * trace_core.c) and the catalogue.
  */
 #include "traces/trace_int.h"
 
@@ -278,8 +282,9 @@ static int event_record(struct trc_reader *r, const char *name, uint32_t nlen,
     return 1;
 }
 
-int trc_simple_next(struct trc_reader *r, struct trc_record *rec, char *err,
-                    size_t errlen)
+/* After the header was seen: 1 record, 0 end of this input, -1 fatal. */
+static int simple_next(struct trc_reader *r, struct trc_record *rec, char *err,
+                       size_t errlen)
 {
     long av;
     if (r->simple_rec == 0) {
@@ -396,3 +401,56 @@ int trc_simple_next(struct trc_reader *r, struct trc_record *rec, char *err,
         }
     }
 }
+
+/* Does the input start with a simpletrace header?  A forced format that
+ * does not fit the input reports it and leaves the input empty. */
+static int simple_open(struct trc_reader *r, char *err, size_t errlen)
+{
+    if (trc_src_need(r, 24, err, errlen) < 0) {
+        return -1;
+    }
+    bool magic = trc_simple_magic(r->p, (size_t)(r->end - r->p));
+    if (r->opt.format == TRC_FMT_SIMPLE && !magic) {
+        if (trc_malformed(r, 1, err, errlen,
+                          "not a simpletrace file (no header); skipped") < 0) {
+            return -1;
+        }
+        r->p = r->end;
+        r->eof = true;
+        return 0;
+    }
+    if (magic && r->opt.format != TRC_FMT_AUTO &&
+        r->opt.format != TRC_FMT_SIMPLE) {
+        if (trc_malformed(r, 1, err, errlen,
+                          "simpletrace binary file but --trace-format %s; "
+                          "skipped",
+                          trc_format_name(r->opt.format)) < 0) {
+            return -1;
+        }
+        r->p = r->end;
+        r->eof = true;
+        return 0;
+    }
+    r->binary = magic;
+    return magic ? 1 : 0;
+}
+
+static int simple_reader_next(struct trc_reader *r, struct trc_record *rec,
+                              const struct trc_record **out, char *err,
+                              size_t errlen)
+{
+    *out = rec;
+    int rc = simple_next(r, rec, err, errlen);
+    if (rc == 1) {
+        r->st.records++;
+        r->st.per_format[TRC_FMT_SIMPLE]++;
+        r->st.events++;
+    }
+    return rc;
+}
+
+const struct trc_input_ops trc_simple_ops = {
+    .name = "simpletrace",
+    .open = simple_open,
+    .next = simple_reader_next,
+};

@@ -8,8 +8,9 @@
 #   make install    PREFIX=/usr/local DESTDIR=
 #
 # Every .c under the module directories goes into build/libmigsim.a, every
-# cli/*.c into the binary, every tests/test_*.c is one cmocka binary linked
-# with tests/support/*.c.  New files need no Makefile edit.
+# cli/*.c but main.c into build/libmigsim-cli.a; the binary is cli/main.c
+# and both.  Every tests/test_*.c is one cmocka binary linked with
+# tests/support/*.c and both libraries.  New files need no Makefile edit.
 
 VERSION   := 0.1.0
 PREFIX    ?= /usr/local
@@ -34,15 +35,17 @@ LDFLAGS += $(SAN)
 
 MODULE_DIRS := base engine devices run policy model traces store plots plan live
 LIB_SRCS  := $(sort $(wildcard $(addsuffix /*.c,$(MODULE_DIRS))))
-CLI_SRCS  := $(sort $(wildcard cli/*.c))
+CLI_SRCS  := $(sort $(filter-out cli/main.c,$(wildcard cli/*.c)))
 TEST_SRCS := $(sort $(wildcard tests/test_*.c))
 SUP_SRCS  := $(sort $(wildcard tests/support/*.c))
 
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 CLI_OBJS  := $(CLI_SRCS:%.c=$(BUILD)/obj/%.o)
+MAIN_OBJ  := $(BUILD)/obj/cli/main.o
 SUP_OBJS  := $(SUP_SRCS:%.c=$(BUILD)/obj/%.o)
 TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 LIB       := $(BUILD)/libmigsim.a
+CLI_LIB   := $(BUILD)/libmigsim-cli.a
 BIN       := $(BUILD)/migsim
 
 .PHONY: all tests deps demo check unit integration asan asan-check bench \
@@ -60,12 +63,17 @@ $(LIB): $(LIB_OBJS)
 	rm -f $@
 	ar rcs $@ $^
 
-$(BIN): $(CLI_OBJS) $(LIB)
-	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJS) $(LIB) $(LDLIBS)
-
-$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(SUP_OBJS) $(LIB)
+$(CLI_LIB): $(CLI_OBJS)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $< $(SUP_OBJS) $(LIB) $(CMOCKA_LIBS) $(LDLIBS)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BIN): $(MAIN_OBJ) $(CLI_LIB) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $(MAIN_OBJ) $(CLI_LIB) $(LIB) $(LDLIBS)
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(SUP_OBJS) $(CLI_LIB) $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $< $(SUP_OBJS) $(CLI_LIB) $(LIB) $(CMOCKA_LIBS) $(LDLIBS)
 
 tests: $(BIN) $(TEST_BINS)
 

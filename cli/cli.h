@@ -39,6 +39,8 @@ void cli_print_exit_codes(FILE *f);
 /* The whole command line as one string (for run records); static buffer
  * owned by cli/main.c, valid for the process lifetime. */
 const char *cli_command_line(void);
+/* Save argv as the command line (main() does, before dispatching). */
+void cli_set_command_line(int argc, char **argv);
 
 int cmd_simulate(int argc, char **argv);
 int cmd_replay(int argc, char **argv);

@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * cli/common.c — what every command shares (cli/cli.h): messages, the
+ * format option, the exit-code footer, the saved command line.  Kept apart
+ * from main() so the unit tests can link the commands' helpers.
+ */
+#include "cli/cli.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static char cmdline_buf[4096];
+
+const char *cli_command_line(void)
+{
+    return cmdline_buf;
+}
+
+void cli_set_command_line(int argc, char **argv)
+{
+    size_t off = 0;
+    for (int i = 0; i < argc && off + 1 < sizeof(cmdline_buf); i++) {
+        int n = snprintf(cmdline_buf + off, sizeof(cmdline_buf) - off, "%s%s",
+                         i ? " " : "", argv[i]);
+        if (n < 0) {
+            break;
+        }
+        off += (size_t)n;
+    }
+    if (off >= sizeof(cmdline_buf)) {
+        cmdline_buf[sizeof(cmdline_buf) - 1] = '\0';
+    }
+}
+
+int cli_parse_format(const char *s, enum cli_format *f)
+{
+    if (strcmp(s, "table") == 0 || strcmp(s, "text") == 0) {
+        *f = CLI_FMT_TABLE;
+    } else if (strcmp(s, "json") == 0) {
+        *f = CLI_FMT_JSON;
+    } else if (strcmp(s, "csv") == 0) {
+        *f = CLI_FMT_CSV;
+    } else {
+        cli_error("unknown format '%s' (table, json or csv)", s);
+        return -1;
+    }
+    return 0;
+}
+
+void cli_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("migsim: error: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+void cli_warn(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("migsim: warning: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+void cli_print_exit_codes(FILE *f)
+{
+    fputs("\nExit status:\n"
+          "  0   success\n"
+          "  1   ran fine, the answer is no (e.g. no setting meets the "
+          "budgets)\n"
+          "  2   usage error\n"
+          "  3   bad input data (scenario, trace, QMP reply)\n"
+          "  4   file, database or socket error\n"
+          "  5   an external program (gnuplot, QEMU) failed\n"
+          "  70  internal error\n",
+          f);
+}
+

@@ -26,6 +26,12 @@ static json_t *jnum_or_null(bool have, double v)
     return have && isfinite(v) ? json_real(v) : json_null();
 }
 
+/* A time in ms, null when unknown (negative). */
+static json_t *ms_or_null(int64_t ns)
+{
+    return jnum_or_null(ns >= 0, ms(ns));
+}
+
 /* ---- JSON ---- */
 
 static json_t *input_json(const struct trc_replay *r)
@@ -76,50 +82,33 @@ static json_t *input_json(const struct trc_replay *r)
     return o;
 }
 
+/* The save / load times of the downtime breakdown (whole VM or one item). */
+static void add_save_load(json_t *o, int64_t save_it_ns, int64_t save_non_ns,
+                          int64_t load_it_ns, int64_t load_non_ns)
+{
+    json_object_set_new(o, "save_iterable_ms", ms_or_null(save_it_ns));
+    json_object_set_new(o, "save_non_iterable_ms", ms_or_null(save_non_ns));
+    json_object_set_new(o, "load_iterable_ms", ms_or_null(load_it_ns));
+    json_object_set_new(o, "load_non_iterable_ms", ms_or_null(load_non_ns));
+}
+
 static json_t *breakdown_json(const struct tl_info *in)
 {
     json_t *o = json_object();
-    json_object_set_new(o, "vm_stop_ms",
-                        jnum_or_null(in->vm_stop_ns >= 0, ms(in->vm_stop_ns)));
-    json_object_set_new(
-        o, "save_iterable_ms",
-        jnum_or_null(in->save_iterable_ns >= 0, ms(in->save_iterable_ns)));
-    json_object_set_new(o, "save_non_iterable_ms",
-                        jnum_or_null(in->save_non_iterable_ns >= 0,
-                                     ms(in->save_non_iterable_ns)));
-    json_object_set_new(
-        o, "load_iterable_ms",
-        jnum_or_null(in->load_iterable_ns >= 0, ms(in->load_iterable_ns)));
-    json_object_set_new(o, "load_non_iterable_ms",
-                        jnum_or_null(in->load_non_iterable_ns >= 0,
-                                     ms(in->load_non_iterable_ns)));
-    json_object_set_new(
-        o, "vfio_save_ms",
-        jnum_or_null(in->vfio_save_ns >= 0, ms(in->vfio_save_ns)));
-    json_object_set_new(
-        o, "vfio_load_ms",
-        jnum_or_null(in->vfio_load_ns >= 0, ms(in->vfio_load_ns)));
-    json_object_set_new(
-        o, "src_downtime_ms",
-        jnum_or_null(in->src_downtime_ns >= 0, ms(in->src_downtime_ns)));
+    json_object_set_new(o, "vm_stop_ms", ms_or_null(in->vm_stop_ns));
+    add_save_load(o, in->save_iterable_ns, in->save_non_iterable_ns,
+                  in->load_iterable_ns, in->load_non_iterable_ns);
+    json_object_set_new(o, "vfio_save_ms", ms_or_null(in->vfio_save_ns));
+    json_object_set_new(o, "vfio_load_ms", ms_or_null(in->vfio_load_ns));
+    json_object_set_new(o, "src_downtime_ms", ms_or_null(in->src_downtime_ns));
     json_t *items = json_array();
     for (unsigned i = 0; i < in->n_items; i++) {
         const struct tl_item *it = &in->items[i];
         json_t *j = json_object();
         json_object_set_new(j, "idstr", json_string(it->idstr));
         json_object_set_new(j, "vfio", json_boolean(it->vfio));
-        json_object_set_new(
-            j, "save_iterable_ms",
-            jnum_or_null(it->save_iterable_ns >= 0, ms(it->save_iterable_ns)));
-        json_object_set_new(j, "save_non_iterable_ms",
-                            jnum_or_null(it->save_non_iterable_ns >= 0,
-                                         ms(it->save_non_iterable_ns)));
-        json_object_set_new(
-            j, "load_iterable_ms",
-            jnum_or_null(it->load_iterable_ns >= 0, ms(it->load_iterable_ns)));
-        json_object_set_new(j, "load_non_iterable_ms",
-                            jnum_or_null(it->load_non_iterable_ns >= 0,
-                                         ms(it->load_non_iterable_ns)));
+        add_save_load(j, it->save_iterable_ns, it->save_non_iterable_ns,
+                      it->load_iterable_ns, it->load_non_iterable_ns);
         json_array_append_new(items, j);
     }
     json_object_set_new(o, "items", items);
@@ -210,16 +199,10 @@ char *trc_diagnosis_text(const struct trc_diagnosis *d)
     return s;
 }
 
-json_t *trc_replay_json(const struct trc_session *s, long long run_id,
-                        json_t *(*metrics_json)(const struct run_metrics *m))
+/* What was read and the verdict with its explanation. */
+static void add_verdict(json_t *o, const struct trc_replay *r)
 {
-    const struct trc_replay *r = &s->r;
-    const struct trc_cf *cfs = s->cf;
-    unsigned n_cf = s->n_cf;
-    const struct run_metrics *m = &r->run.m;
-    const struct tl_info *in = &r->info;
     const struct trc_diagnosis *d = &r->diag;
-    json_t *o = json_object();
     json_t *files = json_array();
     for (unsigned i = 0; i < r->n_files; i++) {
         json_array_append_new(files, json_string(r->files[i]));
@@ -245,6 +228,14 @@ json_t *trc_replay_json(const struct trc_session *s, long long run_id,
         json_array_append_new(notes, json_string(d->notes[i]));
     }
     json_object_set_new(o, "notes", notes);
+}
+
+/* The observed run's counts and times. */
+static void add_counts(json_t *o, const struct trc_replay *r)
+{
+    const struct run_metrics *m = &r->run.m;
+    const struct tl_info *in = &r->info;
+    const struct trc_diagnosis *d = &r->diag;
     json_object_set_new(o, "outcome",
                         json_string(run_outcome_name(m->outcome)));
     json_object_set_new(o, "status", json_string(in->status));
@@ -268,7 +259,14 @@ json_t *trc_replay_json(const struct trc_session *s, long long run_id,
     json_object_set_new(o, "sync_time_estimated",
                         json_boolean(in->sync_time_estimated));
     json_object_set_new(o, "sync_share", json_real(d->sync_share));
-    const struct trc_advice *a = &d->advice;
+}
+
+/* Limits, what would have converged, bandwidth, switchover. */
+static void add_limits(json_t *o, const struct trc_replay *r)
+{
+    const struct run_metrics *m = &r->run.m;
+    const struct tl_info *in = &r->info;
+    const struct trc_advice *a = &r->diag.advice;
     json_object_set_new(o, "min_downtime_limit_ms",
                         jnum_or_null(a->have_limit, a->min_downtime_limit_ms));
     json_object_set_new(o, "min_avail_switchover_bandwidth_bps",
@@ -303,6 +301,13 @@ json_t *trc_replay_json(const struct trc_session *s, long long run_id,
                             ? json_integer((json_int_t)in->switchover_iteration)
                             : json_null());
     json_object_set_new(o, "coarse", json_boolean(in->coarse));
+}
+
+/* QEMU version, states, violations, downtime breakdown, inputs. */
+static void add_history(json_t *o, const struct trc_replay *r)
+{
+    const struct run_metrics *m = &r->run.m;
+    const struct tl_info *in = &r->info;
     char v1[16], v2[16];
     json_t *q = json_object();
     json_object_set_new(q, "range",
@@ -336,7 +341,20 @@ json_t *trc_replay_json(const struct trc_session *s, long long run_id,
                         json_integer((json_int_t)in->violations_total));
     json_object_set_new(o, "downtime_breakdown", breakdown_json(in));
     json_object_set_new(o, "inputs", inputs_json(&r->inputs));
-    json_t *obs = metrics_json(m);
+}
+
+json_t *trc_replay_json(const struct trc_session *s, long long run_id,
+                        json_t *(*metrics_json)(const struct run_metrics *m))
+{
+    const struct trc_replay *r = &s->r;
+    json_t *o = json_object();
+    add_verdict(o, r);
+    add_counts(o, r);
+    add_limits(o, r);
+    add_history(o, r);
+    const struct trc_cf *cfs = s->cf;
+    unsigned n_cf = s->n_cf;
+    json_t *obs = metrics_json(&r->run.m);
     json_object_set_new(o, "observed", obs);
     json_t *cfa = json_array();
     for (unsigned i = 0; i < n_cf; i++) {
@@ -385,17 +403,10 @@ static void wrap(FILE *f, const char *indent, const char *text)
     fputc('\n', f);
 }
 
-void trc_replay_print_table(FILE *f, const struct trc_session *s,
-                            long long run_id)
+static void print_header(FILE *f, const struct trc_replay *r)
 {
-    const struct trc_replay *r = &s->r;
-    const struct trc_cf *cfs = s->cf;
-    unsigned n_cf = s->n_cf;
-    const struct run_metrics *m = &r->run.m;
-    const struct tl_info *in = &r->info;
     const struct trc_stats *st = &r->stats;
     const struct trc_diagnosis *d = &r->diag;
-    char b1[32], b2[32];
     fprintf(f, "Replay of");
     for (unsigned i = 0; i < r->n_files; i++) {
         fprintf(f, " %s", r->files[i]);
@@ -418,6 +429,15 @@ void trc_replay_print_table(FILE *f, const struct trc_session *s,
     for (unsigned i = 0; i < d->n_notes; i++) {
         wrap(f, "  ", d->notes[i]);
     }
+}
+
+/* The "observed" column: what the trace shows. */
+static void print_observed(FILE *f, const struct trc_replay *r)
+{
+    const struct run_metrics *m = &r->run.m;
+    const struct tl_info *in = &r->info;
+    const struct trc_diagnosis *d = &r->diag;
+    char b1[32], b2[32];
     fprintf(f, "\n%-24s %s\n", "", "observed");
     fprintf(f, "%-24s %s\n", "outcome", run_outcome_name(m->outcome));
     fprintf(f, "%-24s %s\n", "QEMU", m->qemu);
@@ -456,6 +476,11 @@ void trc_replay_print_table(FILE *f, const struct trc_session *s,
             f, "%-24s %s\n", "min avail-switchover-bw",
             units_fmt_rate(d->advice.min_avail_switchover_bps, b1, sizeof(b1)));
     }
+}
+
+/* Status sequence, impossible transitions, downtime breakdown. */
+static void print_states(FILE *f, const struct tl_info *in)
+{
     if (in->n_states) {
         fprintf(f, "\nStates:");
         for (unsigned i = 0; i < in->n_states; i++) {
@@ -489,6 +514,15 @@ void trc_replay_print_table(FILE *f, const struct trc_session *s,
             fprintf(f, "  %-24s %8.1f\n", "VM stop", ms(in->vm_stop_ns));
         }
     }
+}
+
+static void print_counterfactuals(FILE *f, const struct trc_session *s)
+{
+    const struct trc_replay *r = &s->r;
+    const struct run_metrics *m = &r->run.m;
+    const struct trc_cf *cfs = s->cf;
+    unsigned n_cf = s->n_cf;
+    char b1[32], b2[32];
     if (n_cf) {
         fprintf(f,
                 "\nCounterfactual (trace-derived inputs, QEMU %s model%s):\n",
@@ -523,6 +557,15 @@ void trc_replay_print_table(FILE *f, const struct trc_session *s,
                         : "-");
         }
     }
+}
+
+void trc_replay_print_table(FILE *f, const struct trc_session *s,
+                            long long run_id)
+{
+    print_header(f, &s->r);
+    print_observed(f, &s->r);
+    print_states(f, &s->r.info);
+    print_counterfactuals(f, s);
     if (run_id > 0) {
         fprintf(f, "\nStored as run %lld.\n", run_id);
     }

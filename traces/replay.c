@@ -241,50 +241,49 @@ static void bandwidth_note(const struct tl_info *in, struct trc_diagnosis *d)
     }
 }
 
-void trc_diagnose(const struct run_result *run, const struct tl_info *in,
-                  const struct tl_options *o, struct trc_diagnosis *d)
-{
-    (void)o;
-    memset(d, 0, sizeof(*d));
-    const struct run_metrics *m = &run->m;
-    char b1[32], b2[32], b3[32], b4[32];
-    d->exact_calls_per_s = m->exact_calls_per_s;
-    int64_t span = in->span_ns > 0 ? in->span_ns : m->total_ns;
-    d->sync_share = span > 0 ? (double)m->sync_time_ns / (double)span : 0;
-    if (d->sync_share > 1) {
-        d->sync_share = 1;
-    }
-    d->decided = in->decided;
-    advise(run, in, d);
-    if (in->coarse) {
-        d->why |= TRC_WHY_COARSE;
-    }
+/* What the rebuilt run shows, before any wording. */
+struct findings {
+    int64_t span_ns;  /* the time the trace covers */
+    uint64_t decided; /* iterations that reached their decision */
+    bool spin;        /* exact-spin */
+    uint64_t devsc;   /* devices' stop-copy bytes */
+    uint64_t nonram;  /* stop-copy data outside RAM */
+    double thr;       /* the switchover threshold, bytes */
+    bool thr_known;
+    bool stopcopy;  /* non-RAM data above the threshold */
+    bool dirty;     /* RAM dirtied about as fast as it is sent */
+    bool flat;      /* pending data not shrinking */
+    bool shrinking; /* pending data still shrinking */
+    bool converged;
+};
 
-    uint64_t decided = in->decided;
-    bool spin = !in->coarse && in->exact_spin_iterations >= 3 &&
-                in->exact_spin_iterations * 2 >= decided;
-    uint64_t devsc = device_stopcopy(in);
-    uint64_t nonram = devsc ? devsc : in->nonram_exact_last;
-    double thr = 0;
-    bool thr_known = false;
+static void find_causes(const struct run_result *run, const struct tl_info *in,
+                        struct findings *f)
+{
+    const struct run_metrics *m = &run->m;
+    f->decided = in->decided;
+    f->spin = !in->coarse && in->exact_spin_iterations >= 3 &&
+              in->exact_spin_iterations * 2 >= f->decided;
+    f->devsc = device_stopcopy(in);
+    f->nonram = f->devsc ? f->devsc : in->nonram_exact_last;
     if (in->threshold_traced && run->n_samples) {
-        thr = (double)run->samples[run->n_samples - 1].threshold_bytes;
-        thr_known = true;
+        f->thr = (double)run->samples[run->n_samples - 1].threshold_bytes;
+        f->thr_known = true;
     } else if (in->bw_last_bps > 0) {
-        thr = in->bw_last_bps * (double)m->downtime_limit_ns / 1e9;
-        thr_known = true;
+        f->thr = in->bw_last_bps * (double)m->downtime_limit_ns / 1e9;
+        f->thr_known = true;
     }
-    bool stopcopy = nonram > 0 && ((thr_known && (double)nonram >= thr) ||
-                                   (!thr_known && spin));
-    bool dirty = in->dirty_rate_mean_bps > 0 && in->bw_mean_bps > 0 &&
-                 in->dirty_rate_mean_bps >= 0.9 * in->bw_mean_bps;
-    bool flat = decided >= 5 && !spin && in->pending_first > 0 &&
-                (double)in->pending_last >= 0.9 * (double)in->pending_first &&
-                (!thr_known || (double)in->pending_last > thr);
+    f->stopcopy =
+        f->nonram > 0 && ((f->thr_known && (double)f->nonram >= f->thr) ||
+                          (!f->thr_known && f->spin));
+    f->dirty = in->dirty_rate_mean_bps > 0 && in->bw_mean_bps > 0 &&
+               in->dirty_rate_mean_bps >= 0.9 * in->bw_mean_bps;
+    f->flat = f->decided >= 5 && !f->spin && in->pending_first > 0 &&
+              (double)in->pending_last >= 0.9 * (double)in->pending_first &&
+              (!f->thr_known || (double)in->pending_last > f->thr);
     /* still shrinking: the last quarter of the decisions well below the
      * quarter before (the first decisions include the initial bulk of RAM,
      * so first-vs-last says little on a long trace) */
-    bool shrinking;
     const struct tl_series *ps = &in->pending;
     if (ps->n >= 8) {
         double q3 = 0, q4 = 0;
@@ -295,20 +294,28 @@ void trc_diagnose(const struct run_result *run, const struct tl_info *in,
         for (size_t i = b; i < ps->n; i++) {
             q4 += ps->v[i] / (double)(ps->n - b);
         }
-        shrinking = !spin && q4 < 0.7 * q3;
+        f->shrinking = !f->spin && q4 < 0.7 * q3;
     } else {
-        shrinking = decided >= 2 && !spin &&
-                    (double)in->pending_last < 0.5 * (double)in->pending_first;
+        f->shrinking =
+            f->decided >= 2 && !f->spin &&
+            (double)in->pending_last < 0.5 * (double)in->pending_first;
     }
 
-    bool converged = in->switchover || in->completed;
+    f->converged = in->switchover || in->completed;
+}
+
+/* The verdict, its TRC_WHY_* bits and the one-line summary. */
+static void set_verdict(const struct tl_info *in, const struct findings *f,
+                        struct trc_diagnosis *d)
+{
+    char b1[32];
     if (in->failed) {
         d->why |= TRC_WHY_FAILED;
     }
     if (in->cancelled) {
         d->why |= TRC_WHY_CANCELLED;
     }
-    if (converged && !in->failed) {
+    if (f->converged && !in->failed) {
         d->verdict = TRC_VERDICT_CONVERGED;
         d->why |= TRC_WHY_SWITCHED_OVER;
         if (in->switchover_iteration) {
@@ -322,44 +329,51 @@ void trc_diagnose(const struct run_result *run, const struct tl_info *in,
                      in->completed ? "completed" : "switched over");
         }
     } else {
-        if (spin) {
+        if (f->spin) {
             d->why |= TRC_WHY_EXACT_SPIN;
         }
-        if (stopcopy) {
+        if (f->stopcopy) {
             d->why |= TRC_WHY_STOPCOPY;
         }
-        if (dirty || flat) {
+        if (f->dirty || f->flat) {
             d->why |= TRC_WHY_DIRTY_RATE;
         }
-        bool enough = decided >= 3;
-        if (enough && (spin || stopcopy || dirty || flat)) {
+        bool enough = f->decided >= 3;
+        if (enough && (f->spin || f->stopcopy || f->dirty || f->flat)) {
             d->verdict = TRC_VERDICT_NOT_CONVERGING;
         } else {
             d->verdict = TRC_VERDICT_INCONCLUSIVE;
-            if (decided == 0 && in->n_snapshots == 0) {
+            if (f->decided == 0 && in->n_snapshots == 0) {
                 d->why |= TRC_WHY_NO_DATA;
             } else if (!enough) {
                 d->why |= TRC_WHY_TOO_SHORT;
             }
-            if (shrinking) {
+            if (f->shrinking) {
                 d->why |= TRC_WHY_SHRINKING;
             }
         }
-        const char *cause = spin       ? "exact-spin"
-                            : stopcopy ? "stop-copy data above the threshold"
-                            : (dirty || flat)
+        const char *cause = f->spin       ? "exact-spin"
+                            : f->stopcopy ? "stop-copy data above the threshold"
+                            : (f->dirty || f->flat)
                                 ? "RAM dirtied as fast as it is sent"
-                            : shrinking   ? "pending still shrinking"
-                            : decided < 3 ? "too few iterations to tell"
-                                          : "no cause found";
+                            : f->shrinking   ? "pending still shrinking"
+                            : f->decided < 3 ? "too few iterations to tell"
+                                             : "no cause found";
         snprintf(d->summary, sizeof(d->summary), "%s: %s%s",
                  trc_verdict_name(d->verdict), cause,
                  in->failed      ? " (migration failed)"
                  : in->cancelled ? " (migration cancelled)"
                                  : "");
     }
+}
 
-    /* the explanation */
+/* How the input was read and, when it converged, how. */
+static void converged_notes(const struct run_result *run,
+                            const struct tl_info *in, const struct findings *f,
+                            struct trc_diagnosis *d)
+{
+    const struct run_metrics *m = &run->m;
+    char b1[32], b2[32];
     if (in->coarse) {
         note(d,
              "Built from %llu query-migrate / info migrate record(s): values "
@@ -369,7 +383,7 @@ void trc_diagnose(const struct run_result *run, const struct tl_info *in,
              "verdict and advice below are approximate.",
              (unsigned long long)in->n_snapshots);
     }
-    if (converged) {
+    if (f->converged) {
         if (in->switchover_iteration && !in->coarse) {
             note(d,
                  "Switched over in iteration %llu of %llu with %s pending "
@@ -391,133 +405,167 @@ void trc_diagnose(const struct run_result *run, const struct tl_info *in,
                      tm(m->downtime_limit_ns, b2, 32));
         }
     }
-    if (spin) {
-        char gap[72];
-        sz(tl_u64(in->exact_gap_min), b2, 32);
-        sz(tl_u64(in->exact_gap_max), b3, 32);
-        if (strcmp(b2, b3) == 0) {
-            snprintf(gap, sizeof(gap), "about %s", b2);
-        } else {
-            snprintf(gap, sizeof(gap), "%s to %s", b2, b3);
-        }
-        note(d,
-             "Exact-spin: in %llu of %llu decided iterations estimate() "
-             "reported %s (under the threshold, so exact() was called) and "
-             "exact() reported %s more (over it), so the migration did not "
-             "switch over.",
-             (unsigned long long)in->exact_spin_iterations,
-             (unsigned long long)decided,
-             sz(run->n_samples ? run->samples[0].estimate_bytes : 0, b1, 32),
-             gap);
-        note(d,
-             "exact() ran %.2f times/s, each with a full dirty-bitmap sync "
-             "(QEMU >= 9.0 syncs in every exact()); %.0f%% of the time went "
-             "to exact() and its syncs (%s in %s, %s).",
-             m->exact_calls_per_s, 100.0 * d->sync_share,
-             tm(m->sync_time_ns, b1, 32), tm(span, b2, 32),
-             in->sync_time_estimated ? "estimated from the estimate->exact "
-                                       "gaps, no sync events traced"
-                                     : "measured from the sync events");
+}
+
+static void spin_notes(const struct run_result *run, const struct tl_info *in,
+                       const struct findings *f, struct trc_diagnosis *d)
+{
+    const struct run_metrics *m = &run->m;
+    char b1[32], b2[32], b3[32];
+    if (!f->spin) {
+        return;
     }
-    if (stopcopy) {
-        if (devsc) {
+    char gap[72];
+    sz(tl_u64(in->exact_gap_min), b2, 32);
+    sz(tl_u64(in->exact_gap_max), b3, 32);
+    if (strcmp(b2, b3) == 0) {
+        snprintf(gap, sizeof(gap), "about %s", b2);
+    } else {
+        snprintf(gap, sizeof(gap), "%s to %s", b2, b3);
+    }
+    note(d,
+         "Exact-spin: in %llu of %llu decided iterations estimate() "
+         "reported %s (under the threshold, so exact() was called) and "
+         "exact() reported %s more (over it), so the migration did not "
+         "switch over.",
+         (unsigned long long)in->exact_spin_iterations,
+         (unsigned long long)f->decided,
+         sz(run->n_samples ? run->samples[0].estimate_bytes : 0, b1, 32), gap);
+    note(d,
+         "exact() ran %.2f times/s, each with a full dirty-bitmap sync "
+         "(QEMU >= 9.0 syncs in every exact()); %.0f%% of the time went "
+         "to exact() and its syncs (%s in %s, %s).",
+         m->exact_calls_per_s, 100.0 * d->sync_share,
+         tm(m->sync_time_ns, b1, 32), tm(f->span_ns, b2, 32),
+         in->sync_time_estimated ? "estimated from the estimate->exact "
+                                   "gaps, no sync events traced"
+                                 : "measured from the sync events");
+}
+
+static void stopcopy_note(const struct findings *f, struct trc_diagnosis *d)
+{
+    char b1[32], b2[32];
+    if (f->stopcopy) {
+        if (f->devsc) {
             note(d,
                  "The VFIO devices' stop-copy data (%s) is above the "
                  "threshold (%s): it cannot be sent before the switchover, "
                  "so no amount of RAM iteration converges at this "
                  "downtime-limit.",
-                 sz(devsc, b1, 32),
-                 thr_known ? sz(tl_u64(thr), b2, 32) : "not traced");
+                 sz(f->devsc, b1, 32),
+                 f->thr_known ? sz(tl_u64(f->thr), b2, 32) : "not traced");
         } else {
             note(d,
                  "%s is reported only by exact() (exact minus estimate; no "
                  "VFIO trace lines say which device holds it, consistent with "
                  "a device's stop-copy size) and is above the threshold%s%s: "
                  "iterating RAM cannot bring it under.",
-                 sz(nonram, b1, 32), thr_known ? " of " : "",
-                 thr_known ? sz(tl_u64(thr), b2, 32) : "");
+                 sz(f->nonram, b1, 32), f->thr_known ? " of " : "",
+                 f->thr_known ? sz(tl_u64(f->thr), b2, 32) : "");
         }
     }
-    if (dirty) {
+}
+
+/* RAM: dirty rate against bandwidth, pending data over time. */
+static void ram_notes(const struct tl_info *in, const struct findings *f,
+                      struct trc_diagnosis *d)
+{
+    char b1[32], b2[32];
+    if (f->dirty) {
         note(d,
              "RAM is dirtied at %s on average against a bandwidth of %s "
              "(%.0f%%): each iteration finds about as much as it sent.",
              rt(in->dirty_rate_mean_bps, b1, 32), rt(in->bw_mean_bps, b2, 32),
              100.0 * in->dirty_rate_mean_bps / in->bw_mean_bps);
-    } else if (flat) {
+    } else if (f->flat) {
         note(d,
              "The pending data did not shrink over %llu iterations (%s at "
              "the first decision, %s at the last).",
-             (unsigned long long)decided, sz(in->pending_first, b1, 32),
+             (unsigned long long)f->decided, sz(in->pending_first, b1, 32),
              sz(in->pending_last, b2, 32));
     }
-    if (d->verdict == TRC_VERDICT_INCONCLUSIVE && shrinking) {
+    if (d->verdict == TRC_VERDICT_INCONCLUSIVE && f->shrinking) {
         note(d,
              "The pending data was still shrinking (%s -> %s) when the "
              "input ends.",
              sz(in->pending_first, b1, 32), sz(in->pending_last, b2, 32));
     }
-    if (!converged && !in->coarse && decided < 3 && decided > 0) {
+    if (!f->converged && !in->coarse && f->decided < 3 && f->decided > 0) {
         note(d, "Only %llu iteration(s) reached their decision.",
-             (unsigned long long)decided);
+             (unsigned long long)f->decided);
     }
-    if (in->dirty_rate_mean_bps > 0 && !dirty) {
+    if (in->dirty_rate_mean_bps > 0 && !f->dirty) {
         note(d, "RAM dirty rate (per >= 1 s sync period): mean %s, peak %s.",
              rt(in->dirty_rate_mean_bps, b1, 32),
              rt(in->dirty_rate_max_bps, b2, 32));
     }
+}
+
+static void limit_notes(const struct run_result *run, const struct tl_info *in,
+                        struct trc_diagnosis *d)
+{
+    char b1[32];
     bandwidth_note(in, d);
     if (in->limit_inferred) {
         note(d,
              "downtime-limit %s, inferred from migrate_transferred "
              "(max_size / bandwidth lies in %.2f-%.2f ms).",
-             tm(m->downtime_limit_ns, b1, 32), in->limit_lo_ms,
+             tm(run->m.downtime_limit_ns, b1, 32), in->limit_lo_ms,
              in->limit_hi_ms);
     } else {
         note(d, "downtime-limit %s assumed (not inferable from the input).",
-             tm(m->downtime_limit_ns, b1, 32));
+             tm(run->m.downtime_limit_ns, b1, 32));
     }
+}
 
-    /* what would converge */
-    struct trc_advice *a = &d->advice;
-    if (!converged) {
-        if (a->have_limit) {
-            note(d,
-                 "Would have switched over with downtime-limit >= %.0f ms "
-                 "(%s; iteration %llu: %s pending at %s%s); expect about %s "
-                 "of downtime%s.",
-                 a->min_downtime_limit_ms,
-                 tm(tl_i64(a->min_downtime_limit_ms * 1e6), b3, 32),
-                 (unsigned long long)a->at_iteration,
-                 sz(a->pending_bytes, b1, 32), rt(a->bandwidth_bps, b2, 32),
-                 a->bandwidth_assumed ? ", assumed" : "",
-                 tm(tl_i64(a->expected_downtime_ms * 1e6), b4, 32),
-                 a->overhead_ms > 0 ? " including the traced device "
-                                      "save/load and VM stop"
-                                    : "");
-        } else {
-            uint64_t p = in->pending_min;
-            note(d,
-                 "Would switch over with downtime-limit >= pending / "
-                 "bandwidth = %s / bandwidth: %.2f s at 10 Gbit/s, %.2f s at "
-                 "25 Gbit/s, %.2f s at 100 Gbit/s (pass --bandwidth to "
-                 "compute it for the real link).",
-                 sz(p, b1, 32), (double)p / 1.25e9, (double)p / 3.125e9,
-                 (double)p / 12.5e9);
-        }
-        if (a->have_asb) {
-            note(d,
-                 "Or with avail-switchover-bandwidth >= %s at the %s limit "
-                 "(QEMU 8.2+)%s.",
-                 rt(a->min_avail_switchover_bps, b1, 32),
-                 tm(m->downtime_limit_ns, b2, 32),
-                 in->bw_peak_bps > 0 &&
-                         a->min_avail_switchover_bps > in->bw_peak_bps
-                     ? ": more than the link was seen to carry, so the real "
-                       "downtime would exceed the limit"
-                     : "");
-        }
+/* What would have converged (for a migration that did not). */
+static void advice_notes(const struct run_result *run, const struct tl_info *in,
+                         struct trc_diagnosis *d)
+{
+    const struct run_metrics *m = &run->m;
+    char b1[32], b2[32], b3[32], b4[32];
+    const struct trc_advice *a = &d->advice;
+    if (a->have_limit) {
+        note(d,
+             "Would have switched over with downtime-limit >= %.0f ms "
+             "(%s; iteration %llu: %s pending at %s%s); expect about %s "
+             "of downtime%s.",
+             a->min_downtime_limit_ms,
+             tm(tl_i64(a->min_downtime_limit_ms * 1e6), b3, 32),
+             (unsigned long long)a->at_iteration, sz(a->pending_bytes, b1, 32),
+             rt(a->bandwidth_bps, b2, 32),
+             a->bandwidth_assumed ? ", assumed" : "",
+             tm(tl_i64(a->expected_downtime_ms * 1e6), b4, 32),
+             a->overhead_ms > 0 ? " including the traced device "
+                                  "save/load and VM stop"
+                                : "");
+    } else {
+        uint64_t p = in->pending_min;
+        note(d,
+             "Would switch over with downtime-limit >= pending / "
+             "bandwidth = %s / bandwidth: %.2f s at 10 Gbit/s, %.2f s at "
+             "25 Gbit/s, %.2f s at 100 Gbit/s (pass --bandwidth to "
+             "compute it for the real link).",
+             sz(p, b1, 32), (double)p / 1.25e9, (double)p / 3.125e9,
+             (double)p / 12.5e9);
     }
+    if (a->have_asb) {
+        note(d,
+             "Or with avail-switchover-bandwidth >= %s at the %s limit "
+             "(QEMU 8.2+)%s.",
+             rt(a->min_avail_switchover_bps, b1, 32),
+             tm(m->downtime_limit_ns, b2, 32),
+             in->bw_peak_bps > 0 &&
+                     a->min_avail_switchover_bps > in->bw_peak_bps
+                 ? ": more than the link was seen to carry, so the real "
+                   "downtime would exceed the limit"
+                 : "");
+    }
+}
+
+/* Impossible state changes and the QEMU version. */
+static void qemu_notes(const struct tl_info *in, struct trc_diagnosis *d)
+{
     if (in->n_violations) {
         note(d, "%llu impossible state change(s), first: %s",
              (unsigned long long)in->violations_total, in->violations[0].msg);
@@ -531,6 +579,40 @@ void trc_diagnose(const struct run_result *run, const struct tl_info *in,
              tl_qemu_name(in->qemu_hi, v2, 16),
              in->qemu_why[0] ? in->qemu_why : "no version evidence");
     }
+}
+
+void trc_diagnose(const struct run_result *run, const struct tl_info *in,
+                  const struct tl_options *o, struct trc_diagnosis *d)
+{
+    (void)o;
+    memset(d, 0, sizeof(*d));
+    const struct run_metrics *m = &run->m;
+    d->exact_calls_per_s = m->exact_calls_per_s;
+    struct findings f = {0};
+    f.span_ns = in->span_ns > 0 ? in->span_ns : m->total_ns;
+    d->sync_share =
+        f.span_ns > 0 ? (double)m->sync_time_ns / (double)f.span_ns : 0;
+    if (d->sync_share > 1) {
+        d->sync_share = 1;
+    }
+    d->decided = in->decided;
+    advise(run, in, d);
+    if (in->coarse) {
+        d->why |= TRC_WHY_COARSE;
+    }
+
+    find_causes(run, in, &f);
+    set_verdict(in, &f, d);
+    /* the explanation */
+    converged_notes(run, in, &f, d);
+    spin_notes(run, in, &f, d);
+    stopcopy_note(&f, d);
+    ram_notes(in, &f, d);
+    limit_notes(run, in, d);
+    if (!f.converged) {
+        advice_notes(run, in, d);
+    }
+    qemu_notes(in, d);
 }
 
 /* ---- derived inputs ---- */

@@ -713,30 +713,10 @@ static json_t *jtime(int64_t ns)
     return json_string(b);
 }
 
-char *trc_scenario_json(const struct trc_derived_inputs *di)
+/* The scenario's "vm": RAM enough to hold what was pending, rounded up
+ * to a GiB; returns that RAM size. */
+static uint64_t scenario_vm(json_t *vm, const struct trc_derived_inputs *di)
 {
-    char v[16];
-    json_t *root = json_object();
-    json_t *vm = json_object();
-    json_t *wl = json_object();
-    json_t *mig = json_object();
-    json_t *devs = json_array();
-    if (!root || !vm || !wl || !mig || !devs) {
-        json_decref(root);
-        json_decref(vm);
-        json_decref(wl);
-        json_decref(mig);
-        json_decref(devs);
-        return NULL;
-    }
-    json_object_set_new(root, "name",
-                        json_string("derived from a replayed "
-                                    "trace"));
-    json_object_set_new(root, "qemu",
-                        json_string(tl_qemu_name(di->qemu, v, sizeof(v))));
-    json_object_set_new(root, "seed", json_integer(1));
-
-    /* RAM: enough to hold what was pending, rounded up to a GiB */
     uint64_t gib = (uint64_t)1 << 30;
     uint64_t ram = di->ram_total_bytes;
     if (!ram) {
@@ -749,8 +729,14 @@ char *trc_scenario_json(const struct trc_derived_inputs *di)
     json_object_set_new(vm, "ram", json_integer((json_int_t)ram));
     json_object_set_new(vm, "page_size",
                         json_integer((json_int_t)di->page_bytes));
-    json_object_set_new(root, "vm", vm);
+    return ram;
+}
 
+/* The scenario's "workload": the measured dirty rate, phased when it
+ * changed. */
+static void scenario_workload(json_t *wl, const struct trc_derived_inputs *di,
+                              uint64_t ram)
+{
     uint64_t ws = ram / 4;
     if (di->ram_pending_bytes > ws && di->ram_pending_bytes <= ram) {
         ws = di->ram_pending_bytes;
@@ -785,8 +771,10 @@ char *trc_scenario_json(const struct trc_derived_inputs *di)
             wl, "dirty_rate",
             jrate(dr->n ? dr->v[0] : di->ram_dirty_rate_mean_bps));
     }
-    json_object_set_new(root, "workload", wl);
+}
 
+static void scenario_migration(json_t *mig, const struct trc_derived_inputs *di)
+{
     double bw =
         di->bandwidth_bps > 0 ? di->bandwidth_bps : di->bandwidth_assumed_bps;
     json_object_set_new(mig, "downtime_limit", jtime(di->downtime_limit_ns));
@@ -808,44 +796,77 @@ char *trc_scenario_json(const struct trc_derived_inputs *di)
         json_object_set_new(mig, "sync_cost", jtime(di->sync_cost_ns));
         json_object_set_new(mig, "sync_cost_per_gib", jtime(0));
     }
-    json_object_set_new(root, "migration", mig);
+}
 
-    for (unsigned i = 0; i < di->n_devices; i++) {
-        const struct trc_dev_input *d = &di->dev[i];
-        json_t *o = json_object();
-        json_object_set_new(o, "name", json_string(d->name));
-        json_object_set_new(o, "kind", json_string("vfio"));
-        json_object_set_new(o, "stop_copy_size",
-                            json_integer((json_int_t)d->stop_copy_bytes));
-        json_object_set_new(o, "precopy", json_boolean(d->precopy));
-        if (d->save_ns > 0) {
-            json_object_set_new(o, "save_time", jtime(d->save_ns));
-        }
-        if (d->load_ns > 0) {
-            json_object_set_new(o, "load_time", jtime(d->load_ns));
-        }
-        const struct tl_series *s = &d->stop_copy;
-        if (s->n >= 2) {
-            json_t *sch = json_array();
-            size_t n = s->n < SCN_MAX_SCHEDULE ? s->n : SCN_MAX_SCHEDULE;
-            int64_t t0 = s->t_ns[0] >= 0 ? s->t_ns[0] : 0;
-            int64_t prev = -1;
-            for (size_t k = 0; k < n; k++) {
-                size_t j = k * s->n / n;
-                int64_t at = s->t_ns[j] >= t0 ? s->t_ns[j] - t0 : 0;
-                if (at <= prev) {
-                    continue;
-                }
-                prev = at;
-                json_t *e = json_object();
-                json_object_set_new(e, "at", jtime(at));
-                json_object_set_new(e, "size",
-                                    json_integer((json_int_t)s->v[j]));
-                json_array_append_new(sch, e);
+/* One device with its stop-copy schedule. */
+static json_t *scenario_device(const struct trc_dev_input *d)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "name", json_string(d->name));
+    json_object_set_new(o, "kind", json_string("vfio"));
+    json_object_set_new(o, "stop_copy_size",
+                        json_integer((json_int_t)d->stop_copy_bytes));
+    json_object_set_new(o, "precopy", json_boolean(d->precopy));
+    if (d->save_ns > 0) {
+        json_object_set_new(o, "save_time", jtime(d->save_ns));
+    }
+    if (d->load_ns > 0) {
+        json_object_set_new(o, "load_time", jtime(d->load_ns));
+    }
+    const struct tl_series *s = &d->stop_copy;
+    if (s->n >= 2) {
+        json_t *sch = json_array();
+        size_t n = s->n < SCN_MAX_SCHEDULE ? s->n : SCN_MAX_SCHEDULE;
+        int64_t t0 = s->t_ns[0] >= 0 ? s->t_ns[0] : 0;
+        int64_t prev = -1;
+        for (size_t k = 0; k < n; k++) {
+            size_t j = k * s->n / n;
+            int64_t at = s->t_ns[j] >= t0 ? s->t_ns[j] - t0 : 0;
+            if (at <= prev) {
+                continue;
             }
-            json_object_set_new(o, "stop_copy_schedule", sch);
+            prev = at;
+            json_t *e = json_object();
+            json_object_set_new(e, "at", jtime(at));
+            json_object_set_new(e, "size", json_integer((json_int_t)s->v[j]));
+            json_array_append_new(sch, e);
         }
-        json_array_append_new(devs, o);
+        json_object_set_new(o, "stop_copy_schedule", sch);
+    }
+    return o;
+}
+
+char *trc_scenario_json(const struct trc_derived_inputs *di)
+{
+    char v[16];
+    json_t *root = json_object();
+    json_t *vm = json_object();
+    json_t *wl = json_object();
+    json_t *mig = json_object();
+    json_t *devs = json_array();
+    if (!root || !vm || !wl || !mig || !devs) {
+        json_decref(root);
+        json_decref(vm);
+        json_decref(wl);
+        json_decref(mig);
+        json_decref(devs);
+        return NULL;
+    }
+    json_object_set_new(root, "name",
+                        json_string("derived from a replayed "
+                                    "trace"));
+    json_object_set_new(root, "qemu",
+                        json_string(tl_qemu_name(di->qemu, v, sizeof(v))));
+    json_object_set_new(root, "seed", json_integer(1));
+
+    uint64_t ram = scenario_vm(vm, di);
+    json_object_set_new(root, "vm", vm);
+    scenario_workload(wl, di, ram);
+    json_object_set_new(root, "workload", wl);
+    scenario_migration(mig, di);
+    json_object_set_new(root, "migration", mig);
+    for (unsigned i = 0; i < di->n_devices; i++) {
+        json_array_append_new(devs, scenario_device(&di->dev[i]));
     }
     json_object_set_new(root, "devices", devs);
     char *s = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);

@@ -1095,11 +1095,42 @@ static void item_add(struct tl *t, const struct trc_record *r, bool load)
     *f = tl_add_sat(*f < 0 ? 0 : *f, ns);
 }
 
-static void on_event(struct tl *t, const struct trc_record *r, int64_t now)
+/* migrate_pending_exact: closes the estimate -> exact step of the open
+ * iteration (opens one when no estimate was traced). */
+static void on_pending_exact(struct tl *t, const struct trc_record *r,
+                             int64_t now)
+{
+    struct tl_info *in = &t->in;
+    if (!t->it.open) {
+        open_iteration(t, now, 0, 0, r->file, r->line);
+        t->n_est--; /* no estimate was traced */
+    }
+    t->it.exact_called = true;
+    t->it.exact = arg_u(r, 0);
+    t->it.exact_pre = arg_u(r, 1);
+    t->it.t_exact = now;
+    t->it.dev_exact_mask = t->pend_exact_mask;
+    memcpy(t->it.dev_exact, t->pend_exact, sizeof(t->it.dev_exact));
+    t->pend_exact_mask = 0;
+    t->n_exact++;
+    if (now != NO_T) {
+        if (in->exact_first_ns == NO_T) {
+            in->exact_first_ns = now;
+        }
+        in->exact_last_ns = now;
+        if (t->it.t_start != NO_T && now >= t->it.t_start) {
+            in->exact_time_ns =
+                tl_add_sat(in->exact_time_ns, now - t->it.t_start);
+        }
+    }
+}
+
+/* Pending data, bandwidth, syncs and states: the migration core; false if r is
+ * not one of them. */
+static bool on_core_event(struct tl *t, const struct trc_record *r, int64_t now)
 {
     struct tl_info *in = &t->in;
     char buf[64];
-    int d;
     switch (r->ev) {
     case TRC_EV_PENDING:
         version_range(t, 702, 702, "migrate_pending (7.2)");
@@ -1116,28 +1147,7 @@ static void on_event(struct tl *t, const struct trc_record *r, int64_t now)
         open_iteration(t, now, arg_u(r, 0), arg_u(r, 1), r->file, r->line);
         break;
     case TRC_EV_PENDING_EXACT:
-        if (!t->it.open) {
-            open_iteration(t, now, 0, 0, r->file, r->line);
-            t->n_est--; /* no estimate was traced */
-        }
-        t->it.exact_called = true;
-        t->it.exact = arg_u(r, 0);
-        t->it.exact_pre = arg_u(r, 1);
-        t->it.t_exact = now;
-        t->it.dev_exact_mask = t->pend_exact_mask;
-        memcpy(t->it.dev_exact, t->pend_exact, sizeof(t->it.dev_exact));
-        t->pend_exact_mask = 0;
-        t->n_exact++;
-        if (now != NO_T) {
-            if (in->exact_first_ns == NO_T) {
-                in->exact_first_ns = now;
-            }
-            in->exact_last_ns = now;
-            if (t->it.t_start != NO_T && now >= t->it.t_start) {
-                in->exact_time_ns =
-                    tl_add_sat(in->exact_time_ns, now - t->it.t_start);
-            }
-        }
+        on_pending_exact(t, r, now);
         break;
     case TRC_EV_TRANSFERRED:
         on_transferred(t, r, now);
@@ -1159,6 +1169,18 @@ static void on_event(struct tl *t, const struct trc_record *r, int64_t now)
         arg_str(r, 0, buf, sizeof(buf));
         status_change(t, buf, now, r->file, r->line);
         break;
+    default:
+        return false;
+    }
+    return true;
+}
+
+/* Throttling, limits, savevm passes and the downtime breakdown; false if r is
+ * not one of them. */
+static bool on_note_event(struct tl *t, const struct trc_record *r, int64_t now)
+{
+    struct tl_info *in = &t->in;
+    switch (r->ev) {
     case TRC_EV_COMPLETION_VM_STOP:
         add_event(t, now, RUN_EV_NOTE, 0, 0, "VM stopped for switchover");
         break;
@@ -1231,6 +1253,20 @@ static void on_event(struct tl *t, const struct trc_record *r, int64_t now)
                           "(10.x)");
         }
         break;
+    default:
+        return false;
+    }
+    return true;
+}
+
+/* VFIO devices' pending and stop-copy sizes and precopy data; false if r is not
+ * one of them. */
+static bool on_vfio_size_event(struct tl *t, const struct trc_record *r,
+                               int64_t now)
+{
+    struct tl_info *in = &t->in;
+    int d;
+    switch (r->ev) {
     case TRC_EV_VFIO_PENDING_ESTIMATE:
         on_vfio_pending(t, r, now, false, false);
         break;
@@ -1281,6 +1317,19 @@ static void on_event(struct tl *t, const struct trc_record *r, int64_t now)
             }
         }
         break;
+    default:
+        return false;
+    }
+    return true;
+}
+
+/* VFIO device states and save times; false if r is not one of them. */
+static bool on_vfio_state_event(struct tl *t, const struct trc_record *r,
+                                int64_t now)
+{
+    char buf[64];
+    int d;
+    switch (r->ev) {
     case TRC_EV_VFIO_SAVE_COMPLETE_START:
         version_range(t, 1000, 1002,
                       "vfio_save_complete_precopy_start "
@@ -1327,7 +1376,16 @@ static void on_event(struct tl *t, const struct trc_record *r, int64_t now)
         rec_device(t, r);
         break;
     default:
-        break;
+        return false;
+    }
+    return true;
+}
+
+static void on_event(struct tl *t, const struct trc_record *r, int64_t now)
+{
+    if (!on_core_event(t, r, now) && !on_note_event(t, r, now) &&
+        !on_vfio_size_event(t, r, now)) {
+        on_vfio_state_event(t, r, now);
     }
 }
 

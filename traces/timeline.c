@@ -1626,35 +1626,32 @@ static void sum_items(struct tl_info *in)
     }
 }
 
-int tl_finish(struct tl *t, struct run_result *out, struct tl_info *info,
-              char *err, size_t errlen)
+/* The kept samples (decimated) and the last one. */
+static int finish_samples(struct tl *t, struct run_result *out)
 {
-    struct tl_info *in = &t->in;
-    bool cut = t->it.open && !t->it.switchover && !t->it.iterated;
-    close_iteration(t, NO_T, !cut);
-    run_result_init(out);
-    struct run_metrics *m = &out->m;
-
-    in->coarse = t->n_iter == 0 && t->coarse.n > 0;
-    struct deci *sd = in->coarse ? &t->coarse : &t->samples;
-    const struct dstats *ds = in->coarse ? &t->cs : &t->ds;
+    const struct tl_info *in = &t->in;
+    const struct deci *sd = in->coarse ? &t->coarse : &t->samples;
     for (size_t i = 0; i < sd->n; i++) {
         if (run_result_add_sample(
                 out, (struct run_sample *)(sd->v + i * sd->elem))) {
-            goto oom;
+            return -1;
         }
     }
     if (sd->have_last && !sd->last_kept &&
         run_result_add_sample(out,
                               in->coarse ? &t->last_coarse : &t->last_sample)) {
-        goto oom;
+        return -1;
     }
+    return 0;
+}
 
+static int finish_events(struct tl *t, struct run_result *out)
+{
     /* events: capped list + decimated syncs, merged in input order */
     size_t ne = t->n_ev + t->syncs.n;
     struct tl_evx *all = malloc((ne ? ne : 1) * sizeof(*all));
     if (!all) {
-        goto oom;
+        return -1;
     }
     if (t->n_ev) {
         memcpy(all, t->ev, t->n_ev * sizeof(*all));
@@ -1673,11 +1670,17 @@ int tl_finish(struct tl *t, struct run_result *out, struct tl_info *info,
         if (run_result_add_event(out, e->t_ns, e->kind, e->value, e->dur_ns,
                                  "%s", e->text)) {
             free(all);
-            goto oom;
+            return -1;
         }
     }
     free(all);
+    return 0;
+}
 
+/* The QEMU version range, the model to simulate, the state checks. */
+static void finish_version(struct tl *t)
+{
+    struct tl_info *in = &t->in;
     /* version */
     if (t->v_lo > t->v_hi) {
         why(t, "conflicting evidence");
@@ -1694,7 +1697,12 @@ int tl_finish(struct tl *t, struct run_result *out, struct tl_info *info,
     }
     in->qemu_model = model;
     check_states(t);
+}
 
+/* Total, downtime and setup times and the limit. */
+static void finish_times(struct tl *t, struct run_metrics *m)
+{
+    struct tl_info *in = &t->in;
     /* downtime limit */
     in->limit_assumed = !in->limit_inferred;
 
@@ -1739,7 +1747,13 @@ int tl_finish(struct tl *t, struct run_result *out, struct tl_info *info,
     }
     m->downtime_limit_ns = t->dl_ns;
     m->downtime_violation = m->downtime_ns > m->downtime_limit_ns;
+}
 
+/* Iterations, calls, syncs, bytes. */
+static void finish_counters(struct tl *t, struct run_metrics *m,
+                            const struct dstats *ds)
+{
+    struct tl_info *in = &t->in;
     /* counters */
     m->iterations = t->n_iter;
     m->estimate_calls = t->n_est;
@@ -1788,6 +1802,12 @@ int tl_finish(struct tl *t, struct run_result *out, struct tl_info *info,
         m->downtime_bytes = t->snap_last.downtime_bytes;
         m->postcopy_bytes = t->snap_last.postcopy_bytes;
     }
+}
+
+/* Throttle, policy name, QEMU name, outcome, status. */
+static void finish_outcome(struct tl *t, struct run_metrics *m)
+{
+    struct tl_info *in = &t->in;
     m->max_throttle_pct = t->throttle_max;
     m->postcopy = in->postcopy;
     snprintf(m->policy, sizeof(m->policy), "observed");
@@ -1809,8 +1829,37 @@ int tl_finish(struct tl *t, struct run_result *out, struct tl_info *info,
         m->outcome = RUN_INCOMPLETE;
     }
     snprintf(in->status, sizeof(in->status), "%s", t->status);
+}
 
-    /* devices */
+/* A device's save / load times from the downtime breakdown (its
+ * "NAME/vfio" item), when traced. */
+static void device_item_times(const struct tl_info *in,
+                              const struct tl_device *dv,
+                              struct run_device_result *rd)
+{
+    char idv[RUN_NAME_LEN + 8];
+    snprintf(idv, sizeof(idv), "%s/vfio", dv->name);
+    for (unsigned i = 0; i < in->n_items; i++) {
+        const struct tl_item *it = &in->items[i];
+        if (strcmp(it->idstr, idv) != 0) {
+            continue;
+        }
+        int64_t sv =
+            (it->save_iterable_ns > 0 ? it->save_iterable_ns : 0) +
+            (it->save_non_iterable_ns > 0 ? it->save_non_iterable_ns : 0);
+        int64_t ld =
+            (it->load_iterable_ns > 0 ? it->load_iterable_ns : 0) +
+            (it->load_non_iterable_ns > 0 ? it->load_non_iterable_ns : 0);
+        if (sv > 0) {
+            rd->save_ns = sv;
+        }
+        rd->load_ns = ld;
+    }
+}
+
+static void finish_devices(struct tl *t, struct run_metrics *m)
+{
+    struct tl_info *in = &t->in;
     m->n_devices = in->n_devices;
     for (unsigned d = 0; d < in->n_devices; d++) {
         struct run_device_result *rd = &m->devices[d];
@@ -1821,26 +1870,16 @@ int tl_finish(struct tl *t, struct run_result *out, struct tl_info *info,
             dv->saved_bytes ? dv->saved_bytes : dv->stop_copy_last;
         rd->save_ns = t->dev_save_ns[d] >= 0 ? t->dev_save_ns[d] : 0;
         rd->load_ns = 0;
-        char idv[RUN_NAME_LEN + 8];
-        snprintf(idv, sizeof(idv), "%s/vfio", dv->name);
-        for (unsigned i = 0; i < in->n_items; i++) {
-            const struct tl_item *it = &in->items[i];
-            if (strcmp(it->idstr, idv) != 0) {
-                continue;
-            }
-            int64_t sv =
-                (it->save_iterable_ns > 0 ? it->save_iterable_ns : 0) +
-                (it->save_non_iterable_ns > 0 ? it->save_non_iterable_ns : 0);
-            int64_t ld =
-                (it->load_iterable_ns > 0 ? it->load_iterable_ns : 0) +
-                (it->load_non_iterable_ns > 0 ? it->load_non_iterable_ns : 0);
-            if (sv > 0) {
-                rd->save_ns = sv;
-            }
-            rd->load_ns = ld;
-        }
+        device_item_times(in, dv, rd);
     }
+}
 
+/* What the decisions say: pending, bandwidth, dirty rate, the smallest
+ * limit that would have switched over. */
+static void finish_convergence(struct tl *t, struct run_metrics *m,
+                               const struct dstats *ds)
+{
+    struct tl_info *in = &t->in;
     /* convergence figures */
     in->decided = ds->n;
     in->min_dl_ms = ds->min_dl_ms;
@@ -1874,6 +1913,30 @@ int tl_finish(struct tl *t, struct run_result *out, struct tl_info *info,
         (t->snap_last.have & TRC_SNAP_EXPECTED_DOWNTIME)) {
         m->expected_downtime_ns = t->snap_last.expected_downtime_ms * MS;
     }
+}
+
+int tl_finish(struct tl *t, struct run_result *out, struct tl_info *info,
+              char *err, size_t errlen)
+{
+    struct tl_info *in = &t->in;
+    bool cut = t->it.open && !t->it.switchover && !t->it.iterated;
+    close_iteration(t, NO_T, !cut);
+    run_result_init(out);
+    struct run_metrics *m = &out->m;
+
+    in->coarse = t->n_iter == 0 && t->coarse.n > 0;
+    const struct dstats *ds = in->coarse ? &t->cs : &t->ds;
+    if (finish_samples(t, out) < 0 || finish_events(t, out) < 0) {
+        run_result_free(out);
+        snprintf(err, errlen, "out of memory rebuilding the timeline");
+        return -1;
+    }
+    finish_version(t);
+    finish_times(t, m);
+    finish_counters(t, m, ds);
+    finish_outcome(t, m);
+    finish_devices(t, m);
+    finish_convergence(t, m, ds);
 
     *info = *in;
     /* the series now belong to info */
@@ -1885,8 +1948,4 @@ int tl_finish(struct tl *t, struct run_result *out, struct tl_info *info,
     info->thr_lo_bytes = t->thr_lo;
     info->thr_hi_bytes = isfinite(t->thr_hi) ? t->thr_hi : 0;
     return 0;
-oom:
-    run_result_free(out);
-    snprintf(err, errlen, "out of memory rebuilding the timeline");
-    return -1;
 }

@@ -37,28 +37,11 @@ const char *trc_verdict_name(enum trc_verdict v)
 const char *trc_why_name(unsigned bit)
 {
     switch (bit) {
-    case TRC_WHY_SWITCHED_OVER:
-        return "switched-over";
-    case TRC_WHY_EXACT_SPIN:
-        return "exact-spin";
-    case TRC_WHY_STOPCOPY:
-        return "stop-copy-above-threshold";
-    case TRC_WHY_DIRTY_RATE:
-        return "dirty-rate-vs-bandwidth";
-    case TRC_WHY_DOWNTIME:
-        return "downtime-over-limit";
-    case TRC_WHY_TOO_SHORT:
-        return "too-short";
-    case TRC_WHY_SHRINKING:
-        return "still-shrinking";
-    case TRC_WHY_FAILED:
-        return "failed";
-    case TRC_WHY_CANCELLED:
-        return "cancelled";
-    case TRC_WHY_COARSE:
-        return "coarse-input";
-    case TRC_WHY_NO_DATA:
-        return "no-migration-data";
+#define WHY_CASE(name, n, tag)                                                 \
+    case TRC_WHY_##name:                                                       \
+        return tag;
+        TRC_WHY_LIST(WHY_CASE)
+#undef WHY_CASE
     default:
         return "unknown";
     }

@@ -97,19 +97,22 @@ enum trc_verdict {
 /* "converged", "not-converging", "inconclusive". */
 const char *trc_verdict_name(enum trc_verdict v);
 
-enum {
-    TRC_WHY_SWITCHED_OVER = 1u << 0,
-    TRC_WHY_EXACT_SPIN = 1u << 1,
-    TRC_WHY_STOPCOPY = 1u << 2,
-    TRC_WHY_DIRTY_RATE = 1u << 3,
-    TRC_WHY_DOWNTIME = 1u << 4,
-    TRC_WHY_TOO_SHORT = 1u << 5,
-    TRC_WHY_SHRINKING = 1u << 6,
-    TRC_WHY_FAILED = 1u << 7,
-    TRC_WHY_CANCELLED = 1u << 8,
-    TRC_WHY_COARSE = 1u << 9,
-    TRC_WHY_NO_DATA = 1u << 10,
-};
+/* The TRC_WHY_* bits of a diagnosis: name, bit, tag (trc_why_name). */
+#define TRC_WHY_LIST(X)                                                        \
+    X(SWITCHED_OVER, 0, "switched-over")                                       \
+    X(EXACT_SPIN, 1, "exact-spin")                                             \
+    X(STOPCOPY, 2, "stop-copy-above-threshold")                                \
+    X(DIRTY_RATE, 3, "dirty-rate-vs-bandwidth")                                \
+    X(DOWNTIME, 4, "downtime-over-limit")                                      \
+    X(TOO_SHORT, 5, "too-short")                                               \
+    X(SHRINKING, 6, "still-shrinking")                                         \
+    X(FAILED, 7, "failed")                                                     \
+    X(CANCELLED, 8, "cancelled")                                               \
+    X(COARSE, 9, "coarse-input")                                               \
+    X(NO_DATA, 10, "no-migration-data")
+#define TRC_WHY_ENUM(name, bit, tag) TRC_WHY_##name = 1u << (bit),
+enum { TRC_WHY_LIST(TRC_WHY_ENUM) };
+#undef TRC_WHY_ENUM
 /* Short tag of one TRC_WHY_* bit ("exact-spin", "stop-copy-above-"
  * "threshold", ...). */
 const char *trc_why_name(unsigned bit);

@@ -282,24 +282,69 @@ static int event_record(struct trc_reader *r, const char *name, uint32_t nlen,
     return 1;
 }
 
+/* The file header (after the magic): 1 to go on, else what stop_file
+ * says. */
+static int read_header(struct trc_reader *r, char *err, size_t errlen)
+{
+    long av = trc_src_need(r, 24, err, errlen);
+    if (av < 0) {
+        return -1;
+    }
+    uint64_t ver = av >= 24 ? rd64(r->p + 16) : 0;
+    if (ver != 4) {
+        r->simple_rec = 1;
+        return stop_file(r, err, errlen, "simpletrace log version is not 4",
+                         16);
+    }
+    r->p += 24;
+    r->st.bytes += 24;
+    return 1;
+}
+
+/* A mapping record (event id -> name) at r->p, `off` in the file: 1 to go
+ * on, else what stop_file says (or -1 on I/O error). */
+static int mapping_record(struct trc_reader *r, uint64_t off, char *err,
+                          size_t errlen)
+{
+    long av = trc_src_need(r, 20, err, errlen);
+    if (av < 0) {
+        return -1;
+    }
+    if (av < 20) {
+        return stop_file(r, err, errlen, "truncated mapping record", off);
+    }
+    uint64_t id = rd64(r->p + 8);
+    uint32_t len = rd32(r->p + 16);
+    if (len == 0 || len > SIMPLE_MAX_NAME) {
+        return stop_file(r, err, errlen,
+                         "mapping record with a bad name length", off);
+    }
+    av = trc_src_need(r, 20 + (size_t)len, err, errlen);
+    if (av < 0) {
+        return -1;
+    }
+    if ((size_t)av < 20 + (size_t)len) {
+        return stop_file(r, err, errlen, "truncated mapping record", off);
+    }
+    if (!clean(r->p + 20, len) || set_mapping(r, id, r->p + 20, len) < 0) {
+        return stop_file(r, err, errlen, "bad mapping record (id or name)",
+                         off);
+    }
+    r->p += 20 + len;
+    r->st.bytes += 20 + len;
+    return 1;
+}
+
 /* After the header was seen: 1 record, 0 end of this input, -1 fatal. */
 static int simple_next(struct trc_reader *r, struct trc_record *rec, char *err,
                        size_t errlen)
 {
     long av;
     if (r->simple_rec == 0) {
-        av = trc_src_need(r, 24, err, errlen);
-        if (av < 0) {
-            return -1;
+        int rc = read_header(r, err, errlen);
+        if (rc != 1) {
+            return rc;
         }
-        uint64_t ver = av >= 24 ? rd64(r->p + 16) : 0;
-        if (ver != 4) {
-            r->simple_rec = 1;
-            return stop_file(r, err, errlen, "simpletrace log version is not 4",
-                             16);
-        }
-        r->p += 24;
-        r->st.bytes += 24;
     }
     for (;;) {
         av = trc_src_need(r, 8, err, errlen);
@@ -318,35 +363,10 @@ static int simple_next(struct trc_reader *r, struct trc_record *rec, char *err,
         }
         uint64_t type = rd64(r->p);
         if (type == 0) {
-            av = trc_src_need(r, 20, err, errlen);
-            if (av < 0) {
-                return -1;
+            int rc = mapping_record(r, off, err, errlen);
+            if (rc != 1) {
+                return rc;
             }
-            if (av < 20) {
-                return stop_file(r, err, errlen, "truncated mapping record",
-                                 off);
-            }
-            uint64_t id = rd64(r->p + 8);
-            uint32_t len = rd32(r->p + 16);
-            if (len == 0 || len > SIMPLE_MAX_NAME) {
-                return stop_file(r, err, errlen,
-                                 "mapping record with a bad name length", off);
-            }
-            av = trc_src_need(r, 20 + (size_t)len, err, errlen);
-            if (av < 0) {
-                return -1;
-            }
-            if ((size_t)av < 20 + (size_t)len) {
-                return stop_file(r, err, errlen, "truncated mapping record",
-                                 off);
-            }
-            if (!clean(r->p + 20, len) ||
-                set_mapping(r, id, r->p + 20, len) < 0) {
-                return stop_file(r, err, errlen,
-                                 "bad mapping record (id or name)", off);
-            }
-            r->p += 20 + len;
-            r->st.bytes += 20 + len;
             continue;
         }
         if (type != 1) {

@@ -298,6 +298,15 @@ struct tl *tl_new(const struct tl_options *o)
     return t;
 }
 
+uint64_t tl_info_stop_copy_bytes(const struct tl_info *in)
+{
+    uint64_t s = 0;
+    for (unsigned i = 0; i < in->n_devices; i++) {
+        s += in->dev[i].stop_copy_last;
+    }
+    return s;
+}
+
 void tl_info_free(struct tl_info *in)
 {
     tl_series_free(&in->dirty_rate);

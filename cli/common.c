@@ -81,4 +81,3 @@ void cli_print_exit_codes(FILE *f)
           "  70  internal error\n",
           f);
 }
-

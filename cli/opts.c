@@ -181,8 +181,7 @@ static void bad_long_name(const char *word, char *out, size_t len)
     snprintf(out, len, "%.*s", (int)(k < len ? k : len - 1), s);
 }
 
-static void unknown_option(const struct cli_spec *sp, const char *word,
-                           int key)
+static void unknown_option(const struct cli_spec *sp, const char *word, int key)
 {
     if (key != 0) {
         cli_error("%s: unknown option '-%c'", sp->cmd, key);
@@ -226,8 +225,8 @@ static int build_tables(const struct cli_spec *sp, struct option *lo,
     shorts[k++] = ':'; /* report a missing argument as ':' */
     for (size_t i = 0; i < sp->n_opts; i++) {
         const struct cli_opt *o = &sp->opts[i];
-        lo[i] = (struct option){o->name, takes_arg(o) ? required_argument
-                                                      : no_argument,
+        lo[i] = (struct option){o->name,
+                                takes_arg(o) ? required_argument : no_argument,
                                 NULL, LONG_BASE + (int)i};
         if (o->key && k + 3 < shorts_len) {
             shorts[k++] = (char)o->key;

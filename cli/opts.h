@@ -84,7 +84,6 @@ void cli_help_options(const struct cli_opt *opts, size_t n, FILE *f);
 
 /* The long option closest to `name` (edit distance <= 2, or a prefix), or
  * NULL: for "did you mean" on any word list (policies, QEMU versions). */
-const char *cli_closest(const char *name, const char *const *words,
-                        size_t n);
+const char *cli_closest(const char *name, const char *const *words, size_t n);
 
 #endif

@@ -1,7 +1,7 @@
 #!/bin/sh
-# fuzz/build.sh — what `make fuzz` runs: build the libFuzzer harnesses for
-# the trace reader (fuzz_trc_line: text lines, QMP, HMP, embedded;
-# fuzz_trc_simple: simpletrace records) with ASan + UBSan, then fuzz each
+# fuzz/build.sh — what `make fuzz` runs: build every libFuzzer harness
+# fuzz/fuzz_*.c (trace lines/QMP/HMP/embedded, simpletrace records, units,
+# scenario JSON + --set, the QMP client) with ASan + UBSan, then fuzz each
 # for FUZZ_TIME seconds (default 60) starting from the committed corpus in
 # fuzz/corpus/<harness>/.  New inputs go to build/fuzz/corpus-<harness>/
 # (the committed corpus is never written); crashes are written as
@@ -16,7 +16,7 @@ out=${FUZZ_OUT:-$root/build/fuzz}
 time=${FUZZ_TIME:-60}
 cc=${FUZZ_CC:-clang}
 jobs=${FUZZ_JOBS:-2}
-harnesses="fuzz_trc_line fuzz_trc_simple"
+harnesses=$(cd "$root/fuzz" && ls fuzz_*.c | sed 's/\.c$//')
 
 if ! command -v "$cc" >/dev/null 2>&1; then
     echo "fuzz: $cc not found (libFuzzer needs clang; FUZZ_CC=...)" >&2
@@ -37,7 +37,7 @@ san="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
 mkdir -p "$out/obj"
 
 # the model library the replay links with (traces, sim, policy, devices)
-srcs=$(cd "$root" && ls traces/*.c base/*.c engine/*.c run/*.c model/*.c policy/*.c devices/*.c)
+srcs=$(cd "$root" && ls traces/*.c base/*.c engine/*.c run/*.c model/*.c policy/*.c devices/*.c live/qmp.c)
 echo "fuzz: compiling $(echo "$srcs" | wc -w) sources with $cc"
 export cc cflags san root out
 echo "$srcs" | xargs -P "$jobs" -n 1 sh -c '

@@ -12,14 +12,14 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 out=${FUZZ_OUT:-$root/build/fuzz-corpus}
 cc=${CC:-cc}
 jobs=${FUZZ_JOBS:-2}
-harnesses="fuzz_trc_line fuzz_trc_simple"
+harnesses=$(cd "$root/fuzz" && ls fuzz_*.c | sed 's/\.c$//')
 
 pkgflags=$(pkg-config --cflags gsl jansson zlib 2>/dev/null || true)
 pkglibs=$(pkg-config --libs gsl jansson zlib 2>/dev/null || echo -lgsl -lgslcblas -ljansson -lz)
 cflags="-std=c11 -D_GNU_SOURCE -O1 -g -fno-omit-frame-pointer -I$root $pkgflags"
 san="-fsanitize=address,undefined -fno-sanitize-recover=all"
 mkdir -p "$out/obj"
-srcs=$(cd "$root" && ls traces/*.c base/*.c engine/*.c run/*.c model/*.c policy/*.c devices/*.c fuzz/driver.c)
+srcs=$(cd "$root" && ls traces/*.c base/*.c engine/*.c run/*.c model/*.c policy/*.c devices/*.c live/qmp.c fuzz/driver.c)
 export cc cflags san root out
 echo "$srcs" | xargs -P "$jobs" -n 1 sh -c '
     o="$out/obj/$(echo "$1" | tr / _).o"

@@ -990,14 +990,23 @@ int scn_doc_set(struct scn_doc *d, const char *assignment, char *err,
                 goto out;
             }
             if (!next) {
-                json_object_set(cur, tok, val);
+                /* jansson refuses a key that is not UTF-8 */
+                if (json_object_set(cur, tok, val) != 0) {
+                    err_set(err, errlen, "--set %.*s: '%s' is not a valid key",
+                            (int)klen, assignment, tok);
+                    goto out;
+                }
                 rc = 0;
                 goto out;
             }
             json_t *child = json_object_get(cur, tok);
             if (!child) {
                 child = json_object();
-                json_object_set_new(cur, tok, child);
+                if (json_object_set_new(cur, tok, child) != 0) {
+                    err_set(err, errlen, "--set %.*s: '%s' is not a valid key",
+                            (int)klen, assignment, tok);
+                    goto out;
+                }
             }
             cur = child;
         }

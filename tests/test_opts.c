@@ -26,32 +26,66 @@ struct vals {
     bool time_given;
 };
 
-#define SPEC(v)                                                              \
-    const struct cli_opt opts[] = {                                          \
-        {.name = "flag", .kind = CLI_FLAG, .dst = &(v).flag,                 \
-         .help = "a flag"},                                                  \
-        {.name = "str", .key = 's', .kind = CLI_STR, .dst = &(v).str,        \
-         .arg = "S", .help = "a string"},                                    \
-        {.name = "policy", .key = 'p', .kind = CLI_LIST, .dst = (v).list,    \
-         .count = &(v).n_list, .cap = 3, .arg = "SPEC",                      \
-         .help = "repeatable\nsecond line"},                                 \
-        {.name = "max-downtime", .kind = CLI_TIME, .dst = &(v).time_ns,      \
-         .arg = "TIME", .help = "a time", .max_ns = 2000000000000LL,         \
-         .given = &(v).time_given},                                          \
-        {.name = "size", .kind = CLI_SIZE, .dst = &(v).size, .arg = "SIZE",  \
-         .help = "a size"},                                                  \
-        {.name = "rate", .kind = CLI_RATE, .dst = &(v).rate, .arg = "RATE",  \
-         .help = "a rate"},                                                  \
-        {.name = "seed", .kind = CLI_U64, .dst = &(v).seed, .arg = "N",      \
-         .help = "a seed"},                                                  \
-        {.name = "jobs", .key = 'j', .kind = CLI_UINT, .dst = &(v).jobs,     \
-         .min = 1, .max = 64, .arg = "N", .help = "jobs"},                   \
-        {.name = "format", .key = 'f', .kind = CLI_FORMAT, .dst = &(v).fmt,  \
-         .arg = "FMT", .help = "a format"},                                  \
-    };                                                                       \
-    const struct cli_spec spec = {"test", "Usage: migsim test [options]\n\n", \
-                                  NULL, opts, sizeof(opts) / sizeof(opts[0]), \
-                                  NULL}
+#define SPEC(v)                                                                \
+    const struct cli_opt opts[] = {                                            \
+        {.name = "flag",                                                       \
+         .kind = CLI_FLAG,                                                     \
+         .dst = &(v).flag,                                                     \
+         .help = "a flag"},                                                    \
+        {.name = "str",                                                        \
+         .key = 's',                                                           \
+         .kind = CLI_STR,                                                      \
+         .dst = &(v).str,                                                      \
+         .arg = "S",                                                           \
+         .help = "a string"},                                                  \
+        {.name = "policy",                                                     \
+         .key = 'p',                                                           \
+         .kind = CLI_LIST,                                                     \
+         .dst = (v).list,                                                      \
+         .count = &(v).n_list,                                                 \
+         .cap = 3,                                                             \
+         .arg = "SPEC",                                                        \
+         .help = "repeatable\nsecond line"},                                   \
+        {.name = "max-downtime",                                               \
+         .kind = CLI_TIME,                                                     \
+         .dst = &(v).time_ns,                                                  \
+         .arg = "TIME",                                                        \
+         .help = "a time",                                                     \
+         .max_ns = 2000000000000LL,                                            \
+         .given = &(v).time_given},                                            \
+        {.name = "size",                                                       \
+         .kind = CLI_SIZE,                                                     \
+         .dst = &(v).size,                                                     \
+         .arg = "SIZE",                                                        \
+         .help = "a size"},                                                    \
+        {.name = "rate",                                                       \
+         .kind = CLI_RATE,                                                     \
+         .dst = &(v).rate,                                                     \
+         .arg = "RATE",                                                        \
+         .help = "a rate"},                                                    \
+        {.name = "seed",                                                       \
+         .kind = CLI_U64,                                                      \
+         .dst = &(v).seed,                                                     \
+         .arg = "N",                                                           \
+         .help = "a seed"},                                                    \
+        {.name = "jobs",                                                       \
+         .key = 'j',                                                           \
+         .kind = CLI_UINT,                                                     \
+         .dst = &(v).jobs,                                                     \
+         .min = 1,                                                             \
+         .max = 64,                                                            \
+         .arg = "N",                                                           \
+         .help = "jobs"},                                                      \
+        {.name = "format",                                                     \
+         .key = 'f',                                                           \
+         .kind = CLI_FORMAT,                                                   \
+         .dst = &(v).fmt,                                                      \
+         .arg = "FMT",                                                         \
+         .help = "a format"},                                                  \
+    };                                                                         \
+    const struct cli_spec spec = {                                             \
+        "test", "Usage: migsim test [options]\n\n", NULL,                      \
+        opts,   sizeof(opts) / sizeof(opts[0]),     NULL}
 
 /* Run cli_parse on a NULL-terminated word list; stderr captured in err. */
 static int run(struct vals *v, char *err, size_t errlen, int *argi, ...)
@@ -88,9 +122,9 @@ static void test_values(void **state)
     struct vals v = {0};
     char err[512];
     int argi = 0;
-    int rc = run(&v, err, sizeof(err), &argi, "test", "a.json", "--flag",
-                 "-s", "x", "-p", "qemu", "--policy=fixed", "--max-downtime",
-                 "500ms", "--size", "1GiB", "--rate", "10Gbit/s", "--seed",
+    int rc = run(&v, err, sizeof(err), &argi, "test", "a.json", "--flag", "-s",
+                 "x", "-p", "qemu", "--policy=fixed", "--max-downtime", "500ms",
+                 "--size", "1GiB", "--rate", "10Gbit/s", "--seed",
                  "18446744073709551615", "-j2", "-f", "json", "b", NULL);
     assert_int_equal(rc, -1);
     assert_string_equal(err, "");
@@ -113,8 +147,8 @@ static void expect_usage(const char *want, const char *a, const char *b)
     struct vals v = {0};
     char err[512];
     int argi = 0;
-    int rc = run(&v, err, sizeof(err), &argi, "test", (char *)a, (char *)b,
-                 NULL);
+    int rc =
+        run(&v, err, sizeof(err), &argi, "test", (char *)a, (char *)b, NULL);
     if (rc != EXIT_USAGE) {
         fail_msg("%s %s: rc %d, stderr '%s'", a, b ? b : "", rc, err);
     }
@@ -136,8 +170,7 @@ static void test_errors(void **state)
     expect_usage("unknown option '--zzzzzz'", "--zzzzzz", NULL);
     expect_usage("unknown option '-x'", "-x", NULL);
     expect_usage("needs an argument", "--size", NULL);
-    expect_usage("-j/--jobs: '0' is not a whole number in [1, 64]", "-j",
-                 "0");
+    expect_usage("-j/--jobs: '0' is not a whole number in [1, 64]", "-j", "0");
     expect_usage("'-1' is not a whole number", "--seed", "-1");
     expect_usage("unknown format 'xml'", "-f", "xml");
 }
@@ -187,8 +220,8 @@ static void test_closest(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_values),     cmocka_unit_test(test_errors),
-        cmocka_unit_test(test_list_cap),   cmocka_unit_test(test_help),
+        cmocka_unit_test(test_values),   cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_list_cap), cmocka_unit_test(test_help),
         cmocka_unit_test(test_closest),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

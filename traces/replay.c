@@ -15,7 +15,6 @@
 
 #include "base/units.h"
 
-
 const char *trc_verdict_name(enum trc_verdict v)
 {
     switch (v) {

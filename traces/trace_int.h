@@ -118,6 +118,7 @@ struct trc_pcache {
 };
 
 struct trc_par;
+struct trc_hasher;
 struct trc_input_ops;
 
 struct hmp_state {
@@ -154,7 +155,10 @@ struct trc_reader {
     uint64_t in_bytes;  /* bytes read from the fd */
     /* SHA-256 of the first input as read (opt.sha256), NULL when off */
     struct hash_sha256 *hash;
-    uint64_t hashed;    /* mapped input: file bytes hashed so far */
+    uint64_t hashed; /* mapped input: file bytes hashed so far */
+    /* a big mapped input is hashed on a thread of its own, overlapped
+     * with parsing (trace_src.c); NULL: hashed as windows are mapped */
+    struct trc_hasher *hasher;
     uint64_t file_size; /* regular files */
     uint64_t win_off;   /* file offset of win[0] (mmap) */
     char *map;          /* mmap window */

@@ -420,6 +420,8 @@ static int par_next(struct trc_reader *r, struct trc_record *rec,
                 P->skipped = 0;
                 if (failed) {
                     snprintf(err, errlen, "%s: %s", trc_cur_name(r), P->err);
+                } else {
+                    r->eof = true; /* read to its end (the digest) */
                 }
                 pthread_mutex_unlock(&P->mu);
                 return failed ? -1 : 0;

@@ -12,11 +12,92 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+/*
+ * A mapped (regular) file's digest is computed on a thread of its own that
+ * pread()s the open descriptor from 0 to the size the reader saw, while the
+ * caller's thread (or the parallel reader) parses: SHA-256 then costs wall
+ * time only where it is slower than parsing.  The input is not opened
+ * again.  Without the thread (it cannot start) the windows are hashed as
+ * they are mapped.
+ */
+#define HASHER_BUF ((size_t)256 << 10)
+
+struct trc_hasher {
+    pthread_t th;
+    int fd;
+    uint64_t size;
+    struct hash_sha256 *h;
+    bool stop; /* atomic */
+    bool ok;   /* hashed size bytes */
+};
+
+static void *hasher_main(void *arg)
+{
+    struct trc_hasher *H = arg;
+    unsigned char *buf = malloc(HASHER_BUF);
+    uint64_t off = 0;
+    while (buf && off < H->size &&
+           !__atomic_load_n(&H->stop, __ATOMIC_RELAXED)) {
+        size_t want =
+            H->size - off < HASHER_BUF ? (size_t)(H->size - off) : HASHER_BUF;
+        ssize_t n = pread(H->fd, buf, want, (off_t)off);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            break; /* error or the file shrank: no digest */
+        }
+        hash_sha256_update(H->h, buf, (size_t)n);
+        off += (uint64_t)n;
+    }
+    free(buf);
+    H->ok = off == H->size;
+    return NULL;
+}
+
+/* Hand r->hash to a hasher thread; false (r->hash kept) if none starts. */
+static bool hasher_start(struct trc_reader *r)
+{
+    struct trc_hasher *H = calloc(1, sizeof(*H));
+    if (!H) {
+        return false;
+    }
+    H->fd = r->fd;
+    H->size = r->file_size;
+    H->h = r->hash;
+    if (pthread_create(&H->th, NULL, hasher_main, H) != 0) {
+        free(H);
+        return false;
+    }
+    r->hash = NULL;
+    r->hasher = H;
+    return true;
+}
+
+/* Join the hasher; its digest into r->st.sha256 when the input was read
+ * to its end (whole), else it is stopped and dropped. */
+static void hasher_end(struct trc_reader *r, bool whole)
+{
+    struct trc_hasher *H = r->hasher;
+    if (!whole) {
+        __atomic_store_n(&H->stop, true, __ATOMIC_RELAXED);
+    }
+    pthread_join(H->th, NULL);
+    if (whole && H->ok) {
+        hash_sha256_final_hex(H->h, r->st.sha256);
+    } else {
+        hash_sha256_free(H->h);
+    }
+    free(H);
+    r->hasher = NULL;
+}
 
 void trc_src_close(struct trc_reader *r)
 {
@@ -33,6 +114,9 @@ void trc_src_close(struct trc_reader *r)
     }
     free(r->zin);
     r->zin = NULL;
+    if (r->hasher) {
+        hasher_end(r, r->eof && r->p == r->end);
+    }
     if (r->hash) {
         /* a digest only of an input read to its end */
         bool whole = r->kind == SRC_MEM ||
@@ -388,6 +472,9 @@ int trc_src_open(struct trc_reader *r, char *err, size_t errlen)
         if (use_map) {
             r->kind = SRC_MMAP;
             r->fd = fd;
+            if (r->hash && r->file_size >= TRC_WINDOW_BYTES) {
+                hasher_start(r); /* else hashed inline, window by window */
+            }
             if (map_window(r, 0, err, errlen) < 0) {
                 return -1;
             }

@@ -135,7 +135,10 @@ static bool ram_complete(struct mig *m, struct mig_handler *h,
     struct ram_send rs;
     memset(&rs, 0, sizeof(rs));
     double tp = mig_ram_throughput_bps(m);
-    double normal_ns = page_send_ns(m, tp);
+    /* the VM is stopped: the sender's ceiling while it ran (vCPUs
+     * competing) does not apply; the link speed does */
+    double normal_ns =
+        (double)(ram_page_bytes(m->ram) + RAM_PAGE_HDR_WIRE_BYTES) * 1e9 / tp;
     ram_send_pages(m->ram, UINT64_MAX, INFINITY, normal_ns,
                    (double)m->s.zero_page_scan_ns, &rs);
     c->t += (int64_t)ceil(rs.cost_ns);

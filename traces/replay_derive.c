@@ -324,7 +324,7 @@ static void derive_sender(const struct run_result *run,
         }
         j = k;
     }
-    if (nr >= 3 && !di->max_bandwidth_binds) {
+    if (nr >= 2 && !di->max_bandwidth_binds) {
         /* normal equations of the 2-parameter fit */
         double s00 = 0, s01 = 0, s11 = 0, b0 = 0, b1 = 0;
         for (size_t i = 0; i < nr; i++) {
@@ -361,7 +361,7 @@ static void derive_sender(const struct run_result *run,
              di->max_bandwidth_binds
                  ? "max-bandwidth binds (rate-limit sleeps), the sender's own "
                    "ceiling is hidden"
-                 : "fewer than 3 usable windows (model default: wire speed)");
+                 : "fewer than 2 usable windows (model default: wire speed)");
 }
 
 /* VM stop, non-iterable save / load, postcopy, parameters. */
@@ -450,12 +450,13 @@ int trc_derive_inputs(const struct run_result *run, const struct tl_info *in,
         di->sync_cost_ns = m->sync_time_ns / (int64_t)m->bitmap_syncs;
     }
     di->duration_ns = in->span_ns > 0 ? in->span_ns : m->total_ns;
-    snprintf(di->bandwidth_source, TRC_SRC_LEN, "%s",
+    snprintf(di->bandwidth_source, TRC_SRC_LEN, "%s%s",
              in->bandwidth_traced    ? "peak of the migrate_transferred windows"
              : in->bandwidth_derived ? "peak of migration_transferred_bytes "
                                        "deltas"
              : in->bw_peak_bps > 0   ? "query-migrate mbps"
-                                     : "not inferred: 10 Gbit/s assumed");
+                                     : "not inferred: 10 Gbit/s assumed",
+             "");
     uint64_t resent = 0;
     if (derive_syncs(run, in, di, &resent) < 0) {
         return -1;
@@ -463,6 +464,15 @@ int trc_derive_inputs(const struct run_result *run, const struct tl_info *in,
     derive_ram(run, in, di, resent);
     derive_sender(run, in, di);
     derive_downtime(in, di);
+    if (di->have_sender || di->max_bandwidth_binds) {
+        size_t l = strlen(di->bandwidth_source);
+        snprintf(di->bandwidth_source + l, TRC_SRC_LEN - l, "%s",
+                 di->have_sender
+                     ? "; the sender, not it, was the limit; link of the "
+                       "downtime phase not inferred (default or calibration)"
+                     : "; max-bandwidth binds: link of the downtime phase "
+                       "not inferred (default or calibration)");
+    }
     return 0;
 }
 
@@ -550,9 +560,12 @@ static void scenario_workload(json_t *wl, const struct trc_derived_inputs *di,
     }
     json_object_set_new(wl, "working_set", json_integer((json_int_t)ws));
     const struct tl_series *dr = &di->ram_dirty_rate;
+    /* pages found per sync linear in the interval: a scanner */
+    bool linear = strcmp(di->write_pattern, "linear") == 0;
     if (di->dirty_rate_from_syncs) {
         /* short sync intervals are noisy: their overall rate */
-        json_object_set_new(wl, "kind", json_string("uniform"));
+        json_object_set_new(wl, "kind",
+                            json_string(linear ? "sweep" : "uniform"));
         json_object_set_new(wl, "dirty_rate",
                             jrate(di->ram_dirty_rate_mean_bps));
     } else if (dr->n >= 2) {
@@ -575,9 +588,13 @@ static void scenario_workload(json_t *wl, const struct trc_derived_inputs *di,
             json_array_append_new(ph, e);
         }
         json_object_set_new(wl, "kind", json_string("phased"));
+        if (linear) {
+            json_object_set_new(wl, "phase_base", json_string("sweep"));
+        }
         json_object_set_new(wl, "phases", ph);
     } else {
-        json_object_set_new(wl, "kind", json_string("uniform"));
+        json_object_set_new(wl, "kind",
+                            json_string(linear ? "sweep" : "uniform"));
         json_object_set_new(
             wl, "dirty_rate",
             jrate(dr->n ? dr->v[0] : di->ram_dirty_rate_mean_bps));
@@ -593,10 +610,14 @@ static void scenario_migration(json_t *mig, const struct trc_derived_inputs *di)
         /* the sender, not max-bandwidth, was the limit: unlimited, with
          * its per-page cost */
         json_object_set_new(mig, "max_bandwidth", jrate(0));
-        json_object_set_new(mig, "link_bandwidth",
-                            jrate(bw > di->sender_bps ? bw : di->sender_bps));
         json_object_set_new(mig, "sender_page_cost",
                             jtime(tl_i64(di->sender_normal_page_ns)));
+        /* link_bandwidth (the downtime phase, VM stopped): not seen here;
+         * the default or the calibration's */
+    } else if (di->max_bandwidth_binds) {
+        /* the windows show max-bandwidth, not the link the downtime
+         * phase uses */
+        json_object_set_new(mig, "max_bandwidth", jrate(bw));
     } else {
         json_object_set_new(mig, "max_bandwidth", jrate(bw));
         json_object_set_new(mig, "link_bandwidth", jrate(bw));

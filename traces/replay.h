@@ -311,6 +311,16 @@ struct trc_fit {
     uint64_t obs_syncs, rerun_syncs;
     char blame[TRC_SRC_LEN];
 };
+/* The windows of a run's first pass for the sender fit: per migrate_
+ * transferred window, A[i] = {normal pages sent, zero pages (pending drop
+ * minus those)}, y[i] = its duration in ns.  Returns how many (<= cap). */
+size_t trc_sender_windows(const struct run_result *run, uint64_t page_bytes,
+                          double (*A)[2], double *y, size_t cap);
+/* The source-side downtime a replay shows (traced or reported, else the
+ * switchover to status completed); -1 if none.  src says which. */
+int64_t trc_observed_downtime(const struct trc_replay *r, char *src,
+                              size_t len);
+
 /* Compare a re-run with the replay it came from (pure). */
 void trc_fit_compute(const struct trc_replay *r, const struct run_result *rerun,
                      struct trc_fit *fit);

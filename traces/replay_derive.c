@@ -277,22 +277,13 @@ static void derive_ram(const struct run_result *run, const struct tl_info *in,
     }
 }
 
-/* The sender's per-page costs from the windows of the first pass: window
- * time = normal pages x c_n + zero pages x c_z (least squares), where the
- * pending drop minus the pages sent is the zero pages. */
-static void derive_sender(const struct run_result *run,
-                          const struct tl_info *in,
-                          struct trc_derived_inputs *di)
+size_t trc_sender_windows(const struct run_result *run, uint64_t page_bytes,
+                          double (*A)[2], double *y, size_t cap)
 {
-    int64_t span = di->duration_ns > 0 ? di->duration_ns : 1;
-    di->max_bandwidth_binds =
-        in->rate_limit_sleeps > 0 &&
-        (double)in->rate_limit_sleep_ns >= 0.05 * (double)span;
-    double page = (double)di->page_bytes, wire = page + 8;
+    double page = (double)(page_bytes ? page_bytes : 4096), wire = page + 8;
     size_t nr = 0;
-    double A[512][2], y[512];
     size_t j = SIZE_MAX; /* last window iteration */
-    for (size_t k = 0; k < run->n_samples && nr < 512; k++) {
+    for (size_t k = 0; k < run->n_samples && nr < cap; k++) {
         const struct run_sample *s = &run->samples[k];
         if (!s->sent_bytes) {
             continue;
@@ -324,6 +315,23 @@ static void derive_sender(const struct run_result *run,
         }
         j = k;
     }
+    return nr;
+}
+
+/* The sender's per-page costs from the windows of the first pass: window
+ * time = normal pages x c_n + zero pages x c_z (least squares), where the
+ * pending drop minus the pages sent is the zero pages. */
+static void derive_sender(const struct run_result *run,
+                          const struct tl_info *in,
+                          struct trc_derived_inputs *di)
+{
+    int64_t span = di->duration_ns > 0 ? di->duration_ns : 1;
+    di->max_bandwidth_binds =
+        in->rate_limit_sleeps > 0 &&
+        (double)in->rate_limit_sleep_ns >= 0.05 * (double)span;
+    double A[512][2], y[512];
+    double wire = (double)di->page_bytes + 8;
+    size_t nr = trc_sender_windows(run, di->page_bytes, A, y, 512);
     if (nr >= 2 && !di->max_bandwidth_binds) {
         /* normal equations of the 2-parameter fit */
         double s00 = 0, s01 = 0, s11 = 0, b0 = 0, b1 = 0;

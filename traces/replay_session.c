@@ -92,8 +92,7 @@ static const char *outcome_verdict(enum run_outcome o)
 
 /* The source-side downtime the trace shows: traced / reported, else the
  * switchover (migration_thread_low_pending) to "completed". */
-static int64_t observed_downtime(const struct trc_replay *r, char *src,
-                                 size_t len)
+int64_t trc_observed_downtime(const struct trc_replay *r, char *src, size_t len)
 {
     const struct run_metrics *m = &r->run.m;
     const struct tl_info *in = &r->info;
@@ -188,8 +187,8 @@ void trc_fit_compute(const struct trc_replay *r, const struct run_result *rerun,
         m->total_ns > 0
             ? ((double)c->total_ns - (double)m->total_ns) / (double)m->total_ns
             : NAN;
-    f->obs_downtime_ns =
-        observed_downtime(r, f->downtime_source, sizeof(f->downtime_source));
+    f->obs_downtime_ns = trc_observed_downtime(r, f->downtime_source,
+                                               sizeof(f->downtime_source));
     f->rerun_downtime_ns = c->outcome == RUN_CONVERGED ? c->downtime_ns : -1;
     f->downtime_error =
         f->obs_downtime_ns > 0 && f->rerun_downtime_ns >= 0

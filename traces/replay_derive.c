@@ -121,7 +121,9 @@ static int derive_syncs(const struct run_result *run, const struct tl_info *in,
         if (found[i] > f_max) {
             f_max = found[i];
         }
-        if (dt < t_short) {
+        /* the pattern needs intervals long enough to count: >= 50 ms
+         * and 64 pages (the final sync in the downtime finds a few) */
+        if (dt < t_short && dt >= 50000000 && found[i] >= 64) {
             t_short = dt;
             r_short = rate;
         }
@@ -152,7 +154,8 @@ static int derive_syncs(const struct run_result *run, const struct tl_info *in,
     }
     /* write pattern: random writes saturate (the longest interval finds
      * fewer pages per second than the shortest), a scanner stays linear */
-    if (n_int >= 2 && t_long >= 2 * t_short && r_short > 0) {
+    if (n_int >= 2 && t_short != INT64_MAX && t_long >= 2 * t_short &&
+        r_short > 0) {
         double ratio = r_long / r_short;
         double page = (double)di->page_bytes;
         if (ratio < 0.6 && f_long > 0) {

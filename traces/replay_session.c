@@ -132,7 +132,7 @@ static void blame(const struct trc_replay *r, struct trc_fit *f)
     size_t used = 0;
     for (size_t i = 0; i < sizeof(cand) / sizeof(cand[0]); i++) {
         /* a missing sender ceiling only makes a re-run too fast */
-        if (i == 2 && !(f->total_error < 0)) {
+        if (i == 2 && (!(f->total_error < 0) || di->max_bandwidth_binds)) {
             continue;
         }
         if (strncmp(cand[i].src, "not inferred", 12) == 0 && used < n) {
@@ -181,12 +181,27 @@ void trc_fit_compute(const struct trc_replay *r, const struct run_result *rerun,
     /* an inconclusive trace agrees with either */
     f->verdict_match = r->diag.verdict == TRC_VERDICT_INCONCLUSIVE ||
                        obs_conv == (c->outcome == RUN_CONVERGED);
+    /* QEMU's total-time runs from setup to completed; a trace goes on
+     * after it (cleanup, the cancel at quit) */
     f->obs_total_ns = m->total_ns;
+    int64_t t_setup = -1, t_done = -1;
+    for (unsigned i = 0; i < r->info.n_states; i++) {
+        const struct tl_state_change *c2 = &r->info.states[i];
+        if (strcmp(c2->state, "setup") == 0 && t_setup < 0) {
+            t_setup = c2->t_ns;
+        }
+        if (strcmp(c2->state, "completed") == 0 && t_done < 0) {
+            t_done = c2->t_ns;
+        }
+    }
+    if (t_setup >= 0 && t_done > t_setup) {
+        f->obs_total_ns = t_done - t_setup;
+    }
     f->rerun_total_ns = c->total_ns;
-    f->total_error =
-        m->total_ns > 0
-            ? ((double)c->total_ns - (double)m->total_ns) / (double)m->total_ns
-            : NAN;
+    f->total_error = f->obs_total_ns > 0
+                         ? ((double)c->total_ns - (double)f->obs_total_ns) /
+                               (double)f->obs_total_ns
+                         : NAN;
     f->obs_downtime_ns = trc_observed_downtime(r, f->downtime_source,
                                                sizeof(f->downtime_source));
     f->rerun_downtime_ns = c->outcome == RUN_CONVERGED ? c->downtime_ns : -1;

@@ -66,8 +66,7 @@ int calib_add_replay(struct calib *c, const char *name, struct trc_replay *r,
     return 0;
 }
 
-int calib_add_trace(struct calib *c, const char *path, char *err,
-                    size_t errlen)
+int calib_add_trace(struct calib *c, const char *path, char *err, size_t errlen)
 {
     struct trc_replay_options o;
     memset(&o, 0, sizeof(o));
@@ -170,8 +169,7 @@ static int lsq(const struct pts *s, size_t p, double *b, double *se)
 }
 
 static void set_fit(struct calib_const *k, double v, double se,
-                    const struct pts *s, enum calib_status st,
-                    const char *note)
+                    const struct pts *s, enum calib_status st, const char *note)
 {
     k->value = v;
     k->spread = se;
@@ -384,9 +382,9 @@ int calib_fit(struct calib *c, char *err, size_t errlen)
                 ? (double)di->normal_pages /
                       (double)(di->normal_pages + di->zero_pages)
                 : 1.0;
-        double ram_bytes = u->downtime_bytes
-                               ? (double)u->downtime_bytes
-                               : (double)r->info.switchover_pending * data_share;
+        double ram_bytes =
+            u->downtime_bytes ? (double)u->downtime_bytes
+                              : (double)r->info.switchover_pending * data_share;
         double vc = u->vcpus ? (double)u->vcpus : 1.0;
         double y = (double)down - (double)last_sync_ns(&r->run) -
                    ram_bytes * 1e9 / link_bps;
@@ -435,7 +433,7 @@ out:
 
 static const char *status_name(enum calib_status s)
 {
-    return s == CALIB_FITTED ? "fitted"
+    return s == CALIB_FITTED      ? "fitted"
            : s == CALIB_SEPARATED ? "separated"
                                   : "default";
 }
@@ -462,12 +460,13 @@ json_t *calib_json(const struct calib *c)
         json_t *j = json_object();
         char v[16];
         json_object_set_new(j, "name", json_string(u->name));
+        json_object_set_new(j, "qemu",
+                            json_string(tl_qemu_name(u->r.inputs.qemu, v, 16)));
+        json_object_set_new(j, "verdict",
+                            json_string(trc_verdict_name(u->r.diag.verdict)));
         json_object_set_new(
-            j, "qemu", json_string(tl_qemu_name(u->r.inputs.qemu, v, 16)));
-        json_object_set_new(
-            j, "verdict", json_string(trc_verdict_name(u->r.diag.verdict)));
-        json_object_set_new(j, "ram_bytes",
-                            json_integer((json_int_t)u->r.inputs.ram_total_bytes));
+            j, "ram_bytes",
+            json_integer((json_int_t)u->r.inputs.ram_total_bytes));
         json_array_append_new(runs, j);
     }
     json_object_set_new(o, "runs", runs);

@@ -84,9 +84,9 @@ struct calib_const {
 struct calib_run {
     char name[512];
     struct trc_replay r;
-    unsigned vcpus;            /* 0 = unknown (1 assumed) */
-    int64_t downtime_ns;       /* observed, -1 = from the trace */
-    uint64_t downtime_bytes;   /* 0 = unknown */
+    unsigned vcpus;          /* 0 = unknown (1 assumed) */
+    int64_t downtime_ns;     /* observed, -1 = from the trace */
+    uint64_t downtime_bytes; /* 0 = unknown */
 };
 
 struct calib {

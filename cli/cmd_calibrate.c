@@ -129,8 +129,8 @@ static int add_stored(struct calib *c, struct db *db, const char *id_text,
     char name[600];
     snprintf(name, sizeof(name), "run %lld (%.500s)", id, meta.source_path);
     bool live = meta.kind == DB_KIND_LIVE;
-    int64_t down = live && res.m.src_downtime_ns > 0 ? res.m.src_downtime_ns
-                                                     : -1;
+    int64_t down =
+        live && res.m.src_downtime_ns > 0 ? res.m.src_downtime_ns : -1;
     if (calib_add_replay(c, name, &r, scenario_vcpus(meta.scenario_json), down,
                          res.m.downtime_bytes, err, errlen) < 0) {
         rc = EXIT_USAGE;

@@ -51,8 +51,7 @@ static void run_session(const char *file, struct trc_session *s)
     o.files = files;
     o.n_files = 1;
     char err[512];
-    assert_int_equal(trc_session_run(&o, s, err, sizeof(err)),
-                     TRC_SESSION_OK);
+    assert_int_equal(trc_session_run(&o, s, err, sizeof(err)), TRC_SESSION_OK);
 }
 
 /* RAM, zero pages, write pattern, sync cost, VM stop: each with its
@@ -167,8 +166,7 @@ static void test_fit_json(void **state)
     trc_session_free(&s);
 }
 
-static const struct calib_const *cconst(const struct calib *c,
-                                        enum calib_key k)
+static const struct calib_const *cconst(const struct calib *c, enum calib_key k)
 {
     return &c->c[k];
 }
@@ -199,8 +197,7 @@ static void test_calibrate(void **state)
     assert_true(k->spread > 0);
     /* two RAM sizes: the per-GiB part is fitted or set by rule, never
      * left at the default */
-    assert_int_not_equal(cconst(&c, CALIB_SYNC_PER_GIB)->status,
-                         CALIB_DEFAULT);
+    assert_int_not_equal(cconst(&c, CALIB_SYNC_PER_GIB)->status, CALIB_DEFAULT);
     /* the unlimited runs' windows give the sender's cost */
     k = cconst(&c, CALIB_SENDER_PAGE);
     assert_int_equal(k->status, CALIB_FITTED);
@@ -209,8 +206,7 @@ static void test_calibrate(void **state)
     k = cconst(&c, CALIB_STOP);
     assert_int_equal(k->status, CALIB_FITTED);
     assert_true(k->value > 10e3 && k->value < 5e6);
-    assert_int_equal(cconst(&c, CALIB_STOP_PER_VCPU)->status,
-                     CALIB_SEPARATED);
+    assert_int_equal(cconst(&c, CALIB_STOP_PER_VCPU)->status, CALIB_SEPARATED);
     /* no run has query-migrate downtime-bytes: the link stays default */
     k = cconst(&c, CALIB_LINK);
     assert_int_equal(k->status, CALIB_DEFAULT);
@@ -219,10 +215,10 @@ static void test_calibrate(void **state)
 
     json_t *j = calib_json(&c);
     json_t *sc = json_object_get(j, "scenario");
-    assert_non_null(json_object_get(json_object_get(sc, "migration"),
-                                    "sync_cost"));
-    assert_null(json_object_get(json_object_get(sc, "migration"),
-                                "link_bandwidth"));
+    assert_non_null(
+        json_object_get(json_object_get(sc, "migration"), "sync_cost"));
+    assert_null(
+        json_object_get(json_object_get(sc, "migration"), "link_bandwidth"));
     assert_int_equal(json_array_size(json_object_get(j, "constants")),
                      CALIB_N_KEYS);
     json_decref(j);
@@ -275,8 +271,7 @@ static void test_calibration_key(void **state)
                "{\"sync_cost\": \"2ms\"}}");
     struct scenario s;
     char err[512];
-    assert_int_equal(resolve_file(tu_tpath("s.json"), &s, err, sizeof(err)),
-                     0);
+    assert_int_equal(resolve_file(tu_tpath("s.json"), &s, err, sizeof(err)), 0);
     assert_int_equal(s.sync_base_ns, 2000000); /* the scenario's own */
     assert_true(llabs(s.stop_base_ns - (int64_t)llround(stop)) <= 1);
     assert_true(s.sender_page_ns > 0);
@@ -319,7 +314,8 @@ static void test_sender_ceiling(void **state)
     (void)state;
     const char *base = "{\"qemu\": \"10.0\", \"vm\": {\"ram\": \"256MiB\", "
                        "\"zero_fraction\": 0}, \"workload\": {\"kind\": "
-                       "\"idle\", \"working_set\": \"64MiB\"}, \"migration\": {\"max_bandwidth\": "
+                       "\"idle\", \"working_set\": \"64MiB\"}, \"migration\": "
+                       "{\"max_bandwidth\": "
                        "\"0B/s\"%s}}";
     char a[512], b[512], c[512];
     snprintf(a, sizeof(a), base, "");

@@ -190,7 +190,8 @@ struct trc_derived_inputs {
     char dirty_rate_source[TRC_SRC_LEN];
     char bandwidth_source[TRC_SRC_LEN];
     bool max_bandwidth_binds; /* rate-limit sleeps take >= 5 % */
-    bool have_sender;         /* per-page costs fitted from the windows */
+    double limited_bps; /* then: mean of the windows at >= half the peak */
+    bool have_sender;   /* per-page costs fitted from the windows */
     double sender_normal_page_ns, sender_zero_page_ns, sender_bps;
     char sender_source[TRC_SRC_LEN];
     char sync_source[TRC_SRC_LEN];

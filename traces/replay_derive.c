@@ -196,6 +196,37 @@ out:
     return rc;
 }
 
+/* Bytes sent after the last migrate_transferred window and before the
+ * switchover, which no window counts: at the rate-limited bandwidth, at
+ * most what the pending RAM dropped there.  0 unless max-bandwidth binds
+ * (otherwise the tail's mix of zero and data pages is unknown). */
+static uint64_t tail_bytes(const struct run_result *run,
+                           const struct tl_info *in,
+                           const struct trc_derived_inputs *di)
+{
+    if (!di->max_bandwidth_binds || !(di->limited_bps > 0) || !in->switchover ||
+        in->switchover_t_ns < 0) {
+        return 0;
+    }
+    size_t k = run->n_samples;
+    while (k-- > 0 && !run->samples[k].sent_bytes) {
+    }
+    if (k + 1 >= run->n_samples) {
+        return 0;
+    }
+    const struct run_sample *after = &run->samples[k + 1];
+    int64_t dt = in->switchover_t_ns - after->t_ns;
+    if (dt <= 0) {
+        return 0;
+    }
+    double by_time = di->limited_bps * (double)dt / 1e9;
+    double by_drop =
+        after->ram_dirty_bytes > in->switchover_pending
+            ? (double)(after->ram_dirty_bytes - in->switchover_pending)
+            : 0;
+    return tl_u64(by_time < by_drop ? by_time : by_drop);
+}
+
 /* RAM size, zero and normal pages of the first pass, working set. */
 static void derive_ram(const struct run_result *run, const struct tl_info *in,
                        struct trc_derived_inputs *di, uint64_t resent)
@@ -228,7 +259,7 @@ static void derive_ram(const struct run_result *run, const struct tl_info *in,
     uint64_t total_pages = di->ram_total_bytes / page;
     bool have_ws = strcmp(di->write_pattern, "saturating") == 0;
     if (total_pages && m->bytes_transferred && in->switchover) {
-        uint64_t sent = m->bytes_transferred / wire;
+        uint64_t sent = (m->bytes_transferred + tail_bytes(run, in, di)) / wire;
         uint64_t first = sent > resent ? sent - resent : 0;
         if (first > total_pages) {
             first = total_pages;
@@ -324,14 +355,49 @@ size_t trc_sender_windows(const struct run_result *run, uint64_t page_bytes,
 /* The sender's per-page costs from the windows of the first pass: window
  * time = normal pages x c_n + zero pages x c_z (least squares), where the
  * pending drop minus the pages sent is the zero pages. */
-static void derive_sender(const struct run_result *run,
-                          const struct tl_info *in,
-                          struct trc_derived_inputs *di)
+/* Does max-bandwidth bind, and what did the rate limiter let through. */
+static void derive_binding(const struct tl_info *in,
+                           struct trc_derived_inputs *di)
 {
     int64_t span = di->duration_ns > 0 ? di->duration_ns : 1;
     di->max_bandwidth_binds =
         in->rate_limit_sleeps > 0 &&
         (double)in->rate_limit_sleep_ns >= 0.05 * (double)span;
+    if (di->max_bandwidth_binds) {
+        /* what the rate limiter let through: the windows that ran at the
+         * limit (the zero-page windows carry few bytes) */
+        const struct tl_series *bw = &in->bandwidth;
+        double sum = 0;
+        size_t n = 0;
+        for (size_t i = 0; i < bw->n; i++) {
+            if (bw->v[i] >= 0.5 * in->bw_peak_bps) {
+                sum += bw->v[i];
+                n++;
+            }
+        }
+        di->limited_bps = n ? sum / (double)n : in->bw_peak_bps;
+    }
+}
+
+/* The first pass's duration: from the first iteration to the first bitmap
+ * sync after the setup one; 0 if unknown. */
+static int64_t first_pass_ns(const struct run_result *run)
+{
+    unsigned seen = 0;
+    int64_t t0 = run->n_samples ? run->samples[0].t_ns : -1;
+    for (size_t i = 0; i < run->n_events && t0 >= 0; i++) {
+        const struct run_event *e = &run->events[i];
+        if (e->kind == RUN_EV_SYNC && seen++ == 1) {
+            return e->t_ns > t0 ? e->t_ns - t0 : 0;
+        }
+    }
+    return 0;
+}
+
+static void derive_sender(const struct run_result *run,
+                          const struct tl_info *in,
+                          struct trc_derived_inputs *di)
+{
     double A[512][2], y[512];
     double wire = (double)di->page_bytes + 8;
     size_t nr = trc_sender_windows(run, di->page_bytes, A, y, 512);
@@ -354,6 +420,30 @@ static void derive_sender(const struct run_result *run,
         if (cz < 0 || !(s11 > 0)) {
             cz = 0;
             cn = s00 > 0 ? b0 / s00 : 0;
+        }
+        /* a window reached the peak bandwidth: a normal page cannot cost
+         * more than that rate implies (few data pages in a window make
+         * c_n ill-determined); then c_z with c_n fixed */
+        double cn_max = in->bw_peak_bps > 0 ? wire * 1e9 / in->bw_peak_bps : 0;
+        if (cn_max > 0 && cn > 1.1 * cn_max) {
+            cn = cn_max;
+            cz = s11 > 0 ? (b1 - cn * s01) / s11 : 0;
+            if (cz < 0) {
+                cz = 0;
+            }
+        }
+        /* the whole first pass must add up: N c_n + Z c_z = its time
+         * (single windows are noisy: the thread shares the CPU) */
+        double tp = (double)first_pass_ns(run);
+        double N = (double)di->normal_pages, Z = (double)di->zero_pages;
+        if (di->have_zero && tp > 0 && N > 0 && cn > 0 &&
+            N * cn + Z * cz > 1.2 * tp) {
+            if (N * cn < 0.9 * tp) {
+                cz = Z > 0 ? (tp - N * cn) / Z : 0;
+            } else {
+                cn = 0.9 * tp / N;
+                cz = Z > 0 ? 0.1 * tp / Z : 0;
+            }
         }
         if (cn > 0) {
             di->have_sender = true;
@@ -472,6 +562,7 @@ int trc_derive_inputs(const struct run_result *run, const struct tl_info *in,
     if (derive_syncs(run, in, di, &resent) < 0) {
         return -1;
     }
+    derive_binding(in, di);
     derive_ram(run, in, di, resent);
     derive_sender(run, in, di);
     derive_downtime(in, di);
@@ -628,7 +719,8 @@ static void scenario_migration(json_t *mig, const struct trc_derived_inputs *di)
     } else if (di->max_bandwidth_binds) {
         /* the windows show max-bandwidth, not the link the downtime
          * phase uses */
-        json_object_set_new(mig, "max_bandwidth", jrate(bw));
+        json_object_set_new(mig, "max_bandwidth",
+                            jrate(di->limited_bps > 0 ? di->limited_bps : bw));
     } else {
         json_object_set_new(mig, "max_bandwidth", jrate(bw));
         json_object_set_new(mig, "link_bandwidth", jrate(bw));

@@ -127,4 +127,24 @@ check_rc "replay --calibration: exit 0" 0 "$MIGSIM" replay "$TMPD/a.log" \
     --no-db --calibration "$TMPD/cal.json"
 check_rc "replay --calibration missing file: exit 4" 4 "$MIGSIM" replay \
     "$TMPD/a.log" --no-db --calibration "$TMPD/nope.json"
+
+# lab validate --calibrate: fit on half the grid, validate on the other half
+"$MIGSIM" lab validate --calibrate --no-db --quiet --ram 256MiB \
+    --working-set 16MiB,32MiB --dirty-rate 4MiB/s \
+    --max-bandwidth 32MiB/s,0 --time-limit 30s >"$TMPD/lv.out" 2>"$TMPD/lv.err"
+rc=$?
+[ "$rc" = 0 ] || [ "$rc" = 1 ] && ok "lab validate --calibrate: exit $rc" ||
+    { notok "lab validate --calibrate: exit $rc"; cat "$TMPD/lv.err"; }
+grep -q "^Calibration half (simulated before the fit):" "$TMPD/lv.out" &&
+    grep -q "^Validation half (simulated with the fitted calibration):" \
+        "$TMPD/lv.out" && ok "both tables printed" || notok "both tables printed"
+cal=$(sed -n 's/^calibration fitted on 2 runs of the other half: //p' \
+    "$TMPD/lv.out")
+[ -n "$cal" ] && [ -f "$cal" ] && grep -q '"migsim_calibration": 1' "$cal" &&
+    ok "the fitted calibration is kept ($cal)" ||
+    notok "the fitted calibration is kept"
+[ "$(sed -n '/^Validation half/,$p' "$TMPD/lv.out" | grep -c ' MiB/s ')" = 2 ] &&
+    ok "the validation half has its 2 runs" ||
+    notok "the validation half has its 2 runs"
+[ -n "$cal" ] && rm -rf "$(dirname "$cal")"
 finish

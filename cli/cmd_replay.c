@@ -518,13 +518,16 @@ static int finish(const struct replay_args *a, const struct trc_session *s)
     struct db_run_meta metas[TRC_MAX_POLICIES + 2];
     memset(metas, 0, sizeof(metas));
     bool stored = false;
+    /* the qemu re-run of the fit is stored and drawn only when policies
+     * were asked for (one replay, one stored run otherwise) */
+    unsigned n_cf = a->n_pol ? s->n_cf : 0;
     if (rc == EXIT_OK && !a->no_db) {
         rc = store(a->db_path && *a->db_path ? a->db_path : DB_DEFAULT_PATH,
-                   &s->r, s->cf, s->n_cf, &run_id, metas);
+                   &s->r, s->cf, n_cf, &run_id, metas);
         stored = rc == EXIT_OK;
     }
     if (rc == EXIT_OK && a->plot_dir) {
-        rc = draw(a->plot_dir, &s->r, s->cf, s->n_cf, metas, stored);
+        rc = draw(a->plot_dir, &s->r, s->cf, n_cf, metas, stored);
     }
     if (rc == EXIT_OK) {
         rc = print_result(a, s, run_id);

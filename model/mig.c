@@ -57,18 +57,44 @@ double mig_ram_throughput_bps(const struct mig *m)
     return bw;
 }
 
+static void vmig_ev(struct mig *m, unsigned stream, int64_t t,
+                    enum run_event_kind k, uint64_t v, int64_t dur,
+                    const char *fmt, va_list ap)
+{
+    char text[96];
+    vsnprintf(text, sizeof(text), fmt, ap);
+    run_result_add_event_rep(m->out, stream, t, k, v, dur, "%s", text);
+}
+
 void mig_ev(struct mig *m, int64_t t, enum run_event_kind k, uint64_t v,
             int64_t dur, const char *fmt, ...)
 {
     if (m->opt.no_events) {
         return;
     }
-    char text[96];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(text, sizeof(text), fmt, ap);
+    vmig_ev(m, 0, t, k, v, dur, fmt, ap);
     va_end(ap);
-    run_result_add_event(m->out, t, k, v, dur, "%s", text);
+}
+
+/* An event that repeats with the simulated time (decimated per stream,
+ * run/result.h). */
+static void mig_ev_rep(struct mig *m, enum mig_ev_stream st, int64_t t,
+                       enum run_event_kind k, uint64_t v, int64_t dur,
+                       const char *fmt, ...)
+    __attribute__((format(printf, 7, 8)));
+static void mig_ev_rep(struct mig *m, enum mig_ev_stream st, int64_t t,
+                       enum run_event_kind k, uint64_t v, int64_t dur,
+                       const char *fmt, ...)
+{
+    if (m->opt.no_events) {
+        return;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    vmig_ev(m, st, t, k, v, dur, fmt, ap);
+    va_end(ap);
 }
 
 static void set_status(struct mig *m, int64_t t, enum mig_status st)
@@ -194,14 +220,15 @@ static void trigger_throttle(struct mig *m, int64_t t, uint64_t xfer,
         if (pct > m->max_throttle) {
             m->max_throttle = pct;
         }
-        mig_ev(m, t, RUN_EV_THROTTLE, (uint64_t)pct, 0,
-               "cpu_throttle_set %.0f%%", pct);
+        mig_ev_rep(m, MIG_EVS_THROTTLE, t, RUN_EV_THROTTLE, (uint64_t)pct, 0,
+                   "cpu_throttle_set %.0f%%", pct);
         apply_throttle(m, t);
     } else if (m->s.dirty_limit && !m->dirty_limit_active) {
         m->dirty_limit_active = true;
-        mig_ev(m, t, RUN_EV_THROTTLE, m->s.vcpu_dirty_limit_bps, 0,
-               "dirty-limit %llu B/s per vCPU",
-               (unsigned long long)m->s.vcpu_dirty_limit_bps);
+        mig_ev_rep(m, MIG_EVS_THROTTLE, t, RUN_EV_THROTTLE,
+                   m->s.vcpu_dirty_limit_bps, 0,
+                   "dirty-limit %llu B/s per vCPU",
+                   (unsigned long long)m->s.vcpu_dirty_limit_bps);
         apply_throttle(m, t);
     }
 }
@@ -237,8 +264,8 @@ int64_t mig_bitmap_sync(struct mig *m, int64_t t)
     }
     m->sync_time_ns += cost;
     m->bql_ns += cost;
-    mig_ev(m, t, RUN_EV_SYNC, fresh, cost, "sync %llu",
-           (unsigned long long)m->sync_count);
+    mig_ev_rep(m, MIG_EVS_SYNC, t, RUN_EV_SYNC, fresh, cost, "sync %llu",
+               (unsigned long long)m->sync_count);
     return cost;
 }
 
@@ -540,21 +567,21 @@ static int apply_actions(struct mig *m, int64_t t, const struct pol_actions *a)
 {
     if (a->set_downtime_limit && a->downtime_limit_ns != m->limit_ns) {
         m->limit_ns = a->downtime_limit_ns;
-        mig_ev(m, t, RUN_EV_PARAM, (uint64_t)m->limit_ns, 0,
-               "downtime-limit=%lldms", (long long)(m->limit_ns / SIM_MS));
+        mig_ev_rep(m, MIG_EVS_PARAM, t, RUN_EV_PARAM, (uint64_t)m->limit_ns, 0,
+                   "downtime-limit=%lldms", (long long)(m->limit_ns / SIM_MS));
     }
     if (a->set_avail_switchover_bandwidth &&
         a->avail_switchover_bandwidth_bps != m->avail_bw_bps &&
         m->qv->avail_switchover_bw) {
         m->avail_bw_bps = a->avail_switchover_bandwidth_bps;
-        mig_ev(m, t, RUN_EV_PARAM, m->avail_bw_bps, 0,
-               "avail-switchover-bandwidth=%llu",
-               (unsigned long long)m->avail_bw_bps);
+        mig_ev_rep(m, MIG_EVS_PARAM, t, RUN_EV_PARAM, m->avail_bw_bps, 0,
+                   "avail-switchover-bandwidth=%llu",
+                   (unsigned long long)m->avail_bw_bps);
     }
     if (a->set_max_bandwidth && a->max_bandwidth_bps != m->max_bw_bps) {
         m->max_bw_bps = a->max_bandwidth_bps;
-        mig_ev(m, t, RUN_EV_PARAM, m->max_bw_bps, 0, "max-bandwidth=%llu",
-               (unsigned long long)m->max_bw_bps);
+        mig_ev_rep(m, MIG_EVS_PARAM, t, RUN_EV_PARAM, m->max_bw_bps, 0,
+                   "max-bandwidth=%llu", (unsigned long long)m->max_bw_bps);
     }
     if (a->abort) {
         mig_ev(m, t, RUN_EV_NOTE, 0, 0, "abort: %s", a->reason);
@@ -598,9 +625,6 @@ static void record_sample(struct mig *m, int64_t t, uint64_t est,
                           uint64_t exact, bool exact_called, uint64_t sent)
 {
     if (m->opt.no_samples) {
-        return;
-    }
-    if (m->opt.max_samples && m->out->n_samples >= m->opt.max_samples) {
         return;
     }
     if (m->out->n_samples && !exact_called &&
@@ -790,8 +814,7 @@ static int64_t iteration_run(struct mig *m, int64_t t, bool *ended)
     if (spin) {
         m->spin_ns += c;
     }
-    struct run_sample *last =
-        m->out->n_samples ? &m->out->samples[m->out->n_samples - 1] : NULL;
+    struct run_sample *last = run_result_newest_sample(m->out);
     if (last && last->iteration == m->iterations) {
         last->sent_bytes = m->total_bytes - sent0;
     }
@@ -879,7 +902,8 @@ static void throttle_timer(struct sim_engine *e, void *subject, void *arg)
         return;
     }
     if (m->sync_count > 1 && m->sync_count == m->timer_prev_count) {
-        mig_ev(m, t, RUN_EV_NOTE, 0, 0, "cpu_throttle_dirty_sync");
+        mig_ev_rep(m, MIG_EVS_TIMER, t, RUN_EV_NOTE, 0, 0,
+                   "cpu_throttle_dirty_sync");
         mig_bitmap_sync(m, t);
     }
     m->timer_prev_count = m->sync_count;
@@ -950,7 +974,8 @@ void mig_options_default(struct mig_options *o)
 {
     memset(o, 0, sizeof(*o));
     o->sample_interval_ns = 10 * SIM_MS;
-    o->max_samples = 200000;
+    o->max_samples = MIG_DEFAULT_MAX_SAMPLES;
+    o->max_events = MIG_DEFAULT_MAX_EVENTS;
 }
 
 int mig_simulate(const struct scenario *s, const char *policy_spec,
@@ -964,6 +989,12 @@ int mig_simulate(const struct scenario *s, const char *policy_spec,
     }
     int rc = -1;
     run_result_init(out);
+    if (opt) {
+        run_result_set_limits(out, opt->max_samples, opt->max_events);
+    } else {
+        run_result_set_limits(out, MIG_DEFAULT_MAX_SAMPLES,
+                              MIG_DEFAULT_MAX_EVENTS);
+    }
     m->s = *s;
     m->out = out;
     m->err = err;
@@ -1018,6 +1049,10 @@ int mig_simulate(const struct scenario *s, const char *policy_spec,
         goto out;
     }
     out->m.setup_ns = m->s.setup_ns;
+    if (run_result_flush(out)) {
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
     rc = 0;
 out:
     if (rc) {

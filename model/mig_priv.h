@@ -192,6 +192,15 @@ struct mig {
     size_t errlen;
 };
 
+/* The event streams that repeat with the simulated time, decimated in the
+ * result (run/result.h); every other event is kept. */
+enum mig_ev_stream {
+    MIG_EVS_SYNC = 1, /* bitmap syncs */
+    MIG_EVS_THROTTLE, /* auto-converge / dirty-limit triggers */
+    MIG_EVS_PARAM,    /* parameter changes by policies */
+    MIG_EVS_TIMER,    /* the 9.2+ auto-converge timer's syncs */
+};
+
 /* ---- small helpers --------------------------------------------------- */
 
 /* Add a handler (attach ops); -1 when the table is full. */

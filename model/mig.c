@@ -61,9 +61,7 @@ static void vmig_ev(struct mig *m, unsigned stream, int64_t t,
                     enum run_event_kind k, uint64_t v, int64_t dur,
                     const char *fmt, va_list ap)
 {
-    char text[96];
-    vsnprintf(text, sizeof(text), fmt, ap);
-    run_result_add_event_rep(m->out, stream, t, k, v, dur, "%s", text);
+    run_result_vadd_event_rep(m->out, stream, t, k, v, dur, fmt, ap);
 }
 
 void mig_ev(struct mig *m, int64_t t, enum run_event_kind k, uint64_t v,
@@ -140,7 +138,11 @@ uint64_t mig_threshold_bytes(unsigned qemu, uint64_t transferred_bytes,
     return (uint64_t)(bw * (double)limit_ms);
 }
 
-/* QEMU: migration_update_counters. */
+/* QEMU: migration_update_counters.  Windows of the same length that moved
+ * the same bytes (a max-bandwidth-bound migration's every window) give the
+ * same bandwidth, threshold and expected downtime: those are kept from the
+ * last window (m->ctr) instead of being divided out again; the values are
+ * the same expressions, so bit-identical. */
 static void update_counters(struct mig *m, int64_t now)
 {
     if (now < m->win_start_ns + MIG_BUFFER_DELAY_NS) {
@@ -149,18 +151,36 @@ static void update_counters(struct mig *m, int64_t now)
     uint64_t time_spent_ms = (uint64_t)((now - m->win_start_ns) / SIM_MS);
     uint64_t transferred = mig_window_used(m);
     uint64_t limit_ms = (uint64_t)(m->limit_ns / SIM_MS);
-    m->bw_bytes_per_ms = (double)transferred / (double)time_spent_ms;
-    m->threshold = mig_threshold_bytes(m->s.qemu, transferred, time_spent_ms,
-                                       limit_ms, m->avail_bw_bps);
-    double bw_per_ms = m->bw_bytes_per_ms;
-    if (m->qv->avail_switchover_bw && m->avail_bw_bps) {
-        bw_per_ms = (double)m->avail_bw_bps / 1000.0;
+    struct mig_ctr_cache *k = &m->ctr;
+    if (!k->ok || k->transferred != transferred ||
+        k->time_ms != time_spent_ms || k->limit_ms != limit_ms ||
+        k->avail_bps != m->avail_bw_bps) {
+        k->bw = (double)transferred / (double)time_spent_ms;
+        k->threshold = mig_threshold_bytes(
+            m->s.qemu, transferred, time_spent_ms, limit_ms, m->avail_bw_bps);
+        k->bw_per_ms = k->bw;
+        if (m->qv->avail_switchover_bw && m->avail_bw_bps) {
+            k->bw_per_ms = (double)m->avail_bw_bps / 1000.0;
+        }
+        k->transferred = transferred;
+        k->time_ms = time_spent_ms;
+        k->limit_ms = limit_ms;
+        k->avail_bps = m->avail_bw_bps;
+        k->ok = true;
+        k->exp_ok = false;
     }
-    if (m->dirty_pages_rate != 0.0 && transferred > 10000 && bw_per_ms > 0) {
+    m->bw_bytes_per_ms = k->bw;
+    m->threshold = k->threshold;
+    if (m->dirty_pages_rate != 0.0 && transferred > 10000 && k->bw_per_ms > 0) {
         /* 7.2/8.0: ram remaining; 8.1+: dirty_bytes_last_sync; both are the
          * migration bitmap at the last sync */
-        m->expected_downtime_ns =
-            (int64_t)((double)m->remaining_at_sync / bw_per_ms * 1e6);
+        if (!k->exp_ok || k->exp_rem != m->remaining_at_sync) {
+            k->exp_ns =
+                (int64_t)((double)m->remaining_at_sync / k->bw_per_ms * 1e6);
+            k->exp_rem = m->remaining_at_sync;
+            k->exp_ok = true;
+        }
+        m->expected_downtime_ns = k->exp_ns;
     }
     m->win_start_ns = now;
     m->win_start_bytes = m->total_bytes;

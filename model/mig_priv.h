@@ -123,6 +123,17 @@ struct vdev {
     int64_t save_ns;
 };
 
+/* The last window's counters, by what they were computed from (see
+ * update_counters in model/mig.c). */
+struct mig_ctr_cache {
+    bool ok, exp_ok;
+    uint64_t transferred, time_ms, limit_ms, avail_bps;
+    double bw, bw_per_ms;
+    uint64_t threshold;
+    uint64_t exp_rem;
+    int64_t exp_ns;
+};
+
 struct mig {
     struct sim_engine *e;
     struct scenario s;
@@ -150,6 +161,9 @@ struct mig {
     uint64_t win_start_bytes;
     double bw_bytes_per_ms;
     uint64_t threshold;
+    struct mig_ctr_cache ctr;
+    double ram_page_ns[2]; /* thread time per normal page: precopy,
+                              postcopy (set by the RAM handler's attach) */
     bool rate_limit_off;
 
     /* bitmap syncs and dirty-rate statistics (ram.c) */

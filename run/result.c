@@ -231,3 +231,11 @@ int run_result_add_event_rep(struct run_result *r, unsigned stream,
     va_end(ap);
     return rc;
 }
+
+int run_result_vadd_event_rep(struct run_result *r, unsigned stream,
+                              int64_t t_ns, enum run_event_kind kind,
+                              uint64_t value, int64_t dur_ns, const char *fmt,
+                              va_list ap)
+{
+    return add_event_v(r, stream, t_ns, kind, value, dur_ns, fmt, ap);
+}

@@ -10,6 +10,7 @@
 #ifndef MIGSIM_SIM_RESULT_H
 #define MIGSIM_SIM_RESULT_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -168,6 +169,11 @@ int run_result_add_event_rep(struct run_result *r, unsigned stream,
                              int64_t t_ns, enum run_event_kind kind,
                              uint64_t value, int64_t dur_ns, const char *fmt,
                              ...) __attribute__((format(printf, 7, 8)));
+/* The same with a va_list (formats only an event that is kept). */
+int run_result_vadd_event_rep(struct run_result *r, unsigned stream,
+                              int64_t t_ns, enum run_event_kind kind,
+                              uint64_t value, int64_t dur_ns, const char *fmt,
+                              va_list ap) __attribute__((format(printf, 7, 0)));
 /* The newest sample offered (kept or held back), for a last correction;
  * NULL if none. */
 struct run_sample *run_result_newest_sample(struct run_result *r);

@@ -7,9 +7,9 @@
  *
  * Page mode keeps arrays of 64-bit words: the migration bitmap over all
  * pages, a summary of it (one bit per word: is the word non-zero), and the
- * dirty log over the working set only (the guest never writes elsewhere, so
- * a log over all of RAM would be a scan of zeros at each sync) with the
- * list of its non-zero words, so that a sync visits only the words written
+ * dirty log (as large, so that a sync into a clean bitmap is a swap of the
+ * two; the guest writes only its working-set words) with the list of its
+ * non-zero words, so that a sync visits only the words written
  * since the last one; the summary bits of the words a sync dirtied are set
  * lazily (a pending list), because a send that takes every dirty page (the
  * seed case's every pass) clears them from the lists without the summary.
@@ -529,7 +529,10 @@ struct ram_model *ram_new(const struct ram_cfg *cfg, gsl_rng *rng, char *err,
         r->log_words = (size_t)((r->ws_pages + WORD_BITS - 1) / WORD_BITS);
         r->sum_words = (r->mig_words + WORD_BITS - 1) / WORD_BITS;
         r->mig = malloc(r->mig_words * sizeof(uint64_t));
-        r->log = calloc(r->log_words ? r->log_words : 1, sizeof(uint64_t));
+        /* the log as large as the migration bitmap: a sync into a clean
+         * bitmap swaps the two (only its working-set words are ever
+         * written; calloc maps the rest lazily) */
+        r->log = calloc(r->mig_words, sizeof(uint64_t));
         r->sum = calloc(r->sum_words, sizeof(uint64_t));
         size_t nl =
             r->log_words + 1; /* + the slot a branch-free append writes */
@@ -551,7 +554,7 @@ struct ram_model *ram_new(const struct ram_cfg *cfg, gsl_rng *rng, char *err,
                     "(%llu + %llu + %llu bytes): %s",
                     (unsigned long long)r->n_pages,
                     (unsigned long long)(r->mig_words * 8),
-                    (unsigned long long)(r->log_words * 8),
+                    (unsigned long long)(r->mig_words * 8),
                     (unsigned long long)(r->sum_words * 8), strerror(ENOMEM));
             ram_free(r);
             return NULL;

@@ -116,14 +116,16 @@ bool ram_page_taus_check(const gsl_rng *rng)
     return ok;
 }
 
-/* Set log bit p; a word that was clean joins the list (branch-free: the
- * slot is written either way, the count moves only for a new word). */
+/* Set log bit p, counting it if new; a word that was clean joins the list
+ * (branch-free: the slot is written either way, the count moves only for
+ * a new word). */
 static inline void log_set(uint64_t *log, uint32_t *llist, size_t *n,
-                           uint64_t p)
+                           uint64_t *fresh, uint64_t p)
 {
     uint64_t wi = p / WORD_BITS, w = log[wi];
 
     log[wi] = w | 1ULL << (p % WORD_BITS);
+    *fresh += ((w >> (p % WORD_BITS)) & 1) ^ 1;
     llist[*n] = (uint32_t)wi;
     *n += w == 0;
 }
@@ -143,6 +145,7 @@ void ram_page_write_uniform(struct ram_model *r, uint64_t range, uint64_t k)
     uint64_t *log = r->log;
     uint32_t *llist = r->llist;
     size_t n = r->n_llist;
+    uint64_t fresh = r->log_new;
     const gsl_rng_type *t = r->rng->type;
     unsigned long (*get)(void *) = t->get;
     void *st = r->rng->state;
@@ -157,7 +160,7 @@ void ram_page_write_uniform(struct ram_model *r, uint64_t range, uint64_t k)
             do
                 p = (uint64_t)(((u128)m * taus_step(&ts)) >> 64);
             while (p >= range);
-            log_set(log, llist, &n, p);
+            log_set(log, llist, &n, &fresh, p);
         }
         taus_store(r->rng, &ts);
     } else if (t->max - off <= 0xffffffffUL && scale > 1) {
@@ -167,7 +170,7 @@ void ram_page_write_uniform(struct ram_model *r, uint64_t range, uint64_t k)
             do
                 p = (uint64_t)(((u128)m * (get(st) - off)) >> 64);
             while (p >= range);
-            log_set(log, llist, &n, p);
+            log_set(log, llist, &n, &fresh, p);
         }
     } else {
         for (uint64_t i = 0; i < k; i++) {
@@ -175,13 +178,15 @@ void ram_page_write_uniform(struct ram_model *r, uint64_t range, uint64_t k)
             do
                 p = (uint64_t)(get(st) - off) / scale;
             while (p >= range);
-            log_set(log, llist, &n, p);
+            log_set(log, llist, &n, &fresh, p);
         }
     }
     r->n_llist = n;
+    r->log_new = fresh;
 }
 
-/* Set log bits [lo, hi); listing the words that were clean. */
+/* Set log bits [lo, hi), counting the new ones; listing the words that
+ * were clean. */
 static void log_set_range(struct ram_model *r, uint64_t lo, uint64_t hi)
 {
     if (lo >= hi)
@@ -189,10 +194,16 @@ static void log_set_range(struct ram_model *r, uint64_t lo, uint64_t hi)
     uint64_t wlo = lo / WORD_BITS, whi = (hi - 1) / WORD_BITS;
 
     for (uint64_t wi = wlo; wi <= whi; wi++) {
+        uint64_t mask = ~0ULL, w = r->log[wi];
+        if (wi == wlo)
+            mask &= ~0ULL << (lo % WORD_BITS);
+        if (wi == whi)
+            mask &= ~0ULL >> (WORD_BITS - 1 - (hi - 1) % WORD_BITS);
+        r->log_new += popc64(mask & ~w);
         r->llist[r->n_llist] = (uint32_t)wi;
-        r->n_llist += r->log[wi] == 0;
+        r->n_llist += w == 0;
+        r->log[wi] = w | mask;
     }
-    ram_page_bits_set_range(r->log, lo, hi);
 }
 
 void ram_page_write_sweep(struct ram_model *r, uint64_t k)
@@ -258,6 +269,22 @@ uint64_t ram_page_sync(struct ram_model *r)
     uint64_t added = 0;
     size_t n = r->n_llist;
 
+    if (r->dirty_pages == 0 && r->n_pend == 0) {
+        /* a clean bitmap (all words 0, its summary too): the log becomes
+         * the bitmap, the clean bitmap the log, the log's words the
+         * pending list; its new pages are what the OR would add */
+        uint32_t *l = r->llist;
+        r->mig = log;
+        r->log = mig;
+        r->llist = r->pend;
+        r->pend = l;
+        r->n_pend = n;
+        r->n_llist = 0;
+        added = r->log_new;
+        r->log_new = 0;
+        return added;
+    }
+    r->log_new = 0;
     if (r->n_pend + n > r->log_words)
         flush_pend(r);
     uint32_t *pend = r->pend;
@@ -339,25 +366,60 @@ static void send_all(struct ram_model *r, struct budget *b)
         } while (m);
     }
     r->sum_any = false;
-    /* the pending words, in any order: the highest pages by max */
-    for (size_t j = 0; j < r->n_pend; j++) {
-        uint32_t wi = r->pend[j];
-        uint64_t w = bm[wi], base = (uint64_t)wi * WORD_BITS;
-        if (!w) /* also marked in sum: already taken */
-            continue;
-        bm[wi] = 0;
-        uint64_t hi = base + 63 - (uint64_t)__builtin_clzll(w);
+    /* the pending words, in any order: first the highest word and the
+     * highest below the cursor's word (a scan of the list only), then
+     * their pages, then every listed word cleared */
+    const uint32_t *pl = r->pend;
+    size_t np = r->n_pend;
+    uint64_t curw = cur / WORD_BITS;
+    /* four independent maxima (no chain of dependent selects); word
+     * indices + 1 so that 0 means none */
+    uint64_t mw[4] = {0, 0, 0, 0}, mb[4] = {0, 0, 0, 0};
+    bool hascur = false;
+    size_t j = 0;
+    for (; j + 4 <= np; j += 4) {
+        for (int u = 0; u < 4; u++) {
+            uint64_t x = (uint64_t)pl[j + (size_t)u] + 1;
+            mw[u] = x > mw[u] ? x : mw[u];
+            uint64_t xb = x <= curw ? x : 0;
+            mb[u] = xb > mb[u] ? xb : mb[u];
+            hascur |= x == curw + 1;
+        }
+    }
+    for (; j < np; j++) {
+        uint64_t x = (uint64_t)pl[j] + 1;
+        mw[0] = x > mw[0] ? x : mw[0];
+        uint64_t xb = x <= curw ? x : 0;
+        mb[0] = xb > mb[0] ? xb : mb[0];
+        hascur |= x == curw + 1;
+    }
+    for (int u = 1; u < 4; u++) {
+        mw[0] = mw[u] > mw[0] ? mw[u] : mw[0];
+        mb[0] = mb[u] > mb[0] ? mb[u] : mb[0];
+    }
+    uint64_t maxw = mw[0] - 1, maxb = mb[0] - 1;
+    bool hasb = mb[0] != 0;
+    if (np) {
+        uint64_t hi =
+            maxw * WORD_BITS + 63 - (uint64_t)__builtin_clzll(bm[maxw]);
         last_any = !any || hi > last_any ? hi : last_any;
         any = true;
-        if (base < cur) {
-            uint64_t wb =
-                cur - base >= WORD_BITS ? w : w & ((1ULL << (cur - base)) - 1);
-            if (wb) {
-                uint64_t lo = base + 63 - (uint64_t)__builtin_clzll(wb);
-                last_below = !below || lo > last_below ? lo : last_below;
-                below = true;
-            }
+        uint64_t wb = hascur ? bm[curw] & ((1ULL << (cur % WORD_BITS)) - 1) : 0;
+        uint64_t lo = 0;
+        bool has = false;
+        if (wb) {
+            lo = curw * WORD_BITS + 63 - (uint64_t)__builtin_clzll(wb);
+            has = true;
+        } else if (hasb) {
+            lo = maxb * WORD_BITS + 63 - (uint64_t)__builtin_clzll(bm[maxb]);
+            has = true;
         }
+        if (has) {
+            last_below = !below || lo > last_below ? lo : last_below;
+            below = true;
+        }
+        for (size_t k = 0; k < np; k++)
+            bm[pl[k]] = 0;
     }
     r->n_pend = 0;
     r->cursor = (below ? last_below : last_any) + 1;

@@ -129,7 +129,8 @@ struct ram_model {
     uint64_t *sum;
     uint32_t *llist, *pend;
     size_t n_llist, n_pend;
-    bool sum_any; /* some bit of sum may be set */
+    uint64_t log_new; /* pages set in the log since the last sync */
+    bool sum_any;     /* some bit of sum may be set */
     size_t mig_words, log_words, sum_words;
 };
 

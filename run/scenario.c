@@ -779,8 +779,9 @@ static int validate(struct scenario *s, char *err, size_t errlen)
     if (s->time_limit_ns > SCN_MAX_TIME_LIMIT_NS) {
         err_set(err, errlen,
                 "migration.time_limit: %.0fh is more than the maximum of "
-                "%lldh (30 days; a non-converging run costs about 0.05 s of "
-                "CPU per simulated hour, a sweep that per point)",
+                "%lldh (30 days; a run that does not converge simulates "
+                "all of it: the seed case costs ~0.1 s of CPU per simulated "
+                "hour in page mode, a sweep that per point)",
                 (double)s->time_limit_ns / 3.6e12,
                 (long long)(SCN_MAX_TIME_LIMIT_NS / 3600000000000LL));
         return -1;

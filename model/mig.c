@@ -789,11 +789,56 @@ static bool iterate_handlers(struct mig *m, int64_t t, int64_t *c)
     return spin;
 }
 
+/*
+ * iteration_run when only RAM is migrated (m->lean_ok: RAM the one
+ * handler, no policy hook, QEMU's reporting) and its pending is above the
+ * threshold: what the general path below does then, step for step, without
+ * the table walks (estimate = RAM's remaining, no exact(), no switchover,
+ * no policy, RAM's iterate, spin iff it moved nothing).  Returns -1,
+ * having changed nothing the general path would not redo (ram_advance to
+ * the same time), when the case does not apply.
+ */
+static int64_t iteration_lean(struct mig *m, int64_t t)
+{
+    if (m->in_postcopy || m->start_postcopy || m->paused) {
+        return -1;
+    }
+    ram_advance(m->ram, t);
+    uint64_t rem = ram_dirty_pages(m->ram) * ram_page_bytes(m->ram);
+    if (!(rem > m->threshold)) { /* 7.2's sync, exact(), switchover */
+        return -1;
+    }
+    struct mig_handler *h = &m->h[0];
+    m->iterations++;
+    h->reported = rem;
+    m->estimate_calls++;
+    record_sample(m, t, rem, 0, false, 0);
+    uint64_t sent0 = m->total_bytes;
+    int64_t c = 0;
+    uint64_t moved = 0;
+    h->ops->iterate(m, h, t, &c, &moved);
+    c += PASS_OVERHEAD_NS;
+    if (!moved) {
+        m->spin_ns += c;
+    }
+    struct run_sample *last = run_result_newest_sample(m->out);
+    if (last && last->iteration == m->iterations) {
+        last->sent_bytes = m->total_bytes - sent0;
+    }
+    return c;
+}
+
 /* QEMU's migration_iteration_run.  Returns the thread time the iteration
  * took; *ended when the migration switched over, started completion or
  * ended. */
 static int64_t iteration_run(struct mig *m, int64_t t, bool *ended)
 {
+    if (m->lean_ok) {
+        int64_t c = iteration_lean(m, t);
+        if (c >= 0) {
+            return c;
+        }
+    }
     int64_t c = 0;
     struct mig_pending p;
     m->iterations++;
@@ -987,6 +1032,9 @@ static int setup(struct mig *m)
                NULL);
     }
     sim_at(m->e, t, 0, EV_SETUP, 0, setup_done, m, NULL);
+    m->lean_ok = m->nh == 1 && m->h[0].ops == &mig_ram_ops &&
+                 m->h[0].ops->iterate && !m->pol_active &&
+                 m->pol.report.mode == POL_REPORT_QEMU;
     return 0;
 }
 

@@ -140,6 +140,7 @@ struct mig {
     const struct qv_row *qv; /* the row of s.qemu */
     struct pol_chain pol;
     bool pol_active; /* some part has on_iteration */
+    bool lean_ok;    /* RAM only, no policy hook: iteration_lean applies */
     struct mig_options opt;
     struct run_result *out;
     struct ram_model *ram;

@@ -539,6 +539,7 @@ struct ram_model *ram_new(const struct ram_cfg *cfg, gsl_rng *rng, char *err,
         r->llist = malloc(nl * sizeof(uint32_t));
         r->pend = malloc(nl * sizeof(uint32_t));
         r->sum_any = true;
+        r->log_listed = r->log_words <= RAM_LOG_LIST_MAX_WORDS;
         r->taus_inline = ram_page_taus_check(rng);
         if (r->log_words > UINT32_MAX) {
             err_set(err, errlen,

@@ -137,11 +137,17 @@ static inline void log_set(uint64_t *log, uint32_t *llist, size_t *n,
  * multiply-high, exact for 32-bit operands (ceil(2^64 / d) x n >> 64;
  * Lemire, Kaser, Kurz 2019).  That division was half the cost of a write.
  */
-void ram_page_write_uniform(struct ram_model *r, uint64_t range, uint64_t k)
+/* Set log bit p only (a log too large for the list, see log_listed). */
+static inline void log_set_plain(uint64_t *log, uint64_t p)
 {
-    if (k == 0) /* also range == 0: an empty hot set gets no writes */
-        return;
+    log[p / WORD_BITS] |= 1ULL << (p % WORD_BITS);
+}
 
+/* The write loops, for a listed log or a plain one (listed is a constant
+ * at each call, so each gets its own loops). */
+static inline __attribute__((always_inline)) void
+write_uniform(struct ram_model *r, uint64_t range, uint64_t k, bool listed)
+{
     uint64_t *log = r->log;
     uint32_t *llist = r->llist;
     size_t n = r->n_llist;
@@ -151,6 +157,13 @@ void ram_page_write_uniform(struct ram_model *r, uint64_t range, uint64_t k)
     void *st = r->rng->state;
     const unsigned long off = t->min;
     const uint64_t scale = (uint64_t)(t->max - off) / range; /* >= 1 */
+#define SET(p)                                                                 \
+    do {                                                                       \
+        if (listed)                                                            \
+            log_set(log, llist, &n, &fresh, p);                                \
+        else                                                                   \
+            log_set_plain(log, p);                                             \
+    } while (0)
 
     if (r->taus_inline && scale > 1) { /* off == 0, max == 2^32 - 1 */
         const uint64_t m = UINT64_MAX / scale + 1;
@@ -160,7 +173,7 @@ void ram_page_write_uniform(struct ram_model *r, uint64_t range, uint64_t k)
             do
                 p = (uint64_t)(((u128)m * taus_step(&ts)) >> 64);
             while (p >= range);
-            log_set(log, llist, &n, &fresh, p);
+            SET(p);
         }
         taus_store(r->rng, &ts);
     } else if (t->max - off <= 0xffffffffUL && scale > 1) {
@@ -170,7 +183,7 @@ void ram_page_write_uniform(struct ram_model *r, uint64_t range, uint64_t k)
             do
                 p = (uint64_t)(((u128)m * (get(st) - off)) >> 64);
             while (p >= range);
-            log_set(log, llist, &n, &fresh, p);
+            SET(p);
         }
     } else {
         for (uint64_t i = 0; i < k; i++) {
@@ -178,11 +191,22 @@ void ram_page_write_uniform(struct ram_model *r, uint64_t range, uint64_t k)
             do
                 p = (uint64_t)(get(st) - off) / scale;
             while (p >= range);
-            log_set(log, llist, &n, &fresh, p);
+            SET(p);
         }
     }
+#undef SET
     r->n_llist = n;
     r->log_new = fresh;
+}
+
+void ram_page_write_uniform(struct ram_model *r, uint64_t range, uint64_t k)
+{
+    if (k == 0) /* also range == 0: an empty hot set gets no writes */
+        return;
+    if (r->log_listed)
+        write_uniform(r, range, k, true);
+    else
+        write_uniform(r, range, k, false);
 }
 
 /* Set log bits [lo, hi), counting the new ones; listing the words that
@@ -191,6 +215,10 @@ static void log_set_range(struct ram_model *r, uint64_t lo, uint64_t hi)
 {
     if (lo >= hi)
         return;
+    if (!r->log_listed) {
+        ram_page_bits_set_range(r->log, lo, hi);
+        return;
+    }
     uint64_t wlo = lo / WORD_BITS, whi = (hi - 1) / WORD_BITS;
 
     for (uint64_t wi = wlo; wi <= whi; wi++) {
@@ -270,7 +298,7 @@ uint64_t ram_page_sync(struct ram_model *r)
     uint64_t added = 0;
     size_t n = r->n_llist;
 
-    if (r->dirty_pages == 0 && r->n_pend == 0) {
+    if (r->log_listed && r->dirty_pages == 0 && r->n_pend == 0) {
         /* a clean bitmap (all words 0, its summary too): the log becomes
          * the bitmap, the clean bitmap the log, the log's words the
          * pending list; its new pages are what the OR would add */
@@ -286,7 +314,7 @@ uint64_t ram_page_sync(struct ram_model *r)
         return added;
     }
     r->log_new = 0;
-    if (n >= r->log_words / 32 + 1) {
+    if (!r->log_listed || n >= r->log_words / 32 + 1) {
         /* many words: a sequential pass over the log is cheaper than the
          * list's scattered accesses (cache misses on a large guest); it
          * sets the summary bits itself */

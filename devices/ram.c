@@ -534,12 +534,16 @@ struct ram_model *ram_new(const struct ram_cfg *cfg, gsl_rng *rng, char *err,
          * written; calloc maps the rest lazily) */
         r->log = calloc(r->mig_words, sizeof(uint64_t));
         r->sum = calloc(r->sum_words, sizeof(uint64_t));
-        size_t nl =
-            r->log_words + 1; /* + the slot a branch-free append writes */
-        r->llist = malloc(nl * sizeof(uint32_t));
-        r->pend = malloc(nl * sizeof(uint32_t));
+        /* a list of up to 1/32 of the log's words (at least 4096, or the
+         * whole log if smaller): beyond that a pass over the log costs less
+         * than the list's scattered accesses */
+        r->llist_cap = r->log_words / 32;
+        size_t small = r->log_words < 4096 ? r->log_words : 4096;
+        if (r->llist_cap < small)
+            r->llist_cap = small;
+        r->llist = malloc((r->llist_cap + 1) * sizeof(uint32_t));
+        r->pend = malloc((r->llist_cap + 1) * sizeof(uint32_t));
         r->sum_any = true;
-        r->log_listed = r->log_words <= RAM_LOG_LIST_MAX_WORDS;
         r->taus_inline = ram_page_taus_check(rng);
         if (r->log_words > UINT32_MAX) {
             err_set(err, errlen,

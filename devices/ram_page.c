@@ -116,18 +116,17 @@ bool ram_page_taus_check(const gsl_rng *rng)
     return ok;
 }
 
-/* Set log bit p, counting it if new; a word that was clean joins the list
- * (branch-free: the slot is written either way, the count moves only for
- * a new word). */
+/* Set log bit p, counting it if new, and list its word (branch-free: the
+ * slot is written either way; a full list stays full). */
 static inline void log_set(uint64_t *log, uint32_t *llist, size_t *n,
-                           uint64_t *fresh, uint64_t p)
+                           size_t cap, uint64_t *fresh, uint64_t p)
 {
     uint64_t wi = p / WORD_BITS, w = log[wi];
 
     log[wi] = w | 1ULL << (p % WORD_BITS);
     *fresh += ((w >> (p % WORD_BITS)) & 1) ^ 1;
     llist[*n] = (uint32_t)wi;
-    *n += w == 0;
+    *n = *n < cap ? *n + 1 : *n;
 }
 
 /*
@@ -137,33 +136,20 @@ static inline void log_set(uint64_t *log, uint32_t *llist, size_t *n,
  * multiply-high, exact for 32-bit operands (ceil(2^64 / d) x n >> 64;
  * Lemire, Kaser, Kurz 2019).  That division was half the cost of a write.
  */
-/* Set log bit p only (a log too large for the list, see log_listed). */
-static inline void log_set_plain(uint64_t *log, uint64_t p)
+void ram_page_write_uniform(struct ram_model *r, uint64_t range, uint64_t k)
 {
-    log[p / WORD_BITS] |= 1ULL << (p % WORD_BITS);
-}
+    if (k == 0) /* also range == 0: an empty hot set gets no writes */
+        return;
 
-/* The write loops, for a listed log or a plain one (listed is a constant
- * at each call, so each gets its own loops). */
-static inline __attribute__((always_inline)) void
-write_uniform(struct ram_model *r, uint64_t range, uint64_t k, bool listed)
-{
     uint64_t *log = r->log;
     uint32_t *llist = r->llist;
-    size_t n = r->n_llist;
+    size_t n = r->n_llist, cap = r->llist_cap;
     uint64_t fresh = r->log_new;
     const gsl_rng_type *t = r->rng->type;
     unsigned long (*get)(void *) = t->get;
     void *st = r->rng->state;
     const unsigned long off = t->min;
     const uint64_t scale = (uint64_t)(t->max - off) / range; /* >= 1 */
-#define SET(p)                                                                 \
-    do {                                                                       \
-        if (listed)                                                            \
-            log_set(log, llist, &n, &fresh, p);                                \
-        else                                                                   \
-            log_set_plain(log, p);                                             \
-    } while (0)
 
     if (r->taus_inline && scale > 1) { /* off == 0, max == 2^32 - 1 */
         const uint64_t m = UINT64_MAX / scale + 1;
@@ -173,7 +159,7 @@ write_uniform(struct ram_model *r, uint64_t range, uint64_t k, bool listed)
             do
                 p = (uint64_t)(((u128)m * taus_step(&ts)) >> 64);
             while (p >= range);
-            SET(p);
+            log_set(log, llist, &n, cap, &fresh, p);
         }
         taus_store(r->rng, &ts);
     } else if (t->max - off <= 0xffffffffUL && scale > 1) {
@@ -183,7 +169,7 @@ write_uniform(struct ram_model *r, uint64_t range, uint64_t k, bool listed)
             do
                 p = (uint64_t)(((u128)m * (get(st) - off)) >> 64);
             while (p >= range);
-            SET(p);
+            log_set(log, llist, &n, cap, &fresh, p);
         }
     } else {
         for (uint64_t i = 0; i < k; i++) {
@@ -191,22 +177,11 @@ write_uniform(struct ram_model *r, uint64_t range, uint64_t k, bool listed)
             do
                 p = (uint64_t)(get(st) - off) / scale;
             while (p >= range);
-            SET(p);
+            log_set(log, llist, &n, cap, &fresh, p);
         }
     }
-#undef SET
     r->n_llist = n;
     r->log_new = fresh;
-}
-
-void ram_page_write_uniform(struct ram_model *r, uint64_t range, uint64_t k)
-{
-    if (k == 0) /* also range == 0: an empty hot set gets no writes */
-        return;
-    if (r->log_listed)
-        write_uniform(r, range, k, true);
-    else
-        write_uniform(r, range, k, false);
 }
 
 /* Set log bits [lo, hi), counting the new ones; listing the words that
@@ -215,10 +190,6 @@ static void log_set_range(struct ram_model *r, uint64_t lo, uint64_t hi)
 {
     if (lo >= hi)
         return;
-    if (!r->log_listed) {
-        ram_page_bits_set_range(r->log, lo, hi);
-        return;
-    }
     uint64_t wlo = lo / WORD_BITS, whi = (hi - 1) / WORD_BITS;
 
     for (uint64_t wi = wlo; wi <= whi; wi++) {
@@ -229,7 +200,7 @@ static void log_set_range(struct ram_model *r, uint64_t lo, uint64_t hi)
             mask &= ~0ULL >> (WORD_BITS - 1 - (hi - 1) % WORD_BITS);
         r->log_new += popc64(mask & ~w);
         r->llist[r->n_llist] = (uint32_t)wi;
-        r->n_llist += w == 0;
+        r->n_llist += r->n_llist < r->llist_cap;
         r->log[wi] = w | mask;
     }
 }
@@ -298,7 +269,9 @@ uint64_t ram_page_sync(struct ram_model *r)
     uint64_t added = 0;
     size_t n = r->n_llist;
 
-    if (r->log_listed && r->dirty_pages == 0 && r->n_pend == 0) {
+    bool full = n >= r->llist_cap;
+
+    if (!full && r->dirty_pages == 0 && r->n_pend == 0) {
         /* a clean bitmap (all words 0, its summary too): the log becomes
          * the bitmap, the clean bitmap the log, the log's words the
          * pending list; its new pages are what the OR would add */
@@ -314,7 +287,7 @@ uint64_t ram_page_sync(struct ram_model *r)
         return added;
     }
     r->log_new = 0;
-    if (!r->log_listed || n >= r->log_words / 32 + 1) {
+    if (full) {
         /* many words: a sequential pass over the log is cheaper than the
          * list's scattered accesses (cache misses on a large guest); it
          * sets the summary bits itself */
@@ -333,13 +306,15 @@ uint64_t ram_page_sync(struct ram_model *r)
         r->n_llist = 0;
         return added;
     }
-    if (r->n_pend + n > r->log_words)
+    if (r->n_pend + n > r->llist_cap)
         flush_pend(r);
     uint32_t *pend = r->pend;
     size_t np = r->n_pend;
     for (size_t j = 0; j < n; j++) {
         uint32_t i = r->llist[j];
         uint64_t l = log[i], m = mig[i];
+        if (!l) /* a repeat, already taken */
+            continue;
         added += popc64(l & ~m);
         mig[i] = m | l;
         log[i] = 0;

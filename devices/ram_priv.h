@@ -124,17 +124,15 @@ struct ram_model {
     uint64_t *log;
     /* sum: bit i set iff mig[i] != 0, except for the words listed in
      * pend (synced since sum was last brought up to date: their bits may
-     * be missing).  llist: the log words that are non-zero, each once.
-     * Both lists hold at most log_words entries. */
+     * be missing).  llist: the log word of every write since the last
+     * sync (repeats allowed), up to llist_cap entries; a full list means
+     * "too many: pass over the whole log" (it is then cheaper).  log_new:
+     * the pages set in the log since the last sync.  Both lists have
+     * llist_cap + 1 slots (a branch-free append writes one past). */
     uint64_t *sum;
     uint32_t *llist, *pend;
-    size_t n_llist, n_pend;
-    uint64_t log_new; /* pages set in the log since the last sync */
-    /* The log keeps llist and log_new (and a sync into a clean bitmap
-     * swaps): only for a log of at most RAM_LOG_LIST_MAX_WORDS, where the
-     * list's scattered accesses stay in cache; a larger log is only
-     * written and a sync passes over it. */
-    bool log_listed;
+    size_t n_llist, n_pend, llist_cap;
+    uint64_t log_new;
     bool sum_any; /* some bit of sum may be set */
     size_t mig_words, log_words, sum_words;
 };
@@ -270,10 +268,7 @@ static inline void budget_charge(struct budget *b, int z, uint64_t pages)
     b->cost = budget_cost(b, b->n[0], b->n[1]);
 }
 
-#define SEG_SLACK 8
-#define RAM_LOG_LIST_MAX_WORDS                                                 \
-    (32 * 1024) /* 256 KiB: an 8 GiB working set */ /* spare segments kept for \
-                                                       a send or sync */
+#define SEG_SLACK 8 /* spare segments kept for a send or sync */
 
 /* ---- page mode (devices/ram_page.c) ---- */
 bool ram_page_taus_check(const gsl_rng *rng);

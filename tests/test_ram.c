@@ -333,9 +333,10 @@ static void test_draws_match_gsl(void **state)
     (void)state;
     /* taus2: multiply-high path, odd and tiny ranges */
     check_draws(gsl_rng_taus2, RAM_WL_UNIFORM, 1000003, 300000);
-    /* a log above RAM_LOG_LIST_MAX_WORDS: written without the list */
-    check_draws(gsl_rng_taus2, RAM_WL_UNIFORM, 64 * RAM_LOG_LIST_MAX_WORDS + 7,
-                300000);
+    /* a large log: writes overflowing its word list (the sync passes over
+     * the log), and few enough to stay listed */
+    check_draws(gsl_rng_taus2, RAM_WL_UNIFORM, 3000007, 300000);
+    check_draws(gsl_rng_taus2, RAM_WL_UNIFORM, 9000011, 2000);
     check_draws(gsl_rng_taus2, RAM_WL_UNIFORM, 1, 10);
     check_draws(gsl_rng_taus2, RAM_WL_HOTCOLD, 77777, 50000);
     /* uni (max 32766): range / n = 1 takes the plain division path */

@@ -6,6 +6,8 @@
  */
 #include "cli/cli.h"
 
+#include "base/term.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -48,13 +50,23 @@ int cli_parse_format(const char *s, enum cli_format *f)
     return 0;
 }
 
+/* One diagnostic line: the message with control bytes made visible
+ * (base/term.h), so names and QMP texts in it cannot drive the terminal or
+ * forge lines. */
+static void diag(const char *tag, const char *fmt, va_list ap)
+{
+    char msg[8192];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    fputs(tag, stderr);
+    term_fputs(msg, stderr);
+    fputc('\n', stderr);
+}
+
 void cli_error(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fputs("migsim: error: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    diag("migsim: error: ", fmt, ap);
     va_end(ap);
 }
 
@@ -62,9 +74,7 @@ void cli_warn(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fputs("migsim: warning: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    diag("migsim: warning: ", fmt, ap);
     va_end(ap);
 }
 

@@ -15,6 +15,7 @@
 
 #include <jansson.h>
 
+#include "base/term.h"
 #include "base/units.h"
 #include "engine/engine.h"
 #include "policy/policy.h"
@@ -600,9 +601,11 @@ json_t *plan_result_json(const struct plan_result *r, const char *source,
 static void print_head(FILE *f, const struct plan_result *r, const char *source)
 {
     const struct plan_policy *t = &r->pol[r->top];
-    char a[32], b[32];
-    fprintf(f, "plan: %s — %s  (QEMU %s model, %s RAM mode)\n", source,
-            r->scn.name[0] ? r->scn.name : "(unnamed)",
+    char a[32], b[32], src[2048], name[512];
+    fprintf(f, "plan: %s — %s  (QEMU %s model, %s RAM mode)\n",
+            term_safe(source, src, sizeof(src)),
+            r->scn.name[0] ? term_safe(r->scn.name, name, sizeof(name))
+                           : "(unnamed)",
             scn_qemu_name(r->scn.qemu), r->aggregate ? "aggregate" : "page");
     fprintf(f, "budgets: total <= %s, downtime <= %s; policy %s",
             units_fmt_time(r->max_total_ns, a, sizeof(a)),
@@ -767,7 +770,9 @@ static void print_advice(FILE *f, const struct plan_result *r)
             t->policy);
     if (!a->ok) {
         fprintf(f, "  NOT GIVEN: %s\n", a->reason);
-        fprintf(f, "  rests on     %s\n", a->rests_on);
+        fprintf(f, "  rests on     ");
+        term_fputs(a->rests_on, f);
+        fputc('\n', f);
         return;
     }
     fprintf(f, "  set          %s %s\n", plan_knob_name(a->knob),
@@ -780,7 +785,9 @@ static void print_advice(FILE *f, const struct plan_result *r)
             a->n_ok, a->n_seeds, fmt_ms(a->downtime_ms.mean, b1, sizeof(b1)),
             fmt_ms(a->total_ms.mean, b2, sizeof(b2)));
     fprintf(f, "  bandwidth    %s\n", a->bw_note);
-    fprintf(f, "  rests on     %s\n", a->rests_on);
+    fprintf(f, "  rests on     ");
+    term_fputs(a->rests_on, f);
+    fputc('\n', f);
     fprintf(f, "  uncertainty  %s\n", a->uncertainty);
     json_t *lines = plan_layer_lines(r, a->layer);
     size_t i;

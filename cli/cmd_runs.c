@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "base/csv.h"
+#include "base/term.h"
 #include "cli/cli.h"
 #include "cli/opts.h"
 #include "run/fields.h"
@@ -252,9 +253,9 @@ static int do_show(struct db *db, int64_t id, enum cli_format fmt)
             printf("Devices\n");
             for (unsigned d = 0; d < r.m.n_devices; d++) {
                 const struct run_device_result *dv = &r.m.devices[d];
-                char a[32], b[32], c[32], e[32];
+                char a[32], b[32], c[32], e[32], nm[256];
                 printf("  %-20s precopy %s, stop-copy %s, save %s, load %s\n",
-                       dv->name,
+                       term_safe(dv->name, nm, sizeof(nm)),
                        run_format_value(RUN_U_BYTES, (double)dv->precopy_bytes,
                                         a, sizeof(a)),
                        run_format_value(RUN_U_BYTES,

@@ -362,8 +362,9 @@ static int parse_args(int argc, char **argv, struct plan_args *a)
              "there (default for --run: $MIGSIM_DB or %s)",
              DB_DEFAULT_PATH);
     const struct cli_opt opts[] = {
-        OPT("run", 0, CLI_STR, &a->run_sel, "ID",
-            "the scenario of a stored simulated run (see --db)"),
+        OPT("run", 0, CLI_STR, &a->run_sel, "RUN",
+            "the scenario of a stored simulated run (see --db):\n"
+            "an id or 'last'"),
         OPT("trace", 0, CLI_STR, &a->trace, "FILE",
             "a QEMU trace or query-migrate record: plan on the\n"
             "scenario rebuilt from its trace-derived inputs (as\n"
@@ -372,7 +373,7 @@ static int parse_args(int argc, char **argv, struct plan_args *a)
             "total-time budget (default 10min)"),
         OPT("max-downtime", 0, CLI_TIME, &a->max_down, "TIME",
             "downtime budget (default 1s)"),
-        OPT("policy", 'p', CLI_LIST, a->policies, "SPEC",
+        OPT("policy", 'p', CLI_POLICY, a->policies, "SPEC",
             "policy to plan for (repeatable; the first is the one\n"
             "asked about).  Default: qemu, plus auto-converge\n"
             "(guest dirties memory) and avail-switchover-bandwidth:\n"
@@ -392,7 +393,7 @@ static int parse_args(int argc, char **argv, struct plan_args *a)
         OPT("set", 's', CLI_LIST, a->sets, "KEY=VALUE",
             "override a scenario key (repeatable)", .count = &a->n_sets,
             .cap = MAX_SETS),
-        OPT("qemu", 'q', CLI_STR, &a->qemu, "VERSION", qemu_help),
+        OPT("qemu", 0, CLI_QEMU, &a->qemu, "VERSION", qemu_help),
         {.name = "ram-mode",
          .kind = CLI_CALL,
          .arg = "MODE",
@@ -441,13 +442,6 @@ static struct scn_doc *doc_from_run(const struct plan_args *a, char *source,
                                     int *rc)
 {
     char err[512];
-    char *end;
-    long long id = strtoll(a->run_sel, &end, 10);
-    if (*end || id <= 0) {
-        cli_error("--run: expected a run id, not '%s'", a->run_sel);
-        *rc = EXIT_USAGE;
-        return NULL;
-    }
     const char *path = a->db_path ? a->db_path : getenv("MIGSIM_DB");
     if (!path || !*path) {
         path = DB_DEFAULT_PATH;
@@ -458,9 +452,27 @@ static struct scn_doc *doc_from_run(const struct plan_args *a, char *source,
         *rc = EXIT_IO;
         return NULL;
     }
+    /* a run selector as every command takes them: ID, 'last', A-B of one */
+    char *sel[1] = {(char *)a->run_sel};
+    int64_t *ids = NULL;
+    size_t nids = 0;
+    int r = db_select_runs(db, sel, 1, &ids, &nids, err, sizeof(err));
+    long long id = r == 0 && nids == 1 ? (long long)ids[0] : 0;
+    free(ids);
+    if (r != 0 || nids != 1) {
+        if (r == 0) {
+            snprintf(err, sizeof(err), "--run %s: selects %zu runs, not one",
+                     a->run_sel, nids);
+        }
+        cli_error("%s", err);
+        db_close(db);
+        /* no such run: 3, as before; a bad or multiple selector: 2 */
+        *rc = r == DB_ERR_NOTFOUND ? EXIT_DATA : EXIT_USAGE;
+        return NULL;
+    }
     struct db_run_meta m;
     struct run_result rr;
-    int r = db_run_load(db, id, &m, &rr, err, sizeof(err));
+    r = db_run_load(db, id, &m, &rr, err, sizeof(err));
     db_close(db);
     if (r) {
         cli_error("%s", err);
@@ -469,10 +481,12 @@ static struct scn_doc *doc_from_run(const struct plan_args *a, char *source,
     }
     snprintf(source, srclen, "%s run #%lld", path, id);
     struct scn_doc *doc = NULL;
+    int fail_rc = EXIT_DATA;
     if (m.scenario_json) {
         doc = scn_doc_parse(m.scenario_json, source, err, sizeof(err));
     } else if (m.kind == DB_KIND_REPLAY && m.source_path[0]) {
         doc = doc_from_trace(m.source_path, source, basis, err, sizeof(err));
+        fail_rc = doc ? EXIT_DATA : cli_input_rc(m.source_path);
     } else {
         snprintf(err, sizeof(err),
                  "run #%lld (%s) holds no scenario and no trace file to "
@@ -483,7 +497,7 @@ static struct scn_doc *doc_from_run(const struct plan_args *a, char *source,
     run_result_free(&rr);
     if (!doc) {
         cli_error("%s", err);
-        *rc = EXIT_DATA;
+        *rc = fail_rc;
     }
     return doc;
 }
@@ -511,7 +525,7 @@ static struct scn_doc *load_input(const struct plan_args *a, char *source,
         }
         if (!doc) {
             cli_error("%s", err);
-            *rc = EXIT_DATA;
+            *rc = cli_input_rc(a->trace ? a->trace : a->scenario);
             return NULL;
         }
     }

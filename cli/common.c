@@ -8,7 +8,9 @@
 
 #include "base/term.h"
 
+#include <fcntl.h>
 #include <stdarg.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -78,6 +80,20 @@ void cli_warn(const char *fmt, ...)
     va_end(ap);
 }
 
+int cli_input_rc(const char *path)
+{
+    if (!path || strcmp(path, "-") == 0) {
+        return EXIT_DATA;
+    }
+    /* O_NONBLOCK: a FIFO must not hang this check */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        return EXIT_IO;
+    }
+    close(fd);
+    return EXIT_DATA;
+}
+
 void cli_print_exit_codes(FILE *f)
 {
     fputs("\nExit status:\n"
@@ -86,7 +102,8 @@ void cli_print_exit_codes(FILE *f)
           "budgets)\n"
           "  2   usage error\n"
           "  3   bad input data (scenario, trace, QMP reply)\n"
-          "  4   file, database or socket error\n"
+          "  4   file, database or socket error (a missing or unreadable\n"
+          "      input file, in every command)\n"
           "  5   an external program (gnuplot, QEMU) failed\n"
           "  70  internal error\n",
           f);

@@ -218,6 +218,35 @@ static void test_closest(void **state)
     assert_null(cli_closest("xyz", words, 3));
 }
 
+/* --qemu and --policy values (issue 14: a typo is a usage error with
+ * "did you mean"; a release is taken as its model). */
+static void test_qemu_policy_checks(void **state)
+{
+    (void)state;
+    char err[256];
+    const char *q = NULL;
+    assert_int_equal(cli_check_qemu("9.2", &q, err, sizeof(err)), 0);
+    assert_string_equal(q, "9.2");
+    assert_int_equal(cli_check_qemu("9.2.1", &q, err, sizeof(err)), 0);
+    assert_string_equal(q, "9.2");
+    assert_int_equal(cli_check_qemu("10.0.3", &q, err, sizeof(err)), 0);
+    assert_string_equal(q, "10.0");
+    assert_int_equal(cli_check_qemu("9.22", &q, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "did you mean '9.2'"));
+    assert_int_equal(cli_check_qemu("6.2", &q, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "unknown QEMU version '6.2'"));
+    assert_int_equal(cli_check_policy("qemu", err, sizeof(err)), 0);
+    assert_int_equal(
+        cli_check_policy("cached-stop-size+nova-steps:downtime=400ms,steps=10",
+                         err, sizeof(err)),
+        0);
+    assert_int_equal(cli_check_policy("qemo", err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "did you mean 'qemu'"));
+    assert_int_equal(
+        cli_check_policy("qemu+nova-step:downtime=1s", err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "'nova-step' (did you mean 'nova-steps'"));
+}
+
 /* base/term: control bytes made visible (issue 17 item 4). */
 static void test_term_safe(void **state)
 {
@@ -248,9 +277,13 @@ static void test_term_safe(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_values),   cmocka_unit_test(test_errors),
-        cmocka_unit_test(test_list_cap), cmocka_unit_test(test_help),
-        cmocka_unit_test(test_closest),  cmocka_unit_test(test_term_safe),
+        cmocka_unit_test(test_values),
+        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_list_cap),
+        cmocka_unit_test(test_help),
+        cmocka_unit_test(test_closest),
+        cmocka_unit_test(test_term_safe),
+        cmocka_unit_test(test_qemu_policy_checks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -145,6 +145,10 @@ check_rc "no input is a usage error" 2 "$MIGSIM" plan
 check_rc "two inputs are a usage error" 2 "$MIGSIM" plan "$SEED" --run 1
 check_rc "csv is not a plan format" 2 "$MIGSIM" plan "$SEED" -f csv
 check_rc "bad budget" 2 "$MIGSIM" plan "$SEED" --max-total 0s
-check_rc "bad scenario" 3 "$MIGSIM" plan "$TMPD/missing.json"
+check_rc "missing scenario file: file error (4, as in every command)" 4 "$MIGSIM" plan "$TMPD/missing.json"
+check_rc "plan --run last" 1 "$MIGSIM" plan --run last --db "$TMPD/r.db" -p qemu
+check_rc "plan --qemu 9.1.2 is taken as 9.1" 1 "$MIGSIM" plan "$SEED" -p qemu --qemu 9.1.2
+check_rc "plan -p typo is a usage error" 2 "$MIGSIM" plan "$SEED" -p qemo
+check "  ... with did you mean" grep -q "did you mean .qemu" "$TMPD/rc.err"
 check "plan --help" bash -c '"$MIGSIM" plan --help | grep -q -- "--max-downtime"'
 finish

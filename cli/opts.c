@@ -78,6 +78,15 @@ int cli_check_policy(const char *spec, char *err, size_t errlen)
     return 0;
 }
 
+int cli_policy_fn(const char *arg, void *ctx, char *err, size_t errlen)
+{
+    if (cli_check_policy(arg, err, errlen)) {
+        return -1;
+    }
+    *(const char **)ctx = arg;
+    return 0;
+}
+
 static bool takes_arg(const struct cli_opt *o)
 {
     return o->kind != CLI_FLAG;

@@ -93,6 +93,9 @@ void cli_help_options(const struct cli_opt *opts, size_t n, FILE *f);
  * model name ("9.2"). */
 int cli_check_qemu(const char *arg, const char **out, char *err, size_t errlen);
 int cli_check_policy(const char *spec, char *err, size_t errlen);
+/* The same as CLI_CALL functions for a single value (ctx: const char **):
+ * .kind = CLI_CALL, .fn = cli_policy_fn, .ctx = &value. */
+int cli_policy_fn(const char *arg, void *ctx, char *err, size_t errlen);
 
 /* The long option closest to `name` (edit distance <= 2, or a prefix), or
  * NULL: for "did you mean" on any word list (policies, QEMU versions). */

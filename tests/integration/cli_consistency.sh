@@ -46,12 +46,133 @@ check "  ... with the same message" grep -q "seed: expected a whole number" "$TM
 "$MIGSIM" simulate scenarios/idle-vm.json --seed 9223372036854775807 --no-db -f json >"$TMPD/o" 2>"$TMPD/e"
 check "the largest seed round-trips" bash -c 'jq -e ".seed == 9223372036854775807" "$0" >/dev/null && [ "$(jq -r .seed "$0")" != "-1" ]' "$TMPD/o"
 
-# --- the same bad inputs through the commands that read scenarios --------
-for cmd in simulate compare plan; do
-    check_rc "$cmd: missing scenario file is bad input (3)" 3 "$MIGSIM" $cmd "$TMPD/missing.json" -p qemu
-    check_rc "$cmd: a typo'd option is a usage error" 2 "$MIGSIM" $cmd scenarios/idle-vm.json --polcy qemu
-    check "$cmd: ... with did you mean" grep -q "did you mean '--policy'" "$TMPD/rc.err"
+# --- every command walked with the same bad inputs (issue 14) -------------
+SC=scenarios/idle-vm.json
+NX="$TMPD/no-such-file"
+DB="$TMPD/walk.db"
+"$MIGSIM" simulate "$SC" --db "$DB" >/dev/null 2>&1
+# every command of `migsim --help` has a row below (checked first)
+WALK=(simulate compare policies replay plan sweep runs plot report live lab probe-vfio version)
+listed=$("$MIGSIM" --help | awk '/^Commands:/{f=1;next} f && /^  [a-z]/{print $1}' | sort | tr '\n' ' ')
+walked=$(printf '%s\n' "${WALK[@]}" | sort | tr '\n' ' ')
+check "the walk covers every command of migsim --help" test "$listed" = "$walked"
+
+# missing input file: exit 4 and the file named, in every command that reads one
+missing() { # NAME CMD...
+    local n=$1
+    shift
+    check_rc "$n: a missing input file is exit 4" 4 "$@"
+    check "$n: ... naming the file" grep -q "no-such-file" "$TMPD/rc.err"
+}
+missing simulate "$MIGSIM" simulate "$NX.json" --no-db
+missing compare "$MIGSIM" compare "$NX.json" -p qemu --no-db
+missing plan "$MIGSIM" plan "$NX.json"
+missing "plan --trace" "$MIGSIM" plan --trace "$NX.log"
+missing sweep "$MIGSIM" sweep "$NX.json" --grid seed=1,2 --db "$TMPD/sw.db"
+missing replay "$MIGSIM" replay "$NX.log" --no-db
+missing "runs list" "$MIGSIM" runs --db "$NX.db" list
+missing "runs import" "$MIGSIM" runs --db "$TMPD/imp.db" import "$NX.json"
+missing plot "$MIGSIM" plot 1 --db "$NX.db" -o "$TMPD/p.png"
+missing report "$MIGSIM" report 1 --db "$NX.db" -o "$TMPD/r.html"
+missing live "$MIGSIM" live --qmp "$NX.sock" --time-limit 1s
+missing "lab run" "$MIGSIM" lab run --guest "$NX.bin" --no-db
+missing "lab validate" "$MIGSIM" lab validate --guest "$NX.bin" --no-db
+missing probe-vfio "$MIGSIM" probe-vfio "$NX"
+
+# a typo'd option: exit 2 with "did you mean" (the first long option of the
+# command's own --help with one letter dropped)
+typo() { # LABEL WORDS...
+    local label=$1
+    shift
+    local opt
+    opt=$("$MIGSIM" "$@" --help | sed -n 's/^  \(-[A-Za-z0-9], \)\{0,1\}--\([a-z][a-z0-9-]*\).*/\2/p' | grep -v '^help$' | awk 'length($0) > 4' | head -1)
+    [ -n "$opt" ] || { echo "skip - $label: no long option longer than 4 letters"; return; }
+    local bad=${opt:0:2}${opt:3}
+    check_rc "$label: a typo'd option --$bad is a usage error" 2 "$MIGSIM" "$@" "--$bad" x
+    check "$label: ... did you mean '--$opt'" grep -q "did you mean '--$opt'" "$TMPD/rc.err"
+}
+for c in simulate compare replay plan sweep runs plot report live probe-vfio; do typo "$c" "$c"; done
+typo "lab run" lab run
+typo "lab validate" lab validate
+check_rc "policies: an unknown argument is a usage error" 2 "$MIGSIM" policies --bogus
+check_rc "version --help" 0 "$MIGSIM" version --help
+
+# every --help ends with the same exit-status footer, saying that a missing
+# file is 4
+for c in simulate compare policies replay plan sweep runs plot report live lab probe-vfio version; do
+    "$MIGSIM" $c --help >"$TMPD/h" 2>&1
+    check "$c --help: the exit codes, missing file = 4" grep -q "missing or unreadable" "$TMPD/h"
 done
-check_rc "plan: a time without a unit needs a unit" 2 "$MIGSIM" plan scenarios/idle-vm.json --max-downtime 500
-check "  ... says so" grep -q "unit" "$TMPD/rc.err"
+
+# a time, size or rate without a unit: exit 2, "needs a unit"
+unit() { # LABEL VALUE CMD...
+    local label=$1
+    shift
+    check_rc "$label 500: needs a unit (exit 2)" 2 "$@"
+    check "$label: ... says so" grep -q "needs a unit" "$TMPD/rc.err"
+}
+T11=$(ls ../shared/data/traces/11-*.log tests/data/traces/01-*.log 2>/dev/null | head -1)
+unit "plan --max-downtime" "$MIGSIM" plan "$SC" --max-downtime 500
+unit "plan --max-total" "$MIGSIM" plan "$SC" --max-total 500
+unit "plan --at-limit" "$MIGSIM" plan "$SC" --at-limit 500
+unit "replay --downtime-limit" "$MIGSIM" replay "$T11" --no-db --downtime-limit 500
+unit "replay --bandwidth" "$MIGSIM" replay "$T11" --no-db --bandwidth 500
+unit "live --time-limit" "$MIGSIM" live --qmp "$NX.sock" --time-limit 500
+unit "live --interval" "$MIGSIM" live --qmp "$NX.sock" --interval 500
+unit "lab run --downtime-limit" "$MIGSIM" lab run --downtime-limit 500
+unit "lab run --dirty-rate" "$MIGSIM" lab run --dirty-rate 500
+unit "lab validate --time-limit" "$MIGSIM" lab validate --time-limit 500
+unit "probe-vfio --sample-time" "$MIGSIM" probe-vfio "$NX" --sample-time 500
+
+# a typo'd policy: exit 2 with did you mean, in every command taking --policy
+for cmd in "simulate $SC --no-db" "compare $SC --no-db" "plan $SC" "sweep $SC --grid seed=1 --db $TMPD/sw2.db" \
+    "replay $T11 --no-db" "live --qmp $NX.sock" "lab run --no-db"; do
+    # shellcheck disable=SC2086
+    check_rc "${cmd%% *}: --policy qemo is a usage error" 2 "$MIGSIM" $cmd --policy qemo
+    check "${cmd%% *}: ... did you mean 'qemu'" grep -q "did you mean 'qemu'" "$TMPD/rc.err"
+done
+check_rc "a typo in a composed spec too" 2 "$MIGSIM" simulate "$SC" --no-db -p 'qemu+nova-step:downtime=1s'
+check "  ... names the part" grep -q "did you mean 'nova-steps'" "$TMPD/rc.err"
+
+# --qemu VERSION: a typo is exit 2 with did you mean; a release is its model
+for cmd in "simulate $SC --no-db" "compare $SC --no-db -p qemu" "plan $SC -p qemu" \
+    "sweep $SC --grid seed=1 --db $TMPD/sw3.db" "replay $T11 --no-db"; do
+    # shellcheck disable=SC2086
+    check_rc "${cmd%% *}: --qemu 9.22 is a usage error" 2 "$MIGSIM" $cmd --qemu 9.22
+    check "${cmd%% *}: ... did you mean '9.2'" grep -q "did you mean '9.2'" "$TMPD/rc.err"
+done
+"$MIGSIM" simulate "$SC" --no-db --qemu 9.2.1 -f json >"$TMPD/o" 2>"$TMPD/e"
+check "simulate --qemu 9.2.1 runs the 9.2 model" jq -e '.results[0].qemu == "9.2"' "$TMPD/o"
+"$MIGSIM" plan "$SC" -p qemu --qemu 10.0.2 -f json >"$TMPD/o" 2>"$TMPD/e"
+check "plan --qemu 10.0.2 plans on the 10.0 model" jq -e '.qemu == "10.0"' "$TMPD/o"
+check_rc "replay --qemu 9.1.3 is taken as 9.1" 0 "$MIGSIM" replay "$T11" --no-db --qemu 9.1.3
+
+# -q is --quiet everywhere (replay, probe-vfio); where --qemu exists, -q says so
+for cmd in "simulate $SC --no-db" "compare $SC --no-db" "plan $SC" "sweep $SC --grid seed=1 --db $TMPD/sw4.db" "lab run --no-db"; do
+    # shellcheck disable=SC2086
+    check_rc "${cmd%% *}: -q is not --qemu" 2 "$MIGSIM" $cmd -q 9.2
+    check "${cmd%% *}: ... -q is --quiet, the version is --qemu" grep -q "the QEMU version is --qemu\|-q is --quiet" "$TMPD/rc.err"
+done
+"$MIGSIM" replay --help | grep -q -- "-q, --quiet" && ok "replay: -q is --quiet" || notok "replay: -q is --quiet"
+"$MIGSIM" probe-vfio --help | grep -q -- "-q, --quiet" && ok "probe-vfio: -q is --quiet" || notok "probe-vfio: -q is --quiet"
+
+# run selectors in every command that takes runs
+"$MIGSIM" simulate "$SC" --db "$DB" -p auto-converge >/dev/null 2>&1
+for cmd in "runs show last" "runs export last" "runs diff 1 last" "plot last -o $TMPD/s.png" "report last -o $TMPD/s.html" \
+    "plan --run last -p qemu"; do
+    # shellcheck disable=SC2086
+    "$MIGSIM" ${cmd%% *} --db "$DB" ${cmd#* } >"$TMPD/o" 2>"$TMPD/e"
+    rc=$?
+    check "'$cmd' takes the selector 'last' (rc $rc)" test "$rc" -le 1
+done
+check_rc "runs show 1-2: a selector of two runs where one is needed" 2 "$MIGSIM" runs --db "$DB" show 1-2
+check "  ... says so" grep -q "names 2 runs, not one" "$TMPD/rc.err"
+"$MIGSIM" runs --db "$DB" list -f json >"$TMPD/o" 2>"$TMPD/e"
+check "runs list -f json, with total_ms" jq -e 'length >= 2 and (.[0] | has("total_ms"))' "$TMPD/o"
+
+# -o - is stdout, and the status line does not mix into it
+"$MIGSIM" report last --db "$DB" -o - >"$TMPD/o" 2>"$TMPD/e"
+check "report -o - writes the page to stdout, nothing else" bash -c 'head -c 15 "$0" | grep -q "<!DOCTYPE html>" && ! grep -q "report on" "$0" && test ! -e ./-' "$TMPD/o"
+"$MIGSIM" runs --db "$DB" export last -o - >"$TMPD/o" 2>"$TMPD/e"
+check "runs export -o - writes the JSON to stdout" jq -e '.format == "migsim-run"' "$TMPD/o"
 finish

@@ -624,11 +624,12 @@ static void print_answer(FILE *f, const struct plan_result *r)
     const struct plan_policy *t = &r->pol[r->top];
     char a[32], b[32], c[32], d[32];
     if (!t->found) {
-        fprintf(f, "no downtime-limit up to 2000 s converges within %s%s\n",
+        fprintf(f, "no %s up to 2000 s converges within %s%s\n",
+                plan_knob_name(t->knob),
                 units_fmt_time(r->max_total_ns, a, sizeof(a)),
                 r->stochastic ? " for every seed" : "");
     } else {
-        fprintf(f, "  smallest converging downtime-limit  %s",
+        fprintf(f, "  smallest converging %-14s  %s", plan_knob_name(t->knob),
                 units_fmt_time(t->min_limit_ns, a, sizeof(a)));
         if (r->seeds > 1) {
             fprintf(f, "  (per seed: mean %s, sd %s, %s .. %s)",
@@ -690,20 +691,14 @@ static void print_budgets(FILE *f, const struct plan_result *r)
                 : "; the parameter exists from 8.2");
     fprintf(f, "  max-bandwidth needed at %-10s  ",
             units_fmt_time(r->at_limit_ns, a, sizeof(a)));
-    if (r->bw_found && r->basis.from_trace &&
-        (double)r->max_bandwidth_needed_bps <= r->basis.achieved_bps) {
+    if (r->bw_found) {
+        /* the least bandwidth it needs: a requirement, not a cap to set
+         * (advising a cap at it would throttle the migration) */
         fprintf(
             f,
-            "%s (a minimum, not advised as a cap: the trace achieved "
-            "%s)\n",
+            "%s (the least it needs: a max-bandwidth below it does not "
+            "converge; not a cap to set)%s%s\n",
             units_fmt_rate((double)r->max_bandwidth_needed_bps, b, sizeof(b)),
-            units_fmt_rate(r->basis.achieved_bps, a, sizeof(a)));
-    } else if (r->bw_found) {
-        fprintf(
-            f, "%s (virsh %s DOMAIN %" PRIu64 ")%s%s\n",
-            units_fmt_rate((double)r->max_bandwidth_needed_bps, b, sizeof(b)),
-            qmp_param(QP_MAX_BANDWIDTH)->virsh,
-            qmp_param_to_virsh(QP_MAX_BANDWIDTH, r->max_bandwidth_needed_bps),
             r->bw_note[0] ? "; " : "", r->bw_note);
     } else {
         fprintf(f, "none: %s\n", r->bw_note);

@@ -1360,6 +1360,9 @@ json_t *live_session_json(const struct live_session *s)
     for (size_t i = 0; i < nf; i++) {
         json_object_set_new(metrics, mf[i].name, field_json(&mf[i], &s->res.m));
     }
+    /* total_ms in every JSON (issue 14), as simulate, sweep and replay */
+    json_object_set_new(metrics, "total_ms",
+                        json_real((double)s->res.m.total_ns / 1e6));
     json_object_set_new(o, "metrics", metrics);
     json_object_set(o, "final_query_migrate",
                     s->final ? s->final : json_null());

@@ -170,6 +170,16 @@ check "  ... says so" grep -q "names 2 runs, not one" "$TMPD/rc.err"
 "$MIGSIM" runs --db "$DB" list -f json >"$TMPD/o" 2>"$TMPD/e"
 check "runs list -f json, with total_ms" jq -e 'length >= 2 and (.[0] | has("total_ms"))' "$TMPD/o"
 
+# total_ms in every JSON
+"$MIGSIM" simulate "$SC" --no-db -f json >"$TMPD/o" 2>/dev/null
+check "simulate JSON has total_ms" jq -e '.results[0] | has("total_ms")' "$TMPD/o"
+"$MIGSIM" sweep "$SC" --grid seed=1,2 --db "$TMPD/sw5.db" -f json >"$TMPD/o" 2>/dev/null
+check "sweep JSON has total_ms" jq -e '.results[0] | has("total_ms")' "$TMPD/o"
+"$MIGSIM" replay "$T11" --no-db -f json >"$TMPD/o" 2>/dev/null
+check "replay JSON has total_ms" jq -e 'has("total_ms")' "$TMPD/o"
+"$MIGSIM" plan "$SC" -p qemu -f json >"$TMPD/o" 2>/dev/null
+check "plan JSON has total_ms (frontier) and expected_total_ms" jq -e '(.frontier[0] | has("total_ms")) and has("expected_total_ms")' "$TMPD/o"
+
 # -o - is stdout, and the status line does not mix into it
 "$MIGSIM" report last --db "$DB" -o - >"$TMPD/o" 2>"$TMPD/e"
 check "report -o - writes the page to stdout, nothing else" bash -c 'head -c 15 "$0" | grep -q "<!DOCTYPE html>" && ! grep -q "report on" "$0" && test ! -e ./-' "$TMPD/o"

@@ -770,8 +770,15 @@ static void print_advice(FILE *f, const struct plan_result *r)
         fputc('\n', f);
         return;
     }
-    fprintf(f, "  set          %s %s\n", plan_knob_name(a->knob),
-            units_fmt_time(a->value_ns, b1, sizeof(b1)));
+    if (a->layer == PLAN_FOR_KUBEVIRT && a->knob == PLAN_KNOB_LIMIT) {
+        fprintf(f,
+                "  set          the fields below (KubeVirt has no "
+                "downtime-limit setting; the plan assumed %s)\n",
+                units_fmt_time(a->value_ns, b1, sizeof(b1)));
+    } else {
+        fprintf(f, "  set          %s %s\n", plan_knob_name(a->knob),
+                units_fmt_time(a->value_ns, b1, sizeof(b1)));
+    }
     fprintf(f, "  margin       %s (--safety-factor, default %.2f)\n",
             a->value_why, PLAN_DEFAULT_SAFETY);
     fprintf(f,

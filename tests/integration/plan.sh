@@ -110,6 +110,9 @@ if [ -n "$T03" ]; then
         jqc '(.advice.ok | not) and (.advice.refused | test("inconclusive")) and (.commands.qmp == []) and (.commands.virsh == []) and (.commands.nova == [])'
     "$MIGSIM" plan --trace "$T03" >"$TMPD/out" 2>"$TMPD/err"
     check "trace 03 table: refused, no command printed" bash -c 'grep -q "NOT GIVEN" "$0" && ! grep -qE "migrate-set-parameters|7565280" "$0"' "$TMPD/out"
+    "$MIGSIM" replay --no-db "$T03" >"$TMPD/out" 2>"$TMPD/err"
+    check "replay of trace 03: a limit past QEMU's 2000 s is not advised" \
+        bash -c '! grep -q "switched over with downtime-limit >= 7565280" "$0" && grep -q "Not advice" "$0" && grep -q "none QEMU accepts" "$0"' "$TMPD/out"
 else
     echo "skip - trace 03: ../shared/data/traces/03-*.log not found"
 fi

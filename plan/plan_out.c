@@ -136,7 +136,9 @@ static void params_command(const struct scenario *a,
     if (adv->set_bw) {
         set_arg(args, QP_MAX_BANDWIDTH, adv->bw_bps);
     }
-    json_object_update(args, params_libvirt_lacks(a));
+    json_t *lack = params_libvirt_lacks(a);
+    json_object_update(args, lack);
+    json_decref(lack);
     json_array_append_new(qmp, json_pack("{s:s,s:o}", "execute",
                                          "migrate-set-parameters", "arguments",
                                          args));

@@ -33,6 +33,11 @@ int cli_parse_format(const char *s, enum cli_format *f);
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* The exit code for an input file that failed to load: EXIT_IO when path
+ * cannot be opened for reading (missing, no permission: the same code in
+ * every command), else EXIT_DATA (its content is bad).  "-" is stdin. */
+int cli_input_rc(const char *path);
+
 /* Shared footer for --help texts. */
 void cli_print_exit_codes(FILE *f);
 

@@ -100,7 +100,7 @@ static int opt_downtime_limit(const char *arg, void *ctx, char *err,
                               size_t errlen)
 {
     struct tl_options *o = ctx;
-    if (units_parse_time(arg, 1000000, &o->downtime_limit_ns, err, errlen)) {
+    if (units_parse_time(arg, 0, &o->downtime_limit_ns, err, errlen)) {
         return -1;
     }
     if (o->downtime_limit_ns <= 0) {
@@ -114,8 +114,9 @@ static int opt_qemu(const char *arg, void *ctx, char *err, size_t errlen)
 {
     struct tl_options *o = ctx;
     unsigned v;
-    if (scn_qemu_from_name(arg, &v)) {
-        snprintf(err, errlen, "'%s' is not one of %s", arg, scn_qemu_list());
+    const char *model;
+    if (cli_check_qemu(arg, &model, err, errlen) ||
+        scn_qemu_from_name(model, &v)) {
         return -1;
     }
     o->qemu = v;
@@ -176,7 +177,7 @@ static int parse_args(int argc, char **argv, struct replay_args *a, int *argi)
             "the first malformed line is fatal (exit 3)"),
         {.name = "policy",
          .key = 'p',
-         .kind = CLI_LIST,
+         .kind = CLI_POLICY,
          .dst = a->policies,
          .arg = "SPEC",
          .count = &a->n_pol,

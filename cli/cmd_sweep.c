@@ -292,8 +292,9 @@ static int parse_args(int argc, char **argv, struct sweep_args *a)
              "migration.downtime_limit=100ms..2s:100ms\n"
              "policy=qemu,cached-stop-size (';' separates specs\n"
              "that contain commas)"),
-        OPT("policy", 'p', CLI_STR, &a->policy, "SPEC",
-            "policy without a policy axis (default qemu)"),
+        OPT("policy", 'p', CLI_CALL, NULL, "SPEC",
+            "policy without a policy axis (default qemu)", .fn = cli_policy_fn,
+            .ctx = &a->policy),
         OPT("seeds", 0, CLI_UINT, &a->seeds, "N",
             "seeds per point: the scenario's seed and the N-1\n"
             "following ones (default 1)",
@@ -310,7 +311,7 @@ static int parse_args(int argc, char **argv, struct sweep_args *a)
         OPT("set", 's', CLI_LIST, a->sets, "KEY=VALUE",
             "override a scenario key for every point (repeatable)",
             .count = &a->n_sets, .cap = MAX_SETS),
-        OPT("qemu", 'q', CLI_STR, &a->qemu, "VERSION", qemu_help),
+        OPT("qemu", 0, CLI_QEMU, &a->qemu, "VERSION", qemu_help),
         OPT("calibration", 0, CLI_STR, &a->calibration, "FILE",
             "constants from 'migsim calibrate' (scenario keys\n"
             "override them)"),
@@ -355,7 +356,7 @@ static struct scn_doc *load_doc(const struct sweep_args *a, char sha[65],
     struct scn_doc *doc = scn_doc_load(a->path, err, sizeof(err));
     if (!doc) {
         cli_error("%s", err);
-        *rc = EXIT_DATA;
+        *rc = cli_input_rc(a->path);
         return NULL;
     }
     *rc = EXIT_OK;

@@ -6,7 +6,11 @@
  */
 #include "cli/cli.h"
 
+#include "base/term.h"
+
+#include <fcntl.h>
 #include <stdarg.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <string.h>
 #include <errno.h>
@@ -55,13 +59,23 @@ int cli_parse_format(const char *s, enum cli_format *f)
     return 0;
 }
 
+/* One diagnostic line: the message with control bytes made visible
+ * (base/term.h), so names and QMP texts in it cannot drive the terminal or
+ * forge lines. */
+static void diag(const char *tag, const char *fmt, va_list ap)
+{
+    char msg[8192];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    fputs(tag, stderr);
+    term_fputs(msg, stderr);
+    fputc('\n', stderr);
+}
+
 void cli_error(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fputs("migsim: error: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    diag("migsim: error: ", fmt, ap);
     va_end(ap);
 }
 
@@ -69,10 +83,22 @@ void cli_warn(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fputs("migsim: warning: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    diag("migsim: warning: ", fmt, ap);
     va_end(ap);
+}
+
+int cli_input_rc(const char *path)
+{
+    if (!path || strcmp(path, "-") == 0) {
+        return EXIT_DATA;
+    }
+    /* O_NONBLOCK: a FIFO must not hang this check */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        return EXIT_IO;
+    }
+    close(fd);
+    return EXIT_DATA;
 }
 
 void cli_print_exit_codes(FILE *f)
@@ -83,7 +109,8 @@ void cli_print_exit_codes(FILE *f)
           "budgets)\n"
           "  2   usage error\n"
           "  3   bad input data (scenario, trace, QMP reply)\n"
-          "  4   file, database or socket error\n"
+          "  4   file, database or socket error (a missing or unreadable\n"
+          "      input file, in every command)\n"
           "  5   an external program (gnuplot, QEMU) failed\n"
           "  70  internal error\n",
           f);

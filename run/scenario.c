@@ -335,14 +335,21 @@ static int parse_u64(const struct key *k, json_t *v, const char *str, void *p,
                      char *e, size_t elen)
 {
     uint64_t u;
+    /* One rule for JSON numbers and texts (--seed, --set): a whole number
+     * without a sign, at most INT64_MAX (what a JSON integer carries, so
+     * the value printed back reads back the same). */
     if (json_is_integer(v) && json_integer_value(v) >= 0) {
         u = (uint64_t)json_integer_value(v);
     } else if (str) {
         char *end;
         errno = 0;
-        u = strtoull(str, &end, 0);
-        if (errno || end == str || *end) {
-            snprintf(e, elen, "expected a whole number");
+        u = str[0] >= '0' && str[0] <= '9' ? strtoull(str, &end, 0) : 0;
+        if (str[0] < '0' || str[0] > '9' || errno || end == str || *end ||
+            u > (uint64_t)INT64_MAX) {
+            snprintf(e, elen,
+                     "expected a whole number 0..9223372036854775807, not "
+                     "'%.40s'",
+                     str);
             return -1;
         }
     } else {

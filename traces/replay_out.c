@@ -14,6 +14,7 @@
 
 #include <jansson.h>
 
+#include "run/qmp_params.h"
 #include "base/units.h"
 
 static double ms(int64_t ns)
@@ -612,8 +613,17 @@ static void print_observed(FILE *f, const struct trc_replay *r)
     }
     bool conv = d->verdict == TRC_VERDICT_CONVERGED;
     if (d->advice.have_limit && !conv) {
-        fprintf(f, "%-24s %.0f ms\n", "min downtime-limit",
-                d->advice.min_downtime_limit_ms);
+        if (d->advice.min_downtime_limit_ms >
+            (double)QMP_DOWNTIME_LIMIT_MAX_MS) {
+            fprintf(f, "%-24s none QEMU accepts (%.0f ms needed)\n",
+                    "min downtime-limit", d->advice.min_downtime_limit_ms);
+        } else {
+            fprintf(f, "%-24s %.0f ms%s\n", "min downtime-limit",
+                    d->advice.min_downtime_limit_ms,
+                    d->verdict == TRC_VERDICT_INCONCLUSIVE
+                        ? " (inconclusive: not advice)"
+                        : "");
+        }
     }
     if (d->advice.have_asb && !conv) {
         fprintf(

@@ -165,7 +165,7 @@ int cmd_calibrate(int argc, char **argv)
     for (int i = argi; i < argc && rc == EXIT_OK; i++) {
         if (calib_add_trace(&c, argv[i], err, sizeof(err)) < 0) {
             cli_error("%s", err);
-            rc = EXIT_DATA;
+            rc = cli_input_rc(argv[i]);
         }
     }
     if (rc == EXIT_OK && a.n_ids) {

@@ -52,7 +52,7 @@ NX="$TMPD/no-such-file"
 DB="$TMPD/walk.db"
 "$MIGSIM" simulate "$SC" --db "$DB" >/dev/null 2>&1
 # every command of `migsim --help` has a row below (checked first)
-WALK=(simulate compare policies replay plan sweep runs plot report live lab probe-vfio version)
+WALK=(simulate compare policies replay calibrate plan sweep runs plot report live lab probe-vfio version)
 listed=$("$MIGSIM" --help | awk '/^Commands:/{f=1;next} f && /^  [a-z]/{print $1}' | sort | tr '\n' ' ')
 walked=$(printf '%s\n' "${WALK[@]}" | sort | tr '\n' ' ')
 check "the walk covers every command of migsim --help" test "$listed" = "$walked"
@@ -70,6 +70,7 @@ missing plan "$MIGSIM" plan "$NX.json"
 missing "plan --trace" "$MIGSIM" plan --trace "$NX.log"
 missing sweep "$MIGSIM" sweep "$NX.json" --grid seed=1,2 --db "$TMPD/sw.db"
 missing replay "$MIGSIM" replay "$NX.log" --no-db
+missing calibrate "$MIGSIM" calibrate "$NX.log" -o "$TMPD/cal.json"
 missing "runs list" "$MIGSIM" runs --db "$NX.db" list
 missing "runs import" "$MIGSIM" runs --db "$TMPD/imp.db" import "$NX.json"
 missing plot "$MIGSIM" plot 1 --db "$NX.db" -o "$TMPD/p.png"
@@ -91,7 +92,7 @@ typo() { # LABEL WORDS...
     check_rc "$label: a typo'd option --$bad is a usage error" 2 "$MIGSIM" "$@" "--$bad" x
     check "$label: ... did you mean '--$opt'" grep -q "did you mean '--$opt'" "$TMPD/rc.err"
 }
-for c in simulate compare replay plan sweep runs plot report live probe-vfio; do typo "$c" "$c"; done
+for c in simulate compare replay calibrate plan sweep runs plot report live probe-vfio; do typo "$c" "$c"; done
 typo "lab run" lab run
 typo "lab validate" lab validate
 check_rc "policies: an unknown argument is a usage error" 2 "$MIGSIM" policies --bogus
@@ -99,7 +100,7 @@ check_rc "version --help" 0 "$MIGSIM" version --help
 
 # every --help ends with the same exit-status footer, saying that a missing
 # file is 4
-for c in simulate compare policies replay plan sweep runs plot report live lab probe-vfio version; do
+for c in simulate compare policies replay calibrate plan sweep runs plot report live lab probe-vfio version; do
     "$MIGSIM" $c --help >"$TMPD/h" 2>&1
     check "$c --help: the exit codes, missing file = 4" grep -q "missing or unreadable" "$TMPD/h"
 done

@@ -1459,6 +1459,8 @@ json_t *live_session_json(const struct live_session *s)
     json_object_set_new(o, "qmp", json_string(s->o.source ? s->o.source : ""));
     json_object_set_new(o, "qemu_version", json_string(s->qemu_version));
     json_object_set_new(o, "qemu", json_string(s->res.m.qemu));
+    json_object_set_new(o, "accel",
+                        s->accel[0] ? json_string(s->accel) : json_null());
     json_object_set_new(o, "policy", json_string(s->res.m.policy));
     json_object_set_new(o, "apply", json_boolean(s->o.apply));
     json_object_set_new(o, "outcome",

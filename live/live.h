@@ -198,6 +198,7 @@ struct live_session {
     char qemu_version[32]; /* from the greeting, e.g. "7.2.22" */
     bool first_status;
     int64_t run_start_ns; /* monotonic, first live_session_run() */
+    char accel[8];        /* "kvm"/"tcg" when known (caller sets; JSON) */
 };
 
 /*

@@ -403,6 +403,8 @@ struct lab {
     int64_t mig_start_ns; /* monotonic, migrate sent (0 = not yet) */
     struct lab_result *r; /* for tick (postcopy, pre-switchover) */
     unsigned n_events;
+    pid_t janitor;  /* cleans up if we are killed (0 = none) */
+    int janitor_fd; /* write end of its pipe */
 };
 
 /* The source exiting ends the run at once.  The destination exits by
@@ -519,11 +521,98 @@ static void remove_files(struct lab *l)
     }
 }
 
+/* A SIGKILL leaves no handler to run: a janitor process forked once the
+ * work directory exists waits on a pipe whose only write end we hold.  End
+ * of file without the "clean" byte means we died: it kills both QEMUs'
+ * process groups (PR_SET_PDEATHSIG kills them as well), then removes the
+ * sockets and the private work directory, as lab_teardown would have. */
+static void janitor_clean(struct lab *l)
+{
+    const char *tags[] = {"src", "dst"};
+    pid_t pids[2] = {0, 0};
+    for (int i = 0; i < 2; i++) {
+        char p[PATH_MAX + 16];
+        snprintf(p, sizeof(p), "%s/%s.pid", l->dir, tags[i]);
+        FILE *f = fopen(p, "r");
+        int v = 0;
+        if (f && fscanf(f, "%d", &v) == 1 && v > 1) {
+            pids[i] = (pid_t)v;
+            kill(-pids[i], SIGKILL);
+            kill(pids[i], SIGKILL);
+        }
+        if (f) {
+            fclose(f);
+        }
+    }
+    /* Let a QEMU that was being started die before its socket goes. */
+    for (int k = 0; k < 10; k++) {
+        bool alive = false;
+        for (int i = 0; i < 2; i++) {
+            alive |=
+                pids[i] && kill(pids[i], 0) == 0 && getpgid(pids[i]) == pids[i];
+        }
+        if (!alive && k >= 2) {
+            break;
+        }
+        sleep_ns(50 * MS);
+    }
+    remove_files(l);
+}
+
+static void start_janitor(struct lab *l)
+{
+    int fds[2];
+    l->janitor_fd = -1;
+    if (pipe2(fds, O_CLOEXEC) != 0) {
+        return;
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(fds[0]);
+        close(fds[1]);
+        return;
+    }
+    if (pid == 0) {
+        /* Ctrl-C reaches the whole process group: we stay to clean up. */
+        signal(SIGINT, SIG_IGN);
+        signal(SIGTERM, SIG_IGN);
+        signal(SIGHUP, SIG_IGN);
+        close(fds[1]);
+        l->progress = NULL;
+        char b = 0;
+        ssize_t n;
+        while ((n = read(fds[0], &b, 1)) < 0 && errno == EINTR) {
+        }
+        if (n != 1) {
+            janitor_clean(l);
+        }
+        _exit(0);
+    }
+    close(fds[0]);
+    l->janitor = pid;
+    l->janitor_fd = fds[1];
+}
+
+static void stop_janitor(struct lab *l)
+{
+    if (!l->janitor) {
+        return;
+    }
+    ssize_t w = write(l->janitor_fd, "x", 1);
+    (void)w;
+    close(l->janitor_fd);
+    int st;
+    while (waitpid(l->janitor, &st, 0) < 0 && errno == EINTR) {
+    }
+    l->janitor = 0;
+}
+
 static void lab_teardown(struct lab *l)
 {
     stop_proc(&l->src, &l->qsrc);
     stop_proc(&l->dst, &l->qdst);
     remove_files(l);
+    stop_janitor(l);
     if (l->qlog) {
         fclose(l->qlog);
         l->qlog = NULL;
@@ -1335,6 +1424,7 @@ static int boot(struct lab *l, struct lab_result *r, char *err, size_t errlen)
     if (choose_accel(l, r, err, errlen) || prepare(l, err, errlen)) {
         return -1;
     }
+    start_janitor(l);
     snprintf(r->workdir, sizeof(r->workdir), "%s", l->dir);
     snprintf(r->qemu_bin, sizeof(r->qemu_bin), "%s", l->qemu);
     r->trace_events = l->n_events;

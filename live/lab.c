@@ -1784,6 +1784,9 @@ int lab_qemu_probe(const char *bin, bool with_kvm, struct lab_qemu_info *info,
             sleep_ns(50 * MS);
         }
     }
+    if (!q) {
+        goto out;
+    }
     json_t *ret = NULL;
     char e[512];
     if (qmp_execute(q, "query-version", NULL, 10 * S, &ret, e, sizeof(e)) !=

@@ -424,7 +424,7 @@ static int setup_policy(struct live_session *s, char *err, size_t errlen)
     if (qmp_execute(s->qmp, "query-memory-size-summary", NULL,
                     s->o.cmd_timeout_ns, &ret, NULL, 0) == QMP_OK) {
         uint64_t ram = qmp_get_u64(ret, "base-memory", 0);
-        if (ram) {
+        if (ram && ram <= ((uint64_t)1 << 50)) { /* 1 PiB: beyond is noise */
             sc.ram_bytes = ram;
             sc.ram.ram_bytes = ram;
         }

@@ -19,10 +19,10 @@ BUILD     ?= build
 CC        ?= cc
 OPT       ?= -O2 -g
 SAN       ?=
-PKGS      := gsl jansson sqlite3 zlib
+PKGS      := gsl jansson sqlite3 zlib libcrypto
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lgsl -lgslcblas -ljansson -lsqlite3 -lz)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lgsl -lgslcblas -ljansson -lsqlite3 -lz -lcrypto)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
 
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \

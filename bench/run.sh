@@ -5,7 +5,7 @@
 set -eu
 build=${1:-build}
 cd "$(dirname "$0")/.."
-libs="$(pkg-config --libs gsl jansson sqlite3 zlib 2>/dev/null || echo -lgsl -lgslcblas -ljansson -lsqlite3 -lz) -lm -lpthread"
+libs="$(pkg-config --libs gsl jansson sqlite3 zlib libcrypto 2>/dev/null || echo -lgsl -lgslcblas -ljansson -lsqlite3 -lz -lcrypto) -lm -lpthread"
 mkdir -p "$build/bench"
 for src in bench/bench_*.c; do
     name=$(basename "$src" .c)

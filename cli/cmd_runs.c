@@ -3,7 +3,6 @@
  * cli/cmd_runs.c — `migsim runs list|show|export|delete|diff|import|merge`:
  * the run store from the command line.
  */
-#include <getopt.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdbool.h>
@@ -13,49 +12,32 @@
 
 #include <jansson.h>
 
+#include "base/csv.h"
 #include "cli/cli.h"
+#include "cli/opts.h"
+#include "run/fields.h"
 #include "store/db.h"
 
-static void usage(FILE *f)
-{
-    fputs("Usage: migsim runs [--db FILE] ACTION [ARGS]\n"
-          "\n"
-          "Actions:\n"
-          "  list                   every run: id, kind, state, start, "
-          "policy, outcome\n"
-          "  show ID                metadata, verdict, metrics and devices "
-          "of a run\n"
-          "  export ID              the whole run (--format json) or one "
-          "table (csv)\n"
-          "  delete ID...           remove runs and everything they own\n"
-          "  diff A B               metrics of two runs side by side with "
-          "deltas\n"
-          "  import FILE...         add runs exported as JSON (runs already "
-          "present\n"
-          "                         by run key are skipped)\n"
-          "  merge A.db B.db... -o OUT.db\n"
-          "                         copy every run of the inputs into OUT.db "
-          "with new\n"
-          "                         ids, skipping runs already there\n"
-          "\n"
-          "Options:\n"
-          "  --db FILE              run store (default: $MIGSIM_DB or "
-          "./migsim.db)\n"
-          "  --format F             list/show/diff: table, json or csv; "
-          "export: json\n"
-          "                         (default) or csv\n"
-          "  --table T              export --format csv: series (default), "
-          "events,\n"
-          "                         metrics or devices\n"
-          "  -o, --output FILE      export: write to FILE instead of stdout; "
-          "merge: the\n"
-          "                         output store\n"
-          "  -h, --help             this text\n"
-          "\n"
-          "Runs are named by id as shown by `runs list`.\n",
-          f);
-    cli_print_exit_codes(f);
-}
+static const char usage_text[] =
+    "Usage: migsim runs [--db FILE] ACTION [ARGS]\n"
+    "\n"
+    "Actions:\n"
+    "  list                   every run: id, kind, state, start, policy, "
+    "outcome\n"
+    "  show ID                metadata, verdict, metrics and devices of a "
+    "run\n"
+    "  export ID              the whole run (--format json) or one table "
+    "(csv)\n"
+    "  delete ID...           remove runs and everything they own\n"
+    "  diff A B               metrics of two runs side by side with deltas\n"
+    "  import FILE...         add runs exported as JSON (runs already "
+    "present\n"
+    "                         by run key are skipped)\n"
+    "  merge A.db B.db... -o OUT.db\n"
+    "                         copy every run of the inputs into OUT.db with "
+    "new\n"
+    "                         ids, skipping runs already there\n"
+    "\n";
 
 static int parse_run_id(const char *s, int64_t *id)
 {
@@ -105,22 +87,6 @@ static void truncate_to(char *s, size_t max)
     }
 }
 
-static void csv_cell(FILE *f, const char *s)
-{
-    if (!strpbrk(s, ",\"\r\n")) {
-        fputs(s, f);
-        return;
-    }
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"') {
-            fputc('"', f);
-        }
-        fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
 static int do_list(struct db *db, enum cli_format fmt)
 {
     struct db_run_summary *list;
@@ -168,11 +134,11 @@ static int do_list(struct db *db, enum cli_format fmt)
             printf("%lld,%s,%d,%s,", (long long)s->id, db_kind_name(s->kind),
                    s->complete ? 1 : 0,
                    db_format_time(s->started_ns, t, sizeof(t)));
-            csv_cell(stdout, s->qemu);
+            csv_put(stdout, s->qemu, CSV_QUOTE_MINIMAL);
             fputc(',', stdout);
-            csv_cell(stdout, s->policy);
+            csv_put(stdout, s->policy, CSV_QUOTE_MINIMAL);
             fputc(',', stdout);
-            csv_cell(stdout, s->source);
+            csv_put(stdout, s->source, CSV_QUOTE_MINIMAL);
             printf(",%" PRIu64 ",%s,", s->seed, run_outcome_name(s->outcome));
             if (s->have_metrics) {
                 printf("%lld,%lld", (long long)s->total_ns,
@@ -197,8 +163,9 @@ static int do_list(struct db *db, enum cli_format fmt)
             truncate_to(pol, 24);
             truncate_to(src, 20);
             if (s->have_metrics) {
-                db_format_value(DB_U_NS, (double)s->total_ns, a, sizeof(a));
-                db_format_value(DB_U_NS, (double)s->downtime_ns, b, sizeof(b));
+                run_format_value(RUN_U_NS, (double)s->total_ns, a, sizeof(a));
+                run_format_value(RUN_U_NS, (double)s->downtime_ns, b,
+                                 sizeof(b));
             }
             printf("%5lld  %-6s  %-10s  %-20s  %-5s  %-24s  %-20s  %-10s  "
                    "%10s  %10s\n",
@@ -277,25 +244,26 @@ static int do_show(struct db *db, int64_t id, enum cli_format fmt)
     if (m.complete) {
         printf("Metrics\n");
         size_t nf;
-        const struct db_field *f = db_metric_fields(&nf);
+        const struct run_field *f = run_metric_fields(&nf);
         for (size_t k = 0; k < nf; k++) {
-            kv(f[k].label, db_field_format(&f[k], &r.m, buf, sizeof(buf)));
+            kv(f[k].label, run_field_format(&f[k], &r.m, buf, sizeof(buf)));
         }
         if (r.m.n_devices) {
             printf("Devices\n");
             for (unsigned d = 0; d < r.m.n_devices; d++) {
                 const struct run_device_result *dv = &r.m.devices[d];
                 char a[32], b[32], c[32], e[32];
-                printf(
-                    "  %-20s precopy %s, stop-copy %s, save %s, load %s\n",
-                    dv->name,
-                    db_format_value(DB_U_BYTES, (double)dv->precopy_bytes, a,
-                                    sizeof(a)),
-                    db_format_value(DB_U_BYTES, (double)dv->stop_copy_bytes, b,
-                                    sizeof(b)),
-                    db_format_value(DB_U_NS, (double)dv->save_ns, c, sizeof(c)),
-                    db_format_value(DB_U_NS, (double)dv->load_ns, e,
-                                    sizeof(e)));
+                printf("  %-20s precopy %s, stop-copy %s, save %s, load %s\n",
+                       dv->name,
+                       run_format_value(RUN_U_BYTES, (double)dv->precopy_bytes,
+                                        a, sizeof(a)),
+                       run_format_value(RUN_U_BYTES,
+                                        (double)dv->stop_copy_bytes, b,
+                                        sizeof(b)),
+                       run_format_value(RUN_U_NS, (double)dv->save_ns, c,
+                                        sizeof(c)),
+                       run_format_value(RUN_U_NS, (double)dv->load_ns, e,
+                                        sizeof(e)));
             }
         }
     }
@@ -354,13 +322,13 @@ static void diff_row(enum cli_format fmt, const char *name, const char *a,
                      const char *b, const char *delta)
 {
     if (fmt == CLI_FMT_CSV) {
-        csv_cell(stdout, name);
+        csv_put(stdout, name, CSV_QUOTE_MINIMAL);
         fputc(',', stdout);
-        csv_cell(stdout, a);
+        csv_put(stdout, a, CSV_QUOTE_MINIMAL);
         fputc(',', stdout);
-        csv_cell(stdout, b);
+        csv_put(stdout, b, CSV_QUOTE_MINIMAL);
         fputc(',', stdout);
-        csv_cell(stdout, delta);
+        csv_put(stdout, delta, CSV_QUOTE_MINIMAL);
         fputs("\r\n", stdout);
     } else {
         char ca[256], cb[256];
@@ -390,7 +358,7 @@ static int do_diff(struct db *db, int64_t ida, int64_t idb, enum cli_format fmt)
         return rc_exit(rc);
     }
     size_t nf;
-    const struct db_field *f = db_metric_fields(&nf);
+    const struct run_field *f = run_metric_fields(&nf);
     if (fmt == CLI_FMT_JSON) {
         json_t *o = json_object();
         json_object_set_new(o, "a", json_integer(ida));
@@ -401,8 +369,8 @@ static int do_diff(struct db *db, int64_t ida, int64_t idb, enum cli_format fmt)
                             json_string(run_outcome_name(rb.m.outcome)));
         json_t *mt = json_object();
         for (size_t k = 0; k < nf; k++) {
-            double a = db_field_value(&f[k], &ra.m);
-            double b = db_field_value(&f[k], &rb.m);
+            double a = run_field_value(&f[k], &ra.m);
+            double b = run_field_value(&f[k], &rb.m);
             json_t *e = json_object();
             json_object_set_new(e, "a",
                                 isfinite(a) ? json_real(a) : json_null());
@@ -437,15 +405,15 @@ static int do_diff(struct db *db, int64_t ida, int64_t idb, enum cli_format fmt)
                  ra.m.outcome != rb.m.outcome ? "differs" : "");
         for (size_t k = 0; k < nf; k++) {
             char a[48], b[48], d[80] = "";
-            double va = db_field_value(&f[k], &ra.m);
-            double vb = db_field_value(&f[k], &rb.m);
-            db_field_format(&f[k], &ra.m, a, sizeof(a));
-            db_field_format(&f[k], &rb.m, b, sizeof(b));
-            if (f[k].unit == DB_U_BOOL) {
+            double va = run_field_value(&f[k], &ra.m);
+            double vb = run_field_value(&f[k], &rb.m);
+            run_field_format(&f[k], &ra.m, a, sizeof(a));
+            run_field_format(&f[k], &rb.m, b, sizeof(b));
+            if (f[k].unit == RUN_U_BOOL) {
                 snprintf(d, sizeof(d), "%s", va != vb ? "differs" : "");
             } else if (isfinite(va) && isfinite(vb) && va != vb) {
                 char dv[48];
-                db_format_value(f[k].unit, vb - va, dv, sizeof(dv));
+                run_format_value(f[k].unit, vb - va, dv, sizeof(dv));
                 if (va != 0) {
                     snprintf(d, sizeof(d), "%s%s (%+.1f%%)", vb > va ? "+" : "",
                              dv, 100.0 * (vb - va) / va);
@@ -483,139 +451,164 @@ static int do_import(struct db *db, char **files, int n)
     return ret;
 }
 
-int cmd_runs(int argc, char **argv)
+static int do_merge(const char *out, char **args, int nargs)
 {
-    static const struct option opts[] = {
-        {"db", required_argument, NULL, 'd'},
-        {"format", required_argument, NULL, 'f'},
-        {"table", required_argument, NULL, 't'},
-        {"output", required_argument, NULL, 'o'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    const char *db_file = getenv("MIGSIM_DB");
-    const char *format = NULL, *table = NULL, *out = NULL;
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'd':
-            db_file = optarg;
-            break;
-        case 'f':
-            format = optarg;
-            break;
-        case 't':
-            table = optarg;
-            break;
-        case 'o':
-            out = optarg;
-            break;
-        case 'h':
-            usage(stdout);
-            return EXIT_OK;
-        default:
-            usage(stderr);
-            return EXIT_USAGE;
-        }
-    }
-    if (!db_file || !*db_file) {
-        db_file = DB_DEFAULT_PATH;
-    }
-    if (optind >= argc) {
-        usage(stderr);
+    if (!out || nargs < 1) {
+        cli_error("usage: migsim runs merge A.db [B.db...] -o OUT.db");
         return EXIT_USAGE;
     }
-    const char *action = argv[optind++];
-    char **args = argv + optind;
-    int nargs = argc - optind;
+    char err[1024];
+    size_t copied, skipped;
+    if (db_merge(out, (const char *const *)args, (size_t)nargs, &copied,
+                 &skipped, err, sizeof(err)) != 0) {
+        cli_error("%s", err);
+        return EXIT_IO;
+    }
+    printf("merged %zu runs into %s (%zu already present)\n", copied, out,
+           skipped);
+    return EXIT_OK;
+}
 
-    if (strcmp(action, "merge") == 0) {
-        if (!out || nargs < 1) {
-            cli_error("usage: migsim runs merge A.db [B.db...] -o OUT.db");
+static int do_delete(struct db *db, char **args, int nargs)
+{
+    char err[1024];
+    for (int i = 0; i < nargs; i++) {
+        int64_t id;
+        if (parse_run_id(args[i], &id) != 0) {
             return EXIT_USAGE;
         }
-        char err[1024];
-        size_t copied, skipped;
-        if (db_merge(out, (const char *const *)args, (size_t)nargs, &copied,
-                     &skipped, err, sizeof(err)) != 0) {
+        int rc = db_delete(db, id, err, sizeof(err));
+        if (rc != 0) {
             cli_error("%s", err);
-            return EXIT_IO;
+            return rc_exit(rc);
         }
-        printf("merged %zu runs into %s (%zu already present)\n", copied, out,
-               skipped);
-        return EXIT_OK;
+        printf("deleted run %lld\n", (long long)id);
     }
+    return EXIT_OK;
+}
 
-    enum cli_format fmt = CLI_FMT_TABLE;
-    if (strcmp(action, "export") != 0 && format &&
-        cli_parse_format(format, &fmt) != 0) {
+enum action { A_LIST, A_SHOW, A_EXPORT, A_DIFF, A_DELETE, A_IMPORT };
+
+static const struct {
+    const char *name;
+    int want; /* run ids it takes; -1: at least one argument (not ids) */
+} actions[] = {
+    [A_LIST] = {"list", 0},      [A_SHOW] = {"show", 1},
+    [A_EXPORT] = {"export", 1},  [A_DIFF] = {"diff", 2},
+    [A_DELETE] = {"delete", -1}, [A_IMPORT] = {"import", -1},
+};
+
+struct runs_args {
+    const char *db_file, *format, *table, *out;
+    enum cli_format fmt;
+    enum action act;
+    char **args;
+    int nargs;
+    int64_t ids[2];
+};
+
+/* The action and its arguments; EXIT_OK or EXIT_USAGE. */
+static int check_action(const char *name, struct runs_args *a)
+{
+    int k = -1;
+    for (unsigned i = 0; i < sizeof(actions) / sizeof(actions[0]); i++) {
+        if (strcmp(name, actions[i].name) == 0) {
+            k = (int)i;
+        }
+    }
+    if (k < 0) {
+        cli_error("unknown action '%s' (see 'migsim runs --help')", name);
         return EXIT_USAGE;
     }
-    int want = -1; /* number of run ids the action takes; -1: any >= 1 */
-    if (strcmp(action, "list") == 0) {
-        want = 0;
-    } else if (strcmp(action, "show") == 0 || strcmp(action, "export") == 0) {
-        want = 1;
-    } else if (strcmp(action, "diff") == 0) {
-        want = 2;
-    } else if (strcmp(action, "delete") != 0 && strcmp(action, "import") != 0) {
-        cli_error("unknown action '%s' (see 'migsim runs --help')", action);
+    a->act = (enum action)k;
+    if (a->act != A_EXPORT && a->format &&
+        cli_parse_format(a->format, &a->fmt) != 0) {
         return EXIT_USAGE;
     }
-    if ((want >= 0 && nargs != want) || (want < 0 && nargs < 1)) {
-        cli_error("runs %s: expected %s", action,
+    int want = actions[k].want;
+    if ((want >= 0 && a->nargs != want) || (want < 0 && a->nargs < 1)) {
+        cli_error("runs %s: expected %s", name,
                   want == 0   ? "no arguments"
                   : want == 1 ? "one run id"
                   : want == 2 ? "two run ids"
                               : "at least one argument");
         return EXIT_USAGE;
     }
-    int64_t ids[2] = {0, 0};
-    if (strcmp(action, "import") != 0 && strcmp(action, "delete") != 0) {
-        for (int i = 0; i < nargs; i++) {
-            if (parse_run_id(args[i], &ids[i]) != 0) {
-                return EXIT_USAGE;
-            }
+    for (int i = 0; i < want; i++) {
+        if (parse_run_id(a->args[i], &a->ids[i]) != 0) {
+            return EXIT_USAGE;
         }
     }
+    return EXIT_OK;
+}
+
+static int run_action(struct db *db, const struct runs_args *a)
+{
+    switch (a->act) {
+    case A_LIST:
+        return do_list(db, a->fmt);
+    case A_SHOW:
+        return do_show(db, a->ids[0], a->fmt);
+    case A_EXPORT:
+        return do_export(db, a->ids[0], a->format, a->table, a->out);
+    case A_DIFF:
+        return do_diff(db, a->ids[0], a->ids[1], a->fmt);
+    case A_IMPORT:
+        return do_import(db, a->args, a->nargs);
+    case A_DELETE:
+        break;
+    }
+    return do_delete(db, a->args, a->nargs);
+}
+
+int cmd_runs(int argc, char **argv)
+{
+    struct runs_args a = {.db_file = getenv("MIGSIM_DB")};
+    // clang-format off
+    const struct cli_opt opts[] = {
+        {.name = "db", .kind = CLI_STR, .dst = &a.db_file, .arg = "FILE", .help = "run store (default: $MIGSIM_DB or ./migsim.db)"},
+        {.name = "format", .kind = CLI_STR, .dst = &a.format, .arg = "F", .help = "list/show/diff: table, json or csv; export: json\n" "(default) or csv"},
+        {.name = "table", .kind = CLI_STR, .dst = &a.table, .arg = "T", .help = "export --format csv: series (default), events,\n" "metrics or devices"},
+        {.name = "output", .key = 'o', .kind = CLI_STR, .dst = &a.out, .arg = "FILE", .help = "export: write to FILE instead of stdout; merge: the\n" "output store"},
+    };
+    // clang-format on
+    const struct cli_spec spec = {"runs",
+                                  usage_text,
+                                  NULL,
+                                  opts,
+                                  sizeof(opts) / sizeof(opts[0]),
+                                  "Runs are named by id as shown by `runs "
+                                  "list`.\n"};
+    int argi;
+    int rc = cli_parse(&spec, argc, argv, &argi);
+    if (rc >= 0) {
+        return rc;
+    }
+    if (argi >= argc) {
+        cli_help(&spec, stderr);
+        return EXIT_USAGE;
+    }
+    const char *action = argv[argi];
+    a.args = argv + argi + 1;
+    a.nargs = argc - argi - 1;
+    if (strcmp(action, "merge") == 0) {
+        return do_merge(a.out, a.args, a.nargs);
+    }
+    rc = check_action(action, &a);
+    if (rc != EXIT_OK) {
+        return rc;
+    }
+    const char *path = a.db_file && *a.db_file ? a.db_file : DB_DEFAULT_PATH;
     char err[1024];
     /* Only import creates a store; the others need an existing one. */
-    struct db *db = strcmp(action, "import") == 0
-                        ? db_open(db_file, err, sizeof(err))
-                        : db_open_existing(db_file, err, sizeof(err));
+    struct db *db = a.act == A_IMPORT
+                        ? db_open(path, err, sizeof(err))
+                        : db_open_existing(path, err, sizeof(err));
     if (!db) {
         cli_error("%s", err);
         return EXIT_IO;
     }
-    int ret;
-    if (strcmp(action, "list") == 0) {
-        ret = do_list(db, fmt);
-    } else if (strcmp(action, "show") == 0) {
-        ret = do_show(db, ids[0], fmt);
-    } else if (strcmp(action, "export") == 0) {
-        ret = do_export(db, ids[0], format, table, out);
-    } else if (strcmp(action, "diff") == 0) {
-        ret = do_diff(db, ids[0], ids[1], fmt);
-    } else if (strcmp(action, "import") == 0) {
-        ret = do_import(db, args, nargs);
-    } else {
-        ret = EXIT_OK;
-        for (int i = 0; i < nargs; i++) {
-            int64_t id;
-            if (parse_run_id(args[i], &id) != 0) {
-                ret = EXIT_USAGE;
-                break;
-            }
-            int rc = db_delete(db, id, err, sizeof(err));
-            if (rc != 0) {
-                cli_error("%s", err);
-                ret = rc_exit(rc);
-                break;
-            }
-            printf("deleted run %lld\n", (long long)id);
-        }
-    }
+    rc = run_action(db, &a);
     db_close(db);
-    return ret;
+    return rc;
 }

@@ -3,7 +3,6 @@
  * cli/cmd_simulate.c — `migsim simulate` and `migsim compare`: run a
  * scenario under one or more policies and print the results.
  */
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +11,7 @@
 #include <jansson.h>
 
 #include "cli/cli.h"
+#include "cli/opts.h"
 #include "cli/runout.h"
 #include "policy/policy.h"
 #include "engine/engine.h"
@@ -24,54 +24,131 @@
 #define MAX_POLICIES 32
 #define MAX_SETS     64
 
-static void usage(FILE *f, bool compare)
+static const char usage_compare[] =
+    "Usage: migsim compare SCENARIO --policy A --policy B ... [options]\n\n"
+    "Run the scenario once per policy on the same inputs and seed, rank the\n"
+    "policies (converged first, then by total time, then downtime) and show "
+    "what\neach costs (exact() calls, bitmap-sync time, spin, throttle).\n\n";
+static const char usage_simulate[] =
+    "Usage: migsim simulate SCENARIO [options]\n\n"
+    "Simulate a live migration of SCENARIO (a JSON file, or - for stdin) "
+    "under\nQEMU's migration loop for the chosen version, once per --policy "
+    "(default:\nqemu).\n\n";
+static const char usage_after[] =
+    "JSON output: {\"scenario\", \"source\", \"seed\", \"results\": "
+    "[{\"policy\", \"qemu\",\n"
+    "\"outcome\" (converged|timeout|aborted|failed), \"total_ms\", "
+    "\"downtime_ms\",\n\"downtime_limit_ms\", \"iterations\", "
+    "\"bitmap_syncs\", \"estimate_calls\",\n\"exact_calls\", "
+    "\"sync_time_ms\", \"bytes_transferred\", \"expected_downtime_ms\",\n"
+    "\"exact_calls_per_s\", \"spin_cpu_ms\", \"sync_bql_ms\", ...}]}\n";
+
+/* What the command line asks for. */
+struct sim_args {
+    bool compare;
+    const char *policies[MAX_POLICIES];
+    unsigned n_pol;
+    const char *sets[MAX_SETS];
+    unsigned n_sets;
+    const char *qemu, *seed, *ram_mode;
+    const char *series_path, *db_path, *plot_dir;
+    bool no_db, keys;
+    enum cli_format fmt;
+    const char *path; /* the scenario */
+};
+
+/* Parse; -1 to go on, else the exit code. */
+static int parse_args(int argc, char **argv, struct sim_args *a)
 {
-    if (compare) {
-        fprintf(f, "Usage: migsim compare SCENARIO --policy A --policy B ... "
-                   "[options]\n\n"
-                   "Run the scenario once per policy on the same inputs and "
-                   "seed, rank the\npolicies (converged first, then by total "
-                   "time, then downtime) and show what\neach costs (exact() "
-                   "calls, bitmap-sync time, spin, throttle).\n\n");
-    } else {
-        fprintf(f, "Usage: migsim simulate SCENARIO [options]\n\n"
-                   "Simulate a live migration of SCENARIO (a JSON file, or - "
-                   "for stdin) under\nQEMU's migration loop for the chosen "
-                   "version, once per --policy (default:\nqemu).\n\n");
+    char qemu_help[256];
+    snprintf(qemu_help, sizeof(qemu_help),
+             "override the scenario's QEMU version (%s)", scn_qemu_list());
+    // clang-format off
+    const struct cli_opt opts[] = {
+        {.name = "policy", .key = 'p', .kind = CLI_LIST, .dst = a->policies, .count = &a->n_pol, .cap = MAX_POLICIES, .arg = "SPEC", .help = "policy spec (repeatable; see 'migsim policies')"},
+        {.name = "qemu", .key = 'q', .kind = CLI_STR, .dst = &a->qemu, .arg = "VERSION", .help = qemu_help},
+        {.name = "set", .key = 's', .kind = CLI_LIST, .dst = a->sets, .count = &a->n_sets, .cap = MAX_SETS, .arg = "KEY=VALUE", .help = "override a scenario key (repeatable), e.g.\n" "--set migration.downtime_limit=2s"},
+        {.name = "seed", .kind = CLI_STR, .dst = &a->seed, .arg = "N", .help = "override the seed"},
+        {.name = "ram-mode", .kind = CLI_STR, .dst = &a->ram_mode, .arg = "MODE", .help = "page or aggregate"},
+        {.name = "format", .key = 'f', .kind = CLI_FORMAT, .dst = &a->fmt, .arg = "FMT", .help = "table (default), json or csv"},
+        {.name = "series", .kind = CLI_STR, .dst = &a->series_path, .arg = "FILE", .help = "write the per-iteration series of every run as CSV"},
+        {.name = "db", .kind = CLI_STR, .dst = &a->db_path, .arg = "FILE", .help = "store the runs in FILE (default $MIGSIM_DB or\n" "./migsim.db)"},
+        {.name = "no-db", .kind = CLI_FLAG, .dst = &a->no_db, .help = "do not store the runs"},
+        {.name = "plot", .kind = CLI_STR, .dst = &a->plot_dir, .arg = "DIR", .help = "draw a timeline per run (and compare/cdf plots)\n" "into DIR: PNG plus the .gp/.dat files"},
+        {.name = "keys", .kind = CLI_FLAG, .dst = &a->keys, .help = "list every scenario key and exit"},
+    };
+    // clang-format on
+    const char *cmd = a->compare ? "compare" : "simulate";
+    const struct cli_spec spec = {cmd,
+                                  a->compare ? usage_compare : usage_simulate,
+                                  NULL,
+                                  opts,
+                                  sizeof(opts) / sizeof(opts[0]),
+                                  usage_after};
+    int argi;
+    int rc = cli_parse(&spec, argc, argv, &argi);
+    if (rc >= 0) {
+        return rc;
     }
-    fprintf(f,
-            "Options:\n"
-            "  -p, --policy SPEC     policy spec (repeatable; see 'migsim "
-            "policies')\n"
-            "  -q, --qemu VERSION    override the scenario's QEMU version "
-            "(%s)\n"
-            "  -s, --set KEY=VALUE   override a scenario key (repeatable), "
-            "e.g.\n"
-            "                        --set migration.downtime_limit=2s\n"
-            "      --seed N          override the seed\n"
-            "      --ram-mode MODE   page or aggregate\n"
-            "  -f, --format FMT      table (default), json or csv\n"
-            "      --series FILE     write the per-iteration series of every "
-            "run as CSV\n"
-            "      --db FILE         store the runs in FILE (default "
-            "$MIGSIM_DB or\n"
-            "                        ./migsim.db)\n"
-            "      --no-db           do not store the runs\n"
-            "      --plot DIR        draw a timeline per run (and compare/cdf "
-            "plots)\n"
-            "                        into DIR: PNG plus the .gp/.dat files\n"
-            "      --keys            list every scenario key and exit\n"
-            "  -h, --help            this text\n",
-            scn_qemu_list());
-    fprintf(f, "\nJSON output: {\"scenario\", \"source\", \"seed\", "
-               "\"results\": [{\"policy\", \"qemu\",\n"
-               "\"outcome\" (converged|timeout|aborted|failed), "
-               "\"total_ms\", \"downtime_ms\",\n\"downtime_limit_ms\", "
-               "\"iterations\", \"bitmap_syncs\", \"estimate_calls\",\n"
-               "\"exact_calls\", \"sync_time_ms\", \"bytes_transferred\", "
-               "\"expected_downtime_ms\",\n\"exact_calls_per_s\", "
-               "\"spin_cpu_ms\", \"sync_bql_ms\", ...}]}\n");
-    cli_print_exit_codes(f);
+    if (a->keys) {
+        scn_print_keys(stdout);
+        return EXIT_OK;
+    }
+    if (argi != argc - 1) {
+        cli_error("expected one SCENARIO file (see 'migsim %s --help')", cmd);
+        return EXIT_USAGE;
+    }
+    if (a->compare && a->n_pol < 1) {
+        cli_error("compare needs at least one --policy");
+        return EXIT_USAGE;
+    }
+    if (a->n_pol == 0) {
+        a->policies[a->n_pol++] = "qemu";
+    }
+    a->path = argv[argi];
+    return -1;
+}
+
+/* Load the scenario with the overrides; NULL (message printed, *rc set) on
+ * error. */
+static struct scn_doc *load_scenario(const struct sim_args *a,
+                                     struct scenario *scn, int *rc)
+{
+    char err[512];
+    struct scn_doc *doc = scn_doc_load(a->path, err, sizeof(err));
+    if (!doc) {
+        cli_error("%s", err);
+        *rc = EXIT_DATA;
+        return NULL;
+    }
+    /* --qemu, --seed and --ram-mode are --set of these keys */
+    const char *const keys[] = {"qemu", "seed", "sim.ram_mode"};
+    const char *const vals[] = {a->qemu, a->seed, a->ram_mode};
+    char assign[256];
+    for (unsigned i = 0; i < a->n_sets + 3; i++) {
+        const char *set = i < a->n_sets ? a->sets[i] : NULL;
+        if (!set && !vals[i - a->n_sets]) {
+            continue;
+        }
+        if (!set) {
+            snprintf(assign, sizeof(assign), "%s=\"%s\"", keys[i - a->n_sets],
+                     vals[i - a->n_sets]);
+            set = assign;
+        }
+        if (scn_doc_set(doc, set, err, sizeof(err))) {
+            cli_error("%s", err);
+            scn_doc_free(doc);
+            *rc = EXIT_USAGE;
+            return NULL;
+        }
+    }
+    if (scn_resolve(doc, scn, err, sizeof(err))) {
+        cli_error("%s", err);
+        scn_doc_free(doc);
+        *rc = EXIT_DATA;
+        return NULL;
+    }
+    return doc;
 }
 
 /* Save every run (one batch each); ids and metas are returned for output
@@ -165,198 +242,91 @@ static int draw(const char *dir, const struct run_result *res,
     return EXIT_OK;
 }
 
-static int run_common(int argc, char **argv, bool compare)
+/* Simulate under every policy; *done is how many results to free. */
+static int simulate_all(const struct sim_args *a, const struct scenario *scn,
+                        struct run_result *res, unsigned *done)
 {
-    const char *policies[MAX_POLICIES];
-    unsigned n_pol = 0;
-    const char *sets[MAX_SETS];
-    unsigned n_sets = 0;
-    const char *qemu = NULL, *seed = NULL, *ram_mode = NULL;
-    const char *series_path = NULL;
-    const char *db_path = getenv("MIGSIM_DB");
-    const char *plot_dir = NULL;
-    bool no_db = false;
-    enum cli_format fmt = CLI_FMT_TABLE;
-    static const struct option opts[] = {
-        {"policy", required_argument, NULL, 'p'},
-        {"qemu", required_argument, NULL, 'q'},
-        {"set", required_argument, NULL, 's'},
-        {"seed", required_argument, NULL, 'S'},
-        {"ram-mode", required_argument, NULL, 'R'},
-        {"format", required_argument, NULL, 'f'},
-        {"series", required_argument, NULL, 'T'},
-        {"keys", no_argument, NULL, 'K'},
-        {"db", required_argument, NULL, 'D'},
-        {"no-db", no_argument, NULL, 'N'},
-        {"plot", required_argument, NULL, 'P'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    optind = 1;
-    int c;
-    while ((c = getopt_long(argc, argv, "p:q:s:f:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'p':
-            if (n_pol == MAX_POLICIES) {
-                cli_error("at most %d policies", MAX_POLICIES);
-                return EXIT_USAGE;
-            }
-            policies[n_pol++] = optarg;
-            break;
-        case 'q':
-            qemu = optarg;
-            break;
-        case 's':
-            if (n_sets == MAX_SETS) {
-                cli_error("at most %d --set", MAX_SETS);
-                return EXIT_USAGE;
-            }
-            sets[n_sets++] = optarg;
-            break;
-        case 'S':
-            seed = optarg;
-            break;
-        case 'R':
-            ram_mode = optarg;
-            break;
-        case 'f':
-            if (cli_parse_format(optarg, &fmt)) {
-                return EXIT_USAGE;
-            }
-            break;
-        case 'T':
-            series_path = optarg;
-            break;
-        case 'K':
-            scn_print_keys(stdout);
-            return EXIT_OK;
-        case 'D':
-            db_path = optarg;
-            break;
-        case 'N':
-            no_db = true;
-            break;
-        case 'P':
-            plot_dir = optarg;
-            break;
-        case 'h':
-            usage(stdout, compare);
-            return EXIT_OK;
-        default:
-            usage(stderr, compare);
-            return EXIT_USAGE;
-        }
-    }
-    if (optind != argc - 1) {
-        cli_error("expected one SCENARIO file (see 'migsim %s --help')",
-                  compare ? "compare" : "simulate");
-        return EXIT_USAGE;
-    }
-    if (compare && n_pol < 1) {
-        cli_error("compare needs at least one --policy");
-        return EXIT_USAGE;
-    }
-    if (n_pol == 0) {
-        policies[n_pol++] = "qemu";
-    }
-    const char *path = argv[optind];
     char err[512];
-    struct scn_doc *doc = scn_doc_load(path, err, sizeof(err));
-    if (!doc) {
-        cli_error("%s", err);
-        return EXIT_DATA;
-    }
-    char assign[256];
-    int rc = EXIT_OK;
-    for (unsigned i = 0; i < n_sets; i++) {
-        if (scn_doc_set(doc, sets[i], err, sizeof(err))) {
-            cli_error("%s", err);
-            scn_doc_free(doc);
-            return EXIT_USAGE;
-        }
-    }
-    if (qemu) {
-        snprintf(assign, sizeof(assign), "qemu=\"%s\"", qemu);
-        if (scn_doc_set(doc, assign, err, sizeof(err))) {
-            cli_error("%s", err);
-            scn_doc_free(doc);
-            return EXIT_USAGE;
-        }
-    }
-    if (seed) {
-        snprintf(assign, sizeof(assign), "seed=\"%s\"", seed);
-        if (scn_doc_set(doc, assign, err, sizeof(err))) {
-            cli_error("%s", err);
-            scn_doc_free(doc);
-            return EXIT_USAGE;
-        }
-    }
-    if (ram_mode) {
-        snprintf(assign, sizeof(assign), "sim.ram_mode=\"%s\"", ram_mode);
-        if (scn_doc_set(doc, assign, err, sizeof(err))) {
-            cli_error("%s", err);
-            scn_doc_free(doc);
-            return EXIT_USAGE;
-        }
-    }
-    struct scenario scn;
-    if (scn_resolve(doc, &scn, err, sizeof(err))) {
-        cli_error("%s", err);
-        scn_doc_free(doc);
-        return EXIT_DATA;
-    }
-    struct run_result *res = calloc(n_pol, sizeof(*res));
-    if (!res) {
-        cli_error("out of memory");
-        scn_doc_free(doc);
-        return EXIT_INTERNAL;
-    }
     struct mig_options mo;
     mig_options_default(&mo);
-    unsigned done = 0;
-    for (; done < n_pol; done++) {
-        if (mig_simulate(&scn, policies[done], &mo, &res[done], err,
+    for (*done = 0; *done < a->n_pol; (*done)++) {
+        if (mig_simulate(scn, a->policies[*done], &mo, &res[*done], err,
                          sizeof(err))) {
-            cli_error("%s: policy '%s': %s", path, policies[done], err);
-            rc = EXIT_DATA;
-            break;
+            cli_error("%s: policy '%s': %s", a->path, a->policies[*done], err);
+            return EXIT_DATA;
         }
     }
+    return EXIT_OK;
+}
+
+/* Store, draw and print the runs. */
+static int output(const struct sim_args *a, const struct scn_doc *doc,
+                  const struct scenario *scn, const struct run_result *res)
+{
     long long *ids = NULL;
     struct db_run_meta *metas = NULL;
-    if (rc == EXIT_OK && !no_db) {
-        rc = store_runs(doc, &scn, path, res, n_pol,
-                        db_path && *db_path ? db_path : DB_DEFAULT_PATH, &ids,
-                        &metas);
+    int rc = EXIT_OK;
+    if (!a->no_db) {
+        rc =
+            store_runs(doc, scn, a->path, res, a->n_pol,
+                       a->db_path && *a->db_path ? a->db_path : DB_DEFAULT_PATH,
+                       &ids, &metas);
     }
-    if (rc == EXIT_OK && plot_dir) {
-        rc = draw(plot_dir, res, metas, n_pol);
+    if (rc == EXIT_OK && a->plot_dir) {
+        rc = draw(a->plot_dir, res, metas, a->n_pol);
     }
     if (rc == EXIT_OK) {
+        char err[512];
         struct runout_ctx ctx = {
-            .scenario = &scn,
-            .source = path,
+            .scenario = scn,
+            .source = a->path,
             .runs = res,
-            .n = n_pol,
-            .rank = compare,
+            .n = a->n_pol,
+            .rank = a->compare,
             .run_ids = ids,
         };
-        if (runout_print(&ctx, fmt, stdout)) {
+        if (runout_print(&ctx, a->fmt, stdout)) {
             rc = EXIT_IO;
         }
-        if (series_path && rc == EXIT_OK &&
-            runout_write_series(&ctx, series_path, err, sizeof(err))) {
+        if (a->series_path && rc == EXIT_OK &&
+            runout_write_series(&ctx, a->series_path, err, sizeof(err))) {
             cli_error("%s", err);
             rc = EXIT_IO;
         }
     }
     free(ids);
     if (metas) {
-        for (unsigned i = 0; i < n_pol; i++) {
+        for (unsigned i = 0; i < a->n_pol; i++) {
             metas[i].scenario_json = NULL; /* owned by store_runs' caller */
             metas[i].command_line = NULL;
         }
         free(metas);
+    }
+    return rc;
+}
+
+static int run_common(int argc, char **argv, bool compare)
+{
+    struct sim_args a = {.compare = compare, .db_path = getenv("MIGSIM_DB")};
+    int rc = parse_args(argc, argv, &a);
+    if (rc >= 0) {
+        return rc;
+    }
+    struct scenario scn;
+    struct scn_doc *doc = load_scenario(&a, &scn, &rc);
+    if (!doc) {
+        return rc;
+    }
+    struct run_result *res = calloc(a.n_pol, sizeof(*res));
+    if (!res) {
+        cli_error("out of memory");
+        scn_doc_free(doc);
+        return EXIT_INTERNAL;
+    }
+    unsigned done = 0;
+    rc = simulate_all(&a, &scn, res, &done);
+    if (rc == EXIT_OK) {
+        rc = output(&a, doc, &scn, res);
     }
     for (unsigned i = 0; i < done; i++) {
         run_result_free(&res[i]);

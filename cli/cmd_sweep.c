@@ -57,21 +57,23 @@ struct out_ctx {
     int width[PLAN_MAX_AXES];
 };
 
-static void csv_str(FILE *f, const char *s)
-{
-    if (strpbrk(s, ",\"\n\r") == NULL) {
-        fputs(s, f);
-        return;
-    }
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"') {
-            fputc('"', f);
-        }
-        fputc(*s, f);
-    }
-    fputc('"', f);
-}
+/* sweep --format csv: the metrics after the policy column */
+static const struct run_col sweep_csv_cols[] = {
+    {"outcome", NULL, RUN_F_RAW, 0, CSV_QUOTE_MINIMAL},
+    {"total_ms", "total_ns", RUN_F_MS, 6, 0},
+    {"downtime_ms", "downtime_ns", RUN_F_MS, 6, 0},
+    {"src_downtime_ms", "src_downtime_ns", RUN_F_MS, 6, 0},
+    {"expected_downtime_ms", "expected_downtime_ns", RUN_F_MS, 6, 0},
+    {"downtime_limit_ms", "downtime_limit_ns", RUN_F_MS, 6, 0},
+    {"iterations", NULL, RUN_F_INT, 0, 0},
+    {"bitmap_syncs", NULL, RUN_F_INT, 0, 0},
+    {"exact_calls", NULL, RUN_F_INT, 0, 0},
+    {"sync_time_ms", "sync_time_ns", RUN_F_MS, 6, 0},
+    {"max_throttle_pct", NULL, RUN_F_G, 6, 0},
+    {"bytes_transferred", NULL, RUN_F_INT, 0, 0},
+    {"fingerprint", NULL, RUN_F_RAW, 0, CSV_QUOTE_MINIMAL},
+    {NULL, NULL, 0, 0, 0},
+};
 
 static void header(const struct out_ctx *o)
 {
@@ -83,13 +85,11 @@ static void header(const struct out_ctx *o)
         fputs("index,key", stdout);
         for (size_t a = 0; a < g->n_axes; a++) {
             fputc(',', stdout);
-            csv_str(stdout, g->axes[a].key);
+            csv_put(stdout, g->axes[a].key, CSV_QUOTE_MINIMAL);
         }
-        fputs(",seed,policy,outcome,total_ms,downtime_ms,src_downtime_ms,"
-              "expected_downtime_ms,downtime_limit_ms,iterations,"
-              "bitmap_syncs,exact_calls,sync_time_ms,max_throttle_pct,"
-              "bytes_transferred,fingerprint,run_id,status,error\n",
-              stdout);
+        fputs(",seed,policy", stdout);
+        run_csv_header(stdout, RUN_REC_METRICS, sweep_csv_cols, true);
+        fputs(",run_id,status,error\n", stdout);
     } else if (o->fmt == CLI_FMT_JSON) {
         json_t *ax = json_array();
         for (size_t a = 0; a < g->n_axes; a++) {
@@ -131,26 +131,15 @@ static int on_point(void *ctx, const struct plan_point *p)
         printf("%" PRIu64 ",%s", p->index, p->key);
         for (size_t a = 0; a < g->n_axes; a++) {
             fputc(',', stdout);
-            csv_str(stdout, g->axes[a].values[p->coord[a]]);
+            csv_put(stdout, g->axes[a].values[p->coord[a]], CSV_QUOTE_MINIMAL);
         }
         printf(",%" PRIu64 ",", p->seed);
-        csv_str(stdout, p->policy);
-        if (m) {
-            printf(
-                ",%s,%.6f,%.6f,%.6f,%.6f,%.6f,%" PRIu64 ",%" PRIu64 ",%" PRIu64
-                ",%.6f,%.6g,%" PRIu64 ",%016" PRIx64,
-                outcome, (double)m->total_ns / 1e6,
-                (double)m->downtime_ns / 1e6, (double)m->src_downtime_ns / 1e6,
-                (double)m->expected_downtime_ns / 1e6,
-                (double)m->downtime_limit_ns / 1e6, m->iterations,
-                m->bitmap_syncs, m->exact_calls, (double)m->sync_time_ns / 1e6,
-                m->max_throttle_pct, m->bytes_transferred, m->fingerprint);
-        } else {
-            printf(",,,,,,,,,,,,,");
-        }
+        csv_put(stdout, p->policy, CSV_QUOTE_MINIMAL);
+        run_csv_row(stdout, RUN_REC_METRICS, sweep_csv_cols, m, true);
         printf(",%" PRId64 ",%s,", p->run_id,
                plan_point_status_name(p->status));
-        csv_str(stdout, p->status == PLAN_PT_FAILED ? p->error : "");
+        csv_put(stdout, p->status == PLAN_PT_FAILED ? p->error : "",
+                CSV_QUOTE_MINIMAL);
         fputc('\n', stdout);
     } else if (o->fmt == CLI_FMT_JSON) {
         json_t *e = json_object();

@@ -7,68 +7,100 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/engine.h"
+#include "base/csv.h"
 #include "base/units.h"
+#include "engine/engine.h"
+#include "run/fields.h"
 
-static double ms(int64_t ns)
-{
-    return (double)ns / 1e6;
-}
+/* The `results` element of simulate/compare JSON (the policy column is
+ * always quoted in CSV). */
+static const struct run_col metrics_json_cols[] = {
+    {"policy", NULL, RUN_F_RAW, 0, CSV_QUOTE_ALWAYS},
+    {"qemu", NULL, RUN_F_RAW, 0, 0},
+    {"outcome", NULL, RUN_F_RAW, 0, 0},
+    {"total_ms", "total_ns", RUN_F_MS, 3, 0},
+    {"downtime_ms", "downtime_ns", RUN_F_MS, 3, 0},
+    {"src_downtime_ms", "src_downtime_ns", RUN_F_MS, 3, 0},
+    {"downtime_limit_ms", "downtime_limit_ns", RUN_F_MS, 3, 0},
+    {"downtime_violation", NULL, RUN_F_INT, 0, 0},
+    {"iterations", NULL, RUN_F_INT, 0, 0},
+    {"bitmap_syncs", NULL, RUN_F_INT, 0, 0},
+    {"estimate_calls", NULL, RUN_F_INT, 0, 0},
+    {"exact_calls", NULL, RUN_F_INT, 0, 0},
+    {"exact_calls_per_s", NULL, RUN_F_FIX, 3, 0},
+    {"sync_time_ms", "sync_time_ns", RUN_F_MS, 3, 0},
+    {"sync_bql_ms", "bql_ns", RUN_F_MS, 3, 0},
+    {"spin_cpu_ms", "spin_cpu_ns", RUN_F_MS, 3, 0},
+    {"bytes_transferred", NULL, RUN_F_INT, 0, 0},
+    {"precopy_bytes", NULL, RUN_F_INT, 0, 0},
+    {"downtime_bytes", NULL, RUN_F_INT, 0, 0},
+    {"postcopy_bytes", NULL, RUN_F_INT, 0, 0},
+    {"expected_downtime_ms", "expected_downtime_ns", RUN_F_MS, 3, 0},
+    {"max_throttle_pct", NULL, RUN_F_FIX, 1, 0},
+    {"postcopy", NULL, RUN_F_INT, 0, 0},
+    {"fingerprint", NULL, RUN_F_RAW, 0, 0},
+    {NULL, NULL, 0, 0, 0},
+};
+
+static const struct run_col device_json_cols[] = {
+    {"name", NULL, RUN_F_RAW, 0, 0},
+    {"precopy_bytes", NULL, RUN_F_INT, 0, 0},
+    {"stop_copy_bytes", NULL, RUN_F_INT, 0, 0},
+    {"save_ms", "save_ns", RUN_F_MS, 3, 0},
+    {"load_ms", "load_ns", RUN_F_MS, 3, 0},
+    {NULL, NULL, 0, 0, 0},
+};
+
+/* simulate/compare --format csv: these of the JSON columns */
+static const char *const metrics_csv_names[] = {
+    "policy",
+    "qemu",
+    "outcome",
+    "total_ms",
+    "downtime_ms",
+    "src_downtime_ms",
+    "downtime_limit_ms",
+    "downtime_violation",
+    "iterations",
+    "bitmap_syncs",
+    "estimate_calls",
+    "exact_calls",
+    "exact_calls_per_s",
+    "sync_time_ms",
+    "sync_bql_ms",
+    "spin_cpu_ms",
+    "bytes_transferred",
+    "expected_downtime_ms",
+    "max_throttle_pct",
+    NULL,
+};
+
+/* --series FILE, after the policy column */
+static const struct run_col series_csv_cols[] = {
+    {"t_ms", "t_ns", RUN_F_MS, 3, 0},
+    {"iteration", NULL, RUN_F_INT, 0, 0},
+    {"estimate_bytes", NULL, RUN_F_INT, 0, 0},
+    {"exact_bytes", NULL, RUN_F_INT, 0, 0},
+    {"exact_called", NULL, RUN_F_INT, 0, 0},
+    {"threshold_bytes", NULL, RUN_F_INT, 0, 0},
+    {"bandwidth_bps", NULL, RUN_F_FIX, 0, 0},
+    {"ram_dirty_bytes", NULL, RUN_F_INT, 0, 0},
+    {"dirty_rate_bps", NULL, RUN_F_INT, 0, 0},
+    {"sent_bytes", NULL, RUN_F_INT, 0, 0},
+    {"downtime_limit_ms", "downtime_limit_ns", RUN_F_MS, 3, 0},
+    {"throttle_pct", NULL, RUN_F_FIX, 1, 0},
+    {"expected_downtime_ms", "expected_downtime_ns", RUN_F_MS, 3, 0},
+    {NULL, NULL, 0, 0, 0},
+};
 
 json_t *runout_metrics_json(const struct run_metrics *m)
 {
     json_t *o = json_object();
-    char fp[24];
-    snprintf(fp, sizeof(fp), "%016" PRIx64, m->fingerprint);
-    json_object_set_new(o, "policy", json_string(m->policy));
-    json_object_set_new(o, "qemu", json_string(m->qemu));
-    json_object_set_new(o, "outcome",
-                        json_string(run_outcome_name(m->outcome)));
-    json_object_set_new(o, "total_ms", json_real(ms(m->total_ns)));
-    json_object_set_new(o, "downtime_ms", json_real(ms(m->downtime_ns)));
-    json_object_set_new(o, "src_downtime_ms",
-                        json_real(ms(m->src_downtime_ns)));
-    json_object_set_new(o, "downtime_limit_ms",
-                        json_real(ms(m->downtime_limit_ns)));
-    json_object_set_new(o, "downtime_violation",
-                        json_boolean(m->downtime_violation));
-    json_object_set_new(o, "iterations",
-                        json_integer((json_int_t)m->iterations));
-    json_object_set_new(o, "bitmap_syncs",
-                        json_integer((json_int_t)m->bitmap_syncs));
-    json_object_set_new(o, "estimate_calls",
-                        json_integer((json_int_t)m->estimate_calls));
-    json_object_set_new(o, "exact_calls",
-                        json_integer((json_int_t)m->exact_calls));
-    json_object_set_new(o, "exact_calls_per_s",
-                        json_real(m->exact_calls_per_s));
-    json_object_set_new(o, "sync_time_ms", json_real(ms(m->sync_time_ns)));
-    json_object_set_new(o, "sync_bql_ms", json_real(ms(m->bql_ns)));
-    json_object_set_new(o, "spin_cpu_ms", json_real(ms(m->spin_cpu_ns)));
-    json_object_set_new(o, "bytes_transferred",
-                        json_integer((json_int_t)m->bytes_transferred));
-    json_object_set_new(o, "precopy_bytes",
-                        json_integer((json_int_t)m->precopy_bytes));
-    json_object_set_new(o, "downtime_bytes",
-                        json_integer((json_int_t)m->downtime_bytes));
-    json_object_set_new(o, "postcopy_bytes",
-                        json_integer((json_int_t)m->postcopy_bytes));
-    json_object_set_new(o, "expected_downtime_ms",
-                        json_real(ms(m->expected_downtime_ns)));
-    json_object_set_new(o, "max_throttle_pct", json_real(m->max_throttle_pct));
-    json_object_set_new(o, "postcopy", json_boolean(m->postcopy));
-    json_object_set_new(o, "fingerprint", json_string(fp));
+    run_json_set(o, RUN_REC_METRICS, metrics_json_cols, m);
     json_t *devs = json_array();
     for (unsigned i = 0; i < m->n_devices; i++) {
-        const struct run_device_result *d = &m->devices[i];
         json_t *dj = json_object();
-        json_object_set_new(dj, "name", json_string(d->name));
-        json_object_set_new(dj, "precopy_bytes",
-                            json_integer((json_int_t)d->precopy_bytes));
-        json_object_set_new(dj, "stop_copy_bytes",
-                            json_integer((json_int_t)d->stop_copy_bytes));
-        json_object_set_new(dj, "save_ms", json_real(ms(d->save_ns)));
-        json_object_set_new(dj, "load_ms", json_real(ms(d->load_ns)));
+        run_json_set(dj, RUN_REC_DEVICE, device_json_cols, &m->devices[i]);
         json_array_append_new(devs, dj);
     }
     json_object_set_new(o, "devices", devs);
@@ -199,31 +231,15 @@ static void print_table(const struct runout_ctx *c, const size_t *idx,
 
 static void print_csv(const struct runout_ctx *c, const size_t *idx, FILE *out)
 {
-    fprintf(out, "policy,qemu,outcome,total_ms,downtime_ms,src_downtime_ms,"
-                 "downtime_limit_ms,downtime_violation,iterations,"
-                 "bitmap_syncs,estimate_calls,exact_calls,exact_calls_per_s,"
-                 "sync_time_ms,sync_bql_ms,spin_cpu_ms,bytes_transferred,"
-                 "expected_downtime_ms,max_throttle_pct\n");
+    struct run_col metrics_csv_cols[RUN_COLS_MAX];
+    run_cols_pick(metrics_json_cols, metrics_csv_names, metrics_csv_cols,
+                  RUN_COLS_MAX);
+    run_csv_header(out, RUN_REC_METRICS, metrics_csv_cols, false);
+    fputc('\n', out);
     for (size_t r = 0; r < c->n; r++) {
-        const struct run_metrics *m = &c->runs[idx[r]].m;
-        fputc('"', out);
-        for (const char *p = m->policy; *p; p++) {
-            if (*p == '"') {
-                fputc('"', out);
-            }
-            fputc(*p, out);
-        }
-        fprintf(out,
-                "\",%s,%s,%.3f,%.3f,%.3f,%.3f,%d,%" PRIu64 ",%" PRIu64
-                ",%" PRIu64 ",%" PRIu64 ",%.3f,%.3f,%.3f,%.3f,%" PRIu64
-                ",%.3f,%.1f\n",
-                m->qemu, run_outcome_name(m->outcome), ms(m->total_ns),
-                ms(m->downtime_ns), ms(m->src_downtime_ns),
-                ms(m->downtime_limit_ns), m->downtime_violation ? 1 : 0,
-                m->iterations, m->bitmap_syncs, m->estimate_calls,
-                m->exact_calls, m->exact_calls_per_s, ms(m->sync_time_ns),
-                ms(m->bql_ns), ms(m->spin_cpu_ns), m->bytes_transferred,
-                ms(m->expected_downtime_ns), m->max_throttle_pct);
+        run_csv_row(out, RUN_REC_METRICS, metrics_csv_cols, &c->runs[idx[r]].m,
+                    false);
+        fputc('\n', out);
     }
 }
 
@@ -284,32 +300,18 @@ int runout_write_series(const struct runout_ctx *c, const char *path, char *err,
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
         return -1;
     }
-    fprintf(f, "policy,t_ms,iteration,estimate_bytes,exact_bytes,"
-               "exact_called,threshold_bytes,bandwidth_bps,ram_dirty_bytes,"
-               "dirty_rate_bps,sent_bytes,downtime_limit_ms,throttle_pct,"
-               "expected_downtime_ms");
+    fputs("policy", f);
+    run_csv_header(f, RUN_REC_SAMPLE, series_csv_cols, true);
     unsigned nd = c->scenario->n_devices;
-    for (unsigned d = 0; d < nd; d++) {
-        fprintf(f, ",dev%u_reported_bytes,dev%u_stop_copy_bytes", d, d);
-    }
+    run_csv_dev_header(f, nd);
     fputc('\n', f);
     for (size_t r = 0; r < c->n; r++) {
         const struct run_result *rr = &c->runs[r];
         for (size_t i = 0; i < rr->n_samples; i++) {
-            const struct run_sample *s = &rr->samples[i];
-            fprintf(f,
-                    "\"%s\",%.3f,%" PRIu64 ",%" PRIu64 ",%" PRIu64
-                    ",%d,%" PRIu64 ",%.0f,%" PRIu64 ",%" PRIu64 ",%" PRIu64
-                    ",%.3f,%.1f,%.3f",
-                    rr->m.policy, ms(s->t_ns), s->iteration, s->estimate_bytes,
-                    s->exact_bytes, s->exact_called ? 1 : 0, s->threshold_bytes,
-                    s->bandwidth_bps, s->ram_dirty_bytes, s->dirty_rate_bps,
-                    s->sent_bytes, ms((int64_t)s->downtime_limit_ns),
-                    s->throttle_pct, ms((int64_t)s->expected_downtime_ns));
-            for (unsigned d = 0; d < nd; d++) {
-                fprintf(f, ",%" PRIu64 ",%" PRIu64, s->dev_reported_bytes[d],
-                        s->dev_stop_copy_bytes[d]);
-            }
+            csv_put(f, rr->m.policy, CSV_QUOTE_ALWAYS);
+            run_csv_row(f, RUN_REC_SAMPLE, series_csv_cols, &rr->samples[i],
+                        true);
+            run_csv_dev_row(f, &rr->samples[i], nd, false);
             fputc('\n', f);
         }
     }

@@ -30,8 +30,8 @@ if ! "$cc" -fsanitize=fuzzer "$probe/p.c" -o "$probe/p" 2>/dev/null; then
     exit 1
 fi
 
-pkgflags=$(pkg-config --cflags gsl jansson zlib 2>/dev/null || true)
-pkglibs=$(pkg-config --libs gsl jansson zlib 2>/dev/null || echo -lgsl -lgslcblas -ljansson -lz)
+pkgflags=$(pkg-config --cflags gsl jansson zlib libcrypto 2>/dev/null || true)
+pkglibs=$(pkg-config --libs gsl jansson zlib libcrypto 2>/dev/null || echo -lgsl -lgslcblas -ljansson -lz -lcrypto)
 cflags="-std=c11 -D_GNU_SOURCE -O1 -g -fno-omit-frame-pointer -I$root $pkgflags"
 san="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
 mkdir -p "$out/obj"

@@ -14,8 +14,8 @@ cc=${CC:-cc}
 jobs=${FUZZ_JOBS:-2}
 harnesses=$(cd "$root/fuzz" && ls fuzz_*.c | sed 's/\.c$//')
 
-pkgflags=$(pkg-config --cflags gsl jansson zlib 2>/dev/null || true)
-pkglibs=$(pkg-config --libs gsl jansson zlib 2>/dev/null || echo -lgsl -lgslcblas -ljansson -lz)
+pkgflags=$(pkg-config --cflags gsl jansson zlib libcrypto 2>/dev/null || true)
+pkglibs=$(pkg-config --libs gsl jansson zlib libcrypto 2>/dev/null || echo -lgsl -lgslcblas -ljansson -lz -lcrypto)
 cflags="-std=c11 -D_GNU_SOURCE -O1 -g -fno-omit-frame-pointer -I$root $pkgflags"
 san="-fsanitize=address,undefined -fno-sanitize-recover=all"
 mkdir -p "$out/obj"

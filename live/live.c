@@ -680,7 +680,7 @@ static void add_sample(struct live_session *s, const struct live_mig *m)
                        ? m->transferred_bytes - s->last_transferred
                        : 0;
     s->last_transferred = m->transferred_bytes;
-    x.downtime_limit_ns = (uint64_t)s->params.downtime_limit_ns;
+    x.downtime_limit_ns = s->params.downtime_limit_ns;
     x.throttle_pct = m->throttle_pct;
     x.expected_downtime_ns = m->expected_downtime_ms > 0
                                  ? (uint64_t)m->expected_downtime_ms * MS

@@ -619,9 +619,9 @@ static void record_sample(struct mig *m, int64_t t, uint64_t est,
     s.ram_dirty_bytes = ram_dirty_pages(m->ram) * ram_page_bytes(m->ram);
     s.dirty_rate_bps = (uint64_t)ram_dirty_rate_bps(m->ram);
     s.sent_bytes = sent;
-    s.downtime_limit_ns = (uint64_t)m->limit_ns;
+    s.downtime_limit_ns = m->limit_ns;
     s.throttle_pct = m->throttle_pct;
-    s.expected_downtime_ns = (uint64_t)m->expected_downtime_ns;
+    s.expected_downtime_ns = m->expected_downtime_ns;
     s.n_devices = m->nd;
     for (unsigned i = 0; i < m->nd; i++) {
         s.dev_reported_bytes[i] = m->d[i].reported;

@@ -96,6 +96,28 @@ int plot_runs(enum plot_kind kind, const struct plot_run *runs, size_t n,
 int plot_to_dir(const char *dir, const struct plot_run *runs, size_t n,
                 const char *ext, char *err, size_t errlen);
 
+/* Stored runs to draw: loaded together, freed together. */
+struct plot_set {
+    struct db_run_meta *metas;
+    struct run_result *res;
+    struct plot_run *runs; /* runs[i] points at metas[i], res[i] */
+    size_t n;
+};
+/* Open the store at db_path, resolve the selectors (db_select_runs) and
+ * load those runs.  0, DB_ERR_NOTFOUND or -1 as db_load_selected; on error
+ * nothing is left allocated. */
+int plot_set_load(struct plot_set *s, const char *db_path, char **sel, int nsel,
+                  char *err, size_t errlen);
+void plot_set_free(struct plot_set *s);
+/* Value of sweep parameter name for a run: a dotted path into its scenario
+ * JSON (numbers, booleans, strings with units), "seed", or the last
+ * parameter-change event NAME=VALUE; NAN if it has none. */
+double plot_run_param(const struct db_run_meta *m, const struct run_result *r,
+                      const char *name);
+/* Set x (and y if y_name) of every run; -1 naming a run without one. */
+int plot_set_params(struct plot_set *s, const char *x_name, const char *y_name,
+                    char *err, size_t errlen);
+
 /* The label plot_runs uses for run i (label, or "#ID policy"). */
 void plot_run_label(const struct plot_run *r, size_t i, char *buf, size_t len);
 

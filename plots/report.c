@@ -145,9 +145,9 @@ static void run_title(const struct plot_run *r, size_t i, char *buf, size_t len)
 static void outcome_line(FILE *f, const struct run_metrics *m)
 {
     char a[48], b[48], c[48];
-    db_format_value(DB_U_NS, (double)m->total_ns, a, sizeof(a));
-    db_format_value(DB_U_NS, (double)m->downtime_ns, b, sizeof(b));
-    db_format_value(DB_U_NS, (double)m->downtime_limit_ns, c, sizeof(c));
+    run_format_value(RUN_U_NS, (double)m->total_ns, a, sizeof(a));
+    run_format_value(RUN_U_NS, (double)m->downtime_ns, b, sizeof(b));
+    run_format_value(RUN_U_NS, (double)m->downtime_limit_ns, c, sizeof(c));
     bool good = m->outcome == RUN_CONVERGED && !m->downtime_violation;
     fprintf(f, "<p class=\"outcome %s\">%s", good ? "good" : "bad",
             run_outcome_name(m->outcome));
@@ -194,11 +194,11 @@ static void meta_table(FILE *f, const struct plot_run *r)
 static void metrics_table(FILE *f, const struct run_metrics *m)
 {
     size_t nf;
-    const struct db_field *fd = db_metric_fields(&nf);
+    const struct run_field *fd = run_metric_fields(&nf);
     fputs("<table class=\"kv\">\n", f);
     for (size_t k = 0; k < nf; k++) {
         char v[64];
-        db_field_format(&fd[k], m, v, sizeof(v));
+        run_field_format(&fd[k], m, v, sizeof(v));
         row(f, fd[k].label, v);
     }
     fputs("</table>\n", f);
@@ -215,12 +215,12 @@ static void metrics_table(FILE *f, const struct run_metrics *m)
         fputs("<tr><td>", f);
         plot_html_escape(f, name);
         fprintf(f, "</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>\n",
-                db_format_value(DB_U_BYTES, (double)dv->precopy_bytes, a,
-                                sizeof(a)),
-                db_format_value(DB_U_BYTES, (double)dv->stop_copy_bytes, b,
-                                sizeof(b)),
-                db_format_value(DB_U_NS, (double)dv->save_ns, c, sizeof(c)),
-                db_format_value(DB_U_NS, (double)dv->load_ns, e, sizeof(e)));
+                run_format_value(RUN_U_BYTES, (double)dv->precopy_bytes, a,
+                                 sizeof(a)),
+                run_format_value(RUN_U_BYTES, (double)dv->stop_copy_bytes, b,
+                                 sizeof(b)),
+                run_format_value(RUN_U_NS, (double)dv->save_ns, c, sizeof(c)),
+                run_format_value(RUN_U_NS, (double)dv->load_ns, e, sizeof(e)));
     }
     fputs("</table>\n", f);
 }
@@ -241,17 +241,18 @@ static void summary_table(FILE *f, const struct plot_run *runs, size_t n)
         char pol[sizeof(m->policy) + 1];
         fixed_copy(pol, sizeof(pol), m->policy, sizeof(m->policy));
         plot_html_escape(f, pol);
-        fprintf(f,
-                "</td><td class=\"%s\">%s</td><td>%s</td><td>%s</td>"
-                "<td>%s</td><td>%" PRIu64 "</td><td>",
-                m->outcome == RUN_CONVERGED && !m->downtime_violation ? "good"
-                                                                      : "bad",
-                run_outcome_name(m->outcome),
-                db_format_value(DB_U_NS, (double)m->total_ns, a, sizeof(a)),
-                db_format_value(DB_U_NS, (double)m->downtime_ns, b, sizeof(b)),
-                db_format_value(DB_U_NS, (double)m->downtime_limit_ns, c,
-                                sizeof(c)),
-                m->exact_calls);
+        fprintf(
+            f,
+            "</td><td class=\"%s\">%s</td><td>%s</td><td>%s</td>"
+            "<td>%s</td><td>%" PRIu64 "</td><td>",
+            m->outcome == RUN_CONVERGED && !m->downtime_violation ? "good"
+                                                                  : "bad",
+            run_outcome_name(m->outcome),
+            run_format_value(RUN_U_NS, (double)m->total_ns, a, sizeof(a)),
+            run_format_value(RUN_U_NS, (double)m->downtime_ns, b, sizeof(b)),
+            run_format_value(RUN_U_NS, (double)m->downtime_limit_ns, c,
+                             sizeof(c)),
+            m->exact_calls);
         plot_html_escape(f, runs[i].meta && runs[i].meta->verdict
                                 ? runs[i].meta->verdict
                                 : "");

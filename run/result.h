@@ -35,14 +35,14 @@ struct run_sample {
     uint64_t estimate_bytes; /* must + can from estimate() */
     uint64_t exact_bytes;    /* must + can from exact(); 0 if not called */
     bool exact_called;
-    uint64_t threshold_bytes;   /* threshold_size in force */
-    double bandwidth_bps;       /* measured in the last window */
-    uint64_t ram_dirty_bytes;   /* migration bitmap after this iteration */
-    uint64_t dirty_rate_bps;    /* guest page-write rate in force */
-    uint64_t sent_bytes;        /* bytes this iteration put on the wire */
-    uint64_t downtime_limit_ns; /* in force */
-    double throttle_pct;        /* CPU throttle in force (0 = none) */
-    uint64_t expected_downtime_ns;
+    uint64_t threshold_bytes;  /* threshold_size in force */
+    double bandwidth_bps;      /* measured in the last window */
+    uint64_t ram_dirty_bytes;  /* migration bitmap after this iteration */
+    uint64_t dirty_rate_bps;   /* guest page-write rate in force */
+    uint64_t sent_bytes;       /* bytes this iteration put on the wire */
+    int64_t downtime_limit_ns; /* in force */
+    double throttle_pct;       /* CPU throttle in force (0 = none) */
+    int64_t expected_downtime_ns;
     unsigned n_devices;
     uint64_t dev_reported_bytes[RUN_MAX_DEVICES];  /* what the device
                                                       reported this iteration */

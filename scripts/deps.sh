@@ -6,7 +6,7 @@
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 PKGS="build-essential pkg-config libgsl-dev libjansson-dev libsqlite3-dev \
-libcmocka-dev zlib1g-dev gnuplot-nox sqlite3 clang-format cppcheck"
+libcmocka-dev zlib1g-dev libssl-dev gnuplot-nox sqlite3 clang-format cppcheck"
 # Extra packages for the live backend and report tests; set MIGSIM_MINIMAL=1
 # to skip them.
 EXTRA="${MIGSIM_EXTRA_PKGS-qemu-system-x86 qemu-utils chromium}"

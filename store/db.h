@@ -46,6 +46,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "run/fields.h"
 #include "run/result.h"
 
 #define DB_APPLICATION_ID  0x4d47534d /* "MGSM" */
@@ -256,40 +257,23 @@ void db_sha256_hex(const void *data, size_t len, char out[65]);
 int db_sha256_file(const char *path, char out[65], char *err, size_t errlen);
 
 /*
- * Field descriptors: every numeric field of struct run_metrics (not
- * outcome, qemu, policy, fingerprint, n_devices or devices) and of struct
- * run_sample (not the per-device arrays), in display order.  The names are
- * the SQL column names, JSON keys and CSV headers.  Used by the store, the
- * exports, `runs show/diff`, the plots and the report.
+ * Field descriptors: the field table of the run record is run/fields.h
+ * (struct run_field, run_metric_fields(), run_sample_fields(), the writer).
+ * These older store names stay as aliases for the modules that use them.
  */
-enum db_ctype { DB_C_I64 = 0, DB_C_U64, DB_C_DBL, DB_C_BOOL, DB_C_UINT };
-enum db_unit {
-    DB_U_NONE = 0, /* plain number */
-    DB_U_NS,       /* time, ns */
-    DB_U_BYTES,    /* size, bytes */
-    DB_U_COUNT,    /* integer count */
-    DB_U_BPS,      /* rate, bytes/s */
-    DB_U_PCT,      /* percent */
-    DB_U_BOOL,     /* yes/no */
-};
-
-struct db_field {
-    const char *name; /* column, JSON key, CSV header */
-    enum db_ctype ctype;
-    enum db_unit unit;
-    size_t offset;     /* into the struct */
-    const char *label; /* human label */
-};
-
-const struct db_field *db_metric_fields(size_t *n);
-const struct db_field *db_sample_fields(size_t *n);
-/* Value of a field of the struct at base as double. */
-double db_field_value(const struct db_field *f, const void *base);
-/* Human text ("1.50 s", "21.0 GB", "42", "yes"). Returns buf. */
-char *db_field_format(const struct db_field *f, const void *base, char *buf,
-                      size_t len);
-/* Same formatting for a bare value in a unit. */
-char *db_format_value(enum db_unit u, double v, char *buf, size_t len);
+#define db_field         run_field
+#define DB_C_I64         RUN_C_I64
+#define DB_C_U64         RUN_C_U64
+#define DB_C_DBL         RUN_C_DBL
+#define DB_C_BOOL        RUN_C_BOOL
+#define DB_C_UINT        RUN_C_UINT
+#define DB_U_NS          RUN_U_NS
+#define DB_U_BYTES       RUN_U_BYTES
+#define DB_U_BOOL        RUN_U_BOOL
+#define db_metric_fields run_metric_fields
+#define db_sample_fields run_sample_fields
+#define db_field_value   run_field_value
+#define db_format_value  run_format_value
 /* "2026-01-02 03:04:05Z" from Unix epoch ns; "-" for 0. Returns buf. */
 char *db_format_time(int64_t epoch_ns, char *buf, size_t len);
 

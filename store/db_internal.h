@@ -56,6 +56,19 @@ int db_ins_events(struct db *db, int64_t id, const struct run_event *ev,
 int db_ins_finish(struct db *db, int64_t id, const struct run_result *res,
                   int64_t finished_ns, char *err, size_t errlen);
 
+/* Shared SQL helpers (store/db.c). */
+void db_bind_text_or_null(sqlite3_stmt *st, int i, const char *s);
+void db_bind_field(sqlite3_stmt *st, int i, const struct run_field *f,
+                   const void *base);
+void db_read_field(sqlite3_stmt *st, int i, const struct run_field *f,
+                   void *base);
+int db_step_done(struct db *db, sqlite3_stmt *st, char *err, size_t errlen,
+                 const char *what);
+char *db_dup_col(sqlite3_stmt *st, int i);
+void db_copy_col(sqlite3_stmt *st, int i, char *buf, size_t len);
+/* 0 if the run exists, DB_ERR_NOTFOUND, or -1. */
+int db_run_exists(struct db *db, int64_t id, char *err, size_t errlen);
+
 int db_event_kind_from_name(const char *s, enum run_event_kind *k);
 int64_t db_now_ns(void);
 

@@ -19,8 +19,10 @@
 
 #include <jansson.h>
 
-#include "store/db_internal.h"
+#include "base/csv.h"
 #include "base/err.h"
+#include "run/fields.h"
+#include "store/db_internal.h"
 
 #define EXPORT_FORMAT         "migsim-run"
 #define EXPORT_FORMAT_VERSION 1
@@ -39,17 +41,6 @@ static json_t *j_u64(uint64_t v)
     char buf[32];
     snprintf(buf, sizeof(buf), "%" PRIu64, v);
     return json_string(buf);
-}
-
-static json_t *j_dbl(double v)
-{
-    if (isnan(v)) {
-        return json_string("nan");
-    }
-    if (isinf(v)) {
-        return json_string(v > 0 ? "inf" : "-inf");
-    }
-    return json_real(v);
 }
 
 /* json_string of arbitrary bytes: invalid UTF-8 becomes U+FFFD-free '?'. */
@@ -76,39 +67,6 @@ static json_t *j_str(const char *s)
     return j;
 }
 
-static json_t *j_field(const struct db_field *f, const void *base)
-{
-    const char *p = (const char *)base + f->offset;
-    switch (f->ctype) {
-    case DB_C_I64: {
-        int64_t v;
-        memcpy(&v, p, sizeof(v));
-        return json_integer((json_int_t)v);
-    }
-    case DB_C_U64: {
-        uint64_t v;
-        memcpy(&v, p, sizeof(v));
-        return j_u64(v);
-    }
-    case DB_C_DBL: {
-        double v;
-        memcpy(&v, p, sizeof(v));
-        return j_dbl(v);
-    }
-    case DB_C_BOOL: {
-        bool v;
-        memcpy(&v, p, sizeof(v));
-        return json_boolean(v);
-    }
-    case DB_C_UINT: {
-        unsigned v;
-        memcpy(&v, p, sizeof(v));
-        return json_integer((json_int_t)v);
-    }
-    }
-    return json_null();
-}
-
 /* Bounded copy of a fixed char array that may lack a NUL. */
 static void fixed_str(char *dst, size_t dstlen, const char *src, size_t srclen)
 {
@@ -119,6 +77,14 @@ static void fixed_str(char *dst, size_t dstlen, const char *src, size_t srclen)
     memcpy(dst, src, n);
     dst[n] = '\0';
 }
+
+/* The text fields of the metrics, before the numeric ones. */
+static const struct run_col metric_text_cols[] = {
+    {"outcome", NULL, RUN_F_RAW, 0, CSV_QUOTE_MINIMAL},
+    {"qemu", NULL, RUN_F_RAW, 0, CSV_QUOTE_MINIMAL},
+    {"policy", NULL, RUN_F_RAW, 0, CSV_QUOTE_MINIMAL},
+    {NULL, NULL, 0, 0, 0},
+};
 
 static json_t *run_to_json(const struct db_run_meta *m,
                            const struct run_result *r)
@@ -152,32 +118,14 @@ static json_t *run_to_json(const struct db_run_meta *m,
     json_object_set_new(doc, "meta", meta);
 
     if (m->complete) {
-        size_t nf;
-        const struct db_field *f = db_metric_fields(&nf);
         json_t *mj = json_object();
-        char q[sizeof(r->m.qemu) + 1], pol[sizeof(r->m.policy) + 1];
-        fixed_str(q, sizeof(q), r->m.qemu, sizeof(r->m.qemu));
-        fixed_str(pol, sizeof(pol), r->m.policy, sizeof(r->m.policy));
-        json_object_set_new(mj, "outcome",
-                            json_string(run_outcome_name(r->m.outcome)));
-        json_object_set_new(mj, "qemu", j_str(q));
-        json_object_set_new(mj, "policy", j_str(pol));
-        for (size_t k = 0; k < nf; k++) {
-            json_object_set_new(mj, f[k].name, j_field(&f[k], &r->m));
-        }
+        run_json_set(mj, RUN_REC_METRICS, metric_text_cols, &r->m);
+        run_json_set(mj, RUN_REC_METRICS, RUN_COLS_ALL, &r->m);
         json_object_set_new(doc, "metrics", mj);
         json_t *devs = json_array();
         for (unsigned d = 0; d < r->m.n_devices && d < RUN_MAX_DEVICES; d++) {
-            const struct run_device_result *dv = &r->m.devices[d];
-            char name[RUN_NAME_LEN + 1];
-            fixed_str(name, sizeof(name), dv->name, sizeof(dv->name));
             json_t *o = json_object();
-            json_object_set_new(o, "name", j_str(name));
-            json_object_set_new(o, "precopy_bytes", j_u64(dv->precopy_bytes));
-            json_object_set_new(o, "stop_copy_bytes",
-                                j_u64(dv->stop_copy_bytes));
-            json_object_set_new(o, "save_ns", json_integer(dv->save_ns));
-            json_object_set_new(o, "load_ns", json_integer(dv->load_ns));
+            run_json_set(o, RUN_REC_DEVICE, RUN_COLS_ALL, &r->m.devices[d]);
             json_array_append_new(devs, o);
         }
         json_object_set_new(doc, "devices", devs);
@@ -186,15 +134,11 @@ static json_t *run_to_json(const struct db_run_meta *m,
         json_object_set_new(doc, "devices", json_array());
     }
 
-    size_t ns;
-    const struct db_field *sf = db_sample_fields(&ns);
     json_t *samples = json_array();
     for (size_t i = 0; i < r->n_samples; i++) {
         const struct run_sample *s = &r->samples[i];
         json_t *o = json_object();
-        for (size_t k = 0; k < ns; k++) {
-            json_object_set_new(o, sf[k].name, j_field(&sf[k], s));
-        }
+        run_json_set(o, RUN_REC_SAMPLE, RUN_COLS_ALL, s);
         json_t *rep = json_array(), *sc = json_array();
         for (unsigned d = 0; d < s->n_devices && d < RUN_MAX_DEVICES; d++) {
             json_array_append_new(rep, j_u64(s->dev_reported_bytes[d]));
@@ -319,7 +263,7 @@ static int j_get_dbl(struct jctx *c, json_t *v, const char *where, double *out)
     return jfail(c, where, "expected a number");
 }
 
-static int j_set_field(struct jctx *c, json_t *obj, const struct db_field *f,
+static int j_set_field(struct jctx *c, json_t *obj, const struct run_field *f,
                        void *base, const char *prefix)
 {
     char where[128];
@@ -330,7 +274,7 @@ static int j_set_field(struct jctx *c, json_t *obj, const struct db_field *f,
     }
     char *p = (char *)base + f->offset;
     switch (f->ctype) {
-    case DB_C_I64: {
+    case RUN_C_I64: {
         int64_t x = 0;
         if (j_get_i64(c, v, where, &x) != 0) {
             return -1;
@@ -338,7 +282,7 @@ static int j_set_field(struct jctx *c, json_t *obj, const struct db_field *f,
         memcpy(p, &x, sizeof(x));
         return 0;
     }
-    case DB_C_U64: {
+    case RUN_C_U64: {
         uint64_t x = 0;
         if (j_get_u64(c, v, where, &x) != 0) {
             return -1;
@@ -346,7 +290,7 @@ static int j_set_field(struct jctx *c, json_t *obj, const struct db_field *f,
         memcpy(p, &x, sizeof(x));
         return 0;
     }
-    case DB_C_DBL: {
+    case RUN_C_DBL: {
         double x = 0;
         if (j_get_dbl(c, v, where, &x) != 0) {
             return -1;
@@ -354,7 +298,7 @@ static int j_set_field(struct jctx *c, json_t *obj, const struct db_field *f,
         memcpy(p, &x, sizeof(x));
         return 0;
     }
-    case DB_C_BOOL: {
+    case RUN_C_BOOL: {
         if (!json_is_boolean(v)) {
             return jfail(c, where, "expected true or false");
         }
@@ -362,7 +306,7 @@ static int j_set_field(struct jctx *c, json_t *obj, const struct db_field *f,
         memcpy(p, &x, sizeof(x));
         return 0;
     }
-    case DB_C_UINT: {
+    case RUN_C_UINT: {
         uint64_t x = 0;
         if (j_get_u64(c, v, where, &x) != 0) {
             return -1;
@@ -525,7 +469,7 @@ static int parse_metrics(struct jctx *c, json_t *doc, struct run_metrics *m)
         return -1;
     }
     size_t nf;
-    const struct db_field *f = db_metric_fields(&nf);
+    const struct run_field *f = run_metric_fields(&nf);
     for (size_t k = 0; k < nf; k++) {
         if (j_set_field(c, mj, &f[k], m, "metrics") != 0) {
             return -1;
@@ -590,7 +534,7 @@ static int parse_samples(struct jctx *c, json_t *doc, struct run_result *r)
         return jfail(c, "samples", "expected an array");
     }
     size_t nf;
-    const struct db_field *f = db_sample_fields(&nf);
+    const struct run_field *f = run_sample_fields(&nf);
     for (size_t i = 0; i < json_array_size(a); i++) {
         json_t *o = json_array_get(a, i);
         char where[48];
@@ -749,103 +693,22 @@ int db_import_json(struct db *db, const char *path, int64_t *id, char *err,
 
 /* ---- CSV -------------------------------------------------------------- */
 
-static void csv_str(FILE *f, const char *s)
-{
-    if (!s) {
-        return;
-    }
-    if (strpbrk(s, ",\"\r\n") == NULL && s[0] != ' ' &&
-        (s[0] == '\0' || s[strlen(s) - 1] != ' ')) {
-        fputs(s, f);
-        return;
-    }
-    fputc('"', f);
-    for (const char *p = s; *p; p++) {
-        if (*p == '"') {
-            fputc('"', f);
-        }
-        fputc(*p, f);
-    }
-    fputc('"', f);
-}
-
-static void csv_field(FILE *f, const struct db_field *fd, const void *base)
-{
-    const char *p = (const char *)base + fd->offset;
-    switch (fd->ctype) {
-    case DB_C_I64: {
-        int64_t v;
-        memcpy(&v, p, sizeof(v));
-        fprintf(f, "%" PRId64, v);
-        return;
-    }
-    case DB_C_U64: {
-        uint64_t v;
-        memcpy(&v, p, sizeof(v));
-        fprintf(f, "%" PRIu64, v);
-        return;
-    }
-    case DB_C_DBL: {
-        double v;
-        memcpy(&v, p, sizeof(v));
-        if (isnan(v)) {
-            fputs("nan", f);
-        } else {
-            fprintf(f, "%.17g", v);
-        }
-        return;
-    }
-    case DB_C_BOOL: {
-        bool v;
-        memcpy(&v, p, sizeof(v));
-        fputc(v ? '1' : '0', f);
-        return;
-    }
-    case DB_C_UINT: {
-        unsigned v;
-        memcpy(&v, p, sizeof(v));
-        fprintf(f, "%u", v);
-        return;
-    }
-    }
-}
-
 static void csv_series(FILE *f, const struct run_result *r)
 {
-    size_t nf;
-    const struct db_field *fd = db_sample_fields(&nf);
     unsigned maxdev = 0;
     for (size_t i = 0; i < r->n_samples; i++) {
         if (r->samples[i].n_devices > maxdev) {
             maxdev = r->samples[i].n_devices;
         }
     }
-    if (maxdev > RUN_MAX_DEVICES) {
-        maxdev = RUN_MAX_DEVICES;
-    }
     fputs("seq", f);
-    for (size_t k = 0; k < nf; k++) {
-        fprintf(f, ",%s", fd[k].name);
-    }
-    for (unsigned d = 0; d < maxdev; d++) {
-        fprintf(f, ",dev%u_reported_bytes,dev%u_stop_copy_bytes", d, d);
-    }
+    run_csv_header(f, RUN_REC_SAMPLE, RUN_COLS_ALL, true);
+    run_csv_dev_header(f, maxdev);
     fputs("\r\n", f);
     for (size_t i = 0; i < r->n_samples; i++) {
-        const struct run_sample *s = &r->samples[i];
         fprintf(f, "%zu", i);
-        for (size_t k = 0; k < nf; k++) {
-            fputc(',', f);
-            csv_field(f, &fd[k], s);
-        }
-        for (unsigned d = 0; d < maxdev; d++) {
-            if (d < s->n_devices) {
-                fprintf(f, ",%" PRIu64 ",%" PRIu64, s->dev_reported_bytes[d],
-                        s->dev_stop_copy_bytes[d]);
-            } else {
-                fputs(",,", f);
-            }
-        }
+        run_csv_row(f, RUN_REC_SAMPLE, RUN_COLS_ALL, &r->samples[i], true);
+        run_csv_dev_row(f, &r->samples[i], maxdev, true);
         fputs("\r\n", f);
     }
 }
@@ -859,7 +722,7 @@ static void csv_events(FILE *f, const struct run_result *r)
         fixed_str(text, sizeof(text), e->text, sizeof(e->text));
         fprintf(f, "%zu,%" PRId64 ",%s,%" PRIu64 ",%" PRId64 ",", i, e->t_ns,
                 run_event_kind_name(e->kind), e->value, e->dur_ns);
-        csv_str(f, text);
+        csv_put(f, text, CSV_QUOTE_MINIMAL);
         fputs("\r\n", f);
     }
 }
@@ -867,41 +730,26 @@ static void csv_events(FILE *f, const struct run_result *r)
 static void csv_metrics(FILE *f, const struct db_run_meta *m,
                         const struct run_result *r)
 {
-    size_t nf;
-    const struct db_field *fd = db_metric_fields(&nf);
     fputs("run_id,kind,complete,outcome,qemu,policy,seed,fingerprint", f);
-    for (size_t k = 0; k < nf; k++) {
-        fprintf(f, ",%s", fd[k].name);
-    }
+    run_csv_header(f, RUN_REC_METRICS, RUN_COLS_ALL, true);
     fputs("\r\n", f);
-    char q[sizeof(r->m.qemu) + 1], pol[sizeof(r->m.policy) + 1];
-    fixed_str(q, sizeof(q), r->m.qemu, sizeof(r->m.qemu));
-    fixed_str(pol, sizeof(pol), r->m.policy, sizeof(r->m.policy));
-    fprintf(f, "%lld,%s,%d,%s,", (long long)m->id, db_kind_name(m->kind),
-            m->complete ? 1 : 0, run_outcome_name(r->m.outcome));
-    csv_str(f, q);
-    fputc(',', f);
-    csv_str(f, pol);
+    fprintf(f, "%lld,%s,%d,", (long long)m->id, db_kind_name(m->kind),
+            m->complete ? 1 : 0);
+    run_csv_row(f, RUN_REC_METRICS, metric_text_cols, &r->m, false);
     fprintf(f, ",%" PRIu64 ",%016" PRIx64, m->seed, m->fingerprint);
-    for (size_t k = 0; k < nf; k++) {
-        fputc(',', f);
-        csv_field(f, &fd[k], &r->m);
-    }
+    run_csv_row(f, RUN_REC_METRICS, RUN_COLS_ALL, &r->m, true);
     fputs("\r\n", f);
 }
 
 static void csv_devices(FILE *f, const struct run_result *r)
 {
-    fputs("idx,name,precopy_bytes,stop_copy_bytes,save_ns,load_ns\r\n", f);
+    fputs("idx", f);
+    run_csv_header(f, RUN_REC_DEVICE, RUN_COLS_ALL, true);
+    fputs("\r\n", f);
     for (unsigned d = 0; d < r->m.n_devices && d < RUN_MAX_DEVICES; d++) {
-        const struct run_device_result *dv = &r->m.devices[d];
-        char name[RUN_NAME_LEN + 1];
-        fixed_str(name, sizeof(name), dv->name, sizeof(dv->name));
-        fprintf(f, "%u,", d);
-        csv_str(f, name);
-        fprintf(f, ",%" PRIu64 ",%" PRIu64 ",%" PRId64 ",%" PRId64 "\r\n",
-                dv->precopy_bytes, dv->stop_copy_bytes, dv->save_ns,
-                dv->load_ns);
+        fprintf(f, "%u", d);
+        run_csv_row(f, RUN_REC_DEVICE, RUN_COLS_ALL, &r->m.devices[d], true);
+        fputs("\r\n", f);
     }
 }
 

@@ -4,7 +4,7 @@
  *
  * Step N takes a file from user_version N-1 to N.  Never edit a released
  * step: add a new one.  The column names of results and series must match
- * db_metric_fields()/db_sample_fields() (db_open prepares statements from
+ * run_metric_fields()/run_sample_fields() (db_open prepares statements from
  * those tables and fails loudly if they disagree).
  */
 #include <stdio.h>

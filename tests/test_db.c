@@ -20,40 +20,20 @@
 
 #include <sqlite3.h>
 
+#include "tests/support/tmpdir.h"
 #include "store/db.h"
 #include "engine/engine.h"
-
-static char tmpdir[64];
-
-static int rm_cb(const char *p, const struct stat *sb, int flag,
-                 struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(p);
-}
 
 static int setup(void **state)
 {
     (void)state;
-    snprintf(tmpdir, sizeof(tmpdir), "/tmp/migsim-test-db-XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : -1;
+    return tu_tmpdir_setup("db");
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    return nftw(tmpdir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static const char *tpath(const char *name)
-{
-    static char buf[8][256];
-    static int k;
-    k = (k + 1) % 8;
-    snprintf(buf[k], sizeof(buf[k]), "%s/%s", tmpdir, name);
-    return buf[k];
+    return tu_tmpdir_teardown();
 }
 
 /* A deterministic run with every field set, including a NaN, a uint64
@@ -153,25 +133,25 @@ static void assert_same_result(const struct run_result *a,
                                const struct run_result *b)
 {
     size_t nf;
-    const struct db_field *f = db_metric_fields(&nf);
+    const struct run_field *f = run_metric_fields(&nf);
     assert_int_equal(a->m.outcome, b->m.outcome);
     assert_string_equal(a->m.qemu, b->m.qemu);
     assert_string_equal(a->m.policy, b->m.policy);
     assert_true(a->m.fingerprint == b->m.fingerprint);
     for (size_t k = 0; k < nf; k++) {
-        if (!dbl_eq(db_field_value(&f[k], &a->m),
-                    db_field_value(&f[k], &b->m))) {
+        if (!dbl_eq(run_field_value(&f[k], &a->m),
+                    run_field_value(&f[k], &b->m))) {
             fail_msg("metric %s differs", f[k].name);
         }
     }
     assert_int_equal(a->m.n_devices, b->m.n_devices);
     assert_memory_equal(a->m.devices, b->m.devices, sizeof(a->m.devices));
     assert_int_equal(a->n_samples, b->n_samples);
-    f = db_sample_fields(&nf);
+    f = run_sample_fields(&nf);
     for (size_t i = 0; i < a->n_samples; i++) {
         for (size_t k = 0; k < nf; k++) {
-            if (!dbl_eq(db_field_value(&f[k], &a->samples[i]),
-                        db_field_value(&f[k], &b->samples[i]))) {
+            if (!dbl_eq(run_field_value(&f[k], &a->samples[i]),
+                        run_field_value(&f[k], &b->samples[i]))) {
                 fail_msg("sample %zu field %s differs", i, f[k].name);
             }
         }
@@ -221,7 +201,7 @@ static void test_schema_created(void **state)
 {
     (void)state;
     char err[512];
-    struct db *db = db_open(tpath("new.db"), err, sizeof(err));
+    struct db *db = db_open(tu_tpath("new.db"), err, sizeof(err));
     assert_non_null(db);
     assert_int_equal(query_int(db, "PRAGMA application_id"), DB_APPLICATION_ID);
     assert_int_equal(query_int(db, "PRAGMA user_version"), DB_SCHEMA_VERSION);
@@ -249,7 +229,7 @@ static void test_schema_created(void **state)
                          SQLITE_OK);
     db_close(db);
     /* Reopening does not migrate again and keeps the version. */
-    db = db_open_existing(tpath("new.db"), err, sizeof(err));
+    db = db_open_existing(tu_tpath("new.db"), err, sizeof(err));
     assert_non_null(db);
     assert_int_equal(query_int(db, "PRAGMA user_version"), DB_SCHEMA_VERSION);
     db_close(db);
@@ -326,7 +306,7 @@ static void test_migrate_from_v1(void **state)
 {
     (void)state;
     sqlite3 *h;
-    assert_int_equal(sqlite3_open(tpath("v1.db"), &h), SQLITE_OK);
+    assert_int_equal(sqlite3_open(tu_tpath("v1.db"), &h), SQLITE_OK);
     char *msg = NULL;
     if (sqlite3_exec(h, v1_schema, NULL, NULL, &msg) != SQLITE_OK) {
         fail_msg("v1 fixture: %s", msg);
@@ -334,7 +314,7 @@ static void test_migrate_from_v1(void **state)
     sqlite3_close(h);
 
     char err[512];
-    struct db *db = db_open_existing(tpath("v1.db"), err, sizeof(err));
+    struct db *db = db_open_existing(tu_tpath("v1.db"), err, sizeof(err));
     if (!db) {
         fail_msg("open v1: %s", err);
     }
@@ -397,7 +377,7 @@ static void test_refuse_newer_and_foreign(void **state)
     char err[512];
     sqlite3 *h;
     /* Newer schema. */
-    assert_int_equal(sqlite3_open(tpath("newer.db"), &h), SQLITE_OK);
+    assert_int_equal(sqlite3_open(tu_tpath("newer.db"), &h), SQLITE_OK);
     assert_int_equal(sqlite3_exec(h,
                                   "CREATE TABLE runs(x INTEGER);"
                                   "PRAGMA application_id = 1296520013;"
@@ -405,49 +385,49 @@ static void test_refuse_newer_and_foreign(void **state)
                                   NULL, NULL, NULL),
                      SQLITE_OK);
     sqlite3_close(h);
-    assert_null(db_open(tpath("newer.db"), err, sizeof(err)));
+    assert_null(db_open(tu_tpath("newer.db"), err, sizeof(err)));
     assert_non_null(strstr(err, "schema version 99 is newer"));
     assert_non_null(strstr(err, "newer.db"));
 
     /* Another application's SQLite file. */
-    assert_int_equal(sqlite3_open(tpath("other.db"), &h), SQLITE_OK);
+    assert_int_equal(sqlite3_open(tu_tpath("other.db"), &h), SQLITE_OK);
     assert_int_equal(
         sqlite3_exec(h, "CREATE TABLE t(x); PRAGMA application_id = 42;", NULL,
                      NULL, NULL),
         SQLITE_OK);
     sqlite3_close(h);
-    assert_null(db_open(tpath("other.db"), err, sizeof(err)));
+    assert_null(db_open(tu_tpath("other.db"), err, sizeof(err)));
     assert_non_null(strstr(err, "not a migsim run store"));
 
     /* An SQLite file without an application id but with tables. */
-    assert_int_equal(sqlite3_open(tpath("plain.db"), &h), SQLITE_OK);
+    assert_int_equal(sqlite3_open(tu_tpath("plain.db"), &h), SQLITE_OK);
     assert_int_equal(sqlite3_exec(h, "CREATE TABLE t(x)", NULL, NULL, NULL),
                      SQLITE_OK);
     sqlite3_close(h);
-    assert_null(db_open(tpath("plain.db"), err, sizeof(err)));
+    assert_null(db_open(tu_tpath("plain.db"), err, sizeof(err)));
     assert_non_null(strstr(err, "not a migsim run store"));
 
     /* Not an SQLite file at all. */
-    FILE *f = fopen(tpath("text.db"), "w");
+    FILE *f = fopen(tu_tpath("text.db"), "w");
     assert_non_null(f);
     for (int i = 0; i < 200; i++) {
         fputs("this is not a database\n", f);
     }
     fclose(f);
-    assert_null(db_open(tpath("text.db"), err, sizeof(err)));
+    assert_null(db_open(tu_tpath("text.db"), err, sizeof(err)));
     assert_non_null(strstr(err, "text.db"));
 
     /* Missing file with db_open_existing. */
-    assert_null(db_open_existing(tpath("missing.db"), err, sizeof(err)));
+    assert_null(db_open_existing(tu_tpath("missing.db"), err, sizeof(err)));
     assert_non_null(strstr(err, "missing.db"));
-    assert_int_equal(access(tpath("missing.db"), F_OK), -1);
+    assert_int_equal(access(tu_tpath("missing.db"), F_OK), -1);
 }
 
 static void test_save_load_roundtrip(void **state)
 {
     (void)state;
     char err[512];
-    struct db *db = db_open(tpath("rt.db"), err, sizeof(err));
+    struct db *db = db_open(tu_tpath("rt.db"), err, sizeof(err));
     assert_non_null(db);
     struct run_result r, back;
     struct db_run_meta m, bm;
@@ -497,7 +477,7 @@ static void test_incremental_and_incomplete(void **state)
 {
     (void)state;
     char err[512];
-    struct db *db = db_open(tpath("inc.db"), err, sizeof(err));
+    struct db *db = db_open(tu_tpath("inc.db"), err, sizeof(err));
     assert_non_null(db);
     struct run_result r;
     struct db_run_meta m;
@@ -574,8 +554,8 @@ static void test_export_import_roundtrip(void **state)
 {
     (void)state;
     char err[512];
-    struct db *a = db_open(tpath("ea.db"), err, sizeof(err));
-    struct db *b = db_open(tpath("eb.db"), err, sizeof(err));
+    struct db *a = db_open(tu_tpath("ea.db"), err, sizeof(err));
+    struct db *b = db_open(tu_tpath("eb.db"), err, sizeof(err));
     assert_non_null(a);
     assert_non_null(b);
     struct run_result r;
@@ -594,10 +574,11 @@ static void test_export_import_roundtrip(void **state)
     for (int pass = 0; pass < 2; pass++) {
         int64_t src = pass ? id2 : id;
         char *ja = export_json(a, src);
-        FILE *f = fopen(tpath("run.json"), "w");
+        FILE *f = fopen(tu_tpath("run.json"), "w");
         fputs(ja, f);
         fclose(f);
-        if (db_import_json(b, tpath("run.json"), &nid, err, sizeof(err)) != 0) {
+        if (db_import_json(b, tu_tpath("run.json"), &nid, err, sizeof(err)) !=
+            0) {
             fail_msg("import: %s", err);
         }
         char *jb = export_json(b, nid);
@@ -619,7 +600,7 @@ static void test_export_import_roundtrip(void **state)
         /* The same file again is recognised as a duplicate. */
         int64_t dup;
         assert_int_equal(
-            db_import_json(b, tpath("run.json"), &dup, err, sizeof(err)),
+            db_import_json(b, tu_tpath("run.json"), &dup, err, sizeof(err)),
             DB_ERR_DUPLICATE);
         assert_true(dup == nid);
         free(ja);
@@ -635,7 +616,7 @@ static void test_import_errors(void **state)
 {
     (void)state;
     char err[512];
-    struct db *db = db_open(tpath("ie.db"), err, sizeof(err));
+    struct db *db = db_open(tu_tpath("ie.db"), err, sizeof(err));
     assert_non_null(db);
     int64_t id;
     assert_int_equal(
@@ -691,7 +672,7 @@ static void test_csv(void **state)
 {
     (void)state;
     char err[512];
-    struct db *db = db_open(tpath("csv.db"), err, sizeof(err));
+    struct db *db = db_open(tu_tpath("csv.db"), err, sizeof(err));
     assert_non_null(db);
     struct run_result r;
     struct db_run_meta m;
@@ -731,7 +712,7 @@ static void test_delete_list_select(void **state)
 {
     (void)state;
     char err[512];
-    struct db *db = db_open(tpath("del.db"), err, sizeof(err));
+    struct db *db = db_open(tu_tpath("del.db"), err, sizeof(err));
     assert_non_null(db);
     int64_t ids[4];
     for (int i = 0; i < 4; i++) {
@@ -801,8 +782,8 @@ static void test_merge(void **state)
 {
     (void)state;
     char err[512];
-    struct db *a = db_open(tpath("ma.db"), err, sizeof(err));
-    struct db *b = db_open(tpath("mb.db"), err, sizeof(err));
+    struct db *a = db_open(tu_tpath("ma.db"), err, sizeof(err));
+    struct db *b = db_open(tu_tpath("mb.db"), err, sizeof(err));
     assert_non_null(a);
     assert_non_null(b);
     int64_t id;
@@ -828,20 +809,20 @@ static void test_merge(void **state)
     db_close(a);
     db_close(b);
 
-    const char *in[] = {tpath("ma.db"), tpath("mb.db")};
+    const char *in[] = {tu_tpath("ma.db"), tu_tpath("mb.db")};
     size_t copied, skipped;
-    assert_int_equal(
-        db_merge(tpath("out.db"), in, 2, &copied, &skipped, err, sizeof(err)),
-        0);
+    assert_int_equal(db_merge(tu_tpath("out.db"), in, 2, &copied, &skipped, err,
+                              sizeof(err)),
+                     0);
     assert_int_equal(copied, 4);
     assert_int_equal(skipped, 1);
     /* Again: everything is already there. */
-    assert_int_equal(
-        db_merge(tpath("out.db"), in, 2, &copied, &skipped, err, sizeof(err)),
-        0);
+    assert_int_equal(db_merge(tu_tpath("out.db"), in, 2, &copied, &skipped, err,
+                              sizeof(err)),
+                     0);
     assert_int_equal(copied, 0);
     assert_int_equal(skipped, 5);
-    struct db *o = db_open_existing(tpath("out.db"), err, sizeof(err));
+    struct db *o = db_open_existing(tu_tpath("out.db"), err, sizeof(err));
     assert_non_null(o);
     assert_int_equal(query_int(o, "SELECT count(*) FROM runs"), 4);
     assert_int_equal(query_int(o, "SELECT count(*) FROM series"), 4 * 30);
@@ -850,9 +831,10 @@ static void test_merge(void **state)
                      4);
     db_close(o);
     /* Output among the inputs is refused. */
-    const char *self[] = {tpath("out.db")};
+    const char *self[] = {tu_tpath("out.db")};
     assert_int_equal(
-        db_merge(tpath("out.db"), self, 1, NULL, NULL, err, sizeof(err)), -1);
+        db_merge(tu_tpath("out.db"), self, 1, NULL, NULL, err, sizeof(err)),
+        -1);
     assert_non_null(strstr(err, "also an input"));
 }
 
@@ -874,18 +856,20 @@ static void test_sha256(void **state)
         hex,
         "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
     /* A file spanning several read buffers: one million 'a'. */
-    FILE *f = fopen(tpath("a.bin"), "w");
+    FILE *f = fopen(tu_tpath("a.bin"), "w");
     assert_non_null(f);
     for (int i = 0; i < 1000000; i++) {
         fputc('a', f);
     }
     fclose(f);
     char err[256];
-    assert_int_equal(db_sha256_file(tpath("a.bin"), hex, err, sizeof(err)), 0);
+    assert_int_equal(db_sha256_file(tu_tpath("a.bin"), hex, err, sizeof(err)),
+                     0);
     assert_string_equal(
         hex,
         "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
-    assert_int_equal(db_sha256_file(tpath("nope"), hex, err, sizeof(err)), -1);
+    assert_int_equal(db_sha256_file(tu_tpath("nope"), hex, err, sizeof(err)),
+                     -1);
     assert_non_null(strstr(err, "nope"));
 }
 
@@ -893,19 +877,21 @@ static void test_field_format(void **state)
 {
     (void)state;
     char buf[64];
-    assert_string_equal(db_format_value(DB_U_NS, 310000000, buf, sizeof(buf)),
+    assert_string_equal(run_format_value(RUN_U_NS, 310000000, buf, sizeof(buf)),
                         "310.00 ms");
-    assert_string_equal(db_format_value(DB_U_NS, 1.5e9, buf, sizeof(buf)),
+    assert_string_equal(run_format_value(RUN_U_NS, 1.5e9, buf, sizeof(buf)),
                         "1.500 s");
     assert_string_equal(
-        db_format_value(DB_U_BYTES, 21474836480.0, buf, sizeof(buf)),
+        run_format_value(RUN_U_BYTES, 21474836480.0, buf, sizeof(buf)),
         "20.0 GiB");
-    assert_string_equal(db_format_value(DB_U_BYTES, 512, buf, sizeof(buf)),
+    assert_string_equal(run_format_value(RUN_U_BYTES, 512, buf, sizeof(buf)),
                         "512 B");
     assert_string_equal(
-        db_format_value(DB_U_BPS, 134217728.0, buf, sizeof(buf)), "128 MiB/s");
-    assert_string_equal(db_format_value(DB_U_BOOL, 1, buf, sizeof(buf)), "yes");
-    assert_string_equal(db_format_value(DB_U_NS, NAN, buf, sizeof(buf)), "-");
+        run_format_value(RUN_U_BPS, 134217728.0, buf, sizeof(buf)),
+        "128 MiB/s");
+    assert_string_equal(run_format_value(RUN_U_BOOL, 1, buf, sizeof(buf)),
+                        "yes");
+    assert_string_equal(run_format_value(RUN_U_NS, NAN, buf, sizeof(buf)), "-");
     assert_string_equal(db_format_time(1700000000000000000ll, buf, sizeof(buf)),
                         "2023-11-14 22:13:20Z");
 }

@@ -24,6 +24,7 @@
 
 #include <sqlite3.h>
 
+#include "tests/support/tmpdir.h"
 #include "store/db.h"
 
 #define BATCH       2000
@@ -32,33 +33,22 @@
 #define N_EARLIER   3
 #define SEED_KILLED 1000
 
-static char tmpdir[64];
 static char dbpath[128];
-
-static int rm_cb(const char *p, const struct stat *sb, int flag,
-                 struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(p);
-}
 
 static int setup(void **state)
 {
     (void)state;
-    snprintf(tmpdir, sizeof(tmpdir), "/tmp/migsim-test-kill-XXXXXX");
-    if (!mkdtemp(tmpdir)) {
+    if (tu_tmpdir_setup("kill") != 0) {
         return -1;
     }
-    snprintf(dbpath, sizeof(dbpath), "%s/runs.db", tmpdir);
+    snprintf(dbpath, sizeof(dbpath), "%s/runs.db", tu_tmpdir);
     return 0;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    return nftw(tmpdir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+    return tu_tmpdir_teardown();
 }
 
 static void fill_sample(struct run_sample *s, uint64_t i)

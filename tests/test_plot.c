@@ -19,78 +19,26 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "tests/support/tmpdir.h"
 #include "plots/plot.h"
-
-static char tmpdir[64];
-
-static int rm_cb(const char *p, const struct stat *sb, int flag,
-                 struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(p);
-}
 
 static int setup(void **state)
 {
     (void)state;
-    snprintf(tmpdir, sizeof(tmpdir), "/tmp/migsim-test-plot-XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : -1;
+    return tu_tmpdir_setup("plot");
 }
 
 static int teardown(void **state)
 {
     (void)state;
     unsetenv("MIGSIM_GNUPLOT");
-    return nftw(tmpdir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static const char *tpath(const char *name)
-{
-    static char buf[8][512];
-    static int k;
-    k = (k + 1) % 8;
-    snprintf(buf[k], sizeof(buf[k]), "%s/%s", tmpdir, name);
-    return buf[k];
-}
-
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fail_msg("cannot read %s", path);
-    }
-    char *buf = NULL;
-    size_t cap = 0, n = 0;
-    for (;;) {
-        if (n + 4096 + 1 > cap) {
-            cap = cap ? cap * 2 : 8192;
-            char *nb = realloc(buf, cap);
-            if (!nb) {
-                free(buf);
-                fail_msg("out of memory");
-            }
-            buf = nb;
-        }
-        size_t r = fread(buf + n, 1, 4096, f);
-        n += r;
-        if (r == 0) {
-            break;
-        }
-    }
-    fclose(f);
-    buf[n] = '\0';
-    if (len) {
-        *len = n;
-    }
-    return buf;
+    return tu_tmpdir_teardown();
 }
 
 static void assert_image(const char *path)
 {
     size_t len;
-    char *b = slurp(path, &len);
+    char *b = tu_slurp(path, &len);
     if (strstr(path, ".png")) {
         assert_true(len > 1000);
         assert_memory_equal(b, "\x89PNG\r\n\x1a\n", 8);
@@ -167,16 +115,16 @@ static void test_timeline_png_svg(void **state)
     char err[2048];
     static const char *const outs[] = {"tl.png", "tl2.svg"};
     for (int k = 0; k < 2; k++) {
-        int rc = plot_runs(PLOT_TIMELINE, &pr, 1, tpath(outs[k]), NULL, err,
+        int rc = plot_runs(PLOT_TIMELINE, &pr, 1, tu_tpath(outs[k]), NULL, err,
                            sizeof(err));
         if (rc != 0) {
             fail_msg("timeline: %s", err);
         }
         assert_string_equal(err, ""); /* no gnuplot warnings */
-        assert_image(tpath(outs[k]));
+        assert_image(tu_tpath(outs[k]));
     }
     /* The data file holds the series. */
-    char *dat = slurp(tpath("tl-run0.dat"), NULL);
+    char *dat = tu_slurp(tu_tpath("tl-run0.dat"), NULL);
     assert_int_equal(count_lines(dat), 1 + 200);
     assert_non_null(strstr(dat, "\"vfio-gpu0 reported\""));
     assert_non_null(strstr(dat, "\"virtio-net reported\""));
@@ -197,17 +145,17 @@ static void test_timeline_png_svg(void **state)
         line = strchr(line, '\n') + 1;
     }
     free(dat);
-    char *st = slurp(tpath("tl-run0-states.dat"), NULL);
+    char *st = tu_slurp(tu_tpath("tl-run0-states.dat"), NULL);
     assert_non_null(strstr(st, "\"active\""));
     assert_non_null(strstr(st, "\"completed\""));
     free(st);
-    char *sy = slurp(tpath("tl-run0-syncs.dat"), NULL);
+    char *sy = tu_slurp(tu_tpath("tl-run0-syncs.dat"), NULL);
     assert_int_equal(count_lines(sy), 21);
     free(sy);
-    char *ev = slurp(tpath("tl-run0-events.dat"), NULL);
+    char *ev = tu_slurp(tu_tpath("tl-run0-events.dat"), NULL);
     assert_non_null(strstr(ev, "\"param: downtime-limit=300\""));
     free(ev);
-    char *gp = slurp(tpath("tl2.gp"), NULL);
+    char *gp = tu_slurp(tu_tpath("tl2.gp"), NULL);
     assert_non_null(strstr(gp, "set terminal svg"));
     assert_non_null(strstr(gp, "set output 'tl2.svg'"));
     assert_non_null(strstr(gp, "set logscale y"));
@@ -223,15 +171,15 @@ static void test_rerender_script(void **state)
     make_run(&r, &m, 3, "p", 1.0, RUN_CONVERGED);
     struct plot_run pr = {.meta = &m, .res = &r};
     char err[2048];
-    assert_int_equal(plot_runs(PLOT_TIMELINE, &pr, 1, tpath("re.png"), NULL,
+    assert_int_equal(plot_runs(PLOT_TIMELINE, &pr, 1, tu_tpath("re.png"), NULL,
                                err, sizeof(err)),
                      0);
-    assert_int_equal(unlink(tpath("re.png")), 0);
+    assert_int_equal(unlink(tu_tpath("re.png")), 0);
     /* What a user does after editing re.gp. */
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
-        if (chdir(tmpdir) != 0) {
+        if (chdir(tu_tmpdir) != 0) {
             _exit(126);
         }
         execlp("gnuplot", "gnuplot", "re.gp", (char *)NULL);
@@ -240,7 +188,7 @@ static void test_rerender_script(void **state)
     int status;
     assert_int_equal(waitpid(pid, &status, 0), pid);
     assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    assert_image(tpath("re.png"));
+    assert_image(tu_tpath("re.png"));
     run_result_free(&r);
 }
 
@@ -263,38 +211,38 @@ static void test_compare_cdf_sweep(void **state)
     for (int e = 0; e < 2; e++) {
         char name[64];
         snprintf(name, sizeof(name), "cmp.%s", exts[e]);
-        if (plot_runs(PLOT_COMPARE, pr, 3, tpath(name), NULL, err,
+        if (plot_runs(PLOT_COMPARE, pr, 3, tu_tpath(name), NULL, err,
                       sizeof(err)) != 0) {
             fail_msg("compare: %s", err);
         }
         assert_string_equal(err, "");
-        assert_image(tpath(name));
+        assert_image(tu_tpath(name));
         snprintf(name, sizeof(name), "cdf.%s", exts[e]);
-        if (plot_runs(PLOT_CDF, pr, N, tpath(name), NULL, err, sizeof(err)) !=
-            0) {
+        if (plot_runs(PLOT_CDF, pr, N, tu_tpath(name), NULL, err,
+                      sizeof(err)) != 0) {
             fail_msg("cdf: %s", err);
         }
         assert_string_equal(err, "");
-        assert_image(tpath(name));
+        assert_image(tu_tpath(name));
         struct plot_opts o = {.x_name = "vm.dirty_rate"};
         snprintf(name, sizeof(name), "front.%s", exts[e]);
-        if (plot_runs(PLOT_SWEEP, pr, N, tpath(name), &o, err, sizeof(err)) !=
-            0) {
+        if (plot_runs(PLOT_SWEEP, pr, N, tu_tpath(name), &o, err,
+                      sizeof(err)) != 0) {
             fail_msg("sweep: %s", err);
         }
         assert_string_equal(err, "");
-        assert_image(tpath(name));
+        assert_image(tu_tpath(name));
         o.y_name = "migration.downtime_limit";
         snprintf(name, sizeof(name), "heat.%s", exts[e]);
-        if (plot_runs(PLOT_SWEEP, pr, N, tpath(name), &o, err, sizeof(err)) !=
-            0) {
+        if (plot_runs(PLOT_SWEEP, pr, N, tu_tpath(name), &o, err,
+                      sizeof(err)) != 0) {
             fail_msg("heat: %s", err);
         }
         assert_string_equal(err, "");
-        assert_image(tpath(name));
+        assert_image(tu_tpath(name));
     }
     /* compare.dat: one row per run with its label and figures. */
-    char *d = slurp(tpath("cmp.dat"), NULL);
+    char *d = tu_slurp(tu_tpath("cmp.dat"), NULL);
     assert_int_equal(count_lines(d), 4);
     char want[512];
     snprintf(want, sizeof(want),
@@ -305,7 +253,7 @@ static void test_compare_cdf_sweep(void **state)
     assert_non_null(strstr(d, want));
     free(d);
     /* cdf: the default group is the policy; values sorted, fractions. */
-    d = slurp(tpath("cdf-g0.dat"), NULL);
+    d = tu_slurp(tu_tpath("cdf-g0.dat"), NULL);
     assert_non_null(strstr(d, "\"default\""));
     snprintf(want, sizeof(want), "\n%.10g\t0\n%.10g\t0.2\n%.10g\t0.4\n",
              (double)r[0].m.downtime_ns / 1e6, (double)r[0].m.downtime_ns / 1e6,
@@ -316,12 +264,12 @@ static void test_compare_cdf_sweep(void **state)
     assert_non_null(strstr(d, "\t0.8\n"));
     assert_null(strstr(d, "\t1\n"));
     free(d);
-    d = slurp(tpath("cdf-g1.dat"), NULL);
+    d = tu_slurp(tu_tpath("cdf-g1.dat"), NULL);
     assert_non_null(strstr(d, "\"exact-every:5\""));
     assert_int_equal(count_lines(d), 1 + 1 + 4);
     free(d);
     /* sweep frontier: per group sorted by x; the timeout flagged 0. */
-    d = slurp(tpath("front-g0.dat"), NULL);
+    d = tu_slurp(tu_tpath("front-g0.dat"), NULL);
     assert_int_equal(count_lines(d), 1 + 5);
     snprintf(want, sizeof(want),
              "\n2000000000\t%.10g\t%.10g\t0\t300\t\"#14 default\"\n",
@@ -334,10 +282,10 @@ static void test_compare_cdf_sweep(void **state)
         prev = x;
     }
     free(d);
-    d = slurp(tpath("heat.dat"), NULL);
+    d = tu_slurp(tu_tpath("heat.dat"), NULL);
     assert_int_equal(count_lines(d), 1 + N);
     free(d);
-    char *gp = slurp(tpath("heat.gp"), NULL);
+    char *gp = tu_slurp(tu_tpath("heat.gp"), NULL);
     assert_non_null(strstr(gp, "set xlabel 'vm.dirty_rate'"));
     assert_non_null(strstr(gp, "set ylabel 'migration.downtime_limit'"));
     free(gp);
@@ -345,7 +293,7 @@ static void test_compare_cdf_sweep(void **state)
     pr[2].x = NAN;
     struct plot_opts o = {.x_name = "x"};
     assert_int_equal(
-        plot_runs(PLOT_SWEEP, pr, N, tpath("bad.png"), &o, err, sizeof(err)),
+        plot_runs(PLOT_SWEEP, pr, N, tu_tpath("bad.png"), &o, err, sizeof(err)),
         -1);
     assert_non_null(strstr(err, "#12"));
     for (int i = 0; i < N; i++) {
@@ -368,22 +316,22 @@ static void test_multi_timeline_and_dir(void **state)
     run_result_init(&r[2]);
     r[2].m.outcome = RUN_INCOMPLETE;
     char err[2048];
-    if (plot_runs(PLOT_TIMELINE, pr, 3, tpath("multi.png"), NULL, err,
+    if (plot_runs(PLOT_TIMELINE, pr, 3, tu_tpath("multi.png"), NULL, err,
                   sizeof(err)) != 0) {
         fail_msg("multi: %s", err);
     }
-    assert_image(tpath("multi.png"));
-    assert_int_equal(access(tpath("multi-run1.dat"), R_OK), 0);
+    assert_image(tu_tpath("multi.png"));
+    assert_int_equal(access(tu_tpath("multi-run1.dat"), R_OK), 0);
     char dir[600];
-    snprintf(dir, sizeof(dir), "%s/sub/plots", tmpdir);
+    snprintf(dir, sizeof(dir), "%s/sub/plots", tu_tmpdir);
     int n = plot_to_dir(dir, pr, 2, "svg", err, sizeof(err));
     if (n != 4) {
         fail_msg("plot_to_dir: %d: %s", n, err);
     }
-    assert_image(tpath("sub/plots/timeline-30.svg"));
-    assert_image(tpath("sub/plots/timeline-31.svg"));
-    assert_image(tpath("sub/plots/compare.svg"));
-    assert_image(tpath("sub/plots/cdf.svg"));
+    assert_image(tu_tpath("sub/plots/timeline-30.svg"));
+    assert_image(tu_tpath("sub/plots/timeline-31.svg"));
+    assert_image(tu_tpath("sub/plots/compare.svg"));
+    assert_image(tu_tpath("sub/plots/cdf.svg"));
     for (int i = 0; i < 3; i++) {
         run_result_free(&r[i]);
     }
@@ -397,63 +345,63 @@ static void test_gnuplot_failures(void **state)
     make_run(&r, &m, 1, "default", 1.0, RUN_CONVERGED);
     struct plot_run pr = {.meta = &m, .res = &r};
     char err[2048];
-    assert_int_equal(plot_runs(PLOT_TIMELINE, &pr, 1, tpath("x.pdf"), NULL, err,
-                               sizeof(err)),
+    assert_int_equal(plot_runs(PLOT_TIMELINE, &pr, 1, tu_tpath("x.pdf"), NULL,
+                               err, sizeof(err)),
                      -1);
     assert_non_null(strstr(err, ".png or .svg"));
-    assert_int_equal(plot_runs(PLOT_TIMELINE, &pr, 0, tpath("x.png"), NULL, err,
-                               sizeof(err)),
+    assert_int_equal(plot_runs(PLOT_TIMELINE, &pr, 0, tu_tpath("x.png"), NULL,
+                               err, sizeof(err)),
                      -1);
 
     setenv("MIGSIM_GNUPLOT", "/nonexistent/gnuplot", 1);
-    assert_int_equal(plot_runs(PLOT_TIMELINE, &pr, 1, tpath("f1.png"), NULL,
+    assert_int_equal(plot_runs(PLOT_TIMELINE, &pr, 1, tu_tpath("f1.png"), NULL,
                                err, sizeof(err)),
                      PLOT_ERR_GNUPLOT);
     assert_non_null(strstr(err, "exit status 127"));
     assert_non_null(strstr(err, "cannot run /nonexistent/gnuplot"));
 
     /* A gnuplot that fails with a message: status and stderr reported. */
-    FILE *f = fopen(tpath("fake-gnuplot"), "w");
+    FILE *f = fopen(tu_tpath("fake-gnuplot"), "w");
     assert_non_null(f);
     fputs("#!/bin/sh\necho \"line 3: undefined variable: zz\" >&2\nexit 3\n",
           f);
     fclose(f);
-    assert_int_equal(chmod(tpath("fake-gnuplot"), 0755), 0);
-    setenv("MIGSIM_GNUPLOT", tpath("fake-gnuplot"), 1);
-    assert_int_equal(plot_runs(PLOT_TIMELINE, &pr, 1, tpath("f2.png"), NULL,
+    assert_int_equal(chmod(tu_tpath("fake-gnuplot"), 0755), 0);
+    setenv("MIGSIM_GNUPLOT", tu_tpath("fake-gnuplot"), 1);
+    assert_int_equal(plot_runs(PLOT_TIMELINE, &pr, 1, tu_tpath("f2.png"), NULL,
                                err, sizeof(err)),
                      PLOT_ERR_GNUPLOT);
     assert_non_null(strstr(err, "exit status 3: line 3: undefined variable"));
 
     /* One that succeeds without drawing anything. */
     setenv("MIGSIM_GNUPLOT", "/bin/true", 1);
-    assert_int_equal(plot_runs(PLOT_TIMELINE, &pr, 1, tpath("f3.png"), NULL,
+    assert_int_equal(plot_runs(PLOT_TIMELINE, &pr, 1, tu_tpath("f3.png"), NULL,
                                err, sizeof(err)),
                      PLOT_ERR_GNUPLOT);
     assert_non_null(strstr(err, "no image"));
 
     /* One that hangs is killed at the time limit. */
-    f = fopen(tpath("slow-gnuplot"), "w");
+    f = fopen(tu_tpath("slow-gnuplot"), "w");
     assert_non_null(f);
     fputs("#!/bin/sh\nexec sleep 30\n", f);
     fclose(f);
-    assert_int_equal(chmod(tpath("slow-gnuplot"), 0755), 0);
-    setenv("MIGSIM_GNUPLOT", tpath("slow-gnuplot"), 1);
+    assert_int_equal(chmod(tu_tpath("slow-gnuplot"), 0755), 0);
+    setenv("MIGSIM_GNUPLOT", tu_tpath("slow-gnuplot"), 1);
     struct plot_opts o = {.timeout_s = 1};
-    assert_int_equal(
-        plot_runs(PLOT_TIMELINE, &pr, 1, tpath("f4.png"), &o, err, sizeof(err)),
-        PLOT_ERR_GNUPLOT);
+    assert_int_equal(plot_runs(PLOT_TIMELINE, &pr, 1, tu_tpath("f4.png"), &o,
+                               err, sizeof(err)),
+                     PLOT_ERR_GNUPLOT);
     assert_non_null(strstr(err, "killed after 1 s"));
     unsetenv("MIGSIM_GNUPLOT");
 
     /* The real gnuplot failing on a broken script (a data file removed
      * behind its back is an error, not a crash). */
     o = (struct plot_opts){.no_render = true};
-    assert_int_equal(
-        plot_runs(PLOT_TIMELINE, &pr, 1, tpath("nr.png"), &o, err, sizeof(err)),
-        0);
-    assert_int_equal(access(tpath("nr.png"), F_OK), -1);
-    assert_int_equal(access(tpath("nr.gp"), R_OK), 0);
+    assert_int_equal(plot_runs(PLOT_TIMELINE, &pr, 1, tu_tpath("nr.png"), &o,
+                               err, sizeof(err)),
+                     0);
+    assert_int_equal(access(tu_tpath("nr.png"), F_OK), -1);
+    assert_int_equal(access(tu_tpath("nr.gp"), R_OK), 0);
     run_result_free(&r);
 }
 

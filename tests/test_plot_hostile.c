@@ -23,38 +23,28 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "tests/support/tmpdir.h"
 #include "plots/plot.h"
 
-static char tmpdir[64];
 static char marker[96]; /* absolute path the payloads try to create */
-
-static int rm_cb(const char *p, const struct stat *sb, int flag,
-                 struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(p);
-}
 
 static int setup(void **state)
 {
     (void)state;
-    snprintf(tmpdir, sizeof(tmpdir), "/tmp/migsim-test-hostile-XXXXXX");
-    if (!mkdtemp(tmpdir)) {
+    if (tu_tmpdir_setup("hostile") != 0) {
         return -1;
     }
-    snprintf(marker, sizeof(marker), "%s/PWNED", tmpdir);
+    snprintf(marker, sizeof(marker), "%s/PWNED", tu_tmpdir);
     return 0;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    return nftw(tmpdir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+    return tu_tmpdir_teardown();
 }
 
-/* Any file whose name starts with PWNED anywhere under tmpdir or in cwd. */
+/* Any file whose name starts with PWNED anywhere under tu_tmpdir or in cwd. */
 static int found_pwned;
 static int find_cb(const char *p, const struct stat *sb, int flag,
                    struct FTW *ftw)
@@ -72,27 +62,10 @@ static int find_cb(const char *p, const struct stat *sb, int flag,
 static void assert_no_marker(void)
 {
     found_pwned = 0;
-    assert_int_equal(nftw(tmpdir, find_cb, 16, FTW_PHYS), 0);
+    assert_int_equal(nftw(tu_tmpdir, find_cb, 16, FTW_PHYS), 0);
     assert_int_equal(access("PWNED", F_OK), -1);
     assert_int_equal(access("ZAP", F_OK), -1);
     assert_int_equal(found_pwned, 0);
-}
-
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fail_msg("cannot read %s", path);
-    }
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)n + 1);
-    assert_non_null(b);
-    assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
-    b[n] = '\0';
-    fclose(f);
-    return b;
 }
 
 static void assert_image(const char *path)
@@ -163,7 +136,7 @@ static void make_run(struct run_result *r, struct db_run_meta *m, int64_t id,
 /* The .gp script must not contain any byte sequence of the payloads. */
 static void assert_script_clean(const char *gp_path)
 {
-    char *gp = slurp(gp_path);
+    char *gp = tu_slurp(gp_path, NULL);
     assert_null(strstr(gp, "system("));
     assert_null(strchr(gp, '`'));
     assert_null(strchr(gp, '"'));
@@ -194,7 +167,7 @@ static void test_control_payload_would_run(void **state)
     /* Put payload1's system() call into a script the naive way: this is
      * what the plots must never do. */
     char gp[512];
-    snprintf(gp, sizeof(gp), "%s/control.gp", tmpdir);
+    snprintf(gp, sizeof(gp), "%s/control.gp", tu_tmpdir);
     FILE *f = fopen(gp, "w");
     assert_non_null(f);
     fprintf(f, "set title \"%s\"\n", payload1);
@@ -211,7 +184,7 @@ static void test_control_payload_would_run(void **state)
     waitpid(pid, &status, 0);
     assert_int_equal(access(marker, F_OK), 0); /* the payload works */
     found_pwned = 0;
-    assert_int_equal(nftw(tmpdir, find_cb, 16, FTW_PHYS), 0);
+    assert_int_equal(nftw(tu_tmpdir, find_cb, 16, FTW_PHYS), 0);
     assert_true(found_pwned > 0); /* and the detector sees it */
     assert_int_equal(unlink(marker), 0);
     assert_int_equal(unlink(gp), 0);
@@ -243,8 +216,8 @@ static void test_hostile_names_all_kinds(void **state)
             for (int heat = 0; heat < (k == PLOT_SWEEP ? 2 : 1); heat++) {
                 /* A hostile output name too: quote, backquote, space. */
                 char out[600], gp[600];
-                snprintf(out, sizeof(out), "%s/o'`touch ZAP` %s%d.%s", tmpdir,
-                         plot_kind_name(k), heat, exts[e]);
+                snprintf(out, sizeof(out), "%s/o'`touch ZAP` %s%d.%s",
+                         tu_tmpdir, plot_kind_name(k), heat, exts[e]);
                 struct plot_opts o = {.x_name = payload1,
                                       .y_name = heat ? payload4 : NULL};
                 int rc =
@@ -254,7 +227,7 @@ static void test_hostile_names_all_kinds(void **state)
                     fail_msg("%s %s: %s", plot_kind_name(k), exts[e], err);
                 }
                 assert_image(out);
-                snprintf(gp, sizeof(gp), "%s/o__touch_ZAP__%s%d.gp", tmpdir,
+                snprintf(gp, sizeof(gp), "%s/o__touch_ZAP__%s%d.gp", tu_tmpdir,
                          plot_kind_name(k), heat);
                 assert_script_clean(gp);
                 assert_no_marker();
@@ -263,13 +236,14 @@ static void test_hostile_names_all_kinds(void **state)
     }
     /* The names still reach the figures, through the data files. */
     char dat[600];
-    snprintf(dat, sizeof(dat), "%s/o__touch_ZAP__timeline0-run0.dat", tmpdir);
-    char *d = slurp(dat);
+    snprintf(dat, sizeof(dat), "%s/o__touch_ZAP__timeline0-run0.dat",
+             tu_tmpdir);
+    char *d = tu_slurp(dat, NULL);
     assert_non_null(strstr(d, "\"a'_; system(_touch "));
     free(d);
     snprintf(dat, sizeof(dat), "%s/o__touch_ZAP__timeline0-run0-states.dat",
-             tmpdir);
-    d = slurp(dat);
+             tu_tmpdir);
+    d = tu_slurp(dat, NULL);
     /* Quotes, backquotes and newlines are gone from the label field. */
     assert_non_null(strstr(d, "\"x_touch "));
     assert_non_null(strstr(d, "2_y_!touch "));

@@ -18,47 +18,19 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "tests/support/tmpdir.h"
 #include "plots/report.h"
-
-static char tmpdir[64];
-
-static int rm_cb(const char *p, const struct stat *sb, int flag,
-                 struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(p);
-}
 
 static int setup(void **state)
 {
     (void)state;
-    snprintf(tmpdir, sizeof(tmpdir), "/tmp/migsim-test-report-XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : -1;
+    return tu_tmpdir_setup("report");
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    return nftw(tmpdir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fail_msg("cannot read %s", path);
-    }
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)n + 1);
-    assert_non_null(b);
-    assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
-    b[n] = '\0';
-    fclose(f);
-    return b;
+    return tu_tmpdir_teardown();
 }
 
 static int b64val(char c)
@@ -167,13 +139,13 @@ static void test_report_self_contained(void **state)
         pr[i] = (struct plot_run){.meta = &m[i], .res = &r[i]};
     }
     char out[256], keep[256], err[2048];
-    snprintf(out, sizeof(out), "%s/report.html", tmpdir);
-    snprintf(keep, sizeof(keep), "%s/figs", tmpdir);
+    snprintf(out, sizeof(out), "%s/report.html", tu_tmpdir);
+    snprintf(keep, sizeof(keep), "%s/figs", tu_tmpdir);
     struct plot_report_opts o = {.title = evil, .plot_dir = keep};
     if (plot_report_html(pr, 2, out, &o, err, sizeof(err)) != 0) {
         fail_msg("report: %s", err);
     }
-    char *html = slurp(out);
+    char *html = tu_slurp(out, NULL);
     /* Escaped everywhere: the raw markup never appears. */
     assert_null(strstr(html, "<script"));
     assert_null(strstr(html, "<img src=x"));
@@ -212,7 +184,7 @@ static void test_report_self_contained(void **state)
 
     /* A failing gnuplot: error, and no half-written page. */
     setenv("MIGSIM_GNUPLOT", "/bin/false", 1);
-    snprintf(out, sizeof(out), "%s/broken.html", tmpdir);
+    snprintf(out, sizeof(out), "%s/broken.html", tu_tmpdir);
     assert_int_equal(plot_report_html(pr, 1, out, NULL, err, sizeof(err)),
                      PLOT_ERR_GNUPLOT);
     unsetenv("MIGSIM_GNUPLOT");

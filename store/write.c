@@ -1,0 +1,372 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * store/write.c — writing runs: rows, batches, begin/add/finish/save.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "base/err.h"
+#include "store/db_internal.h"
+
+#ifndef MIGSIM_VERSION
+#define MIGSIM_VERSION "unknown"
+#endif
+
+/* ---- writers ---------------------------------------------------------- */
+
+int db_ins_run(struct db *db, const struct db_run_meta *meta, bool full,
+               int64_t *id, char *err, size_t errlen)
+{
+    sqlite3_stmt *st = db->st[ST_INS_RUN];
+    char fp[24];
+    snprintf(fp, sizeof(fp), "%016" PRIx64, meta->fingerprint);
+    sqlite3_bind_text(st, 1, db_kind_name(meta->kind), -1, SQLITE_STATIC);
+    db_bind_text_or_null(st, 2, meta->scenario_json);
+    sqlite3_bind_text(st, 3, meta->source_path, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 4, meta->source_sha256, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 5, meta->qemu, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 6, meta->policy, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 7, (sqlite3_int64)meta->seed);
+    sqlite3_bind_text(st, 8, meta->rng, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 9, meta->version, -1, SQLITE_TRANSIENT);
+    db_bind_text_or_null(st, 10, meta->command_line);
+    sqlite3_bind_int64(st, 11, meta->started_ns);
+    if (full && meta->finished_ns) {
+        sqlite3_bind_int64(st, 12, meta->finished_ns);
+    } else {
+        sqlite3_bind_null(st, 12);
+    }
+    if (meta->fingerprint || (full && meta->complete)) {
+        sqlite3_bind_text(st, 13, fp, -1, SQLITE_TRANSIENT);
+    } else {
+        sqlite3_bind_null(st, 13);
+    }
+    sqlite3_bind_int(st, 14, full && meta->complete ? 1 : 0);
+    sqlite3_bind_text(st, 15, meta->run_key, -1, SQLITE_TRANSIENT);
+    db_bind_text_or_null(st, 16, meta->verdict);
+    db_bind_text_or_null(st, 17, meta->diagnosis);
+    if (db_step_done(db, st, err, errlen, "inserting a run") != 0) {
+        return -1;
+    }
+    *id = sqlite3_last_insert_rowid(db->h);
+    return 0;
+}
+
+static int next_seq(struct db *db, enum db_stmt_id sid, int64_t id,
+                    int64_t *seq, char *err, size_t errlen)
+{
+    sqlite3_stmt *st = db->st[sid];
+    sqlite3_bind_int64(st, 1, id);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *seq = sqlite3_column_int64(st, 0);
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc == SQLITE_ROW ? 0 : db_fail(db, err, errlen, "numbering rows");
+}
+
+int db_ins_samples(struct db *db, int64_t id, const struct run_sample *s,
+                   size_t n, char *err, size_t errlen)
+{
+    size_t nf;
+    const struct run_field *f = run_sample_fields(&nf);
+    int64_t seq;
+    if (next_seq(db, ST_NEXT_SAMPLE, id, &seq, err, errlen) != 0) {
+        return -1;
+    }
+    sqlite3_stmt *st = db->st[ST_INS_SAMPLE];
+    sqlite3_stmt *sd = db->st[ST_INS_SDEV];
+    for (size_t i = 0; i < n; i++, seq++) {
+        if (s[i].n_devices > RUN_MAX_DEVICES) {
+            err_set(err, errlen, "%s: run %lld sample %lld: n_devices %u > %d",
+                    db->path, (long long)id, (long long)seq, s[i].n_devices,
+                    RUN_MAX_DEVICES);
+            return -1;
+        }
+        sqlite3_bind_int64(st, 1, id);
+        sqlite3_bind_int64(st, 2, seq);
+        for (size_t k = 0; k < nf; k++) {
+            db_bind_field(st, (int)k + 3, &f[k], &s[i]);
+        }
+        if (db_step_done(db, st, err, errlen, "inserting a sample") != 0) {
+            return -1;
+        }
+        for (unsigned d = 0; d < s[i].n_devices; d++) {
+            sqlite3_bind_int64(sd, 1, id);
+            sqlite3_bind_int64(sd, 2, seq);
+            sqlite3_bind_int(sd, 3, (int)d);
+            sqlite3_bind_int64(sd, 4,
+                               (sqlite3_int64)s[i].dev_reported_bytes[d]);
+            sqlite3_bind_int64(sd, 5,
+                               (sqlite3_int64)s[i].dev_stop_copy_bytes[d]);
+            if (db_step_done(db, sd, err, errlen, "inserting device sizes") !=
+                0) {
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+int db_ins_events(struct db *db, int64_t id, const struct run_event *ev,
+                  size_t n, char *err, size_t errlen)
+{
+    int64_t seq;
+    if (next_seq(db, ST_NEXT_EVENT, id, &seq, err, errlen) != 0) {
+        return -1;
+    }
+    sqlite3_stmt *st = db->st[ST_INS_EVENT];
+    for (size_t i = 0; i < n; i++, seq++) {
+        char text[sizeof(ev[i].text) + 1];
+        memcpy(text, ev[i].text, sizeof(ev[i].text));
+        text[sizeof(ev[i].text)] = '\0';
+        sqlite3_bind_int64(st, 1, id);
+        sqlite3_bind_int64(st, 2, seq);
+        sqlite3_bind_int64(st, 3, ev[i].t_ns);
+        sqlite3_bind_text(st, 4, run_event_kind_name(ev[i].kind), -1,
+                          SQLITE_STATIC);
+        sqlite3_bind_int64(st, 5, (sqlite3_int64)ev[i].value);
+        sqlite3_bind_int64(st, 6, ev[i].dur_ns);
+        sqlite3_bind_text(st, 7, text, -1, SQLITE_TRANSIENT);
+        if (db_step_done(db, st, err, errlen, "inserting an event") != 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int db_ins_finish(struct db *db, int64_t id, const struct run_result *res,
+                  int64_t finished_ns, char *err, size_t errlen)
+{
+    const struct run_metrics *m = &res->m;
+    if (m->n_devices > RUN_MAX_DEVICES) {
+        err_set(err, errlen, "%s: run %lld: n_devices %u > %d", db->path,
+                (long long)id, m->n_devices, RUN_MAX_DEVICES);
+        return -1;
+    }
+    char sql[128];
+    snprintf(sql, sizeof(sql),
+             "DELETE FROM results WHERE run_id = %lld;"
+             "DELETE FROM devices WHERE run_id = %lld",
+             (long long)id, (long long)id);
+    if (db_exec(db, sql, err, errlen) != 0) {
+        return -1;
+    }
+    size_t nf;
+    const struct run_field *f = run_metric_fields(&nf);
+    sqlite3_stmt *st = db->st[ST_INS_RESULT];
+    char qemu[sizeof(m->qemu) + 1], policy[sizeof(m->policy) + 1];
+    memcpy(qemu, m->qemu, sizeof(m->qemu));
+    qemu[sizeof(m->qemu)] = '\0';
+    memcpy(policy, m->policy, sizeof(m->policy));
+    policy[sizeof(m->policy)] = '\0';
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_text(st, 2, run_outcome_name(m->outcome), -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, qemu, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 4, policy, -1, SQLITE_TRANSIENT);
+    for (size_t k = 0; k < nf; k++) {
+        db_bind_field(st, (int)k + 5, &f[k], m);
+    }
+    if (db_step_done(db, st, err, errlen, "inserting metrics") != 0) {
+        return -1;
+    }
+    st = db->st[ST_INS_DEVICE];
+    for (unsigned d = 0; d < m->n_devices; d++) {
+        const struct run_device_result *dv = &m->devices[d];
+        char name[RUN_NAME_LEN + 1];
+        memcpy(name, dv->name, RUN_NAME_LEN);
+        name[RUN_NAME_LEN] = '\0';
+        sqlite3_bind_int64(st, 1, id);
+        sqlite3_bind_int(st, 2, (int)d);
+        sqlite3_bind_text(st, 3, name, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(st, 4, (sqlite3_int64)dv->precopy_bytes);
+        sqlite3_bind_int64(st, 5, (sqlite3_int64)dv->stop_copy_bytes);
+        sqlite3_bind_int64(st, 6, dv->save_ns);
+        sqlite3_bind_int64(st, 7, dv->load_ns);
+        if (db_step_done(db, st, err, errlen, "inserting a device") != 0) {
+            return -1;
+        }
+    }
+    char fp[24];
+    snprintf(fp, sizeof(fp), "%016" PRIx64, m->fingerprint);
+    st = db->st[ST_FINISH];
+    sqlite3_bind_int64(st, 1, finished_ns);
+    sqlite3_bind_text(st, 2, fp, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 3, id);
+    return db_step_done(db, st, err, errlen, "marking the run complete");
+}
+
+/* Fill defaults into a private copy of meta. */
+static void meta_defaults(struct db_run_meta *c)
+{
+    if (!c->version[0]) {
+        snprintf(c->version, sizeof(c->version), "%s", MIGSIM_VERSION);
+    }
+    if (c->started_ns == 0) {
+        c->started_ns = db_now_ns();
+    }
+    if (!c->run_key[0]) {
+        db_run_key(c, c->run_key);
+    }
+}
+
+int db_run_begin(struct db *db, const struct db_run_meta *meta, int64_t *id,
+                 char *err, size_t errlen)
+{
+    struct db_run_meta c = *meta;
+    meta_defaults(&c);
+    if (db_txn_begin(db, err, errlen) != 0) {
+        return -1;
+    }
+    if (db_ins_run(db, &c, false, id, err, errlen) != 0) {
+        db_txn_rollback(db);
+        return -1;
+    }
+    return db_txn_commit(db, err, errlen);
+}
+
+int db_run_add_samples(struct db *db, int64_t id, const struct run_sample *s,
+                       size_t n, char *err, size_t errlen)
+{
+    if (db_txn_begin(db, err, errlen) != 0) {
+        return -1;
+    }
+    int rc = db_run_exists(db, id, err, errlen);
+    if (rc == 0) {
+        rc = db_ins_samples(db, id, s, n, err, errlen);
+    }
+    if (rc != 0) {
+        db_txn_rollback(db);
+        return rc;
+    }
+    return db_txn_commit(db, err, errlen);
+}
+
+int db_run_add_events(struct db *db, int64_t id, const struct run_event *ev,
+                      size_t n, char *err, size_t errlen)
+{
+    if (db_txn_begin(db, err, errlen) != 0) {
+        return -1;
+    }
+    int rc = db_run_exists(db, id, err, errlen);
+    if (rc == 0) {
+        rc = db_ins_events(db, id, ev, n, err, errlen);
+    }
+    if (rc != 0) {
+        db_txn_rollback(db);
+        return rc;
+    }
+    return db_txn_commit(db, err, errlen);
+}
+
+int db_run_finish(struct db *db, int64_t id, const struct run_result *res,
+                  char *err, size_t errlen)
+{
+    if (db_txn_begin(db, err, errlen) != 0) {
+        return -1;
+    }
+    int rc = db_run_exists(db, id, err, errlen);
+    if (rc == 0) {
+        rc = db_ins_finish(db, id, res, db_now_ns(), err, errlen);
+    }
+    if (rc != 0) {
+        db_txn_rollback(db);
+        return rc;
+    }
+    return db_txn_commit(db, err, errlen);
+}
+
+int db_run_annotate(struct db *db, int64_t id, const char *verdict,
+                    const char *diagnosis, char *err, size_t errlen)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db->h,
+                           "UPDATE runs SET verdict = coalesce(?, verdict), "
+                           "diagnosis = coalesce(?, diagnosis) WHERE id = ?",
+                           -1, &st, NULL) != SQLITE_OK) {
+        return db_fail(db, err, errlen, "annotating a run");
+    }
+    db_bind_text_or_null(st, 1, verdict);
+    db_bind_text_or_null(st, 2, diagnosis);
+    sqlite3_bind_int64(st, 3, id);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        return db_fail(db, err, errlen, "annotating a run");
+    }
+    if (sqlite3_changes(db->h) == 0) {
+        err_set(err, errlen, "%s: no run %lld", db->path, (long long)id);
+        return DB_ERR_NOTFOUND;
+    }
+    return 0;
+}
+
+static int save_batches(struct db *db, int64_t id, const struct run_result *res,
+                        char *err, size_t errlen)
+{
+    for (size_t i = 0; i < res->n_samples; i += DB_BATCH_ROWS) {
+        size_t k = res->n_samples - i;
+        if (k > DB_BATCH_ROWS) {
+            k = DB_BATCH_ROWS;
+        }
+        if (db_run_add_samples(db, id, res->samples + i, k, err, errlen) != 0) {
+            return -1;
+        }
+    }
+    for (size_t i = 0; i < res->n_events; i += DB_BATCH_ROWS) {
+        size_t k = res->n_events - i;
+        if (k > DB_BATCH_ROWS) {
+            k = DB_BATCH_ROWS;
+        }
+        if (db_run_add_events(db, id, res->events + i, k, err, errlen) != 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int db_run_save(struct db *db, const struct db_run_meta *meta,
+                const struct run_result *res, int64_t *id, char *err,
+                size_t errlen)
+{
+    if (db_run_begin(db, meta, id, err, errlen) != 0 ||
+        save_batches(db, *id, res, err, errlen) != 0) {
+        return -1;
+    }
+    return db_run_finish(db, *id, res, err, errlen);
+}
+
+int db_run_copy_in(struct db *db, const struct db_run_meta *meta,
+                   const struct run_result *res, int64_t *id, char *err,
+                   size_t errlen)
+{
+    struct db_run_meta c = *meta;
+    meta_defaults(&c);
+    if (db_txn_begin(db, err, errlen) != 0) {
+        return -1;
+    }
+    int rc = db_ins_run(db, &c, true, id, err, errlen);
+    if (rc == 0) {
+        rc = db_ins_samples(db, *id, res->samples, res->n_samples, err, errlen);
+    }
+    if (rc == 0) {
+        rc = db_ins_events(db, *id, res->events, res->n_events, err, errlen);
+    }
+    if (rc == 0 && c.complete) {
+        rc = db_ins_finish(db, *id, res, c.finished_ns, err, errlen);
+    }
+    if (rc != 0) {
+        db_txn_rollback(db);
+        return -1;
+    }
+    return db_txn_commit(db, err, errlen);
+}

@@ -56,7 +56,7 @@ kill_at "after completion" "status completed"
 # live leaves nothing behind.
 w="$TMPD/w"
 "$MIGSIM" lab run --no-db --workdir "$w" --observer --working-set 32MiB \
-    --dirty-rate 8MiB/s --max-bandwidth 8MiB/s --time-limit 60s \
+    --dirty-rate 2MiB/s --max-bandwidth 8MiB/s --time-limit 60s \
     >"$TMPD/lab.out" 2>"$TMPD/lab.err" &
 lab=$!
 bg_track $lab

@@ -33,7 +33,7 @@ CFLAGS  += -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(SAN) -I. $(PKG_CFLAGS) \
 LDLIBS  += $(PKG_LIBS) -lm -lpthread
 LDFLAGS += $(SAN)
 
-MODULE_DIRS := base engine devices run policy model traces store plots plan live
+MODULE_DIRS := base engine devices run policy model traces store plots calib plan live
 LIB_SRCS  := $(sort $(wildcard $(addsuffix /*.c,$(MODULE_DIRS))))
 CLI_SRCS  := $(sort $(filter-out cli/main.c,$(wildcard cli/*.c)))
 TEST_SRCS := $(sort $(wildcard tests/test_*.c))

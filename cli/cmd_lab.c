@@ -657,6 +657,9 @@ static int validate_opts(int argc, char **argv, struct common *c,
             "per run (default 30s)", ZERO_OK),
         OPT("no-calibrate", 0, CLI_FLAG, &no_cal, NULL,
             "use the scenario default link bandwidth"),
+        OPT("calibrate", 0, CLI_FLAG, &v->fit_half, NULL,
+            "fit a calibration ('migsim calibrate') on half the\n"
+            "grid, simulate the other half with it; both tables"),
         OPT("markdown", 0, CLI_STR, md, "FILE",
             "also write the table as Markdown"),
         COMMON_OPTS(c),
@@ -733,6 +736,9 @@ static int lab_cmd_validate(int argc, char **argv)
     } else {
         putchar('\n');
         lab_validate_print(stdout, &r, false);
+        if (v.fit_half && r.fit_rows) {
+            lab_fit_print(stdout, &r);
+        }
     }
     if (md) {
         FILE *f = fopen(md, "w");

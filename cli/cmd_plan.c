@@ -258,7 +258,7 @@ struct plan_args {
     const char *sets[MAX_SETS];
     unsigned n_sets;
     const char *qemu, *ram_mode, *run_sel, *trace, *plot, *frontier;
-    const char *db_path;
+    const char *db_path, *calibration;
     const char *scenario; /* the positional argument */
     int64_t max_total, max_down, at_limit;
     unsigned seeds, jobs;
@@ -355,6 +355,9 @@ static int parse_args(int argc, char **argv, struct plan_args *a)
             "override a scenario key (repeatable)", .count = &a->n_sets,
             .cap = MAX_SETS),
         OPT("qemu", 'q', CLI_STR, &a->qemu, "VERSION", qemu_help),
+        OPT("calibration", 0, CLI_STR, &a->calibration, "FILE",
+            "constants from 'migsim calibrate' (scenario keys\n"
+            "override them)"),
         {.name = "ram-mode",
          .kind = CLI_CALL,
          .arg = "MODE",
@@ -468,6 +471,11 @@ static struct scn_doc *load_input(const struct plan_args *a, char *source,
         }
     }
     if (*rc == EXIT_OK && a->qemu && set_str(doc, "qemu", a->qemu)) {
+        *rc = EXIT_USAGE;
+    }
+    if (*rc == EXIT_OK && a->calibration &&
+        cli_set_calibration(doc, a->calibration, err, sizeof(err))) {
+        cli_error("%s", err);
         *rc = EXIT_USAGE;
     }
     if (*rc == EXIT_OK && a->ram_mode &&

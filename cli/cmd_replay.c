@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -59,7 +60,8 @@ struct replay_args {
     struct trc_session_options so;
     const char *policies[TRC_MAX_POLICIES];
     unsigned n_pol;
-    const char *series_path, *scen_path, *plot_dir, *db_path;
+    const char *series_path, *scen_path, *plot_dir, *db_path, *calibration;
+    char calibration_abs[4096];
     bool no_db, quiet;
     enum cli_format fmt;
 };
@@ -202,6 +204,9 @@ static int parse_args(int argc, char **argv, struct replay_args *a, int *argi)
                  TL_DEFAULT_SAMPLES) "; longer traces\n"
                                      "are decimated, statistics use every "
                                      "iteration)"),
+        OPT("calibration", 0, CLI_STR, &a->calibration, "FILE",
+            "constants from 'migsim calibrate' for what the trace\n"
+            "does not show (the trace-derived inputs override them)"),
         OPT("db", 0, CLI_STR, &a->db_path, "FILE",
             "store the replay (and --policy runs) in FILE\n"
             "(default $MIGSIM_DB or ./" DB_DEFAULT_PATH ")"),
@@ -308,12 +313,12 @@ static int store(const char *path, const struct trc_replay *r,
         cli_error("%s", err);
         return EXIT_IO;
     }
+    /* the digest of the first input's bytes, hashed by the reader as it
+     * read them (trc_options.sha256): a FIFO, a pipe or stdin cannot be
+     * read again; "" if it was not read to its end */
     char sha[65] = "";
     const char *src = r->n_files ? r->files[0] : "";
-    if (strcmp(src, "(stdin)") != 0 && src[0] &&
-        db_sha256_file(src, sha, err, sizeof(err)) != 0) {
-        sha[0] = '\0';
-    }
+    snprintf(sha, sizeof(sha), "%s", r->stats.sha256);
     char *scen = trc_scenario_json(&r->inputs);
     int rc = EXIT_OK;
     for (unsigned i = 0; i <= n_cf; i++) {
@@ -399,19 +404,17 @@ static int draw(const char *dir, const struct trc_replay *r,
 
 /* ---- main ---- */
 
-/* Is the input long enough for a progress line (over 256 MiB, or stdin)? */
+/* Is the input long enough for a progress line (over 256 MiB, or not a
+ * regular file)?  stat() only: a FIFO must be opened once, by the reader. */
 static bool input_is_long(char *const *files, int n)
 {
     uint64_t total = 0;
     for (int i = 0; i < n; i++) {
-        FILE *fp = strcmp(files[i], "-") ? fopen(files[i], "rb") : NULL;
-        if (fp) {
-            if (fseek(fp, 0, SEEK_END) == 0) {
-                long sz = ftell(fp);
-                total += sz > 0 ? (uint64_t)sz : 0;
-            }
-            fclose(fp);
-        } else if (!strcmp(files[i], "-")) {
+        struct stat sb;
+        if (strcmp(files[i], "-") != 0 && stat(files[i], &sb) == 0 &&
+            S_ISREG(sb.st_mode)) {
+            total += sb.st_size > 0 ? (uint64_t)sb.st_size : 0;
+        } else if (!strcmp(files[i], "-") || stat(files[i], &sb) == 0) {
             total += (uint64_t)1 << 40; /* unknown: may be long */
         }
     }
@@ -515,13 +518,16 @@ static int finish(const struct replay_args *a, const struct trc_session *s)
     struct db_run_meta metas[TRC_MAX_POLICIES + 2];
     memset(metas, 0, sizeof(metas));
     bool stored = false;
+    /* the qemu re-run of the fit is stored and drawn only when policies
+     * were asked for (one replay, one stored run otherwise) */
+    unsigned n_cf = a->n_pol ? s->n_cf : 0;
     if (rc == EXIT_OK && !a->no_db) {
         rc = store(a->db_path && *a->db_path ? a->db_path : DB_DEFAULT_PATH,
-                   &s->r, s->cf, s->n_cf, &run_id, metas);
+                   &s->r, s->cf, n_cf, &run_id, metas);
         stored = rc == EXIT_OK;
     }
     if (rc == EXIT_OK && a->plot_dir) {
-        rc = draw(a->plot_dir, &s->r, s->cf, s->n_cf, metas, stored);
+        rc = draw(a->plot_dir, &s->r, s->cf, n_cf, metas, stored);
     }
     if (rc == EXIT_OK) {
         rc = print_result(a, s, run_id);
@@ -555,11 +561,22 @@ int cmd_replay(int argc, char **argv)
     a.so.n_files = (unsigned)nf;
     a.so.policies = a.policies;
     a.so.n_policies = a.n_pol;
+    if (a.calibration) {
+        char err[600];
+        if (cli_abs_path(a.calibration, a.calibration_abs,
+                         sizeof(a.calibration_abs), err, sizeof(err)) < 0) {
+            cli_error("--calibration %s", err);
+            return EXIT_IO;
+        }
+        a.so.calibration = a.calibration_abs;
+    }
     a.so.replay.progress = progress_cb;
     a.so.replay.progress_ctx = &prog;
     /* arguments of events the timeline does not read are not checked,
      * unless --strict asks for every line to be checked */
     a.so.replay.reader.lazy = !a.so.replay.reader.strict;
+    /* the store keys the run by its source's digest, hashed as read */
+    a.so.replay.reader.sha256 = !a.no_db;
     char err[512];
     struct trc_session s;
     enum trc_session_status st = trc_session_run(&a.so, &s, err, sizeof(err));

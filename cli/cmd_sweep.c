@@ -237,7 +237,7 @@ struct sweep_args {
     struct plan_grid g;
     const char *sets[MAX_SETS];
     unsigned n_sets;
-    const char *qemu, *policy, *db_path, *path;
+    const char *qemu, *policy, *db_path, *path, *calibration;
     unsigned seeds, jobs, shard[2];
     enum plan_shard_mode mode;
     enum cli_format fmt;
@@ -311,6 +311,9 @@ static int parse_args(int argc, char **argv, struct sweep_args *a)
             "override a scenario key for every point (repeatable)",
             .count = &a->n_sets, .cap = MAX_SETS),
         OPT("qemu", 'q', CLI_STR, &a->qemu, "VERSION", qemu_help),
+        OPT("calibration", 0, CLI_STR, &a->calibration, "FILE",
+            "constants from 'migsim calibrate' (scenario keys\n"
+            "override them)"),
         OPT("format", 'f', CLI_FORMAT, &a->fmt, "FMT",
             "per-point output: table (default), json or csv"),
         OPT("quiet", 0, CLI_FLAG, &a->quiet, NULL,
@@ -361,6 +364,11 @@ static struct scn_doc *load_doc(const struct sweep_args *a, char sha[65],
             cli_error("%s", err);
             *rc = EXIT_USAGE;
         }
+    }
+    if (*rc == EXIT_OK && a->calibration &&
+        cli_set_calibration(doc, a->calibration, err, sizeof(err))) {
+        cli_error("%s", err);
+        *rc = EXIT_USAGE;
     }
     if (*rc == EXIT_OK && a->qemu) {
         char q[128];

@@ -9,6 +9,13 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+
+#include <jansson.h>
+
+#include "run/scenario.h"
 
 static char cmdline_buf[4096];
 
@@ -80,4 +87,48 @@ void cli_print_exit_codes(FILE *f)
           "  5   an external program (gnuplot, QEMU) failed\n"
           "  70  internal error\n",
           f);
+}
+
+int cli_abs_path(const char *path, char *out, size_t len, char *err,
+                 size_t errlen)
+{
+    char buf[PATH_MAX];
+    if (!realpath(path, buf)) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (strlen(buf) >= len) {
+        snprintf(err, errlen, "%s: path too long", path);
+        return -1;
+    }
+    snprintf(out, len, "%s", buf);
+    return 0;
+}
+
+int cli_set_calibration(struct scn_doc *d, const char *path, char *err,
+                        size_t errlen)
+{
+    char absp[PATH_MAX];
+    if (cli_abs_path(path, absp, sizeof(absp), err, errlen) < 0) {
+        return -1;
+    }
+    json_t *js = json_string(absp);
+    char *q = js ? json_dumps(js, JSON_ENCODE_ANY) : NULL;
+    json_decref(js);
+    if (!q) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    size_t n = strlen(q) + 16;
+    char *a = malloc(n);
+    int rc = -1;
+    if (a) {
+        snprintf(a, n, "calibration=%s", q);
+        rc = scn_doc_set(d, a, err, errlen);
+        free(a);
+    } else {
+        snprintf(err, errlen, "out of memory");
+    }
+    free(q);
+    return rc;
 }

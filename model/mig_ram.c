@@ -17,6 +17,18 @@ static uint64_t remaining(const struct mig *m)
     return ram_dirty_pages(m->ram) * ram_page_bytes(m->ram);
 }
 
+/* Thread time to send one normal page at throughput tp: the wire time,
+ * or the sender's own per-page cost (migration.sender_page_cost: the
+ * CPU-bound ceiling of the migration thread) when that is longer.  0 cost
+ * (the default) leaves the wire time alone. */
+static double page_send_ns(const struct mig *m, double tp)
+{
+    double wire_ns =
+        (double)(ram_page_bytes(m->ram) + RAM_PAGE_HDR_WIRE_BYTES) * 1e9 / tp;
+    double cpu_ns = (double)m->s.sender_page_ns;
+    return cpu_ns > wire_ns ? cpu_ns : wire_ns;
+}
+
 /* With postcopy-ram everything RAM has can go in postcopy. */
 static void report(const struct mig *m, uint64_t rem, struct mig_pending *p)
 {
@@ -91,8 +103,7 @@ static int ram_iterate(struct mig *m, struct mig_handler *h, int64_t t,
         (double)m->s.max_postcopy_bandwidth_bps < tp) {
         tp = (double)m->s.max_postcopy_bandwidth_bps;
     }
-    uint64_t page = ram_page_bytes(m->ram);
-    double normal_ns = (double)(page + RAM_PAGE_HDR_WIRE_BYTES) * 1e9 / tp;
+    double normal_ns = page_send_ns(m, tp);
     struct ram_send rs;
     memset(&rs, 0, sizeof(rs));
     ram_advance(m->ram, t);
@@ -124,6 +135,8 @@ static bool ram_complete(struct mig *m, struct mig_handler *h,
     struct ram_send rs;
     memset(&rs, 0, sizeof(rs));
     double tp = mig_ram_throughput_bps(m);
+    /* the VM is stopped: the sender's ceiling while it ran (vCPUs
+     * competing) does not apply; the link speed does */
     double normal_ns =
         (double)(ram_page_bytes(m->ram) + RAM_PAGE_HDR_WIRE_BYTES) * 1e9 / tp;
     ram_send_pages(m->ram, UINT64_MAX, INFINITY, normal_ns,

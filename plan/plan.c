@@ -1110,7 +1110,9 @@ static int plan_search(struct planner *P, const struct plan_cfg *cfg,
 {
     size_t nfr;
     size_t ng = search_grid(cfg, g, fr, &nfr);
-    struct probe *pr = calloc(ng * P->npol * want_seeds + 16, sizeof(*pr));
+    /* the first pass always probes two seeds (choose_seeds) */
+    unsigned cap_seeds = want_seeds < 2 ? 2 : want_seeds;
+    struct probe *pr = calloc(ng * P->npol * cap_seeds + 16, sizeof(*pr));
     *prp = pr;
     if (!pr || choose_seeds(P, g, ng, want_seeds, pr, out) ||
         limit_search(P, g, ng, out)) {

@@ -108,6 +108,8 @@ struct scenario {
     uint64_t vcpu_dirty_limit_bps;
     int64_t sync_base_ns;      /* bitmap sync cost: base ... */
     int64_t sync_per_gib_ns;   /* ... + per GiB of guest RAM */
+    int64_t sender_page_ns;    /* migration thread time per normal page
+                                  (CPU ceiling), 0 = wire time only */
     int64_t postcopy_fault_ns; /* postcopy: guest stall per
                                   remote page fault */
 

@@ -114,7 +114,8 @@ static const struct key keys[] = {
      S(avail_switchover_bandwidth_bps), 0, "0B/s",
      "avail-switchover-bandwidth (8.2+; 0 = use measured bandwidth)"},
     {SEC_MIG, "time_limit", K_TIME, S(time_limit_ns), 0, "10min",
-     "give up after this much simulated time (outcome timeout)"},
+     "give up after this much simulated time (outcome timeout; at most "
+     "30 days)"},
     {SEC_MIG, "setup_time", K_TIME, S(setup_ns), 0, "20ms",
      "qemu_savevm_state_setup and connection setup"},
     {SEC_MIG, "rtt", K_TIME, S(rtt_ns), 0, "200us", "return-path round trip"},
@@ -771,6 +772,16 @@ static int validate(struct scenario *s, char *err, size_t errlen)
     }
     if (s->time_limit_ns <= 0) {
         err_set(err, errlen, "migration.time_limit: must be > 0");
+        return -1;
+    }
+    if (s->time_limit_ns > SCN_MAX_TIME_LIMIT_NS) {
+        err_set(err, errlen,
+                "migration.time_limit: %.0fh is more than the maximum of "
+                "%lldh (30 days; a run that does not converge simulates "
+                "all of it: the seed case costs ~0.1 s of CPU per simulated "
+                "hour in page mode, a sweep that per point)",
+                (double)s->time_limit_ns / 3.6e12,
+                (long long)(SCN_MAX_TIME_LIMIT_NS / 3600000000000LL));
         return -1;
     }
     if (s->max_cpu_throttle > 99 || s->cpu_throttle_initial < 1 ||

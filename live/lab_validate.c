@@ -54,11 +54,13 @@ void lab_diagnosis(const struct lab_result *r, char *buf, size_t n)
 {
     char *fq = r->s.final ? json_dumps(r->s.final, JSON_COMPACT) : NULL;
     snprintf(buf, n,
-             "lab run: guest write rate %.0f B/s before the migration, %.0f "
+             "lab run: QEMU %s (%s), accelerator %s; guest write rate %.0f "
+             "B/s before the migration, %.0f "
              "B/s during it; %s; trace %s (%" PRIu64 " syncs, %" PRId64
              " ns in syncs); zero fraction %.4f; scenario %s; final "
              "query-migrate %s",
-             r->guest_rate_bps, r->mig_rate_bps,
+             r->s.qemu_version, r->qemu_bin, r->accel_note, r->guest_rate_bps,
+             r->mig_rate_bps,
              r->dest_note[0] ? r->dest_note : "no destination check",
              r->trace_path[0] ? r->trace_path : "(temporary, removed)",
              r->trace_syncs, r->trace_sync_ns, r->zero_fraction,

@@ -597,51 +597,49 @@ void trc_replay_free(struct trc_replay *r)
     }
     free(r->files);
     trc_derived_free(&r->inputs);
+    for (unsigned i = 0; i < r->n_others; i++) {
+        trc_replay_free(&r->others[i]);
+    }
+    free(r->others);
     memset(r, 0, sizeof(*r));
 }
 
-int trc_replay_reader(struct trc_reader *rd, const struct trc_replay_options *o,
-                      struct trc_replay *out, char *err, size_t errlen)
+/* Events QEMU writes per page or per block: tracing them costs the
+ * migration time.  Above this rate (lines/s of the migration) warn. */
+#define COSTLY_EVENT_PER_S 1000.0
+const char *trc_replay_costly_events(const struct trc_replay *r, char *buf,
+                                     size_t len)
+{
+    buf[0] = '\0';
+    static const enum trc_ev costly[] = {TRC_EV_TRANSFERRED_BYTES};
+    double secs = (double)r->run.m.total_ns / 1e9;
+    for (size_t i = 0; i < sizeof(costly) / sizeof(costly[0]); i++) {
+        uint64_t n = r->stats.per_event[costly[i]];
+        if (n == 0 || secs <= 0) {
+            continue;
+        }
+        double rate = (double)n / secs;
+        if (rate >= COSTLY_EVENT_PER_S) {
+            snprintf(buf, len,
+                     "the trace enables %s: %llu lines, %.0f per second of "
+                     "migration; it is written once per page sent and "
+                     "slows the migration down (disable it with "
+                     "'-%s' in the -trace events file)",
+                     trc_event_name(costly[i]), (unsigned long long)n, rate,
+                     trc_event_name(costly[i]));
+            return buf;
+        }
+    }
+    return buf;
+}
+
+/* One migration's rebuild t (freed here) into out: result, the reader's
+ * figures, diagnosis and derived inputs. */
+static int finish_one(struct trc_reader *rd, struct tl *t,
+                      const struct tl_options *to, struct trc_replay *out,
+                      char *err, size_t errlen)
 {
     memset(out, 0, sizeof(*out));
-    struct tl_options to = {0};
-    if (o) {
-        to = o->timeline;
-    }
-    struct tl *t = tl_new(&to);
-    if (!t) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
-    const struct trc_record *rec;
-    int rc;
-    uint64_t next_progress = 64u << 20;
-    uint64_t n = 0;
-    unsigned named = UINT32_MAX;
-    while ((rc = trc_reader_next_ref(rd, &rec, err, errlen)) == 1) {
-        const char *fn = NULL;
-        if (rec->file != named) {
-            named = rec->file;
-            fn = trc_reader_file_name(rd, rec->file);
-        }
-        if (tl_feed(t, rec, fn) < 0) {
-            snprintf(err, errlen, "out of memory");
-            rc = -1;
-            break;
-        }
-        if (o && o->progress && (++n & 4095) == 0) {
-            uint64_t done, total;
-            trc_reader_progress(rd, &done, &total);
-            if (done >= next_progress) {
-                o->progress(o->progress_ctx, done, total);
-                next_progress = done + (64u << 20);
-            }
-        }
-    }
-    if (rc < 0) {
-        tl_free(t);
-        return -1;
-    }
     const struct trc_stats *st = trc_reader_stats(rd);
     tl_note_dropped(t, st->dropped);
     if (tl_finish(t, &out->run, &out->info, err, errlen) < 0) {
@@ -670,13 +668,155 @@ int trc_replay_reader(struct trc_reader *rd, const struct trc_replay_options *o,
     for (unsigned i = 0; i < out->n_files; i++) {
         out->files[i] = strdup(trc_reader_file_name(rd, i));
     }
-    trc_diagnose(&out->run, &out->info, &to, &out->diag);
+    trc_diagnose(&out->run, &out->info, to, &out->diag);
     if (trc_derive_inputs(&out->run, &out->info, &out->inputs) < 0) {
         trc_replay_free(out);
         snprintf(err, errlen, "out of memory");
         return -1;
     }
     return 0;
+}
+
+/* The migrations read so far: full results for up to TRC_MAX_MIGRATIONS
+ * (the wanted one always kept), the others counted. */
+struct segs {
+    struct trc_replay *v;
+    unsigned n, total;
+    unsigned want; /* 1-based, 0 = the last */
+};
+
+static int seg_close(struct segs *g, struct trc_reader *rd, struct tl *t,
+                     const struct tl_options *to, char *err, size_t errlen)
+{
+    struct trc_replay one;
+    if (finish_one(rd, t, to, &one, err, errlen) < 0) {
+        return -1;
+    }
+    one.mig_index = ++g->total;
+    if (g->n >= TRC_MAX_MIGRATIONS) {
+        /* full: drop the oldest kept one that is not the wanted one */
+        unsigned k = g->v[0].mig_index == g->want ? 1 : 0;
+        trc_replay_free(&g->v[k]);
+        memmove(&g->v[k], &g->v[k + 1], (g->n - k - 1) * sizeof(g->v[0]));
+        g->n--;
+    }
+    g->v[g->n++] = one;
+    return 0;
+}
+
+/* Move the segments into out: the wanted one is out, the rest others. */
+static int seg_pick(struct segs *g, struct trc_replay *out, char *err,
+                    size_t errlen)
+{
+    unsigned want = g->want ? g->want : g->total;
+    unsigned w = g->n;
+    for (unsigned i = 0; i < g->n; i++) {
+        if (g->v[i].mig_index == want) {
+            w = i;
+        }
+    }
+    if (w == g->n) {
+        snprintf(err, errlen, "--migration %u: the input holds %u migration%s",
+                 want, g->total, g->total == 1 ? "" : "s");
+        for (unsigned i = 0; i < g->n; i++) {
+            trc_replay_free(&g->v[i]);
+        }
+        return -1;
+    }
+    *out = g->v[w];
+    out->n_migrations = g->total;
+    out->others = NULL;
+    out->n_others = 0;
+    if (g->n > 1) {
+        out->others = calloc(g->n - 1, sizeof(*out->others));
+        if (!out->others) {
+            for (unsigned i = 0; i < g->n; i++) {
+                if (i != w) {
+                    trc_replay_free(&g->v[i]);
+                }
+            }
+            trc_replay_free(out);
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        for (unsigned i = 0; i < g->n; i++) {
+            if (i != w) {
+                g->v[i].n_migrations = g->total;
+                out->others[out->n_others++] = g->v[i];
+            }
+        }
+    }
+    return 0;
+}
+
+int trc_replay_reader(struct trc_reader *rd, const struct trc_replay_options *o,
+                      struct trc_replay *out, char *err, size_t errlen)
+{
+    memset(out, 0, sizeof(*out));
+    struct tl_options to = {0};
+    if (o) {
+        to = o->timeline;
+    }
+    struct segs g = {.want = o ? o->migration : 0};
+    g.v = calloc(TRC_MAX_MIGRATIONS, sizeof(*g.v));
+    struct tl *t = g.v ? tl_new(&to) : NULL;
+    if (!t) {
+        free(g.v);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    const struct trc_record *rec;
+    int rc;
+    uint64_t next_progress = 64u << 20;
+    uint64_t n = 0;
+    unsigned named = UINT32_MAX;
+    while ((rc = trc_reader_next_ref(rd, &rec, err, errlen)) == 1) {
+        const char *fn = NULL;
+        if (tl_starts_next(t, rec)) {
+            /* the migration before ended: rebuild the next one apart */
+            if (seg_close(&g, rd, t, &to, err, errlen) < 0 ||
+                !(t = tl_new(&to))) {
+                t = NULL;
+                rc = -1;
+                break;
+            }
+            named = UINT32_MAX;
+        }
+        if (rec->file != named) {
+            named = rec->file;
+            fn = trc_reader_file_name(rd, rec->file);
+        }
+        if (tl_feed(t, rec, fn) < 0) {
+            snprintf(err, errlen, "out of memory");
+            rc = -1;
+            break;
+        }
+        if (o && o->progress && (++n & 4095) == 0) {
+            uint64_t done, total;
+            trc_reader_progress(rd, &done, &total);
+            if (done >= next_progress) {
+                o->progress(o->progress_ctx, done, total);
+                next_progress = done + (64u << 20);
+            }
+        }
+    }
+    if (rc >= 0) {
+        rc = seg_close(&g, rd, t, &to, err, errlen);
+        t = NULL;
+    }
+    if (rc < 0) {
+        if (t) {
+            tl_free(t);
+        }
+        for (unsigned i = 0; i < g.n; i++) {
+            trc_replay_free(&g.v[i]);
+        }
+        free(g.v);
+        return -1;
+    }
+    rc = seg_pick(&g, out, err, errlen);
+    free(g.v);
+    return rc;
 }
 
 int trc_replay_run(const char *const *files, unsigned n_files,

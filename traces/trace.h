@@ -190,6 +190,13 @@ enum trc_ev {
     TRC_EV_VFIO_QUERY_STOP_COPY,      /* 3 stop-copy 1 ret */
     TRC_EV_VFIO_QUERY_PRECOPY,        /* 4 init 5 dirty 1 reinit 2 ret */
     TRC_EV_VFIO_SEND_INIT_DATA,
+    /* the end of a migration: 10.0 names, then their 7.2 ones */
+    TRC_EV_MIG_CLEANUP, /* migration_cleanup */
+    TRC_EV_MIG_CANCEL,  /* migration_cancel (also written at quit) */
+    TRC_EV_MIG_ERROR,   /* migrate_error: 0 error text */
+    TRC_EV_FD_CLEANUP,  /* migrate_fd_cleanup */
+    TRC_EV_FD_CANCEL,   /* migrate_fd_cancel */
+    TRC_EV_FD_ERROR,    /* migrate_fd_error: 0 error text */
     TRC_EV_COUNT
 };
 

@@ -71,6 +71,10 @@ void trc_build_names(struct trc_reader *r)
     for (size_t i = 0; i < n; i++) {
         name_insert(r, other[i], TRC_EV_OTHER_KNOWN);
     }
+    n = trc_catalog_declared(&other);
+    for (size_t i = 0; i < n; i++) {
+        name_insert(r, other[i], TRC_EV_OTHER_KNOWN); /* first wins */
+    }
 }
 
 /* ---- messages ---- */

@@ -496,6 +496,11 @@ static int report_session(enum trc_session_status st,
                  in->n_messages ? "; first: " : "",
                  in->n_messages ? in->messages[0] : "");
     }
+    if (in->nonfinite) {
+        cli_warn("%" PRIu64 " non-finite value(s) (nan, -nan, inf) in JSON "
+                 "records read as missing",
+                 in->nonfinite);
+    }
     if (s->r.info.time_warning[0]) {
         cli_warn("%s", s->r.info.time_warning);
     }

@@ -70,6 +70,14 @@ static json_t *input_json(const struct trc_replay *r)
     json_object_set_new(o, "qmp_events",
                         json_integer((json_int_t)s->qmp_events));
     json_object_set_new(o, "dropped", json_integer((json_int_t)s->dropped));
+    if (s->nonfinite) {
+        json_object_set_new(o, "nonfinite_values",
+                            json_integer((json_int_t)s->nonfinite));
+    }
+    if (s->multiline_json) {
+        json_object_set_new(o, "multiline_json",
+                            json_integer((json_int_t)s->multiline_json));
+    }
     if (r->info.time_warning[0]) {
         json_object_set_new(o, "time_warning",
                             json_string(r->info.time_warning));

@@ -114,6 +114,7 @@ void trc_reader_free(struct trc_reader *r)
     }
     free(r->inputs);
     free(r->buf);
+    free(r->json_buf);
     trc_simple_reset(r);
     for (unsigned i = 0; i < r->st.n_messages; i++) {
         free(r->st.messages[i]);

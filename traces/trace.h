@@ -352,6 +352,8 @@ struct trc_stats {
     unsigned n_messages; /* malformed reports kept (first max_messages) */
     char **messages;     /* "file:line: reason" */
     unsigned decls;      /* events declared by the trace-events file */
+    uint64_t nonfinite;  /* nan / -nan / inf values in JSON: read as missing */
+    uint64_t multiline_json; /* pretty-printed JSON objects read */
 };
 
 struct trc_reader;

@@ -124,6 +124,8 @@ struct trc_pcache {
 struct trc_par;
 struct trc_input_ops;
 
+#define TRC_MAX_JSON (1u << 20)
+
 struct hmp_state {
     bool active;
     bool have_status;
@@ -168,6 +170,15 @@ struct trc_reader {
     size_t replay_len;
 
     struct hmp_state hmp;
+    /* a pretty-printed (multi-line) JSON object being gathered: lines from
+     * one that opens more braces than it closes to the one balancing them
+     * (at most TRC_MAX_JSON bytes) */
+    bool json_active, json_in_str, json_esc;
+    int json_depth;
+    char *json_buf;
+    size_t json_len, json_cap;
+    uint64_t json_line;
+
     struct trc_snapshot snap_out;
     char qmp_name[48]; /* QMP event name / status (records point here) */
     char qmp_str[48];
@@ -281,6 +292,11 @@ bool trc_simple_magic(const void *p, size_t len);
 /* ---- QMP / HMP (trace_qmp.c) ---- */
 /* Parse a JSON line; 1 record filled, 0 not QMP (other), -1 malformed
  * (message in why). */
+/* A copy of the JSON text s with QEMU's bare non-finite numbers (nan, -nan,
+ * inf, -inf; NaN, Infinity) outside strings replaced by null, *olen its
+ * length, *n how many; NULL when there is none (or no memory). */
+char *trc_json_nonfinite_to_null(const char *s, size_t len, size_t *olen,
+                                 unsigned *n);
 int trc_qmp_line(struct trc_reader *r, const char *s, size_t len,
                  struct trc_record *rec, char *why, size_t whylen);
 /* Is this line the start of an HMP dump? */

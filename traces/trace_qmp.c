@@ -17,6 +17,8 @@
  */
 #include "traces/trace_int.h"
 
+#include "model/mig_status.h"
+
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -187,11 +189,100 @@ static bool is_query_migrate(json_t *o)
             json_object_size(o) == 1);
 }
 
+static bool tok_is(const char *t, size_t n, const char *w)
+{
+    if (strlen(w) != n) {
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char c = t[i];
+        if (c >= 'A' && c <= 'Z') {
+            c = (char)(c - 'A' + 'a');
+        }
+        if (c != w[i]) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/*
+ * QEMU prints non-finite doubles bare (its JSON writer uses printf "%g"):
+ * "cache-miss-rate": -nan, nan, inf, -inf (and other writers NaN,
+ * Infinity).  That is not JSON; a copy with each such token outside
+ * strings replaced by null is returned (the value then reads as missing),
+ * NULL when there is none (or no memory).  *n counts them.
+ */
+char *trc_json_nonfinite_to_null(const char *s, size_t len, size_t *olen,
+                                 unsigned *n)
+{
+    char *o = NULL;
+    size_t w = 0, copied = 0;
+    bool in_str = false, esc = false;
+    *n = 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        if (in_str) {
+            if (esc) {
+                esc = false;
+            } else if (c == '\\') {
+                esc = true;
+            } else if (c == '"') {
+                in_str = false;
+            }
+            continue;
+        }
+        if (c == '"') {
+            in_str = true;
+            continue;
+        }
+        bool neg = c == '-';
+        size_t a = i + (neg ? 1 : 0), b = a;
+        while (b < len &&
+               ((s[b] >= 'a' && s[b] <= 'z') || (s[b] >= 'A' && s[b] <= 'Z'))) {
+            b++;
+        }
+        if (b == a) {
+            continue;
+        }
+        if (!tok_is(s + a, b - a, "nan") && !tok_is(s + a, b - a, "inf") &&
+            !tok_is(s + a, b - a, "infinity")) {
+            i = b - 1; /* true, false, null or garbage: left to jansson */
+            continue;
+        }
+        if (!o && !(o = malloc(2 * len + 8))) {
+            return NULL;
+        }
+        memcpy(o + w, s + copied, i - copied);
+        w += i - copied;
+        memcpy(o + w, "null", 4);
+        w += 4;
+        copied = b;
+        i = b - 1;
+        (*n)++;
+    }
+    if (!o) {
+        return NULL;
+    }
+    memcpy(o + w, s + copied, len - copied);
+    w += len - copied;
+    *olen = w;
+    return o;
+}
+
 int trc_qmp_line(struct trc_reader *r, const char *s, size_t len,
                  struct trc_record *rec, char *why, size_t whylen)
 {
     json_error_t je;
-    json_t *j = json_loadb(s, len, JSON_DISABLE_EOF_CHECK, &je);
+    unsigned n_nonfinite = 0;
+    size_t clen = 0;
+    char *clean = trc_json_nonfinite_to_null(s, len, &clen, &n_nonfinite);
+    json_t *j = clean ? json_loadb(clean, clen, JSON_DISABLE_EOF_CHECK, &je)
+                      : json_loadb(s, len, JSON_DISABLE_EOF_CHECK, &je);
+    free(clean);
+    if (j) {
+        r->st.nonfinite += n_nonfinite;
+    }
     if (!j) {
         snprintf(why, whylen, "invalid JSON: %s (column %d)", je.text,
                  je.column);
@@ -279,7 +370,8 @@ static bool starts(const char *s, size_t len, const char *p)
 bool trc_hmp_start(const char *s, size_t len)
 {
     return starts(s, len, "(qemu) info migrate") ||
-           starts(s, len, "Migration status:") || starts(s, len, "globals:");
+           starts(s, len, "Migration status:") || starts(s, len, "globals:") ||
+           starts(s, len, "Status:") || starts(s, len, "Globals:");
 }
 
 /* "key: rest" with a key of letters, digits, spaces, '-', '_', '(', ')',
@@ -430,10 +522,163 @@ static void hmp_value(struct trc_snapshot *sn, const char *k, size_t kl,
     }
 }
 
+/* ---- the layout of QEMU 10.1+ ("Status:", "Time (ms): total=N, ...",
+ * "RAM info:" with indented "Transfers: transferred=1.08 GiB, ...";
+ * sizes are printed with 3 significant digits, so they are approximate) */
+
+/* "1.08 GiB", "4 KiB", "0 B" -> bytes; false if not a size. */
+static bool hmp_size(const char *v, size_t vlen, uint64_t *bytes)
+{
+    double x;
+    const char *u;
+    size_t ul;
+    if (!num_unit(v, vlen, &x, &u, &ul)) {
+        return false;
+    }
+    static const struct {
+        const char *u;
+        double m;
+    } units[] = {{"B", 1},
+                 {"KiB", 1024.0},
+                 {"MiB", 1048576.0},
+                 {"GiB", 1073741824.0},
+                 {"TiB", 1099511627776.0},
+                 {"PiB", 1125899906842624.0},
+                 {"EiB", 1152921504606846976.0}};
+    double m = ul == 0 ? 1 : 0;
+    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+        if (key_is(u, ul, units[i].u)) {
+            m = units[i].m;
+        }
+    }
+    if (m == 0 || x * m > 1.8e19) {
+        return false;
+    }
+    *bytes = (uint64_t)(x * m);
+    return true;
+}
+
+/* Set a snapshot field from "name=value" of a new-layout line. */
+static void hmp_kv(struct trc_snapshot *sn, const char *k, size_t kl,
+                   const char *n, size_t nl, const char *v, size_t vl)
+{
+    static const struct {
+        const char *key, *name;
+        size_t off;
+        uint32_t bit;
+        char kind; /* 't' ms, 's' size, 'c' count */
+    } m[] = {
+        {"Time (ms)", "total", offsetof(struct trc_snapshot, total_time_ms),
+         TRC_SNAP_TOTAL_TIME, 't'},
+        {"Time (ms)", "setup", offsetof(struct trc_snapshot, setup_time_ms),
+         TRC_SNAP_SETUP_TIME, 't'},
+        {"Time (ms)", "down", offsetof(struct trc_snapshot, downtime_ms),
+         TRC_SNAP_DOWNTIME, 't'},
+        {"Time (ms)", "exp_down",
+         offsetof(struct trc_snapshot, expected_downtime_ms),
+         TRC_SNAP_EXPECTED_DOWNTIME, 't'},
+        {"Sizes", "pagesize", offsetof(struct trc_snapshot, page_bytes),
+         TRC_SNAP_PAGE_SIZE, 's'},
+        {"Sizes", "total", offsetof(struct trc_snapshot, total_bytes),
+         TRC_SNAP_TOTAL, 's'},
+        {"Transfers", "transferred",
+         offsetof(struct trc_snapshot, transferred_bytes), TRC_SNAP_TRANSFERRED,
+         's'},
+        {"Transfers", "remain", offsetof(struct trc_snapshot, remaining_bytes),
+         TRC_SNAP_REMAINING, 's'},
+        {"Channels", "precopy", offsetof(struct trc_snapshot, precopy_bytes),
+         TRC_SNAP_PRECOPY, 's'},
+        {"Channels", "multifd", offsetof(struct trc_snapshot, multifd_bytes),
+         TRC_SNAP_MULTIFD, 's'},
+        {"Channels", "postcopy", offsetof(struct trc_snapshot, postcopy_bytes),
+         TRC_SNAP_POSTCOPY, 's'},
+        {"Page Types", "normal", offsetof(struct trc_snapshot, normal_pages),
+         TRC_SNAP_NORMAL, 'c'},
+        {"Page Types", "zero", offsetof(struct trc_snapshot, duplicate_pages),
+         TRC_SNAP_DUPLICATE, 'c'},
+        {"Page Rates (pps)", "transfer",
+         offsetof(struct trc_snapshot, pages_per_second), TRC_SNAP_PAGES_PER_S,
+         'c'},
+        {"Page Rates (pps)", "dirty",
+         offsetof(struct trc_snapshot, dirty_pages_rate), TRC_SNAP_DIRTY_RATE,
+         'c'},
+        {"Others", "dirty_syncs",
+         offsetof(struct trc_snapshot, dirty_sync_count), TRC_SNAP_SYNC_COUNT,
+         'c'},
+    };
+    for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
+        if (!key_is(k, kl, m[i].key) || !key_is(n, nl, m[i].name)) {
+            continue;
+        }
+        double x;
+        const char *u;
+        size_t ul;
+        if (m[i].kind == 's') {
+            uint64_t b;
+            if (!hmp_size(v, vl, &b)) {
+                return;
+            }
+            memcpy((char *)sn + m[i].off, &b, sizeof(b));
+        } else if (!num_unit(v, vl, &x, &u, &ul) || ul || x > 1e15) {
+            return;
+        } else if (m[i].kind == 't') {
+            if (x > 1e12) {
+                return;
+            }
+            int64_t t = (int64_t)x;
+            memcpy((char *)sn + m[i].off, &t, sizeof(t));
+        } else {
+            uint64_t c = (uint64_t)x;
+            memcpy((char *)sn + m[i].off, &c, sizeof(c));
+        }
+        sn->have |= m[i].bit;
+        return;
+    }
+}
+
+/* "Key: a=1, b=2 GiB, ..." of the new layout; false if v holds no '='. */
+static bool hmp_kv_line(struct trc_snapshot *sn, const char *k, size_t kl,
+                        const char *v, size_t vlen)
+{
+    if (!memchr(v, '=', vlen)) {
+        return false;
+    }
+    size_t i = 0;
+    while (i < vlen) {
+        while (i < vlen && (v[i] == ' ' || v[i] == ',')) {
+            i++;
+        }
+        size_t n0 = i;
+        while (i < vlen && v[i] != '=' && v[i] != ',') {
+            i++;
+        }
+        if (i >= vlen || v[i] != '=') {
+            continue;
+        }
+        size_t nl = i - n0, v0 = ++i;
+        while (i < vlen && v[i] != ',') {
+            i++;
+        }
+        size_t vl = i - v0;
+        while (vl && v[v0 + vl - 1] == ' ') {
+            vl--;
+        }
+        hmp_kv(sn, k, kl, v + n0, nl, v + v0, vl);
+    }
+    return true;
+}
+
 bool trc_hmp_line(struct hmp_state *h, const char *s, size_t len)
 {
     if (starts(s, len, "(qemu) info migrate")) {
         return !h->have_status && h->snap.have == 0;
+    }
+    /* the 10.1+ layout indents the lines of a section */
+    bool indented = false;
+    while (len && (*s == ' ' || *s == '\t')) {
+        s++;
+        len--;
+        indented = true;
     }
     const char *v;
     size_t vlen;
@@ -441,8 +686,22 @@ bool trc_hmp_line(struct hmp_state *h, const char *s, size_t len)
     if (kl == 0) {
         return false;
     }
-    if (key_is(s, kl, "Migration status")) {
+    if (!indented &&
+        (key_is(s, kl, "Migration status") || key_is(s, kl, "Status"))) {
         return hmp_status(h, v, vlen);
+    }
+    if (key_is(s, kl, "Throughput (Mbps)")) {
+        double x;
+        const char *u;
+        size_t ul;
+        if (num_unit(v, vlen, &x, &u, &ul) && x < 1e12) {
+            h->snap.mbps = x;
+            h->snap.have |= TRC_SNAP_MBPS;
+        }
+        return true;
+    }
+    if (hmp_kv_line(&h->snap, s, kl, v, vlen)) {
+        return true;
     }
     hmp_value(&h->snap, s, kl, v, vlen);
     return true;
@@ -452,7 +711,11 @@ bool trc_hmp_emit(struct trc_reader *r, struct trc_record *rec)
 {
     struct hmp_state *h = &r->hmp;
     h->active = false;
-    if (h->snap.have == 0) {
+    enum mig_status ms;
+    if (h->snap.have == 0 || ((h->snap.have & TRC_SNAP_STATUS) &&
+                              mig_status_from_name(h->snap.status, &ms) != 0)) {
+        /* not a migration status ("Status: running" in some other log) */
+        memset(h, 0, sizeof(*h));
         return false;
     }
     r->snap_out = h->snap;

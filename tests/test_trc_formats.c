@@ -175,25 +175,24 @@ static void test_dirty_rate(void **state)
     const char *ms = "{\"return\": {\"status\": \"measured\", \"dirty-rate\": "
                      "100, \"calc-time\": 500, \"calc-time-unit\": "
                      "\"millisecond\"}}";
-    assert_int_equal(trc_dirty_rate_parse(ms, strlen(ms), "t", &d, err,
-                                          sizeof(err)),
-                     0);
+    assert_int_equal(
+        trc_dirty_rate_parse(ms, strlen(ms), "t", &d, err, sizeof(err)), 0);
     assert_string_equal(d.mode, "page-sampling");
     assert_int_equal(d.calc_time_ns, 500000000);
     const char *nan = "junk\n{\"return\": {\"status\": \"measured\",\n"
                       "\"dirty-rate\": -nan}}";
-    assert_int_equal(trc_dirty_rate_parse(nan, strlen(nan), "n.json", &d, err,
-                                          sizeof(err)),
-                     -1);
+    assert_int_equal(
+        trc_dirty_rate_parse(nan, strlen(nan), "n.json", &d, err, sizeof(err)),
+        -1);
     assert_non_null(strstr(err, "n.json:2:"));
     const char *none = "{\"return\": {\"status\": \"measuring\"}}";
-    assert_int_equal(trc_dirty_rate_parse(none, strlen(none), "m", &d, err,
-                                          sizeof(err)),
-                     -1);
+    assert_int_equal(
+        trc_dirty_rate_parse(none, strlen(none), "m", &d, err, sizeof(err)),
+        -1);
     assert_non_null(strstr(err, "no measured dirty rate"));
-    assert_int_equal(trc_dirty_rate_load("tests/data/formats/nope", &d, err,
-                                         sizeof(err)),
-                     -1);
+    assert_int_equal(
+        trc_dirty_rate_load("tests/data/formats/nope", &d, err, sizeof(err)),
+        -1);
     char desc[200];
     dr_file(F "dirty-rate-dirty-ring-10.0-ring.jsonl", "dirty-ring", 164,
             1000000000, 1);
@@ -203,13 +202,97 @@ static void test_dirty_rate(void **state)
     assert_non_null(strstr(desc, "mode dirty-ring"));
 }
 
+/* virsh domjobinfo, active twice then --completed. */
+static void test_domjobinfo(void **state)
+{
+    (void)state;
+    struct trc_replay r;
+    replay_path(F "virsh-domjobinfo.txt", &r);
+    assert_int_equal(r.format, TRC_FMT_DOMJOBINFO);
+    assert_int_equal(r.stats.snapshots, 3);
+    assert_int_equal(r.stats.malformed, 0);
+    assert_string_equal(r.info.status, "completed");
+    assert_int_equal(r.run.m.total_ns, 2482 * 1000000LL);
+    assert_int_equal(r.run.m.downtime_ns, 10 * 1000000LL);
+    assert_int_equal(r.run.m.bitmap_syncs, 5);
+    assert_int_equal(r.info.page_bytes, 4096);
+    assert_true(r.info.coarse);
+    assert_int_equal(r.diag.verdict, TRC_VERDICT_CONVERGED);
+    trc_replay_free(&r);
+    /* no job: nothing */
+    replay_mem("Job type:         None\n\n", &r);
+    assert_int_equal(r.stats.snapshots, 0);
+    trc_replay_free(&r);
+}
+
+/* Proxmox VE task logs: PVE 7+ ("migration active, transferred X of Y
+ * VM-state, R") with its downtime limit, and the older form with exact
+ * byte counts. */
+static void test_proxmox(void **state)
+{
+    (void)state;
+    struct trc_replay r;
+    replay_path(F "proxmox-qm-migrate.log", &r);
+    assert_int_equal(r.format, TRC_FMT_PROXMOX);
+    assert_int_equal(r.stats.malformed, 0);
+    assert_string_equal(r.info.status, "completed");
+    assert_int_equal(r.run.m.total_ns, 5 * 1000000000LL);
+    assert_int_equal(r.run.m.downtime_ns, 45 * 1000000LL);
+    assert_true(r.info.limit_read);
+    assert_int_equal(r.run.m.downtime_limit_ns, 100 * 1000000LL);
+    assert_int_equal(r.info.ram_total_bytes, 4ull << 30);
+    assert_int_equal(r.diag.verdict, TRC_VERDICT_CONVERGED);
+    trc_replay_free(&r);
+    replay_path(F "proxmox-qm-migrate-old.log", &r);
+    assert_int_equal(r.stats.snapshots, 12);
+    assert_string_equal(r.info.status, "completed");
+    assert_int_equal(r.run.m.total_ns, 19 * 1000000000LL);
+    assert_int_equal(r.run.m.downtime_ns, 62 * 1000000LL);
+    assert_false(r.info.limit_read);
+    assert_int_equal(r.info.ram_total_bytes, 2156732416ull);
+    trc_replay_free(&r);
+    /* a failed one */
+    replay_mem("2024-05-01 12:00:04 starting online/live migration on "
+               "unix:/run/qemu-server/100.migrate\n"
+               "2024-05-01 12:00:05 migration active, transferred 112.9 MiB "
+               "of 4.0 GiB VM-state, 115.2 MiB/s\n"
+               "2024-05-01 12:00:06 migration status error: failed\n",
+               &r);
+    assert_string_equal(r.info.status, "failed");
+    assert_true(r.info.failed);
+    trc_replay_free(&r);
+}
+
+/* libvirt's debug log: the commands it sends (the downtime limit read,
+ * not assumed), the query-migrate replies (the real 10.0 polls) and the
+ * MIGRATION events. */
+static void test_libvirt_log(void **state)
+{
+    (void)state;
+    struct trc_replay r;
+    replay_path(F "libvirt-debug-set-parameters.log", &r);
+    assert_int_equal(r.stats.malformed, 0);
+    assert_string_equal(r.info.status, "completed");
+    assert_true(r.info.limit_read);
+    assert_string_equal(r.info.limit_source, "migrate-set-parameters");
+    assert_int_equal(r.run.m.downtime_limit_ns, 500 * 1000000LL);
+    assert_int_equal(r.run.m.bitmap_syncs, 5);
+    assert_int_equal(r.run.m.total_ns, 2445 * 1000000LL);
+    trc_replay_free(&r);
+    replay_path(F "libvirt-debug-set-downtime.log", &r);
+    assert_true(r.info.limit_read);
+    assert_string_equal(r.info.limit_source, "migrate_set_downtime");
+    assert_int_equal(r.run.m.downtime_limit_ns, 500 * 1000000LL);
+    trc_replay_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_nonfinite),
-        cmocka_unit_test(test_pretty_json),
-        cmocka_unit_test(test_hmp_layouts),
-        cmocka_unit_test(test_dirty_rate),
+        cmocka_unit_test(test_nonfinite),   cmocka_unit_test(test_pretty_json),
+        cmocka_unit_test(test_hmp_layouts), cmocka_unit_test(test_dirty_rate),
+        cmocka_unit_test(test_domjobinfo),  cmocka_unit_test(test_proxmox),
+        cmocka_unit_test(test_libvirt_log),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

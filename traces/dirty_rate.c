@@ -140,8 +140,8 @@ int trc_dirty_rate_parse(const char *text, size_t len, const char *src,
     return 0;
 }
 
-int trc_dirty_rate_load(const char *path, struct trc_dirty_rate *out,
-                        char *err, size_t errlen)
+int trc_dirty_rate_load(const char *path, struct trc_dirty_rate *out, char *err,
+                        size_t errlen)
 {
     bool in = strcmp(path, "-") == 0;
     FILE *f = in ? stdin : fopen(path, "rb");

@@ -26,14 +26,14 @@
 #include <stdint.h>
 
 struct trc_dirty_rate {
-    uint64_t rate_bps;      /* dirty-rate x 2^20 */
-    char mode[24];          /* page-sampling, dirty-ring, dirty-bitmap */
-    int64_t calc_time_ns;   /* calc-time (x calc-time-unit), -1 unknown */
-    int64_t sample_pages;   /* page-sampling: pages sampled per GiB, -1 */
-    unsigned n_vcpus;       /* dirty-ring: vcpu-dirty-rate entries */
-    uint64_t vcpu_max_bps;  /* the busiest vCPU's rate */
-    int64_t start_time_s;   /* start-time (seconds, QEMU's clock), -1 */
-    unsigned measurements;  /* measured objects seen (the last is used) */
+    uint64_t rate_bps;     /* dirty-rate x 2^20 */
+    char mode[24];         /* page-sampling, dirty-ring, dirty-bitmap */
+    int64_t calc_time_ns;  /* calc-time (x calc-time-unit), -1 unknown */
+    int64_t sample_pages;  /* page-sampling: pages sampled per GiB, -1 */
+    unsigned n_vcpus;      /* dirty-ring: vcpu-dirty-rate entries */
+    uint64_t vcpu_max_bps; /* the busiest vCPU's rate */
+    int64_t start_time_s;  /* start-time (seconds, QEMU's clock), -1 */
+    unsigned measurements; /* measured objects seen (the last is used) */
 };
 
 /* Parse text (len bytes; src names it in messages).  0, or -1 with a
@@ -41,8 +41,8 @@ struct trc_dirty_rate {
 int trc_dirty_rate_parse(const char *text, size_t len, const char *src,
                          struct trc_dirty_rate *out, char *err, size_t errlen);
 /* Read the file at path ("-" = stdin, at most 16 MiB) and parse it. */
-int trc_dirty_rate_load(const char *path, struct trc_dirty_rate *out,
-                        char *err, size_t errlen);
+int trc_dirty_rate_load(const char *path, struct trc_dirty_rate *out, char *err,
+                        size_t errlen);
 /* One line describing the measurement ("8.0 MiB/s, calc-dirty-rate mode
  * page-sampling, 512 sample pages/GiB, 1 s"). */
 void trc_dirty_rate_describe(const struct trc_dirty_rate *d, char *buf,

@@ -129,8 +129,9 @@ static void downtime_notes(const struct run_result *run,
     }
     note(d, "Downtime %s %s the %s limit%s.", tm(m->downtime_ns, b1, 32),
          over ? "exceeded" : "stayed within", tm(m->downtime_limit_ns, b2, 32),
-         in->limit_inferred ? " (inferred from the trace)"
-                            : " (QEMU's default; not in the trace)");
+         in->limit_read       ? " (set in the input)"
+         : in->limit_inferred ? " (inferred from the trace)"
+                              : " (QEMU's default; not in the trace)");
     if (in->n_items == 0 && in->vm_stop_ns < 0) {
         if (over) {
             note(d, "The trace has no vmstate_downtime_* events, so the "
@@ -473,7 +474,10 @@ static void limit_notes(const struct run_result *run, const struct tl_info *in,
 {
     char b1[32];
     bandwidth_note(in, d);
-    if (in->limit_inferred) {
+    if (in->limit_read) {
+        note(d, "downtime-limit %s, read from the input (%s).",
+             tm(run->m.downtime_limit_ns, b1, 32), in->limit_source);
+    } else if (in->limit_inferred) {
         note(d,
              "downtime-limit %s, inferred from migrate_transferred "
              "(max_size / bandwidth lies in %.2f-%.2f ms).",

@@ -296,6 +296,10 @@ static void add_limits(json_t *o, const struct trc_replay *r)
                         json_real(ms(m->downtime_limit_ns)));
     json_object_set_new(o, "downtime_limit_inferred",
                         json_boolean(in->limit_inferred));
+    if (in->limit_read) {
+        json_object_set_new(o, "downtime_limit_source",
+                            json_string(in->limit_source));
+    }
     json_object_set_new(o, "bandwidth_bps",
                         jnum_or_null(in->bw_peak_bps > 0, in->bw_mean_bps));
     json_object_set_new(o, "bandwidth_peak_bps",
@@ -520,7 +524,9 @@ static void print_observed(FILE *f, const struct trc_replay *r)
     }
     fprintf(f, "%-24s %s%s\n", "downtime-limit",
             units_fmt_time(m->downtime_limit_ns, b1, sizeof(b1)),
-            in->limit_inferred ? " (inferred)" : " (assumed)");
+            in->limit_read       ? " (set in the input)"
+            : in->limit_inferred ? " (inferred)"
+                                 : " (assumed)");
     if (in->bw_peak_bps > 0) {
         fprintf(f, "%-24s %s (peak %s)\n", "bandwidth",
                 units_fmt_rate(in->bw_mean_bps, b1, sizeof(b1)),

@@ -402,8 +402,8 @@ static double limit_ms(const struct tl *t)
 
 void tl_infer_limit(struct tl *t, double lo, double hi, int64_t now)
 {
-    if (!(lo > 0) || !(hi >= lo) || hi > 2e6) {
-        return;
+    if (!(lo > 0) || !(hi >= lo) || hi > 2e6 || t->in.limit_read) {
+        return; /* the limit the input set wins over an inference */
     }
     if (t->dl_have && (lo > t->dl_hi || hi < t->dl_lo)) {
         /* a different limit: it was changed during the migration */

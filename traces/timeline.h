@@ -150,6 +150,8 @@ struct tl_info {
     bool bandwidth_derived; /* migration_transferred_bytes deltas */
     bool bandwidth_assumed; /* tl_options.bandwidth_bps */
     bool limit_inferred;    /* from max_size / bandwidth */
+    bool limit_read;        /* set by a command the input records */
+    char limit_source[48];  /* that command ("migrate-set-parameters") */
     bool limit_assumed;     /* default or tl_options */
     double limit_lo_ms, limit_hi_ms; /* interval it was inferred to */
     uint64_t avail_switchover_bps;   /* traced switchover_bw, 0 = none */

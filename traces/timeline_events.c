@@ -573,6 +573,32 @@ static void on_event(struct tl *t, const struct trc_record *r, int64_t now)
     }
 }
 
+/* Parameters a command set (migrate-set-parameters and older commands
+ * in a libvirt debug log, a Proxmox "migration downtime limit"): the
+ * downtime-limit is then read, not assumed nor inferred. */
+static void on_params(struct tl *t, const struct trc_record *r)
+{
+    struct tl_info *in = &t->in;
+    int64_t now = tl_rel(t, r->t_ns);
+    if (tl_has(r, 0) && r->a[0].u > 0 && r->a[0].u <= 2000000) {
+        t->dl_ns = (int64_t)r->a[0].u * MS;
+        in->limit_read = true;
+        in->limit_inferred = false;
+        snprintf(in->limit_source, sizeof(in->limit_source), "%.*s",
+                 (int)r->name_len, r->name);
+        tl_add_event(t, now, RUN_EV_PARAM, r->a[0].u, 0,
+                     "downtime-limit=%llums (%s)",
+                     (unsigned long long)r->a[0].u, in->limit_source);
+    }
+    if (tl_has(r, 1)) {
+        tl_add_event(t, now, RUN_EV_PARAM, r->a[1].u, 0,
+                     "max-bandwidth=%lluB/s", (unsigned long long)r->a[1].u);
+    }
+    if (tl_has(r, 2) && r->a[2].u) {
+        in->avail_switchover_bps = r->a[2].u;
+    }
+}
+
 static void on_snapshot(struct tl *t, const struct trc_record *r)
 {
     const struct trc_snapshot *s = r->snap;
@@ -704,6 +730,10 @@ int tl_feed(struct tl *t, const struct trc_record *r, const char *file_name)
     }
     if (r->kind == TRC_REC_SNAPSHOT) {
         on_snapshot(t, r);
+        return 0;
+    }
+    if (r->kind == TRC_REC_PARAMS) {
+        on_params(t, r);
         return 0;
     }
     if (r->format == t->last_fmt) {

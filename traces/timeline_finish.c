@@ -199,7 +199,7 @@ static void finish_times(struct tl *t, struct run_metrics *m)
 {
     struct tl_info *in = &t->in;
     /* downtime limit */
-    in->limit_assumed = !in->limit_inferred;
+    in->limit_assumed = !in->limit_inferred && !in->limit_read;
 
     /* times */
     in->span_ns = t->t0_set ? t->t_last - t->t0 : 0;
@@ -218,6 +218,10 @@ static void finish_times(struct tl *t, struct run_metrics *m)
         if (b >= a) {
             m->total_ns = b - a;
         }
+    } else if (t->ended && t->mig_setup_ns != NO_T && t->mig_end_ns != NO_T &&
+               t->mig_end_ns >= t->mig_setup_ns) {
+        /* status records only (their own time axis): setup -> end */
+        m->total_ns = t->mig_end_ns - t->mig_setup_ns;
     }
     finish_time_warning(t);
     if (t->have_snap && (t->snap_last.have & TRC_SNAP_TOTAL_TIME) &&

@@ -81,11 +81,13 @@ enum trc_format {
     TRC_FMT_EMBEDDED,
     TRC_FMT_QMP,
     TRC_FMT_HMP,
+    TRC_FMT_DOMJOBINFO, /* virsh domjobinfo [--completed] dumps */
+    TRC_FMT_PROXMOX,    /* Proxmox VE migration task log lines */
     TRC_FMT_COUNT
 };
 
 /* "auto", "log", "log-tid", "log-iso", "stap", "simple", "embedded",
- * "qmp", "hmp". */
+ * "qmp", "hmp", "domjobinfo", "proxmox". */
 const char *trc_format_name(enum trc_format f);
 /* Inverse; 0, or -1 for an unknown name. */
 int trc_format_from_name(const char *s, enum trc_format *f);
@@ -280,6 +282,11 @@ enum trc_rec_kind {
     TRC_REC_QMP_EVENT,    /* a QMP event: name = "MIGRATION" etc.; slot 0 is
                              status (MIGRATION) or pass (MIGRATION_PASS) */
     TRC_REC_QMP_GREETING, /* slots 0,1,2 = major, minor, micro */
+    TRC_REC_PARAMS,       /* migration parameters set (migrate-set-parameters,
+                           * migrate_set_downtime, migrate_set_speed, a Proxmox
+                           * "migration downtime limit"): slot 0 downtime-limit
+                           * ms, 1 max-bandwidth B/s, 2 avail-switchover-bandwidth
+                           * B/s (present bits); name = the command */
 };
 
 struct trc_record {

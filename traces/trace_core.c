@@ -15,7 +15,8 @@ static const char *const fmt_names[TRC_FMT_COUNT] = {
     [TRC_FMT_LOG_TID] = "log-tid",   [TRC_FMT_LOG_ISO] = "log-iso",
     [TRC_FMT_STAP] = "stap",         [TRC_FMT_SIMPLE] = "simple",
     [TRC_FMT_EMBEDDED] = "embedded", [TRC_FMT_QMP] = "qmp",
-    [TRC_FMT_HMP] = "hmp",
+    [TRC_FMT_HMP] = "hmp",           [TRC_FMT_DOMJOBINFO] = "domjobinfo",
+    [TRC_FMT_PROXMOX] = "proxmox",
 };
 
 const char *trc_format_name(enum trc_format f)

@@ -129,6 +129,7 @@ struct trc_input_ops;
 struct hmp_state {
     bool active;
     bool have_status;
+    bool dji; /* a virsh domjobinfo dump ("Job type:") */
     uint64_t start_line;
     struct trc_snapshot snap;
 };
@@ -170,6 +171,7 @@ struct trc_reader {
     size_t replay_len;
 
     struct hmp_state hmp;
+    int64_t pve_down_ms; /* Proxmox: downtime of the speed line, -1 none */
     /* a pretty-printed (multi-line) JSON object being gathered: lines from
      * one that opens more braces than it closes to the one balancing them
      * (at most TRC_MAX_JSON bytes) */
@@ -301,6 +303,10 @@ int trc_qmp_line(struct trc_reader *r, const char *s, size_t len,
                  struct trc_record *rec, char *why, size_t whylen);
 /* Is this line the start of an HMP dump? */
 bool trc_hmp_start(const char *s, size_t len);
+/* A Proxmox VE task log line ("YYYY-MM-DD HH:MM:SS migration ...") into
+ * rec (snapshot or parameters): true if it was one. */
+bool trc_pve_line(struct trc_reader *r, const char *s, size_t len,
+                  struct trc_record *rec);
 /* Feed a line to an active dump; true if it belonged to the dump. */
 bool trc_hmp_line(struct hmp_state *h, const char *s, size_t len);
 /* Fill a snapshot record from the finished dump and end it; false (no

@@ -352,6 +352,9 @@ static int line_auto(struct trc_reader *r, const char *s, size_t len,
         r->hmp.start_line = r->line;
         return 0;
     }
+    if (is_digit(c) && trc_pve_line(r, s, len, rec)) {
+        return finish_record(r, rec, TRC_FMT_PROXMOX);
+    }
     rc = parse_embedded(r, s, len, rec, &why);
     if (rc == PL_RECORD) {
         return finish_record(r, rec, TRC_FMT_EMBEDDED);
@@ -422,6 +425,12 @@ static int line_forced(struct trc_reader *r, const char *s, size_t len,
             return bad_line(r, "not a JSON object", err, errlen);
         }
         return json_first(r, s, len, rec, err, errlen);
+    case TRC_FMT_PROXMOX:
+        if (trc_pve_line(r, s, len, rec)) {
+            return finish_record(r, rec, TRC_FMT_PROXMOX);
+        }
+        return other_line(r, s, len, err, errlen);
+    case TRC_FMT_DOMJOBINFO:
     case TRC_FMT_HMP:
         if (trc_hmp_start(s, len)) {
             memset(&r->hmp, 0, sizeof(r->hmp));
@@ -464,10 +473,11 @@ int trc_text_line(struct trc_reader *r, const char *s, size_t len,
         r->replay = true;
         r->replay_s = s;
         r->replay_len = len;
+        enum trc_format hf = r->hmp.dji ? TRC_FMT_DOMJOBINFO : TRC_FMT_HMP;
         if (!trc_hmp_emit(r, rec)) {
             return 0;
         }
-        return finish_record(r, rec, TRC_FMT_HMP);
+        return finish_record(r, rec, hf);
     }
     if (len == 0) {
         r->st.other++;
@@ -493,8 +503,9 @@ int trc_text_end(struct trc_reader *r, struct trc_record *rec)
     }
     if (r->hmp.active) {
         set_rec_base(r, rec);
+        enum trc_format hf = r->hmp.dji ? TRC_FMT_DOMJOBINFO : TRC_FMT_HMP;
         if (trc_hmp_emit(r, rec)) {
-            return finish_record(r, rec, TRC_FMT_HMP);
+            return finish_record(r, rec, hf);
         }
     }
     return 0;

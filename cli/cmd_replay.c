@@ -34,7 +34,8 @@ static const char usage_text[] =
     "without a\ntimestamp prefix, qemu-trace-stap output, simpletrace "
     "binary files, lines\ninside libvirt or journal logs; gzip or "
     "plain; '-' for stdin), or recorded\nquery-migrate replies / "
-    "'info migrate' dumps, rebuild the migration, say\nwhy it did or "
+    "'info migrate' dumps, virsh domjobinfo, Proxmox task logs,\nlibvirt debug "
+    "logs, rebuild each migration, say\nwhy it did or "
     "did not converge and what setting would have, and re-drive\nthe "
     "decisions with the trace-derived inputs under other policies.  "
     "Several\nfiles are read in order (e.g. source and destination "
@@ -168,7 +169,7 @@ static int parse_args(int argc, char **argv, struct replay_args *a, int *argi)
     const struct cli_opt opts[] = {
         CALL("trace-format", 't', "F", opt_trace_format, rd,
              "auto (default: per line), log, log-tid, log-iso,\n"
-             "stap, simple, embedded, qmp, hmp"),
+             "stap, simple, embedded, qmp, hmp, domjobinfo, proxmox"),
         OPT("events", 'e', CLI_STR, &rd->events_path, "FILE",
             "trace-events-all for simpletrace files\n"
             "(default " TRC_DEFAULT_EVENTS ")"),

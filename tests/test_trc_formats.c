@@ -261,6 +261,11 @@ static void test_proxmox(void **state)
     assert_string_equal(r.info.status, "failed");
     assert_true(r.info.failed);
     trc_replay_free(&r);
+    /* found by fuzz_trc_mgmt: year 4048 overflowed the ns (UBSan); now
+     * not a Proxmox line */
+    replay_mem("4048-05-01 12:00:04 starting online/live migration on x\n", &r);
+    assert_int_equal(r.stats.snapshots, 0);
+    trc_replay_free(&r);
 }
 
 /* libvirt's debug log: the commands it sends (the downtime limit read,

@@ -959,10 +959,12 @@ static size_t pve_prefix(const char *s, size_t len, int64_t *t)
     long mo = pve_num(s + 5, 2), d = pve_num(s + 8, 2);
     long h = pve_num(s + 11, 2), mi = pve_num(s + 14, 2),
          se = pve_num(s + 17, 2);
-    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60) {
-        return 0;
+    long y = pve_num(s, 4);
+    if (y < 1970 || y > 2200 || mo < 1 || mo > 12 || d < 1 || d > 31 ||
+        h > 23 || mi > 59 || se > 60) {
+        return 0; /* (a year past 2262 would overflow the ns) */
     }
-    int64_t days = days_from_civil(pve_num(s, 4), mo, d);
+    int64_t days = days_from_civil(y, mo, d);
     *t = ((days * 24 + h) * 60 + mi) * 60 + se;
     *t *= 1000000000LL;
     return 20;

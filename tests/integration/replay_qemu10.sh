@@ -92,4 +92,20 @@ check "per-page migration_transferred_bytes: warned with its rate" \
     grep -q "migration_transferred_bytes: 266633 lines, [0-9]* per second" \
     "$TMPD/tcg-10.0-migrat-star.err"
 check "no such warning without it" bash -c "! grep -q 'slows the migration' $TMPD/kvm-10.0-bw32.err"
+# ---- --dirty-rate-from (plan, simulate): a real query-dirty-rate reply
+F=tests/data/formats
+"$MIGSIM" simulate scenarios/dirty-over-bandwidth.json --no-db -f json \
+    --dirty-rate-from $F/dirty-rate-dirty-bitmap-10.0.jsonl >"$TMPD/sim.json" 2>"$TMPD/sim.err"
+check "simulate --dirty-rate-from: 8 MiB/s (dirty-bitmap) converges where 192 MiB/s does not" python3 -c "
+import json,sys; d=json.load(open('$TMPD/sim.json'))
+sys.exit(0 if d['results'][0]['outcome']=='converged' else 1)"
+check "simulate --dirty-rate-from says the rate and the mode" \
+    grep -q "8.0 MiB/s, calc-dirty-rate mode dirty-bitmap" "$TMPD/sim.err"
+"$MIGSIM" plan scenarios/dirty-over-bandwidth.json -f json \
+    --dirty-rate-from $F/dirty-rate-dirty-ring-10.0-ring-pretty.json >/dev/null 2>"$TMPD/plan.err"
+check "plan --dirty-rate-from reads a pretty-printed dirty-ring reply" \
+    grep -q "164.0 MiB/s, calc-dirty-rate mode dirty-ring, 1 vCPU" "$TMPD/plan.err"
+check_rc "--dirty-rate-from a file without a measurement is a usage error" 2 \
+    "$MIGSIM" simulate scenarios/idle-vm.json --no-db --dirty-rate-from $F/qmp-pretty-virsh.json
+check "... naming the file" grep -q "qmp-pretty-virsh.json: no measured dirty rate" "$TMPD/rc.err"
 finish

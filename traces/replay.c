@@ -289,9 +289,12 @@ static void set_verdict(const struct tl_info *in, const struct findings *f,
         if (in->switchover_iteration) {
             snprintf(d->summary, sizeof(d->summary),
                      "converged: switched over in iteration %llu with %s "
-                     "pending",
+                     "pending%s",
                      (unsigned long long)in->switchover_iteration,
-                     sz(in->switchover_pending, b1, 32));
+                     sz(in->switchover_pending, b1, 32),
+                     in->cancelled && !in->completed
+                         ? "; then cancelled during the switchover"
+                         : "");
         } else {
             snprintf(d->summary, sizeof(d->summary), "converged: migration %s",
                      in->completed ? "completed" : "switched over");

@@ -74,6 +74,29 @@ check "table lists the three with their verdicts" bash -c "grep -q 'Migrations i
 check "the store keeps each migration as its own replay run" bash -c \
     "[ \"\$(sqlite3 $TMPD/s.db \"select count(*) from runs where kind='replay'\")\" = 3 ]"
 
+# ---- a real log of three migrations by one QEMU 10.0 (record-multi.py):
+# the destination killed (failed), migrate_cancel (cancelled: it came
+# during the switchover), then one that completed
+M=$D/multi-failed-cancelled-completed
+R -f json $M.trace.log >"$TMPD/multi.json"
+check "real 10.0 log: failed, cancelled, completed -> three runs with their verdicts" python3 -c "
+import json,sys; d=json.load(open('$TMPD/multi.json')); m=d['migrations']
+print('#', [(x['status'], x['verdict'], x['summary']) for x in m])
+ok = d['n_migrations']==3 and [x['status'] for x in m]==['failed','cancelled','completed']
+ok = ok and 'failed' in m[0]['why'] and m[0]['verdict']!='converged'
+ok = ok and 'cancelled' in m[1]['why'] and 'cancelled' in m[1]['summary']
+ok = ok and m[2]['verdict']=='converged' and 'cancelled' not in m[2]['why'] and 'failed' not in m[2]['why']
+ok = ok and all(x['qemu']['range']=='10.0' for x in m) and d['input']['unknown_migration']==0
+sys.exit(0 if ok else 1)"
+check "real 10.0 log: the completed one matches its query-migrate (syncs, total-time within 2%)" python3 -c "
+import json,sys; d=json.load(open('$TMPD/multi.json')); m=d['migrations'][2]
+q=[json.loads(l)['final'] for l in open('$M.query-migrate.jsonl')][2]
+e=abs(m['total_ms']-q['total-time'])/q['total-time']; print('# %.1f vs %d ms'%(m['total_ms'],q['total-time']))
+sys.exit(0 if m['bitmap_syncs']==q['ram']['dirty-sync-count'] and e<0.02 else 1)"
+"$MIGSIM" replay --db "$TMPD/m.db" $M.trace.log >/dev/null 2>&1
+check "the store keeps the three" bash -c \
+    "[ \"\$(sqlite3 $TMPD/m.db \"select count(*) from runs where kind='replay'\")\" = 3 ]"
+
 # ---- timestamps going backwards: warned with the line number
 { head -n 100 $D/kvm-10.0-bw32.trace.log
   echo '32095@1796302100.000000:migration_bitmap_sync_start '

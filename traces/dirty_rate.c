@@ -152,15 +152,18 @@ int trc_dirty_rate_load(const char *path, struct trc_dirty_rate *out, char *err,
     size_t cap = 65536, n = 0;
     char *buf = malloc(cap);
     int rc = 0;
-    while (buf) {
+    if (!buf) {
+        snprintf(err, errlen, "out of memory");
+        rc = -1;
+    }
+    while (rc == 0) {
         if (n == cap) {
-            if (cap >= MAX_FILE) {
-                snprintf(err, errlen, "%s: larger than 16 MiB", path);
-                rc = -1;
-                break;
-            }
-            char *nb = realloc(buf, cap * 2);
+            char *nb = cap < MAX_FILE ? realloc(buf, cap * 2) : NULL;
             if (!nb) {
+                snprintf(err, errlen, "%s: %s", path,
+                         cap < MAX_FILE ? "out of memory"
+                                        : "larger than 16 MiB");
+                rc = -1;
                 break;
             }
             buf = nb;
@@ -172,10 +175,7 @@ int trc_dirty_rate_load(const char *path, struct trc_dirty_rate *out, char *err,
             break;
         }
     }
-    if (!buf) {
-        snprintf(err, errlen, "out of memory");
-        rc = -1;
-    } else if (rc == 0 && ferror(f)) {
+    if (rc == 0 && ferror(f)) {
         snprintf(err, errlen, "%s: read error", path);
         rc = -1;
     }

@@ -662,7 +662,8 @@ static void print_migrations(FILE *f, const struct trc_replay *r)
     }
     if (r->n_migrations > r->n_others + 1) {
         fprintf(f, "  (%u more not kept: at most %u are)\n",
-                r->n_migrations - r->n_others - 1, TRC_MAX_MIGRATIONS);
+                r->n_migrations - r->n_others - 1,
+                (unsigned)TRC_MAX_MIGRATIONS);
     }
     fputc('\n', f);
 }

@@ -640,6 +640,27 @@ const char *trc_replay_costly_events(const struct trc_replay *r, char *buf,
     return buf;
 }
 
+/* The reader's figures into out (messages copied, owned by out). */
+static void copy_stats(struct trc_replay *out, const struct trc_stats *st)
+{
+    for (unsigned i = 0; i < out->stats.n_messages; i++) {
+        free(out->stats.messages[i]);
+    }
+    free(out->stats.messages);
+    out->stats = *st;
+    out->stats.messages =
+        calloc(st->n_messages ? st->n_messages : 1, sizeof(char *));
+    out->stats.n_messages = 0;
+    if (out->stats.messages) {
+        for (unsigned i = 0; i < st->n_messages; i++) {
+            out->stats.messages[i] = strdup(st->messages[i]);
+            if (out->stats.messages[i]) {
+                out->stats.n_messages = i + 1;
+            }
+        }
+    }
+}
+
 /* One migration's rebuild t (freed here) into out: result, the reader's
  * figures, diagnosis and derived inputs. */
 static int finish_one(struct trc_reader *rd, struct tl *t,
@@ -654,18 +675,7 @@ static int finish_one(struct trc_reader *rd, struct tl *t,
         return -1;
     }
     tl_free(t);
-    out->stats = *st;
-    out->stats.messages =
-        calloc(st->n_messages ? st->n_messages : 1, sizeof(char *));
-    out->stats.n_messages = 0;
-    if (out->stats.messages) {
-        for (unsigned i = 0; i < st->n_messages; i++) {
-            out->stats.messages[i] = strdup(st->messages[i]);
-            if (out->stats.messages[i]) {
-                out->stats.n_messages = i + 1;
-            }
-        }
-    }
+    copy_stats(out, st);
     out->format = trc_reader_dominant_format(rd);
     out->n_files = trc_reader_n_files(rd);
     out->files = calloc(out->n_files ? out->n_files : 1, sizeof(char *));
@@ -820,6 +830,12 @@ int trc_replay_reader(struct trc_reader *rd, const struct trc_replay_options *o,
         }
         free(g.v);
         return -1;
+    }
+    /* every migration carries the figures of the whole input (counts,
+     * messages, the digest known only once it was read to its end) */
+    for (unsigned i = 0; i < g.n; i++) {
+        copy_stats(&g.v[i], trc_reader_stats(rd));
+        g.v[i].format = trc_reader_dominant_format(rd);
     }
     rc = seg_pick(&g, out, err, errlen);
     free(g.v);

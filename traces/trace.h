@@ -327,6 +327,9 @@ struct trc_options {
                                 not interpret (no TRC_EVF_TIMELINE) are
                                 counted (stats) but not handed out, and
                                 their arguments are not checked */
+    bool sha256;             /* hash the first input's bytes as they are
+                                read (a gzip file's compressed bytes: the
+                                file's digest) into trc_stats.sha256 */
 };
 
 /* Input statistics (counts are over all inputs so far). */
@@ -361,6 +364,8 @@ struct trc_stats {
     unsigned decls;      /* events declared by the trace-events file */
     uint64_t nonfinite;  /* nan / -nan / inf values in JSON: read as missing */
     uint64_t multiline_json; /* pretty-printed JSON objects read */
+    char sha256[65];         /* trc_options.sha256: hex SHA-256 of the first
+                                input, once read to its end; "" otherwise */
 };
 
 struct trc_reader;

@@ -9,7 +9,9 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -200,7 +202,7 @@ struct common {
 };
 
 #define COMMON_OPTS(c)                                                         \
-    OPT("qemu", 'q', CLI_STR, &(c)->cfg.qemu, "BIN",                           \
+    OPT("qemu", 0, CLI_STR, &(c)->cfg.qemu, "BIN",                             \
         "QEMU binary (default $MIGSIM_QEMU or qemu-system-x86_64)"),           \
         OPT("guest", 0, CLI_STR, &(c)->cfg.guest, "FILE",                      \
             "guest image (default: next to the binary, guest/guest.bin)"),     \
@@ -320,6 +322,12 @@ static void warn_cb(const char *msg)
  * the store cannot be opened. */
 static int start(struct common *c, struct db **db)
 {
+    *db = NULL;
+    /* a missing input file is exit 4 in every command (cli_input_rc) */
+    if (c->cfg.guest && access(c->cfg.guest, R_OK) != 0) {
+        cli_error("guest image %s: %s", c->cfg.guest, strerror(errno));
+        return -1;
+    }
     live_signals_install();
     c->lo.stop = &live_stop_signal;
     c->lo.progress = c->quiet ? NULL : stderr;
@@ -375,8 +383,9 @@ static int run_opts(int argc, char **argv, struct common *c)
             "cancel the migration after T (outcome timeout;\n"
             "default 120s)",
             ZERO_OK),
-        OPT("policy", 'p', CLI_STR, &c->lo.policy, "SPEC",
-            "run a policy over the migration (see 'migsim policies')"),
+        OPT("policy", 'p', CLI_CALL, NULL, "SPEC",
+            "run a policy over the migration (see 'migsim policies')",
+            .fn = cli_policy_fn, .ctx = &c->lo.policy),
         OPT("apply", 0, CLI_FLAG, &c->lo.apply, NULL,
             "carry out the policy's changes (default: advise)"),
         OPT("trace", 0, CLI_STR, &g->trace_path, "FILE",
@@ -524,6 +533,9 @@ static int validate_opts(int argc, char **argv, struct common *c,
             "per run (default 30s)", ZERO_OK),
         OPT("no-calibrate", 0, CLI_FLAG, &no_cal, NULL,
             "use the scenario default link bandwidth"),
+        OPT("calibrate", 0, CLI_FLAG, &v->fit_half, NULL,
+            "fit a calibration ('migsim calibrate') on half the\n"
+            "grid, simulate the other half with it; both tables"),
         OPT("markdown", 0, CLI_STR, md, "FILE",
             "also write the table as Markdown"),
         COMMON_OPTS(c),
@@ -600,6 +612,9 @@ static int lab_cmd_validate(int argc, char **argv)
     } else {
         putchar('\n');
         lab_validate_print(stdout, &r, false);
+        if (v.fit_half && r.fit_rows) {
+            lab_fit_print(stdout, &r);
+        }
     }
     if (md) {
         FILE *f = fopen(md, "w");

@@ -70,9 +70,10 @@ static int parse_args(int argc, char **argv, struct live_args *a)
     const struct cli_opt opts[] = {
         OPT("qmp", 0, CLI_STR, &a->addr, "ADDR",
             "QMP socket: PATH, unix:PATH, tcp:HOST:PORT or HOST:PORT"),
-        OPT("policy", 'p', CLI_STR, &a->o.policy, "SPEC",
+        OPT("policy", 'p', CLI_CALL, NULL, "SPEC",
             "policy spec (see 'migsim policies'), e.g.\n"
-            "nova-steps:downtime=2000ms,steps=4,delay=1s"),
+            "nova-steps:downtime=2000ms,steps=4,delay=1s",
+            .fn = cli_policy_fn, .ctx = &a->o.policy),
         OPT("apply", 0, CLI_FLAG, &a->o.apply, NULL,
             "carry out the policy's changes (and turn the events\n"
             "capability on if no migration runs yet)"),

@@ -40,6 +40,11 @@ void lab_validate_opts_default(struct lab_validate_opts *o)
 
 void lab_validate_result_free(struct lab_validate_result *r)
 {
+    for (size_t i = 0; r->model_json && i < r->n_planned; i++) {
+        free(r->model_json[i]);
+    }
+    free(r->model_json);
+    free(r->fit_rows);
     free(r->rows);
     json_decref(r->json_rows);
     memset(r, 0, sizeof(*r));
@@ -280,6 +285,11 @@ static bool run_row(const struct lab_validate_opts *o,
                 "downtime-limit %" PRId64 " ms\n",
                 k + 1, res->n_planned, v->ws >> 20, v->rate, v->bw, v->dl / MS);
     }
+    char tpath[512];
+    lab_fit_trace_path(res, k, tpath, sizeof(tpath));
+    if (tpath[0]) {
+        g.trace_path = tpath; /* --calibrate keeps it */
+    }
     struct lab_result r;
     char err[1024];
     if (lab_run(&g, &o->lo, &r, err, sizeof(err)) != 0) {
@@ -306,6 +316,18 @@ static bool run_row(const struct lab_validate_opts *o,
     v->real_total = m->total_ns;
     v->real_down = m->src_downtime_ns;
     simulate_row(o, res, &g, &r, v);
+    if (res->model_json) { /* --calibrate re-simulates from it, without
+                              the link / sync measurement above (the fitted
+                              calibration sets those) */
+        char e2[256];
+        struct lab_validate_result bare = *res;
+        bare.link_bps = 0;
+        bare.sync_ns = 0;
+        struct scn_doc *md =
+            model_doc(&bare, &g, &r, v->guest_rate, e2, sizeof(e2));
+        res->model_json[k] = md ? scn_doc_json(md) : NULL;
+        scn_doc_free(md);
+    }
     json_array_append_new(res->json_rows, row_json(v));
     lab_result_free(&r);
     return true;
@@ -331,6 +353,15 @@ int lab_validate(const struct lab_validate_opts *o,
         err_set(err, errlen, "out of memory");
         return -1;
     }
+    if (o->fit_half) {
+        r->model_json = calloc(r->n_planned ? r->n_planned : 1, sizeof(char *));
+        char tmpl[] = "/tmp/migsim-lab-fit.XXXXXX";
+        if (!r->model_json || !mkdtemp(tmpl)) {
+            err_set(err, errlen, "--calibrate: no work folder");
+            return -1;
+        }
+        snprintf(r->fit_dir, sizeof(r->fit_dir), "%s", tmpl);
+    }
     size_t k;
     for (k = 0; k < r->n_planned && !(o->lo.stop && *o->lo.stop); k++) {
         if (!run_row(o, r, k)) {
@@ -344,6 +375,9 @@ int lab_validate(const struct lab_validate_opts *o,
         if (v->ran && is_conv(v->real) != is_conv(v->pred)) {
             r->disagree = true;
         }
+    }
+    if (o->fit_half && !r->interrupted) {
+        return lab_fit_half(o, r, err, errlen);
     }
     return 0;
 }

@@ -3,6 +3,7 @@
 #include "live/live.h"
 #include "run/qmp_params.h"
 #include "base/err.h"
+#include "base/term.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -265,8 +266,10 @@ static void say(struct live_session *s, const char *fmt, ...)
     }
     va_list ap;
     va_start(ap, fmt);
+    char msg[2048];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
     fprintf(s->o.progress, "[%7.2fs] ", (double)now_rel(s) / 1e9);
-    vfprintf(s->o.progress, fmt, ap);
+    term_fputs(msg, s->o.progress); /* QMP texts: control bytes escaped */
     fputc('\n', s->o.progress);
     fflush(s->o.progress);
     va_end(ap);
@@ -417,8 +420,9 @@ static int setup_policy(struct live_session *s, char *err, size_t errlen)
                 fprintf(s->o.progress, "applied: %s (policy configuration)\n",
                         ch[i].what);
             } else {
+                char safe[512];
                 fprintf(s->o.progress, "could not apply %s: %s\n", ch[i].what,
-                        e2);
+                        term_safe(e2, safe, sizeof(safe)));
             }
         }
     }
@@ -1356,6 +1360,9 @@ json_t *live_session_json(const struct live_session *s)
     for (size_t i = 0; i < nf; i++) {
         json_object_set_new(metrics, mf[i].name, field_json(&mf[i], &s->res.m));
     }
+    /* total_ms in every JSON (issue 14), as simulate, sweep and replay */
+    json_object_set_new(metrics, "total_ms",
+                        json_real((double)s->res.m.total_ns / 1e6));
     json_object_set_new(o, "metrics", metrics);
     json_object_set(o, "final_query_migrate",
                     s->final ? s->final : json_null());

@@ -413,6 +413,7 @@ struct fixture {
     pthread_t th;
     struct qmp_conn *q;
     struct live_session s;
+    FILE *progress; /* the session's progress stream (NULL: none) */
 };
 
 static int setup(void **state)
@@ -491,6 +492,7 @@ static enum live_end run(struct fixture *f, const char *const *script, size_t n,
     o.source = "peer";
     o.policy = policy;
     o.apply = apply;
+    o.progress = f->progress;
     if (live_session_init(&f->s, f->q, &o, err, sizeof(err)) != 0) {
         fail_msg("%s", err);
     }
@@ -614,6 +616,33 @@ static void test_session_qemu_gone(void **state)
     assert_non_null(strstr(meta.verdict, "incomplete: QEMU went away"));
     db_run_meta_free(&meta);
     run_result_free(&res);
+}
+
+/* Issue 17 item 4: a status text from QMP with ESC/OSC bytes and a newline
+ * reaches the progress stream (a terminal) escaped. */
+static void test_session_escapes_qmp_text(void **state)
+{
+    struct fixture *f = *state;
+    static char b[3][512];
+    const char *script[] = {
+        st("active", 100, 1, 400, b[0], sizeof(b[0])),
+        st("act\\u001b]0;PWNED\\u0007\\nforged", 200, 1, 300, b[1],
+           sizeof(b[1])),
+        "!close",
+    };
+    char *buf = NULL;
+    size_t len = 0;
+    f->progress = open_memstream(&buf, &len);
+    assert_non_null(f->progress);
+    run(f, script, 3, NULL, false);
+    fclose(f->progress);
+    f->progress = NULL;
+    assert_non_null(buf);
+    assert_null(strchr(buf, '\033'));
+    assert_null(strchr(buf, '\007'));
+    assert_null(strstr(buf, "\nforged"));
+    assert_non_null(strstr(buf, "act\\x1b]0;PWNED\\x07\\nforged"));
+    free(buf);
 }
 
 static void test_session_malformed_then_gives_up(void **state)
@@ -768,6 +797,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_session_completed_before_times,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_session_escapes_qmp_text, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_session_qemu_gone, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_session_malformed_then_gives_up,

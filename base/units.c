@@ -328,6 +328,10 @@ int units_parse_time(const char *s, int64_t default_unit_ns, int64_t *ns,
     if (split(s, "time", &n, &u, &ulen, err, errlen) < 0) {
         return -1;
     }
+    if (ulen == 0 && n.mant == 0) {
+        *ns = 0; /* zero needs no unit */
+        return 0;
+    }
     if (ulen == 0) {
         if (default_unit_ns <= 0) {
             set_err(err, errlen, "time", s,
@@ -387,6 +391,10 @@ int units_parse_rate(const char *s, uint64_t *bytes_per_s, char *err,
 
     if (split(s, "rate", &n, &u, &ulen, err, errlen) < 0) {
         return -1;
+    }
+    if (ulen == 0 && n.mant == 0) {
+        *bytes_per_s = 0; /* zero needs no unit */
+        return 0;
     }
     if (ulen > 2 && u[ulen - 2] == '/' && lower(u[ulen - 1]) == 's') {
         /* "<size unit>/s" or "<prefix>bit/s" */

@@ -24,6 +24,7 @@
 #include "run/scenario.h"
 #include "base/units.h"
 #include "store/db.h"
+#include "traces/dirty_rate.h"
 #include "traces/replay.h"
 
 #define MAX_SETS 64
@@ -393,6 +394,14 @@ static int parse_args(int argc, char **argv, struct plan_args *a)
         OPT("set", 's', CLI_LIST, a->sets, "KEY=VALUE",
             "override a scenario key (repeatable)", .count = &a->n_sets,
             .cap = MAX_SETS),
+        {.name = "dirty-rate-from",
+         .kind = CLI_CALL,
+         .fn = trc_dirty_rate_opt,
+         .ctx = &(struct trc_dirty_rate_sets){a->sets, &a->n_sets, MAX_SETS},
+         .arg = "FILE",
+         .help = "workload.dirty_rate from a query-dirty-rate "
+                 "reply\n(calc-dirty-rate; page-sampling, dirty-ring or "
+                 "dirty-bitmap)"},
         OPT("qemu", 0, CLI_QEMU, &a->qemu, "VERSION", qemu_help),
         OPT("calibration", 0, CLI_STR, &a->calibration, "FILE",
             "constants from 'migsim calibrate' (scenario keys\n"

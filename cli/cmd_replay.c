@@ -35,7 +35,8 @@ static const char usage_text[] =
     "without a\ntimestamp prefix, qemu-trace-stap output, simpletrace "
     "binary files, lines\ninside libvirt or journal logs; gzip or "
     "plain; '-' for stdin), or recorded\nquery-migrate replies / "
-    "'info migrate' dumps, rebuild the migration, say\nwhy it did or "
+    "'info migrate' dumps, virsh domjobinfo, Proxmox task logs,\nlibvirt debug "
+    "logs, rebuild each migration, say\nwhy it did or "
     "did not converge and what setting would have, and re-drive\nthe "
     "decisions with the trace-derived inputs under other policies.  "
     "Several\nfiles are read in order (e.g. source and destination "
@@ -51,7 +52,9 @@ static const char after_text[] =
     "bandwidth is\nunknown), \"min_avail_switchover_bandwidth_bps\", "
     "\"expected_downtime_ms\",\n\"qemu\", \"states\", \"violations\", "
     "\"downtime_breakdown\", \"inputs\",\n\"observed\" (the simulate "
-    "result object), \"counterfactual\": [...]}.\n"
+    "result object), \"counterfactual\": [...]}; with several "
+    "migrations\nalso \"migration\", \"n_migrations\" and "
+    "\"migrations\": [...] (each one's\nobject, in input order).\n"
     "A progress line is shown on a terminal for inputs over 256 MiB.\n";
 
 /* ---- options ---- */
@@ -169,7 +172,7 @@ static int parse_args(int argc, char **argv, struct replay_args *a, int *argi)
     const struct cli_opt opts[] = {
         CALL("trace-format", 't', "F", opt_trace_format, rd,
              "auto (default: per line), log, log-tid, log-iso,\n"
-             "stap, simple, embedded, qmp, hmp"),
+             "stap, simple, embedded, qmp, hmp, domjobinfo, proxmox"),
         OPT("events", 'e', CLI_STR, &rd->events_path, "FILE",
             "trace-events-all for simpletrace files\n"
             "(default " TRC_DEFAULT_EVENTS ")"),
@@ -215,6 +218,14 @@ static int parse_args(int argc, char **argv, struct replay_args *a, int *argi)
         OPT("plot", 0, CLI_STR, &a->plot_dir, "DIR",
             "draw the timelines into DIR (PNG)"),
         OPT("quiet", 'q', CLI_FLAG, &a->quiet, NULL, "no progress line"),
+        {.name = "migration",
+         .kind = CLI_UINT,
+         .dst = &a->so.replay.migration,
+         .arg = "N",
+         .min = 1,
+         .help = "a log holding several migrations: show the N-th in\n"
+                 "detail (default: the last; each is rebuilt, judged and\n"
+                 "stored on its own)"},
     };
     const struct cli_spec spec = {
         .cmd = "replay",
@@ -304,6 +315,41 @@ static int write_csv(FILE *f, const struct trc_replay *r,
 
 /* ---- store and plots ---- */
 
+/* Another migration of the same input as a replay run, annotated. */
+static int store_other(struct db *db, const struct trc_replay *x,
+                       const char *src, const char *sha)
+{
+    char err[512];
+    struct db_run_meta m;
+    memset(&m, 0, sizeof(m));
+    db_run_meta_build(&m, &(struct db_run_origin){
+                              .kind = DB_KIND_REPLAY,
+                              .source_path = src,
+                              .source_sha256 = sha,
+                              .qemu = x->run.m.qemu,
+                              .policy = "observed",
+                              .seed = 1,
+                              .command_line = cli_command_line(),
+                              .fingerprint = x->run.m.fingerprint,
+                          });
+    int64_t id = 0;
+    int rc = EXIT_OK;
+    if (db_run_save(db, &m, &x->run, &id, err, sizeof(err))) {
+        cli_error("%s", err);
+        rc = EXIT_IO;
+    } else {
+        char *text = trc_diagnosis_text(&x->diag);
+        if (db_run_annotate(db, id, x->diag.summary, text ? text : "", err,
+                            sizeof(err))) {
+            cli_error("%s", err);
+            rc = EXIT_IO;
+        }
+        free(text);
+    }
+    m.command_line = NULL;
+    return rc;
+}
+
 static int store(const char *path, const struct trc_replay *r,
                  const struct trc_cf *cfs, unsigned n_cf, long long *obs_id,
                  struct db_run_meta *metas)
@@ -368,6 +414,10 @@ static int store(const char *path, const struct trc_replay *r,
         metas[i].command_line = NULL;
     }
     free(scen);
+    /* the other migrations of the input: each its own replay run */
+    for (unsigned k = 0; rc == EXIT_OK && k < r->n_others; k++) {
+        rc = store_other(db, &r->others[k], src, sha);
+    }
     db_close(db);
     return rc;
 }
@@ -450,6 +500,18 @@ static int report_session(enum trc_session_status st,
         cli_warn("%" PRIu64 " malformed line(s) skipped%s%s", in->malformed,
                  in->n_messages ? "; first: " : "",
                  in->n_messages ? in->messages[0] : "");
+    }
+    if (in->nonfinite) {
+        cli_warn("%" PRIu64 " non-finite value(s) (nan, -nan, inf) in JSON "
+                 "records read as missing",
+                 in->nonfinite);
+    }
+    if (s->r.info.time_warning[0]) {
+        cli_warn("%s", s->r.info.time_warning);
+    }
+    char cw[400];
+    if (trc_replay_costly_events(&s->r, cw, sizeof(cw))[0]) {
+        cli_warn("%s", cw);
     }
     int rc = EXIT_OK;
     for (unsigned i = 0; i < s->n_cf; i++) {

@@ -20,6 +20,7 @@
 #include "base/units.h"
 #include "plots/plot.h"
 #include "store/db.h"
+#include "traces/dirty_rate.h"
 
 #define MAX_POLICIES 32
 #define MAX_SETS     64
@@ -68,6 +69,7 @@ static int parse_args(int argc, char **argv, struct sim_args *a)
         {.name = "policy", .key = 'p', .kind = CLI_POLICY, .dst = a->policies, .count = &a->n_pol, .cap = MAX_POLICIES, .arg = "SPEC", .help = "policy spec (repeatable; see 'migsim policies')"},
         {.name = "qemu", .kind = CLI_QEMU, .dst = &a->qemu, .arg = "VERSION", .help = qemu_help},
         {.name = "set", .key = 's', .kind = CLI_LIST, .dst = a->sets, .count = &a->n_sets, .cap = MAX_SETS, .arg = "KEY=VALUE", .help = "override a scenario key (repeatable), e.g.\n" "--set migration.downtime_limit=2s"},
+        {.name = "dirty-rate-from", .kind = CLI_CALL, .fn = trc_dirty_rate_opt, .ctx = &(struct trc_dirty_rate_sets){a->sets, &a->n_sets, MAX_SETS}, .arg = "FILE", .help = "workload.dirty_rate from a query-dirty-rate reply\n(calc-dirty-rate; page-sampling, dirty-ring or dirty-bitmap)"},
         {.name = "seed", .kind = CLI_STR, .dst = &a->seed, .arg = "N", .help = "override the seed"},
         {.name = "ram-mode", .kind = CLI_STR, .dst = &a->ram_mode, .arg = "MODE", .help = "page or aggregate"},
         {.name = "format", .key = 'f', .kind = CLI_FORMAT, .dst = &a->fmt, .arg = "FMT", .help = "table (default), json or csv"},

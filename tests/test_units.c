@@ -359,6 +359,23 @@ static void test_rate_units(void **state)
     check_u64_cases("rate", rate_ok, cases, sizeof(cases) / sizeof(cases[0]));
 }
 
+/* Zero needs no unit: "0" as a rate, a time (without a default unit) and
+ * a size; any other bare number still needs one. */
+static void test_zero_without_unit(void **state)
+{
+    (void)state;
+    assert_true(rate_ok("0") == 0);
+    assert_true(rate_ok(" 0 ") == 0);
+    assert_true(rate_ok("0.0") == 0);
+    assert_true(time_ok("0", 0) == 0);
+    assert_true(time_ok("0", -3) == 0);
+    assert_true(size_ok("0") == 0);
+    rate_bad("1", "per second");
+    rate_bad("0.001", "per second");
+    time_bad("1", 0, "needs a unit");
+    rate_bad("-0", "negative");
+}
+
 /* ---- fractions ----------------------------------------------------------- */
 
 static void test_fractions(void **state)
@@ -560,6 +577,7 @@ int main(void)
         cmocka_unit_test(test_time_units),
         cmocka_unit_test(test_time_rejects),
         cmocka_unit_test(test_rate_units),
+        cmocka_unit_test(test_zero_without_unit),
         cmocka_unit_test(test_fractions),
         cmocka_unit_test(test_format_fixed),
         cmocka_unit_test(test_format_roundtrip),

@@ -130,8 +130,9 @@ static void downtime_notes(const struct run_result *run,
     }
     note(d, "Downtime %s %s the %s limit%s.", tm(m->downtime_ns, b1, 32),
          over ? "exceeded" : "stayed within", tm(m->downtime_limit_ns, b2, 32),
-         in->limit_inferred ? " (inferred from the trace)"
-                            : " (QEMU's default; not in the trace)");
+         in->limit_read       ? " (set in the input)"
+         : in->limit_inferred ? " (inferred from the trace)"
+                              : " (QEMU's default; not in the trace)");
     if (in->n_items == 0 && in->vm_stop_ns < 0) {
         if (over) {
             note(d, "The trace has no vmstate_downtime_* events, so the "
@@ -289,9 +290,12 @@ static void set_verdict(const struct tl_info *in, const struct findings *f,
         if (in->switchover_iteration) {
             snprintf(d->summary, sizeof(d->summary),
                      "converged: switched over in iteration %llu with %s "
-                     "pending",
+                     "pending%s",
                      (unsigned long long)in->switchover_iteration,
-                     sz(in->switchover_pending, b1, 32));
+                     sz(in->switchover_pending, b1, 32),
+                     in->cancelled && !in->completed
+                         ? "; then cancelled during the switchover"
+                         : "");
         } else {
             snprintf(d->summary, sizeof(d->summary), "converged: migration %s",
                      in->completed ? "completed" : "switched over");
@@ -474,7 +478,10 @@ static void limit_notes(const struct run_result *run, const struct tl_info *in,
 {
     char b1[32];
     bandwidth_note(in, d);
-    if (in->limit_inferred) {
+    if (in->limit_read) {
+        note(d, "downtime-limit %s, read from the input (%s).",
+             tm(run->m.downtime_limit_ns, b1, 32), in->limit_source);
+    } else if (in->limit_inferred) {
         note(d,
              "downtime-limit %s, inferred from migrate_transferred "
              "(max_size / bandwidth lies in %.2f-%.2f ms).",
@@ -612,7 +619,166 @@ void trc_replay_free(struct trc_replay *r)
     }
     free(r->files);
     trc_derived_free(&r->inputs);
+    for (unsigned i = 0; i < r->n_others; i++) {
+        trc_replay_free(&r->others[i]);
+    }
+    free(r->others);
     memset(r, 0, sizeof(*r));
+}
+
+/* Events QEMU writes per page or per block: tracing them costs the
+ * migration time.  Above this rate (lines/s of the migration) warn. */
+#define COSTLY_EVENT_PER_S 1000.0
+const char *trc_replay_costly_events(const struct trc_replay *r, char *buf,
+                                     size_t len)
+{
+    buf[0] = '\0';
+    static const enum trc_ev costly[] = {TRC_EV_TRANSFERRED_BYTES};
+    double secs = (double)r->run.m.total_ns / 1e9;
+    for (size_t i = 0; i < sizeof(costly) / sizeof(costly[0]); i++) {
+        uint64_t n = r->stats.per_event[costly[i]];
+        if (n == 0 || secs <= 0) {
+            continue;
+        }
+        double rate = (double)n / secs;
+        if (rate >= COSTLY_EVENT_PER_S) {
+            snprintf(buf, len,
+                     "the trace enables %s: %llu lines, %.0f per second of "
+                     "migration; it is written once per page sent and "
+                     "slows the migration down (disable it with "
+                     "'-%s' in the -trace events file)",
+                     trc_event_name(costly[i]), (unsigned long long)n, rate,
+                     trc_event_name(costly[i]));
+            return buf;
+        }
+    }
+    return buf;
+}
+
+/* The reader's figures into out (messages copied, owned by out). */
+static void copy_stats(struct trc_replay *out, const struct trc_stats *st)
+{
+    for (unsigned i = 0; i < out->stats.n_messages; i++) {
+        free(out->stats.messages[i]);
+    }
+    free(out->stats.messages);
+    out->stats = *st;
+    out->stats.messages =
+        calloc(st->n_messages ? st->n_messages : 1, sizeof(char *));
+    out->stats.n_messages = 0;
+    if (out->stats.messages) {
+        for (unsigned i = 0; i < st->n_messages; i++) {
+            out->stats.messages[i] = strdup(st->messages[i]);
+            if (out->stats.messages[i]) {
+                out->stats.n_messages = i + 1;
+            }
+        }
+    }
+}
+
+/* One migration's rebuild t (freed here) into out: result, the reader's
+ * figures, diagnosis and derived inputs. */
+static int finish_one(struct trc_reader *rd, struct tl *t,
+                      const struct tl_options *to, struct trc_replay *out,
+                      char *err, size_t errlen)
+{
+    memset(out, 0, sizeof(*out));
+    const struct trc_stats *st = trc_reader_stats(rd);
+    tl_note_dropped(t, st->dropped);
+    if (tl_finish(t, &out->run, &out->info, err, errlen) < 0) {
+        tl_free(t);
+        return -1;
+    }
+    tl_free(t);
+    copy_stats(out, st);
+    out->format = trc_reader_dominant_format(rd);
+    out->n_files = trc_reader_n_files(rd);
+    out->files = calloc(out->n_files ? out->n_files : 1, sizeof(char *));
+    if (!out->files) {
+        out->n_files = 0;
+    }
+    for (unsigned i = 0; i < out->n_files; i++) {
+        out->files[i] = strdup(trc_reader_file_name(rd, i));
+    }
+    trc_diagnose(&out->run, &out->info, to, &out->diag);
+    if (trc_derive_inputs(&out->run, &out->info, &out->inputs) < 0) {
+        trc_replay_free(out);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+/* The migrations read so far: full results for up to TRC_MAX_MIGRATIONS
+ * (the wanted one always kept), the others counted. */
+struct segs {
+    struct trc_replay *v;
+    unsigned n, total;
+    unsigned want; /* 1-based, 0 = the last */
+};
+
+static int seg_close(struct segs *g, struct trc_reader *rd, struct tl *t,
+                     const struct tl_options *to, char *err, size_t errlen)
+{
+    struct trc_replay one;
+    if (finish_one(rd, t, to, &one, err, errlen) < 0) {
+        return -1;
+    }
+    one.mig_index = ++g->total;
+    if (g->n >= TRC_MAX_MIGRATIONS) {
+        /* full: drop the oldest kept one that is not the wanted one */
+        unsigned k = g->v[0].mig_index == g->want ? 1 : 0;
+        trc_replay_free(&g->v[k]);
+        memmove(&g->v[k], &g->v[k + 1], (g->n - k - 1) * sizeof(g->v[0]));
+        g->n--;
+    }
+    g->v[g->n++] = one;
+    return 0;
+}
+
+/* Move the segments into out: the wanted one is out, the rest others. */
+static int seg_pick(struct segs *g, struct trc_replay *out, char *err,
+                    size_t errlen)
+{
+    unsigned want = g->want ? g->want : g->total;
+    unsigned w = g->n;
+    for (unsigned i = 0; i < g->n; i++) {
+        if (g->v[i].mig_index == want) {
+            w = i;
+        }
+    }
+    if (w == g->n) {
+        snprintf(err, errlen, "--migration %u: the input holds %u migration%s",
+                 want, g->total, g->total == 1 ? "" : "s");
+        for (unsigned i = 0; i < g->n; i++) {
+            trc_replay_free(&g->v[i]);
+        }
+        return -1;
+    }
+    *out = g->v[w];
+    out->n_migrations = g->total;
+    out->others = NULL;
+    out->n_others = 0;
+    if (g->n > 1) {
+        out->others = calloc(g->n - 1, sizeof(*out->others));
+        if (!out->others) {
+            for (unsigned i = 0; i < g->n; i++) {
+                if (i != w) {
+                    trc_replay_free(&g->v[i]);
+                }
+            }
+            trc_replay_free(out);
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        for (unsigned i = 0; i < g->n; i++) {
+            if (i != w) {
+                g->v[i].n_migrations = g->total;
+                out->others[out->n_others++] = g->v[i];
+            }
+        }
+    }
+    return 0;
 }
 
 int trc_replay_reader(struct trc_reader *rd, const struct trc_replay_options *o,
@@ -623,8 +789,11 @@ int trc_replay_reader(struct trc_reader *rd, const struct trc_replay_options *o,
     if (o) {
         to = o->timeline;
     }
-    struct tl *t = tl_new(&to);
+    struct segs g = {.want = o ? o->migration : 0};
+    g.v = calloc(TRC_MAX_MIGRATIONS, sizeof(*g.v));
+    struct tl *t = g.v ? tl_new(&to) : NULL;
     if (!t) {
+        free(g.v);
         snprintf(err, errlen, "out of memory");
         return -1;
     }
@@ -635,6 +804,16 @@ int trc_replay_reader(struct trc_reader *rd, const struct trc_replay_options *o,
     unsigned named = UINT32_MAX;
     while ((rc = trc_reader_next_ref(rd, &rec, err, errlen)) == 1) {
         const char *fn = NULL;
+        if (tl_starts_next(t, rec)) {
+            /* the migration before ended: rebuild the next one apart */
+            if (seg_close(&g, rd, t, &to, err, errlen) < 0 ||
+                !(t = tl_new(&to))) {
+                t = NULL;
+                rc = -1;
+                break;
+            }
+            named = UINT32_MAX;
+        }
         if (rec->file != named) {
             named = rec->file;
             fn = trc_reader_file_name(rd, rec->file);
@@ -653,45 +832,29 @@ int trc_replay_reader(struct trc_reader *rd, const struct trc_replay_options *o,
             }
         }
     }
+    if (rc >= 0) {
+        rc = seg_close(&g, rd, t, &to, err, errlen);
+        t = NULL;
+    }
     if (rc < 0) {
-        tl_free(t);
-        return -1;
-    }
-    const struct trc_stats *st = trc_reader_stats(rd);
-    tl_note_dropped(t, st->dropped);
-    if (tl_finish(t, &out->run, &out->info, err, errlen) < 0) {
-        tl_free(t);
-        return -1;
-    }
-    tl_free(t);
-    out->stats = *st;
-    out->stats.messages =
-        calloc(st->n_messages ? st->n_messages : 1, sizeof(char *));
-    out->stats.n_messages = 0;
-    if (out->stats.messages) {
-        for (unsigned i = 0; i < st->n_messages; i++) {
-            out->stats.messages[i] = strdup(st->messages[i]);
-            if (out->stats.messages[i]) {
-                out->stats.n_messages = i + 1;
-            }
+        if (t) {
+            tl_free(t);
         }
-    }
-    out->format = trc_reader_dominant_format(rd);
-    out->n_files = trc_reader_n_files(rd);
-    out->files = calloc(out->n_files ? out->n_files : 1, sizeof(char *));
-    if (!out->files) {
-        out->n_files = 0;
-    }
-    for (unsigned i = 0; i < out->n_files; i++) {
-        out->files[i] = strdup(trc_reader_file_name(rd, i));
-    }
-    trc_diagnose(&out->run, &out->info, &to, &out->diag);
-    if (trc_derive_inputs(&out->run, &out->info, &out->inputs) < 0) {
-        trc_replay_free(out);
-        snprintf(err, errlen, "out of memory");
+        for (unsigned i = 0; i < g.n; i++) {
+            trc_replay_free(&g.v[i]);
+        }
+        free(g.v);
         return -1;
     }
-    return 0;
+    /* every migration carries the figures of the whole input (counts,
+     * messages, the digest known only once it was read to its end) */
+    for (unsigned i = 0; i < g.n; i++) {
+        copy_stats(&g.v[i], trc_reader_stats(rd));
+        g.v[i].format = trc_reader_dominant_format(rd);
+    }
+    rc = seg_pick(&g, out, err, errlen);
+    free(g.v);
+    return rc;
 }
 
 int trc_replay_run(const char *const *files, unsigned n_files,

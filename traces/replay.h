@@ -213,7 +213,13 @@ struct trc_replay_options {
      * if unknown); NULL for none. */
     void (*progress)(void *ctx, uint64_t done, uint64_t total);
     void *progress_ctx;
+    /* Which migration of the input to report in detail (1-based); 0: the
+     * last one.  Every migration is rebuilt and diagnosed on its own. */
+    unsigned migration;
 };
+
+/* Full results kept per input; further migrations are counted only. */
+#define TRC_MAX_MIGRATIONS 64
 
 struct trc_replay {
     struct run_result run;
@@ -224,6 +230,16 @@ struct trc_replay {
     char **files;
     struct trc_diagnosis diag;
     struct trc_derived_inputs inputs;
+    /* Migrations.  A new one starts at a status setup (or a query-migrate
+     * / info migrate status that is not final) after the previous one
+     * ended (completed, failed, cancelled); records between the end and
+     * the next setup belong to the one that ended but not to its time.
+     * This struct is migration mig_index (1-based) of n_migrations;
+     * others[] holds the rest in input order (at most TRC_MAX_MIGRATIONS
+     * - 1; their own others is empty). */
+    unsigned mig_index, n_migrations;
+    unsigned n_others;
+    struct trc_replay *others;
 };
 
 /*
@@ -240,6 +256,14 @@ int trc_replay_run(const char *const *files, unsigned n_files,
 int trc_replay_reader(struct trc_reader *r, const struct trc_replay_options *o,
                       struct trc_replay *out, char *err, size_t errlen);
 void trc_replay_free(struct trc_replay *r);
+
+/* Warnings about the input itself, "" when none: a traced event that
+ * slows QEMU down (10.0's per-page migration_transferred_bytes: one line
+ * per page sent, ~25 % slower) named with its rate; timestamps going
+ * backwards or out of range (tl_info.time_warning).  Into buf; returns
+ * buf. */
+const char *trc_replay_costly_events(const struct trc_replay *r, char *buf,
+                                     size_t len);
 
 /* The diagnosis of a rebuilt run (pure). */
 void trc_diagnose(const struct run_result *run, const struct tl_info *in,

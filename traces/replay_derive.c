@@ -514,6 +514,8 @@ int trc_derive_inputs(const struct run_result *run, const struct tl_info *in,
     di->bandwidth_assumed_bps = ASSUMED_LINK_BPS;
     di->downtime_limit_ns = m->downtime_limit_ns;
     di->downtime_limit_inferred = in->limit_inferred;
+    /* trace-formats: a limit the input set (libvirt, Proxmox) is known too */
+    di->downtime_limit_inferred |= in->limit_read;
     di->avail_switchover_bps = in->avail_switchover_bps;
     if (series_copy(&di->ram_dirty_rate, &in->dirty_rate) < 0) {
         return -1;

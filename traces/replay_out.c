@@ -71,6 +71,22 @@ static json_t *input_json(const struct trc_replay *r)
     json_object_set_new(o, "qmp_events",
                         json_integer((json_int_t)s->qmp_events));
     json_object_set_new(o, "dropped", json_integer((json_int_t)s->dropped));
+    if (s->nonfinite) {
+        json_object_set_new(o, "nonfinite_values",
+                            json_integer((json_int_t)s->nonfinite));
+    }
+    if (s->multiline_json) {
+        json_object_set_new(o, "multiline_json",
+                            json_integer((json_int_t)s->multiline_json));
+    }
+    if (r->info.time_warning[0]) {
+        json_object_set_new(o, "time_warning",
+                            json_string(r->info.time_warning));
+    }
+    char cw[400];
+    if (trc_replay_costly_events(r, cw, sizeof(cw))[0]) {
+        json_object_set_new(o, "costly_events_warning", json_string(cw));
+    }
     json_object_set_new(o, "declared_events", json_integer(s->decls));
     json_t *pf = json_object();
     for (unsigned f = 1; f < TRC_FMT_COUNT; f++) {
@@ -331,6 +347,10 @@ static void add_limits(json_t *o, const struct trc_replay *r)
                         json_real(ms(m->downtime_limit_ns)));
     json_object_set_new(o, "downtime_limit_inferred",
                         json_boolean(in->limit_inferred));
+    if (in->limit_read) {
+        json_object_set_new(o, "downtime_limit_source",
+                            json_string(in->limit_source));
+    }
     json_object_set_new(o, "bandwidth_bps",
                         jnum_or_null(in->bw_peak_bps > 0, in->bw_mean_bps));
     json_object_set_new(o, "bandwidth_peak_bps",
@@ -392,6 +412,49 @@ static void add_history(json_t *o, const struct trc_replay *r)
                         json_integer((json_int_t)in->violations_total));
     json_object_set_new(o, "downtime_breakdown", breakdown_json(in));
     json_object_set_new(o, "inputs", inputs_json(&r->inputs));
+}
+
+/* One migration as an object (the same members as the top level, without
+ * the counterfactual runs). */
+static json_t *
+migration_json(const struct trc_replay *r,
+               json_t *(*metrics_json)(const struct run_metrics *))
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "migration", json_integer(r->mig_index));
+    add_verdict(o, r);
+    add_counts(o, r);
+    add_limits(o, r);
+    add_history(o, r);
+    json_object_set_new(o, "observed", metrics_json(&r->run.m));
+    return o;
+}
+
+/* Several migrations: which one the top level describes, and all of them
+ * in input order. */
+static void add_migrations(json_t *o, const struct trc_replay *r,
+                           json_t *(*metrics_json)(const struct run_metrics *))
+{
+    if (r->n_migrations <= 1) {
+        return;
+    }
+    json_object_set_new(o, "migration", json_integer(r->mig_index));
+    json_object_set_new(o, "n_migrations", json_integer(r->n_migrations));
+    json_t *a = json_array();
+    unsigned k = 0;
+    bool self = false;
+    while (k < r->n_others || !self) {
+        const struct trc_replay *x;
+        if (!self &&
+            (k >= r->n_others || r->mig_index < r->others[k].mig_index)) {
+            x = r;
+            self = true;
+        } else {
+            x = &r->others[k++];
+        }
+        json_array_append_new(a, migration_json(x, metrics_json));
+    }
+    json_object_set_new(o, "migrations", a);
 }
 
 /* ---- the fit of the re-run under the trace's own policy ---- */
@@ -494,6 +557,7 @@ json_t *trc_replay_json(const struct trc_session *s, long long run_id,
     add_counts(o, r);
     add_limits(o, r);
     add_history(o, r);
+    add_migrations(o, r, metrics_json);
     const struct trc_cf *cfs = s->cf;
     unsigned n_cf = s->n_cf;
     json_t *obs = metrics_json(&r->run.m);
@@ -605,7 +669,9 @@ static void print_observed(FILE *f, const struct trc_replay *r)
     }
     fprintf(f, "%-24s %s%s\n", "downtime-limit",
             units_fmt_time(m->downtime_limit_ns, b1, sizeof(b1)),
-            in->limit_inferred ? " (inferred)" : " (assumed)");
+            in->limit_read       ? " (set in the input)"
+            : in->limit_inferred ? " (inferred)"
+                                 : " (assumed)");
     if (in->bw_peak_bps > 0) {
         fprintf(f, "%-24s %s (peak %s)\n", "bandwidth",
                 units_fmt_rate(in->bw_mean_bps, b1, sizeof(b1)),
@@ -716,9 +782,53 @@ static void print_counterfactuals(FILE *f, const struct trc_session *s)
     }
 }
 
+/* Several migrations: one line each, in input order. */
+static void print_mig_line(FILE *f, const struct trc_replay *x, bool shown)
+{
+    const struct tl_info *in = &x->info;
+    char where[96] = "";
+    if (in->n_states) {
+        snprintf(where, sizeof(where), " (line %llu)",
+                 (unsigned long long)in->states[0].line);
+    }
+    fprintf(f, "  %c %u%s: %s, %.0f ms, downtime %.0f ms\n", shown ? '*' : ' ',
+            x->mig_index, where, x->diag.summary,
+            (double)x->run.m.total_ns / 1e6,
+            (double)x->run.m.downtime_ns / 1e6);
+}
+
+static void print_migrations(FILE *f, const struct trc_replay *r)
+{
+    if (r->n_migrations <= 1) {
+        return;
+    }
+    fprintf(f,
+            "Migrations in the input: %u (each rebuilt on its own; shown "
+            "below: %u, --migration N picks another)\n",
+            r->n_migrations, r->mig_index);
+    unsigned k = 0;
+    bool self = false;
+    while (k < r->n_others || !self) {
+        if (!self &&
+            (k >= r->n_others || r->mig_index < r->others[k].mig_index)) {
+            print_mig_line(f, r, true);
+            self = true;
+        } else {
+            print_mig_line(f, &r->others[k++], false);
+        }
+    }
+    if (r->n_migrations > r->n_others + 1) {
+        fprintf(f, "  (%u more not kept: at most %u are)\n",
+                r->n_migrations - r->n_others - 1,
+                (unsigned)TRC_MAX_MIGRATIONS);
+    }
+    fputc('\n', f);
+}
+
 void trc_replay_print_table(FILE *f, const struct trc_session *s,
                             long long run_id)
 {
+    print_migrations(f, &s->r);
     print_header(f, &s->r);
     print_observed(f, &s->r);
     print_states(f, &s->r.info);

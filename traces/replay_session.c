@@ -47,6 +47,9 @@ static enum trc_session_status read_inputs(const struct trc_session_options *o,
     }
     int rc = trc_replay_reader(rd, &o->replay, r, err, errlen);
     trc_reader_free(rd);
+    if (rc < 0 && strncmp(err, "--migration", 11) == 0) {
+        return TRC_SESSION_USAGE;
+    }
     if (rc < 0) {
         /* under strict the reader stops at the first malformed line */
         return o->replay.reader.strict ? TRC_SESSION_DATA : TRC_SESSION_IO;

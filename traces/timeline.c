@@ -276,6 +276,8 @@ struct tl *tl_new(const struct tl_options *o)
     in->vm_stop_ns = -1;
     in->src_downtime_ns = -1;
     in->switchover_t_ns = NO_T;
+    t->mig_setup_ns = NO_T;
+    t->mig_end_ns = NO_T;
     t->ds.min_dl_ms = INFINITY;
     t->ds.min_asb = INFINITY;
     t->cs.min_dl_ms = INFINITY;
@@ -400,8 +402,8 @@ static double limit_ms(const struct tl *t)
 
 void tl_infer_limit(struct tl *t, double lo, double hi, int64_t now)
 {
-    if (!(lo > 0) || !(hi >= lo) || hi > 2e6) {
-        return;
+    if (!(lo > 0) || !(hi >= lo) || hi > 2e6 || t->in.limit_read) {
+        return; /* the limit the input set wins over an inference */
     }
     if (t->dl_have && (lo > t->dl_hi || hi < t->dl_lo)) {
         /* a different limit: it was changed during the migration */
@@ -653,6 +655,42 @@ void tl_status_change(struct tl *t, const char *state, int64_t now,
                strcmp(state, "cancelling") == 0) {
         in->cancelled = true;
     }
+    if (strcmp(state, "setup") == 0 && t->mig_setup_ns == NO_T) {
+        t->mig_setup_ns = now;
+    }
+    if (!t->ended && tl_status_final(state)) {
+        t->ended = true;
+        t->mig_end_ns = now;
+    }
+}
+
+bool tl_starts_next(const struct tl *t, const struct trc_record *r)
+{
+    if (!t->ended) {
+        return false;
+    }
+    char st[32];
+    if (r->kind == TRC_REC_EVENT && r->ev == TRC_EV_SET_STATE) {
+        tl_arg_str(r, 0, st, sizeof(st));
+        return strcmp(st, "setup") == 0;
+    }
+    if (r->kind == TRC_REC_QMP_EVENT && r->name_len == 9 &&
+        memcmp(r->name, "MIGRATION", 9) == 0 && (r->present & 1) && r->a[0].s) {
+        tl_arg_str(r, 0, st, sizeof(st));
+        return strcmp(st, "setup") == 0;
+    }
+    if (r->kind == TRC_REC_SNAPSHOT && r->snap && r->snap->status[0]) {
+        const char *ss = r->snap->status;
+        return !tl_status_final(ss) && strcmp(ss, "none") != 0 &&
+               strcmp(ss, "cancelling") != 0;
+    }
+    return false;
+}
+
+bool tl_status_final(const char *state)
+{
+    return strcmp(state, "completed") == 0 || strcmp(state, "failed") == 0 ||
+           strcmp(state, "cancelled") == 0;
 }
 
 /* ---- VFIO device states ---- */

@@ -150,6 +150,8 @@ struct tl_info {
     bool bandwidth_derived; /* migration_transferred_bytes deltas */
     bool bandwidth_assumed; /* tl_options.bandwidth_bps */
     bool limit_inferred;    /* from max_size / bandwidth */
+    bool limit_read;        /* set by a command the input records */
+    char limit_source[48];  /* that command ("migrate-set-parameters") */
     bool limit_assumed;     /* default or tl_options */
     double limit_lo_ms, limit_hi_ms; /* interval it was inferred to */
     uint64_t avail_switchover_bps;   /* traced switchover_bw, 0 = none */
@@ -222,6 +224,20 @@ struct tl_info {
     int64_t vfio_save_ns, vfio_load_ns;
     int64_t src_downtime_ns; /* traced or reported, -1 if unknown */
 
+    /* migration boundaries: total time is setup -> completed / failed /
+     * cancelled (query-migrate's total-time); source records after the
+     * end (cleanup, the migration_cancel 10.0 writes at quit) are counted
+     * here and do not extend it */
+    bool ended;
+    int64_t setup_ns, end_ns; /* relative, -1 unknown */
+    uint64_t after_end_records;
+
+    /* timestamps: going backwards (> 1 ms, same input) or out of range
+     * (negative, past 2096: read as "no time"); the first of each is
+     * described in time_warning ("file:line: ...", "" if none) */
+    uint64_t time_backwards, time_out_of_range;
+    char time_warning[240];
+
     uint64_t dropped_events; /* simpletrace "dropped" records */
     uint64_t dest_records;
     uint64_t events_dropped; /* run_result events beyond the cap */
@@ -260,5 +276,13 @@ int64_t tl_add_sat(int64_t a, int64_t b);
 /* "7.2".."10.2" style name of a 902-style version (static buffer owned by
  * the caller: buf). */
 const char *tl_qemu_name(unsigned v, char *buf, size_t len);
+
+/* Is this migration status one a migration ends in (completed, failed,
+ * cancelled)? */
+bool tl_status_final(const char *state);
+/* Does rec start another migration (a status setup, or a query-migrate /
+ * info migrate status that is not final, after this rebuild's migration
+ * ended)? */
+bool tl_starts_next(const struct tl *t, const struct trc_record *rec);
 
 #endif

@@ -526,11 +526,76 @@ static bool on_vfio_state_event(struct tl *t, const struct trc_record *r,
     return true;
 }
 
+/* Cleanup, cancel and error records: version evidence (renamed in 10.0)
+ * and notes.  A cancel after the migration ended is QEMU quitting (10.0
+ * writes migration_cancel at exit after a completed migration), not a
+ * cancel; a real one shows as the status cancelling/cancelled.  false if r
+ * is not one of them. */
+static bool on_end_event(struct tl *t, const struct trc_record *r, int64_t now)
+{
+    bool v10 = r->ev == TRC_EV_MIG_CLEANUP || r->ev == TRC_EV_MIG_CANCEL ||
+               r->ev == TRC_EV_MIG_ERROR;
+    switch (r->ev) {
+    case TRC_EV_MIG_CLEANUP:
+    case TRC_EV_FD_CLEANUP:
+        break;
+    case TRC_EV_MIG_CANCEL:
+    case TRC_EV_FD_CANCEL:
+        if (!t->ended) {
+            tl_add_event(t, now, RUN_EV_NOTE, 0, 0, "cancel requested");
+        }
+        break;
+    case TRC_EV_MIG_ERROR:
+    case TRC_EV_FD_ERROR: {
+        char e[96];
+        tl_arg_str(r, 0, e, sizeof(e));
+        tl_add_event(t, now, RUN_EV_NOTE, 0, 0, "error: %s", e);
+        break;
+    }
+    default:
+        return false;
+    }
+    if (v10) {
+        tl_version_range(t, 1000, 1002,
+                         "migration_cleanup/_cancel, migrate_error (10.0+)");
+    } else {
+        tl_version_range(t, 702, 902,
+                         "migrate_fd_cleanup/_cancel/_error (<= 9.2)");
+    }
+    return true;
+}
+
 static void on_event(struct tl *t, const struct trc_record *r, int64_t now)
 {
     if (!on_core_event(t, r, now) && !on_note_event(t, r, now) &&
-        !on_vfio_size_event(t, r, now)) {
+        !on_end_event(t, r, now) && !on_vfio_size_event(t, r, now)) {
         on_vfio_state_event(t, r, now);
+    }
+}
+
+/* Parameters a command set (migrate-set-parameters and older commands
+ * in a libvirt debug log, a Proxmox "migration downtime limit"): the
+ * downtime-limit is then read, not assumed nor inferred. */
+static void on_params(struct tl *t, const struct trc_record *r)
+{
+    struct tl_info *in = &t->in;
+    int64_t now = tl_rel(t, r->t_ns);
+    if (tl_has(r, 0) && r->a[0].u > 0 && r->a[0].u <= 2000000) {
+        t->dl_ns = (int64_t)r->a[0].u * MS;
+        in->limit_read = true;
+        in->limit_inferred = false;
+        snprintf(in->limit_source, sizeof(in->limit_source), "%.*s",
+                 (int)r->name_len, r->name);
+        tl_add_event(t, now, RUN_EV_PARAM, r->a[0].u, 0,
+                     "downtime-limit=%llums (%s)",
+                     (unsigned long long)r->a[0].u, in->limit_source);
+    }
+    if (tl_has(r, 1)) {
+        tl_add_event(t, now, RUN_EV_PARAM, r->a[1].u, 0,
+                     "max-bandwidth=%lluB/s", (unsigned long long)r->a[1].u);
+    }
+    if (tl_has(r, 2) && r->a[2].u) {
+        in->avail_switchover_bps = r->a[2].u;
     }
 }
 
@@ -608,10 +673,34 @@ static void on_snapshot(struct tl *t, const struct trc_record *r)
     }
 }
 
+/* A source record earlier than the previous one of the same input by
+ * more than TL_BACK_TOLERANCE_NS (threads' lines interleave by a few us;
+ * a different input may be another host's clock): counted, the first
+ * one's line kept for the warning. */
+#define TL_BACK_TOLERANCE_NS (1 * MS)
+static void note_time_order(struct tl *t, const struct trc_record *r)
+{
+    if (t->prev_t_set && r->file == t->prev_t_file &&
+        r->t_ns < t->prev_t - TL_BACK_TOLERANCE_NS) {
+        if (t->time_back++ == 0) {
+            t->time_back_file = r->file;
+            t->time_back_line = r->line;
+            t->time_back_ns = t->prev_t - r->t_ns;
+        }
+    }
+    t->prev_t = r->t_ns;
+    t->prev_t_file = r->file;
+    t->prev_t_set = true;
+}
+
 int tl_feed(struct tl *t, const struct trc_record *r, const char *file_name)
 {
     struct trc_record tmp;
     if (r->t_ns != TRC_NO_TIME && (r->t_ns < 0 || r->t_ns > TL_MAX_ABS_NS)) {
+        if (t->time_bad++ == 0) {
+            t->time_bad_file = r->file;
+            t->time_bad_line = r->line;
+        }
         tmp = *r;
         tmp.t_ns = TRC_NO_TIME;
         r = &tmp;
@@ -643,6 +732,10 @@ int tl_feed(struct tl *t, const struct trc_record *r, const char *file_name)
         on_snapshot(t, r);
         return 0;
     }
+    if (r->kind == TRC_REC_PARAMS) {
+        on_params(t, r);
+        return 0;
+    }
     if (r->format == t->last_fmt) {
         /* version evidence of the line shape: once per shape change */
     } else if ((t->last_fmt = r->format) == TRC_FMT_LOG_ISO) {
@@ -660,8 +753,12 @@ int tl_feed(struct tl *t, const struct trc_record *r, const char *file_name)
             t->t0_set = true;
             in->has_time = true;
             in->t0_ns = r->t_ns;
+            t->t_last = r->t_ns;
         }
-        if (r->t_ns > t->t_last) {
+        note_time_order(t, r);
+        if (t->ended) {
+            t->after_end++; /* cleanup, quit: not part of the migration */
+        } else if (r->t_ns > t->t_last) {
             t->t_last = r->t_ns;
         }
     }

@@ -168,18 +168,62 @@ static void finish_version(struct tl *t)
     check_states(t);
 }
 
+static void finish_time_warning(struct tl *t)
+{
+    struct tl_info *in = &t->in;
+    in->time_backwards = t->time_back;
+    in->time_out_of_range = t->time_bad;
+    in->time_warning[0] = '\0';
+    size_t o = 0;
+    if (t->time_back) {
+        o += (size_t)snprintf(
+            in->time_warning, sizeof(in->time_warning),
+            "%s:%llu: timestamp goes back %.3f ms (%llu such line(s)); "
+            "rates and durations around it are unreliable",
+            tl_fname(t, t->time_back_file),
+            (unsigned long long)t->time_back_line,
+            (double)t->time_back_ns / 1e6, (unsigned long long)t->time_back);
+    }
+    if (t->time_bad && o < sizeof(in->time_warning)) {
+        snprintf(in->time_warning + o, sizeof(in->time_warning) - o,
+                 "%s%s:%llu: timestamp out of range, read as no time (%llu "
+                 "such line(s))",
+                 o ? "; " : "", tl_fname(t, t->time_bad_file),
+                 (unsigned long long)t->time_bad_line,
+                 (unsigned long long)t->time_bad);
+    }
+}
+
 /* Total, downtime and setup times and the limit. */
 static void finish_times(struct tl *t, struct run_metrics *m)
 {
     struct tl_info *in = &t->in;
     /* downtime limit */
-    in->limit_assumed = !in->limit_inferred;
+    in->limit_assumed = !in->limit_inferred && !in->limit_read;
 
     /* times */
     in->span_ns = t->t0_set ? t->t_last - t->t0 : 0;
     if (t->t0_set) {
         m->total_ns = in->span_ns;
     }
+    in->ended = t->ended;
+    in->setup_ns = t->mig_setup_ns;
+    in->end_ns = t->mig_end_ns;
+    in->after_end_records = t->after_end;
+    if (t->t0_set) {
+        /* setup -> end, as query-migrate's total-time */
+        int64_t a = t->mig_setup_ns != NO_T ? t->mig_setup_ns : 0;
+        int64_t b =
+            t->ended && t->mig_end_ns != NO_T ? t->mig_end_ns : in->span_ns;
+        if (b >= a) {
+            m->total_ns = b - a;
+        }
+    } else if (t->ended && t->mig_setup_ns != NO_T && t->mig_end_ns != NO_T &&
+               t->mig_end_ns >= t->mig_setup_ns) {
+        /* status records only (their own time axis): setup -> end */
+        m->total_ns = t->mig_end_ns - t->mig_setup_ns;
+    }
+    finish_time_warning(t);
     if (t->have_snap && (t->snap_last.have & TRC_SNAP_TOTAL_TIME) &&
         t->snap_last.total_time_ms * MS > m->total_ns) {
         m->total_ns = t->snap_last.total_time_ms * MS;

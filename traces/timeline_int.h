@@ -142,6 +142,22 @@ struct tl {
     uint64_t snap_max_sync;
     uint64_t pass_max; /* MIGRATION_PASS */
 
+    /* migration boundaries: setup -> completed / failed / cancelled (what
+     * query-migrate's total-time covers); records after the end (cleanup,
+     * the migration_cancel QEMU writes at quit) do not extend the time */
+    int64_t mig_setup_ns, mig_end_ns; /* relative, NO_T unknown */
+    bool ended;
+    uint64_t after_end; /* source records after the end */
+
+    /* timestamps going backwards / out of range (first line kept) */
+    uint64_t time_back, time_bad;
+    uint64_t time_back_line, time_bad_line;
+    unsigned time_back_file, time_bad_file;
+    int64_t time_back_ns; /* how far the first one went back */
+    int64_t prev_t;
+    unsigned prev_t_file;
+    bool prev_t_set;
+
     /* status */
     char status[32];
     enum mig_status st_list[TL_MAX_STATES];

@@ -30,6 +30,9 @@ struct trc_reader *trc_reader_new(const struct trc_options *o, char *err,
                                   size_t errlen)
 {
     struct trc_reader *r = calloc(1, sizeof(*r));
+    if (r) {
+        r->pve_down_ms = -1;
+    }
     if (!r) {
         snprintf(err, errlen, "out of memory");
         return NULL;
@@ -114,6 +117,7 @@ void trc_reader_free(struct trc_reader *r)
     }
     free(r->inputs);
     free(r->buf);
+    free(r->json_buf);
     trc_simple_reset(r);
     for (unsigned i = 0; i < r->st.n_messages; i++) {
         free(r->st.messages[i]);

@@ -81,11 +81,13 @@ enum trc_format {
     TRC_FMT_EMBEDDED,
     TRC_FMT_QMP,
     TRC_FMT_HMP,
+    TRC_FMT_DOMJOBINFO, /* virsh domjobinfo [--completed] dumps */
+    TRC_FMT_PROXMOX,    /* Proxmox VE migration task log lines */
     TRC_FMT_COUNT
 };
 
 /* "auto", "log", "log-tid", "log-iso", "stap", "simple", "embedded",
- * "qmp", "hmp". */
+ * "qmp", "hmp", "domjobinfo", "proxmox". */
 const char *trc_format_name(enum trc_format f);
 /* Inverse; 0, or -1 for an unknown name. */
 int trc_format_from_name(const char *s, enum trc_format *f);
@@ -190,6 +192,13 @@ enum trc_ev {
     TRC_EV_VFIO_QUERY_STOP_COPY,      /* 3 stop-copy 1 ret */
     TRC_EV_VFIO_QUERY_PRECOPY,        /* 4 init 5 dirty 1 reinit 2 ret */
     TRC_EV_VFIO_SEND_INIT_DATA,
+    /* the end of a migration: 10.0 names, then their 7.2 ones */
+    TRC_EV_MIG_CLEANUP, /* migration_cleanup */
+    TRC_EV_MIG_CANCEL,  /* migration_cancel (also written at quit) */
+    TRC_EV_MIG_ERROR,   /* migrate_error: 0 error text */
+    TRC_EV_FD_CLEANUP,  /* migrate_fd_cleanup */
+    TRC_EV_FD_CANCEL,   /* migrate_fd_cancel */
+    TRC_EV_FD_ERROR,    /* migrate_fd_error: 0 error text */
     TRC_EV_COUNT
 };
 
@@ -273,6 +282,11 @@ enum trc_rec_kind {
     TRC_REC_QMP_EVENT,    /* a QMP event: name = "MIGRATION" etc.; slot 0 is
                              status (MIGRATION) or pass (MIGRATION_PASS) */
     TRC_REC_QMP_GREETING, /* slots 0,1,2 = major, minor, micro */
+    TRC_REC_PARAMS,       /* migration parameters set (migrate-set-parameters,
+                           * migrate_set_downtime, migrate_set_speed, a Proxmox
+                           * "migration downtime limit"): slot 0 downtime-limit
+                           * ms, 1 max-bandwidth B/s, 2 avail-switchover-bandwidth
+                           * B/s (present bits); name = the command */
 };
 
 struct trc_record {
@@ -348,8 +362,10 @@ struct trc_stats {
     unsigned n_messages; /* malformed reports kept (first max_messages) */
     char **messages;     /* "file:line: reason" */
     unsigned decls;      /* events declared by the trace-events file */
-    char sha256[65];     /* trc_options.sha256: hex SHA-256 of the first
-                            input, once read to its end; "" otherwise */
+    uint64_t nonfinite;  /* nan / -nan / inf values in JSON: read as missing */
+    uint64_t multiline_json; /* pretty-printed JSON objects read */
+    char sha256[65];         /* trc_options.sha256: hex SHA-256 of the first
+                                input, once read to its end; "" otherwise */
 };
 
 struct trc_reader;

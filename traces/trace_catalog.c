@@ -345,6 +345,12 @@ static const struct trc_event_def defs[TRC_EV_COUNT] = {
                                     "ret %d2"}},
     [TRC_EV_VFIO_SEND_INIT_DATA] =
         VFIO_NAME_EVENT("vfio_send_init_data_flag", V),
+    [TRC_EV_MIG_CLEANUP] = {"migration_cleanup", T, {NULL}, {""}},
+    [TRC_EV_MIG_CANCEL] = {"migration_cancel", T, {NULL}, {""}},
+    [TRC_EV_MIG_ERROR] = {"migrate_error", T, {"error"}, {"error=%s0"}},
+    [TRC_EV_FD_CLEANUP] = {"migrate_fd_cleanup", T, {NULL}, {""}},
+    [TRC_EV_FD_CANCEL] = {"migrate_fd_cancel", T, {NULL}, {""}},
+    [TRC_EV_FD_ERROR] = {"migrate_fd_error", T, {"error"}, {"error=%s0"}},
 };
 
 /*
@@ -461,11 +467,7 @@ static const char *const other_known[] = {
     "multifd_set_outgoing_channel",
     "await_return_path_close_on_source_close",
     "await_return_path_close_on_source_joining",
-    "migrate_fd_cleanup",
-    "migrate_fd_error",
-    "migrate_fd_cancel",
     "migrate_cleanup",
-    "migrate_error",
     "migrate_cancel",
     "migrate_handle_rp_req_pages",
     "migrate_send_rp_message",
@@ -601,6 +603,9 @@ enum trc_ev trc_event_lookup(const char *name, size_t len)
         if (name_eq(other_known[i], name, len)) {
             return TRC_EV_OTHER_KNOWN;
         }
+    }
+    if (trc_name_declared(name, len)) {
+        return TRC_EV_OTHER_KNOWN;
     }
     return TRC_EV_UNKNOWN;
 }

@@ -15,7 +15,8 @@ static const char *const fmt_names[TRC_FMT_COUNT] = {
     [TRC_FMT_LOG_TID] = "log-tid",   [TRC_FMT_LOG_ISO] = "log-iso",
     [TRC_FMT_STAP] = "stap",         [TRC_FMT_SIMPLE] = "simple",
     [TRC_FMT_EMBEDDED] = "embedded", [TRC_FMT_QMP] = "qmp",
-    [TRC_FMT_HMP] = "hmp",
+    [TRC_FMT_HMP] = "hmp",           [TRC_FMT_DOMJOBINFO] = "domjobinfo",
+    [TRC_FMT_PROXMOX] = "proxmox",
 };
 
 const char *trc_format_name(enum trc_format f)
@@ -70,6 +71,10 @@ void trc_build_names(struct trc_reader *r)
     size_t n = trc_catalog_other_known(&other);
     for (size_t i = 0; i < n; i++) {
         name_insert(r, other[i], TRC_EV_OTHER_KNOWN);
+    }
+    n = trc_catalog_declared(&other);
+    for (size_t i = 0; i < n; i++) {
+        name_insert(r, other[i], TRC_EV_OTHER_KNOWN); /* first wins */
     }
 }
 

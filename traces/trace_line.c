@@ -9,6 +9,7 @@
  */
 #include "traces/trace_int.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 /* Offset of the first ' ' in s[0..len) (len if none). */
@@ -176,6 +177,124 @@ static int json_line(struct trc_reader *r, const char *s, size_t len,
     return 0;
 }
 
+/* ---- pretty-printed JSON (virsh qemu-monitor-command --pretty, QMP
+ * shells): an object over several lines ---- */
+
+/* Track the bracket depth over a line, strings skipped. */
+static void json_scan(struct trc_reader *r, const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        if (r->json_in_str) {
+            if (r->json_esc) {
+                r->json_esc = false;
+            } else if (c == '\\') {
+                r->json_esc = true;
+            } else if (c == '"') {
+                r->json_in_str = false;
+            }
+        } else if (c == '"') {
+            r->json_in_str = true;
+        } else if (c == '{' || c == '[') {
+            r->json_depth++;
+        } else if (c == '}' || c == ']') {
+            r->json_depth--;
+        }
+    }
+}
+
+static int json_append(struct trc_reader *r, const char *s, size_t len)
+{
+    if (r->json_len + len + 1 > TRC_MAX_JSON) {
+        return -1;
+    }
+    if (r->json_len + len + 1 > r->json_cap) {
+        size_t cap = r->json_cap ? r->json_cap : 4096;
+        while (cap < r->json_len + len + 1) {
+            cap *= 2;
+        }
+        char *b = realloc(r->json_buf, cap);
+        if (!b) {
+            return -1;
+        }
+        r->json_buf = b;
+        r->json_cap = cap;
+    }
+    memcpy(r->json_buf + r->json_len, s, len);
+    r->json_len += len;
+    r->json_buf[r->json_len++] = '\n';
+    return 0;
+}
+
+/* A line starting with '{': read it alone when it balances, else start
+ * gathering.  1 record, 0 nothing, -1 fatal. */
+static int json_first(struct trc_reader *r, const char *s, size_t len,
+                      struct trc_record *rec, char *err, size_t errlen)
+{
+    r->json_depth = 0;
+    r->json_in_str = r->json_esc = false;
+    json_scan(r, s, len);
+    if (r->json_depth <= 0 || has_binary(s, len)) {
+        return json_line(r, s, len, rec, err, errlen);
+    }
+    r->json_len = 0;
+    if (json_append(r, s, len) < 0) {
+        return bad_line(r, "JSON object too long", err, errlen);
+    }
+    r->json_active = true;
+    r->json_line = r->line;
+    return 0;
+}
+
+/* The gathered object could not be finished: reported at its first line. */
+static int json_abandon(struct trc_reader *r, const char *why, char *err,
+                        size_t errlen)
+{
+    r->json_active = false;
+    return trc_malformed(r, r->json_line, err, errlen, "%s", why) < 0 ? -1 : 0;
+}
+
+/* One more line of a gathered object.  1 record, 0 nothing (more to
+ * come, or the line is not part of it: *not_json), -1 fatal. */
+static int json_more(struct trc_reader *r, const char *s, size_t len,
+                     struct trc_record *rec, bool *not_json, char *err,
+                     size_t errlen)
+{
+    *not_json = false;
+    char c = len ? s[0] : ' ';
+    if (c != ' ' && c != '\t' && c != '"' && c != '}' && c != ']') {
+        /* a pretty-printed object's inner lines are indented: this line
+         * is something else, the object was cut off */
+        *not_json = true;
+        return json_abandon(r, "JSON object cut off (unbalanced braces)", err,
+                            errlen);
+    }
+    if (has_binary(s, len) || json_append(r, s, len) < 0) {
+        return json_abandon(r, "JSON object too long or with binary data", err,
+                            errlen);
+    }
+    json_scan(r, s, len);
+    if (r->json_depth > 0) {
+        return 0;
+    }
+    r->json_active = false;
+    set_rec_base(r, rec);
+    rec->line = r->json_line;
+    char why[200];
+    int rc = trc_qmp_line(r, r->json_buf, r->json_len, rec, why, sizeof(why));
+    if (rc == 1) {
+        r->st.multiline_json++;
+        rec->line = r->json_line;
+        return finish_record(r, rec, TRC_FMT_QMP);
+    }
+    if (rc < 0) {
+        return trc_malformed(r, r->json_line, err, errlen, "%s", why) < 0 ? -1
+                                                                          : 0;
+    }
+    r->st.other++;
+    return 0;
+}
+
 /* Auto-detected line.  1 record, 0 nothing, -1 fatal. */
 static int line_auto(struct trc_reader *r, const char *s, size_t len,
                      struct trc_record *rec, char *err, size_t errlen)
@@ -226,12 +345,15 @@ static int line_auto(struct trc_reader *r, const char *s, size_t len,
             return 0;
         }
     } else if (c == '{') {
-        return json_line(r, s, len, rec, err, errlen);
+        return json_first(r, s, len, rec, err, errlen);
     } else if (c == '(' && trc_hmp_start(s, len)) {
         memset(&r->hmp, 0, sizeof(r->hmp));
         r->hmp.active = true;
         r->hmp.start_line = r->line;
         return 0;
+    }
+    if (is_digit(c) && trc_pve_line(r, s, len, rec)) {
+        return finish_record(r, rec, TRC_FMT_PROXMOX);
     }
     rc = parse_embedded(r, s, len, rec, &why);
     if (rc == PL_RECORD) {
@@ -302,7 +424,13 @@ static int line_forced(struct trc_reader *r, const char *s, size_t len,
         if (s[0] != '{') {
             return bad_line(r, "not a JSON object", err, errlen);
         }
-        return json_line(r, s, len, rec, err, errlen);
+        return json_first(r, s, len, rec, err, errlen);
+    case TRC_FMT_PROXMOX:
+        if (trc_pve_line(r, s, len, rec)) {
+            return finish_record(r, rec, TRC_FMT_PROXMOX);
+        }
+        return other_line(r, s, len, err, errlen);
+    case TRC_FMT_DOMJOBINFO:
     case TRC_FMT_HMP:
         if (trc_hmp_start(s, len)) {
             memset(&r->hmp, 0, sizeof(r->hmp));
@@ -330,6 +458,13 @@ int trc_text_line(struct trc_reader *r, const char *s, size_t len,
     if (len && s[len - 1] == '\r') {
         len--;
     }
+    if (r->json_active) {
+        bool not_json;
+        int rc = json_more(r, s, len, rec, &not_json, err, errlen);
+        if (rc != 0 || !not_json) {
+            return rc;
+        }
+    }
     if (r->hmp.active) {
         if (trc_hmp_line(&r->hmp, s, len)) {
             return 0;
@@ -338,10 +473,11 @@ int trc_text_line(struct trc_reader *r, const char *s, size_t len,
         r->replay = true;
         r->replay_s = s;
         r->replay_len = len;
+        enum trc_format hf = r->hmp.dji ? TRC_FMT_DOMJOBINFO : TRC_FMT_HMP;
         if (!trc_hmp_emit(r, rec)) {
             return 0;
         }
-        return finish_record(r, rec, TRC_FMT_HMP);
+        return finish_record(r, rec, hf);
     }
     if (len == 0) {
         r->st.other++;
@@ -356,10 +492,20 @@ int trc_text_line(struct trc_reader *r, const char *s, size_t len,
 
 int trc_text_end(struct trc_reader *r, struct trc_record *rec)
 {
+    if (r->json_active) {
+        char err[8];
+        /* not fatal even under --strict: the input has ended anyway */
+        bool strict = r->opt.strict;
+        r->opt.strict = false;
+        json_abandon(r, "JSON object cut off at the end of the input", err,
+                     sizeof(err));
+        r->opt.strict = strict;
+    }
     if (r->hmp.active) {
         set_rec_base(r, rec);
+        enum trc_format hf = r->hmp.dji ? TRC_FMT_DOMJOBINFO : TRC_FMT_HMP;
         if (trc_hmp_emit(r, rec)) {
-            return finish_record(r, rec, TRC_FMT_HMP);
+            return finish_record(r, rec, hf);
         }
     }
     return 0;

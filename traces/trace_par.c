@@ -448,7 +448,7 @@ static int par_next(struct trc_reader *r, struct trc_record *rec,
             }
             continue;
         }
-        if (e->state == PE_DEFER || r->hmp.active) {
+        if (e->state == PE_DEFER || r->hmp.active || r->json_active) {
             int rc = trc_text_line(r, ls, e->raw, rec, err, errlen);
             if (rc != 0) {
                 return rc;

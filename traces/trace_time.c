@@ -114,10 +114,11 @@ size_t trc_parse_at_prefix(const char *s, size_t len, enum trc_format *fmt,
     i++;
     size_t b0 = i;
     uint64_t b = 0;
-    while (i < len && is_digit(s[i]) && i - b0 < 20) {
+    bool ovf = false; /* too many seconds: kept as an out-of-range time */
+    while (i < len && is_digit(s[i]) && i - b0 < 24) {
         uint64_t nb = b * 10 + (uint64_t)(s[i] - '0');
         if (nb / 10 != b) {
-            return 0; /* overflow */
+            ovf = true;
         }
         b = nb;
         i++;
@@ -136,15 +137,18 @@ size_t trc_parse_at_prefix(const char *s, size_t len, enum trc_format *fmt,
             }
             i++;
         }
-        if (i == f0 || i >= len || s[i] != ':' || b > 9000000000ull) {
+        if (i == f0 || i >= len || s[i] != ':') {
             return 0;
         }
         *fmt = TRC_FMT_LOG_TID;
         *tid = (int64_t)a;
-        *t = (int64_t)b * 1000000000 + frac;
+        /* past year 2255 (or overflowing): INT64_MAX, which the timeline
+         * reports as out of range instead of dropping the line */
+        *t = ovf || b > 9000000000ull ? INT64_MAX
+                                      : (int64_t)b * 1000000000 + frac;
         return i + 1;
     }
-    if (s[i] == ' ' && b <= (uint64_t)INT64_MAX) {
+    if (s[i] == ' ' && !ovf && b <= (uint64_t)INT64_MAX) {
         *fmt = TRC_FMT_STAP;
         *tid = (int64_t)a;
         *t = (int64_t)b;
@@ -183,6 +187,9 @@ size_t trc_prefix_cached(struct trc_pcache *r, const char *s, size_t len,
     size_t k = trc_parse_at_prefix(s, len, fmt, tid, t);
     if (!k) {
         return 0;
+    }
+    if (*t == INT64_MAX) {
+        return k; /* out of range: not a base to cache */
     }
     const char *at = memchr(s, '@', k);
     size_t head;

@@ -25,31 +25,57 @@
 #define V_PD QV_VFIO_PRECOPY_DOUBLE
 #define V_P  QV_VFIO_PRECOPY
 
+/* Trace evidence per version (enum qv_trace), cumulative where QEMU only
+ * added. */
+#define TR_7_2                                                                 \
+    (QV_TR_PENDING_ONE | QV_TR_VFIO_V1 | QV_TR_TID_PREFIX | QV_TR_MIGRATE_FD)
+#define TR_8_0                                                                 \
+    (QV_TR_PENDING_SPLIT | QV_TR_VFIO_EXACT_NO_PRECOPY | QV_TR_TID_PREFIX |    \
+     QV_TR_MIGRATE_FD)
+#define TR_8_1                                                                 \
+    (QV_TR_PENDING_SPLIT | QV_TR_TRANSFERRED_BYTES | QV_TR_VFIO_HEX_SIZES |    \
+     QV_TR_VFIO_PENDING_EST | QV_TR_TID_PREFIX | QV_TR_MIGRATE_FD)
+#define TR_8_2                                                                 \
+    (TR_8_1 | QV_TR_XFER_SWITCHOVER_BW | QV_TR_VMSTATE_DOWNTIME |              \
+     QV_TR_VFIO_P2P_PREPARE)
+#define TR_9_1 (TR_8_2 | QV_TR_STATUS_RECOVER_SETUP)
+#define TR_9_2                                                                 \
+    ((TR_9_1 & ~QV_TR_VFIO_HEX_SIZES) | QV_TR_VFIO_DEC_SIZES |                 \
+     QV_TR_CPU_THROTTLE_SYNC)
+#define TR_10_0                                                                \
+    ((TR_9_2 & ~QV_TR_MIGRATE_FD) | QV_TR_MIGRATION_CLEANUP |                  \
+     QV_TR_INCOMING_END | QV_TR_VFIO_SAVE_COMPLETE_START |                     \
+     QV_TR_VFIO_SAVE_ITERATE_START | QV_TR_STATUS_DEVICE)
+#define TR_10_1                                                                \
+    ((TR_10_0 & ~QV_TR_TID_PREFIX) | QV_TR_ISO_PREFIX | QV_TR_RAM_SAVE_COMPLETE)
+#define TR_10_2                                                                \
+    (TR_10_1 | QV_TR_VFIO_STATE_PENDING | QV_TR_STATUS_POSTCOPY_DEVICE)
+
 /* clang-format off */
 static const struct qv_row rows[] = {
 /*   num        name    exact pc-only sync switchover ack serial vfio  p2p
  *   multifd no-pc avail dlimit timer recover-setup device pc-device
- *   trace estimate, exact */
+ *   trace estimate, exact, trace evidence */
     {QEMU_7_2,  "7.2",  E_NO, F, S_P, W_LT, F, T, V_1,  F,
-     F, F, F, F, F, F, F, F, "migrate_pending", NULL},
+     F, F, F, F, F, F, F, F, "migrate_pending", NULL, TR_7_2},
     {QEMU_8_0,  "8.0",  E_LE, F, S_B, W_LT, F, T, V_SC, F,
-     F, F, F, F, F, F, F, F, EST, EXA},
+     F, F, F, F, F, F, F, F, EST, EXA, TR_8_0},
     {QEMU_8_1,  "8.1",  E_LE, F, S_B, W_LT, T, T, V_PD, F,
-     F, F, F, T, F, F, F, F, EST, EXA},
+     F, F, F, T, F, F, F, F, EST, EXA, TR_8_1},
     {QEMU_8_2,  "8.2",  E_LE, F, S_B, W_LT, T, T, V_PD, T,
-     F, F, T, T, F, F, F, F, EST, EXA},
+     F, F, T, T, F, F, F, F, EST, EXA, TR_8_2},
     {QEMU_9_0,  "9.0",  E_LT, F, S_A, W_LT, T, F, V_PD, T,
-     F, T, T, T, F, F, F, F, EST, EXA},
+     F, T, T, T, F, F, F, F, EST, EXA, TR_8_2},
     {QEMU_9_1,  "9.1",  E_LT, F, S_A, W_LT, T, F, V_PD, T,
-     F, T, T, T, F, T, F, F, EST, EXA},
+     F, T, T, T, F, T, F, F, EST, EXA, TR_9_1},
     {QEMU_9_2,  "9.2",  E_LT, F, S_A, W_LT, T, F, V_P,  T,
-     F, T, T, T, T, T, F, F, EST, EXA},
+     F, T, T, T, T, T, F, F, EST, EXA, TR_9_2},
     {QEMU_10_0, "10.0", E_LT, F, S_A, W_LT, T, F, V_P,  T,
-     T, T, T, T, T, T, T, F, EST, EXA},
+     T, T, T, T, T, T, T, F, EST, EXA, TR_10_0},
     {QEMU_10_1, "10.1", E_LT, T, S_A, W_LE, T, F, V_P,  T,
-     T, T, T, T, T, T, T, F, EST, EXA},
+     T, T, T, T, T, T, T, F, EST, EXA, TR_10_1},
     {QEMU_10_2, "10.2", E_LT, T, S_A, W_LE, T, F, V_P,  T,
-     T, T, T, T, T, T, T, T, EST, EXA},
+     T, T, T, T, T, T, T, T, EST, EXA, TR_10_2},
 };
 /* clang-format on */
 #define N_ROWS (sizeof(rows) / sizeof(rows[0]))
@@ -148,4 +174,20 @@ bool qv_has_avail_switchover_bw(unsigned num)
 bool qv_vfio_precopy(const struct qv_row *r)
 {
     return r->vfio == QV_VFIO_PRECOPY_DOUBLE || r->vfio == QV_VFIO_PRECOPY;
+}
+
+bool qv_trace_span(unsigned bits, bool has, unsigned *lo, unsigned *hi)
+{
+    *lo = *hi = 0;
+    for (size_t i = 0; i < N_ROWS; i++) {
+        bool all = (rows[i].trace & bits) == bits;
+        bool none = (rows[i].trace & bits) == 0;
+        if (has ? all : none) {
+            if (!*lo) {
+                *lo = rows[i].num;
+            }
+            *hi = rows[i].num;
+        }
+    }
+    return *lo != 0;
 }

@@ -77,6 +77,42 @@ enum qv_vfio {
     QV_VFIO_PRECOPY,        /* 9.2+: pre-copy; exact() = stop-copy only */
 };
 
+/* What a version's traces show (replay's version evidence): one bit per
+ * trace event, argument or line shape that some versions have and others
+ * not.  A row has the bits of what its version writes; the reader narrows
+ * the version range to the rows that have (or lack) what it saw. */
+enum qv_trace {
+    QV_TR_PENDING_ONE = 1u << 0,           /* migrate_pending (7.2) */
+    QV_TR_PENDING_SPLIT = 1u << 1,         /* migrate_pending_estimate/_exact */
+    QV_TR_XFER_SWITCHOVER_BW = 1u << 2,    /* migrate_transferred has
+                                              switchover_bw */
+    QV_TR_TRANSFERRED_BYTES = 1u << 3,     /* migration_transferred_bytes */
+    QV_TR_VFIO_HEX_SIZES = 1u << 4,        /* VFIO sizes printed in hex */
+    QV_TR_VFIO_DEC_SIZES = 1u << 5,        /* VFIO sizes in decimal */
+    QV_TR_VFIO_PENDING_EST = 1u << 6,      /* vfio_state_pending_estimate */
+    QV_TR_VFIO_EXACT_NO_PRECOPY = 1u << 7, /* vfio_state_pending_exact
+                                              without pre-copy sizes */
+    QV_TR_VFIO_V1 = 1u << 8,            /* vfio_save_pending, numeric states */
+    QV_TR_CPU_THROTTLE_SYNC = 1u << 9,  /* cpu_throttle_dirty_sync */
+    QV_TR_RAM_SAVE_COMPLETE = 1u << 10, /* ram_save_complete */
+    QV_TR_VMSTATE_DOWNTIME = 1u << 11,  /* vmstate_downtime_* */
+    QV_TR_INCOMING_END = 1u << 12,      /* process_incoming_migration_end */
+    QV_TR_VFIO_SAVE_COMPLETE_START = 1u << 13,
+    QV_TR_VFIO_SAVE_ITERATE_START = 1u << 14,
+    QV_TR_VFIO_P2P_PREPARE = 1u << 15,     /* vfio_vmstate_change_prepare */
+    QV_TR_TID_PREFIX = 1u << 16,           /* log backend "TID@SEC.USEC:" */
+    QV_TR_ISO_PREFIX = 1u << 17,           /* log backend ISO-8601 time */
+    QV_TR_VFIO_STATE_PENDING = 1u << 18,   /* vfio_state_pending (the VFIO
+                                              maintainer's post-10.2 tree,
+                                              taken as the newest version) */
+    QV_TR_STATUS_RECOVER_SETUP = 1u << 19, /* postcopy-recover-setup */
+    QV_TR_STATUS_DEVICE = 1u << 20,        /* "device" without pre-switchover */
+    QV_TR_STATUS_POSTCOPY_DEVICE = 1u << 21, /* postcopy-device */
+    QV_TR_MIGRATE_FD = 1u << 22,        /* migrate_fd_cleanup/_cancel/_error */
+    QV_TR_MIGRATION_CLEANUP = 1u << 23, /* migration_cleanup/_cancel,
+                                           migrate_error */
+};
+
 struct qv_row {
     unsigned num;     /* QEMU_x_y */
     const char *name; /* "9.2" */
@@ -104,6 +140,7 @@ struct qv_row {
     const char *trace_pending_estimate; /* migrate_pending (7.2) or
                                            migrate_pending_estimate */
     const char *trace_pending_exact;    /* NULL in 7.2 */
+    unsigned trace;                     /* enum qv_trace bits */
 };
 
 /* The table, oldest first: *n rows.  Static data. */
@@ -123,6 +160,11 @@ const struct qv_row *qv_by_release(const char *release);
 /* Numbers of the oldest and the newest modelled version. */
 unsigned qv_oldest(void);
 unsigned qv_newest(void);
+
+/* The oldest and newest modelled versions whose rows have (has = true) or
+ * lack (has = false) every bit of `bits` (enum qv_trace).  Returns false,
+ * and *lo = *hi = 0, when no row does. */
+bool qv_trace_span(unsigned bits, bool has, unsigned *lo, unsigned *hi);
 
 /* Small accessors for code outside the model (any num, as qv_get). */
 bool qv_has_avail_switchover_bw(unsigned num);

@@ -158,6 +158,59 @@ static void test_facts_per_row(void **state)
     assert_int_equal(mig_status_since(MIG_STATUS_POSTCOPY_DEVICE), QEMU_10_2);
 }
 
+/* The trace evidence bits: each spans the versions the reference gives,
+ * and the status bits agree with the model's status fields. */
+static void test_trace_evidence(void **state)
+{
+    (void)state;
+    static const struct {
+        unsigned bit;
+        bool has;
+        unsigned lo, hi;
+    } span[] = {
+        {QV_TR_PENDING_ONE, true, QEMU_7_2, QEMU_7_2},
+        {QV_TR_PENDING_SPLIT, true, QEMU_8_0, QEMU_10_2},
+        {QV_TR_XFER_SWITCHOVER_BW, true, QEMU_8_2, QEMU_10_2},
+        {QV_TR_XFER_SWITCHOVER_BW, false, QEMU_7_2, QEMU_8_1},
+        {QV_TR_TRANSFERRED_BYTES, true, QEMU_8_1, QEMU_10_2},
+        {QV_TR_VFIO_HEX_SIZES, true, QEMU_8_1, QEMU_9_1},
+        {QV_TR_VFIO_DEC_SIZES, true, QEMU_9_2, QEMU_10_2},
+        {QV_TR_VFIO_EXACT_NO_PRECOPY, true, QEMU_8_0, QEMU_8_0},
+        {QV_TR_CPU_THROTTLE_SYNC, true, QEMU_9_2, QEMU_10_2},
+        {QV_TR_RAM_SAVE_COMPLETE, true, QEMU_10_1, QEMU_10_2},
+        {QV_TR_VMSTATE_DOWNTIME, true, QEMU_8_2, QEMU_10_2},
+        {QV_TR_TID_PREFIX, true, QEMU_7_2, QEMU_10_0},
+        {QV_TR_ISO_PREFIX, true, QEMU_10_1, QEMU_10_2},
+        {QV_TR_MIGRATE_FD, true, QEMU_7_2, QEMU_9_2},
+        {QV_TR_MIGRATION_CLEANUP, true, QEMU_10_0, QEMU_10_2},
+    };
+    for (size_t i = 0; i < sizeof(span) / sizeof(span[0]); i++) {
+        unsigned lo, hi;
+        assert_true(qv_trace_span(span[i].bit, span[i].has, &lo, &hi));
+        if (lo != span[i].lo || hi != span[i].hi) {
+            fail_msg("bit %#x (%s): %u..%u, want %u..%u", span[i].bit,
+                     span[i].has ? "has" : "lacks", lo, hi, span[i].lo,
+                     span[i].hi);
+        }
+    }
+    unsigned lo, hi;
+    assert_false(
+        qv_trace_span(QV_TR_PENDING_ONE | QV_TR_PENDING_SPLIT, true, &lo, &hi));
+    assert_int_equal(lo, 0);
+    size_t n;
+    const struct qv_row *t = qv_table(&n);
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(!!(t[i].trace & QV_TR_STATUS_RECOVER_SETUP),
+                         t[i].status_recover_setup);
+        assert_int_equal(!!(t[i].trace & QV_TR_STATUS_DEVICE),
+                         t[i].status_device_always);
+        assert_int_equal(!!(t[i].trace & QV_TR_STATUS_POSTCOPY_DEVICE),
+                         t[i].status_postcopy_device);
+        assert_int_equal(!!(t[i].trace & QV_TR_PENDING_SPLIT),
+                         t[i].trace_pending_exact != NULL);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -166,6 +219,7 @@ int main(void)
         cmocka_unit_test(test_parse),
         cmocka_unit_test(test_get_between_and_outside),
         cmocka_unit_test(test_facts_per_row),
+        cmocka_unit_test(test_trace_evidence),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,6 +12,8 @@
  */
 #include "traces/timeline_int.h"
 
+#include "run/qemu_version.h"
+
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -172,6 +174,24 @@ void tl_why(struct tl *t, const char *fmt, ...)
     va_end(ap);
 }
 
+/* Evidence from the version table: the version is one whose row has
+ * (tl_version_has) or lacks (tl_version_lacks) every bit of `bits`. */
+void tl_version_has(struct tl *t, unsigned bits, const char *what)
+{
+    unsigned lo, hi;
+    if (qv_trace_span(bits, true, &lo, &hi)) {
+        tl_version_range(t, lo, hi, what);
+    }
+}
+
+void tl_version_lacks(struct tl *t, unsigned bits, const char *what)
+{
+    unsigned lo, hi;
+    if (qv_trace_span(bits, false, &lo, &hi)) {
+        tl_version_range(t, lo, hi, what);
+    }
+}
+
 /* Evidence that the version is in [lo, hi]. */
 void tl_version_range(struct tl *t, unsigned lo, unsigned hi, const char *what)
 {
@@ -284,8 +304,8 @@ struct tl *tl_new(const struct tl_options *o)
     t->cs.min_asb = INFINITY;
     t->thr_lo = 0;
     t->thr_hi = INFINITY;
-    t->v_lo = 702;
-    t->v_hi = 1002;
+    t->v_lo = qv_oldest();
+    t->v_hi = qv_newest();
     t->dl_ns = t->o.downtime_limit_ns > 0 ? t->o.downtime_limit_ns
                                           : TL_DEFAULT_LIMIT_NS;
     if (t->o.bandwidth_bps > 0) {
@@ -624,16 +644,18 @@ void tl_status_change(struct tl *t, const char *state, int64_t now,
         in->states_overflow++;
     }
     if (strcmp(state, "postcopy-device") == 0) {
-        tl_version_range(t, 1002, 1002, "postcopy-device state (10.2+)");
+        tl_version_has(t, QV_TR_STATUS_POSTCOPY_DEVICE,
+                       "postcopy-device state (10.2+)");
     } else if (strcmp(state, "postcopy-recover-setup") == 0) {
-        tl_version_range(t, 901, 1002, "postcopy-recover-setup (9.1+)");
+        tl_version_has(t, QV_TR_STATUS_RECOVER_SETUP,
+                       "postcopy-recover-setup (9.1+)");
     } else if (strcmp(state, "device") == 0) {
         bool pre =
             in->n_states >= 2 &&
             strcmp(in->states[in->n_states - 2].state, "pre-switchover") == 0;
         if (!pre) {
-            tl_version_range(t, 1000, 1002,
-                             "state device without pre-switchover (10.0+)");
+            tl_version_has(t, QV_TR_STATUS_DEVICE,
+                           "state device without pre-switchover (10.0+)");
         }
     }
     if (strcmp(state, "device") == 0 || strcmp(state, "postcopy-active") == 0 ||

@@ -6,6 +6,8 @@
  */
 #include "traces/timeline_int.h"
 
+#include "run/qemu_version.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,11 +24,11 @@ static void on_transferred(struct tl *t, const struct trc_record *r,
     uint64_t sbw = tl_arg_u(r, 3), maxsz = tl_arg_u(r, 4);
     struct tl_info *in = &t->in;
     if (tl_has(r, 3)) {
-        tl_version_range(t, 802, 1002,
-                         "migrate_transferred with switchover_bw "
-                         "(8.2+)");
+        tl_version_has(t, QV_TR_XFER_SWITCHOVER_BW,
+                       "migrate_transferred with switchover_bw "
+                       "(8.2+)");
     } else {
-        tl_version_range(t, 702, 801,
+        tl_version_lacks(t, QV_TR_XFER_SWITCHOVER_BW,
                          "migrate_transferred without switchover_bw "
                          "(<= 8.1)");
     }
@@ -63,7 +65,8 @@ static void on_transferred_bytes(struct tl *t, const struct trc_record *r,
                                  int64_t now)
 {
     uint64_t b = tl_arg_u(r, 0) + tl_arg_u(r, 1) + tl_arg_u(r, 2);
-    tl_version_range(t, 801, 1002, "migration_transferred_bytes (8.1+)");
+    tl_version_has(t, QV_TR_TRANSFERRED_BYTES,
+                   "migration_transferred_bytes (8.1+)");
     if (b > t->bytes_cum) {
         t->bytes_cum = b;
     }
@@ -146,9 +149,11 @@ static void on_vfio_pending(struct tl *t, const struct trc_record *r,
     if (r->args) {
         if (hex) {
             dv->hex_sizes = true;
-            tl_version_range(t, 801, 901, "VFIO sizes in hex (< 9.2)");
+            tl_version_has(t, QV_TR_VFIO_HEX_SIZES,
+                           "VFIO sizes in hex (< 9.2)");
         } else if (!fork) {
-            tl_version_range(t, 902, 1002, "VFIO sizes in decimal (9.2+)");
+            tl_version_has(t, QV_TR_VFIO_DEC_SIZES,
+                           "VFIO sizes in decimal (9.2+)");
         }
     }
     uint64_t init = tl_arg_u(r, 4), dirty = tl_arg_u(r, 5);
@@ -164,19 +169,21 @@ static void on_vfio_pending(struct tl *t, const struct trc_record *r,
         uint64_t sc = tl_arg_u(r, 3);
         contrib = sc > init + dirty ? sc : init + dirty;
         exact = tl_arg_u(r, 7) != 0;
-        tl_version_range(t, 1002, 1002, "vfio_state_pending (post-10.2 fork)");
+        tl_version_has(t, QV_TR_VFIO_STATE_PENDING,
+                       "vfio_state_pending (post-10.2 fork)");
     } else if (exact) {
         uint64_t sc = tl_arg_u(r, 3);
         /* 8.1-9.1 add the pre-copy sizes to the stop-copy size */
         contrib = sc + (hex && tl_has(r, 4) ? init + dirty : 0);
         if (!tl_has(r, 4)) {
-            tl_version_range(t, 800, 800,
-                             "vfio_state_pending_exact without "
-                             "pre-copy sizes (8.0)");
+            tl_version_has(t, QV_TR_VFIO_EXACT_NO_PRECOPY,
+                           "vfio_state_pending_exact without "
+                           "pre-copy sizes (8.0)");
         }
     } else {
         contrib = init + dirty;
-        tl_version_range(t, 801, 1002, "vfio_state_pending_estimate (8.1+)");
+        tl_version_has(t, QV_TR_VFIO_PENDING_EST,
+                       "vfio_state_pending_estimate (8.1+)");
     }
     if (exact || fork) {
         uint64_t sc = tl_arg_u(r, 3);
@@ -274,7 +281,7 @@ static bool on_core_event(struct tl *t, const struct trc_record *r, int64_t now)
     char buf[64];
     switch (r->ev) {
     case TRC_EV_PENDING:
-        tl_version_range(t, 702, 702, "migrate_pending (7.2)");
+        tl_version_has(t, QV_TR_PENDING_ONE, "migrate_pending (7.2)");
         tl_open_iteration(t, now, tl_arg_u(r, 0), tl_arg_u(r, 1), r->file,
                           r->line);
         /* 7.2 prints the threshold itself */
@@ -285,7 +292,8 @@ static bool on_core_event(struct tl *t, const struct trc_record *r, int64_t now)
         t->it.thr_known = true;
         break;
     case TRC_EV_PENDING_ESTIMATE:
-        tl_version_range(t, 800, 1002, "migrate_pending_estimate (8.0+)");
+        tl_version_has(t, QV_TR_PENDING_SPLIT,
+                       "migrate_pending_estimate (8.0+)");
         tl_open_iteration(t, now, tl_arg_u(r, 0), tl_arg_u(r, 1), r->file,
                           r->line);
         break;
@@ -346,7 +354,8 @@ static bool on_note_event(struct tl *t, const struct trc_record *r, int64_t now)
                      "throttle %llu%%", (unsigned long long)tl_arg_u(r, 0));
         break;
     case TRC_EV_CPU_THROTTLE_DIRTY_SYNC:
-        tl_version_range(t, 902, 1002, "cpu_throttle_dirty_sync (9.2+)");
+        tl_version_has(t, QV_TR_CPU_THROTTLE_SYNC,
+                       "cpu_throttle_dirty_sync (9.2+)");
         break;
     case TRC_EV_DIRTY_LIMIT_GUEST:
         tl_add_event(t, now, RUN_EV_PARAM, tl_arg_u(r, 0), 0,
@@ -374,10 +383,11 @@ static bool on_note_event(struct tl *t, const struct trc_record *r, int64_t now)
         }
         break;
     case TRC_EV_RAM_SAVE_COMPLETE:
-        tl_version_range(t, 1001, 1002, "ram_save_complete trace (10.1+)");
+        tl_version_has(t, QV_TR_RAM_SAVE_COMPLETE,
+                       "ram_save_complete trace (10.1+)");
         break;
     case TRC_EV_DOWNTIME_SAVE:
-        tl_version_range(t, 802, 1002, "vmstate_downtime_* (8.2+)");
+        tl_version_has(t, QV_TR_VMSTATE_DOWNTIME, "vmstate_downtime_* (8.2+)");
         item_add(t, r, false);
         break;
     case TRC_EV_DOWNTIME_LOAD:
@@ -393,9 +403,9 @@ static bool on_note_event(struct tl *t, const struct trc_record *r, int64_t now)
         break;
     case TRC_EV_INCOMING_END:
         if (r->name_len == 30) {
-            tl_version_range(t, 1000, 1002,
-                             "process_incoming_migration_end "
-                             "(10.x)");
+            tl_version_has(t, QV_TR_INCOMING_END,
+                           "process_incoming_migration_end "
+                           "(10.x)");
         }
         break;
     default:
@@ -432,7 +442,7 @@ static bool on_vfio_size_event(struct tl *t, const struct trc_record *r,
         }
         break;
     case TRC_EV_VFIO_SAVE_PENDING:
-        tl_version_range(t, 702, 702, "vfio_save_pending (VFIO v1, 7.2)");
+        tl_version_has(t, QV_TR_VFIO_V1, "vfio_save_pending (VFIO v1, 7.2)");
         break;
     case TRC_EV_VFIO_UPDATE_PENDING:
         d = tl_rec_device(t, r);
@@ -476,9 +486,9 @@ static bool on_vfio_state_event(struct tl *t, const struct trc_record *r,
     int d;
     switch (r->ev) {
     case TRC_EV_VFIO_SAVE_COMPLETE_START:
-        tl_version_range(t, 1000, 1002,
-                         "vfio_save_complete_precopy_start "
-                         "(10.0+)");
+        tl_version_has(t, QV_TR_VFIO_SAVE_COMPLETE_START,
+                       "vfio_save_complete_precopy_start "
+                       "(10.0+)");
         d = tl_rec_device(t, r);
         if (d >= 0) {
             t->dev_save_start[d] = now;
@@ -491,10 +501,12 @@ static bool on_vfio_state_event(struct tl *t, const struct trc_record *r,
         }
         break;
     case TRC_EV_VFIO_SAVE_ITERATE_START:
-        tl_version_range(t, 1000, 1002, "vfio_save_iterate_start (10.0+)");
+        tl_version_has(t, QV_TR_VFIO_SAVE_ITERATE_START,
+                       "vfio_save_iterate_start (10.0+)");
         break;
     case TRC_EV_VFIO_VMSTATE_CHANGE_PREPARE:
-        tl_version_range(t, 802, 1002, "vfio_vmstate_change_prepare (8.2+)");
+        tl_version_has(t, QV_TR_VFIO_P2P_PREPARE,
+                       "vfio_vmstate_change_prepare (8.2+)");
         /* fall through */
     case TRC_EV_VFIO_VMSTATE_CHANGE:
         d = tl_rec_device(t, r);
@@ -511,7 +523,8 @@ static bool on_vfio_state_event(struct tl *t, const struct trc_record *r,
             tl_arg_str(r, 1, buf, sizeof(buf));
             tl_arg_str(r, 2, rec_s, sizeof(rec_s));
             if (buf[0] >= '0' && buf[0] <= '9') {
-                tl_version_range(t, 702, 702, "numeric VFIO states (v1, 7.2)");
+                tl_version_has(t, QV_TR_VFIO_V1,
+                               "numeric VFIO states (v1, 7.2)");
             }
             tl_dev_state(t, d, buf,
                          r->ev == TRC_EV_VFIO_SET_STATE ? rec_s : NULL, now, r);
@@ -556,11 +569,11 @@ static bool on_end_event(struct tl *t, const struct trc_record *r, int64_t now)
         return false;
     }
     if (v10) {
-        tl_version_range(t, 1000, 1002,
-                         "migration_cleanup/_cancel, migrate_error (10.0+)");
+        tl_version_has(t, QV_TR_MIGRATION_CLEANUP,
+                       "migration_cleanup/_cancel, migrate_error (10.0+)");
     } else {
-        tl_version_range(t, 702, 902,
-                         "migrate_fd_cleanup/_cancel/_error (<= 9.2)");
+        tl_version_has(t, QV_TR_MIGRATE_FD,
+                       "migrate_fd_cleanup/_cancel/_error (<= 9.2)");
     }
     return true;
 }
@@ -739,9 +752,10 @@ int tl_feed(struct tl *t, const struct trc_record *r, const char *file_name)
     if (r->format == t->last_fmt) {
         /* version evidence of the line shape: once per shape change */
     } else if ((t->last_fmt = r->format) == TRC_FMT_LOG_ISO) {
-        tl_version_range(t, 1001, 1002, "ISO-8601 log prefix (10.1+)");
+        tl_version_has(t, QV_TR_ISO_PREFIX, "ISO-8601 log prefix (10.1+)");
     } else if (r->format == TRC_FMT_LOG_TID) {
-        tl_version_range(t, 702, 1000, "TID@SEC.USEC log prefix (<= 10.0)");
+        tl_version_has(t, QV_TR_TID_PREFIX,
+                       "TID@SEC.USEC log prefix (<= 10.0)");
     }
     bool dest = r->kind == TRC_REC_EVENT && (t->evflags[r->ev] & TRC_EVF_DEST);
     if (dest) {

@@ -184,6 +184,10 @@ struct tl {
 void tl_why(struct tl *t, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void tl_version_range(struct tl *t, unsigned lo, unsigned hi, const char *what);
+/* Version evidence through the version table's trace bits (enum qv_trace,
+ * run/qemu_version.h): the versions whose rows have / lack them. */
+void tl_version_has(struct tl *t, unsigned bits, const char *what);
+void tl_version_lacks(struct tl *t, unsigned bits, const char *what);
 int tl_add_event(struct tl *t, int64_t t_ns, enum run_event_kind kind,
                  uint64_t value, int64_t dur, const char *fmt, ...)
     __attribute__((format(printf, 6, 7)));

@@ -117,14 +117,9 @@ void qmp_set_log(struct qmp_conn *c, FILE *f);
 /* Monotonic clock, ns. */
 int64_t qmp_now_ns(void);
 
-/* QEMU prints a non-finite double as a bare nan, -nan, inf or -inf (e.g.
- * xbzrle-cache cache-miss-rate before any page was looked up), which is not
- * JSON.  Copy n bytes of in to out (room for 2 n bytes) with every such
- * token outside strings (also NaN, Infinity, any case, signed) replaced by
- * null; *outn = bytes written.  Returns the number of tokens replaced.
- * Messages that jansson rejects are retried through this, so such members
- * arrive as null and read as missing. */
-size_t qmp_nonfinite_to_null(const char *in, size_t n, char *out, size_t *outn);
+/* Messages jansson rejects are retried through json_load_lenient()
+ * (base/json.h): QEMU's bare nan/-nan/inf members arrive as null and read
+ * as missing. */
 
 /* JSON helpers for QMP replies: a member as number (integer or real);
  * def if absent or not a number. */

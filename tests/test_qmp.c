@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/json.h"
 #include "live/qmp.h"
 
 #define MS ((int64_t)1000000)
@@ -560,14 +561,18 @@ static void test_nonfinite_rewrite(void **state)
     (void)state;
     const char *in = "{\"a\":-nan,\"b\":[inf,+inf],\"c\":\"-nan\",\"d\":nano,"
                      "\"e\":true,\"f\":null,\"g\":\"x\\\"nan\",\"h\":1e5}";
-    char out[256];
     size_t n = 0;
-    size_t k = qmp_nonfinite_to_null(in, strlen(in), out, &n);
+    unsigned k = 0;
+    char *out = json_nonfinite_to_null(in, strlen(in), &n, &k);
+    assert_non_null(out);
     out[n] = '\0';
     assert_int_equal(k, 3);
     assert_string_equal(out, "{\"a\":null,\"b\":[null,null],\"c\":\"-nan\","
                              "\"d\":nano,\"e\":true,\"f\":null,\"g\":"
                              "\"x\\\"nan\",\"h\":1e5}");
+    free(out);
+    assert_null(json_nonfinite_to_null("{\"a\":1}", 7, &n, &k));
+    assert_int_equal(k, 0);
 }
 
 static void test_event_queue_cap(void **state)

@@ -4,6 +4,7 @@
  * (contract in traces/dirty_rate.h).
  */
 #include "traces/dirty_rate.h"
+#include "base/json.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -89,7 +90,7 @@ int trc_dirty_rate_parse(const char *text, size_t len, const char *src,
 {
     unsigned n_nf = 0;
     size_t clen = 0;
-    char *clean = trc_json_nonfinite_to_null(text, len, &clen, &n_nf);
+    char *clean = json_nonfinite_to_null(text, len, &clen, &n_nf);
     const char *t = clean ? clean : text;
     size_t tl = clean ? clen : len;
     struct trc_dirty_rate best, cur;

@@ -310,11 +310,6 @@ bool trc_simple_magic(const void *p, size_t len);
 /* ---- QMP / HMP (trace_qmp.c) ---- */
 /* Parse a JSON line; 1 record filled, 0 not QMP (other), -1 malformed
  * (message in why). */
-/* A copy of the JSON text s with QEMU's bare non-finite numbers (nan, -nan,
- * inf, -inf; NaN, Infinity) outside strings replaced by null, *olen its
- * length, *n how many; NULL when there is none (or no memory). */
-char *trc_json_nonfinite_to_null(const char *s, size_t len, size_t *olen,
-                                 unsigned *n);
 int trc_qmp_line(struct trc_reader *r, const char *s, size_t len,
                  struct trc_record *rec, char *why, size_t whylen);
 /* Is this line the start of an HMP dump? */

@@ -16,6 +16,7 @@
  * KiB.  A dump ends at the first line that is not "key: value".
  */
 #include "traces/trace_int.h"
+#include "base/json.h"
 
 #include "model/mig_status.h"
 
@@ -189,87 +190,6 @@ static bool is_query_migrate(json_t *o)
             json_object_size(o) == 1);
 }
 
-static bool tok_is(const char *t, size_t n, const char *w)
-{
-    if (strlen(w) != n) {
-        return false;
-    }
-    for (size_t i = 0; i < n; i++) {
-        char c = t[i];
-        if (c >= 'A' && c <= 'Z') {
-            c = (char)(c - 'A' + 'a');
-        }
-        if (c != w[i]) {
-            return false;
-        }
-    }
-    return true;
-}
-
-/*
- * QEMU prints non-finite doubles bare (its JSON writer uses printf "%g"):
- * "cache-miss-rate": -nan, nan, inf, -inf (and other writers NaN,
- * Infinity).  That is not JSON; a copy with each such token outside
- * strings replaced by null is returned (the value then reads as missing),
- * NULL when there is none (or no memory).  *n counts them.
- */
-char *trc_json_nonfinite_to_null(const char *s, size_t len, size_t *olen,
-                                 unsigned *n)
-{
-    char *o = NULL;
-    size_t w = 0, copied = 0;
-    bool in_str = false, esc = false;
-    *n = 0;
-    for (size_t i = 0; i < len; i++) {
-        char c = s[i];
-        if (in_str) {
-            if (esc) {
-                esc = false;
-            } else if (c == '\\') {
-                esc = true;
-            } else if (c == '"') {
-                in_str = false;
-            }
-            continue;
-        }
-        if (c == '"') {
-            in_str = true;
-            continue;
-        }
-        bool neg = c == '-';
-        size_t a = i + (neg ? 1 : 0), b = a;
-        while (b < len &&
-               ((s[b] >= 'a' && s[b] <= 'z') || (s[b] >= 'A' && s[b] <= 'Z'))) {
-            b++;
-        }
-        if (b == a) {
-            continue;
-        }
-        if (!tok_is(s + a, b - a, "nan") && !tok_is(s + a, b - a, "inf") &&
-            !tok_is(s + a, b - a, "infinity")) {
-            i = b - 1; /* true, false, null or garbage: left to jansson */
-            continue;
-        }
-        if (!o && !(o = malloc(2 * len + 8))) {
-            return NULL;
-        }
-        memcpy(o + w, s + copied, i - copied);
-        w += i - copied;
-        memcpy(o + w, "null", 4);
-        w += 4;
-        copied = b;
-        i = b - 1;
-        (*n)++;
-    }
-    if (!o) {
-        return NULL;
-    }
-    memcpy(o + w, s + copied, len - copied);
-    w += len - copied;
-    *olen = w;
-    return o;
-}
-
 /* A command that sets migration parameters (libvirt's debug log shows
  * what it sends): migrate-set-parameters {downtime-limit ms, max-bandwidth
  * B/s, avail-switchover-bandwidth B/s}, the old migrate_set_downtime
@@ -324,7 +244,7 @@ int trc_qmp_line(struct trc_reader *r, const char *s, size_t len,
     json_error_t je;
     unsigned n_nonfinite = 0;
     size_t clen = 0;
-    char *clean = trc_json_nonfinite_to_null(s, len, &clen, &n_nonfinite);
+    char *clean = json_nonfinite_to_null(s, len, &clen, &n_nonfinite);
     json_t *j = clean ? json_loadb(clean, clen, JSON_DISABLE_EOF_CHECK, &je)
                       : json_loadb(s, len, JSON_DISABLE_EOF_CHECK, &je);
     free(clean);

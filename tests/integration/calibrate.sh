@@ -15,7 +15,7 @@ check_rc "calibrate --help" 0 "$MIGSIM" calibrate --help
 grep -q -- "--run ID" "$TMPD/last.out" && ok "help lists --run" ||
     notok "help lists --run"
 check_rc "calibrate without runs: usage" 2 "$MIGSIM" calibrate
-check_rc "calibrate an unreadable trace: exit 3" 3 "$MIGSIM" calibrate \
+check_rc "calibrate an unreadable trace: exit 4 (as every command)" 4 "$MIGSIM" calibrate \
     "$TMPD/none.log"
 grep -q "none.log" "$TMPD/last.err" && ok "the unreadable file is named" ||
     notok "the unreadable file is named"

@@ -110,7 +110,7 @@ int json_depth_step(struct json_depth *d, char c)
         d->in_str = true;
     } else if (c == '{' || c == '[') {
         d->depth++;
-    } else if ((c == '}' || c == ']') && d->depth > 0) {
+    } else if (c == '}' || c == ']') {
         d->depth--;
     }
     return d->depth;

@@ -42,7 +42,7 @@ struct json_depth {
 };
 
 /* Account one byte: returns the depth after it (0 when an outermost
- * object or array just closed, or outside any). */
+ * object or array just closed; negative after unbalanced closers). */
 int json_depth_step(struct json_depth *d, char c);
 
 #endif

@@ -31,8 +31,8 @@ struct qmp_conn {
     char *buf;
     size_t start, scan, len, cap;
     uint64_t stream_pos; /* bytes consumed before buf[0] */
-    bool in_msg, in_str, esc, discarding, resync;
-    unsigned depth;
+    bool in_msg, discarding, resync;
+    struct json_depth jd; /* inside the message being read */
     size_t msg_start;
     uint64_t msg_bytes;
     /* events */
@@ -179,8 +179,8 @@ static int next_msg(struct qmp_conn *c, json_t **out, char *err, size_t errlen)
                 return -1;
             }
             c->in_msg = true;
-            c->in_str = c->esc = c->discarding = false;
-            c->depth = 1;
+            c->discarding = false;
+            c->jd = (struct json_depth){1, false, false};
             c->msg_start = c->scan;
             c->msg_bytes = 1;
             c->scan++;
@@ -188,20 +188,10 @@ static int next_msg(struct qmp_conn *c, json_t **out, char *err, size_t errlen)
         }
         c->scan++;
         c->msg_bytes++;
-        if (c->in_str) {
-            if (c->esc) {
-                c->esc = false;
-            } else if (ch == '\\') {
-                c->esc = true;
-            } else if (ch == '"') {
-                c->in_str = false;
-            }
-        } else if (ch == '"') {
-            c->in_str = true;
-        } else if (ch == '{' || ch == '[') {
-            c->depth++;
-        } else if (ch == '}' || ch == ']') {
-            if (--c->depth == 0) {
+        bool closer = !c->jd.in_str && (ch == '}' || ch == ']');
+        int depth = json_depth_step(&c->jd, ch);
+        if (closer) {
+            if (depth == 0) {
                 c->in_msg = false;
                 if (c->discarding) {
                     c->discarding = false;

@@ -43,6 +43,8 @@
 #include "base/hash.h"
 #include "traces/trace.h"
 
+#include "base/json.h"
+
 /* ---- trace-events-all declarations (trace_events.c) ---- */
 struct trc_decl {
     char *name;
@@ -191,8 +193,8 @@ struct trc_reader {
     /* a pretty-printed (multi-line) JSON object being gathered: lines from
      * one that opens more braces than it closes to the one balancing them
      * (at most TRC_MAX_JSON bytes) */
-    bool json_active, json_in_str, json_esc;
-    int json_depth;
+    bool json_active;
+    struct json_depth json_d; /* a pretty-printed object being gathered */
     char *json_buf;
     size_t json_len, json_cap;
     uint64_t json_line;

@@ -8,6 +8,7 @@
  * never trace.c.
  */
 #include "traces/trace_int.h"
+#include "base/json.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -184,22 +185,7 @@ static int json_line(struct trc_reader *r, const char *s, size_t len,
 static void json_scan(struct trc_reader *r, const char *s, size_t len)
 {
     for (size_t i = 0; i < len; i++) {
-        char c = s[i];
-        if (r->json_in_str) {
-            if (r->json_esc) {
-                r->json_esc = false;
-            } else if (c == '\\') {
-                r->json_esc = true;
-            } else if (c == '"') {
-                r->json_in_str = false;
-            }
-        } else if (c == '"') {
-            r->json_in_str = true;
-        } else if (c == '{' || c == '[') {
-            r->json_depth++;
-        } else if (c == '}' || c == ']') {
-            r->json_depth--;
-        }
+        json_depth_step(&r->json_d, s[i]);
     }
 }
 
@@ -231,10 +217,9 @@ static int json_append(struct trc_reader *r, const char *s, size_t len)
 static int json_first(struct trc_reader *r, const char *s, size_t len,
                       struct trc_record *rec, char *err, size_t errlen)
 {
-    r->json_depth = 0;
-    r->json_in_str = r->json_esc = false;
+    r->json_d = (struct json_depth){0, false, false};
     json_scan(r, s, len);
-    if (r->json_depth <= 0 || has_binary(s, len)) {
+    if (r->json_d.depth <= 0 || has_binary(s, len)) {
         return json_line(r, s, len, rec, err, errlen);
     }
     r->json_len = 0;
@@ -274,7 +259,7 @@ static int json_more(struct trc_reader *r, const char *s, size_t len,
                             errlen);
     }
     json_scan(r, s, len);
-    if (r->json_depth > 0) {
+    if (r->json_d.depth > 0) {
         return 0;
     }
     r->json_active = false;

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "traces/replay.h"
+#include "fuzz/fuzz_replay.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -32,20 +32,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     o.reader.max_line = data[1] < 16 ? 16u + data[1] * 64u : 0;
     o.timeline.max_samples = 16;
     o.timeline.max_events = 16;
-    char err[512];
-    struct trc_reader *r = trc_reader_new(&o.reader, err, sizeof(err));
-    if (!r) {
-        return 0;
-    }
-    if (trc_reader_add_mem(r, "fuzz", data + 2, size - 2, err, sizeof(err)) ==
-        0) {
-        struct trc_replay rp;
-        if (trc_replay_reader(r, &o, &rp, err, sizeof(err)) == 0) {
-            char *js = trc_scenario_json(&rp.inputs);
-            free(js);
-            trc_replay_free(&rp);
-        }
-    }
-    trc_reader_free(r);
+    fuzz_replay_mem(&o, data + 2, size - 2, NULL);
     return 0;
 }

@@ -17,9 +17,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "traces/replay.h"
+#include "fuzz/fuzz_replay.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void costly(const struct trc_replay *rp)
+{
+    char buf[400];
+    trc_replay_costly_events(rp, buf, sizeof(buf));
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -38,22 +44,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     o.migration = data[1] ? 1u + data[1] % 4u : 0;
     o.timeline.max_samples = 16;
     o.timeline.max_events = 16;
-    char err[512];
-    struct trc_reader *r = trc_reader_new(&o.reader, err, sizeof(err));
-    if (!r) {
-        return 0;
-    }
-    if (trc_reader_add_mem(r, "fuzz", data + 2, size - 2, err, sizeof(err)) ==
-        0) {
-        struct trc_replay rp;
-        if (trc_replay_reader(r, &o, &rp, err, sizeof(err)) == 0) {
-            char *js = trc_scenario_json(&rp.inputs);
-            free(js);
-            char buf[400];
-            trc_replay_costly_events(&rp, buf, sizeof(buf));
-            trc_replay_free(&rp);
-        }
-    }
-    trc_reader_free(r);
+    fuzz_replay_mem(&o, data + 2, size - 2, costly);
     return 0;
 }

@@ -153,3 +153,27 @@ void trc_count_unknown(struct trc_reader *r, const char *name, size_t n)
     }
     st->unknown_names_overflow++;
 }
+
+static int cmp_name(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+size_t trc_catalog_declared(const char *const **names)
+{
+    *names = trc_declared_names;
+    return trc_n_declared_names;
+}
+
+bool trc_name_declared(const char *name, size_t len)
+{
+    char buf[96];
+    if (len == 0 || len >= sizeof(buf)) {
+        return false;
+    }
+    memcpy(buf, name, len);
+    buf[len] = '\0';
+    const char *key = buf;
+    return bsearch(&key, trc_declared_names, trc_n_declared_names,
+                   sizeof(trc_declared_names[0]), cmp_name) != NULL;
+}

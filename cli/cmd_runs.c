@@ -3,6 +3,7 @@
  * cli/cmd_runs.c — `migsim runs list|show|export|delete|diff|import|merge`:
  * the run store from the command line.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdbool.h>
@@ -17,6 +18,7 @@
 #include "cli/opts.h"
 #include "run/fields.h"
 #include "store/db.h"
+#include "store/outfile.h"
 
 static const char usage_text[] =
     "Usage: migsim runs [--db FILE] ACTION [ARGS]\n"
@@ -297,19 +299,30 @@ static int do_export(struct db *db, int64_t id, const char *format,
         return EXIT_USAGE;
     }
     FILE *out = stdout;
+    struct outfile of = {0};
+    char err[1024];
     if (out_path && strcmp(out_path, "-") != 0) {
-        out = fopen(out_path, "w");
-        if (!out) {
-            cli_error("%s: cannot write", out_path);
+        /* A temporary renamed into place: a write error leaves an
+         * existing FILE as it was. */
+        if (outfile_open(&of, out_path, err, sizeof(err)) != 0) {
+            cli_error("%s", err);
             return EXIT_IO;
         }
+        out = of.f;
     }
-    char err[1024];
     int rc = csv ? db_export_csv(db, id, t, out, err, sizeof(err))
                  : db_export_json(db, id, out, err, sizeof(err));
-    if (out != stdout && fclose(out) != 0 && rc == 0) {
-        snprintf(err, sizeof(err), "%s: write error", out_path);
-        rc = -1;
+    if (out != stdout) {
+        if (rc == 0) {
+            rc = outfile_commit(&of, err, sizeof(err));
+        } else {
+            int e = ferror(of.f) ? errno : 0;
+            outfile_abort(&of);
+            size_t l = strlen(err);
+            snprintf(err + l, sizeof(err) - l, "%s%s; %s was left as it was",
+                     e ? ": write error: " : "", e ? strerror(e) : "",
+                     out_path);
+        }
     }
     if (rc != 0) {
         cli_error("%s", err);
@@ -600,10 +613,12 @@ int cmd_runs(int argc, char **argv)
     }
     const char *path = a.db_file && *a.db_file ? a.db_file : DB_DEFAULT_PATH;
     char err[1024];
-    /* Only import creates a store; the others need an existing one. */
-    struct db *db = a.act == A_IMPORT
-                        ? db_open(path, err, sizeof(err))
-                        : db_open_existing(path, err, sizeof(err));
+    /* Only import creates a store; delete writes an existing one; the
+     * others only read (and can read a store in a read-only place). */
+    struct db *db = a.act == A_IMPORT ? db_open(path, err, sizeof(err))
+                    : a.act == A_DELETE
+                        ? db_open_existing(path, err, sizeof(err))
+                        : db_open_readonly(path, err, sizeof(err));
     if (!db) {
         cli_error("%s", err);
         return EXIT_IO;

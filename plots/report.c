@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* plots/report.c — the self-contained HTML report (see report.h). */
 #include "plots/report.h"
+#include "store/outfile.h"
 #include "base/err.h"
 
 #include <errno.h>
@@ -394,30 +395,17 @@ int plot_report_html(const struct plot_run *runs, size_t n,
             return -1;
         }
     }
-    /* Write to a temporary name and rename, so a failed report leaves no
-     * half page behind. */
-    char tmpout[1100];
-    snprintf(tmpout, sizeof(tmpout), "%s.tmp", out_path);
-    FILE *f = fopen(tmpout, "w");
-    int rc;
-    if (!f) {
-        err_set(err, errlen, "%s: %s", tmpout, strerror(errno));
-        rc = -1;
-    } else {
-        rc = write_page(f, dir, runs, n, opts, err, errlen);
-        int bad = ferror(f);
-        if (fclose(f) != 0 || bad) {
-            if (rc == 0) {
-                err_set(err, errlen, "%s: write error", tmpout);
-            }
-            rc = -1;
-        }
-        if (rc == 0 && rename(tmpout, out_path) != 0) {
-            err_set(err, errlen, "%s: %s", out_path, strerror(errno));
-            rc = -1;
-        }
-        if (rc != 0) {
-            unlink(tmpout);
+    /* Write to a mkstemp temporary beside it and rename, so a failed
+     * report leaves no half page behind and a planted symlink is not
+     * followed. */
+    struct outfile of;
+    int rc = outfile_open(&of, out_path, err, errlen);
+    if (rc == 0) {
+        rc = write_page(of.f, dir, runs, n, opts, err, errlen);
+        if (rc == 0) {
+            rc = outfile_commit(&of, err, errlen);
+        } else {
+            outfile_abort(&of);
         }
     }
     if (temp) {

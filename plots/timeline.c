@@ -137,7 +137,7 @@ static int tl_events(struct out *o, const struct run_result *res,
     }
     for (int j = 0; j < 3; j++) {
         if (f[j] && rc != 0) {
-            fclose(f[j]);
+            pl_out_discard(f[j], o);
         } else if (f[j] && pl_out_close(f[j], o, t->ev[j], err, errlen) != 0) {
             rc = -1;
         }

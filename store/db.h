@@ -54,6 +54,10 @@
 #define DB_BUSY_TIMEOUT_MS 5000
 #define DB_DEFAULT_PATH    "migsim.db"
 #define DB_BATCH_ROWS      4096 /* rows per transaction in db_run_save */
+/* db_open/db_open_existing run PRAGMA quick_check on stores up to this
+ * size and refuse a damaged one (any SQLITE_CORRUPT later stops writes
+ * through that handle, too). */
+#define DB_QUICK_CHECK_MAX_BYTES (64LL * 1024 * 1024)
 
 /* Return codes besides 0 and -1. */
 #define DB_ERR_NOTFOUND  (-2) /* no run with that id */
@@ -126,6 +130,11 @@ struct db;
 struct db *db_open(const char *path, char *err, size_t errlen);
 /* Same, but a missing file is an error instead of being created. */
 struct db *db_open_existing(const char *path, char *err, size_t errlen);
+/* Open an existing store for reading only: the commands that only read
+ * (runs list/show/export/diff, plot, report, merge inputs).  Where the
+ * WAL's -shm file cannot be created (a read-only directory or medium) the
+ * file is read as immutable.  Writes through this handle fail. */
+struct db *db_open_readonly(const char *path, char *err, size_t errlen);
 void db_close(struct db *db);
 /* The sqlite3 handle, for tests and ad-hoc queries. */
 struct sqlite3 *db_handle(struct db *db);

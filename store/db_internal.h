@@ -37,6 +37,8 @@ struct db {
     sqlite3 *h;
     char path[1024];
     sqlite3_stmt *st[ST_COUNT];
+    bool readonly; /* opened by db_open_readonly */
+    bool corrupt;  /* SQLite reported SQLITE_CORRUPT: no more writes */
 };
 
 /* Message "path: what: sqlite message (extended code N)". Returns -1. */

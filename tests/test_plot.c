@@ -157,7 +157,7 @@ static void test_timeline_png_svg(void **state)
     free(ev);
     char *gp = tu_slurp(tu_tpath("tl2.gp"), NULL);
     assert_non_null(strstr(gp, "set terminal svg"));
-    assert_non_null(strstr(gp, "set output 'tl2.svg'"));
+    assert_non_null(strstr(gp, "migsim_output = 'tl2.svg'"));
     assert_non_null(strstr(gp, "set logscale y"));
     free(gp);
     run_result_free(&r);

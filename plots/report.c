@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 void plot_html_escape(FILE *f, const char *s)
@@ -289,6 +291,57 @@ static int rm_cb(const char *p, const struct stat *sb, int flag,
     return remove(p);
 }
 
+/* The figures' temporary directory must not outlive migsim, even a kill
+ * -9: a small child process waits on a pipe whose only writer is migsim
+ * (close-on-exec, so gnuplot does not hold it) and removes the directory
+ * when the pipe closes.  Returns the child's pid (or -1: no reaper, the
+ * directory is still removed on a normal return) and the write end. */
+static pid_t reaper_start(const char *dir, int *wfd)
+{
+    int p[2];
+    *wfd = -1;
+    if (pipe2(p, O_CLOEXEC) != 0) {
+        return -1;
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(p[0]);
+        close(p[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        close(p[1]);
+        int nul = open("/dev/null", O_RDWR);
+        if (nul >= 0) {
+            dup2(nul, 0);
+            dup2(nul, 1);
+            dup2(nul, 2);
+        }
+        char c;
+        while (read(p[0], &c, 1) != 0) {
+            if (errno != EINTR) {
+                break;
+            }
+        }
+        nftw(dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+        _exit(0);
+    }
+    close(p[0]);
+    *wfd = p[1];
+    return pid;
+}
+
+static void reaper_stop(pid_t pid, int wfd)
+{
+    if (wfd >= 0) {
+        close(wfd);
+    }
+    if (pid > 0) {
+        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
+        }
+    }
+}
+
 static int write_page(FILE *f, const char *dir, const struct plot_run *runs,
                       size_t n, const struct plot_report_opts *opts, char *err,
                       size_t errlen)
@@ -380,6 +433,8 @@ int plot_report_html(const struct plot_run *runs, size_t n,
     }
     char dir[1024];
     bool temp = !(opts && opts->plot_dir);
+    pid_t reaper = -1;
+    int reaper_fd = -1;
     if (temp) {
         const char *tmp = getenv("TMPDIR");
         snprintf(dir, sizeof(dir), "%s/migsim-report-XXXXXX",
@@ -388,6 +443,7 @@ int plot_report_html(const struct plot_run *runs, size_t n,
             err_set(err, errlen, "%s: %s", dir, strerror(errno));
             return -1;
         }
+        reaper = reaper_start(dir, &reaper_fd);
     } else {
         snprintf(dir, sizeof(dir), "%s", opts->plot_dir);
         if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
@@ -410,6 +466,7 @@ int plot_report_html(const struct plot_run *runs, size_t n,
     }
     if (temp) {
         nftw(dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+        reaper_stop(reaper, reaper_fd);
     }
     return rc;
 }

@@ -111,11 +111,31 @@ static void db_hint(struct db *db, int ec, int sys, char *buf, size_t len)
     }
 }
 
+/* sqlite3_system_errno() keeps the last OS error of any call (often a
+ * stale ENOENT of a probe); only these describe an I/O failure. */
+static int io_errno(struct db *db)
+{
+    int e = sqlite3_system_errno(db->h);
+    switch (e) {
+    case ENOSPC:
+    case EFBIG:
+    case EDQUOT:
+    case EIO:
+    case EROFS:
+    case EACCES:
+    case EPERM:
+    case ENOLCK:
+        return e;
+    default:
+        return 0;
+    }
+}
+
 int db_fail(struct db *db, char *err, size_t errlen, const char *what)
 {
     char hint[1400];
     int ec = sqlite3_extended_errcode(db->h);
-    db_hint(db, ec, sqlite3_system_errno(db->h), hint, sizeof(hint));
+    db_hint(db, ec, io_errno(db), hint, sizeof(hint));
     if ((ec & 0xff) == SQLITE_CORRUPT) {
         db->corrupt = true;
     }
@@ -130,7 +150,7 @@ int db_exec(struct db *db, const char *sql, char *err, size_t errlen)
     if (sqlite3_exec(db->h, sql, NULL, NULL, &msg) != SQLITE_OK) {
         char hint[1400];
         int ec = sqlite3_extended_errcode(db->h);
-        db_hint(db, ec, sqlite3_system_errno(db->h), hint, sizeof(hint));
+        db_hint(db, ec, io_errno(db), hint, sizeof(hint));
         if ((ec & 0xff) == SQLITE_CORRUPT) {
             db->corrupt = true;
         }
@@ -400,7 +420,7 @@ static void immutable_uri(const char *path, char *buf, size_t len)
 static int sqlite_open(struct db *db, const char *name, int flags, char *err,
                        size_t errlen)
 {
-    if (sqlite3_open_v2(name, &db->h, flags, NULL) != SQLITE_OK) {
+    if (sqlite3_open_v2(name, &db->h, flags, db_test_vfs()) != SQLITE_OK) {
         if (db->h) {
             db_fail(db, err, errlen, "cannot open");
         } else {

@@ -71,6 +71,10 @@ void db_copy_col(sqlite3_stmt *st, int i, char *buf, size_t len);
 /* 0 if the run exists, DB_ERR_NOTFOUND, or -1. */
 int db_run_exists(struct db *db, int64_t id, char *err, size_t errlen);
 
+/* The test hook's VFS name when MIGSIM_TEST_VFS_FAIL is set, else NULL
+ * (store/testvfs.c). */
+const char *db_test_vfs(void);
+
 int db_event_kind_from_name(const char *s, enum run_event_kind *k);
 int64_t db_now_ns(void);
 

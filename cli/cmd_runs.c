@@ -119,7 +119,9 @@ static int do_list(struct db *db, enum cli_format fmt)
             if (s->have_metrics) {
                 json_object_set_new(o, "total_ns", json_integer(s->total_ns));
                 json_object_set_new(o, "downtime_ns",
-                                    json_integer(s->downtime_ns));
+                                    s->outcome == RUN_CONVERGED
+                                        ? json_integer(s->downtime_ns)
+                                        : json_null());
             }
             json_array_append_new(a, o);
         }
@@ -143,8 +145,12 @@ static int do_list(struct db *db, enum cli_format fmt)
             csv_put(stdout, s->source, CSV_QUOTE_MINIMAL);
             printf(",%" PRIu64 ",%s,", s->seed, run_outcome_name(s->outcome));
             if (s->have_metrics) {
-                printf("%lld,%lld", (long long)s->total_ns,
-                       (long long)s->downtime_ns);
+                printf("%lld,", (long long)s->total_ns);
+                if (s->outcome == RUN_CONVERGED) {
+                    printf("%lld", (long long)s->downtime_ns);
+                } else {
+                    fputc('-', stdout);
+                }
             } else {
                 fputc(',', stdout);
             }
@@ -166,8 +172,10 @@ static int do_list(struct db *db, enum cli_format fmt)
             truncate_to(src, 20);
             if (s->have_metrics) {
                 run_format_value(RUN_U_NS, (double)s->total_ns, a, sizeof(a));
-                run_format_value(RUN_U_NS, (double)s->downtime_ns, b,
-                                 sizeof(b));
+                if (s->outcome == RUN_CONVERGED) {
+                    run_format_value(RUN_U_NS, (double)s->downtime_ns, b,
+                                     sizeof(b));
+                }
             }
             printf("%5lld  %-6s  %-10s  %-20s  %-5s  %-24s  %-20s  %-10s  "
                    "%10s  %10s\n",
@@ -422,7 +430,9 @@ static int do_diff(struct db *db, int64_t ida, int64_t idb, enum cli_format fmt)
             double vb = run_field_value(&f[k], &rb.m);
             run_field_format(&f[k], &ra.m, a, sizeof(a));
             run_field_format(&f[k], &rb.m, b, sizeof(b));
-            if (f[k].unit == RUN_U_BOOL) {
+            if (strcmp(a, "-") == 0 || strcmp(b, "-") == 0) {
+                snprintf(d, sizeof(d), "%s", strcmp(a, b) ? "differs" : "");
+            } else if (f[k].unit == RUN_U_BOOL) {
                 snprintf(d, sizeof(d), "%s", va != vb ? "differs" : "");
             } else if (isfinite(va) && isfinite(vb) && va != vb) {
                 char dv[48];

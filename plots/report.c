@@ -154,9 +154,11 @@ static void outcome_line(FILE *f, const struct run_metrics *m)
     bool good = m->outcome == RUN_CONVERGED && !m->downtime_violation;
     fprintf(f, "<p class=\"outcome %s\">%s", good ? "good" : "bad",
             run_outcome_name(m->outcome));
-    if (m->outcome != RUN_INCOMPLETE) {
+    if (m->outcome == RUN_CONVERGED) {
         fprintf(f, " after %s; downtime %s (limit %s)%s", a, b, c,
                 m->downtime_violation ? " &mdash; limit exceeded" : "");
+    } else if (m->outcome != RUN_INCOMPLETE) {
+        fprintf(f, " after %s; no switchover, so no downtime (limit %s)", a, c);
     }
     fputs("</p>\n", f);
 }
@@ -244,18 +246,20 @@ static void summary_table(FILE *f, const struct plot_run *runs, size_t n)
         char pol[sizeof(m->policy) + 1];
         fixed_copy(pol, sizeof(pol), m->policy, sizeof(m->policy));
         plot_html_escape(f, pol);
-        fprintf(
-            f,
-            "</td><td class=\"%s\">%s</td><td>%s</td><td>%s</td>"
-            "<td>%s</td><td>%" PRIu64 "</td><td>",
-            m->outcome == RUN_CONVERGED && !m->downtime_violation ? "good"
-                                                                  : "bad",
-            run_outcome_name(m->outcome),
-            run_format_value(RUN_U_NS, (double)m->total_ns, a, sizeof(a)),
-            run_format_value(RUN_U_NS, (double)m->downtime_ns, b, sizeof(b)),
-            run_format_value(RUN_U_NS, (double)m->downtime_limit_ns, c,
-                             sizeof(c)),
-            m->exact_calls);
+        fprintf(f,
+                "</td><td class=\"%s\">%s</td><td>%s</td><td>%s</td>"
+                "<td>%s</td><td>%" PRIu64 "</td><td>",
+                m->outcome == RUN_CONVERGED && !m->downtime_violation ? "good"
+                                                                      : "bad",
+                run_outcome_name(m->outcome),
+                run_format_value(RUN_U_NS, (double)m->total_ns, a, sizeof(a)),
+                run_switched_over(m)
+                    ? run_format_value(RUN_U_NS, (double)m->downtime_ns, b,
+                                       sizeof(b))
+                    : "-",
+                run_format_value(RUN_U_NS, (double)m->downtime_limit_ns, c,
+                                 sizeof(c)),
+                m->exact_calls);
         plot_html_escape(f, runs[i].meta && runs[i].meta->verdict
                                 ? runs[i].meta->verdict
                                 : "");

@@ -52,8 +52,7 @@ static int tv_fire(enum tv_op op)
 
 static int tv_close(sqlite3_file *f)
 {
-    int rc = REAL(f)->pMethods ? REAL(f)->pMethods->xClose(REAL(f))
-                               : SQLITE_OK;
+    int rc = REAL(f)->pMethods ? REAL(f)->pMethods->xClose(REAL(f)) : SQLITE_OK;
     sqlite3_free(REAL(f));
     return rc;
 }
@@ -140,15 +139,30 @@ static int tv_unfetch(sqlite3_file *f, sqlite3_int64 o, void *p)
 }
 
 static const sqlite3_io_methods tv_io3 = {
-    3,          tv_close,    tv_read,     tv_write,          tv_truncate,
-    tv_sync,    tv_size,     tv_lock,     tv_unlock,         tv_reserved,
-    tv_fcntl,   tv_sector,   tv_devchar,  tv_shm_map,        tv_shm_lock,
-    tv_shm_barrier, tv_shm_unmap, tv_fetch, tv_unfetch,
+    3,
+    tv_close,
+    tv_read,
+    tv_write,
+    tv_truncate,
+    tv_sync,
+    tv_size,
+    tv_lock,
+    tv_unlock,
+    tv_reserved,
+    tv_fcntl,
+    tv_sector,
+    tv_devchar,
+    tv_shm_map,
+    tv_shm_lock,
+    tv_shm_barrier,
+    tv_shm_unmap,
+    tv_fetch,
+    tv_unfetch,
 };
 static const sqlite3_io_methods tv_io1 = {
-    1,        tv_close,  tv_read,   tv_write,  tv_truncate, tv_sync,
-    tv_size,  tv_lock,   tv_unlock, tv_reserved, tv_fcntl,  tv_sector,
-    tv_devchar, NULL, NULL, NULL, NULL, NULL, NULL,
+    1,       tv_close,  tv_read,     tv_write, tv_truncate, tv_sync,    tv_size,
+    tv_lock, tv_unlock, tv_reserved, tv_fcntl, tv_sector,   tv_devchar, NULL,
+    NULL,    NULL,      NULL,        NULL,     NULL,
 };
 
 static int tv_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *f,

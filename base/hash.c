@@ -77,8 +77,7 @@ void hash_sha256_hex(const void *data, size_t len, char out[65])
     to_hex(d, out);
 }
 
-int hash_sha256_file(const char *path, char out[65], char *err,
-                     size_t errlen)
+int hash_sha256_file(const char *path, char out[65], char *err, size_t errlen)
 {
     FILE *f = fopen(path, "rb");
     if (!f) {

@@ -31,7 +31,6 @@ void hash_sha256_free(struct hash_sha256 *h);
 void hash_sha256_bytes(const void *data, size_t len, uint8_t out[32]);
 void hash_sha256_hex(const void *data, size_t len, char out[65]);
 /* The digest of a whole file; -1 with a message naming it on error. */
-int hash_sha256_file(const char *path, char out[65], char *err,
-                     size_t errlen);
+int hash_sha256_file(const char *path, char out[65], char *err, size_t errlen);
 
 #endif

@@ -6,7 +6,8 @@
  * on synthetic traces: sync periods and dirty rate, derived bandwidth,
  * status and VFIO FSM violations with line numbers, query-migrate-only
  * input, decimation with statistics over every iteration, counterfactual
- * runs through the simulator.
+ * runs through the simulator; whole sessions (trc_session_run) with their
+ * failure statuses and outputs.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,8 +17,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "engine/engine.h"
 #include "traces/replay.h"
@@ -546,6 +549,136 @@ static void test_empty_and_garbage(void **state)
     trc_replay_free(&r);
 }
 
+static enum trc_session_status session(const char *const *files, unsigned n,
+                                       const char *const *pol, unsigned n_pol,
+                                       bool strict, struct trc_session *s,
+                                       char *err, size_t errlen)
+{
+    struct trc_session_options o;
+    memset(&o, 0, sizeof(o));
+    o.replay.reader.events_path = DATA "trace-events-all";
+    o.replay.reader.strict = strict;
+    o.files = files;
+    o.n_files = n;
+    o.policies = pol;
+    o.n_policies = n_pol;
+    return trc_session_run(&o, s, err, errlen);
+}
+
+/* The qemu model runs first unless asked for; a bad policy fails alone. */
+static void test_session_counterfactuals(void **state)
+{
+    (void)state;
+    const char *files[] = {DATA "01-vfio-vgpu-21GB-estimate-exact-spin.log"};
+    char err[512];
+    struct trc_session s;
+    const char *pol[] = {"cached-stop-size"};
+    assert_int_equal(session(files, 1, pol, 1, false, &s, err, sizeof(err)),
+                     TRC_SESSION_OK);
+    assert_int_equal(s.n_cf, 2);
+    assert_string_equal(s.cf[0].policy, "qemu");
+    assert_string_equal(s.cf[1].policy, "cached-stop-size");
+    assert_true(s.cf[0].ok && s.cf[1].ok);
+    assert_int_equal(s.r.diag.verdict, TRC_VERDICT_NOT_CONVERGING);
+    trc_session_free(&s);
+
+    const char *pol2[] = {"nosuch-policy", "qemu"};
+    assert_int_equal(session(files, 1, pol2, 2, false, &s, err, sizeof(err)),
+                     TRC_SESSION_OK);
+    assert_int_equal(s.n_cf, 2);
+    assert_false(s.cf[0].ok);
+    assert_non_null(strstr(s.cf[0].err, "nosuch-policy"));
+    assert_string_equal(s.cf[1].policy, "qemu");
+    assert_true(s.cf[1].ok);
+    trc_session_free(&s);
+
+    assert_int_equal(session(files, 1, NULL, 0, false, &s, err, sizeof(err)),
+                     TRC_SESSION_OK);
+    assert_int_equal(s.n_cf, 0);
+    trc_session_free(&s);
+}
+
+/* Each way a session can fail says which (the CLI's exit codes). */
+static void test_session_status(void **state)
+{
+    (void)state;
+    char err[512];
+    struct trc_session s;
+    const char *twice[] = {"-", "-"};
+    assert_int_equal(session(twice, 2, NULL, 0, false, &s, err, sizeof(err)),
+                     TRC_SESSION_USAGE);
+    assert_non_null(strstr(err, "more than once"));
+    const char *missing[] = {DATA "no-such-file.log"};
+    assert_int_equal(session(missing, 1, NULL, 0, false, &s, err, sizeof(err)),
+                     TRC_SESSION_IO);
+    assert_non_null(strstr(err, "no-such-file.log"));
+
+    char path[] = "/tmp/test_trc_replay_XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    const char text[] = "hello\nmigrate_pending_exact garbage\n";
+    assert_int_equal(write(fd, text, sizeof(text) - 1),
+                     (ssize_t)sizeof(text) - 1);
+    close(fd);
+    const char *bad[] = {path};
+    assert_int_equal(session(bad, 1, NULL, 0, true, &s, err, sizeof(err)),
+                     TRC_SESSION_DATA);
+    assert_non_null(strstr(err, ":2:"));
+    assert_int_equal(session(bad, 1, NULL, 0, false, &s, err, sizeof(err)),
+                     TRC_SESSION_EMPTY);
+    assert_int_equal(s.r.stats.lines, 2);
+    assert_int_equal(s.r.stats.malformed, 1);
+    trc_session_free(&s);
+    unlink(path);
+}
+
+static json_t *metrics_stub(const struct run_metrics *m)
+{
+    return json_string(m->policy);
+}
+
+/* The JSON document and the table of a session with counterfactuals. */
+static void test_session_outputs(void **state)
+{
+    (void)state;
+    const char *files[] = {DATA "01-vfio-vgpu-21GB-estimate-exact-spin.log"};
+    const char *pol[] = {"nosuch-policy"};
+    char err[512];
+    struct trc_session s;
+    assert_int_equal(session(files, 1, pol, 1, false, &s, err, sizeof(err)),
+                     TRC_SESSION_OK);
+    json_t *j = trc_replay_json(&s, 7, metrics_stub);
+    assert_non_null(j);
+    const char *first = json_object_iter_key(json_object_iter(j));
+    assert_string_equal(first, "files");
+    assert_string_equal(json_string_value(json_object_get(j, "verdict")),
+                        "not-converging");
+    assert_string_equal(json_string_value(json_object_get(j, "observed")),
+                        "observed");
+    json_t *cf = json_object_get(j, "counterfactual");
+    assert_int_equal(json_array_size(cf), 2);
+    assert_string_equal(json_string_value(json_array_get(cf, 0)), "qemu");
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(cf, 1), "policy")),
+        "nosuch-policy");
+    assert_int_equal(json_integer_value(json_object_get(j, "run_id")), 7);
+    json_decref(j);
+
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_non_null(f);
+    trc_replay_print_table(f, &s, 7);
+    fclose(f);
+    assert_non_null(strstr(buf, "Verdict: not-converging"));
+    assert_non_null(strstr(buf, "Counterfactual (trace-derived inputs"));
+    assert_non_null(strstr(buf, "nosuch-policy"));
+    assert_non_null(strstr(buf, "error: "));
+    assert_non_null(strstr(buf, "Stored as run 7."));
+    free(buf);
+    trc_session_free(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -561,6 +694,9 @@ int main(void)
         cmocka_unit_test(test_series),
         cmocka_unit_test(test_counterfactual_cached_stop_size),
         cmocka_unit_test(test_empty_and_garbage),
+        cmocka_unit_test(test_session_counterfactuals),
+        cmocka_unit_test(test_session_status),
+        cmocka_unit_test(test_session_outputs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -125,13 +125,29 @@ static void frac_bad(const char *s)
 
 /* ---- sizes --------------------------------------------------------------- */
 
+struct u64_case {
+    const char *s;
+    uint64_t v;
+};
+
+/* Each text parses (with ok, which fails the test on an error) to its
+ * value. */
+static void check_u64_cases(const char *what, uint64_t (*ok)(const char *),
+                            const struct u64_case *cases, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint64_t v = ok(cases[i].s);
+        if (v != cases[i].v) {
+            fail_msg("%s '%s' = %llu, want %llu", what, cases[i].s,
+                     (unsigned long long)v, (unsigned long long)cases[i].v);
+        }
+    }
+}
+
 static void test_size_every_suffix(void **state)
 {
     (void)state;
-    static const struct {
-        const char *s;
-        uint64_t v;
-    } cases[] = {
+    static const struct u64_case cases[] = {
         {"512", 512},
         {"7B", 7},
         {"3K", 3 * KI},
@@ -178,42 +194,67 @@ static void test_size_every_suffix(void **state)
         {"16383.999999PiB", 18446744072583651709ull},
     };
 
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        uint64_t v = size_ok(cases[i].s);
-
-        if (v != cases[i].v) {
-            fail_msg("size '%s' = %llu, want %llu", cases[i].s,
-                     (unsigned long long)v, (unsigned long long)cases[i].v);
-        }
-    }
+    check_u64_cases("size", size_ok, cases, sizeof(cases) / sizeof(cases[0]));
 }
 
-static void test_size_rejects(void **state)
+/* Texts the size ('s') and rate ('r') parsers refuse, and a word their
+ * message must contain. */
+static void test_size_rate_rejects(void **state)
 {
     (void)state;
-    size_bad("12XB", "unknown unit 'XB'");
-    size_bad("12 XB", "'12 XB'");
-    size_bad("", "empty");
-    size_bad("   ", "empty");
-    size_bad("-1GB", "negative");
-    size_bad("- 1GB", "negative");
-    size_bad("1e400GB", "too large");
-    size_bad("18446744073709551616", "too large");
-    size_bad("16384PiB", "too large");
-    size_bad("20000000PB", "too large");
-    size_bad("GB", "expected a number");
-    size_bad(".", "expected a number");
-    size_bad("1.2.3GB", "unknown unit");
-    size_bad("0x10", "unknown unit");
-    size_bad("nan", "expected a number");
-    size_bad("inf", "expected a number");
-    size_bad("1 e3", "unknown unit");
-    size_bad("1e", "unknown unit");
-    size_bad("5 GB/s", "unknown unit");
-    size_bad("5GiBB", "unknown unit");
-    size_bad("5 G B", "unknown unit");
-    size_bad("5EB", "unknown unit");
-    size_bad(NULL, "no text");
+    static const struct {
+        char kind;
+        const char *s, *msg;
+    } bad[] = {
+        {'s', "12XB", "unknown unit 'XB'"},
+        {'s', "12 XB", "'12 XB'"},
+        {'s', "", "empty"},
+        {'s', "   ", "empty"},
+        {'s', "-1GB", "negative"},
+        {'s', "- 1GB", "negative"},
+        {'s', "1e400GB", "too large"},
+        {'s', "18446744073709551616", "too large"},
+        {'s', "16384PiB", "too large"},
+        {'s', "20000000PB", "too large"},
+        {'s', "GB", "expected a number"},
+        {'s', ".", "expected a number"},
+        {'s', "1.2.3GB", "unknown unit"},
+        {'s', "0x10", "unknown unit"},
+        {'s', "nan", "expected a number"},
+        {'s', "inf", "expected a number"},
+        {'s', "1 e3", "unknown unit"},
+        {'s', "1e", "unknown unit"},
+        {'s', "5 GB/s", "unknown unit"},
+        {'s', "5GiBB", "unknown unit"},
+        {'s', "5 G B", "unknown unit"},
+        {'s', "5EB", "unknown unit"},
+        {'s', NULL, "no text"},
+        {'r', "10Gb/s", "ambiguous"},
+        {'r', "10b/s", "ambiguous"},
+        {'r', "10mib/s", "ambiguous"},
+        {'r', "128MiB", "per second"},
+        {'r', "128", "per second"},
+        {'r', "10Gbit", "per second"},
+        {'r', "10Xbit/s", "unknown unit"},
+        {'r', "10Gibit/s", "unknown unit"},
+        {'r', "10XB/s", "unknown unit"},
+        {'r', "10Gxps", "unknown unit"},
+        {'r', "10/s", "per second"},
+        {'r', "-1MB/s", "negative"},
+        {'r', "", "empty"},
+        {'r', "1e30GB/s", "too large"},
+        {'r', "20000PiB/s", "too large"},
+        {'r', "147573952589676413000bit/s", "too large"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        if (bad[i].kind == 's') {
+            size_bad(bad[i].s, bad[i].msg);
+        } else {
+            rate_bad(bad[i].s, bad[i].msg);
+        }
+    }
+    /* 20 significant digits are kept: exactly 2^64-1 bytes/s */
+    assert_true(rate_ok("147573952589676412920bit/s") == UINT64_MAX);
 }
 
 /* ---- times --------------------------------------------------------------- */
@@ -287,10 +328,7 @@ static void test_time_rejects(void **state)
 static void test_rate_units(void **state)
 {
     (void)state;
-    static const struct {
-        const char *s;
-        uint64_t v;
-    } cases[] = {
+    static const struct u64_case cases[] = {
         {"128MiB/s", 128 * MI},
         {"10Gbit/s", 1250000000ull},
         {"10Gbps", 1250000000ull},
@@ -318,37 +356,7 @@ static void test_rate_units(void **state)
         {"0.1Gbps", 12500000},
     };
 
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        uint64_t v = rate_ok(cases[i].s);
-
-        if (v != cases[i].v) {
-            fail_msg("rate '%s' = %llu, want %llu", cases[i].s,
-                     (unsigned long long)v, (unsigned long long)cases[i].v);
-        }
-    }
-}
-
-static void test_rate_rejects(void **state)
-{
-    (void)state;
-    rate_bad("10Gb/s", "ambiguous");
-    rate_bad("10b/s", "ambiguous");
-    rate_bad("10mib/s", "ambiguous");
-    rate_bad("128MiB", "per second");
-    rate_bad("128", "per second");
-    rate_bad("10Gbit", "per second");
-    rate_bad("10Xbit/s", "unknown unit");
-    rate_bad("10Gibit/s", "unknown unit");
-    rate_bad("10XB/s", "unknown unit");
-    rate_bad("10Gxps", "unknown unit");
-    rate_bad("10/s", "per second");
-    rate_bad("-1MB/s", "negative");
-    rate_bad("", "empty");
-    rate_bad("1e30GB/s", "too large");
-    rate_bad("20000PiB/s", "too large");
-    rate_bad("147573952589676413000bit/s", "too large");
-    /* 20 significant digits are kept: exactly 2^64-1 bytes/s */
-    assert_true(rate_ok("147573952589676412920bit/s") == UINT64_MAX);
+    check_u64_cases("rate", rate_ok, cases, sizeof(cases) / sizeof(cases[0]));
 }
 
 /* ---- fractions ----------------------------------------------------------- */
@@ -548,11 +556,10 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_size_every_suffix),
-        cmocka_unit_test(test_size_rejects),
+        cmocka_unit_test(test_size_rate_rejects),
         cmocka_unit_test(test_time_units),
         cmocka_unit_test(test_time_rejects),
         cmocka_unit_test(test_rate_units),
-        cmocka_unit_test(test_rate_rejects),
         cmocka_unit_test(test_fractions),
         cmocka_unit_test(test_format_fixed),
         cmocka_unit_test(test_format_roundtrip),

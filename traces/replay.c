@@ -1,26 +1,19 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * traces/replay.c — diagnosis, trace-derived inputs and counterfactual
- * simulations of a replayed migration (contract in traces/replay.h).
+ * traces/replay.c — replaying a migration (contract in traces/replay.h):
+ * the driver (reader -> timeline -> diagnosis -> derived inputs) and the
+ * diagnosis.  The derived inputs, their scenario and the counterfactual
+ * runs are replay_derive.c.
  */
 #include "traces/replay.h"
 
-#include <jansson.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "model/mig.h"
-#include "run/scenario.h"
 #include "base/units.h"
-
-#define MS  1000000LL
-#define SEC 1000000000LL
-
-/* Used by counterfactual runs when the trace shows no bandwidth. */
-#define ASSUMED_LINK_BPS (10e9 / 8)
 
 const char *trc_verdict_name(enum trc_verdict v)
 {
@@ -37,28 +30,11 @@ const char *trc_verdict_name(enum trc_verdict v)
 const char *trc_why_name(unsigned bit)
 {
     switch (bit) {
-    case TRC_WHY_SWITCHED_OVER:
-        return "switched-over";
-    case TRC_WHY_EXACT_SPIN:
-        return "exact-spin";
-    case TRC_WHY_STOPCOPY:
-        return "stop-copy-above-threshold";
-    case TRC_WHY_DIRTY_RATE:
-        return "dirty-rate-vs-bandwidth";
-    case TRC_WHY_DOWNTIME:
-        return "downtime-over-limit";
-    case TRC_WHY_TOO_SHORT:
-        return "too-short";
-    case TRC_WHY_SHRINKING:
-        return "still-shrinking";
-    case TRC_WHY_FAILED:
-        return "failed";
-    case TRC_WHY_CANCELLED:
-        return "cancelled";
-    case TRC_WHY_COARSE:
-        return "coarse-input";
-    case TRC_WHY_NO_DATA:
-        return "no-migration-data";
+#define WHY_CASE(name, n, tag)                                                 \
+    case TRC_WHY_##name:                                                       \
+        return tag;
+        TRC_WHY_LIST(WHY_CASE)
+#undef WHY_CASE
     default:
         return "unknown";
     }
@@ -137,15 +113,6 @@ static void advise(const struct run_result *run, const struct tl_info *in,
     if (link > 0) {
         a->expected_downtime_ms = (double)p / link * 1000.0 + a->overhead_ms;
     }
-}
-
-static uint64_t device_stopcopy(const struct tl_info *in)
-{
-    uint64_t s = 0;
-    for (unsigned i = 0; i < in->n_devices; i++) {
-        s += in->dev[i].stop_copy_last;
-    }
-    return s;
 }
 
 static void downtime_notes(const struct run_result *run,
@@ -241,50 +208,49 @@ static void bandwidth_note(const struct tl_info *in, struct trc_diagnosis *d)
     }
 }
 
-void trc_diagnose(const struct run_result *run, const struct tl_info *in,
-                  const struct tl_options *o, struct trc_diagnosis *d)
-{
-    (void)o;
-    memset(d, 0, sizeof(*d));
-    const struct run_metrics *m = &run->m;
-    char b1[32], b2[32], b3[32], b4[32];
-    d->exact_calls_per_s = m->exact_calls_per_s;
-    int64_t span = in->span_ns > 0 ? in->span_ns : m->total_ns;
-    d->sync_share = span > 0 ? (double)m->sync_time_ns / (double)span : 0;
-    if (d->sync_share > 1) {
-        d->sync_share = 1;
-    }
-    d->decided = in->decided;
-    advise(run, in, d);
-    if (in->coarse) {
-        d->why |= TRC_WHY_COARSE;
-    }
+/* What the rebuilt run shows, before any wording. */
+struct findings {
+    int64_t span_ns;  /* the time the trace covers */
+    uint64_t decided; /* iterations that reached their decision */
+    bool spin;        /* exact-spin */
+    uint64_t devsc;   /* devices' stop-copy bytes */
+    uint64_t nonram;  /* stop-copy data outside RAM */
+    double thr;       /* the switchover threshold, bytes */
+    bool thr_known;
+    bool stopcopy;  /* non-RAM data above the threshold */
+    bool dirty;     /* RAM dirtied about as fast as it is sent */
+    bool flat;      /* pending data not shrinking */
+    bool shrinking; /* pending data still shrinking */
+    bool converged;
+};
 
-    uint64_t decided = in->decided;
-    bool spin = !in->coarse && in->exact_spin_iterations >= 3 &&
-                in->exact_spin_iterations * 2 >= decided;
-    uint64_t devsc = device_stopcopy(in);
-    uint64_t nonram = devsc ? devsc : in->nonram_exact_last;
-    double thr = 0;
-    bool thr_known = false;
+static void find_causes(const struct run_result *run, const struct tl_info *in,
+                        struct findings *f)
+{
+    const struct run_metrics *m = &run->m;
+    f->decided = in->decided;
+    f->spin = !in->coarse && in->exact_spin_iterations >= 3 &&
+              in->exact_spin_iterations * 2 >= f->decided;
+    f->devsc = tl_info_stop_copy_bytes(in);
+    f->nonram = f->devsc ? f->devsc : in->nonram_exact_last;
     if (in->threshold_traced && run->n_samples) {
-        thr = (double)run->samples[run->n_samples - 1].threshold_bytes;
-        thr_known = true;
+        f->thr = (double)run->samples[run->n_samples - 1].threshold_bytes;
+        f->thr_known = true;
     } else if (in->bw_last_bps > 0) {
-        thr = in->bw_last_bps * (double)m->downtime_limit_ns / 1e9;
-        thr_known = true;
+        f->thr = in->bw_last_bps * (double)m->downtime_limit_ns / 1e9;
+        f->thr_known = true;
     }
-    bool stopcopy = nonram > 0 && ((thr_known && (double)nonram >= thr) ||
-                                   (!thr_known && spin));
-    bool dirty = in->dirty_rate_mean_bps > 0 && in->bw_mean_bps > 0 &&
-                 in->dirty_rate_mean_bps >= 0.9 * in->bw_mean_bps;
-    bool flat = decided >= 5 && !spin && in->pending_first > 0 &&
-                (double)in->pending_last >= 0.9 * (double)in->pending_first &&
-                (!thr_known || (double)in->pending_last > thr);
+    f->stopcopy =
+        f->nonram > 0 && ((f->thr_known && (double)f->nonram >= f->thr) ||
+                          (!f->thr_known && f->spin));
+    f->dirty = in->dirty_rate_mean_bps > 0 && in->bw_mean_bps > 0 &&
+               in->dirty_rate_mean_bps >= 0.9 * in->bw_mean_bps;
+    f->flat = f->decided >= 5 && !f->spin && in->pending_first > 0 &&
+              (double)in->pending_last >= 0.9 * (double)in->pending_first &&
+              (!f->thr_known || (double)in->pending_last > f->thr);
     /* still shrinking: the last quarter of the decisions well below the
      * quarter before (the first decisions include the initial bulk of RAM,
      * so first-vs-last says little on a long trace) */
-    bool shrinking;
     const struct tl_series *ps = &in->pending;
     if (ps->n >= 8) {
         double q3 = 0, q4 = 0;
@@ -295,20 +261,28 @@ void trc_diagnose(const struct run_result *run, const struct tl_info *in,
         for (size_t i = b; i < ps->n; i++) {
             q4 += ps->v[i] / (double)(ps->n - b);
         }
-        shrinking = !spin && q4 < 0.7 * q3;
+        f->shrinking = !f->spin && q4 < 0.7 * q3;
     } else {
-        shrinking = decided >= 2 && !spin &&
-                    (double)in->pending_last < 0.5 * (double)in->pending_first;
+        f->shrinking =
+            f->decided >= 2 && !f->spin &&
+            (double)in->pending_last < 0.5 * (double)in->pending_first;
     }
 
-    bool converged = in->switchover || in->completed;
+    f->converged = in->switchover || in->completed;
+}
+
+/* The verdict, its TRC_WHY_* bits and the one-line summary. */
+static void set_verdict(const struct tl_info *in, const struct findings *f,
+                        struct trc_diagnosis *d)
+{
+    char b1[32];
     if (in->failed) {
         d->why |= TRC_WHY_FAILED;
     }
     if (in->cancelled) {
         d->why |= TRC_WHY_CANCELLED;
     }
-    if (converged && !in->failed) {
+    if (f->converged && !in->failed) {
         d->verdict = TRC_VERDICT_CONVERGED;
         d->why |= TRC_WHY_SWITCHED_OVER;
         if (in->switchover_iteration) {
@@ -322,44 +296,51 @@ void trc_diagnose(const struct run_result *run, const struct tl_info *in,
                      in->completed ? "completed" : "switched over");
         }
     } else {
-        if (spin) {
+        if (f->spin) {
             d->why |= TRC_WHY_EXACT_SPIN;
         }
-        if (stopcopy) {
+        if (f->stopcopy) {
             d->why |= TRC_WHY_STOPCOPY;
         }
-        if (dirty || flat) {
+        if (f->dirty || f->flat) {
             d->why |= TRC_WHY_DIRTY_RATE;
         }
-        bool enough = decided >= 3;
-        if (enough && (spin || stopcopy || dirty || flat)) {
+        bool enough = f->decided >= 3;
+        if (enough && (f->spin || f->stopcopy || f->dirty || f->flat)) {
             d->verdict = TRC_VERDICT_NOT_CONVERGING;
         } else {
             d->verdict = TRC_VERDICT_INCONCLUSIVE;
-            if (decided == 0 && in->n_snapshots == 0) {
+            if (f->decided == 0 && in->n_snapshots == 0) {
                 d->why |= TRC_WHY_NO_DATA;
             } else if (!enough) {
                 d->why |= TRC_WHY_TOO_SHORT;
             }
-            if (shrinking) {
+            if (f->shrinking) {
                 d->why |= TRC_WHY_SHRINKING;
             }
         }
-        const char *cause = spin       ? "exact-spin"
-                            : stopcopy ? "stop-copy data above the threshold"
-                            : (dirty || flat)
+        const char *cause = f->spin       ? "exact-spin"
+                            : f->stopcopy ? "stop-copy data above the threshold"
+                            : (f->dirty || f->flat)
                                 ? "RAM dirtied as fast as it is sent"
-                            : shrinking   ? "pending still shrinking"
-                            : decided < 3 ? "too few iterations to tell"
-                                          : "no cause found";
+                            : f->shrinking   ? "pending still shrinking"
+                            : f->decided < 3 ? "too few iterations to tell"
+                                             : "no cause found";
         snprintf(d->summary, sizeof(d->summary), "%s: %s%s",
                  trc_verdict_name(d->verdict), cause,
                  in->failed      ? " (migration failed)"
                  : in->cancelled ? " (migration cancelled)"
                                  : "");
     }
+}
 
-    /* the explanation */
+/* How the input was read and, when it converged, how. */
+static void converged_notes(const struct run_result *run,
+                            const struct tl_info *in, const struct findings *f,
+                            struct trc_diagnosis *d)
+{
+    const struct run_metrics *m = &run->m;
+    char b1[32], b2[32];
     if (in->coarse) {
         note(d,
              "Built from %llu query-migrate / info migrate record(s): values "
@@ -369,7 +350,7 @@ void trc_diagnose(const struct run_result *run, const struct tl_info *in,
              "verdict and advice below are approximate.",
              (unsigned long long)in->n_snapshots);
     }
-    if (converged) {
+    if (f->converged) {
         if (in->switchover_iteration && !in->coarse) {
             note(d,
                  "Switched over in iteration %llu of %llu with %s pending "
@@ -391,133 +372,167 @@ void trc_diagnose(const struct run_result *run, const struct tl_info *in,
                      tm(m->downtime_limit_ns, b2, 32));
         }
     }
-    if (spin) {
-        char gap[72];
-        sz(tl_u64(in->exact_gap_min), b2, 32);
-        sz(tl_u64(in->exact_gap_max), b3, 32);
-        if (strcmp(b2, b3) == 0) {
-            snprintf(gap, sizeof(gap), "about %s", b2);
-        } else {
-            snprintf(gap, sizeof(gap), "%s to %s", b2, b3);
-        }
-        note(d,
-             "Exact-spin: in %llu of %llu decided iterations estimate() "
-             "reported %s (under the threshold, so exact() was called) and "
-             "exact() reported %s more (over it), so the migration did not "
-             "switch over.",
-             (unsigned long long)in->exact_spin_iterations,
-             (unsigned long long)decided,
-             sz(run->n_samples ? run->samples[0].estimate_bytes : 0, b1, 32),
-             gap);
-        note(d,
-             "exact() ran %.2f times/s, each with a full dirty-bitmap sync "
-             "(QEMU >= 9.0 syncs in every exact()); %.0f%% of the time went "
-             "to exact() and its syncs (%s in %s, %s).",
-             m->exact_calls_per_s, 100.0 * d->sync_share,
-             tm(m->sync_time_ns, b1, 32), tm(span, b2, 32),
-             in->sync_time_estimated ? "estimated from the estimate->exact "
-                                       "gaps, no sync events traced"
-                                     : "measured from the sync events");
+}
+
+static void spin_notes(const struct run_result *run, const struct tl_info *in,
+                       const struct findings *f, struct trc_diagnosis *d)
+{
+    const struct run_metrics *m = &run->m;
+    char b1[32], b2[32], b3[32];
+    if (!f->spin) {
+        return;
     }
-    if (stopcopy) {
-        if (devsc) {
+    char gap[72];
+    sz(tl_u64(in->exact_gap_min), b2, 32);
+    sz(tl_u64(in->exact_gap_max), b3, 32);
+    if (strcmp(b2, b3) == 0) {
+        snprintf(gap, sizeof(gap), "about %s", b2);
+    } else {
+        snprintf(gap, sizeof(gap), "%s to %s", b2, b3);
+    }
+    note(d,
+         "Exact-spin: in %llu of %llu decided iterations estimate() "
+         "reported %s (under the threshold, so exact() was called) and "
+         "exact() reported %s more (over it), so the migration did not "
+         "switch over.",
+         (unsigned long long)in->exact_spin_iterations,
+         (unsigned long long)f->decided,
+         sz(run->n_samples ? run->samples[0].estimate_bytes : 0, b1, 32), gap);
+    note(d,
+         "exact() ran %.2f times/s, each with a full dirty-bitmap sync "
+         "(QEMU >= 9.0 syncs in every exact()); %.0f%% of the time went "
+         "to exact() and its syncs (%s in %s, %s).",
+         m->exact_calls_per_s, 100.0 * d->sync_share,
+         tm(m->sync_time_ns, b1, 32), tm(f->span_ns, b2, 32),
+         in->sync_time_estimated ? "estimated from the estimate->exact "
+                                   "gaps, no sync events traced"
+                                 : "measured from the sync events");
+}
+
+static void stopcopy_note(const struct findings *f, struct trc_diagnosis *d)
+{
+    char b1[32], b2[32];
+    if (f->stopcopy) {
+        if (f->devsc) {
             note(d,
                  "The VFIO devices' stop-copy data (%s) is above the "
                  "threshold (%s): it cannot be sent before the switchover, "
                  "so no amount of RAM iteration converges at this "
                  "downtime-limit.",
-                 sz(devsc, b1, 32),
-                 thr_known ? sz(tl_u64(thr), b2, 32) : "not traced");
+                 sz(f->devsc, b1, 32),
+                 f->thr_known ? sz(tl_u64(f->thr), b2, 32) : "not traced");
         } else {
             note(d,
                  "%s is reported only by exact() (exact minus estimate; no "
                  "VFIO trace lines say which device holds it, consistent with "
                  "a device's stop-copy size) and is above the threshold%s%s: "
                  "iterating RAM cannot bring it under.",
-                 sz(nonram, b1, 32), thr_known ? " of " : "",
-                 thr_known ? sz(tl_u64(thr), b2, 32) : "");
+                 sz(f->nonram, b1, 32), f->thr_known ? " of " : "",
+                 f->thr_known ? sz(tl_u64(f->thr), b2, 32) : "");
         }
     }
-    if (dirty) {
+}
+
+/* RAM: dirty rate against bandwidth, pending data over time. */
+static void ram_notes(const struct tl_info *in, const struct findings *f,
+                      struct trc_diagnosis *d)
+{
+    char b1[32], b2[32];
+    if (f->dirty) {
         note(d,
              "RAM is dirtied at %s on average against a bandwidth of %s "
              "(%.0f%%): each iteration finds about as much as it sent.",
              rt(in->dirty_rate_mean_bps, b1, 32), rt(in->bw_mean_bps, b2, 32),
              100.0 * in->dirty_rate_mean_bps / in->bw_mean_bps);
-    } else if (flat) {
+    } else if (f->flat) {
         note(d,
              "The pending data did not shrink over %llu iterations (%s at "
              "the first decision, %s at the last).",
-             (unsigned long long)decided, sz(in->pending_first, b1, 32),
+             (unsigned long long)f->decided, sz(in->pending_first, b1, 32),
              sz(in->pending_last, b2, 32));
     }
-    if (d->verdict == TRC_VERDICT_INCONCLUSIVE && shrinking) {
+    if (d->verdict == TRC_VERDICT_INCONCLUSIVE && f->shrinking) {
         note(d,
              "The pending data was still shrinking (%s -> %s) when the "
              "input ends.",
              sz(in->pending_first, b1, 32), sz(in->pending_last, b2, 32));
     }
-    if (!converged && !in->coarse && decided < 3 && decided > 0) {
+    if (!f->converged && !in->coarse && f->decided < 3 && f->decided > 0) {
         note(d, "Only %llu iteration(s) reached their decision.",
-             (unsigned long long)decided);
+             (unsigned long long)f->decided);
     }
-    if (in->dirty_rate_mean_bps > 0 && !dirty) {
+    if (in->dirty_rate_mean_bps > 0 && !f->dirty) {
         note(d, "RAM dirty rate (per >= 1 s sync period): mean %s, peak %s.",
              rt(in->dirty_rate_mean_bps, b1, 32),
              rt(in->dirty_rate_max_bps, b2, 32));
     }
+}
+
+static void limit_notes(const struct run_result *run, const struct tl_info *in,
+                        struct trc_diagnosis *d)
+{
+    char b1[32];
     bandwidth_note(in, d);
     if (in->limit_inferred) {
         note(d,
              "downtime-limit %s, inferred from migrate_transferred "
              "(max_size / bandwidth lies in %.2f-%.2f ms).",
-             tm(m->downtime_limit_ns, b1, 32), in->limit_lo_ms,
+             tm(run->m.downtime_limit_ns, b1, 32), in->limit_lo_ms,
              in->limit_hi_ms);
     } else {
         note(d, "downtime-limit %s assumed (not inferable from the input).",
-             tm(m->downtime_limit_ns, b1, 32));
+             tm(run->m.downtime_limit_ns, b1, 32));
     }
+}
 
-    /* what would converge */
-    struct trc_advice *a = &d->advice;
-    if (!converged) {
-        if (a->have_limit) {
-            note(d,
-                 "Would have switched over with downtime-limit >= %.0f ms "
-                 "(%s; iteration %llu: %s pending at %s%s); expect about %s "
-                 "of downtime%s.",
-                 a->min_downtime_limit_ms,
-                 tm(tl_i64(a->min_downtime_limit_ms * 1e6), b3, 32),
-                 (unsigned long long)a->at_iteration,
-                 sz(a->pending_bytes, b1, 32), rt(a->bandwidth_bps, b2, 32),
-                 a->bandwidth_assumed ? ", assumed" : "",
-                 tm(tl_i64(a->expected_downtime_ms * 1e6), b4, 32),
-                 a->overhead_ms > 0 ? " including the traced device "
-                                      "save/load and VM stop"
-                                    : "");
-        } else {
-            uint64_t p = in->pending_min;
-            note(d,
-                 "Would switch over with downtime-limit >= pending / "
-                 "bandwidth = %s / bandwidth: %.2f s at 10 Gbit/s, %.2f s at "
-                 "25 Gbit/s, %.2f s at 100 Gbit/s (pass --bandwidth to "
-                 "compute it for the real link).",
-                 sz(p, b1, 32), (double)p / 1.25e9, (double)p / 3.125e9,
-                 (double)p / 12.5e9);
-        }
-        if (a->have_asb) {
-            note(d,
-                 "Or with avail-switchover-bandwidth >= %s at the %s limit "
-                 "(QEMU 8.2+)%s.",
-                 rt(a->min_avail_switchover_bps, b1, 32),
-                 tm(m->downtime_limit_ns, b2, 32),
-                 in->bw_peak_bps > 0 &&
-                         a->min_avail_switchover_bps > in->bw_peak_bps
-                     ? ": more than the link was seen to carry, so the real "
-                       "downtime would exceed the limit"
-                     : "");
-        }
+/* What would have converged (for a migration that did not). */
+static void advice_notes(const struct run_result *run, const struct tl_info *in,
+                         struct trc_diagnosis *d)
+{
+    const struct run_metrics *m = &run->m;
+    char b1[32], b2[32], b3[32], b4[32];
+    const struct trc_advice *a = &d->advice;
+    if (a->have_limit) {
+        note(d,
+             "Would have switched over with downtime-limit >= %.0f ms "
+             "(%s; iteration %llu: %s pending at %s%s); expect about %s "
+             "of downtime%s.",
+             a->min_downtime_limit_ms,
+             tm(tl_i64(a->min_downtime_limit_ms * 1e6), b3, 32),
+             (unsigned long long)a->at_iteration, sz(a->pending_bytes, b1, 32),
+             rt(a->bandwidth_bps, b2, 32),
+             a->bandwidth_assumed ? ", assumed" : "",
+             tm(tl_i64(a->expected_downtime_ms * 1e6), b4, 32),
+             a->overhead_ms > 0 ? " including the traced device "
+                                  "save/load and VM stop"
+                                : "");
+    } else {
+        uint64_t p = in->pending_min;
+        note(d,
+             "Would switch over with downtime-limit >= pending / "
+             "bandwidth = %s / bandwidth: %.2f s at 10 Gbit/s, %.2f s at "
+             "25 Gbit/s, %.2f s at 100 Gbit/s (pass --bandwidth to "
+             "compute it for the real link).",
+             sz(p, b1, 32), (double)p / 1.25e9, (double)p / 3.125e9,
+             (double)p / 12.5e9);
     }
+    if (a->have_asb) {
+        note(d,
+             "Or with avail-switchover-bandwidth >= %s at the %s limit "
+             "(QEMU 8.2+)%s.",
+             rt(a->min_avail_switchover_bps, b1, 32),
+             tm(m->downtime_limit_ns, b2, 32),
+             in->bw_peak_bps > 0 &&
+                     a->min_avail_switchover_bps > in->bw_peak_bps
+                 ? ": more than the link was seen to carry, so the real "
+                   "downtime would exceed the limit"
+                 : "");
+    }
+}
+
+/* Impossible state changes and the QEMU version. */
+static void qemu_notes(const struct tl_info *in, struct trc_diagnosis *d)
+{
     if (in->n_violations) {
         note(d, "%llu impossible state change(s), first: %s",
              (unsigned long long)in->violations_total, in->violations[0].msg);
@@ -533,274 +548,38 @@ void trc_diagnose(const struct run_result *run, const struct tl_info *in,
     }
 }
 
-/* ---- derived inputs ---- */
-
-static int series_copy(struct tl_series *dst, const struct tl_series *src)
+void trc_diagnose(const struct run_result *run, const struct tl_info *in,
+                  const struct tl_options *o, struct trc_diagnosis *d)
 {
-    memset(dst, 0, sizeof(*dst));
-    dst->cap = src->cap ? src->cap : TL_DEFAULT_SAMPLES;
-    for (size_t i = 0; i < src->n; i++) {
-        if (tl_series_push(dst, src->t_ns[i], src->v[i]) < 0) {
-            return -1;
-        }
-    }
-    return 0;
-}
-
-int trc_derive_inputs(const struct run_result *run, const struct tl_info *in,
-                      struct trc_derived_inputs *di)
-{
-    memset(di, 0, sizeof(*di));
+    (void)o;
+    memset(d, 0, sizeof(*d));
     const struct run_metrics *m = &run->m;
-    di->qemu = in->qemu_model;
-    char v1[16], v2[16];
-    if (in->qemu_lo == in->qemu_hi) {
-        snprintf(di->qemu_guess, sizeof(di->qemu_guess), "%s (%.150s)",
-                 tl_qemu_name(in->qemu_lo, v1, 16), in->qemu_why);
-    } else {
-        snprintf(di->qemu_guess, sizeof(di->qemu_guess), "%s-%s (%.140s)",
-                 tl_qemu_name(in->qemu_lo, v1, 16),
-                 tl_qemu_name(in->qemu_hi, v2, 16), in->qemu_why);
+    d->exact_calls_per_s = m->exact_calls_per_s;
+    struct findings f = {0};
+    f.span_ns = in->span_ns > 0 ? in->span_ns : m->total_ns;
+    d->sync_share =
+        f.span_ns > 0 ? (double)m->sync_time_ns / (double)f.span_ns : 0;
+    if (d->sync_share > 1) {
+        d->sync_share = 1;
     }
-    di->bandwidth_bps = in->bw_peak_bps;
-    di->bandwidth_assumed_bps = ASSUMED_LINK_BPS;
-    di->downtime_limit_ns = m->downtime_limit_ns;
-    di->downtime_limit_inferred = in->limit_inferred;
-    di->avail_switchover_bps = in->avail_switchover_bps;
-    if (series_copy(&di->ram_dirty_rate, &in->dirty_rate) < 0) {
-        return -1;
+    d->decided = in->decided;
+    advise(run, in, d);
+    if (in->coarse) {
+        d->why |= TRC_WHY_COARSE;
     }
-    di->ram_dirty_rate_mean_bps = in->dirty_rate_mean_bps;
-    di->ram_pending_bytes = in->ram_pending_last;
-    if (run->n_samples) {
-        di->ram_pending_bytes = run->samples[0].ram_dirty_bytes;
-    }
-    di->ram_total_bytes = in->ram_total_bytes;
-    di->page_bytes = in->page_bytes ? in->page_bytes : 4096;
-    for (unsigned i = 0; i < in->n_devices && di->n_devices < RUN_MAX_DEVICES;
-         i++) {
-        struct trc_dev_input *d = &di->dev[di->n_devices++];
-        snprintf(d->name, sizeof(d->name), "%s", in->dev[i].name);
-        d->precopy = in->dev[i].precopy;
-        d->stop_copy_bytes = in->dev[i].stop_copy_last;
-        if (series_copy(&d->stop_copy, &in->dev_stop_copy[i]) < 0) {
-            return -1;
-        }
-        d->save_ns = m->devices[i].save_ns;
-        d->load_ns = m->devices[i].load_ns;
-    }
-    if (device_stopcopy(in) == 0 && in->nonram_exact.n &&
-        di->n_devices < RUN_MAX_DEVICES) {
-        struct trc_dev_input *d = &di->dev[di->n_devices++];
-        snprintf(d->name, sizeof(d->name), "exact-only");
-        d->inferred = true;
-        d->stop_copy_bytes = in->nonram_exact_last;
-        if (series_copy(&d->stop_copy, &in->nonram_exact) < 0) {
-            return -1;
-        }
-    }
-    if (m->bitmap_syncs && m->sync_time_ns > 0) {
-        di->sync_cost_ns = m->sync_time_ns / (int64_t)m->bitmap_syncs;
-    }
-    di->duration_ns = in->span_ns > 0 ? in->span_ns : m->total_ns;
-    return 0;
-}
 
-void trc_derived_free(struct trc_derived_inputs *di)
-{
-    tl_series_free(&di->ram_dirty_rate);
-    for (unsigned i = 0; i < di->n_devices; i++) {
-        tl_series_free(&di->dev[i].stop_copy);
+    find_causes(run, in, &f);
+    set_verdict(in, &f, d);
+    /* the explanation */
+    converged_notes(run, in, &f, d);
+    spin_notes(run, in, &f, d);
+    stopcopy_note(&f, d);
+    ram_notes(in, &f, d);
+    limit_notes(run, in, d);
+    if (!f.converged) {
+        advice_notes(run, in, d);
     }
-    memset(di, 0, sizeof(*di));
-}
-
-/* ---- scenario and counterfactual runs ---- */
-
-static json_t *jrate(double bps)
-{
-    char b[48];
-    snprintf(b, sizeof(b), "%.0fB/s", bps > 0 ? bps : 0);
-    return json_string(b);
-}
-
-static json_t *jtime(int64_t ns)
-{
-    char b[48];
-    snprintf(b, sizeof(b), "%lldns", (long long)(ns > 0 ? ns : 0));
-    return json_string(b);
-}
-
-char *trc_scenario_json(const struct trc_derived_inputs *di)
-{
-    char v[16];
-    json_t *root = json_object();
-    json_t *vm = json_object();
-    json_t *wl = json_object();
-    json_t *mig = json_object();
-    json_t *devs = json_array();
-    if (!root || !vm || !wl || !mig || !devs) {
-        json_decref(root);
-        json_decref(vm);
-        json_decref(wl);
-        json_decref(mig);
-        json_decref(devs);
-        return NULL;
-    }
-    json_object_set_new(root, "name",
-                        json_string("derived from a replayed "
-                                    "trace"));
-    json_object_set_new(root, "qemu",
-                        json_string(tl_qemu_name(di->qemu, v, sizeof(v))));
-    json_object_set_new(root, "seed", json_integer(1));
-
-    /* RAM: enough to hold what was pending, rounded up to a GiB */
-    uint64_t gib = (uint64_t)1 << 30;
-    uint64_t ram = di->ram_total_bytes;
-    if (!ram) {
-        ram = 4 * gib;
-        while (ram < 2 * di->ram_pending_bytes && ram < ((uint64_t)1 << 40)) {
-            ram *= 2;
-        }
-    }
-    ram = (ram + gib - 1) / gib * gib;
-    json_object_set_new(vm, "ram", json_integer((json_int_t)ram));
-    json_object_set_new(vm, "page_size",
-                        json_integer((json_int_t)di->page_bytes));
-    json_object_set_new(root, "vm", vm);
-
-    uint64_t ws = ram / 4;
-    if (di->ram_pending_bytes > ws && di->ram_pending_bytes <= ram) {
-        ws = di->ram_pending_bytes;
-    }
-    ws = ws / di->page_bytes * di->page_bytes;
-    json_object_set_new(wl, "working_set", json_integer((json_int_t)ws));
-    const struct tl_series *dr = &di->ram_dirty_rate;
-    if (dr->n >= 2) {
-        /* phased: the measured rate per period (at most the phase limit,
-         * evenly picked) */
-        json_t *ph = json_array();
-        size_t n = dr->n < RAM_MAX_PHASES ? dr->n : RAM_MAX_PHASES;
-        int64_t t0 = dr->t_ns[0];
-        int64_t prev = -1;
-        for (size_t k = 0; k < n; k++) {
-            size_t i = k * dr->n / n;
-            int64_t at = k == 0 ? 0 : dr->t_ns[i] - t0;
-            if (at <= prev) {
-                continue;
-            }
-            prev = at;
-            json_t *e = json_object();
-            json_object_set_new(e, "at", jtime(at));
-            json_object_set_new(e, "dirty_rate", jrate(dr->v[i]));
-            json_array_append_new(ph, e);
-        }
-        json_object_set_new(wl, "kind", json_string("phased"));
-        json_object_set_new(wl, "phases", ph);
-    } else {
-        json_object_set_new(wl, "kind", json_string("uniform"));
-        json_object_set_new(
-            wl, "dirty_rate",
-            jrate(dr->n ? dr->v[0] : di->ram_dirty_rate_mean_bps));
-    }
-    json_object_set_new(root, "workload", wl);
-
-    double bw =
-        di->bandwidth_bps > 0 ? di->bandwidth_bps : di->bandwidth_assumed_bps;
-    json_object_set_new(mig, "downtime_limit", jtime(di->downtime_limit_ns));
-    json_object_set_new(mig, "max_bandwidth", jrate(bw));
-    json_object_set_new(mig, "link_bandwidth", jrate(bw));
-    if (di->avail_switchover_bps) {
-        json_object_set_new(mig, "avail_switchover_bandwidth",
-                            jrate((double)di->avail_switchover_bps));
-    }
-    int64_t tl = di->duration_ns < 900 * SEC ? 4 * di->duration_ns : 3600 * SEC;
-    if (tl < 60 * SEC) {
-        tl = 60 * SEC;
-    }
-    if (tl > 3600 * SEC) {
-        tl = 3600 * SEC;
-    }
-    json_object_set_new(mig, "time_limit", jtime(tl));
-    if (di->sync_cost_ns > 0) {
-        json_object_set_new(mig, "sync_cost", jtime(di->sync_cost_ns));
-        json_object_set_new(mig, "sync_cost_per_gib", jtime(0));
-    }
-    json_object_set_new(root, "migration", mig);
-
-    for (unsigned i = 0; i < di->n_devices; i++) {
-        const struct trc_dev_input *d = &di->dev[i];
-        json_t *o = json_object();
-        json_object_set_new(o, "name", json_string(d->name));
-        json_object_set_new(o, "kind", json_string("vfio"));
-        json_object_set_new(o, "stop_copy_size",
-                            json_integer((json_int_t)d->stop_copy_bytes));
-        json_object_set_new(o, "precopy", json_boolean(d->precopy));
-        if (d->save_ns > 0) {
-            json_object_set_new(o, "save_time", jtime(d->save_ns));
-        }
-        if (d->load_ns > 0) {
-            json_object_set_new(o, "load_time", jtime(d->load_ns));
-        }
-        const struct tl_series *s = &d->stop_copy;
-        if (s->n >= 2) {
-            json_t *sch = json_array();
-            size_t n = s->n < SCN_MAX_SCHEDULE ? s->n : SCN_MAX_SCHEDULE;
-            int64_t t0 = s->t_ns[0] >= 0 ? s->t_ns[0] : 0;
-            int64_t prev = -1;
-            for (size_t k = 0; k < n; k++) {
-                size_t j = k * s->n / n;
-                int64_t at = s->t_ns[j] >= t0 ? s->t_ns[j] - t0 : 0;
-                if (at <= prev) {
-                    continue;
-                }
-                prev = at;
-                json_t *e = json_object();
-                json_object_set_new(e, "at", jtime(at));
-                json_object_set_new(e, "size",
-                                    json_integer((json_int_t)s->v[j]));
-                json_array_append_new(sch, e);
-            }
-            json_object_set_new(o, "stop_copy_schedule", sch);
-        }
-        json_array_append_new(devs, o);
-    }
-    json_object_set_new(root, "devices", devs);
-    char *s = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-    json_decref(root);
-    return s;
-}
-
-int trc_counterfactual(const struct trc_derived_inputs *di, const char *policy,
-                       struct run_result *out, char *err, size_t errlen)
-{
-    char *js = trc_scenario_json(di);
-    if (!js) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
-    char e2[256];
-    struct scn_doc *doc = scn_doc_parse(js, "derived scenario", e2, sizeof(e2));
-    free(js);
-    if (!doc) {
-        snprintf(err, errlen, "derived scenario rejected: %s", e2);
-        return -1;
-    }
-    struct scenario s;
-    if (scn_resolve(doc, &s, e2, sizeof(e2)) < 0) {
-        scn_doc_free(doc);
-        snprintf(err, errlen, "derived scenario rejected: %s", e2);
-        return -1;
-    }
-    scn_doc_free(doc);
-    struct mig_options mo;
-    mig_options_default(&mo);
-    mo.max_samples = TL_DEFAULT_SAMPLES;
-    if (mig_simulate(&s, policy, &mo, out, e2, sizeof(e2)) < 0) {
-        snprintf(err, errlen, "policy '%s': %s", policy, e2);
-        return -1;
-    }
-    return 0;
+    qemu_notes(in, d);
 }
 
 /* ---- driver ---- */

@@ -81,6 +81,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+
+#include <jansson.h>
 
 #include "run/result.h"
 #include "traces/timeline.h"
@@ -94,19 +97,22 @@ enum trc_verdict {
 /* "converged", "not-converging", "inconclusive". */
 const char *trc_verdict_name(enum trc_verdict v);
 
-enum {
-    TRC_WHY_SWITCHED_OVER = 1u << 0,
-    TRC_WHY_EXACT_SPIN = 1u << 1,
-    TRC_WHY_STOPCOPY = 1u << 2,
-    TRC_WHY_DIRTY_RATE = 1u << 3,
-    TRC_WHY_DOWNTIME = 1u << 4,
-    TRC_WHY_TOO_SHORT = 1u << 5,
-    TRC_WHY_SHRINKING = 1u << 6,
-    TRC_WHY_FAILED = 1u << 7,
-    TRC_WHY_CANCELLED = 1u << 8,
-    TRC_WHY_COARSE = 1u << 9,
-    TRC_WHY_NO_DATA = 1u << 10,
-};
+/* The TRC_WHY_* bits of a diagnosis: name, bit, tag (trc_why_name). */
+#define TRC_WHY_LIST(X)                                                        \
+    X(SWITCHED_OVER, 0, "switched-over")                                       \
+    X(EXACT_SPIN, 1, "exact-spin")                                             \
+    X(STOPCOPY, 2, "stop-copy-above-threshold")                                \
+    X(DIRTY_RATE, 3, "dirty-rate-vs-bandwidth")                                \
+    X(DOWNTIME, 4, "downtime-over-limit")                                      \
+    X(TOO_SHORT, 5, "too-short")                                               \
+    X(SHRINKING, 6, "still-shrinking")                                         \
+    X(FAILED, 7, "failed")                                                     \
+    X(CANCELLED, 8, "cancelled")                                               \
+    X(COARSE, 9, "coarse-input")                                               \
+    X(NO_DATA, 10, "no-migration-data")
+#define TRC_WHY_ENUM(name, bit, tag) TRC_WHY_##name = 1u << (bit),
+enum { TRC_WHY_LIST(TRC_WHY_ENUM) };
+#undef TRC_WHY_ENUM
 /* Short tag of one TRC_WHY_* bit ("exact-spin", "stop-copy-above-"
  * "threshold", ...). */
 const char *trc_why_name(unsigned bit);
@@ -228,5 +234,65 @@ char *trc_scenario_json(const struct trc_derived_inputs *di);
  */
 int trc_counterfactual(const struct trc_derived_inputs *di, const char *policy,
                        struct run_result *out, char *err, size_t errlen);
+
+/* ---- a whole replay session: what `migsim replay` does ---- */
+
+#define TRC_MAX_POLICIES 16
+
+/* One counterfactual run. */
+struct trc_cf {
+    const char *policy;
+    struct run_result res;
+    bool ok; /* false: err says why */
+    char err[256];
+};
+
+struct trc_session_options {
+    struct trc_replay_options replay;
+    const char *const *files; /* paths or "-" */
+    unsigned n_files;
+    const char *const *policies; /* counterfactual policy specs */
+    unsigned n_policies;         /* at most TRC_MAX_POLICIES */
+};
+
+struct trc_session {
+    struct trc_replay r;
+    /* the qemu model first (unless asked for), then each policy */
+    struct trc_cf cf[TRC_MAX_POLICIES + 1];
+    unsigned n_cf;
+};
+
+enum trc_session_status {
+    TRC_SESSION_OK = 0,
+    TRC_SESSION_USAGE, /* the inputs cannot be read as given (stdin twice) */
+    TRC_SESSION_IO,    /* an input cannot be read */
+    TRC_SESSION_DATA,  /* a bad trace-events file; malformed under strict */
+    TRC_SESSION_EMPTY, /* no event or status record: s->r.stats tells */
+};
+
+/*
+ * Read the files, rebuild, diagnose and derive (trc_replay_reader), then
+ * run the counterfactuals (a failed one has ok false and its message).
+ * TRC_SESSION_OK and TRC_SESSION_EMPTY leave s filled (free it with
+ * trc_session_free); the other results leave nothing to free and a
+ * message in err.
+ */
+enum trc_session_status trc_session_run(const struct trc_session_options *o,
+                                        struct trc_session *s, char *err,
+                                        size_t errlen);
+void trc_session_free(struct trc_session *s);
+
+/* ---- output (replay_out.c) ---- */
+
+/* The diagnosis notes as one text; malloc'd, NULL without memory. */
+char *trc_diagnosis_text(const struct trc_diagnosis *d);
+/* The JSON document of `migsim replay --format json`; metrics_json
+ * renders one run's metrics (the "observed" and "counterfactual"
+ * objects); run_id > 0 is the stored run. */
+json_t *trc_replay_json(const struct trc_session *s, long long run_id,
+                        json_t *(*metrics_json)(const struct run_metrics *m));
+/* The table of `migsim replay`. */
+void trc_replay_print_table(FILE *f, const struct trc_session *s,
+                            long long run_id);
 
 #endif

@@ -247,6 +247,8 @@ void tl_note_dropped(struct tl *t, uint64_t n);
  */
 int tl_finish(struct tl *t, struct run_result *out, struct tl_info *info,
               char *err, size_t errlen);
+/* The devices' last reported stop-copy sizes, summed. */
+uint64_t tl_info_stop_copy_bytes(const struct tl_info *in);
 void tl_info_free(struct tl_info *info);
 
 /* Saturating conversions of computed doubles (NaN -> 0), and saturating

@@ -27,6 +27,14 @@ struct trc_event_def {
 #define V              TRC_EVF_VFIO
 #define DS             TRC_EVF_DEST
 #define VFIO_NAME_ONLY " (%s0)"
+/* A VFIO event whose only argument is the device name. */
+#define VFIO_NAME_EVENT(name, flags)                                           \
+    {                                                                          \
+        name, flags, {"name"},                                                 \
+        {                                                                      \
+            VFIO_NAME_ONLY                                                     \
+        }                                                                      \
+    }
 
 static const struct trc_event_def defs[TRC_EV_COUNT] = {
     [TRC_EV_UNKNOWN] = {"", 0, {NULL}, {NULL}},
@@ -199,10 +207,7 @@ static const struct trc_event_def defs[TRC_EV_COUNT] = {
                            V,
                            {"name", "region"},
                            {" (%s0) Region %d1", VFIO_NAME_ONLY}},
-    [TRC_EV_VFIO_REALIZE] = {"vfio_migration_realize",
-                             V,
-                             {"name"},
-                             {VFIO_NAME_ONLY}},
+    [TRC_EV_VFIO_REALIZE] = VFIO_NAME_EVENT("vfio_migration_realize", V),
     [TRC_EV_VFIO_SET_STATE] = {"vfio_migration_set_state",
                                V | T,
                                {"name", "state", "recover_state"},
@@ -233,14 +238,9 @@ static const struct trc_event_def defs[TRC_EV_COUNT] = {
                                 {"name", "data_buffer_size"},
                                 {" (%s0) data buffer size %x1",
                                  VFIO_NAME_ONLY}},
-    [TRC_EV_VFIO_SAVE_CLEANUP] = {"vfio_save_cleanup",
-                                  V,
-                                  {"name"},
-                                  {VFIO_NAME_ONLY}},
-    [TRC_EV_VFIO_SAVE_CONFIG] = {"vfio_save_device_config_state",
-                                 V,
-                                 {"name"},
-                                 {VFIO_NAME_ONLY}},
+    [TRC_EV_VFIO_SAVE_CLEANUP] = VFIO_NAME_EVENT("vfio_save_cleanup", V),
+    [TRC_EV_VFIO_SAVE_CONFIG] =
+        VFIO_NAME_EVENT("vfio_save_device_config_state", V),
     [TRC_EV_VFIO_PENDING_ESTIMATE] = {"vfio_state_pending_estimate",
                                       V | T,
                                       {"name", "precopy", "postcopy", NULL,
@@ -285,18 +285,14 @@ static const struct trc_event_def defs[TRC_EV_COUNT] = {
                                   {" (%s0) precopy initial size %x4 precopy "
                                    "dirty size %x5",
                                    " (%s0) data_size %d1"}},
-    [TRC_EV_VFIO_SAVE_ITERATE_START] = {"vfio_save_iterate_start",
-                                        V | T,
-                                        {"name"},
-                                        {VFIO_NAME_ONLY}},
+    [TRC_EV_VFIO_SAVE_ITERATE_START] =
+        VFIO_NAME_EVENT("vfio_save_iterate_start", V | T),
     [TRC_EV_VFIO_SAVE_COMPLETE] = {"vfio_save_complete_precopy",
                                    V | T,
                                    {"name", "ret"},
                                    {" (%s0) ret %d1", VFIO_NAME_ONLY}},
-    [TRC_EV_VFIO_SAVE_COMPLETE_START] = {"vfio_save_complete_precopy_start",
-                                         V | T,
-                                         {"name"},
-                                         {VFIO_NAME_ONLY}},
+    [TRC_EV_VFIO_SAVE_COMPLETE_START] =
+        VFIO_NAME_EVENT("vfio_save_complete_precopy_start", V | T),
     [TRC_EV_VFIO_SAVE_THREAD_START] =
         {"vfio_save_complete_precopy_thread_start",
          V,
@@ -310,10 +306,8 @@ static const struct trc_event_def defs[TRC_EV_COUNT] = {
                                 V | T,
                                 {"name", "data_size"},
                                 {" (%s0) data_size %d1"}},
-    [TRC_EV_VFIO_SAVE_BLOCK_EMPTY] = {"vfio_save_block_precopy_empty_hit",
-                                      V,
-                                      {"name"},
-                                      {VFIO_NAME_ONLY}},
+    [TRC_EV_VFIO_SAVE_BLOCK_EMPTY] =
+        VFIO_NAME_EVENT("vfio_save_block_precopy_empty_hit", V),
     [TRC_EV_VFIO_LOAD_STATE] = {"vfio_load_state",
                                 V | DS,
                                 {"name", "data"},
@@ -323,30 +317,17 @@ static const struct trc_event_def defs[TRC_EV_COUNT] = {
                                       {"name", "size", "ret", "offset"},
                                       {" (%s0) size %x1 ret %d2",
                                        " (%s0) Offset %x3 size %x1"}},
-    [TRC_EV_VFIO_LOAD_CLEANUP] = {"vfio_load_cleanup",
-                                  V | DS,
-                                  {"name"},
-                                  {VFIO_NAME_ONLY}},
-    [TRC_EV_VFIO_LOAD_CONFIG] = {"vfio_load_device_config_state",
-                                 V | DS,
-                                 {"name"},
-                                 {VFIO_NAME_ONLY}},
-    [TRC_EV_VFIO_LOAD_CONFIG_START] = {"vfio_load_device_config_state_start",
-                                       V | DS,
-                                       {"name"},
-                                       {VFIO_NAME_ONLY}},
-    [TRC_EV_VFIO_LOAD_CONFIG_END] = {"vfio_load_device_config_state_end",
-                                     V | DS,
-                                     {"name"},
-                                     {VFIO_NAME_ONLY}},
-    [TRC_EV_VFIO_LOAD_BUFS_START] = {"vfio_load_bufs_thread_start",
-                                     V | DS,
-                                     {"name"},
-                                     {VFIO_NAME_ONLY}},
-    [TRC_EV_VFIO_LOAD_BUFS_END] = {"vfio_load_bufs_thread_end",
-                                   V | DS,
-                                   {"name"},
-                                   {VFIO_NAME_ONLY}},
+    [TRC_EV_VFIO_LOAD_CLEANUP] = VFIO_NAME_EVENT("vfio_load_cleanup", V | DS),
+    [TRC_EV_VFIO_LOAD_CONFIG] =
+        VFIO_NAME_EVENT("vfio_load_device_config_state", V | DS),
+    [TRC_EV_VFIO_LOAD_CONFIG_START] =
+        VFIO_NAME_EVENT("vfio_load_device_config_state_start", V | DS),
+    [TRC_EV_VFIO_LOAD_CONFIG_END] =
+        VFIO_NAME_EVENT("vfio_load_device_config_state_end", V | DS),
+    [TRC_EV_VFIO_LOAD_BUFS_START] =
+        VFIO_NAME_EVENT("vfio_load_bufs_thread_start", V | DS),
+    [TRC_EV_VFIO_LOAD_BUFS_END] =
+        VFIO_NAME_EVENT("vfio_load_bufs_thread_end", V | DS),
     [TRC_EV_VFIO_LOAD_BUFFER_INCOMING] =
         {"vfio_load_state_device_buffer_incoming",
          V | DS,
@@ -362,10 +343,8 @@ static const struct trc_event_def defs[TRC_EV_COUNT] = {
                                     "precopy_init", "precopy_dirty"},
                                    {" (%s0) init %u4, dirty %u5, reinit %d1, "
                                     "ret %d2"}},
-    [TRC_EV_VFIO_SEND_INIT_DATA] = {"vfio_send_init_data_flag",
-                                    V,
-                                    {"name"},
-                                    {VFIO_NAME_ONLY}},
+    [TRC_EV_VFIO_SEND_INIT_DATA] =
+        VFIO_NAME_EVENT("vfio_send_init_data_flag", V),
 };
 
 /*

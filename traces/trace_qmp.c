@@ -340,6 +340,96 @@ static bool key_is(const char *k, size_t klen, const char *name)
     return strlen(name) == klen && memcmp(k, name, klen) == 0;
 }
 
+/* The numeric lines of a dump: key, snapshot field, TRC_SNAP_* bit, and
+ * whether the value is a time in ms (else a count, bytes or kbytes). */
+#define HMP_KEY(key, field, bit, ms)                                           \
+    {                                                                          \
+        key, offsetof(struct trc_snapshot, field), TRC_SNAP_##bit, ms          \
+    }
+static const struct {
+    const char *key;
+    size_t off;
+    uint32_t bit;
+    bool ms;
+} hmp_keys[] = {
+    HMP_KEY("total time", total_time_ms, TOTAL_TIME, true),
+    HMP_KEY("expected downtime", expected_downtime_ms, EXPECTED_DOWNTIME, true),
+    HMP_KEY("downtime", downtime_ms, DOWNTIME, true),
+    HMP_KEY("setup", setup_time_ms, SETUP_TIME, true),
+    HMP_KEY("transferred ram", transferred_bytes, TRANSFERRED, false),
+    HMP_KEY("remaining ram", remaining_bytes, REMAINING, false),
+    HMP_KEY("total ram", total_bytes, TOTAL, false),
+    HMP_KEY("duplicate", duplicate_pages, DUPLICATE, false),
+    HMP_KEY("normal", normal_pages, NORMAL, false),
+    HMP_KEY("dirty sync count", dirty_sync_count, SYNC_COUNT, false),
+    HMP_KEY("page size", page_bytes, PAGE_SIZE, false),
+    HMP_KEY("multifd bytes", multifd_bytes, MULTIFD, false),
+    HMP_KEY("pages-per-second", pages_per_second, PAGES_PER_S, false),
+    HMP_KEY("dirty pages rate", dirty_pages_rate, DIRTY_RATE, false),
+    HMP_KEY("precopy ram", precopy_bytes, PRECOPY, false),
+    HMP_KEY("downtime ram", downtime_bytes, DOWNTIME_BYTES, false),
+    HMP_KEY("postcopy ram", postcopy_bytes, POSTCOPY, false),
+    HMP_KEY("vfio device transferred", vfio_bytes, VFIO, false),
+};
+
+/* "Migration status: S": false when it starts the next dump. */
+static bool hmp_status(struct hmp_state *h, const char *v, size_t vlen)
+{
+    struct trc_snapshot *sn = &h->snap;
+    if (h->have_status) {
+        return false; /* the next dump starts here */
+    }
+    size_t n = vlen < sizeof(sn->status) - 1 ? vlen : sizeof(sn->status) - 1;
+    memcpy(sn->status, v, n);
+    sn->status[n] = '\0';
+    while (n && sn->status[n - 1] == ' ') {
+        sn->status[--n] = '\0';
+    }
+    sn->have |= TRC_SNAP_STATUS;
+    h->have_status = true;
+    return true;
+}
+
+/* A "key: number [unit]" line of the dump. */
+static void hmp_value(struct trc_snapshot *sn, const char *k, size_t kl,
+                      const char *v, size_t vlen)
+{
+    double x;
+    const char *u;
+    size_t ul;
+    if (!num_unit(v, vlen, &x, &u, &ul) || x > 1e15) {
+        return; /* capability / global lines: part of the dump */
+    }
+    double mult = 1;
+    if (ul >= 6 && memcmp(u, "kbytes", 6) == 0) {
+        mult = 1024;
+    }
+    uint64_t b = (uint64_t)(x * mult);
+    for (size_t i = 0; i < sizeof(hmp_keys) / sizeof(hmp_keys[0]); i++) {
+        if (!key_is(k, kl, hmp_keys[i].key)) {
+            continue;
+        }
+        if (hmp_keys[i].ms) {
+            if (x > 1e12) {
+                return; /* not a plausible time: ignore it */
+            }
+            int64_t t = (int64_t)x;
+            memcpy((char *)sn + hmp_keys[i].off, &t, sizeof(t));
+        } else {
+            memcpy((char *)sn + hmp_keys[i].off, &b, sizeof(b));
+        }
+        sn->have |= hmp_keys[i].bit;
+        return;
+    }
+    if (key_is(k, kl, "throughput")) {
+        sn->mbps = x;
+        sn->have |= TRC_SNAP_MBPS;
+    } else if (key_is(k, kl, "cpu throttle percentage")) {
+        sn->throttle_pct = x;
+        sn->have |= TRC_SNAP_THROTTLE;
+    }
+}
+
 bool trc_hmp_line(struct hmp_state *h, const char *s, size_t len)
 {
     if (starts(s, len, "(qemu) info migrate")) {
@@ -351,100 +441,10 @@ bool trc_hmp_line(struct hmp_state *h, const char *s, size_t len)
     if (kl == 0) {
         return false;
     }
-    struct trc_snapshot *sn = &h->snap;
     if (key_is(s, kl, "Migration status")) {
-        if (h->have_status) {
-            return false; /* the next dump starts here */
-        }
-        size_t n =
-            vlen < sizeof(sn->status) - 1 ? vlen : sizeof(sn->status) - 1;
-        memcpy(sn->status, v, n);
-        sn->status[n] = '\0';
-        while (n && sn->status[n - 1] == ' ') {
-            sn->status[--n] = '\0';
-        }
-        sn->have |= TRC_SNAP_STATUS;
-        h->have_status = true;
-        return true;
+        return hmp_status(h, v, vlen);
     }
-    double x;
-    const char *u;
-    size_t ul;
-    if (!num_unit(v, vlen, &x, &u, &ul) || x > 1e15) {
-        return true; /* capability / global lines: part of the dump */
-    }
-    double mult = 1;
-    if (ul >= 6 && memcmp(u, "kbytes", 6) == 0) {
-        mult = 1024;
-    }
-    uint64_t b = (uint64_t)(x * mult);
-    static const struct {
-        const char *key;
-        size_t off;
-        uint32_t bit;
-        bool ms;
-    } m[] = {
-        {"total time", offsetof(struct trc_snapshot, total_time_ms),
-         TRC_SNAP_TOTAL_TIME, true},
-        {"expected downtime",
-         offsetof(struct trc_snapshot, expected_downtime_ms),
-         TRC_SNAP_EXPECTED_DOWNTIME, true},
-        {"downtime", offsetof(struct trc_snapshot, downtime_ms),
-         TRC_SNAP_DOWNTIME, true},
-        {"setup", offsetof(struct trc_snapshot, setup_time_ms),
-         TRC_SNAP_SETUP_TIME, true},
-        {"transferred ram", offsetof(struct trc_snapshot, transferred_bytes),
-         TRC_SNAP_TRANSFERRED, false},
-        {"remaining ram", offsetof(struct trc_snapshot, remaining_bytes),
-         TRC_SNAP_REMAINING, false},
-        {"total ram", offsetof(struct trc_snapshot, total_bytes),
-         TRC_SNAP_TOTAL, false},
-        {"duplicate", offsetof(struct trc_snapshot, duplicate_pages),
-         TRC_SNAP_DUPLICATE, false},
-        {"normal", offsetof(struct trc_snapshot, normal_pages), TRC_SNAP_NORMAL,
-         false},
-        {"dirty sync count", offsetof(struct trc_snapshot, dirty_sync_count),
-         TRC_SNAP_SYNC_COUNT, false},
-        {"page size", offsetof(struct trc_snapshot, page_bytes),
-         TRC_SNAP_PAGE_SIZE, false},
-        {"multifd bytes", offsetof(struct trc_snapshot, multifd_bytes),
-         TRC_SNAP_MULTIFD, false},
-        {"pages-per-second", offsetof(struct trc_snapshot, pages_per_second),
-         TRC_SNAP_PAGES_PER_S, false},
-        {"dirty pages rate", offsetof(struct trc_snapshot, dirty_pages_rate),
-         TRC_SNAP_DIRTY_RATE, false},
-        {"precopy ram", offsetof(struct trc_snapshot, precopy_bytes),
-         TRC_SNAP_PRECOPY, false},
-        {"downtime ram", offsetof(struct trc_snapshot, downtime_bytes),
-         TRC_SNAP_DOWNTIME_BYTES, false},
-        {"postcopy ram", offsetof(struct trc_snapshot, postcopy_bytes),
-         TRC_SNAP_POSTCOPY, false},
-        {"vfio device transferred", offsetof(struct trc_snapshot, vfio_bytes),
-         TRC_SNAP_VFIO, false},
-    };
-    for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
-        if (!key_is(s, kl, m[i].key)) {
-            continue;
-        }
-        if (m[i].ms) {
-            if (x > 1e12) {
-                return true; /* not a plausible time: ignore it */
-            }
-            int64_t t = (int64_t)x;
-            memcpy((char *)sn + m[i].off, &t, sizeof(t));
-        } else {
-            memcpy((char *)sn + m[i].off, &b, sizeof(b));
-        }
-        sn->have |= m[i].bit;
-        return true;
-    }
-    if (key_is(s, kl, "throughput")) {
-        sn->mbps = x;
-        sn->have |= TRC_SNAP_MBPS;
-    } else if (key_is(s, kl, "cpu throttle percentage")) {
-        sn->throttle_pct = x;
-        sn->have |= TRC_SNAP_THROTTLE;
-    }
+    hmp_value(&h->snap, s, kl, v, vlen);
     return true;
 }
 

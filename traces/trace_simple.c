@@ -17,6 +17,10 @@
  * otherwise the catalogue patterns (their conversions are the argument
  * order), tried until one consumes the record exactly.  A damaged record
  * header cannot be resynchronised: the rest of that file is skipped.
+ *
+ * The simpletrace input reader (trc_simple_ops): takes an input that
+ * starts with the header.  Calls only the services (trace_src.c,
+ * trace_core.c) and the catalogue.
  */
 #include "traces/trace_int.h"
 
@@ -278,23 +282,69 @@ static int event_record(struct trc_reader *r, const char *name, uint32_t nlen,
     return 1;
 }
 
-int trc_simple_next(struct trc_reader *r, struct trc_record *rec, char *err,
-                    size_t errlen)
+/* The file header (after the magic): 1 to go on, else what stop_file
+ * says. */
+static int read_header(struct trc_reader *r, char *err, size_t errlen)
+{
+    long av = trc_src_need(r, 24, err, errlen);
+    if (av < 0) {
+        return -1;
+    }
+    uint64_t ver = av >= 24 ? rd64(r->p + 16) : 0;
+    if (ver != 4) {
+        r->simple_rec = 1;
+        return stop_file(r, err, errlen, "simpletrace log version is not 4",
+                         16);
+    }
+    r->p += 24;
+    r->st.bytes += 24;
+    return 1;
+}
+
+/* A mapping record (event id -> name) at r->p, `off` in the file: 1 to go
+ * on, else what stop_file says (or -1 on I/O error). */
+static int mapping_record(struct trc_reader *r, uint64_t off, char *err,
+                          size_t errlen)
+{
+    long av = trc_src_need(r, 20, err, errlen);
+    if (av < 0) {
+        return -1;
+    }
+    if (av < 20) {
+        return stop_file(r, err, errlen, "truncated mapping record", off);
+    }
+    uint64_t id = rd64(r->p + 8);
+    uint32_t len = rd32(r->p + 16);
+    if (len == 0 || len > SIMPLE_MAX_NAME) {
+        return stop_file(r, err, errlen,
+                         "mapping record with a bad name length", off);
+    }
+    av = trc_src_need(r, 20 + (size_t)len, err, errlen);
+    if (av < 0) {
+        return -1;
+    }
+    if ((size_t)av < 20 + (size_t)len) {
+        return stop_file(r, err, errlen, "truncated mapping record", off);
+    }
+    if (!clean(r->p + 20, len) || set_mapping(r, id, r->p + 20, len) < 0) {
+        return stop_file(r, err, errlen, "bad mapping record (id or name)",
+                         off);
+    }
+    r->p += 20 + len;
+    r->st.bytes += 20 + len;
+    return 1;
+}
+
+/* After the header was seen: 1 record, 0 end of this input, -1 fatal. */
+static int simple_next(struct trc_reader *r, struct trc_record *rec, char *err,
+                       size_t errlen)
 {
     long av;
     if (r->simple_rec == 0) {
-        av = trc_src_need(r, 24, err, errlen);
-        if (av < 0) {
-            return -1;
+        int rc = read_header(r, err, errlen);
+        if (rc != 1) {
+            return rc;
         }
-        uint64_t ver = av >= 24 ? rd64(r->p + 16) : 0;
-        if (ver != 4) {
-            r->simple_rec = 1;
-            return stop_file(r, err, errlen, "simpletrace log version is not 4",
-                             16);
-        }
-        r->p += 24;
-        r->st.bytes += 24;
     }
     for (;;) {
         av = trc_src_need(r, 8, err, errlen);
@@ -313,35 +363,10 @@ int trc_simple_next(struct trc_reader *r, struct trc_record *rec, char *err,
         }
         uint64_t type = rd64(r->p);
         if (type == 0) {
-            av = trc_src_need(r, 20, err, errlen);
-            if (av < 0) {
-                return -1;
+            int rc = mapping_record(r, off, err, errlen);
+            if (rc != 1) {
+                return rc;
             }
-            if (av < 20) {
-                return stop_file(r, err, errlen, "truncated mapping record",
-                                 off);
-            }
-            uint64_t id = rd64(r->p + 8);
-            uint32_t len = rd32(r->p + 16);
-            if (len == 0 || len > SIMPLE_MAX_NAME) {
-                return stop_file(r, err, errlen,
-                                 "mapping record with a bad name length", off);
-            }
-            av = trc_src_need(r, 20 + (size_t)len, err, errlen);
-            if (av < 0) {
-                return -1;
-            }
-            if ((size_t)av < 20 + (size_t)len) {
-                return stop_file(r, err, errlen, "truncated mapping record",
-                                 off);
-            }
-            if (!clean(r->p + 20, len) ||
-                set_mapping(r, id, r->p + 20, len) < 0) {
-                return stop_file(r, err, errlen,
-                                 "bad mapping record (id or name)", off);
-            }
-            r->p += 20 + len;
-            r->st.bytes += 20 + len;
             continue;
         }
         if (type != 1) {
@@ -396,3 +421,56 @@ int trc_simple_next(struct trc_reader *r, struct trc_record *rec, char *err,
         }
     }
 }
+
+/* Does the input start with a simpletrace header?  A forced format that
+ * does not fit the input reports it and leaves the input empty. */
+static int simple_open(struct trc_reader *r, char *err, size_t errlen)
+{
+    if (trc_src_need(r, 24, err, errlen) < 0) {
+        return -1;
+    }
+    bool magic = trc_simple_magic(r->p, (size_t)(r->end - r->p));
+    if (r->opt.format == TRC_FMT_SIMPLE && !magic) {
+        if (trc_malformed(r, 1, err, errlen,
+                          "not a simpletrace file (no header); skipped") < 0) {
+            return -1;
+        }
+        r->p = r->end;
+        r->eof = true;
+        return 0;
+    }
+    if (magic && r->opt.format != TRC_FMT_AUTO &&
+        r->opt.format != TRC_FMT_SIMPLE) {
+        if (trc_malformed(r, 1, err, errlen,
+                          "simpletrace binary file but --trace-format %s; "
+                          "skipped",
+                          trc_format_name(r->opt.format)) < 0) {
+            return -1;
+        }
+        r->p = r->end;
+        r->eof = true;
+        return 0;
+    }
+    r->binary = magic;
+    return magic ? 1 : 0;
+}
+
+static int simple_reader_next(struct trc_reader *r, struct trc_record *rec,
+                              const struct trc_record **out, char *err,
+                              size_t errlen)
+{
+    *out = rec;
+    int rc = simple_next(r, rec, err, errlen);
+    if (rc == 1) {
+        r->st.records++;
+        r->st.per_format[TRC_FMT_SIMPLE]++;
+        r->st.events++;
+    }
+    return rc;
+}
+
+const struct trc_input_ops trc_simple_ops = {
+    .name = "simpletrace",
+    .open = simple_open,
+    .next = simple_reader_next,
+};

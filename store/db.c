@@ -176,11 +176,21 @@ int db_txn_begin(struct db *db, char *err, size_t errlen)
                 db->path, db->path);
         return -1;
     }
+    if (db->batch) {
+        return db_exec(db, "SAVEPOINT migsim_w", err, errlen);
+    }
     return db_exec(db, "BEGIN IMMEDIATE", err, errlen);
 }
 
 int db_txn_commit(struct db *db, char *err, size_t errlen)
 {
+    if (db->batch) {
+        if (db_exec(db, "RELEASE migsim_w", err, errlen) != 0) {
+            db_txn_rollback(db);
+            return -1;
+        }
+        return 0;
+    }
     if (db_exec(db, "COMMIT", err, errlen) != 0) {
         db_txn_rollback(db);
         return -1;
@@ -190,9 +200,37 @@ int db_txn_commit(struct db *db, char *err, size_t errlen)
 
 void db_txn_rollback(struct db *db)
 {
-    if (!sqlite3_get_autocommit(db->h)) {
+    if (sqlite3_get_autocommit(db->h)) {
+        return;
+    }
+    if (db->batch) {
+        /* undo this write only; the batch goes on */
+        sqlite3_exec(db->h, "ROLLBACK TO migsim_w; RELEASE migsim_w", NULL,
+                     NULL, NULL);
+    } else {
         sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
     }
+}
+
+int db_batch_begin(struct db *db, char *err, size_t errlen)
+{
+    if (db->batch) {
+        return 0;
+    }
+    if (db_txn_begin(db, err, errlen) != 0) {
+        return -1;
+    }
+    db->batch = true;
+    return 0;
+}
+
+int db_batch_commit(struct db *db, char *err, size_t errlen)
+{
+    if (!db->batch) {
+        return 0;
+    }
+    db->batch = false;
+    return db_txn_commit(db, err, errlen);
 }
 
 void db_run_meta_init(struct db_run_meta *m)

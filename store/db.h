@@ -156,6 +156,13 @@ int db_run_add_events(struct db *db, int64_t id, const struct run_event *ev,
  * written (use the add calls). */
 int db_run_finish(struct db *db, int64_t id, const struct run_result *res,
                   char *err, size_t errlen);
+/* Group the writes that follow into one transaction (each write becomes
+ * a savepoint in it: a failed one is undone alone) until db_batch_commit,
+ * which commits them together.  A process killed before the commit loses
+ * the whole group and nothing else.  For many small runs (a sweep's
+ * points); no-ops when no batch is open / already open. */
+int db_batch_begin(struct db *db, char *err, size_t errlen);
+int db_batch_commit(struct db *db, char *err, size_t errlen);
 /* Set verdict and diagnosis text (NULL leaves a field unchanged). */
 int db_run_annotate(struct db *db, int64_t id, const char *verdict,
                     const char *diagnosis, char *err, size_t errlen);

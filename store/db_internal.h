@@ -39,6 +39,7 @@ struct db {
     sqlite3_stmt *st[ST_COUNT];
     bool readonly; /* opened by db_open_readonly */
     bool corrupt;  /* SQLite reported SQLITE_CORRUPT: no more writes */
+    bool batch;    /* inside db_batch_begin: writes are savepoints */
 };
 
 /* Message "path: what: sqlite message (extended code N)". Returns -1. */

@@ -476,7 +476,7 @@ int pl_write_cdf(struct out *o, const struct plot_run *runs, size_t n,
     /* One limit line per distinct limit (runs may differ), staggered
      * labels so they do not overprint; the x range holds every limit and
      * every downtime. */
-    double limits[8];
+    double limits[8] = {0};
     size_t nlim = 0;
     double limit_ms = 0, xmax = 0;
     for (size_t i = 0; i < n; i++) {

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -308,12 +309,12 @@ static int store(const char *path, const struct trc_replay *r,
         cli_error("%s", err);
         return EXIT_IO;
     }
+    /* the digest of the first input's bytes, hashed by the reader as it
+     * read them (trc_options.sha256): a FIFO, a pipe or stdin cannot be
+     * read again; "" if it was not read to its end */
     char sha[65] = "";
     const char *src = r->n_files ? r->files[0] : "";
-    if (strcmp(src, "(stdin)") != 0 && src[0] &&
-        db_sha256_file(src, sha, err, sizeof(err)) != 0) {
-        sha[0] = '\0';
-    }
+    snprintf(sha, sizeof(sha), "%s", r->stats.sha256);
     char *scen = trc_scenario_json(&r->inputs);
     int rc = EXIT_OK;
     for (unsigned i = 0; i <= n_cf; i++) {
@@ -399,19 +400,17 @@ static int draw(const char *dir, const struct trc_replay *r,
 
 /* ---- main ---- */
 
-/* Is the input long enough for a progress line (over 256 MiB, or stdin)? */
+/* Is the input long enough for a progress line (over 256 MiB, or not a
+ * regular file)?  stat() only: a FIFO must be opened once, by the reader. */
 static bool input_is_long(char *const *files, int n)
 {
     uint64_t total = 0;
     for (int i = 0; i < n; i++) {
-        FILE *fp = strcmp(files[i], "-") ? fopen(files[i], "rb") : NULL;
-        if (fp) {
-            if (fseek(fp, 0, SEEK_END) == 0) {
-                long sz = ftell(fp);
-                total += sz > 0 ? (uint64_t)sz : 0;
-            }
-            fclose(fp);
-        } else if (!strcmp(files[i], "-")) {
+        struct stat sb;
+        if (strcmp(files[i], "-") != 0 && stat(files[i], &sb) == 0 &&
+            S_ISREG(sb.st_mode)) {
+            total += sb.st_size > 0 ? (uint64_t)sb.st_size : 0;
+        } else if (!strcmp(files[i], "-") || stat(files[i], &sb) == 0) {
             total += (uint64_t)1 << 40; /* unknown: may be long */
         }
     }
@@ -560,6 +559,8 @@ int cmd_replay(int argc, char **argv)
     /* arguments of events the timeline does not read are not checked,
      * unless --strict asks for every line to be checked */
     a.so.replay.reader.lazy = !a.so.replay.reader.strict;
+    /* the store keys the run by its source's digest, hashed as read */
+    a.so.replay.reader.sha256 = !a.no_db;
     char err[512];
     struct trc_session s;
     enum trc_session_status st = trc_session_run(&a.so, &s, err, sizeof(err));

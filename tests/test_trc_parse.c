@@ -21,6 +21,7 @@
 #include <cmocka.h>
 #include <zlib.h>
 
+#include "base/hash.h"
 #include "traces/trace.h"
 
 #define DATA "tests/data/traces/"
@@ -968,6 +969,130 @@ static void test_threaded_equals_serial(void **state)
     unlink(path);
 }
 
+/* trc_options.sha256: the first input's digest, hashed as read, equals
+ * the file's (sha256sum) whichever way it is read: mapped windows, the
+ * helper thread, read(), a gzip file (its compressed bytes), memory; and
+ * there is none when reading stopped early (strict). */
+static void sha_of(const char *path, struct trc_options o, char out[65],
+                   int *rc)
+{
+    char err[256];
+    o.sha256 = true;
+    o.events_path = DATA "trace-events-all";
+    struct trc_reader *r = trc_reader_new(&o, err, sizeof(err));
+    assert_non_null(r);
+    assert_int_equal(trc_reader_add_file(r, path, err, sizeof(err)), 0);
+    assert_int_equal(
+        trc_reader_add_file(r, DATA "trace-events-all", err, sizeof(err)), 0);
+    const struct trc_record *rec;
+    while ((*rc = trc_reader_next_ref(r, &rec, err, sizeof(err))) == 1) {
+    }
+    memcpy(out, trc_reader_stats(r)->sha256, 65);
+    trc_reader_free(r);
+}
+
+static void test_sha256_as_read(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/trc_shaXXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    write_mixed(f);
+    fclose(f);
+    char want[65], got[65], err[256];
+    assert_int_equal(hash_sha256_file(path, want, err, sizeof(err)), 0);
+    const struct trc_options modes[] = {
+        {.no_threads = true},
+        {.force_threads = true},
+        {.no_mmap = true},
+    };
+    int rc;
+    for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+        sha_of(path, modes[i], got, &rc);
+        assert_int_equal(rc, 0);
+        assert_string_equal(got, want);
+    }
+    sha_of(path, (struct trc_options){.strict = true}, got, &rc);
+    assert_int_equal(rc, -1);
+    assert_string_equal(got, "");
+
+    /* gzip: the compressed file's digest */
+    char gzpath[] = "/tmp/trc_shagzXXXXXX";
+    fd = mkstemp(gzpath);
+    assert_true(fd >= 0);
+    gzFile g = gzdopen(fd, "wb");
+    assert_non_null(g);
+    for (int i = 0; i < 200000; i++) {
+        gzprintf(g, "migration_bitmap_sync_end dirty_pages %d\n", i);
+    }
+    gzclose(g);
+    assert_int_equal(hash_sha256_file(gzpath, want, err, sizeof(err)), 0);
+    sha_of(gzpath, (struct trc_options){0}, got, &rc);
+    assert_int_equal(rc, 0);
+    assert_string_equal(got, want);
+    unlink(gzpath);
+    unlink(path);
+
+    /* memory */
+    static const char mem[] = "migrate_set_state new state active\n";
+    struct trc_options o = {.sha256 = true};
+    struct trc_reader *r = trc_reader_new(&o, err, sizeof(err));
+    assert_non_null(r);
+    assert_int_equal(
+        trc_reader_add_mem(r, "m", mem, strlen(mem), err, sizeof(err)), 0);
+    const struct trc_record *rec;
+    while (trc_reader_next_ref(r, &rec, err, sizeof(err)) == 1) {
+    }
+    hash_sha256_hex(mem, strlen(mem), want);
+    assert_string_equal(trc_reader_stats(r)->sha256, want);
+    trc_reader_free(r);
+}
+
+/* A gzip file without its end (no trailer, or cut inside the data): the
+ * data that is there is read, and the truncation is a warning (a
+ * malformed-input message naming the file), fatal under strict. */
+static void test_gzip_truncated(void **state)
+{
+    (void)state;
+    char gzpath[] = "/tmp/trc_gztXXXXXX";
+    int fd = mkstemp(gzpath);
+    assert_true(fd >= 0);
+    gzFile g = gzdopen(fd, "wb");
+    assert_non_null(g);
+    for (int i = 0; i < 11; i++) {
+        gzprintf(g, "migration_bitmap_sync_end dirty_pages %d\n", i);
+    }
+    gzclose(g);
+    FILE *f = fopen(gzpath, "r+b");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    long sz = ftell(f);
+    fclose(f);
+    for (long cut = 4; cut <= 8; cut += 4) { /* length; CRC and length */
+        assert_int_equal(truncate(gzpath, sz - cut), 0);
+        struct run out = read_file(gzpath, TRC_FMT_AUTO);
+        assert_int_equal(out.rc, 0);
+        assert_int_equal(out.n, 11);
+        assert_int_equal(out.st.malformed, 1);
+        free(out.v);
+        struct trc_options o = {.strict = true};
+        char err[256];
+        struct trc_reader *r = trc_reader_new(&o, err, sizeof(err));
+        assert_non_null(r);
+        assert_int_equal(trc_reader_add_file(r, gzpath, err, sizeof(err)), 0);
+        struct trc_record rec;
+        int rc;
+        while ((rc = trc_reader_next(r, &rec, err, sizeof(err))) == 1) {
+        }
+        assert_int_equal(rc, -1);
+        assert_non_null(strstr(err, "truncated"));
+        assert_non_null(strstr(err, gzpath));
+        trc_reader_free(r);
+    }
+    unlink(gzpath);
+}
+
 /* ---- helpers and catalogue ---- */
 
 static void test_pattern_matcher(void **state)
@@ -1113,6 +1238,8 @@ int main(void)
         cmocka_unit_test(test_gzip_stdin_and_files),
         cmocka_unit_test(test_big_file_windows),
         cmocka_unit_test(test_threaded_equals_serial),
+        cmocka_unit_test(test_sha256_as_read),
+        cmocka_unit_test(test_gzip_truncated),
         cmocka_unit_test(test_pattern_matcher),
         cmocka_unit_test(test_iso8601),
         cmocka_unit_test(test_catalogue),

@@ -313,6 +313,9 @@ struct trc_options {
                                 not interpret (no TRC_EVF_TIMELINE) are
                                 counted (stats) but not handed out, and
                                 their arguments are not checked */
+    bool sha256;             /* hash the first input's bytes as they are
+                                read (a gzip file's compressed bytes: the
+                                file's digest) into trc_stats.sha256 */
 };
 
 /* Input statistics (counts are over all inputs so far). */
@@ -345,6 +348,8 @@ struct trc_stats {
     unsigned n_messages; /* malformed reports kept (first max_messages) */
     char **messages;     /* "file:line: reason" */
     unsigned decls;      /* events declared by the trace-events file */
+    char sha256[65];     /* trc_options.sha256: hex SHA-256 of the first
+                            input, once read to its end; "" otherwise */
 };
 
 struct trc_reader;

@@ -40,6 +40,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "base/hash.h"
 #include "traces/trace.h"
 
 /* ---- trace-events-all declarations (trace_events.c) ---- */
@@ -117,6 +118,7 @@ struct trc_pcache {
 };
 
 struct trc_par;
+struct trc_hasher;
 struct trc_input_ops;
 
 struct hmp_state {
@@ -142,7 +144,21 @@ struct trc_reader {
     bool binary; /* simpletrace */
     bool eof;
     int fd;
-    gzFile gz;
+    /* streamed input (SRC_GZ: gzip file, pipe, FIFO, stdin): read() into
+     * zin, inflated (gzip) or copied (plain) into buf */
+    z_stream zs;
+    bool zs_on;         /* inflate initialised */
+    bool gz_plain;      /* not gzip: bytes copied as read */
+    bool gz_end;        /* the last gzip member ended (trailer checked) */
+    bool in_eof;        /* read() returned 0 */
+    unsigned char *zin; /* compressed input buffer */
+    uint64_t in_bytes;  /* bytes read from the fd */
+    /* SHA-256 of the first input as read (opt.sha256), NULL when off */
+    struct hash_sha256 *hash;
+    uint64_t hashed; /* mapped input: file bytes hashed so far */
+    /* a big mapped input is hashed on a thread of its own, overlapped
+     * with parsing (trace_src.c); NULL: hashed as windows are mapped */
+    struct trc_hasher *hasher;
     uint64_t file_size; /* regular files */
     uint64_t win_off;   /* file offset of win[0] (mmap) */
     char *map;          /* mmap window */

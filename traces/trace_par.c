@@ -75,6 +75,10 @@ struct trc_par {
     struct par_chunk *cur; /* consumer */
     unsigned idx;
     uint64_t pos; /* file offset the consumer reached */
+    /* the input's SHA-256 (r->hash, NULL when off) is the producer's until
+     * it is joined: it hashes each window's new bytes as it maps them */
+    struct hash_sha256 *hash;
+    uint64_t hashed;
 };
 
 static void par_win_put(struct trc_par *P, struct par_win *w, bool producer)
@@ -230,6 +234,11 @@ static void *par_main(void *arg)
             break;
         }
         madvise(m, len, MADV_SEQUENTIAL);
+        if (P->hash && P->hashed >= aligned && P->hashed < aligned + len) {
+            hash_sha256_update(P->hash, (const char *)m + (P->hashed - aligned),
+                               (size_t)(aligned + len - P->hashed));
+            P->hashed = aligned + len;
+        }
         struct par_win *w = calloc(1, sizeof(*w));
         if (!w) {
             munmap(m, len);
@@ -328,6 +337,8 @@ static bool par_start(struct trc_reader *r)
     P->r = r;
     P->fd = r->fd;
     P->size = r->file_size;
+    P->hash = r->hash;
+    P->hashed = r->hashed;
     pthread_mutex_init(&P->mu, NULL);
     pthread_cond_init(&P->cv, NULL);
     if (pthread_create(&P->th, NULL, par_main, P) != 0) {
@@ -367,6 +378,7 @@ static void par_stop(struct trc_reader *r)
     pthread_cond_broadcast(&P->cv);
     pthread_mutex_unlock(&P->mu);
     pthread_join(P->th, NULL);
+    r->hashed = P->hashed;
     if (P->cur) {
         par_release_cur(P);
     }
@@ -408,6 +420,8 @@ static int par_next(struct trc_reader *r, struct trc_record *rec,
                 P->skipped = 0;
                 if (failed) {
                     snprintf(err, errlen, "%s: %s", trc_cur_name(r), P->err);
+                } else {
+                    r->eof = true; /* read to its end (the digest) */
                 }
                 pthread_mutex_unlock(&P->mu);
                 return failed ? -1 : 0;

@@ -33,7 +33,7 @@ CFLAGS  += -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(SAN) -I. $(PKG_CFLAGS) \
 LDLIBS  += $(PKG_LIBS) -lm -lpthread
 LDFLAGS += $(SAN)
 
-MODULE_DIRS := base engine devices run policy model traces store plots plan live
+MODULE_DIRS := base engine devices run policy model traces store plots calib plan live
 LIB_SRCS  := $(sort $(wildcard $(addsuffix /*.c,$(MODULE_DIRS))))
 CLI_SRCS  := $(sort $(filter-out cli/main.c,$(wildcard cli/*.c)))
 TEST_SRCS := $(sort $(wildcard tests/test_*.c))
@@ -49,7 +49,7 @@ CLI_LIB   := $(BUILD)/libmigsim-cli.a
 BIN       := $(BUILD)/migsim
 
 .PHONY: all tests deps demo check unit integration asan asan-check bench \
-        install uninstall clean format format-check cppcheck fuzz \
+        man install uninstall clean format format-check cppcheck fuzz \
         fuzz-corpus
 
 all: $(BIN)
@@ -135,17 +135,28 @@ bench: $(BIN)
 fuzz:
 	fuzz/build.sh
 
+# The man page: man/migsim.1.in plus an OPTIONS section generated from the
+# commands' own --help (committed; `make man` after changing an option
+# table, tests/integration/install.sh checks it is current).
+man: $(BIN)
+	scripts/gen-man.sh $(BIN) man/migsim.1.in >man/migsim.1.tmp
+	mv man/migsim.1.tmp man/migsim.1
+
 install: $(BIN)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
-	    $(DESTDIR)$(PREFIX)/share/migsim/scenarios
+	    $(DESTDIR)$(PREFIX)/share/migsim/scenarios \
+	    $(DESTDIR)$(PREFIX)/share/bash-completion/completions
 	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/migsim
 	install -m 0644 man/migsim.1 $(DESTDIR)$(PREFIX)/share/man/man1/migsim.1
+	install -m 0644 completion/migsim.bash \
+	    $(DESTDIR)$(PREFIX)/share/bash-completion/completions/migsim
 	install -m 0644 scenarios/*.json $(DESTDIR)$(PREFIX)/share/migsim/scenarios/
 	install -m 0644 $(BUILD)/guest/guest.bin $(DESTDIR)$(PREFIX)/share/migsim/guest.bin
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/migsim \
-	    $(DESTDIR)$(PREFIX)/share/man/man1/migsim.1
+	    $(DESTDIR)$(PREFIX)/share/man/man1/migsim.1 \
+	    $(DESTDIR)$(PREFIX)/share/bash-completion/completions/migsim
 	rm -rf $(DESTDIR)$(PREFIX)/share/migsim
 
 clean:

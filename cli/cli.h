@@ -33,6 +33,11 @@ int cli_parse_format(const char *s, enum cli_format *f);
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* The exit code for an input file that failed to load: EXIT_IO when path
+ * cannot be opened for reading (missing, no permission: the same code in
+ * every command), else EXIT_DATA (its content is bad).  "-" is stdin. */
+int cli_input_rc(const char *path);
+
 /* Shared footer for --help texts. */
 void cli_print_exit_codes(FILE *f);
 
@@ -42,8 +47,18 @@ const char *cli_command_line(void);
 /* Save argv as the command line (main() does, before dispatching). */
 void cli_set_command_line(int argc, char **argv);
 
+struct scn_doc;
+/* --calibration FILE of plan, sweep: the scenario's "calibration" key
+ * set to FILE's absolute path (0; -1 with a message in err). */
+int cli_set_calibration(struct scn_doc *d, const char *path, char *err,
+                        size_t errlen);
+/* FILE as an absolute path into out (0; -1 with a message). */
+int cli_abs_path(const char *path, char *out, size_t len, char *err,
+                 size_t errlen);
+
 int cmd_simulate(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
+int cmd_calibrate(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
 int cmd_policies(int argc, char **argv);
 int cmd_probe_vfio(int argc, char **argv);

@@ -9,7 +9,9 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -30,8 +32,9 @@
 static void usage_top(FILE *f)
 {
     fprintf(f, "Usage: migsim lab run [options]\n"
-               "       migsim lab validate [options]\n\n"
-               "Real QEMU migrations on this machine: two QEMUs (TCG, "
+               "       migsim lab validate [options]\n"
+               "       migsim lab qemus\n\n"
+               "Real QEMU migrations on this machine: two QEMUs (TCG or KVM, "
                "-machine pc) on\nloopback booting migsim's own test guest, "
                "which writes one byte per 4 KiB\npage over a working set at "
                "a known rate.  'run' migrates once and records\nthe run; "
@@ -119,6 +122,32 @@ static int opt_pause(const char *arg, void *ctx, char *err, size_t errlen)
     return 0;
 }
 
+static int opt_smp(const char *arg, void *ctx, char *err, size_t errlen)
+{
+    char *end;
+    unsigned long v = strtoul(arg, &end, 10);
+    if (*end || v == 0 || v > 64) {
+        err_set(err, errlen, "a count from 1 to 64");
+        return -1;
+    }
+    *(unsigned *)ctx = (unsigned)v;
+    return 0;
+}
+
+static int opt_ring(const char *arg, void *ctx, char *err, size_t errlen)
+{
+    char *end;
+    unsigned long v = strtoul(arg, &end, 10);
+    if (*end || v < 1024 || v > 65536 || (v & (v - 1))) {
+        err_set(err, errlen,
+                "a power of 2 from 1024 to 65536 (KVM's limit "
+                "here)");
+        return -1;
+    }
+    *(uint32_t *)ctx = (uint32_t)v;
+    return 0;
+}
+
 static int opt_cap(const char *arg, void *ctx, char *err, size_t errlen)
 {
     struct lab_cfg *c = ctx;
@@ -200,8 +229,20 @@ struct common {
 };
 
 #define COMMON_OPTS(c)                                                         \
-    OPT("qemu", 'q', CLI_STR, &(c)->cfg.qemu, "BIN",                           \
-        "QEMU binary (default $MIGSIM_QEMU or qemu-system-x86_64)"),           \
+    OPT("qemu", 0, CLI_STR, &(c)->cfg.qemu, "VERSION|BIN",                     \
+        "QEMU: a name or version 'migsim lab qemus' lists\n"                   \
+        "(system, 10.0, 7.2 ...) or a binary (default\n"                       \
+        "$MIGSIM_QEMU or qemu-system-x86_64)"),                                \
+        OPT("accel", 0, CLI_STR, &(c)->cfg.accel, "kvm|tcg|auto",              \
+            "accelerator (default tcg; auto: KVM when /dev/kvm\n"              \
+            "is usable, said in the output)"),                                 \
+        OPT("cpu", 0, CLI_STR, &(c)->cfg.cpu, "MODEL",                         \
+            "-cpu MODEL (default QEMU's; -cpu host aborts here:\n"             \
+            "use host,-arch-capabilities)"),                                   \
+        CALL("smp", "N", opt_smp, &(c)->cfg.smp, "vCPUs (default 1)"),         \
+        CALL("dirty-ring", "N", opt_ring, &(c)->cfg.dirty_ring,                \
+             "KVM dirty ring of N entries (power of 2, 1024-65536;\n"          \
+             "dirty-limit needs it)"),                                         \
         OPT("guest", 0, CLI_STR, &(c)->cfg.guest, "FILE",                      \
             "guest image (default: next to the binary, guest/guest.bin)"),     \
         OPT("boot-timeout", 0, CLI_TIME, &(c)->cfg.boot_timeout_ns, "T",       \
@@ -249,6 +290,11 @@ static int parse_common(const struct cli_spec *spec, int argc, char **argv,
     }
     if (c->fmt == CLI_FMT_CSV) {
         cli_error("--format: table or json");
+        return EXIT_USAGE;
+    }
+    if (c->cfg.accel && strcmp(c->cfg.accel, "kvm") != 0 &&
+        strcmp(c->cfg.accel, "tcg") != 0 && strcmp(c->cfg.accel, "auto") != 0) {
+        cli_error("--accel: kvm, tcg or auto");
         return EXIT_USAGE;
     }
     if (c->cfg.ram_bytes % ((uint64_t)1 << 20) || c->cfg.ram_bytes == 0) {
@@ -308,6 +354,17 @@ static json_t *lab_json(const struct lab_result *r)
                   (json_int_t)r->trace_pending, "zero_fraction",
                   r->zero_fraction, "scenario", sc ? sc : json_null(), "trace",
                   r->trace_path, "workdir", r->workdir));
+    json_t *lab = json_object_get(o, "lab");
+    json_object_set_new(lab, "accel", json_string(r->accel));
+    json_object_set_new(lab, "accel_note", json_string(r->accel_note));
+    json_object_set_new(lab, "qemu_binary", json_string(r->qemu_bin));
+    json_object_set_new(lab, "trace_exact",
+                        json_integer((json_int_t)r->trace_exact));
+    json_object_set_new(lab, "trace_events",
+                        json_integer((json_int_t)r->trace_events));
+    json_object_set_new(lab, "postcopy_started",
+                        json_boolean(r->postcopy_started));
+    json_object_set_new(lab, "continued", json_boolean(r->continued));
     return o;
 }
 
@@ -320,6 +377,12 @@ static void warn_cb(const char *msg)
  * the store cannot be opened. */
 static int start(struct common *c, struct db **db)
 {
+    *db = NULL;
+    /* a missing input file is exit 4 in every command (cli_input_rc) */
+    if (c->cfg.guest && access(c->cfg.guest, R_OK) != 0) {
+        cli_error("guest image %s: %s", c->cfg.guest, strerror(errno));
+        return -1;
+    }
     live_signals_install();
     c->lo.stop = &live_stop_signal;
     c->lo.progress = c->quiet ? NULL : stderr;
@@ -375,10 +438,14 @@ static int run_opts(int argc, char **argv, struct common *c)
             "cancel the migration after T (outcome timeout;\n"
             "default 120s)",
             ZERO_OK),
-        OPT("policy", 'p', CLI_STR, &c->lo.policy, "SPEC",
-            "run a policy over the migration (see 'migsim policies')"),
+        OPT("policy", 'p', CLI_CALL, NULL, "SPEC",
+            "run a policy over the migration (see 'migsim policies')",
+            .fn = cli_policy_fn, .ctx = &c->lo.policy),
         OPT("apply", 0, CLI_FLAG, &c->lo.apply, NULL,
             "carry out the policy's changes (default: advise)"),
+        OPT("postcopy-after", 0, CLI_TIME, &g->postcopy_after_ns, "T",
+            "migrate-start-postcopy T after migrate (needs\n"
+            "--capability postcopy-ram)"),
         OPT("trace", 0, CLI_STR, &g->trace_path, "FILE",
             "keep the source's trace log in FILE (default: a\n"
             "temporary file, read and removed)"),
@@ -428,10 +495,13 @@ static void print_run(const struct common *c, const struct lab_result *r)
            "migration (asked %.2f MiB/s)\n",
            r->guest_rate_bps / 1048576.0, r->mig_rate_bps / 1048576.0,
            (double)c->cfg.dirty_rate_bps / 1048576.0);
+    printf("accelerator       %s\n", r->accel_note);
     if (r->trace_read) {
         printf("trace             %" PRIu64 " syncs, %.3f ms in syncs, "
-               "%" PRIu64 " pending queries%s%s\n",
+               "%" PRIu64 " pending queries (estimate), %" PRIu64
+               " exact, %u events enabled%s%s\n",
                r->trace_syncs, (double)r->trace_sync_ns / 1e6, r->trace_pending,
+               r->trace_exact, r->trace_events,
                r->trace_path[0] ? ", kept in " : "", r->trace_path);
     }
     if (r->dest_checked) {
@@ -486,6 +556,75 @@ static int lab_cmd_run(int argc, char **argv)
 
 static int lab_cmd_validate(int argc, char **argv);
 
+/* ---- qemus -------------------------------------------------------------- */
+
+static const char qemus_usage[] =
+    "Usage: migsim lab qemus [--format json]\n\n"
+    "List the QEMUs 'lab' and 'live' can use with --qemu NAME: the system "
+    "one\n(qemu-system-x86_64 on PATH), the project's 10.0 "
+    "($MIGSIM_QEMU10_PREFIX or\n/opt/migsim/qemu-10.0, installed by "
+    "scripts/qemu10.sh) and every\nMIGSIM_QEMU_<X>_<Y>=BINARY, each "
+    "started once (paused, no guest) to read its\nversion "
+    "(query-version) and whether KVM works with it (query-kvm, when\n"
+    "/dev/kvm is usable).\n\n";
+
+static int lab_cmd_qemus(int argc, char **argv)
+{
+    enum cli_format fmt = CLI_FMT_TABLE;
+    const struct cli_opt opts[] = {
+        OPT("format", 'f', CLI_FORMAT, &fmt, "FMT", "table (default) or json"),
+    };
+    const struct cli_spec spec = {
+        "lab qemus", qemus_usage, NULL,
+        opts,        1,           "\nExit status 5: no QEMU found.\n"};
+    int argi;
+    int rc = cli_parse(&spec, argc, argv, &argi);
+    if (rc >= 0) {
+        return rc;
+    }
+    if (argi < argc) {
+        cli_error("unexpected argument '%s'", argv[argi]);
+        return EXIT_USAGE;
+    }
+    struct lab_qemu q[16];
+    size_t n = lab_qemus(q, 16);
+    char why[160];
+    bool kvm = lab_kvm_usable(why, sizeof(why));
+    json_t *arr = json_array();
+    if (fmt != CLI_FMT_JSON) {
+        printf("%-8s %-9s %-4s %-s\n", "NAME", "VERSION", "KVM", "BINARY");
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct lab_qemu_info info;
+        char err[512] = "";
+        int pr = lab_qemu_probe(q[i].path, kvm, &info, err, sizeof(err));
+        const char *k = pr ? "?" : info.kvm_enabled ? "yes" : "no";
+        if (fmt == CLI_FMT_JSON) {
+            json_array_append_new(
+                arr, json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:s}", "name",
+                               q[i].name, "binary", q[i].path, "origin",
+                               q[i].origin, "version", pr ? "" : info.version,
+                               "package", pr ? "" : info.package, "kvm",
+                               pr == 0 && info.kvm_enabled, "error", err));
+        } else {
+            printf("%-8s %-9s %-4s %s (%s)%s%s\n", q[i].name,
+                   pr ? "?" : info.version, k, q[i].path, q[i].origin,
+                   pr ? ": " : "", pr ? err : "");
+        }
+    }
+    if (fmt == CLI_FMT_JSON) {
+        json_t *o = json_pack("{s:o, s:b, s:s}", "qemus", arr, "kvm_usable",
+                              kvm, "kvm_note", why);
+        json_dumpf(o, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+        fputc('\n', stdout);
+        json_decref(o);
+    } else {
+        json_decref(arr);
+        printf("KVM: %s\n", why);
+    }
+    return n ? EXIT_OK : EXIT_EXTERNAL;
+}
+
 int cmd_lab(int argc, char **argv)
 {
     if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
@@ -499,7 +638,10 @@ int cmd_lab(int argc, char **argv)
     if (strcmp(argv[1], "validate") == 0) {
         return lab_cmd_validate(argc - 1, argv + 1);
     }
-    cli_error("lab: unknown subcommand '%s' (run or validate)", argv[1]);
+    if (strcmp(argv[1], "qemus") == 0) {
+        return lab_cmd_qemus(argc - 1, argv + 1);
+    }
+    cli_error("lab: unknown subcommand '%s' (run, validate or qemus)", argv[1]);
     return EXIT_USAGE;
 }
 
@@ -524,6 +666,9 @@ static int validate_opts(int argc, char **argv, struct common *c,
             "per run (default 30s)", ZERO_OK),
         OPT("no-calibrate", 0, CLI_FLAG, &no_cal, NULL,
             "use the scenario default link bandwidth"),
+        OPT("calibrate", 0, CLI_FLAG, &v->fit_half, NULL,
+            "fit a calibration ('migsim calibrate') on half the\n"
+            "grid, simulate the other half with it; both tables"),
         OPT("markdown", 0, CLI_STR, md, "FILE",
             "also write the table as Markdown"),
         COMMON_OPTS(c),
@@ -600,6 +745,9 @@ static int lab_cmd_validate(int argc, char **argv)
     } else {
         putchar('\n');
         lab_validate_print(stdout, &r, false);
+        if (v.fit_half && r.fit_rows) {
+            lab_fit_print(stdout, &r);
+        }
     }
     if (md) {
         FILE *f = fopen(md, "w");

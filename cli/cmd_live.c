@@ -13,6 +13,7 @@
 
 #include "cli/cli.h"
 #include "cli/opts.h"
+#include "live/lab.h"
 #include "live/live.h"
 #include "live/qmp.h"
 #include "base/units.h"
@@ -53,6 +54,7 @@ static const char after_text[] =
 struct live_args {
     struct live_opts o;
     const char *addr, *db_file;
+    const char *qemu, *accel; /* expected (live starts nothing) */
     bool no_db, quiet;
     enum cli_format fmt;
 };
@@ -70,9 +72,17 @@ static int parse_args(int argc, char **argv, struct live_args *a)
     const struct cli_opt opts[] = {
         OPT("qmp", 0, CLI_STR, &a->addr, "ADDR",
             "QMP socket: PATH, unix:PATH, tcp:HOST:PORT or HOST:PORT"),
-        OPT("policy", 'p', CLI_STR, &a->o.policy, "SPEC",
+        OPT("qemu", 0, CLI_STR, &a->qemu, "VERSION|BIN",
+            "the QEMU expected at the socket: a version (10.0,\n"
+            "7.2.22), a name 'migsim lab qemus' lists or a binary\n"
+            "(its --version); a different QEMU is refused (exit 5)"),
+        OPT("accel", 0, CLI_STR, &a->accel, "kvm|tcg|auto",
+            "the accelerator expected (query-kvm); auto (default):\n"
+            "record whichever it is"),
+        OPT("policy", 'p', CLI_CALL, NULL, "SPEC",
             "policy spec (see 'migsim policies'), e.g.\n"
-            "nova-steps:downtime=2000ms,steps=4,delay=1s"),
+            "nova-steps:downtime=2000ms,steps=4,delay=1s",
+            .fn = cli_policy_fn, .ctx = &a->o.policy),
         OPT("apply", 0, CLI_FLAG, &a->o.apply, NULL,
             "carry out the policy's changes (and turn the events\n"
             "capability on if no migration runs yet)"),
@@ -125,7 +135,55 @@ static int parse_args(int argc, char **argv, struct live_args *a)
         cli_error("--apply needs --policy");
         return EXIT_USAGE;
     }
+    if (a->accel && strcmp(a->accel, "kvm") != 0 &&
+        strcmp(a->accel, "tcg") != 0 && strcmp(a->accel, "auto") != 0) {
+        cli_error("--accel: kvm, tcg or auto");
+        return EXIT_USAGE;
+    }
     return -1;
+}
+
+/* --qemu and --accel against what QMP reports; the accelerator is recorded
+ * in s->accel either way.  0 or the exit code. */
+static int check_qemu(const struct live_args *a, struct qmp_conn *q,
+                      struct live_session *s)
+{
+    char err[1024];
+    json_t *ret = NULL;
+    if (qmp_execute(q, "query-kvm", NULL, a->o.cmd_timeout_ns, &ret, err,
+                    sizeof(err)) == QMP_OK) {
+        snprintf(s->accel, sizeof(s->accel), "%s",
+                 json_is_true(json_object_get(ret, "enabled")) ? "kvm" : "tcg");
+        json_decref(ret);
+    }
+    if (a->accel && strcmp(a->accel, "auto") != 0 &&
+        strcmp(a->accel, s->accel) != 0) {
+        cli_error("--accel %s: the QEMU at %s runs %s (query-kvm)", a->accel,
+                  a->addr, s->accel[0] ? s->accel : "an unknown accelerator");
+        return EXIT_EXTERNAL;
+    }
+    if (!a->qemu) {
+        return 0;
+    }
+    char want[64];
+    if (lab_is_version(a->qemu)) {
+        snprintf(want, sizeof(want), "%s", a->qemu);
+    } else {
+        char bin[4096];
+        if (lab_qemu_resolve(a->qemu, bin, sizeof(bin), err, sizeof(err)) ||
+            lab_qemu_release(bin, want, sizeof(want), err, sizeof(err))) {
+            cli_error("--qemu %s: %s", a->qemu, err);
+            return EXIT_EXTERNAL;
+        }
+    }
+    const char *got = qmp_version(q);
+    size_t n = strlen(want);
+    if (strncmp(got, want, n) != 0 || (got[n] != '\0' && got[n] != '.')) {
+        cli_error("--qemu %s: the QEMU at %s is %s, not %s", a->qemu, a->addr,
+                  got, want);
+        return EXIT_EXTERNAL;
+    }
+    return 0;
 }
 
 static int exit_for(const struct live_session *s)
@@ -227,10 +285,13 @@ int cmd_live(int argc, char **argv)
         if (ir != 0) {
             cli_error("%s", err);
             rc = ir == LIVE_E_POLICY ? EXIT_USAGE : EXIT_IO;
+        } else if ((rc = check_qemu(&a, q, &s)) != 0) {
+            /* a different QEMU or accelerator than asked */
         } else {
             if (!a.quiet) {
-                fprintf(stderr, "attached to %s (QEMU %s)%s%s%s\n", a.addr,
-                        qmp_version(q), o->policy ? ", policy " : "",
+                fprintf(stderr, "attached to %s (QEMU %s, %s)%s%s%s\n", a.addr,
+                        qmp_version(q), s.accel[0] ? s.accel : "accel ?",
+                        o->policy ? ", policy " : "",
                         o->policy ? o->policy : "",
                         o->policy ? (o->apply ? " (applied)" : " (advice only)")
                                   : "");

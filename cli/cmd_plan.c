@@ -209,7 +209,8 @@ static int64_t save_answer(const struct scn_doc *base,
 
 /* The scenario rebuilt from a trace's derived inputs. */
 static struct scn_doc *doc_from_trace(const char *path, const char *src,
-                                      char *err, size_t errlen)
+                                      struct plan_basis *basis, char *err,
+                                      size_t errlen)
 {
     struct trc_replay_options ro;
     memset(&ro, 0, sizeof(ro));
@@ -219,6 +220,14 @@ static struct scn_doc *doc_from_trace(const char *path, const char *src,
         return NULL;
     }
     const struct trc_derived_inputs *di = &rep.inputs;
+    basis->from_trace = true;
+    snprintf(basis->source, sizeof(basis->source), "trace %.490s", path);
+    snprintf(basis->verdict, sizeof(basis->verdict), "%s",
+             trc_verdict_name(rep.diag.verdict));
+    basis->inconclusive = rep.diag.verdict == TRC_VERDICT_INCONCLUSIVE;
+    basis->achieved_bps = di->bandwidth_bps;
+    /* PLAN_FIT_HOOK: when replay has the calibration fit (fit.ok), set
+     * basis->fit_checked = true, basis->fit_ok = fit.ok and a note here. */
     char b[32];
     fprintf(stderr,
             "migsim: plan: trace-derived inputs of %s: QEMU %s (%s); "
@@ -258,11 +267,13 @@ struct plan_args {
     const char *sets[MAX_SETS];
     unsigned n_sets;
     const char *qemu, *ram_mode, *run_sel, *trace, *plot, *frontier;
-    const char *db_path;
+    const char *db_path, *calibration;
     const char *scenario; /* the positional argument */
     int64_t max_total, max_down, at_limit;
     unsigned seeds, jobs;
     enum cli_format fmt;
+    double safety;
+    enum plan_layer layer;
 };
 
 /* One cli_opt: name, short key, kind, destination, argument name, help;
@@ -280,6 +291,31 @@ static int opt_ram_mode(const char *arg, void *ctx, char *err, size_t errlen)
         return -1;
     }
     *(const char **)ctx = arg;
+    return 0;
+}
+
+static int opt_for(const char *arg, void *ctx, char *err, size_t errlen)
+{
+    if (plan_layer_parse(arg, ctx) != 0) {
+        err_set(err, errlen,
+                "unknown layer '%s' (qemu, libvirt, nova, kubevirt or "
+                "proxmox)",
+                arg);
+        return -1;
+    }
+    return 0;
+}
+
+static int opt_safety(const char *arg, void *ctx, char *err, size_t errlen)
+{
+    char *end;
+    double v = strtod(arg, &end);
+    if (end == arg || *end || !(v >= 1.0 && v <= PLAN_MAX_SAFETY)) {
+        err_set(err, errlen, "'%s' is not a factor in [1, %.0f]", arg,
+                PLAN_MAX_SAFETY);
+        return -1;
+    }
+    *(double *)ctx = v;
     return 0;
 }
 
@@ -313,6 +349,8 @@ static int parse_args(int argc, char **argv, struct plan_args *a)
     a->max_total = 600 * SIM_S;
     a->max_down = SIM_S;
     a->fmt = CLI_FMT_TABLE;
+    a->safety = PLAN_DEFAULT_SAFETY;
+    a->layer = PLAN_FOR_QEMU;
     unsigned n_pol = 0;
     char qemu_help[200], db_help[400];
     snprintf(qemu_help, sizeof(qemu_help), "override the QEMU version (%s)",
@@ -324,8 +362,9 @@ static int parse_args(int argc, char **argv, struct plan_args *a)
              "there (default for --run: $MIGSIM_DB or %s)",
              DB_DEFAULT_PATH);
     const struct cli_opt opts[] = {
-        OPT("run", 0, CLI_STR, &a->run_sel, "ID",
-            "the scenario of a stored simulated run (see --db)"),
+        OPT("run", 0, CLI_STR, &a->run_sel, "RUN",
+            "the scenario of a stored simulated run (see --db):\n"
+            "an id or 'last'"),
         OPT("trace", 0, CLI_STR, &a->trace, "FILE",
             "a QEMU trace or query-migrate record: plan on the\n"
             "scenario rebuilt from its trace-derived inputs (as\n"
@@ -334,7 +373,7 @@ static int parse_args(int argc, char **argv, struct plan_args *a)
             "total-time budget (default 10min)"),
         OPT("max-downtime", 0, CLI_TIME, &a->max_down, "TIME",
             "downtime budget (default 1s)"),
-        OPT("policy", 'p', CLI_LIST, a->policies, "SPEC",
+        OPT("policy", 'p', CLI_POLICY, a->policies, "SPEC",
             "policy to plan for (repeatable; the first is the one\n"
             "asked about).  Default: qemu, plus auto-converge\n"
             "(guest dirties memory) and avail-switchover-bandwidth:\n"
@@ -354,7 +393,10 @@ static int parse_args(int argc, char **argv, struct plan_args *a)
         OPT("set", 's', CLI_LIST, a->sets, "KEY=VALUE",
             "override a scenario key (repeatable)", .count = &a->n_sets,
             .cap = MAX_SETS),
-        OPT("qemu", 'q', CLI_STR, &a->qemu, "VERSION", qemu_help),
+        OPT("qemu", 0, CLI_QEMU, &a->qemu, "VERSION", qemu_help),
+        OPT("calibration", 0, CLI_STR, &a->calibration, "FILE",
+            "constants from 'migsim calibrate' (scenario keys\n"
+            "override them)"),
         {.name = "ram-mode",
          .kind = CLI_CALL,
          .arg = "MODE",
@@ -362,6 +404,21 @@ static int parse_args(int argc, char **argv, struct plan_args *a)
          .ctx = &a->ram_mode,
          .help = "page or aggregate (default aggregate unless the\n"
                  "scenario sets sim.ram_mode)"},
+        {.name = "for",
+         .kind = CLI_CALL,
+         .arg = "LAYER",
+         .fn = opt_for,
+         .ctx = &a->layer,
+         .help = "advice for qemu (QMP, default), libvirt (virsh),\n"
+                 "nova (nova.conf [libvirt]), kubevirt (MigrationPolicy)\n"
+                 "or proxmox (qm set); all of them are in the JSON"},
+        {.name = "safety-factor",
+         .kind = CLI_CALL,
+         .arg = "X",
+         .fn = opt_safety,
+         .ctx = &a->safety,
+         .help = "advise X times the smallest converging value\n"
+                 "(default 1.25; 1 = no margin)"},
         OPT("format", 'f', CLI_FORMAT, &a->fmt, "FMT",
             "table (default) or json"),
         OPT("plot", 0, CLI_STR, &a->plot, "FILE",
@@ -384,16 +441,10 @@ static int parse_args(int argc, char **argv, struct plan_args *a)
 
 /* The scenario of stored run --run ID; NULL with *rc and a message. */
 static struct scn_doc *doc_from_run(const struct plan_args *a, char *source,
-                                    size_t srclen, int *rc)
+                                    size_t srclen, struct plan_basis *basis,
+                                    int *rc)
 {
     char err[512];
-    char *end;
-    long long id = strtoll(a->run_sel, &end, 10);
-    if (*end || id <= 0) {
-        cli_error("--run: expected a run id, not '%s'", a->run_sel);
-        *rc = EXIT_USAGE;
-        return NULL;
-    }
     const char *path = a->db_path ? a->db_path : getenv("MIGSIM_DB");
     if (!path || !*path) {
         path = DB_DEFAULT_PATH;
@@ -404,9 +455,27 @@ static struct scn_doc *doc_from_run(const struct plan_args *a, char *source,
         *rc = EXIT_IO;
         return NULL;
     }
+    /* a run selector as every command takes them: ID, 'last', A-B of one */
+    char *sel[1] = {(char *)a->run_sel};
+    int64_t *ids = NULL;
+    size_t nids = 0;
+    int r = db_select_runs(db, sel, 1, &ids, &nids, err, sizeof(err));
+    long long id = r == 0 && nids == 1 ? (long long)ids[0] : 0;
+    free(ids);
+    if (r != 0 || nids != 1) {
+        if (r == 0) {
+            snprintf(err, sizeof(err), "--run %s: selects %zu runs, not one",
+                     a->run_sel, nids);
+        }
+        cli_error("%s", err);
+        db_close(db);
+        /* no such run: 3, as before; a bad or multiple selector: 2 */
+        *rc = r == DB_ERR_NOTFOUND ? EXIT_DATA : EXIT_USAGE;
+        return NULL;
+    }
     struct db_run_meta m;
     struct run_result rr;
-    int r = db_run_load(db, id, &m, &rr, err, sizeof(err));
+    r = db_run_load(db, id, &m, &rr, err, sizeof(err));
     db_close(db);
     if (r) {
         cli_error("%s", err);
@@ -415,10 +484,12 @@ static struct scn_doc *doc_from_run(const struct plan_args *a, char *source,
     }
     snprintf(source, srclen, "%s run #%lld", path, id);
     struct scn_doc *doc = NULL;
+    int fail_rc = EXIT_DATA;
     if (m.scenario_json) {
         doc = scn_doc_parse(m.scenario_json, source, err, sizeof(err));
     } else if (m.kind == DB_KIND_REPLAY && m.source_path[0]) {
-        doc = doc_from_trace(m.source_path, source, err, sizeof(err));
+        doc = doc_from_trace(m.source_path, source, basis, err, sizeof(err));
+        fail_rc = doc ? EXIT_DATA : cli_input_rc(m.source_path);
     } else {
         snprintf(err, sizeof(err),
                  "run #%lld (%s) holds no scenario and no trace file to "
@@ -429,7 +500,7 @@ static struct scn_doc *doc_from_run(const struct plan_args *a, char *source,
     run_result_free(&rr);
     if (!doc) {
         cli_error("%s", err);
-        *rc = EXIT_DATA;
+        *rc = fail_rc;
     }
     return doc;
 }
@@ -437,26 +508,27 @@ static struct scn_doc *doc_from_run(const struct plan_args *a, char *source,
 /* The input scenario (file, --run or --trace) with --set, --qemu and
  * --ram-mode applied; NULL with *rc and a message. */
 static struct scn_doc *load_input(const struct plan_args *a, char *source,
-                                  size_t srclen, int *rc)
+                                  size_t srclen, struct plan_basis *basis,
+                                  int *rc)
 {
     char err[512];
     struct scn_doc *doc;
     if (a->run_sel) {
-        doc = doc_from_run(a, source, srclen, rc);
+        doc = doc_from_run(a, source, srclen, basis, rc);
         if (!doc) {
             return NULL;
         }
     } else {
         if (a->trace) {
             snprintf(source, srclen, "trace %s", a->trace);
-            doc = doc_from_trace(a->trace, source, err, sizeof(err));
+            doc = doc_from_trace(a->trace, source, basis, err, sizeof(err));
         } else {
             snprintf(source, srclen, "%s", a->scenario);
             doc = scn_doc_load(a->scenario, err, sizeof(err));
         }
         if (!doc) {
             cli_error("%s", err);
-            *rc = EXIT_DATA;
+            *rc = cli_input_rc(a->trace ? a->trace : a->scenario);
             return NULL;
         }
     }
@@ -468,6 +540,11 @@ static struct scn_doc *load_input(const struct plan_args *a, char *source,
         }
     }
     if (*rc == EXIT_OK && a->qemu && set_str(doc, "qemu", a->qemu)) {
+        *rc = EXIT_USAGE;
+    }
+    if (*rc == EXIT_OK && a->calibration &&
+        cli_set_calibration(doc, a->calibration, err, sizeof(err))) {
+        cli_error("%s", err);
         *rc = EXIT_USAGE;
     }
     if (*rc == EXIT_OK && a->ram_mode &&
@@ -547,9 +624,14 @@ int cmd_plan(int argc, char **argv)
     }
     char source[1000], err[512];
     int rc;
-    struct scn_doc *doc = load_input(&a, source, sizeof(source), &rc);
+    struct plan_basis basis;
+    memset(&basis, 0, sizeof(basis));
+    struct scn_doc *doc = load_input(&a, source, sizeof(source), &basis, &rc);
     if (!doc) {
         return rc;
+    }
+    if (!basis.source[0]) {
+        snprintf(basis.source, sizeof(basis.source), "%.500s", source);
     }
     int64_t *fr = NULL;
     size_t nfr = 0;
@@ -575,6 +657,9 @@ int cmd_plan(int argc, char **argv)
             .frontier_ns = fr,
             .n_frontier = nfr,
             .page_mode = a.ram_mode && strcmp(a.ram_mode, "page") == 0,
+            .safety = a.safety,
+            .layer = a.layer,
+            .basis = &basis,
         };
         if (plan_run(&cfg, &res, err, sizeof(err))) {
             cli_error("%s: %s", source, err);

@@ -60,7 +60,8 @@ struct replay_args {
     struct trc_session_options so;
     const char *policies[TRC_MAX_POLICIES];
     unsigned n_pol;
-    const char *series_path, *scen_path, *plot_dir, *db_path;
+    const char *series_path, *scen_path, *plot_dir, *db_path, *calibration;
+    char calibration_abs[4096];
     bool no_db, quiet;
     enum cli_format fmt;
 };
@@ -99,7 +100,7 @@ static int opt_downtime_limit(const char *arg, void *ctx, char *err,
                               size_t errlen)
 {
     struct tl_options *o = ctx;
-    if (units_parse_time(arg, 1000000, &o->downtime_limit_ns, err, errlen)) {
+    if (units_parse_time(arg, 0, &o->downtime_limit_ns, err, errlen)) {
         return -1;
     }
     if (o->downtime_limit_ns <= 0) {
@@ -113,8 +114,9 @@ static int opt_qemu(const char *arg, void *ctx, char *err, size_t errlen)
 {
     struct tl_options *o = ctx;
     unsigned v;
-    if (scn_qemu_from_name(arg, &v)) {
-        snprintf(err, errlen, "'%s' is not one of %s", arg, scn_qemu_list());
+    const char *model;
+    if (cli_check_qemu(arg, &model, err, errlen) ||
+        scn_qemu_from_name(model, &v)) {
         return -1;
     }
     o->qemu = v;
@@ -175,7 +177,7 @@ static int parse_args(int argc, char **argv, struct replay_args *a, int *argi)
             "the first malformed line is fatal (exit 3)"),
         {.name = "policy",
          .key = 'p',
-         .kind = CLI_LIST,
+         .kind = CLI_POLICY,
          .dst = a->policies,
          .arg = "SPEC",
          .count = &a->n_pol,
@@ -203,6 +205,9 @@ static int parse_args(int argc, char **argv, struct replay_args *a, int *argi)
                  TL_DEFAULT_SAMPLES) "; longer traces\n"
                                      "are decimated, statistics use every "
                                      "iteration)"),
+        OPT("calibration", 0, CLI_STR, &a->calibration, "FILE",
+            "constants from 'migsim calibrate' for what the trace\n"
+            "does not show (the trace-derived inputs override them)"),
         OPT("db", 0, CLI_STR, &a->db_path, "FILE",
             "store the replay (and --policy runs) in FILE\n"
             "(default $MIGSIM_DB or ./" DB_DEFAULT_PATH ")"),
@@ -514,13 +519,16 @@ static int finish(const struct replay_args *a, const struct trc_session *s)
     struct db_run_meta metas[TRC_MAX_POLICIES + 2];
     memset(metas, 0, sizeof(metas));
     bool stored = false;
+    /* the qemu re-run of the fit is stored and drawn only when policies
+     * were asked for (one replay, one stored run otherwise) */
+    unsigned n_cf = a->n_pol ? s->n_cf : 0;
     if (rc == EXIT_OK && !a->no_db) {
         rc = store(a->db_path && *a->db_path ? a->db_path : DB_DEFAULT_PATH,
-                   &s->r, s->cf, s->n_cf, &run_id, metas);
+                   &s->r, s->cf, n_cf, &run_id, metas);
         stored = rc == EXIT_OK;
     }
     if (rc == EXIT_OK && a->plot_dir) {
-        rc = draw(a->plot_dir, &s->r, s->cf, s->n_cf, metas, stored);
+        rc = draw(a->plot_dir, &s->r, s->cf, n_cf, metas, stored);
     }
     if (rc == EXIT_OK) {
         rc = print_result(a, s, run_id);
@@ -554,6 +562,15 @@ int cmd_replay(int argc, char **argv)
     a.so.n_files = (unsigned)nf;
     a.so.policies = a.policies;
     a.so.n_policies = a.n_pol;
+    if (a.calibration) {
+        char err[600];
+        if (cli_abs_path(a.calibration, a.calibration_abs,
+                         sizeof(a.calibration_abs), err, sizeof(err)) < 0) {
+            cli_error("--calibration %s", err);
+            return EXIT_IO;
+        }
+        a.so.calibration = a.calibration_abs;
+    }
     a.so.replay.progress = progress_cb;
     a.so.replay.progress_ctx = &prog;
     /* arguments of events the timeline does not read are not checked,

@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "base/csv.h"
+#include "base/term.h"
 #include "cli/cli.h"
 #include "cli/opts.h"
 #include "run/fields.h"
@@ -40,18 +41,6 @@ static const char usage_text[] =
     "new\n"
     "                         ids, skipping runs already there\n"
     "\n";
-
-static int parse_run_id(const char *s, int64_t *id)
-{
-    char *end;
-    long long v = strtoll(s, &end, 10);
-    if (!*s || *end || v <= 0) {
-        cli_error("'%s' is not a run id", s);
-        return -1;
-    }
-    *id = v;
-    return 0;
-}
 
 /* Exit code for a store error return. */
 static int rc_exit(int rc)
@@ -118,6 +107,8 @@ static int do_list(struct db *db, enum cli_format fmt)
                                 json_string(run_outcome_name(s->outcome)));
             if (s->have_metrics) {
                 json_object_set_new(o, "total_ns", json_integer(s->total_ns));
+                json_object_set_new(o, "total_ms",
+                                    json_real((double)s->total_ns / 1e6));
                 json_object_set_new(o, "downtime_ns",
                                     s->outcome == RUN_CONVERGED
                                         ? json_integer(s->downtime_ns)
@@ -262,9 +253,9 @@ static int do_show(struct db *db, int64_t id, enum cli_format fmt)
             printf("Devices\n");
             for (unsigned d = 0; d < r.m.n_devices; d++) {
                 const struct run_device_result *dv = &r.m.devices[d];
-                char a[32], b[32], c[32], e[32];
+                char a[32], b[32], c[32], e[32], nm[256];
                 printf("  %-20s precopy %s, stop-copy %s, save %s, load %s\n",
-                       dv->name,
+                       term_safe(dv->name, nm, sizeof(nm)),
                        run_format_value(RUN_U_BYTES, (double)dv->precopy_bytes,
                                         a, sizeof(a)),
                        run_format_value(RUN_U_BYTES,
@@ -492,21 +483,57 @@ static int do_merge(const char *out, char **args, int nargs)
     return EXIT_OK;
 }
 
+/* Run selectors (ID, A-B, 'all', 'last': db_select_runs, as plot and
+ * report take them) to ids; EXIT_OK or the exit code (message printed).
+ * one: every selector must name exactly one run. */
+static int select_ids(struct db *db, char **sel, int nsel, bool one,
+                      int64_t **ids, size_t *n)
+{
+    char err[1024];
+    *ids = NULL;
+    *n = 0;
+    for (int i = 0; one && i < nsel; i++) {
+        int64_t *x = NULL;
+        size_t k = 0;
+        int r = db_select_runs(db, sel + i, 1, &x, &k, err, sizeof(err));
+        free(x);
+        if (r == 0 && k != 1) {
+            cli_error("'%s' names %zu runs, not one", sel[i], k);
+            return EXIT_USAGE;
+        }
+        if (r != 0) {
+            cli_error("%s", err);
+            return r == DB_ERR_NOTFOUND ? EXIT_DATA : EXIT_USAGE;
+        }
+    }
+    int r = db_select_runs(db, sel, nsel, ids, n, err, sizeof(err));
+    if (r != 0) {
+        cli_error("%s", err);
+        return r == DB_ERR_NOTFOUND ? EXIT_DATA : EXIT_USAGE;
+    }
+    return EXIT_OK;
+}
+
 static int do_delete(struct db *db, char **args, int nargs)
 {
     char err[1024];
-    for (int i = 0; i < nargs; i++) {
-        int64_t id;
-        if (parse_run_id(args[i], &id) != 0) {
-            return EXIT_USAGE;
-        }
+    int64_t *ids;
+    size_t nids;
+    int src = select_ids(db, args, nargs, false, &ids, &nids);
+    if (src != EXIT_OK) {
+        return src;
+    }
+    for (size_t i = 0; i < nids; i++) {
+        int64_t id = ids[i];
         int rc = db_delete(db, id, err, sizeof(err));
         if (rc != 0) {
             cli_error("%s", err);
+            free(ids);
             return rc_exit(rc);
         }
         printf("deleted run %lld\n", (long long)id);
     }
+    free(ids);
     return EXIT_OK;
 }
 
@@ -557,16 +584,23 @@ static int check_action(const char *name, struct runs_args *a)
                               : "at least one argument");
         return EXIT_USAGE;
     }
-    for (int i = 0; i < want; i++) {
-        if (parse_run_id(a->args[i], &a->ids[i]) != 0) {
-            return EXIT_USAGE;
-        }
-    }
-    return EXIT_OK;
+    return EXIT_OK; /* run selectors are resolved once the store is open */
 }
 
-static int run_action(struct db *db, const struct runs_args *a)
+static int run_action(struct db *db, struct runs_args *a)
 {
+    int want = actions[a->act].want;
+    if (want > 0) {
+        int64_t *ids;
+        size_t n;
+        int src = select_ids(db, a->args, want, true, &ids, &n);
+        if (src != EXIT_OK) {
+            return src;
+        }
+        a->ids[0] = ids[0];
+        a->ids[1] = n > 1 ? ids[1] : ids[0]; /* diff A A: one id */
+        free(ids);
+    }
     switch (a->act) {
     case A_LIST:
         return do_list(db, a->fmt);
@@ -590,7 +624,7 @@ int cmd_runs(int argc, char **argv)
     // clang-format off
     const struct cli_opt opts[] = {
         {.name = "db", .kind = CLI_STR, .dst = &a.db_file, .arg = "FILE", .help = "run store (default: $MIGSIM_DB or ./migsim.db)"},
-        {.name = "format", .kind = CLI_STR, .dst = &a.format, .arg = "F", .help = "list/show/diff: table, json or csv; export: json\n" "(default) or csv"},
+        {.name = "format", .key = 'f', .kind = CLI_STR, .dst = &a.format, .arg = "F", .help = "list/show/diff: table, json or csv; export: json\n" "(default) or csv"},
         {.name = "table", .kind = CLI_STR, .dst = &a.table, .arg = "T", .help = "export --format csv: series (default), events,\n" "metrics or devices"},
         {.name = "output", .key = 'o', .kind = CLI_STR, .dst = &a.out, .arg = "FILE", .help = "export: write to FILE instead of stdout; merge: the\n" "output store"},
     };
@@ -601,7 +635,9 @@ int cmd_runs(int argc, char **argv)
                                   opts,
                                   sizeof(opts) / sizeof(opts[0]),
                                   "Runs are named by id as shown by `runs "
-                                  "list`.\n"};
+                                  "list`, or by a selector as plot and\n"
+                                  "report take them: A-B, 'all' (delete), "
+                                  "'last'.\n"};
     int argi;
     int rc = cli_parse(&spec, argc, argv, &argi);
     if (rc >= 0) {

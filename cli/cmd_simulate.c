@@ -65,8 +65,8 @@ static int parse_args(int argc, char **argv, struct sim_args *a)
              "override the scenario's QEMU version (%s)", scn_qemu_list());
     // clang-format off
     const struct cli_opt opts[] = {
-        {.name = "policy", .key = 'p', .kind = CLI_LIST, .dst = a->policies, .count = &a->n_pol, .cap = MAX_POLICIES, .arg = "SPEC", .help = "policy spec (repeatable; see 'migsim policies')"},
-        {.name = "qemu", .key = 'q', .kind = CLI_STR, .dst = &a->qemu, .arg = "VERSION", .help = qemu_help},
+        {.name = "policy", .key = 'p', .kind = CLI_POLICY, .dst = a->policies, .count = &a->n_pol, .cap = MAX_POLICIES, .arg = "SPEC", .help = "policy spec (repeatable; see 'migsim policies')"},
+        {.name = "qemu", .kind = CLI_QEMU, .dst = &a->qemu, .arg = "VERSION", .help = qemu_help},
         {.name = "set", .key = 's', .kind = CLI_LIST, .dst = a->sets, .count = &a->n_sets, .cap = MAX_SETS, .arg = "KEY=VALUE", .help = "override a scenario key (repeatable), e.g.\n" "--set migration.downtime_limit=2s"},
         {.name = "seed", .kind = CLI_STR, .dst = &a->seed, .arg = "N", .help = "override the seed"},
         {.name = "ram-mode", .kind = CLI_STR, .dst = &a->ram_mode, .arg = "MODE", .help = "page or aggregate"},
@@ -118,7 +118,7 @@ static struct scn_doc *load_scenario(const struct sim_args *a,
     struct scn_doc *doc = scn_doc_load(a->path, err, sizeof(err));
     if (!doc) {
         cli_error("%s", err);
-        *rc = EXIT_DATA;
+        *rc = cli_input_rc(a->path);
         return NULL;
     }
     /* --qemu, --seed and --ram-mode are --set of these keys */

@@ -237,7 +237,7 @@ struct sweep_args {
     struct plan_grid g;
     const char *sets[MAX_SETS];
     unsigned n_sets;
-    const char *qemu, *policy, *db_path, *path;
+    const char *qemu, *policy, *db_path, *path, *calibration;
     unsigned seeds, jobs, shard[2];
     enum plan_shard_mode mode;
     enum cli_format fmt;
@@ -292,8 +292,9 @@ static int parse_args(int argc, char **argv, struct sweep_args *a)
              "migration.downtime_limit=100ms..2s:100ms\n"
              "policy=qemu,cached-stop-size (';' separates specs\n"
              "that contain commas)"),
-        OPT("policy", 'p', CLI_STR, &a->policy, "SPEC",
-            "policy without a policy axis (default qemu)"),
+        OPT("policy", 'p', CLI_CALL, NULL, "SPEC",
+            "policy without a policy axis (default qemu)", .fn = cli_policy_fn,
+            .ctx = &a->policy),
         OPT("seeds", 0, CLI_UINT, &a->seeds, "N",
             "seeds per point: the scenario's seed and the N-1\n"
             "following ones (default 1)",
@@ -310,7 +311,10 @@ static int parse_args(int argc, char **argv, struct sweep_args *a)
         OPT("set", 's', CLI_LIST, a->sets, "KEY=VALUE",
             "override a scenario key for every point (repeatable)",
             .count = &a->n_sets, .cap = MAX_SETS),
-        OPT("qemu", 'q', CLI_STR, &a->qemu, "VERSION", qemu_help),
+        OPT("qemu", 0, CLI_QEMU, &a->qemu, "VERSION", qemu_help),
+        OPT("calibration", 0, CLI_STR, &a->calibration, "FILE",
+            "constants from 'migsim calibrate' (scenario keys\n"
+            "override them)"),
         OPT("format", 'f', CLI_FORMAT, &a->fmt, "FMT",
             "per-point output: table (default), json or csv"),
         OPT("quiet", 0, CLI_FLAG, &a->quiet, NULL,
@@ -352,7 +356,7 @@ static struct scn_doc *load_doc(const struct sweep_args *a, char sha[65],
     struct scn_doc *doc = scn_doc_load(a->path, err, sizeof(err));
     if (!doc) {
         cli_error("%s", err);
-        *rc = EXIT_DATA;
+        *rc = cli_input_rc(a->path);
         return NULL;
     }
     *rc = EXIT_OK;
@@ -361,6 +365,11 @@ static struct scn_doc *load_doc(const struct sweep_args *a, char sha[65],
             cli_error("%s", err);
             *rc = EXIT_USAGE;
         }
+    }
+    if (*rc == EXIT_OK && a->calibration &&
+        cli_set_calibration(doc, a->calibration, err, sizeof(err))) {
+        cli_error("%s", err);
+        *rc = EXIT_USAGE;
     }
     if (*rc == EXIT_OK && a->qemu) {
         char q[128];

@@ -6,9 +6,20 @@
  */
 #include "cli/cli.h"
 
+#include "base/term.h"
+
+#include <fcntl.h>
 #include <stdarg.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <string.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+
+#include <jansson.h>
+
+#include "run/scenario.h"
 
 static char cmdline_buf[4096];
 
@@ -48,13 +59,23 @@ int cli_parse_format(const char *s, enum cli_format *f)
     return 0;
 }
 
+/* One diagnostic line: the message with control bytes made visible
+ * (base/term.h), so names and QMP texts in it cannot drive the terminal or
+ * forge lines. */
+static void diag(const char *tag, const char *fmt, va_list ap)
+{
+    char msg[8192];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    fputs(tag, stderr);
+    term_fputs(msg, stderr);
+    fputc('\n', stderr);
+}
+
 void cli_error(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fputs("migsim: error: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    diag("migsim: error: ", fmt, ap);
     va_end(ap);
 }
 
@@ -62,10 +83,22 @@ void cli_warn(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fputs("migsim: warning: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    diag("migsim: warning: ", fmt, ap);
     va_end(ap);
+}
+
+int cli_input_rc(const char *path)
+{
+    if (!path || strcmp(path, "-") == 0) {
+        return EXIT_DATA;
+    }
+    /* O_NONBLOCK: a FIFO must not hang this check */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        return EXIT_IO;
+    }
+    close(fd);
+    return EXIT_DATA;
 }
 
 void cli_print_exit_codes(FILE *f)
@@ -76,8 +109,53 @@ void cli_print_exit_codes(FILE *f)
           "budgets)\n"
           "  2   usage error\n"
           "  3   bad input data (scenario, trace, QMP reply)\n"
-          "  4   file, database or socket error\n"
+          "  4   file, database or socket error (a missing or unreadable\n"
+          "      input file, in every command)\n"
           "  5   an external program (gnuplot, QEMU) failed\n"
           "  70  internal error\n",
           f);
+}
+
+int cli_abs_path(const char *path, char *out, size_t len, char *err,
+                 size_t errlen)
+{
+    char buf[PATH_MAX];
+    if (!realpath(path, buf)) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (strlen(buf) >= len) {
+        snprintf(err, errlen, "%s: path too long", path);
+        return -1;
+    }
+    snprintf(out, len, "%s", buf);
+    return 0;
+}
+
+int cli_set_calibration(struct scn_doc *d, const char *path, char *err,
+                        size_t errlen)
+{
+    char absp[PATH_MAX];
+    if (cli_abs_path(path, absp, sizeof(absp), err, errlen) < 0) {
+        return -1;
+    }
+    json_t *js = json_string(absp);
+    char *q = js ? json_dumps(js, JSON_ENCODE_ANY) : NULL;
+    json_decref(js);
+    if (!q) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    size_t n = strlen(q) + 16;
+    char *a = malloc(n);
+    int rc = -1;
+    if (a) {
+        snprintf(a, n, "calibration=%s", q);
+        rc = scn_doc_set(d, a, err, errlen);
+        free(a);
+    } else {
+        snprintf(err, errlen, "out of memory");
+    }
+    free(q);
+    return rc;
 }

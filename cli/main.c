@@ -26,6 +26,8 @@ static const struct cli_cmd commands[] = {
     {"policies", cmd_policies, "list the policies and their arguments"},
     {"replay", cmd_replay,
      "read QEMU trace logs or query-migrate records, rebuild and diagnose"},
+    {"calibrate", cmd_calibrate,
+     "fit this machine's migration constants from real runs"},
     {"plan", cmd_plan,
      "smallest converging downtime-limit, expected downtime, commands"},
     {"sweep", cmd_sweep, "run a parameter grid in parallel into the run store"},

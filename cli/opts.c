@@ -10,11 +10,82 @@
 
 #include "base/units.h"
 #include "cli/cli.h"
+#include "policy/policy.h"
+#include "run/qemu_version.h"
+#include "run/scenario.h"
 
 #define HELP_COL   24 /* column where help texts start */
 #define LONG_BASE  256
 #define MAX_OPTS   96
 #define HELP_INDEX (-2)
+
+int cli_check_qemu(const char *arg, const char **out, char *err, size_t errlen)
+{
+    const struct qv_row *r = qv_by_name(arg);
+    if (!r) {
+        r = qv_by_release(arg);
+    }
+    if (r) {
+        *out = r->name;
+        return 0;
+    }
+    size_t n;
+    const struct qv_row *t = qv_table(&n);
+    const char *names[64];
+    size_t k = 0;
+    for (size_t i = 0; i < n && k < 64; i++) {
+        names[k++] = t[i].name;
+    }
+    const char *near = cli_closest(arg, names, k);
+    char hint[64] = "";
+    if (near) {
+        snprintf(hint, sizeof(hint), "did you mean '%s'? ", near);
+    }
+    snprintf(err, errlen, "unknown QEMU version '%s' (%smodelled: %s)", arg,
+             hint, scn_qemu_list());
+    return -1;
+}
+
+int cli_check_policy(const char *spec, char *err, size_t errlen)
+{
+    char buf[256];
+    snprintf(buf, sizeof(buf), "%s", spec);
+    const struct pol_ops *const *all = pol_all();
+    const char *names[64];
+    size_t n = 0;
+    for (size_t i = 0; all[i] && n < 64; i++) {
+        names[n++] = all[i]->name;
+    }
+    char *save = NULL;
+    for (char *t = strtok_r(buf, "+", &save); t;
+         t = strtok_r(NULL, "+", &save)) {
+        t[strcspn(t, ":")] = '\0';
+        if (pol_find(t)) {
+            continue;
+        }
+        const char *near = cli_closest(t, names, n);
+        if (near) {
+            snprintf(err, errlen,
+                     "unknown policy '%s' (did you mean '%s'? see 'migsim "
+                     "policies')",
+                     t, near);
+        } else {
+            snprintf(err, errlen, "unknown policy '%s' (see 'migsim policies')",
+                     t);
+        }
+        return -1;
+    }
+    return 0;
+}
+
+int cli_policy_fn(const char *arg, void *ctx, char *err, size_t errlen)
+{
+    if (cli_check_policy(arg, err, errlen)) {
+        return -1;
+    }
+    *(const char **)ctx = arg;
+    return 0;
+}
 
 static bool takes_arg(const struct cli_opt *o)
 {
@@ -119,6 +190,18 @@ static int apply(const struct cli_opt *o, const char *arg, char *err,
         return 0;
     case CLI_CALL:
         return o->fn(arg, o->ctx, err, errlen);
+    case CLI_QEMU:
+        return cli_check_qemu(arg, (const char **)o->dst, err, errlen);
+    case CLI_POLICY:
+        if (cli_check_policy(arg, err, errlen)) {
+            return -1;
+        }
+        if (*o->count >= o->cap) {
+            snprintf(err, errlen, "given more than %u times", o->cap);
+            return -1;
+        }
+        ((const char **)o->dst)[(*o->count)++] = arg;
+        return 0;
     }
     return -1;
 }
@@ -184,7 +267,17 @@ static void bad_long_name(const char *word, char *out, size_t len)
 static void unknown_option(const struct cli_spec *sp, const char *word, int key)
 {
     if (key != 0) {
-        cli_error("%s: unknown option '-%c'", sp->cmd, key);
+        bool has_qemu = false;
+        for (size_t i = 0; i < sp->n_opts; i++) {
+            has_qemu |= strcmp(sp->opts[i].name, "qemu") == 0;
+        }
+        if (key == 'q' && has_qemu) {
+            cli_error("%s: unknown option '-q' (-q is --quiet in migsim; the "
+                      "QEMU version is --qemu)",
+                      sp->cmd);
+        } else {
+            cli_error("%s: unknown option '-%c'", sp->cmd, key);
+        }
         return;
     }
     char name[64];

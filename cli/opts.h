@@ -33,6 +33,11 @@ enum cli_opt_kind {
     CLI_U64,    /* uint64_t *: decimal, no sign */
     CLI_FORMAT, /* enum cli_format *: table | json | csv */
     CLI_CALL,   /* fn(arg, ctx, err, errlen) decides; 0 = accepted */
+    CLI_QEMU,   /* const char **: a modelled QEMU version; a release
+                   ("9.2.1") is taken as its MAJOR.MINOR model ("9.2"); a
+                   typo is refused with "did you mean" */
+    CLI_POLICY, /* as CLI_LIST, each a policy spec whose part names are
+                   registered policies (typo: "did you mean") */
 };
 
 struct cli_opt {
@@ -81,6 +86,16 @@ void cli_help(const struct cli_spec *spec, FILE *f);
 
 /* Only the options block, one line per option as --help shows it. */
 void cli_help_options(const struct cli_opt *opts, size_t n, FILE *f);
+
+/* The checks behind CLI_QEMU and CLI_POLICY, for values that do not come
+ * through an option table.  0, or -1 with a message naming the value (and
+ * the closest known name) in err.  cli_check_qemu points *out at a static
+ * model name ("9.2"). */
+int cli_check_qemu(const char *arg, const char **out, char *err, size_t errlen);
+int cli_check_policy(const char *spec, char *err, size_t errlen);
+/* The same as CLI_CALL functions for a single value (ctx: const char **):
+ * .kind = CLI_CALL, .fn = cli_policy_fn, .ctx = &value. */
+int cli_policy_fn(const char *arg, void *ctx, char *err, size_t errlen);
 
 /* The long option closest to `name` (edit distance <= 2, or a prefix), or
  * NULL: for "did you mean" on any word list (policies, QEMU versions). */

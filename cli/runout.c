@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "base/csv.h"
+#include "base/term.h"
 #include "base/units.h"
 #include "engine/engine.h"
 #include "run/fields.h"
@@ -150,8 +151,10 @@ static void print_table(const struct runout_ctx *c, const size_t *idx,
 {
     const struct scenario *s = c->scenario;
     char b1[32], b2[32], b3[32], b4[32];
+    char src[2048], nm[512];
     fprintf(out, "scenario: %s%s%s  (QEMU %s model, seed %" PRIu64 ")\n",
-            c->source, s->name[0] ? " — " : "", s->name, scn_qemu_name(s->qemu),
+            term_safe(c->source, src, sizeof(src)), s->name[0] ? " — " : "",
+            term_safe(s->name, nm, sizeof(nm)), scn_qemu_name(s->qemu),
             s->seed);
     fprintf(out, "RAM %s, working set %s at %s; downtime-limit %s",
             units_fmt_size(s->ram_bytes, b1, sizeof(b1)),
@@ -164,7 +167,8 @@ static void print_table(const struct runout_ctx *c, const size_t *idx,
                 : "unlimited",
             units_fmt_rate((double)s->link_bandwidth_bps, b3, sizeof(b3)));
     for (unsigned i = 0; i < s->n_devices; i++) {
-        fprintf(out, "device %s: stop-copy %s%s\n", s->devices[i].name,
+        fprintf(out, "device %s: stop-copy %s%s\n",
+                term_safe(s->devices[i].name, nm, sizeof(nm)),
                 units_fmt_size(s->devices[i].stop_copy_bytes, b1, sizeof(b1)),
                 s->devices[i].precopy ? ", pre-copy" : "");
     }

@@ -7,9 +7,14 @@
  *
  * Page mode keeps arrays of 64-bit words: the migration bitmap over all
  * pages, a summary of it (one bit per word: is the word non-zero), and the
- * dirty log over the working set only (the guest never writes elsewhere, so
- * a log over all of RAM would be a scan of zeros at each sync).  Every hot
- * loop works a word at a time: a sync is OR + popcount per word, a sweep
+ * dirty log (as large, so that a sync into a clean bitmap is a swap of the
+ * two; the guest writes only its working-set words) with the list of its
+ * non-zero words, so that a sync visits only the words written
+ * since the last one; the summary bits of the words a sync dirtied are set
+ * lazily (a pending list), because a send that takes every dirty page (the
+ * seed case's every pass) clears them from the lists without the summary.
+ * Every hot loop works a word at a time: a sync is OR + popcount per
+ * written word, a sweep
  * sets whole words, sending clears all the set bits of a word that lie in
  * one region at once when the budget allows it, and finding the next dirty
  * word goes through the summary (a nearly clean 1 TiB bitmap is 64 K summary
@@ -524,15 +529,37 @@ struct ram_model *ram_new(const struct ram_cfg *cfg, gsl_rng *rng, char *err,
         r->log_words = (size_t)((r->ws_pages + WORD_BITS - 1) / WORD_BITS);
         r->sum_words = (r->mig_words + WORD_BITS - 1) / WORD_BITS;
         r->mig = malloc(r->mig_words * sizeof(uint64_t));
-        r->log = calloc(r->log_words ? r->log_words : 1, sizeof(uint64_t));
+        /* the log as large as the migration bitmap: a sync into a clean
+         * bitmap swaps the two (only its working-set words are ever
+         * written; calloc maps the rest lazily) */
+        r->log = calloc(r->mig_words, sizeof(uint64_t));
         r->sum = calloc(r->sum_words, sizeof(uint64_t));
-        if (!r->mig || !r->log || !r->sum) {
+        /* a list of up to 1/32 of the log's words (at least 4096, or the
+         * whole log if smaller): beyond that a pass over the log costs less
+         * than the list's scattered accesses */
+        r->llist_cap = r->log_words / 32;
+        size_t small = r->log_words < 4096 ? r->log_words : 4096;
+        if (r->llist_cap < small)
+            r->llist_cap = small;
+        r->llist = malloc((r->llist_cap + 1) * sizeof(uint32_t));
+        r->pend = malloc((r->llist_cap + 1) * sizeof(uint32_t));
+        r->sum_any = true;
+        r->taus_inline = ram_page_taus_check(rng);
+        if (r->log_words > UINT32_MAX) {
+            err_set(err, errlen,
+                    "ram: a working set of %llu pages is too large for page "
+                    "mode",
+                    (unsigned long long)r->ws_pages);
+            ram_free(r);
+            return NULL;
+        }
+        if (!r->mig || !r->log || !r->sum || !r->llist || !r->pend) {
             err_set(err, errlen,
                     "ram: cannot allocate the bitmaps for %llu pages "
                     "(%llu + %llu + %llu bytes): %s",
                     (unsigned long long)r->n_pages,
                     (unsigned long long)(r->mig_words * 8),
-                    (unsigned long long)(r->log_words * 8),
+                    (unsigned long long)(r->mig_words * 8),
                     (unsigned long long)(r->sum_words * 8), strerror(ENOMEM));
             ram_free(r);
             return NULL;
@@ -565,6 +592,8 @@ void ram_free(struct ram_model *r)
     free(r->mig);
     free(r->log);
     free(r->sum);
+    free(r->llist);
+    free(r->pend);
     free(r->segs);
     free(r);
 }

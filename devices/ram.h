@@ -25,10 +25,14 @@
  * Two modes with one interface:
  *   RAM_MODE_PAGE       page-level bitmaps (1 bit per page: the migration
  *                       bitmap over all RAM, 32 MiB for 1 TiB of 4 KiB
- *                       pages, plus a 1/64 summary; the log over the
- *                       working set only, since nothing else is ever
- *                       written), every guest page write drawn from the
- *                       RNG stream (gsl_rng_uniform_int's draws);
+ *                       pages, plus a 1/64 summary; the log as large,
+ *                       written over the working set only, with the
+ *                       list of its written words, so a sync costs in
+ *                       proportion to the words written since the last
+ *                       one, not to RAM, and a sync into a clean bitmap
+ *                       swaps the two), every guest page
+ *                       write drawn from the RNG stream
+ *                       (gsl_rng_uniform_int's draws);
  *   RAM_MODE_AGGREGATE  counts only: a few address segments with a dirty
  *                       count each, the log as an expected number of
  *                       distinct pages touched (uniform, hotcold) or the

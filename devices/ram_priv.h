@@ -119,11 +119,37 @@ struct ram_model {
 
     /* Page mode. */
     gsl_rng *rng;
+    bool taus_inline; /* rng is taus/taus2 and ram_page_taus_check passed */
     uint64_t *mig;
     uint64_t *log;
-    uint64_t *sum; /* bit i set iff mig[i] != 0 */
+    /* sum: bit i set iff mig[i] != 0, except for the words listed in
+     * pend (synced since sum was last brought up to date: their bits may
+     * be missing).  llist: the log word of every write since the last
+     * sync (repeats allowed), up to llist_cap entries; a full list means
+     * "too many: pass over the whole log" (it is then cheaper).  log_new:
+     * the pages set in the log since the last sync.  Both lists have
+     * llist_cap + 1 slots (a branch-free append writes one past). */
+    uint64_t *sum;
+    uint32_t *llist, *pend;
+    size_t n_llist, n_pend, llist_cap;
+    uint64_t log_new;
+    bool sum_any; /* some bit of sum may be set */
     size_t mig_words, log_words, sum_words;
 };
+
+/* Population count without a call: the baseline x86-64 target has no
+ * POPCNT, and __builtin_popcountll is then a libgcc call. */
+static inline uint64_t popc64(uint64_t x)
+{
+#ifdef __POPCNT__
+    return (uint64_t)__builtin_popcountll(x);
+#else
+    x = x - ((x >> 1) & 0x5555555555555555ULL);
+    x = (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL);
+    x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0fULL;
+    return (x * 0x0101010101010101ULL) >> 56;
+#endif
+}
 
 /* floor(a x b / c), exact; the 128-bit division (a libgcc call) only when
  * a x b does not fit in 64 bits. */
@@ -245,6 +271,7 @@ static inline void budget_charge(struct budget *b, int z, uint64_t pages)
 #define SEG_SLACK 8 /* spare segments kept for a send or sync */
 
 /* ---- page mode (devices/ram_page.c) ---- */
+bool ram_page_taus_check(const gsl_rng *rng);
 void ram_page_bits_set_range(uint64_t *bm, uint64_t lo, uint64_t hi);
 void ram_page_send(struct ram_model *r, struct budget *b, bool *done);
 uint64_t ram_page_sync(struct ram_model *r);

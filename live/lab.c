@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* live/lab.c — boot, migrate, observe and clean up real QEMUs (TCG). */
+/* live/lab.c — boot, migrate, observe and clean up real QEMUs (TCG, KVM). */
 #include "live/lab.h"
 #include "base/err.h"
 
@@ -7,11 +7,13 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <libgen.h>
+#include <linux/kvm.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -19,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "run/qemu_version.h"
 #include "run/qmp_params.h"
 #include "run/scenario.h"
 
@@ -31,8 +34,9 @@
  * scenario's vm.zero_fraction before the run's own figure is known. */
 #define LAB_NONZERO_PAGES 112
 
-/* Trace events enabled on the source (QEMU 7.2 names; unknown names are
- * ignored by QEMU with a warning). */
+/* Trace events enabled on the source when the binary's own list cannot be
+ * read (QEMU 7.2 names; unknown names are ignored by QEMU with a
+ * warning). */
 static const char *const trace_events[] = {
     "migrate_set_state",
     "migrate_pending",
@@ -56,6 +60,49 @@ static const char *const trace_events[] = {
     "migrate_fd_error",
     "migrate_fd_cleanup",
 };
+
+/* Chosen from the binary's "-trace help": a pattern ending in '*' is a
+ * prefix.  Per-page (or per-block) events are left off: on 8.0+ migrat*
+ * would include migration_transferred_bytes, one record per page sent. */
+static const char *const trace_allow[] = {
+    "migrat*",
+    "savevm_state_*",
+    "vmstate_downtime_*",
+    "cpu_throttle_*",
+    "ram_save_iterate_big_wait",
+    "vfio_migration_*",
+    "vfio_save_*",
+    "vfio_state_pending*",
+    "vfio_update_pending",
+    "postcopy_start*",
+    "dirty_bitmap_save_pending",
+};
+static const char *const trace_deny[] = {
+    "migration_transferred_bytes", "migration_bitmap_clear_dirty",
+    "migration_block_progression", "vfio_save_block*",
+    "migrate_send_rp_*",
+};
+
+static bool pat_match(const char *pat, const char *name)
+{
+    size_t n = strlen(pat);
+    if (n && pat[n - 1] == '*') {
+        return strncmp(pat, name, n - 1) == 0;
+    }
+    return strcmp(pat, name) == 0;
+}
+
+static bool in_list(const char *const *pats, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (pat_match(pats[i], name)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 static void sleep_ns(int64_t ns)
 {
@@ -350,8 +397,14 @@ struct lab {
     struct qmp_conn *qsrc, *qdst;
     const volatile sig_atomic_t *stop;
     FILE *progress;
-    FILE *qlog;          /* $MIGSIM_QMP_LOG */
-    int64_t dst_gone_ns; /* when the destination was first seen gone */
+    FILE *qlog;           /* $MIGSIM_QMP_LOG */
+    int64_t dst_gone_ns;  /* when the destination was first seen gone */
+    bool kvm;             /* -accel kvm */
+    int64_t mig_start_ns; /* monotonic, migrate sent (0 = not yet) */
+    struct lab_result *r; /* for tick (postcopy, pre-switchover) */
+    unsigned n_events;
+    pid_t janitor;  /* cleans up if we are killed (0 = none) */
+    int janitor_fd; /* write end of its pipe */
 };
 
 /* The source exiting ends the run at once.  The destination exits by
@@ -360,9 +413,65 @@ struct lab {
  * calling it a fault. */
 #define DST_GRACE_NS (3 * S)
 
+static bool has_cap(const struct lab_cfg *c, const char *name)
+{
+    for (unsigned i = 0; i < c->n_caps; i++) {
+        if (strcmp(c->caps[i], name) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* What the lab does for the migration while it runs: postcopy after
+ * postcopy_after_ns; migrate-continue when QEMU waits in pre-switchover
+ * (pause-before-switchover). */
+static void steer(struct lab *l)
+{
+    struct lab_result *r = l->r;
+    if (!r || !r->have_session || !l->mig_start_ns || !l->qsrc) {
+        return;
+    }
+    const char *st = r->s.last.status;
+    char e[512];
+    if (l->c.postcopy_after_ns > 0 && !r->postcopy_started &&
+        qmp_now_ns() - l->mig_start_ns >= l->c.postcopy_after_ns &&
+        strcmp(st, "active") == 0) {
+        r->postcopy_started = true;
+        int rc = qmp_execute(l->qsrc, "migrate-start-postcopy", NULL, 10 * S,
+                             NULL, e, sizeof(e));
+        live_session_note(
+            &r->s, RUN_EV_NOTE, rc == QMP_OK, 0,
+            "lab: migrate-start-postcopy%s%.60s",
+            rc == QMP_OK ? "" : " failed: ", rc == QMP_OK ? "" : e);
+        if (l->progress) {
+            fprintf(l->progress,
+                    "lab: migrate-start-postcopy after %.2f s%s%s\n",
+                    (double)(qmp_now_ns() - l->mig_start_ns) / 1e9,
+                    rc == QMP_OK ? "" : ": ", rc == QMP_OK ? "" : e);
+        }
+    }
+    if (!r->continued && strcmp(st, "pre-switchover") == 0) {
+        r->continued = true;
+        json_t *a = json_pack("{s:s}", "state", "pre-switchover");
+        int rc = qmp_execute(l->qsrc, "migrate-continue", a, 10 * S, NULL, e,
+                             sizeof(e));
+        json_decref(a);
+        live_session_note(
+            &r->s, RUN_EV_NOTE, rc == QMP_OK, 0,
+            "lab: migrate-continue from pre-switchover%s%.60s",
+            rc == QMP_OK ? "" : " failed: ", rc == QMP_OK ? "" : e);
+        if (l->progress) {
+            fprintf(l->progress, "lab: migrate-continue (pre-switchover)%s%s\n",
+                    rc == QMP_OK ? "" : ": ", rc == QMP_OK ? "" : e);
+        }
+    }
+}
+
 static int tick(void *arg, char *err, size_t errlen)
 {
     struct lab *l = arg;
+    steer(l);
     if (gone(&l->src)) {
         describe_exit(&l->src, err, errlen);
         return -1;
@@ -397,7 +506,7 @@ static void remove_files(struct lab *l)
     }
     const char *names[] = {"guest.img",       "trace-events", "source.log",
                            "destination.log", "src-mem.bin",  "dst-mem.bin",
-                           "src.pid",         "dst.pid"};
+                           "src.pid",         "dst.pid",      "qemu-out.txt"};
     char p[PATH_MAX + 32];
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         snprintf(p, sizeof(p), "%s/%s", l->dir, names[i]);
@@ -412,11 +521,98 @@ static void remove_files(struct lab *l)
     }
 }
 
+/* A SIGKILL leaves no handler to run: a janitor process forked once the
+ * work directory exists waits on a pipe whose only write end we hold.  End
+ * of file without the "clean" byte means we died: it kills both QEMUs'
+ * process groups (PR_SET_PDEATHSIG kills them as well), then removes the
+ * sockets and the private work directory, as lab_teardown would have. */
+static void janitor_clean(struct lab *l)
+{
+    const char *tags[] = {"src", "dst"};
+    pid_t pids[2] = {0, 0};
+    for (int i = 0; i < 2; i++) {
+        char p[PATH_MAX + 16];
+        snprintf(p, sizeof(p), "%s/%s.pid", l->dir, tags[i]);
+        FILE *f = fopen(p, "r");
+        int v = 0;
+        if (f && fscanf(f, "%d", &v) == 1 && v > 1) {
+            pids[i] = (pid_t)v;
+            kill(-pids[i], SIGKILL);
+            kill(pids[i], SIGKILL);
+        }
+        if (f) {
+            fclose(f);
+        }
+    }
+    /* Let a QEMU that was being started die before its socket goes. */
+    for (int k = 0; k < 10; k++) {
+        bool alive = false;
+        for (int i = 0; i < 2; i++) {
+            alive |=
+                pids[i] && kill(pids[i], 0) == 0 && getpgid(pids[i]) == pids[i];
+        }
+        if (!alive && k >= 2) {
+            break;
+        }
+        sleep_ns(50 * MS);
+    }
+    remove_files(l);
+}
+
+static void start_janitor(struct lab *l)
+{
+    int fds[2];
+    l->janitor_fd = -1;
+    if (pipe2(fds, O_CLOEXEC) != 0) {
+        return;
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(fds[0]);
+        close(fds[1]);
+        return;
+    }
+    if (pid == 0) {
+        /* Ctrl-C reaches the whole process group: we stay to clean up. */
+        signal(SIGINT, SIG_IGN);
+        signal(SIGTERM, SIG_IGN);
+        signal(SIGHUP, SIG_IGN);
+        close(fds[1]);
+        l->progress = NULL;
+        char b = 0;
+        ssize_t n;
+        while ((n = read(fds[0], &b, 1)) < 0 && errno == EINTR) {
+        }
+        if (n != 1) {
+            janitor_clean(l);
+        }
+        _exit(0);
+    }
+    close(fds[0]);
+    l->janitor = pid;
+    l->janitor_fd = fds[1];
+}
+
+static void stop_janitor(struct lab *l)
+{
+    if (!l->janitor) {
+        return;
+    }
+    ssize_t w = write(l->janitor_fd, "x", 1);
+    (void)w;
+    close(l->janitor_fd);
+    int st;
+    while (waitpid(l->janitor, &st, 0) < 0 && errno == EINTR) {
+    }
+    l->janitor = 0;
+}
+
 static void lab_teardown(struct lab *l)
 {
     stop_proc(&l->src, &l->qsrc);
     stop_proc(&l->dst, &l->qdst);
     remove_files(l);
+    stop_janitor(l);
     if (l->qlog) {
         fclose(l->qlog);
         l->qlog = NULL;
@@ -437,6 +633,88 @@ static int write_file(const char *path, const void *data, size_t n, char *err,
         return -1;
     }
     return 0;
+}
+
+/* Run bin with one argument, its output (stdout and stderr) into out
+ * (at most n-1 bytes, NUL-terminated); dir holds the scratch file.  0 if
+ * it exited with status 0 within 10 s. */
+static int run_capture(const char *bin, const char *arg1, const char *arg2,
+                       const char *dir, char *out, size_t n)
+{
+    struct proc p = {.name = "probe"};
+    snprintf(p.log, sizeof(p.log), "%s/qemu-out.txt", dir);
+    char *argv[] = {(char *)bin, (char *)arg1, (char *)arg2, NULL};
+    out[0] = '\0';
+    if (spawn(&p, argv, NULL, 0)) {
+        return -1;
+    }
+    if (!wait_gone(&p, 10 * S)) {
+        kill(-p.pid, SIGKILL);
+        wait_gone(&p, 5 * S);
+        unlink(p.log);
+        return -1;
+    }
+    FILE *f = fopen(p.log, "r");
+    size_t k = f ? fread(out, 1, n - 1, f) : 0;
+    out[k] = '\0';
+    if (f) {
+        fclose(f);
+    }
+    unlink(p.log);
+    return WIFEXITED(p.status) && WEXITSTATUS(p.status) == 0 ? 0 : -1;
+}
+
+/* The events file: the wanted events this binary has (its "-trace help"
+ * list), then "-NAME" for the per-page ones it has; the 7.2 list if the
+ * binary cannot list them. */
+static int write_events(struct lab *l, char *err, size_t errlen)
+{
+    size_t cap = (size_t)4 << 20;
+    char *help = malloc(cap);
+    char *ev = malloc(cap / 4);
+    if (!help || !ev) {
+        free(help);
+        free(ev);
+        err_set(err, errlen, "out of memory");
+        return -1;
+    }
+    size_t o = 0, lim = cap / 4;
+    unsigned n = 0;
+    if (run_capture(l->qemu, "-trace", "help", l->dir, help, cap) == 0) {
+        o += (size_t)snprintf(ev + o, lim - o,
+                              "# from %s -trace help (migsim lab)\n", l->qemu);
+        char *save = NULL;
+        char deny[4096] = "";
+        size_t dn = 0;
+        for (char *t = strtok_r(help, "\n", &save); t;
+             t = strtok_r(NULL, "\n", &save)) {
+            if (!*t || strchr(t, ' ') || o + 200 >= lim) {
+                continue; /* a heading or a warning, not an event name */
+            }
+            if (in_list(trace_deny, NELEM(trace_deny), t)) {
+                if (dn + strlen(t) + 3 < sizeof(deny)) {
+                    dn += (size_t)snprintf(deny + dn, sizeof(deny) - dn,
+                                           "-%s\n", t);
+                }
+            } else if (in_list(trace_allow, NELEM(trace_allow), t)) {
+                o += (size_t)snprintf(ev + o, lim - o, "%s\n", t);
+                n++;
+            }
+        }
+        o += (size_t)snprintf(ev + o, lim - o, "%s", deny);
+    }
+    if (n == 0) {
+        o = 0;
+        for (size_t i = 0; i < NELEM(trace_events); i++) {
+            o += (size_t)snprintf(ev + o, lim - o, "%s\n", trace_events[i]);
+        }
+        n = (unsigned)NELEM(trace_events);
+    }
+    l->n_events = n;
+    int rc = write_file(l->evfile, ev, o, err, errlen);
+    free(help);
+    free(ev);
+    return rc;
 }
 
 static int prepare(struct lab *l, char *err, size_t errlen)
@@ -495,20 +773,17 @@ static int prepare(struct lab *l, char *err, size_t errlen)
     if (write_file(l->image, img, LAB_GUEST_SIZE, err, errlen)) {
         return -1;
     }
-    char ev[2048];
-    size_t o = 0;
-    for (size_t i = 0; i < sizeof(trace_events) / sizeof(trace_events[0]);
-         i++) {
-        o += (size_t)snprintf(ev + o, sizeof(ev) - o, "%s\n", trace_events[i]);
-    }
-    if (write_file(l->evfile, ev, o, err, errlen)) {
-        return -1;
-    }
     const char *q = l->c.qemu ? l->c.qemu : getenv("MIGSIM_QEMU");
-    snprintf(l->qemu, sizeof(l->qemu), "%s",
-             q && *q ? q : "qemu-system-x86_64");
-    /* PIDs for scripts (tests kill QEMU mid-migration through them). */
-    return 0;
+    if (l->c.qemu) {
+        if (lab_qemu_resolve(l->c.qemu, l->qemu, sizeof(l->qemu), err,
+                             errlen)) {
+            return -1;
+        }
+    } else {
+        snprintf(l->qemu, sizeof(l->qemu), "%s",
+                 q && *q ? q : "qemu-system-x86_64");
+    }
+    return write_events(l, err, errlen);
 }
 
 static int start_qemu(struct lab *l, bool dest, char *err, size_t errlen)
@@ -521,6 +796,14 @@ static int start_qemu(struct lab *l, bool dest, char *err, size_t errlen)
              dest ? l->dst_sock : l->src_sock);
     snprintf(obs, sizeof(obs), "unix:%s,server=on,wait=off", l->obs_sock);
     snprintf(evs, sizeof(evs), "events=%s", l->evfile);
+    char accel[64], smp[16];
+    if (l->kvm && l->c.dirty_ring) {
+        snprintf(accel, sizeof(accel), "kvm,dirty-ring-size=%u",
+                 (unsigned)l->c.dirty_ring);
+    } else {
+        snprintf(accel, sizeof(accel), "%s", l->kvm ? "kvm" : "tcg");
+    }
+    snprintf(smp, sizeof(smp), "%u", l->c.smp ? l->c.smp : 1);
     char *argv[40];
     int a = 0;
     argv[a++] = l->qemu;
@@ -529,11 +812,15 @@ static int start_qemu(struct lab *l, bool dest, char *err, size_t errlen)
     argv[a++] = "-machine";
     argv[a++] = "pc";
     argv[a++] = "-accel";
-    argv[a++] = "tcg";
+    argv[a++] = accel;
+    if (l->c.cpu) {
+        argv[a++] = "-cpu";
+        argv[a++] = (char *)l->c.cpu;
+    }
     argv[a++] = "-m";
     argv[a++] = mem;
     argv[a++] = "-smp";
-    argv[a++] = "1";
+    argv[a++] = smp;
     argv[a++] = "-nodefaults";
     argv[a++] = "-no-user-config";
     argv[a++] = "-display";
@@ -635,19 +922,23 @@ static int configure(struct lab *l, struct qmp_conn *q, const char *who,
                 json_pack("{s:o}", "capabilities", caps), err, errlen)) {
         return -1;
     }
-    if (!source) {
-        return 0;
-    }
     json_t *p = json_object();
+    if (!source) {
+        goto params; /* the destination: only what must match (multifd-*) */
+    }
     if (l->c.downtime_limit_ns > 0) {
         put_param(p, QP_DOWNTIME_LIMIT, (uint64_t)l->c.downtime_limit_ns);
     }
     if (l->c.set_max_bandwidth) {
         put_param(p, QP_MAX_BANDWIDTH, l->c.max_bandwidth_bps);
     }
+params:
     for (unsigned i = 0; i < l->c.n_params; i++) {
         char name[80];
         snprintf(name, sizeof(name), "%s", l->c.params[i]);
+        if (!source && strncmp(name, "multifd-", 8) != 0) {
+            continue;
+        }
         char *eq = strchr(name, '=');
         if (!eq) {
             json_decref(p);
@@ -909,13 +1200,17 @@ static void read_trace(struct lab *l, struct lab_result *r)
                                  t - start, "sync %" PRIu64 " (trace)",
                                  r->trace_syncs);
             start = -1;
-        } else if (strcmp(name, "migrate_pending") == 0) {
+        } else if (strcmp(name, "migrate_pending") == 0 ||
+                   strcmp(name, "migrate_pending_estimate") == 0) {
             r->trace_pending++;
+        } else if (strcmp(name, "migrate_pending_exact") == 0) {
+            r->trace_exact++;
         }
     }
     fclose(f);
     r->s.res.m.sync_time_ns = r->trace_sync_ns;
     r->s.res.m.estimate_calls = r->trace_pending;
+    r->s.res.m.exact_calls = r->trace_exact;
 }
 
 char *lab_scenario_json(const struct lab_cfg *c, const char *qemu_model,
@@ -1055,18 +1350,91 @@ static void measured_zero_fraction(const struct lab_cfg *cfg,
     }
 }
 
+/* --accel: kvm needs /dev/kvm; auto takes KVM when /dev/kvm is usable. */
+static int choose_accel(struct lab *l, struct lab_result *r, char *err,
+                        size_t errlen)
+{
+    const char *a = l->c.accel ? l->c.accel : "tcg";
+    char why[160];
+    if (strcmp(a, "tcg") == 0) {
+        l->kvm = false;
+        snprintf(r->accel_note, sizeof(r->accel_note), "tcg (asked)");
+    } else if (strcmp(a, "kvm") == 0 || strcmp(a, "auto") == 0) {
+        bool usable = lab_kvm_usable(why, sizeof(why));
+        if (!usable && a[0] == 'k') {
+            err_set(err, errlen, "--accel kvm: %s", why);
+            return -1;
+        }
+        l->kvm = usable;
+        snprintf(r->accel_note, sizeof(r->accel_note), "%s (%s%.100s)",
+                 usable ? "kvm" : "tcg", a[0] == 'a' ? "auto: " : "asked",
+                 a[0] == 'a' ? (usable ? "/dev/kvm usable" : why) : "");
+    } else {
+        err_set(err, errlen, "--accel: kvm, tcg or auto, not '%s'", a);
+        return -1;
+    }
+    if (l->c.postcopy_after_ns > 0 && !has_cap(&l->c, "postcopy-ram")) {
+        err_set(err, errlen,
+                "--postcopy-after needs --capability postcopy-ram");
+        return -1;
+    }
+    if (l->c.dirty_ring && !l->kvm) {
+        err_set(err, errlen, "--dirty-ring needs KVM (accelerator is tcg)");
+        return -1;
+    }
+    snprintf(r->accel, sizeof(r->accel), "%s", l->kvm ? "kvm" : "tcg");
+    return 0;
+}
+
+/* Under KVM, QEMU itself must say so (query-kvm on the source). */
+static int check_accel(struct lab *l, struct lab_result *r, char *err,
+                       size_t errlen)
+{
+    json_t *ret = NULL;
+    char e[512];
+    if (qmp_execute(l->qsrc, "query-kvm", NULL, 10 * S, &ret, e, sizeof(e)) !=
+        QMP_OK) {
+        err_set(err, errlen, "source QEMU: %s", e);
+        return -1;
+    }
+    bool en = json_is_true(json_object_get(ret, "enabled"));
+    bool pr = json_is_true(json_object_get(ret, "present"));
+    json_decref(ret);
+    if (l->kvm && !en) {
+        err_set(err, errlen,
+                "source QEMU started with -accel kvm but query-kvm says "
+                "enabled=%s present=%s",
+                en ? "true" : "false", pr ? "true" : "false");
+        return -1;
+    }
+    size_t k = strlen(r->accel_note);
+    snprintf(r->accel_note + k, sizeof(r->accel_note) - k,
+             "; query-kvm enabled=%s%s%s", en ? "true" : "false",
+             l->kvm && l->c.dirty_ring ? ", dirty ring " : "",
+             l->kvm && l->c.dirty_ring ? "on" : "");
+    if (l->progress) {
+        fprintf(l->progress, "lab: accelerator %s\n", r->accel_note);
+    }
+    return 0;
+}
+
 /* Work directory, both QEMUs, their configuration, the guest ready. */
 static int boot(struct lab *l, struct lab_result *r, char *err, size_t errlen)
 {
-    if (prepare(l, err, errlen)) {
+    if (choose_accel(l, r, err, errlen) || prepare(l, err, errlen)) {
         return -1;
     }
+    start_janitor(l);
     snprintf(r->workdir, sizeof(r->workdir), "%s", l->dir);
+    snprintf(r->qemu_bin, sizeof(r->qemu_bin), "%s", l->qemu);
+    r->trace_events = l->n_events;
     if (l->progress) {
-        fprintf(l->progress, "lab: work directory %s, QEMU %s\n", l->dir,
-                l->qemu);
+        fprintf(l->progress,
+                "lab: work directory %s, QEMU %s, %u trace events\n", l->dir,
+                l->qemu, l->n_events);
     }
     if (start_qemu(l, true, err, errlen) || start_qemu(l, false, err, errlen) ||
+        check_accel(l, r, err, errlen) ||
         configure(l, l->qdst, "destination", false, err, errlen) ||
         configure(l, l->qsrc, "source", true, err, errlen) ||
         wait_ready(l, &r->guest_rate_bps, err, errlen)) {
@@ -1136,6 +1504,7 @@ int lab_run(const struct lab_cfg *cfg, const struct live_opts *lo,
         return -1;
     }
     l->c = *cfg;
+    l->r = r;
     l->stop = lo->stop;
     l->progress = lo->progress;
     const char *ql = getenv("MIGSIM_QMP_LOG");
@@ -1152,6 +1521,8 @@ int lab_run(const struct lab_cfg *cfg, const struct live_opts *lo,
     if (start_migration(l, err, errlen)) {
         goto out;
     }
+    l->mig_start_ns = qmp_now_ns();
+    snprintf(r->s.accel, sizeof(r->s.accel), "%s", r->accel);
     rc = 0;
     observe(l, r);
     if (have_c0) {
@@ -1168,5 +1539,287 @@ int lab_run(const struct lab_cfg *cfg, const struct live_opts *lo,
 out:
     lab_teardown(l);
     free(l);
+    return rc;
+}
+
+/* ---- QEMUs the lab can use --------------------------------------------- */
+
+bool lab_kvm_usable(char *why, size_t n)
+{
+    int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(why, n, "/dev/kvm: %s", strerror(errno));
+        return false;
+    }
+    int v = ioctl(fd, KVM_GET_API_VERSION, 0);
+    close(fd);
+    if (v != KVM_API_VERSION) {
+        snprintf(why, n, "/dev/kvm: KVM_GET_API_VERSION = %d, not %d", v,
+                 KVM_API_VERSION);
+        return false;
+    }
+    snprintf(why, n, "/dev/kvm usable");
+    return true;
+}
+
+bool lab_is_version(const char *spec)
+{
+    int dots = 0;
+    if (!spec || !(*spec >= '0' && *spec <= '9')) {
+        return false;
+    }
+    for (const char *p = spec; *p; p++) {
+        if (*p == '.') {
+            if (p[1] < '0' || p[1] > '9') {
+                return false;
+            }
+            dots++;
+        } else if (*p < '0' || *p > '9') {
+            return false;
+        }
+    }
+    return dots == 1 || dots == 2;
+}
+
+static bool executable(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISREG(st.st_mode) && access(p, X_OK) == 0;
+}
+
+/* First qemu-system-x86_64 on PATH. */
+static bool on_path(const char *cmd, char *out, size_t n)
+{
+    const char *path = getenv("PATH");
+    char buf[4096];
+    snprintf(buf, sizeof(buf), "%s", path && *path ? path : "/usr/bin:/bin");
+    char *save = NULL;
+    for (char *d = strtok_r(buf, ":", &save); d;
+         d = strtok_r(NULL, ":", &save)) {
+        char c[PATH_MAX];
+        if ((size_t)snprintf(c, sizeof(c), "%s/%s", *d ? d : ".", cmd) <
+                sizeof(c) &&
+            executable(c)) {
+            snprintf(out, n, "%s", c);
+            return true;
+        }
+    }
+    return false;
+}
+
+size_t lab_qemus(struct lab_qemu *out, size_t max)
+{
+    size_t k = 0;
+    if (k < max &&
+        on_path("qemu-system-x86_64", out[k].path, sizeof(out[k].path))) {
+        snprintf(out[k].name, sizeof(out[k].name), "system");
+        snprintf(out[k].origin, sizeof(out[k].origin), "PATH");
+        k++;
+    }
+    const char *pre = getenv("MIGSIM_QEMU10_PREFIX");
+    bool env = pre && *pre;
+    if (k < max) {
+        snprintf(out[k].path, sizeof(out[k].path), "%s/bin/qemu-system-x86_64",
+                 env ? pre : "/opt/migsim/qemu-10.0");
+        if (executable(out[k].path)) {
+            snprintf(out[k].name, sizeof(out[k].name), "10.0");
+            snprintf(out[k].origin, sizeof(out[k].origin), "%s",
+                     env ? "$MIGSIM_QEMU10_PREFIX" : "scripts/qemu10.sh");
+            k++;
+        }
+    }
+    extern char **environ;
+    for (char **e = environ; e && *e && k < max; e++) {
+        const char *v = *e;
+        if (strncmp(v, "MIGSIM_QEMU_", 12) != 0) {
+            continue;
+        }
+        const char *eq = strchr(v, '=');
+        size_t nl = eq ? (size_t)(eq - (v + 12)) : 0;
+        if (!eq || nl == 0 || nl >= sizeof(out[k].name) || !eq[1]) {
+            continue;
+        }
+        char name[32];
+        memcpy(name, v + 12, nl);
+        name[nl] = '\0';
+        for (char *c = name; *c; c++) {
+            if (*c == '_') {
+                *c = '.';
+            }
+        }
+        if (!lab_is_version(name)) {
+            continue;
+        }
+        snprintf(out[k].name, sizeof(out[k].name), "%s", name);
+        snprintf(out[k].path, sizeof(out[k].path), "%s", eq + 1);
+        snprintf(out[k].origin, sizeof(out[k].origin), "$%.*s", (int)(eq - v),
+                 v);
+        k++;
+    }
+    return k;
+}
+
+int lab_qemu_release(const char *bin, char *out, size_t n, char *err,
+                     size_t errlen)
+{
+    const char *tmp = getenv("TMPDIR");
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof(dir), "%s/migsim-qv.XXXXXX",
+             tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(dir)) {
+        err_set(err, errlen, "mkdtemp %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    char text[4096];
+    int rc = run_capture(bin, "--version", NULL, dir, text, sizeof(text));
+    rmdir(dir);
+    const char *v = strstr(text, "version ");
+    if (rc != 0 || !v) {
+        err_set(err, errlen, "%s --version did not say its version", bin);
+        return -1;
+    }
+    v += 8;
+    size_t k = strspn(v, "0123456789.");
+    snprintf(out, n, "%.*s", (int)k, v);
+    return k ? 0 : -1;
+}
+
+/* "10.0.2" names the release X.Y[.Z] spec asks for. */
+static bool release_matches(const char *rel, const char *spec)
+{
+    size_t n = strlen(spec);
+    return strncmp(rel, spec, n) == 0 && (rel[n] == '\0' || rel[n] == '.');
+}
+
+int lab_qemu_resolve(const char *spec, char *path, size_t n, char *err,
+                     size_t errlen)
+{
+    if (strchr(spec, '/')) {
+        snprintf(path, n, "%s", spec);
+        return 0;
+    }
+    struct lab_qemu q[16];
+    size_t k = lab_qemus(q, 16);
+    for (size_t i = 0; i < k; i++) {
+        if (strcmp(q[i].name, spec) == 0) {
+            snprintf(path, n, "%s", q[i].path);
+            return 0;
+        }
+    }
+    if (lab_is_version(spec)) {
+        char seen[512] = "";
+        size_t o = 0;
+        for (size_t i = 0; i < k; i++) {
+            char rel[32];
+            if (lab_qemu_release(q[i].path, rel, sizeof(rel), NULL, 0) != 0) {
+                continue;
+            }
+            if (release_matches(rel, spec)) {
+                snprintf(path, n, "%s", q[i].path);
+                return 0;
+            }
+            if (o < sizeof(seen) - 1) {
+                o += (size_t)snprintf(seen + o, sizeof(seen) - o, "%s%s %s",
+                                      o ? ", " : "", q[i].name, rel);
+            }
+        }
+        err_set(err, errlen,
+                "--qemu %s: no such QEMU here (found: %s); 'migsim lab qemus' "
+                "lists them, scripts/qemu10.sh installs 10.0",
+                spec, o ? seen : "none");
+        return -1;
+    }
+    snprintf(path, n, "%s", spec); /* a command on PATH */
+    return 0;
+}
+
+int lab_qemu_probe(const char *bin, bool with_kvm, struct lab_qemu_info *info,
+                   char *err, size_t errlen)
+{
+    memset(info, 0, sizeof(*info));
+    const char *tmp = getenv("TMPDIR");
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof(dir), "%s/migsim-probe.XXXXXX",
+             tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(dir)) {
+        err_set(err, errlen, "mkdtemp %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    char sock[PATH_MAX + 16], qarg[PATH_MAX + 48];
+    snprintf(sock, sizeof(sock), "%s/probe.qmp", dir);
+    snprintf(qarg, sizeof(qarg), "unix:%s,server=on,wait=off", sock);
+    struct proc p = {.name = "probed"};
+    snprintf(p.log, sizeof(p.log), "%s/probe.log", dir);
+    char *argv[] = {(char *)bin,
+                    "-machine",
+                    "pc",
+                    "-accel",
+                    with_kvm ? "kvm" : "tcg",
+                    "-S",
+                    "-nodefaults",
+                    "-no-user-config",
+                    "-display",
+                    "none",
+                    "-qmp",
+                    qarg,
+                    NULL};
+    int rc = -1;
+    struct qmp_conn *q = NULL;
+    if (spawn(&p, argv, err, errlen)) {
+        goto out;
+    }
+    int64_t until = qmp_now_ns() + 20 * S;
+    char cerr[512] = "";
+    while (!q) {
+        if (gone(&p)) {
+            describe_exit(&p, err, errlen);
+            goto out;
+        }
+        q = qmp_connect(sock, 0, 10 * S, cerr, sizeof(cerr));
+        if (!q) {
+            if (qmp_now_ns() >= until) {
+                err_set(err, errlen, "%s: %s", bin, cerr);
+                goto out;
+            }
+            sleep_ns(50 * MS);
+        }
+    }
+    if (!q) {
+        goto out;
+    }
+    json_t *ret = NULL;
+    char e[512];
+    if (qmp_execute(q, "query-version", NULL, 10 * S, &ret, e, sizeof(e)) !=
+        QMP_OK) {
+        err_set(err, errlen, "%s: %s", bin, e);
+        goto out;
+    }
+    const json_t *qv = json_object_get(ret, "qemu");
+    uint64_t ma = qmp_get_u64(qv, "major", 0), mi = qmp_get_u64(qv, "minor", 0),
+             mc = qmp_get_u64(qv, "micro", 0);
+    if (ma > 999 || mi > 99 || mc > 9999) {
+        json_decref(ret);
+        err_set(err, errlen, "%s: query-version out of range", bin);
+        goto out;
+    }
+    snprintf(info->version, sizeof(info->version), "%u.%u.%u", (unsigned)ma,
+             (unsigned)mi, (unsigned)mc);
+    snprintf(info->package, sizeof(info->package), "%s",
+             qmp_get_str(ret, "package", ""));
+    info->num = (unsigned)(ma * 100 + mi);
+    json_decref(ret);
+    ret = NULL;
+    if (qmp_execute(q, "query-kvm", NULL, 10 * S, &ret, e, sizeof(e)) ==
+        QMP_OK) {
+        info->kvm_present = json_is_true(json_object_get(ret, "present"));
+        info->kvm_enabled = json_is_true(json_object_get(ret, "enabled"));
+        json_decref(ret);
+    }
+    rc = 0;
+out:
+    stop_proc(&p, &q);
+    unlink(sock);
+    unlink(p.log);
+    rmdir(dir);
     return rc;
 }

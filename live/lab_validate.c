@@ -40,6 +40,11 @@ void lab_validate_opts_default(struct lab_validate_opts *o)
 
 void lab_validate_result_free(struct lab_validate_result *r)
 {
+    for (size_t i = 0; r->model_json && i < r->n_planned; i++) {
+        free(r->model_json[i]);
+    }
+    free(r->model_json);
+    free(r->fit_rows);
     free(r->rows);
     json_decref(r->json_rows);
     memset(r, 0, sizeof(*r));
@@ -49,11 +54,13 @@ void lab_diagnosis(const struct lab_result *r, char *buf, size_t n)
 {
     char *fq = r->s.final ? json_dumps(r->s.final, JSON_COMPACT) : NULL;
     snprintf(buf, n,
-             "lab run: guest write rate %.0f B/s before the migration, %.0f "
+             "lab run: QEMU %s (%s), accelerator %s; guest write rate %.0f "
+             "B/s before the migration, %.0f "
              "B/s during it; %s; trace %s (%" PRIu64 " syncs, %" PRId64
              " ns in syncs); zero fraction %.4f; scenario %s; final "
              "query-migrate %s",
-             r->guest_rate_bps, r->mig_rate_bps,
+             r->s.qemu_version, r->qemu_bin, r->accel_note, r->guest_rate_bps,
+             r->mig_rate_bps,
              r->dest_note[0] ? r->dest_note : "no destination check",
              r->trace_path[0] ? r->trace_path : "(temporary, removed)",
              r->trace_syncs, r->trace_sync_ns, r->zero_fraction,
@@ -280,6 +287,11 @@ static bool run_row(const struct lab_validate_opts *o,
                 "downtime-limit %" PRId64 " ms\n",
                 k + 1, res->n_planned, v->ws >> 20, v->rate, v->bw, v->dl / MS);
     }
+    char tpath[512];
+    lab_fit_trace_path(res, k, tpath, sizeof(tpath));
+    if (tpath[0]) {
+        g.trace_path = tpath; /* --calibrate keeps it */
+    }
     struct lab_result r;
     char err[1024];
     if (lab_run(&g, &o->lo, &r, err, sizeof(err)) != 0) {
@@ -306,6 +318,18 @@ static bool run_row(const struct lab_validate_opts *o,
     v->real_total = m->total_ns;
     v->real_down = m->src_downtime_ns;
     simulate_row(o, res, &g, &r, v);
+    if (res->model_json) { /* --calibrate re-simulates from it, without
+                              the link / sync measurement above (the fitted
+                              calibration sets those) */
+        char e2[256];
+        struct lab_validate_result bare = *res;
+        bare.link_bps = 0;
+        bare.sync_ns = 0;
+        struct scn_doc *md =
+            model_doc(&bare, &g, &r, v->guest_rate, e2, sizeof(e2));
+        res->model_json[k] = md ? scn_doc_json(md) : NULL;
+        scn_doc_free(md);
+    }
     json_array_append_new(res->json_rows, row_json(v));
     lab_result_free(&r);
     return true;
@@ -331,6 +355,15 @@ int lab_validate(const struct lab_validate_opts *o,
         err_set(err, errlen, "out of memory");
         return -1;
     }
+    if (o->fit_half) {
+        r->model_json = calloc(r->n_planned ? r->n_planned : 1, sizeof(char *));
+        char tmpl[] = "/tmp/migsim-lab-fit.XXXXXX";
+        if (!r->model_json || !mkdtemp(tmpl)) {
+            err_set(err, errlen, "--calibrate: no work folder");
+            return -1;
+        }
+        snprintf(r->fit_dir, sizeof(r->fit_dir), "%s", tmpl);
+    }
     size_t k;
     for (k = 0; k < r->n_planned && !(o->lo.stop && *o->lo.stop); k++) {
         if (!run_row(o, r, k)) {
@@ -344,6 +377,9 @@ int lab_validate(const struct lab_validate_opts *o,
         if (v->ran && is_conv(v->real) != is_conv(v->pred)) {
             r->disagree = true;
         }
+    }
+    if (o->fit_half && !r->interrupted) {
+        return lab_fit_half(o, r, err, errlen);
     }
     return 0;
 }

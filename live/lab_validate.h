@@ -41,6 +41,10 @@ struct lab_validate_opts {
     /* warnings that do not stop the validation (a failed store); NULL =
      * stderr */
     void (*warn)(const char *msg);
+    /* --calibrate (live/lab_fit.c): keep every run's trace, fit a
+     * calibration (calib/calib.h) on half the grid and simulate the other
+     * half with it */
+    bool fit_half;
 };
 /* Defaults: working sets 32, 64 MiB; rates 8, 64 MiB/s; max-bandwidth
  * 16 MiB/s; downtime-limit 300 ms; time limit 30 s; calibrate. */
@@ -68,7 +72,25 @@ struct lab_validate_result {
     int64_t sync_ns;
     char calib[256];   /* the calibration line */
     json_t *json_rows; /* one object per row (owned) */
+    /* fit_half: the work folder (traces, calibration.json), each row's
+     * model scenario, the validation half re-simulated with the fit */
+    char fit_dir[256];
+    char **model_json;
+    struct lab_validate_row *fit_rows;
+    size_t n_fit_rows, n_fit_runs;
+    char fit_note[512];
 };
+/* live/lab_fit.c: the trace path of row k ("" unless fit_half) */
+void lab_fit_trace_path(const struct lab_validate_result *r, size_t k,
+                        char *buf, size_t len);
+/* Fit on the calibration half (rows k with (k / 2) % 2 == 0: pairs, so
+ * both halves hold every fastest-axis value) and re-simulate the other
+ * half with it; 0, or -1 with a message. */
+int lab_fit_half(const struct lab_validate_opts *o,
+                 struct lab_validate_result *r, char *err, size_t errlen);
+/* Both tables: the calibration half as simulated without it, the
+ * validation half with it. */
+void lab_fit_print(FILE *f, const struct lab_validate_result *r);
 void lab_validate_result_free(struct lab_validate_result *r);
 
 /* Run the validation.  0 when the grid ran (rows may hold errors: see

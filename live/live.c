@@ -3,6 +3,7 @@
 #include "live/live.h"
 #include "run/qmp_params.h"
 #include "base/err.h"
+#include "base/term.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -28,28 +29,48 @@ static int64_t epoch_ns(void)
 
 /* ---- parsing ------------------------------------------------------------ */
 
+/* Numbers from QMP are checked before they are used: a null member (what
+ * the QMP client makes of QEMU's nan/inf) is missing; a counter must be a
+ * non-negative number below 2^63 (sums and products stay defined); a time
+ * in ms must lie in [0, LIVE_MAX_MS] (then ms x 10^6 fits int64 ns), except
+ * QEMU's estimate expected-downtime, which is capped there. */
+#define LIVE_MAX_MS    ((int64_t)1000000000000) /* 10^12 ms, ~31.7 years */
+#define LIVE_MAX_COUNT 9223372036854775807.0    /* 2^63 - 1 */
+
 static int get_u64(const json_t *o, const char *key, uint64_t *out,
                    const char *where, char *err, size_t errlen)
 {
     const json_t *v = json_object_get(o, key);
-    if (!v) {
+    if (!v || json_is_null(v)) {
         *out = 0;
         return 0;
     }
-    if (!json_is_number(v) || json_number_value(v) < 0) {
+    double d = json_is_number(v) ? json_number_value(v) : -1;
+    if (!json_is_number(v) || !(d >= 0)) {
         err_set(err, errlen, "%s: '%s' is not a non-negative number", where,
                 key);
         return -1;
     }
+    if (json_is_real(v) && !(d < LIVE_MAX_COUNT)) {
+        err_set(err, errlen, "%s: '%s' = %g is out of range (at most 2^63-1)",
+                where, key, d);
+        return -1;
+    }
     *out = qmp_get_u64(o, key, 0);
+    if (*out > (uint64_t)INT64_MAX) {
+        err_set(err, errlen,
+                "%s: '%s' = %" PRIu64 " is out of range (at most 2^63-1)",
+                where, key, *out);
+        return -1;
+    }
     return 0;
 }
 
-static int get_ms(const json_t *o, const char *key, int64_t *out,
+static int get_ms(const json_t *o, const char *key, int64_t *out, bool cap,
                   const char *where, char *err, size_t errlen)
 {
     const json_t *v = json_object_get(o, key);
-    if (!v) {
+    if (!v || json_is_null(v)) {
         *out = -1;
         return 0;
     }
@@ -57,7 +78,43 @@ static int get_ms(const json_t *o, const char *key, int64_t *out,
         err_set(err, errlen, "%s: '%s' is not a number", where, key);
         return -1;
     }
-    *out = (int64_t)json_number_value(v);
+    double d = json_number_value(v);
+    if (!(d >= 0) || (!cap && !(d <= (double)LIVE_MAX_MS))) {
+        err_set(err, errlen,
+                "%s: '%s' = %g ms is out of range (0 to %" PRId64 " ms)", where,
+                key, d, LIVE_MAX_MS);
+        return -1;
+    }
+    if (!(d <= (double)LIVE_MAX_MS)) {
+        *out = LIVE_MAX_MS;
+    } else if (json_is_integer(v)) {
+        *out = (int64_t)json_integer_value(v);
+    } else {
+        *out = (int64_t)d;
+    }
+    return 0;
+}
+
+/* A real-valued member in [0, max]; null or absent: 0. */
+static int get_real(const json_t *o, const char *key, double max, double *out,
+                    const char *where, char *err, size_t errlen)
+{
+    const json_t *v = json_object_get(o, key);
+    *out = 0;
+    if (!v || json_is_null(v)) {
+        return 0;
+    }
+    if (!json_is_number(v)) {
+        err_set(err, errlen, "%s: '%s' is not a number", where, key);
+        return -1;
+    }
+    double d = json_number_value(v);
+    if (!(d >= 0 && d <= max)) {
+        err_set(err, errlen, "%s: '%s' = %g is out of range (0 to %g)", where,
+                key, d, max);
+        return -1;
+    }
+    *out = d;
     return 0;
 }
 
@@ -77,21 +134,21 @@ int live_parse_migrate(const json_t *ret, struct live_mig *m, char *err,
     snprintf(m->status, sizeof(m->status), "%s",
              st ? json_string_value(st) : "none");
     const char *w = "query-migrate";
-    if (get_ms(ret, "total-time", &m->total_ms, w, err, errlen) ||
-        get_ms(ret, "setup-time", &m->setup_ms, w, err, errlen) ||
-        get_ms(ret, "downtime", &m->downtime_ms, w, err, errlen) ||
-        get_ms(ret, "expected-downtime", &m->expected_downtime_ms, w, err,
-               errlen)) {
+    if (get_ms(ret, "total-time", &m->total_ms, false, w, err, errlen) ||
+        get_ms(ret, "setup-time", &m->setup_ms, false, w, err, errlen) ||
+        get_ms(ret, "downtime", &m->downtime_ms, false, w, err, errlen) ||
+        get_ms(ret, "expected-downtime", &m->expected_downtime_ms, true, w, err,
+               errlen) ||
+        get_real(ret, "cpu-throttle-percentage", 100, &m->throttle_pct, w, err,
+                 errlen) ||
+        get_u64(ret, "dirty-limit-throttle-time-per-round",
+                &m->dirty_limit_throttle_us, w, err, errlen) ||
+        get_u64(ret, "dirty-limit-ring-full-time", &m->dirty_limit_ring_full_us,
+                w, err, errlen)) {
         return -1;
     }
-    const json_t *thr = json_object_get(ret, "cpu-throttle-percentage");
-    if (thr && !json_is_number(thr)) {
-        err_set(err, errlen,
-                "query-migrate: 'cpu-throttle-percentage' is not a "
-                "number");
-        return -1;
-    }
-    m->throttle_pct = thr ? json_number_value(thr) : 0;
+    m->has_dirty_limit =
+        json_object_get(ret, "dirty-limit-throttle-time-per-round") != NULL;
     snprintf(m->error_desc, sizeof(m->error_desc), "%s",
              qmp_get_str(ret, "error-desc", ""));
     const json_t *vfio = json_object_get(ret, "vfio");
@@ -126,12 +183,10 @@ int live_parse_migrate(const json_t *ret, struct live_mig *m, char *err,
         get_u64(ram, "postcopy-bytes", &m->postcopy_bytes, w, err, errlen)) {
         return -1;
     }
-    const json_t *mbps = json_object_get(ram, "mbps");
-    if (mbps && !json_is_number(mbps)) {
-        err_set(err, errlen, "query-migrate ram: 'mbps' is not a number");
+    /* 10^9 Mbit/s: far above any link, and x 10^6 / 8 stays exact */
+    if (get_real(ram, "mbps", 1e9, &m->mbps, w, err, errlen)) {
         return -1;
     }
-    m->mbps = mbps ? json_number_value(mbps) : 0;
     if (m->page_bytes == 0) {
         m->page_bytes = 4096;
     }
@@ -155,6 +210,14 @@ int live_parse_params(const json_t *ret, struct live_params *p, char *err,
                 err, errlen) ||
         get_u64(ret, avail, &p->avail_switchover_bandwidth_bps, w, err,
                 errlen)) {
+        return -1;
+    }
+    if (dl > QMP_DOWNTIME_LIMIT_MAX_MS) {
+        err_set(err, errlen,
+                "%s: '%s' = %" PRIu64 " ms is out of range (QEMU allows up to "
+                "%d ms)",
+                w, qmp_param_name(QP_DOWNTIME_LIMIT), dl,
+                QMP_DOWNTIME_LIMIT_MAX_MS);
         return -1;
     }
     p->downtime_limit_ns = (int64_t)qmp_param_from_qmp(QP_DOWNTIME_LIMIT, dl);
@@ -265,8 +328,10 @@ static void say(struct live_session *s, const char *fmt, ...)
     }
     va_list ap;
     va_start(ap, fmt);
+    char msg[2048];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
     fprintf(s->o.progress, "[%7.2fs] ", (double)now_rel(s) / 1e9);
-    vfprintf(s->o.progress, fmt, ap);
+    term_fputs(msg, s->o.progress); /* QMP texts: control bytes escaped */
     fputc('\n', s->o.progress);
     fflush(s->o.progress);
     va_end(ap);
@@ -362,7 +427,7 @@ static int setup_policy(struct live_session *s, char *err, size_t errlen)
     if (qmp_execute(s->qmp, "query-memory-size-summary", NULL,
                     s->o.cmd_timeout_ns, &ret, NULL, 0) == QMP_OK) {
         uint64_t ram = qmp_get_u64(ret, "base-memory", 0);
-        if (ram) {
+        if (ram && ram <= ((uint64_t)1 << 50)) { /* 1 PiB: beyond is noise */
             sc.ram_bytes = ram;
             sc.ram.ram_bytes = ram;
         }
@@ -417,8 +482,9 @@ static int setup_policy(struct live_session *s, char *err, size_t errlen)
                 fprintf(s->o.progress, "applied: %s (policy configuration)\n",
                         ch[i].what);
             } else {
+                char safe[512];
                 fprintf(s->o.progress, "could not apply %s: %s\n", ch[i].what,
-                        e2);
+                        term_safe(e2, safe, sizeof(safe)));
             }
         }
     }
@@ -966,6 +1032,45 @@ static void sleep_ns(int64_t ns)
     nanosleep(&ts, NULL); /* a signal cuts it short: the loop checks */
 }
 
+/* "while the migration was active", or "before any migration started"
+ * when none was seen. */
+static const char *while_phrase(const struct live_session *s, char *buf,
+                                size_t n)
+{
+    if (!s->started || s->status == MIG_STATUS_NONE) {
+        snprintf(buf, n, "before any migration started");
+    } else {
+        snprintf(buf, n, "while the migration was %s",
+                 mig_status_name(s->status));
+    }
+    return buf;
+}
+
+/* The time limit bounds the whole observation: from the first
+ * live_session_run() on, whether or not a migration started. */
+static bool past_limit(const struct live_session *s)
+{
+    return s->o.time_limit_ns > 0 &&
+           qmp_now_ns() - s->run_start_ns >= s->o.time_limit_ns;
+}
+
+/* Per-command timeout, cut to what is left of the time limit (at least
+ * 10 ms, so a command can still be answered). */
+static int64_t cmd_timeout(const struct live_session *s)
+{
+    int64_t t = s->o.cmd_timeout_ns;
+    if (s->o.time_limit_ns > 0) {
+        int64_t left = s->o.time_limit_ns - (qmp_now_ns() - s->run_start_ns);
+        if (left < 10 * MS) {
+            left = 10 * MS;
+        }
+        if (left < t) {
+            t = left;
+        }
+    }
+    return t;
+}
+
 static enum live_end end_with(struct live_session *s, enum live_end e,
                               const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -1024,10 +1129,10 @@ static int poll_failed(struct live_session *s, int r, json_t *ret,
     }
     if (r == QMP_E_IO) {
         process_events(s);
+        char ph[64];
         return end_with(s, LIVE_END_QEMU_GONE,
-                        "QEMU went away (exited or killed?) while the "
-                        "migration was %s: %s",
-                        mig_status_name(s->status), err);
+                        "QEMU went away (exited or killed?) %s: %s",
+                        while_phrase(s, ph, sizeof(ph)), err);
     }
     s->consecutive_failures++;
     live_session_note(s, RUN_EV_NOTE, 0, 0, "poll failed: %.80s", err);
@@ -1065,6 +1170,12 @@ static int await_start(struct live_session *s, const struct live_mig *m,
         fprintf(s->o.progress, "waiting for a migration to start (status %s)\n",
                 m->status);
         w->said_waiting = true;
+    }
+    if (past_limit(s)) {
+        return end_with(s, LIVE_END_TIME_LIMIT,
+                        "time limit of %" PRId64 " ms reached before any "
+                        "migration started (QEMU reports status '%s')",
+                        s->o.time_limit_ns / MS, m->status);
     }
     if (s->o.start_timeout_ns > 0 &&
         qmp_now_ns() - w->wait_start >= s->o.start_timeout_ns) {
@@ -1156,10 +1267,9 @@ static int check_stop(struct live_session *s)
 {
     char err[512];
     if (s->o.stop && *s->o.stop) {
-        return end_with(s, LIVE_END_INTERRUPTED,
-                        "interrupted by a signal while the migration was "
-                        "%s",
-                        mig_status_name(s->status));
+        char ph[64];
+        return end_with(s, LIVE_END_INTERRUPTED, "interrupted by a signal %s",
+                        while_phrase(s, ph, sizeof(ph)));
     }
     if (s->o.tick && s->o.tick(s->o.tick_arg, err, sizeof(err)) != 0) {
         return end_with(s, LIVE_END_TICK, "%s", err);
@@ -1172,6 +1282,9 @@ enum live_end live_session_run(struct live_session *s)
     char err[512];
     struct run_wait w = {.wait_start = qmp_now_ns()};
     int64_t last_params = qmp_now_ns();
+    if (!s->run_start_ns) {
+        s->run_start_ns = w.wait_start;
+    }
     for (;;) {
         w.tick_start = qmp_now_ns();
         int st = check_stop(s);
@@ -1179,8 +1292,18 @@ enum live_end live_session_run(struct live_session *s)
             return (enum live_end)st;
         }
         json_t *ret = NULL;
-        int r = qmp_execute(s->qmp, "query-migrate", NULL, s->o.cmd_timeout_ns,
-                            &ret, err, sizeof(err));
+        int r = qmp_execute(s->qmp, "query-migrate", NULL, cmd_timeout(s), &ret,
+                            err, sizeof(err));
+        if (r == QMP_E_TIMEOUT && past_limit(s)) {
+            json_decref(ret);
+            set_metrics(s);
+            char ph[64];
+            return end_with(s, LIVE_END_TIME_LIMIT,
+                            "time limit of %" PRId64 " ms reached %s (QEMU "
+                            "did not answer query-migrate)",
+                            s->o.time_limit_ns / MS,
+                            while_phrase(s, ph, sizeof(ph)));
+        }
         struct live_mig m;
         if (r == QMP_OK && live_parse_migrate(ret, &m, err, sizeof(err)) != 0) {
             r = QMP_E_PROTO;
@@ -1214,13 +1337,13 @@ enum live_end live_session_run(struct live_session *s)
         if (terminal) {
             return finish(s, &m, polled);
         }
-        if (s->o.time_limit_ns > 0 && now_rel(s) >= s->o.time_limit_ns) {
+        if (past_limit(s)) {
             set_metrics(s);
+            char ph[64];
             return end_with(s, LIVE_END_TIME_LIMIT,
-                            "time limit of %" PRId64 " ms reached while the "
-                            "migration was %s",
+                            "time limit of %" PRId64 " ms reached %s",
                             s->o.time_limit_ns / MS,
-                            mig_status_name(s->status));
+                            while_phrase(s, ph, sizeof(ph)));
         }
         flush_store(s, false);
         sleep_ns(s->o.interval_ns - (qmp_now_ns() - w.tick_start));
@@ -1340,6 +1463,8 @@ json_t *live_session_json(const struct live_session *s)
     json_object_set_new(o, "qmp", json_string(s->o.source ? s->o.source : ""));
     json_object_set_new(o, "qemu_version", json_string(s->qemu_version));
     json_object_set_new(o, "qemu", json_string(s->res.m.qemu));
+    json_object_set_new(o, "accel",
+                        s->accel[0] ? json_string(s->accel) : json_null());
     json_object_set_new(o, "policy", json_string(s->res.m.policy));
     json_object_set_new(o, "apply", json_boolean(s->o.apply));
     json_object_set_new(o, "outcome",
@@ -1356,6 +1481,9 @@ json_t *live_session_json(const struct live_session *s)
     for (size_t i = 0; i < nf; i++) {
         json_object_set_new(metrics, mf[i].name, field_json(&mf[i], &s->res.m));
     }
+    /* total_ms in every JSON (issue 14), as simulate, sweep and replay */
+    json_object_set_new(metrics, "total_ms",
+                        json_real((double)s->res.m.total_ns / 1e6));
     json_object_set_new(o, "metrics", metrics);
     json_object_set(o, "final_query_migrate",
                     s->final ? s->final : json_null());

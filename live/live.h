@@ -78,13 +78,22 @@ struct live_mig {
     uint64_t dirty_sync_count, page_bytes;
     uint64_t precopy_bytes, downtime_bytes, postcopy_bytes;
     uint64_t vfio_transferred_bytes;
+    /* 8.1+ with the dirty-limit capability: top-level
+     * dirty-limit-throttle-time-per-round and dirty-limit-ring-full-time
+     * (microseconds) */
+    bool has_dirty_limit;
+    uint64_t dirty_limit_throttle_us, dirty_limit_ring_full_us;
     int64_t total_ms, setup_ms, downtime_ms, expected_downtime_ms;
     double throttle_pct;
     char error_desc[256];
 };
 
 /* Parse a query-migrate "return" object.  0, or -1 with a message if the
- * reply is not an object or a member has the wrong type. */
+ * reply is not an object or a member has the wrong type or is out of range.
+ * A null member (QEMU's nan/inf, see qmp.h) is missing.  Ranges: counters
+ * and byte figures below 2^63; times 0 to 10^12 ms (expected-downtime, an
+ * estimate, is capped there instead); cpu-throttle-percentage 0-100;
+ * ram.mbps 0 to 10^9. */
 int live_parse_migrate(const json_t *ret, struct live_mig *out, char *err,
                        size_t errlen);
 
@@ -117,7 +126,9 @@ void live_advise(const struct live_mig *m, int64_t limit_ns,
 struct live_opts {
     int64_t interval_ns;       /* poll period; default 100 ms */
     int64_t cmd_timeout_ns;    /* per QMP command; default 5 s */
-    int64_t time_limit_ns;     /* stop observing after this; 0 = none */
+    int64_t time_limit_ns;     /* stop observing this long after the
+                                  session began running, whether or not a
+                                  migration started; 0 = none */
     int64_t start_timeout_ns;  /* wait this long for a migration; 0 = ever */
     const char *policy;        /* policy spec, NULL = none */
     bool apply;                /* carry out the policy's requests */
@@ -186,6 +197,8 @@ struct live_session {
     char qemu_model[16];
     char qemu_version[32]; /* from the greeting, e.g. "7.2.22" */
     bool first_status;
+    int64_t run_start_ns; /* monotonic, first live_session_run() */
+    char accel[8];        /* "kvm"/"tcg" when known (caller sets; JSON) */
 };
 
 /*

@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
@@ -134,6 +135,89 @@ static void describe_byte(char ch, char *out, size_t n)
  * more bytes; -1: a malformed or oversized message was skipped (err says
  * which).
  */
+static bool word_char(char ch)
+{
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z');
+}
+
+size_t qmp_nonfinite_to_null(const char *in, size_t n, char *out, size_t *outn)
+{
+    size_t o = 0, count = 0;
+    bool in_str = false, esc = false;
+    for (size_t i = 0; i < n;) {
+        char ch = in[i];
+        if (in_str) {
+            if (esc) {
+                esc = false;
+            } else if (ch == '\\') {
+                esc = true;
+            } else if (ch == '"') {
+                in_str = false;
+            }
+            out[o++] = in[i++];
+            continue;
+        }
+        if (ch == '"') {
+            in_str = true;
+            out[o++] = in[i++];
+            continue;
+        }
+        size_t j = i;
+        if ((ch == '-' || ch == '+') && j + 1 < n && word_char(in[j + 1])) {
+            j++;
+        }
+        if (word_char(in[j]) && (i == 0 || !word_char(in[i - 1]))) {
+            size_t k = j;
+            while (k < n && word_char(in[k])) {
+                k++;
+            }
+            size_t len = k - j;
+            bool nonfinite =
+                (len == 3 && (strncasecmp(in + j, "nan", 3) == 0 ||
+                              strncasecmp(in + j, "inf", 3) == 0)) ||
+                (len == 8 && strncasecmp(in + j, "infinity", 8) == 0);
+            if (nonfinite) {
+                memcpy(out + o, "null", 4);
+                o += 4;
+                count++;
+            } else {
+                memcpy(out + o, in + i, k - i);
+                o += k - i;
+            }
+            i = k;
+            continue;
+        }
+        out[o++] = in[i++];
+    }
+    *outn = o;
+    return count;
+}
+
+/* One message with jansson: integers beyond int64 as doubles; the bare
+ * non-finite tokens QEMU prints for a double (nan, -nan, inf) read as null
+ * (missing), which jansson alone rejects. */
+static json_t *parse_msg(const char *p, size_t n, json_error_t *je)
+{
+    json_t *m = json_loadb(p, n, 0, je);
+    if (!m && json_error_code(je) == json_error_numeric_overflow) {
+        m = json_loadb(p, n, JSON_DECODE_INT_AS_REAL, je);
+    }
+    if (m) {
+        return m;
+    }
+    char *fixed = malloc(n * 2 + 1);
+    size_t fn = 0;
+    if (fixed && qmp_nonfinite_to_null(p, n, fixed, &fn) > 0) {
+        json_error_t je2;
+        m = json_loadb(fixed, fn, 0, &je2);
+        if (!m && json_error_code(&je2) == json_error_numeric_overflow) {
+            m = json_loadb(fixed, fn, JSON_DECODE_INT_AS_REAL, &je2);
+        }
+    }
+    free(fixed);
+    return m;
+}
+
 static int next_msg(struct qmp_conn *c, json_t **out, char *err, size_t errlen)
 {
     *out = NULL;
@@ -209,10 +293,7 @@ static int next_msg(struct qmp_conn *c, json_t **out, char *err, size_t errlen)
                 c->start = c->scan;
                 log_msg(c, "<-", p, n);
                 json_error_t je;
-                json_t *m = json_loadb(p, n, 0, &je);
-                if (!m && json_error_code(&je) == json_error_numeric_overflow) {
-                    m = json_loadb(p, n, JSON_DECODE_INT_AS_REAL, &je);
-                }
+                json_t *m = parse_msg(p, n, &je);
                 if (!m) {
                     err_set(
                         err, errlen,

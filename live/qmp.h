@@ -13,7 +13,8 @@
  * Framing: messages are split by tracking JSON object depth (strings and
  * escapes respected), so no assumption is made about newlines; whitespace
  * between messages is skipped.  A message is parsed with jansson; integers
- * beyond int64 make the message be parsed with all numbers as doubles.
+ * beyond int64 make the message be parsed with all numbers as doubles; the
+ * bare non-finite numbers QEMU prints (nan, -nan, inf) become null.
  *
  * Faults never crash and are reported with a message:
  *   - a byte outside a JSON object, or an object jansson rejects:
@@ -115,6 +116,15 @@ void qmp_set_log(struct qmp_conn *c, FILE *f);
 
 /* Monotonic clock, ns. */
 int64_t qmp_now_ns(void);
+
+/* QEMU prints a non-finite double as a bare nan, -nan, inf or -inf (e.g.
+ * xbzrle-cache cache-miss-rate before any page was looked up), which is not
+ * JSON.  Copy n bytes of in to out (room for 2 n bytes) with every such
+ * token outside strings (also NaN, Infinity, any case, signed) replaced by
+ * null; *outn = bytes written.  Returns the number of tokens replaced.
+ * Messages that jansson rejects are retried through this, so such members
+ * arrive as null and read as missing. */
+size_t qmp_nonfinite_to_null(const char *in, size_t n, char *out, size_t *outn);
 
 /* JSON helpers for QMP replies: a member as number (integer or real);
  * def if absent or not a number. */

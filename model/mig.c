@@ -57,18 +57,42 @@ double mig_ram_throughput_bps(const struct mig *m)
     return bw;
 }
 
+static void vmig_ev(struct mig *m, unsigned stream, int64_t t,
+                    enum run_event_kind k, uint64_t v, int64_t dur,
+                    const char *fmt, va_list ap)
+{
+    run_result_vadd_event_rep(m->out, stream, t, k, v, dur, fmt, ap);
+}
+
 void mig_ev(struct mig *m, int64_t t, enum run_event_kind k, uint64_t v,
             int64_t dur, const char *fmt, ...)
 {
     if (m->opt.no_events) {
         return;
     }
-    char text[96];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(text, sizeof(text), fmt, ap);
+    vmig_ev(m, 0, t, k, v, dur, fmt, ap);
     va_end(ap);
-    run_result_add_event(m->out, t, k, v, dur, "%s", text);
+}
+
+/* An event that repeats with the simulated time (decimated per stream,
+ * run/result.h). */
+static void mig_ev_rep(struct mig *m, enum mig_ev_stream st, int64_t t,
+                       enum run_event_kind k, uint64_t v, int64_t dur,
+                       const char *fmt, ...)
+    __attribute__((format(printf, 7, 8)));
+static void mig_ev_rep(struct mig *m, enum mig_ev_stream st, int64_t t,
+                       enum run_event_kind k, uint64_t v, int64_t dur,
+                       const char *fmt, ...)
+{
+    if (m->opt.no_events) {
+        return;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    vmig_ev(m, st, t, k, v, dur, fmt, ap);
+    va_end(ap);
 }
 
 static void set_status(struct mig *m, int64_t t, enum mig_status st)
@@ -114,7 +138,11 @@ uint64_t mig_threshold_bytes(unsigned qemu, uint64_t transferred_bytes,
     return (uint64_t)(bw * (double)limit_ms);
 }
 
-/* QEMU: migration_update_counters. */
+/* QEMU: migration_update_counters.  Windows of the same length that moved
+ * the same bytes (a max-bandwidth-bound migration's every window) give the
+ * same bandwidth, threshold and expected downtime: those are kept from the
+ * last window (m->ctr) instead of being divided out again; the values are
+ * the same expressions, so bit-identical. */
 static void update_counters(struct mig *m, int64_t now)
 {
     if (now < m->win_start_ns + MIG_BUFFER_DELAY_NS) {
@@ -123,18 +151,36 @@ static void update_counters(struct mig *m, int64_t now)
     uint64_t time_spent_ms = (uint64_t)((now - m->win_start_ns) / SIM_MS);
     uint64_t transferred = mig_window_used(m);
     uint64_t limit_ms = (uint64_t)(m->limit_ns / SIM_MS);
-    m->bw_bytes_per_ms = (double)transferred / (double)time_spent_ms;
-    m->threshold = mig_threshold_bytes(m->s.qemu, transferred, time_spent_ms,
-                                       limit_ms, m->avail_bw_bps);
-    double bw_per_ms = m->bw_bytes_per_ms;
-    if (m->qv->avail_switchover_bw && m->avail_bw_bps) {
-        bw_per_ms = (double)m->avail_bw_bps / 1000.0;
+    struct mig_ctr_cache *k = &m->ctr;
+    if (!k->ok || k->transferred != transferred ||
+        k->time_ms != time_spent_ms || k->limit_ms != limit_ms ||
+        k->avail_bps != m->avail_bw_bps) {
+        k->bw = (double)transferred / (double)time_spent_ms;
+        k->threshold = mig_threshold_bytes(
+            m->s.qemu, transferred, time_spent_ms, limit_ms, m->avail_bw_bps);
+        k->bw_per_ms = k->bw;
+        if (m->qv->avail_switchover_bw && m->avail_bw_bps) {
+            k->bw_per_ms = (double)m->avail_bw_bps / 1000.0;
+        }
+        k->transferred = transferred;
+        k->time_ms = time_spent_ms;
+        k->limit_ms = limit_ms;
+        k->avail_bps = m->avail_bw_bps;
+        k->ok = true;
+        k->exp_ok = false;
     }
-    if (m->dirty_pages_rate != 0.0 && transferred > 10000 && bw_per_ms > 0) {
+    m->bw_bytes_per_ms = k->bw;
+    m->threshold = k->threshold;
+    if (m->dirty_pages_rate != 0.0 && transferred > 10000 && k->bw_per_ms > 0) {
         /* 7.2/8.0: ram remaining; 8.1+: dirty_bytes_last_sync; both are the
          * migration bitmap at the last sync */
-        m->expected_downtime_ns =
-            (int64_t)((double)m->remaining_at_sync / bw_per_ms * 1e6);
+        if (!k->exp_ok || k->exp_rem != m->remaining_at_sync) {
+            k->exp_ns =
+                (int64_t)((double)m->remaining_at_sync / k->bw_per_ms * 1e6);
+            k->exp_rem = m->remaining_at_sync;
+            k->exp_ok = true;
+        }
+        m->expected_downtime_ns = k->exp_ns;
     }
     m->win_start_ns = now;
     m->win_start_bytes = m->total_bytes;
@@ -194,14 +240,15 @@ static void trigger_throttle(struct mig *m, int64_t t, uint64_t xfer,
         if (pct > m->max_throttle) {
             m->max_throttle = pct;
         }
-        mig_ev(m, t, RUN_EV_THROTTLE, (uint64_t)pct, 0,
-               "cpu_throttle_set %.0f%%", pct);
+        mig_ev_rep(m, MIG_EVS_THROTTLE, t, RUN_EV_THROTTLE, (uint64_t)pct, 0,
+                   "cpu_throttle_set %.0f%%", pct);
         apply_throttle(m, t);
     } else if (m->s.dirty_limit && !m->dirty_limit_active) {
         m->dirty_limit_active = true;
-        mig_ev(m, t, RUN_EV_THROTTLE, m->s.vcpu_dirty_limit_bps, 0,
-               "dirty-limit %llu B/s per vCPU",
-               (unsigned long long)m->s.vcpu_dirty_limit_bps);
+        mig_ev_rep(m, MIG_EVS_THROTTLE, t, RUN_EV_THROTTLE,
+                   m->s.vcpu_dirty_limit_bps, 0,
+                   "dirty-limit %llu B/s per vCPU",
+                   (unsigned long long)m->s.vcpu_dirty_limit_bps);
         apply_throttle(m, t);
     }
 }
@@ -237,8 +284,8 @@ int64_t mig_bitmap_sync(struct mig *m, int64_t t)
     }
     m->sync_time_ns += cost;
     m->bql_ns += cost;
-    mig_ev(m, t, RUN_EV_SYNC, fresh, cost, "sync %llu",
-           (unsigned long long)m->sync_count);
+    mig_ev_rep(m, MIG_EVS_SYNC, t, RUN_EV_SYNC, fresh, cost, "sync %llu",
+               (unsigned long long)m->sync_count);
     return cost;
 }
 
@@ -540,21 +587,21 @@ static int apply_actions(struct mig *m, int64_t t, const struct pol_actions *a)
 {
     if (a->set_downtime_limit && a->downtime_limit_ns != m->limit_ns) {
         m->limit_ns = a->downtime_limit_ns;
-        mig_ev(m, t, RUN_EV_PARAM, (uint64_t)m->limit_ns, 0,
-               "downtime-limit=%lldms", (long long)(m->limit_ns / SIM_MS));
+        mig_ev_rep(m, MIG_EVS_PARAM, t, RUN_EV_PARAM, (uint64_t)m->limit_ns, 0,
+                   "downtime-limit=%lldms", (long long)(m->limit_ns / SIM_MS));
     }
     if (a->set_avail_switchover_bandwidth &&
         a->avail_switchover_bandwidth_bps != m->avail_bw_bps &&
         m->qv->avail_switchover_bw) {
         m->avail_bw_bps = a->avail_switchover_bandwidth_bps;
-        mig_ev(m, t, RUN_EV_PARAM, m->avail_bw_bps, 0,
-               "avail-switchover-bandwidth=%llu",
-               (unsigned long long)m->avail_bw_bps);
+        mig_ev_rep(m, MIG_EVS_PARAM, t, RUN_EV_PARAM, m->avail_bw_bps, 0,
+                   "avail-switchover-bandwidth=%llu",
+                   (unsigned long long)m->avail_bw_bps);
     }
     if (a->set_max_bandwidth && a->max_bandwidth_bps != m->max_bw_bps) {
         m->max_bw_bps = a->max_bandwidth_bps;
-        mig_ev(m, t, RUN_EV_PARAM, m->max_bw_bps, 0, "max-bandwidth=%llu",
-               (unsigned long long)m->max_bw_bps);
+        mig_ev_rep(m, MIG_EVS_PARAM, t, RUN_EV_PARAM, m->max_bw_bps, 0,
+                   "max-bandwidth=%llu", (unsigned long long)m->max_bw_bps);
     }
     if (a->abort) {
         mig_ev(m, t, RUN_EV_NOTE, 0, 0, "abort: %s", a->reason);
@@ -598,9 +645,6 @@ static void record_sample(struct mig *m, int64_t t, uint64_t est,
                           uint64_t exact, bool exact_called, uint64_t sent)
 {
     if (m->opt.no_samples) {
-        return;
-    }
-    if (m->opt.max_samples && m->out->n_samples >= m->opt.max_samples) {
         return;
     }
     if (m->out->n_samples && !exact_called &&
@@ -745,11 +789,56 @@ static bool iterate_handlers(struct mig *m, int64_t t, int64_t *c)
     return spin;
 }
 
+/*
+ * iteration_run when only RAM is migrated (m->lean_ok: RAM the one
+ * handler, no policy hook, QEMU's reporting) and its pending is above the
+ * threshold: what the general path below does then, step for step, without
+ * the table walks (estimate = RAM's remaining, no exact(), no switchover,
+ * no policy, RAM's iterate, spin iff it moved nothing).  Returns -1,
+ * having changed nothing the general path would not redo (ram_advance to
+ * the same time), when the case does not apply.
+ */
+static int64_t iteration_lean(struct mig *m, int64_t t)
+{
+    if (m->in_postcopy || m->start_postcopy || m->paused) {
+        return -1;
+    }
+    ram_advance(m->ram, t);
+    uint64_t rem = ram_dirty_pages(m->ram) * ram_page_bytes(m->ram);
+    if (!(rem > m->threshold)) { /* 7.2's sync, exact(), switchover */
+        return -1;
+    }
+    struct mig_handler *h = &m->h[0];
+    m->iterations++;
+    h->reported = rem;
+    m->estimate_calls++;
+    record_sample(m, t, rem, 0, false, 0);
+    uint64_t sent0 = m->total_bytes;
+    int64_t c = 0;
+    uint64_t moved = 0;
+    h->ops->iterate(m, h, t, &c, &moved);
+    c += PASS_OVERHEAD_NS;
+    if (!moved) {
+        m->spin_ns += c;
+    }
+    struct run_sample *last = run_result_newest_sample(m->out);
+    if (last && last->iteration == m->iterations) {
+        last->sent_bytes = m->total_bytes - sent0;
+    }
+    return c;
+}
+
 /* QEMU's migration_iteration_run.  Returns the thread time the iteration
  * took; *ended when the migration switched over, started completion or
  * ended. */
 static int64_t iteration_run(struct mig *m, int64_t t, bool *ended)
 {
+    if (m->lean_ok) {
+        int64_t c = iteration_lean(m, t);
+        if (c >= 0) {
+            return c;
+        }
+    }
     int64_t c = 0;
     struct mig_pending p;
     m->iterations++;
@@ -790,8 +879,7 @@ static int64_t iteration_run(struct mig *m, int64_t t, bool *ended)
     if (spin) {
         m->spin_ns += c;
     }
-    struct run_sample *last =
-        m->out->n_samples ? &m->out->samples[m->out->n_samples - 1] : NULL;
+    struct run_sample *last = run_result_newest_sample(m->out);
     if (last && last->iteration == m->iterations) {
         last->sent_bytes = m->total_bytes - sent0;
     }
@@ -879,7 +967,8 @@ static void throttle_timer(struct sim_engine *e, void *subject, void *arg)
         return;
     }
     if (m->sync_count > 1 && m->sync_count == m->timer_prev_count) {
-        mig_ev(m, t, RUN_EV_NOTE, 0, 0, "cpu_throttle_dirty_sync");
+        mig_ev_rep(m, MIG_EVS_TIMER, t, RUN_EV_NOTE, 0, 0,
+                   "cpu_throttle_dirty_sync");
         mig_bitmap_sync(m, t);
     }
     m->timer_prev_count = m->sync_count;
@@ -943,6 +1032,9 @@ static int setup(struct mig *m)
                NULL);
     }
     sim_at(m->e, t, 0, EV_SETUP, 0, setup_done, m, NULL);
+    m->lean_ok = m->nh == 1 && m->h[0].ops == &mig_ram_ops &&
+                 m->h[0].ops->iterate && !m->pol_active &&
+                 m->pol.report.mode == POL_REPORT_QEMU;
     return 0;
 }
 
@@ -950,7 +1042,8 @@ void mig_options_default(struct mig_options *o)
 {
     memset(o, 0, sizeof(*o));
     o->sample_interval_ns = 10 * SIM_MS;
-    o->max_samples = 200000;
+    o->max_samples = MIG_DEFAULT_MAX_SAMPLES;
+    o->max_events = MIG_DEFAULT_MAX_EVENTS;
 }
 
 int mig_simulate(const struct scenario *s, const char *policy_spec,
@@ -964,6 +1057,12 @@ int mig_simulate(const struct scenario *s, const char *policy_spec,
     }
     int rc = -1;
     run_result_init(out);
+    if (opt) {
+        run_result_set_limits(out, opt->max_samples, opt->max_events);
+    } else {
+        run_result_set_limits(out, MIG_DEFAULT_MAX_SAMPLES,
+                              MIG_DEFAULT_MAX_EVENTS);
+    }
     m->s = *s;
     m->out = out;
     m->err = err;
@@ -1018,6 +1117,10 @@ int mig_simulate(const struct scenario *s, const char *policy_spec,
         goto out;
     }
     out->m.setup_ns = m->s.setup_ns;
+    if (run_result_flush(out)) {
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
     rc = 0;
 out:
     if (rc) {

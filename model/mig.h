@@ -42,13 +42,24 @@
 #define MIG_MAX_WAIT_NS         (50 * 1000000LL)      /* ram_save_iterate */
 #define MIG_BUFFER_DELAY_NS     (100 * 1000000LL)     /* window */
 
+/* Defaults of mig_options: what a run keeps whatever its time_limit
+ * (about 6 MB of samples, 4 x 4096 repetitive events). */
+#define MIG_DEFAULT_MAX_SAMPLES 16384
+#define MIG_DEFAULT_MAX_EVENTS  4096
+
 struct mig_options {
-    /* Record per-iteration samples at most every sample_interval_ns of
-     * simulated time (iterations that called exact() are always kept while
-     * fewer than max_samples are stored).  0 = every iteration. */
+    /* Offer a per-iteration sample at most every sample_interval_ns of
+     * simulated time (iterations that called exact() always offer one);
+     * 0 = every iteration.  The result keeps at most max_samples of them
+     * (+ the last), decimated by the rule of run/result.h; 0 = no limit. */
     int64_t sample_interval_ns;
-    size_t max_samples; /* 0 = no limit */
-    bool no_samples;    /* metrics only (sweeps) */
+    size_t max_samples;
+    /* Events that repeat with the simulated time (bitmap syncs, throttle
+     * triggers, policy parameter changes, the auto-converge timer's syncs):
+     * at most max_events of each, decimated likewise; 0 = no limit.  State,
+     * device and one-off events are always kept. */
+    size_t max_events;
+    bool no_samples; /* metrics only (sweeps) */
     bool no_events;
 };
 

@@ -123,12 +123,24 @@ struct vdev {
     int64_t save_ns;
 };
 
+/* The last window's counters, by what they were computed from (see
+ * update_counters in model/mig.c). */
+struct mig_ctr_cache {
+    bool ok, exp_ok;
+    uint64_t transferred, time_ms, limit_ms, avail_bps;
+    double bw, bw_per_ms;
+    uint64_t threshold;
+    uint64_t exp_rem;
+    int64_t exp_ns;
+};
+
 struct mig {
     struct sim_engine *e;
     struct scenario s;
     const struct qv_row *qv; /* the row of s.qemu */
     struct pol_chain pol;
     bool pol_active; /* some part has on_iteration */
+    bool lean_ok;    /* RAM only, no policy hook: iteration_lean applies */
     struct mig_options opt;
     struct run_result *out;
     struct ram_model *ram;
@@ -150,6 +162,11 @@ struct mig {
     uint64_t win_start_bytes;
     double bw_bytes_per_ms;
     uint64_t threshold;
+    struct mig_ctr_cache ctr;
+    double ram_page_ns[3]; /* thread time per normal page: precopy and
+                              postcopy while the VM runs (the sender's
+                              ceiling applies), the downtime phase (the
+                              link only); set by the RAM handler's attach */
     bool rate_limit_off;
 
     /* bitmap syncs and dirty-rate statistics (ram.c) */
@@ -190,6 +207,15 @@ struct mig {
     int rc;
     char *err;
     size_t errlen;
+};
+
+/* The event streams that repeat with the simulated time, decimated in the
+ * result (run/result.h); every other event is kept. */
+enum mig_ev_stream {
+    MIG_EVS_SYNC = 1, /* bitmap syncs */
+    MIG_EVS_THROTTLE, /* auto-converge / dirty-limit triggers */
+    MIG_EVS_PARAM,    /* parameter changes by policies */
+    MIG_EVS_TIMER,    /* the 9.2+ auto-converge timer's syncs */
 };
 
 /* ---- small helpers --------------------------------------------------- */

@@ -17,6 +17,16 @@ static uint64_t remaining(const struct mig *m)
     return ram_dirty_pages(m->ram) * ram_page_bytes(m->ram);
 }
 
+/* Thread time to send one normal page whose wire time is wire_ns: that,
+ * or the sender's own per-page cost (migration.sender_page_cost: the
+ * CPU-bound ceiling of the migration thread) when that is longer.  0 cost
+ * (the default) leaves the wire time alone. */
+static double page_send_ns(const struct mig *m, double wire_ns)
+{
+    double cpu_ns = (double)m->s.sender_page_ns;
+    return cpu_ns > wire_ns ? cpu_ns : wire_ns;
+}
+
 /* With postcopy-ram everything RAM has can go in postcopy. */
 static void report(const struct mig *m, uint64_t rem, struct mig_pending *p)
 {
@@ -27,12 +37,28 @@ static void report(const struct mig *m, uint64_t rem, struct mig_pending *p)
     }
 }
 
+/* Thread time per normal page at the RAM throughput (link vs multifd;
+ * postcopy also capped by max-postcopy-bandwidth): fixed for a run. */
+static double page_ns(const struct mig *m, bool postcopy)
+{
+    double tp = mig_ram_throughput_bps(m);
+    if (postcopy && m->s.max_postcopy_bandwidth_bps &&
+        (double)m->s.max_postcopy_bandwidth_bps < tp) {
+        tp = (double)m->s.max_postcopy_bandwidth_bps;
+    }
+    uint64_t page = ram_page_bytes(m->ram);
+    return (double)(page + RAM_PAGE_HDR_WIRE_BYTES) * 1e9 / tp;
+}
+
 static int ram_attach(struct mig *m)
 {
     if (mig_handler_add(m, &mig_ram_ops, m->ram)) {
         snprintf(m->err, m->errlen, "RAM: too many handlers");
         return -1;
     }
+    m->ram_page_ns[0] = page_send_ns(m, page_ns(m, false));
+    m->ram_page_ns[1] = page_send_ns(m, page_ns(m, true));
+    m->ram_page_ns[2] = page_ns(m, false);
     return 0;
 }
 
@@ -86,13 +112,7 @@ static int ram_iterate(struct mig *m, struct mig_handler *h, int64_t t,
     if (bw && !m->rate_limit_off) {
         budget = bw / 10 - mig_window_used(m) + 1;
     }
-    double tp = mig_ram_throughput_bps(m);
-    if (m->in_postcopy && m->s.max_postcopy_bandwidth_bps &&
-        (double)m->s.max_postcopy_bandwidth_bps < tp) {
-        tp = (double)m->s.max_postcopy_bandwidth_bps;
-    }
-    uint64_t page = ram_page_bytes(m->ram);
-    double normal_ns = (double)(page + RAM_PAGE_HDR_WIRE_BYTES) * 1e9 / tp;
+    double normal_ns = m->ram_page_ns[m->in_postcopy];
     struct ram_send rs;
     memset(&rs, 0, sizeof(rs));
     ram_advance(m->ram, t);
@@ -123,9 +143,9 @@ static bool ram_complete(struct mig *m, struct mig_handler *h,
     c->t += mig_bitmap_sync(m, c->t);
     struct ram_send rs;
     memset(&rs, 0, sizeof(rs));
-    double tp = mig_ram_throughput_bps(m);
-    double normal_ns =
-        (double)(ram_page_bytes(m->ram) + RAM_PAGE_HDR_WIRE_BYTES) * 1e9 / tp;
+    /* the VM is stopped: the sender's ceiling while it ran (vCPUs
+     * competing) does not apply; the link speed does */
+    double normal_ns = m->ram_page_ns[2];
     ram_send_pages(m->ram, UINT64_MAX, INFINITY, normal_ns,
                    (double)m->s.zero_page_scan_ns, &rs);
     c->t += (int64_t)ceil(rs.cost_ns);

@@ -189,6 +189,7 @@ struct planner {
     unsigned npol;
     char *pol[PLAN_MAX_POLICIES];
     bool pol_bad[PLAN_MAX_POLICIES];
+    enum plan_knob knob[PLAN_MAX_POLICIES];
     unsigned jobs, seeds;
     int64_t max_total_ns, max_down_ns;
     struct mig_options mo;
@@ -219,19 +220,148 @@ struct batch {
     struct entry *e;
 };
 
+/* ---- the knob a policy's search varies ---------------------------------- */
+
+const char *plan_knob_name(enum plan_knob k)
+{
+    switch (k) {
+    case PLAN_KNOB_NOVA:
+        return "live_migration_downtime";
+    case PLAN_KNOB_KUBEVIRT_MAX:
+        return "maxDowntimeMs";
+    case PLAN_KNOB_LIMIT:
+        break;
+    }
+    return "downtime-limit";
+}
+
+/* The part of spec named name ("nova-steps"): its arguments (after ':',
+ * "" if none) in args; 1 if present. */
+static int spec_part(const char *spec, const char *name, char *args, size_t len)
+{
+    char buf[160];
+    snprintf(buf, sizeof(buf), "%s", spec);
+    char *save = NULL;
+    for (char *t = strtok_r(buf, "+", &save); t;
+         t = strtok_r(NULL, "+", &save)) {
+        char *c = strchr(t, ':');
+        if (c) {
+            *c = '\0';
+        }
+        if (strcmp(t, name) == 0) {
+            snprintf(args, len, "%s", c ? c + 1 : "");
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int plan_spec_arg(const char *spec, const char *part, const char *key,
+                  char *out, size_t len)
+{
+    char args[160];
+    return spec_part(spec, part, args, sizeof(args)) &&
+           pol_arg(args, key, 0, out, len);
+}
+
+/* The knob a Nova or KubeVirt (dynamic=on) policy sets itself. */
+static enum plan_knob spec_knob(const char *spec)
+{
+    char args[160], v[16];
+    if (spec_part(spec, "nova-steps", args, sizeof(args))) {
+        return PLAN_KNOB_NOVA;
+    }
+    if (spec_part(spec, "kubevirt", args, sizeof(args)) &&
+        pol_arg(args, "dynamic", 0, v, sizeof(v)) &&
+        (strcmp(v, "on") == 0 || strcmp(v, "true") == 0)) {
+        return PLAN_KNOB_KUBEVIRT_MAX;
+    }
+    return PLAN_KNOB_LIMIT;
+}
+
+/* Smallest value of the knob the layer takes (ms). */
+static int64_t knob_min_ms(enum plan_knob k)
+{
+    return k == PLAN_KNOB_NOVA ? PLAN_NOVA_MIN_DOWNTIME_MS : 1;
+}
+
+/* Append to out (len bytes, *off used), truncating. */
+static void app(char *out, size_t len, size_t *off, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void app(char *out, size_t len, size_t *off, const char *fmt, ...)
+{
+    if (*off >= len) {
+        return;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(out + *off, len - *off, fmt, ap);
+    va_end(ap);
+    *off = n < 0 ? len : *off + (size_t)n;
+}
+
+/* spec with the knob's argument (Nova downtime=, KubeVirt max=) set to
+ * ms; the other parts and arguments as given. */
+static void knob_spec(const char *spec, enum plan_knob k, int64_t ms, char *out,
+                      size_t len)
+{
+    const char *part = k == PLAN_KNOB_NOVA ? "nova-steps" : "kubevirt";
+    const char *key = k == PLAN_KNOB_NOVA ? "downtime" : "max";
+    size_t kl = strlen(key);
+    char buf[160];
+    snprintf(buf, sizeof(buf), "%s", spec);
+    size_t off = 0;
+    out[0] = '\0';
+    char *save = NULL;
+    for (char *t = strtok_r(buf, "+", &save); t;
+         t = strtok_r(NULL, "+", &save)) {
+        char *c = strchr(t, ':');
+        char *args = c ? c + 1 : NULL;
+        if (c) {
+            *c = '\0';
+        }
+        app(out, len, &off, "%s%s", off ? "+" : "", t);
+        if (strcmp(t, part) != 0) {
+            app(out, len, &off, "%s%s", args ? ":" : "", args ? args : "");
+            continue;
+        }
+        app(out, len, &off, ":");
+        char *s2 = NULL;
+        for (char *a = args ? strtok_r(args, ",", &s2) : NULL; a;
+             a = strtok_r(NULL, ",", &s2)) {
+            if (!(strncmp(a, key, kl) == 0 && a[kl] == '=')) {
+                app(out, len, &off, "%s,", a);
+            }
+        }
+        app(out, len, &off, "%s=%" PRId64 "ms", key, ms);
+    }
+}
+
 static void run_one(void *ctx, size_t i)
 {
     struct batch *b = ctx;
     struct entry *e = &b->e[i];
     struct scenario s = b->P->base;
-    s.downtime_limit_ns = e->k.limit_ms * SIM_MS;
+    enum plan_knob k = b->P->knob[e->k.pol];
+    char spec[200];
+    if (k == PLAN_KNOB_LIMIT) {
+        s.downtime_limit_ns = e->k.limit_ms * SIM_MS;
+        snprintf(spec, sizeof(spec), "%s", b->P->pol[e->k.pol]);
+    } else {
+        /* the layer sets the limit itself: vary its own knob, never below
+         * the layer's minimum */
+        int64_t ms = e->k.limit_ms;
+        if (ms < knob_min_ms(k)) {
+            ms = knob_min_ms(k);
+        }
+        knob_spec(b->P->pol[e->k.pol], k, ms, spec, sizeof(spec));
+    }
     s.seed = b->P->base.seed + e->k.seed;
     if (e->k.bw_bps) {
         s.max_bandwidth_bps = e->k.bw_bps;
     }
     struct run_result r;
-    e->rc = mig_simulate(&s, b->P->pol[e->k.pol], &b->P->mo, &r, e->err,
-                         sizeof(e->err));
+    e->rc = mig_simulate(&s, spec, &b->P->mo, &r, e->err, sizeof(e->err));
     if (e->rc == 0) {
         e->m = r.m;
         run_result_free(&r);
@@ -588,6 +718,9 @@ static int frontier_rows(struct planner *P, unsigned p, const int64_t *fr,
     size_t n = 0;
     bool placed = !o->found;
     for (size_t i = 0; i < nfr; i++) {
+        if (fr[i] < knob_min_ms(P->knob[p])) {
+            continue; /* the layer does not take it */
+        }
         if (!placed && L <= fr[i]) {
             lims[n++] = L;
             placed = true;
@@ -772,7 +905,11 @@ static int limit_search(struct planner *P, const int64_t *g, size_t ng,
             }
         }
         if (o->found) {
-            o->min_limit_ns = L * SIM_MS;
+            int64_t kmin = knob_min_ms(P->knob[p]);
+            for (unsigned j = 0; j < K; j++) {
+                lim[j] = lim[j] < (double)kmin ? (double)kmin : lim[j];
+            }
+            o->min_limit_ns = (L < kmin ? kmin : L) * SIM_MS;
             plan_stat_compute(&o->seed_limit_ms, lim, K);
         }
         free(lim);
@@ -908,6 +1045,8 @@ static int setup_policies(struct planner *P, const struct plan_cfg *cfg,
     for (unsigned p = 0; p < P->npol; p++) {
         struct plan_policy *o = &out->pol[p];
         snprintf(o->policy, sizeof(o->policy), "%s", P->pol[p]);
+        P->knob[p] = spec_knob(P->pol[p]);
+        o->knob = P->knob[p];
         struct pol_chain pc;
         memset(&pc, 0, sizeof(pc));
         struct scenario t = P->base;
@@ -1031,7 +1170,8 @@ static int policy_answer(struct planner *P, unsigned p, const int64_t *fr,
     struct pol_chain pc;
     memset(&pc, 0, sizeof(pc));
     o->applied = P->base;
-    if (o->found) {
+    o->knob = P->knob[p];
+    if (o->found && o->knob == PLAN_KNOB_LIMIT) {
         o->applied.downtime_limit_ns = o->min_limit_ns;
     }
     char e[200];
@@ -1102,6 +1242,263 @@ static int bandwidth_answer(struct planner *P, const struct plan_cfg *cfg,
     return bandwidth_search(P, (unsigned)out->top, at_ms, out);
 }
 
+/* ---- the advice --------------------------------------------------------- */
+
+static const char *const layer_names[PLAN_FOR_COUNT] = {
+    "qemu", "libvirt", "nova", "kubevirt", "proxmox"};
+
+const char *plan_layer_name(enum plan_layer l)
+{
+    return (unsigned)l < PLAN_FOR_COUNT ? layer_names[l] : "?";
+}
+
+int plan_layer_parse(const char *s, enum plan_layer *out)
+{
+    for (unsigned i = 0; i < PLAN_FOR_COUNT; i++) {
+        if (strcmp(s, layer_names[i]) == 0) {
+            *out = (enum plan_layer)i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* The knob's value in force without advice (ms): the scenario's limit, or
+ * the policy's own setting (its default). */
+static int64_t knob_in_force_ms(const struct planner *P, unsigned p)
+{
+    char args[160], v[32];
+    int64_t def = P->base.downtime_limit_ns / SIM_MS;
+    const char *part = NULL, *key = NULL;
+    if (P->knob[p] == PLAN_KNOB_NOVA) {
+        part = "nova-steps";
+        key = "downtime";
+        def = 500;
+    } else if (P->knob[p] == PLAN_KNOB_KUBEVIRT_MAX) {
+        part = "kubevirt";
+        key = "max";
+        def = 1050;
+    }
+    if (part && spec_part(P->pol[p], part, args, sizeof(args)) &&
+        pol_arg(args, key, 0, v, sizeof(v))) {
+        int64_t ns;
+        char e[100];
+        if (units_parse_time(v, SIM_MS, &ns, e, sizeof(e)) == 0 && ns > 0) {
+            def = ns / SIM_MS;
+        }
+    }
+    return def;
+}
+
+/* What the advice rests on. */
+static void advice_basis(const struct planner *P, unsigned top,
+                         struct plan_result *out)
+{
+    struct plan_advice *a = &out->advice;
+    const struct plan_basis *b = &out->basis;
+    size_t off = 0, len = sizeof(a->rests_on);
+    if (b->from_trace) {
+        app(a->rests_on, len, &off,
+            "the scenario rebuilt from %s (replay verdict %s): its inputs "
+            "are inferred from the trace",
+            b->source[0] ? b->source : "a trace",
+            b->verdict[0] ? b->verdict : "unknown");
+    } else {
+        app(a->rests_on, len, &off, "scenario %s as given",
+            b->source[0] ? b->source : "(unnamed)");
+    }
+    app(a->rests_on, len, &off, "; policy %s, QEMU %s model, %s RAM mode",
+        P->pol[top], scn_qemu_name(P->base.qemu),
+        out->aggregate ? "aggregate" : "page");
+    if (b->fit_checked) {
+        app(a->rests_on, len, &off, "; calibration fit %s%s%s",
+            b->fit_ok ? "ok" : "FAILED", b->fit_note[0] ? ": " : "",
+            b->fit_note);
+    } else {
+        app(a->rests_on, len, &off,
+            "; not calibrated against a real run (no replay fit checked)");
+    }
+}
+
+static void advice_uncertainty(const struct plan_policy *t,
+                               struct plan_advice *a, unsigned seeds)
+{
+    size_t off = 0, len = sizeof(a->uncertainty);
+    if (seeds < 2) {
+        app(a->uncertainty, len, &off,
+            "deterministic scenario (two seeds agree): no spread over "
+            "seeds; the model's own error is not in this figure");
+        return;
+    }
+    app(a->uncertainty, len, &off,
+        "over %u seeds: smallest converging value %.0f .. %.0f ms (mean "
+        "%.0f, sd %.0f); downtime at the advice 95%% CI %.0f .. %.0f ms; "
+        "converging share at the answer 95%% CI %.2f .. %.2f",
+        seeds, t->seed_limit_ms.min, t->seed_limit_ms.max,
+        t->seed_limit_ms.mean, t->seed_limit_ms.sd, a->downtime_ms.ci_lo,
+        a->downtime_ms.ci_hi, t->p_lo, t->p_hi);
+}
+
+/* The layer's smallest value of the knob (ms). */
+static int64_t layer_min_ms(enum plan_layer l, enum plan_knob k)
+{
+    if (l == PLAN_FOR_NOVA || k == PLAN_KNOB_NOVA) {
+        return PLAN_NOVA_MIN_DOWNTIME_MS;
+    }
+    return 1;
+}
+
+/* The advised value of policy p's knob: margin, floor, clamps (ms). */
+static int64_t advice_value(const struct planner *P, unsigned p,
+                            const struct plan_policy *t, struct plan_advice *a)
+{
+    int64_t ans = t->min_limit_ns / SIM_MS;
+    int64_t v = (int64_t)ceil((double)ans * a->safety - 1e-9);
+    size_t off = 0, len = sizeof(a->value_why);
+    app(a->value_why, len, &off,
+        "smallest converging %s %" PRId64 " ms x safety factor %.2f",
+        plan_knob_name(t->knob), ans, a->safety);
+    int64_t in_force = knob_in_force_ms(P, p);
+    if (ans <= knob_min_ms(t->knob) && v < in_force) {
+        v = in_force;
+        app(a->value_why, len, &off,
+            "; it converges at every value searched down to %" PRId64
+            " ms, so the value does not bind: the one in force (%" PRId64
+            " ms) is kept",
+            ans, in_force);
+    }
+    if (v < in_force) {
+        app(a->value_why, len, &off,
+            "; below the %" PRId64 " ms in force%s: a shorter limit "
+            "than the current one",
+            in_force,
+            t->knob == PLAN_KNOB_LIMIT && in_force == 300 ? " (QEMU's default)"
+                                                          : "");
+    }
+    int64_t lmin = layer_min_ms(a->layer, t->knob);
+    if (v < lmin) {
+        v = lmin;
+        app(a->value_why, len, &off,
+            "; raised to %s's minimum of %" PRId64 " ms",
+            plan_layer_name(a->layer), lmin);
+    }
+    if (v > PLAN_MAX_LIMIT_MS) {
+        v = PLAN_MAX_LIMIT_MS;
+        app(a->value_why, len, &off,
+            "; cut to QEMU's maximum downtime-limit of 2000 s (margin "
+            "%.0f %%)",
+            ((double)v / (double)ans - 1.0) * 100.0);
+    }
+    return v;
+}
+
+/* max-bandwidth: only what the plan assumed, never a cap at or below the
+ * throughput a trace achieved. */
+static void advice_bandwidth(const struct plan_result *out,
+                             const struct plan_policy *t, struct plan_advice *a)
+{
+    char r1[32];
+    uint64_t cap = t->applied.max_bandwidth_bps;
+    const struct plan_basis *b = &out->basis;
+    if (b->from_trace) {
+        snprintf(a->bw_note, sizeof(a->bw_note),
+                 "no max-bandwidth advised: the trace-derived scenario's "
+                 "%s is the throughput the trace achieved (%s), not a cap "
+                 "the plan found; a cap at or below it would throttle the "
+                 "migration",
+                 cap ? units_fmt_rate((double)cap, r1, sizeof(r1))
+                     : "unlimited cap",
+                 b->achieved_bps > 0 ? "measured" : "unknown");
+        return;
+    }
+    if (cap) {
+        a->set_bw = true;
+        a->bw_bps = cap;
+        snprintf(a->bw_note, sizeof(a->bw_note),
+                 "max-bandwidth %s as the scenario has it (the plan assumed "
+                 "it)",
+                 units_fmt_rate((double)cap, r1, sizeof(r1)));
+    } else {
+        snprintf(a->bw_note, sizeof(a->bw_note),
+                 "no max-bandwidth cap (the scenario has none)");
+    }
+}
+
+/* The advice on the headline policy; simulates every seed at the advised
+ * value.  -1 out of memory. */
+static int advise(struct planner *P, const struct plan_cfg *cfg,
+                  struct probe *pr, struct plan_result *out)
+{
+    struct plan_advice *a = &out->advice;
+    unsigned p = (unsigned)out->top;
+    const struct plan_policy *t = &out->pol[p];
+    memset(a, 0, sizeof(*a));
+    if (cfg->basis) {
+        out->basis = *cfg->basis;
+    }
+    a->layer = cfg->layer;
+    a->knob = t->knob;
+    a->safety = cfg->safety >= 1.0 ? cfg->safety : PLAN_DEFAULT_SAFETY;
+    advice_basis(P, p, out);
+    const struct plan_basis *b = &out->basis;
+    if (b->inconclusive) {
+        snprintf(a->reason, sizeof(a->reason),
+                 "refused: the replay verdict of the trace is inconclusive, "
+                 "so the scenario rebuilt from it cannot say what converges");
+        return 0;
+    }
+    if (b->fit_checked && !b->fit_ok) {
+        snprintf(a->reason, sizeof(a->reason),
+                 "refused: the replay fit failed%s%s",
+                 b->fit_note[0] ? ": " : "", b->fit_note);
+        return 0;
+    }
+    if (!t->found) {
+        snprintf(a->reason, sizeof(a->reason),
+                 "refused: no %s up to 2000 s converges within the time "
+                 "budget%s",
+                 plan_knob_name(t->knob),
+                 out->stochastic ? " for every seed" : "");
+        return 0;
+    }
+    int64_t v = advice_value(P, p, t, a);
+    a->value_ns = v * SIM_MS;
+    for (unsigned j = 0; j < P->seeds; j++) {
+        pr[j] = (struct probe){p, j, v, 0};
+    }
+    if (eval(P, pr, P->seeds)) {
+        return -1;
+    }
+    double *d = calloc(2 * (size_t)P->seeds, sizeof(double));
+    if (!d) {
+        P->oom = true;
+        return -1;
+    }
+    a->n_seeds = P->seeds;
+    for (unsigned j = 0; j < P->seeds; j++) {
+        const struct run_metrics *m = got(P, p, j, v, 0);
+        if (ok_run(P, m)) {
+            d[a->n_ok] = (double)m->downtime_ns / 1e6;
+            d[P->seeds + a->n_ok] = (double)m->total_ns / 1e6;
+            a->n_ok++;
+        }
+    }
+    plan_stat_compute(&a->downtime_ms, d, a->n_ok);
+    plan_stat_compute(&a->total_ms, d + P->seeds, a->n_ok);
+    free(d);
+    advice_uncertainty(t, a, P->seeds);
+    if (a->n_ok < a->n_seeds) {
+        snprintf(a->reason, sizeof(a->reason),
+                 "refused: at the advised %s of %" PRId64 " ms only %u of %u "
+                 "seeds converge within the time budget",
+                 plan_knob_name(t->knob), v, a->n_ok, a->n_seeds);
+        return 0;
+    }
+    advice_bandwidth(out, t, a);
+    a->ok = true;
+    return 0;
+}
+
 /* The search proper, on a set-up planner.  0 or -1 with a message. */
 static int plan_search(struct planner *P, const struct plan_cfg *cfg,
                        unsigned want_seeds, int64_t *g, int64_t *fr,
@@ -1110,7 +1507,9 @@ static int plan_search(struct planner *P, const struct plan_cfg *cfg,
 {
     size_t nfr;
     size_t ng = search_grid(cfg, g, fr, &nfr);
-    struct probe *pr = calloc(ng * P->npol * want_seeds + 16, sizeof(*pr));
+    /* the first pass always probes two seeds (choose_seeds) */
+    unsigned cap_seeds = want_seeds < 2 ? 2 : want_seeds;
+    struct probe *pr = calloc(ng * P->npol * cap_seeds + 16, sizeof(*pr));
     *prp = pr;
     if (!pr || choose_seeds(P, g, ng, want_seeds, pr, out) ||
         limit_search(P, g, ng, out)) {
@@ -1120,7 +1519,7 @@ static int plan_search(struct planner *P, const struct plan_cfg *cfg,
     if (answers(P, fr, nfr, pr, out, err, errlen)) {
         return -1;
     }
-    if (bandwidth_answer(P, cfg, out)) {
+    if (bandwidth_answer(P, cfg, out) || advise(P, cfg, pr, out)) {
         err_set(err, errlen, "out of memory");
         return -1;
     }

@@ -230,8 +230,46 @@ struct plan_stat {
     double ci_lo, ci_hi; /* 95 % t-interval of the mean */
 };
 
+/* The management layer the advice is for (`plan --for`). */
+enum plan_layer {
+    PLAN_FOR_QEMU = 0, /* QMP commands */
+    PLAN_FOR_LIBVIRT,  /* virsh (qemu-monitor-command for what it lacks) */
+    PLAN_FOR_NOVA,     /* nova.conf [libvirt] options */
+    PLAN_FOR_KUBEVIRT, /* a MigrationPolicy / spec.configuration.migrations */
+    PLAN_FOR_PROXMOX,  /* qm set / datacenter.cfg */
+    PLAN_FOR_COUNT
+};
+/* "qemu", "libvirt", "nova", "kubevirt", "proxmox". */
+const char *plan_layer_name(enum plan_layer l);
+/* 0 and *out, or -1 (unknown name). */
+int plan_layer_parse(const char *s, enum plan_layer *out);
+
+/* Default safety factor of the advice over the smallest converging value. */
+#define PLAN_DEFAULT_SAFETY 1.25
+#define PLAN_MAX_SAFETY     10.0
+/* Nova's minimum of [libvirt] live_migration_downtime (nova/conf/libvirt.py,
+ * as policy/nova.c enforces it). */
+#define PLAN_NOVA_MIN_DOWNTIME_MS 100
+
+/* What the scenario planned on rests on (said with the advice, and the
+ * grounds for refusing it). */
+struct plan_basis {
+    bool from_trace;     /* rebuilt from a trace's derived inputs */
+    char source[512];    /* file or run the scenario came from */
+    bool inconclusive;   /* the replay verdict was "inconclusive" */
+    char verdict[32];    /* replay verdict name, "" if none */
+    double achieved_bps; /* throughput the trace showed (0 = unknown) */
+    /* PLAN_FIT_HOOK: the calibration issue adds fit.ok to replay; until it
+     * is in main, fit_checked stays false and nothing is refused for it. */
+    bool fit_checked, fit_ok;
+    char fit_note[200];
+};
+
 struct plan_cfg {
-    const struct scn_doc *base; /* scenario, overrides applied */
+    const struct scn_doc *base;     /* scenario, overrides applied */
+    double safety;                  /* factor >= 1; 0 = PLAN_DEFAULT_SAFETY */
+    enum plan_layer layer;          /* advice for this layer */
+    const struct plan_basis *basis; /* NULL: a scenario file */
     const char *const *policies;
     size_t n_policies;          /* 0: "qemu" plus default candidates (below) */
     int64_t max_total_ns;       /* total-time budget; 0 = 10 min */
@@ -261,10 +299,25 @@ struct plan_frontier_row {
     bool is_min;        /* the smallest converging limit */
 };
 
+/* The value a policy's search varies. */
+enum plan_knob {
+    PLAN_KNOB_LIMIT = 0,    /* QEMU's downtime-limit */
+    PLAN_KNOB_NOVA,         /* nova-steps downtime= ([libvirt]
+                               live_migration_downtime, the ramp's end) */
+    PLAN_KNOB_KUBEVIRT_MAX, /* kubevirt dynamic=on max= (maxDowntimeMs) */
+};
+/* Argument key of the part named part ("nova-steps") of a policy spec
+ * into out; 1 if given, 0 if not. */
+int plan_spec_arg(const char *spec, const char *part, const char *key,
+                  char *out, size_t len);
+/* "downtime-limit", "live_migration_downtime", "maxDowntimeMs". */
+const char *plan_knob_name(enum plan_knob k);
+
 struct plan_policy {
     char policy[160];
-    char error[256]; /* non-empty: the policy cannot run here */
-    bool found;      /* a converging limit <= 2000 s exists */
+    enum plan_knob knob; /* what min_limit_ns is the value of */
+    char error[256];     /* non-empty: the policy cannot run here */
+    bool found;          /* a converging limit <= 2000 s exists */
     int64_t min_limit_ns;
     struct plan_stat seed_limit_ms; /* per-seed smallest limits */
     bool monotone;
@@ -283,9 +336,30 @@ struct plan_policy {
     struct plan_frontier_row *frontier; /* ascending limits */
 };
 
+/* The advice: the value to set, with its margin, clamped to what QEMU and
+ * the layer accept, checked by simulation, or refused with a reason. */
+struct plan_advice {
+    bool ok; /* false: refused (reason), nothing to apply */
+    char reason[400];
+    enum plan_layer layer;
+    enum plan_knob knob;
+    double safety;
+    int64_t value_ns;       /* the knob's advised value */
+    char value_why[400];    /* margin, floor and clamps applied */
+    unsigned n_ok, n_seeds; /* seeds converging at value_ns */
+    struct plan_stat downtime_ms, total_ms; /* at value_ns */
+    bool set_bw;                            /* advise max-bandwidth bw_bps */
+    uint64_t bw_bps;
+    char bw_note[300];
+    char rests_on[700];    /* scenario / trace / calibration */
+    char uncertainty[300]; /* the interval over seeds */
+};
+
 struct plan_result {
     struct scenario scn; /* resolved base (time_limit = budget) */
-    bool aggregate;      /* RAM mode used */
+    struct plan_advice advice;
+    struct plan_basis basis;
+    bool aggregate; /* RAM mode used */
     bool stochastic;
     unsigned seeds; /* seeds per point (1 if deterministic) */
     int64_t max_total_ns, max_downtime_ns;
@@ -331,8 +405,11 @@ json_t *plan_result_json(const struct plan_result *r, const char *source,
 void plan_result_print(FILE *f, const struct plan_result *r, const char *source,
                        int64_t saved_id);
 /* QMP commands (migrate-set-capabilities, migrate-set-parameters) and
- * virsh lines applying policy o's answer (empty arrays if none). */
-void plan_commands(const struct plan_policy *o, json_t **qmp, json_t **virsh);
+ * virsh lines applying the advice of r (empty arrays if it was refused). */
+void plan_commands(const struct plan_result *r, json_t **qmp, json_t **virsh);
+/* The advice for layer l as lines (commands, config lines, YAML, comments
+ * starting with '#'); an empty array if refused. */
+json_t *plan_layer_lines(const struct plan_result *r, enum plan_layer l);
 
 /* Statistics helper (GSL); v has n values (n may be 0). */
 void plan_stat_compute(struct plan_stat *st, const double *v, unsigned n);

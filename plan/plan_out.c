@@ -8,12 +8,14 @@
 
 #include <inttypes.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
 
+#include "base/term.h"
 #include "base/units.h"
 #include "engine/engine.h"
 #include "policy/policy.h"
@@ -104,13 +106,11 @@ static void set_arg(json_t *args, enum qmp_param_id id, uint64_t v)
                         json_integer(qmp_param_to_qmp(id, v)));
 }
 
-/* migrate-set-parameters for the answer a at downtime-limit limit_ns. */
-static void params_command(const struct scenario *a, int64_t limit_ns,
-                           json_t *qmp)
+/* The parameters libvirt has no named option for (set through the
+ * monitor): avail-switchover-bandwidth and the throttle knobs. */
+static json_t *params_libvirt_lacks(const struct scenario *a)
 {
     json_t *args = json_object();
-    set_arg(args, QP_DOWNTIME_LIMIT, (uint64_t)limit_ns);
-    set_arg(args, QP_MAX_BANDWIDTH, a->max_bandwidth_bps);
     if (qv_has_avail_switchover_bw(a->qemu) &&
         a->avail_switchover_bandwidth_bps) {
         set_arg(args, QP_AVAIL_SWITCHOVER_BW,
@@ -124,48 +124,286 @@ static void params_command(const struct scenario *a, int64_t limit_ns,
     if (a->dirty_limit) {
         set_arg(args, QP_VCPU_DIRTY_LIMIT, a->vcpu_dirty_limit_bps);
     }
+    return args;
+}
+
+/* migrate-set-parameters for the advice. */
+static void params_command(const struct scenario *a,
+                           const struct plan_advice *adv, json_t *qmp)
+{
+    json_t *args = json_object();
+    set_arg(args, QP_DOWNTIME_LIMIT, (uint64_t)adv->value_ns);
+    if (adv->set_bw) {
+        set_arg(args, QP_MAX_BANDWIDTH, adv->bw_bps);
+    }
+    json_t *lack = params_libvirt_lacks(a);
+    json_object_update(args, lack);
+    json_decref(lack);
     json_array_append_new(qmp, json_pack("{s:s,s:o}", "execute",
                                          "migrate-set-parameters", "arguments",
                                          args));
 }
 
-static void virsh_lines(const struct scenario *a, int64_t limit_ns,
+static void add_line(json_t *arr, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void add_line(json_t *arr, const char *fmt, ...)
+{
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    json_array_append_new(arr, json_string(line));
+}
+
+static void virsh_lines(const struct scenario *a, const struct plan_advice *adv,
                         json_t *virsh)
 {
-    char line[256];
-    snprintf(line, sizeof(line), "virsh %s DOMAIN %" PRIu64,
+    add_line(virsh, "virsh %s DOMAIN %" PRIu64,
              qmp_param(QP_DOWNTIME_LIMIT)->virsh,
-             qmp_param_to_virsh(QP_DOWNTIME_LIMIT, (uint64_t)limit_ns));
-    json_array_append_new(virsh, json_string(line));
-    if (a->max_bandwidth_bps) {
-        snprintf(line, sizeof(line), "virsh %s DOMAIN %" PRIu64,
+             qmp_param_to_virsh(QP_DOWNTIME_LIMIT, (uint64_t)adv->value_ns));
+    if (adv->set_bw) {
+        add_line(virsh, "virsh %s DOMAIN %" PRIu64,
                  qmp_param(QP_MAX_BANDWIDTH)->virsh,
-                 qmp_param_to_virsh(QP_MAX_BANDWIDTH, a->max_bandwidth_bps));
+                 qmp_param_to_virsh(QP_MAX_BANDWIDTH, adv->bw_bps));
     } else {
-        snprintf(line, sizeof(line),
-                 "# max-bandwidth 0 (unlimited): no migrate-setspeed cap");
+        add_line(virsh, "# no migrate-setspeed: %s", adv->bw_note);
     }
-    json_array_append_new(virsh, json_string(line));
+    json_t *lack = params_libvirt_lacks(a);
+    if (json_object_size(lack)) {
+        json_t *cmd = json_pack("{s:s,s:O}", "execute",
+                                "migrate-set-parameters", "arguments", lack);
+        char *js = json_dumps(cmd, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        add_line(virsh,
+                 "# libvirt has no named option for %s: set through the "
+                 "monitor",
+                 json_object_get(lack, "avail-switchover-bandwidth")
+                     ? "avail-switchover-bandwidth"
+                     : "these parameters");
+        add_line(virsh, "virsh qemu-monitor-command DOMAIN '%s'", js ? js : "");
+        free(js);
+        json_decref(cmd);
+    }
+    json_decref(lack);
+    if (a->dirty_limit || a->switchover_ack || a->pause_before_switchover) {
+        add_line(virsh,
+                 "# capabilities virsh migrate has no flag for: set them "
+                 "with virsh qemu-monitor-command DOMAIN and the "
+                 "migrate-set-capabilities command above");
+    }
     if (a->auto_converge || a->postcopy_ram) {
-        snprintf(line, sizeof(line),
-                 "# start with: virsh migrate --live%s%s DOMAIN URI",
+        add_line(virsh, "# start with: virsh migrate --live%s%s DOMAIN URI",
                  a->auto_converge ? " --auto-converge" : "",
                  a->postcopy_ram ? " --postcopy" : "");
-        json_array_append_new(virsh, json_string(line));
     }
 }
 
-void plan_commands(const struct plan_policy *o, json_t **qmp_out,
+void plan_commands(const struct plan_result *r, json_t **qmp_out,
                    json_t **virsh_out)
 {
     *qmp_out = json_array();
     *virsh_out = json_array();
-    if (!o->found) {
-        return;
+    const struct plan_policy *o = &r->pol[r->top];
+    const struct plan_advice *adv = &r->advice;
+    if (!adv->ok || adv->knob != PLAN_KNOB_LIMIT) {
+        return; /* refused, or the layer sets the limit itself */
     }
     caps_command(&o->applied, *qmp_out);
-    params_command(&o->applied, o->min_limit_ns, *qmp_out);
-    virsh_lines(&o->applied, o->min_limit_ns, *virsh_out);
+    params_command(&o->applied, adv, *qmp_out);
+    virsh_lines(&o->applied, adv, *virsh_out);
+}
+
+/* An argument of the spec's part, or def. */
+static const char *spec_or(const char *spec, const char *part, const char *key,
+                           const char *def, char *buf, size_t len)
+{
+    return plan_spec_arg(spec, part, key, buf, len) ? buf : def;
+}
+
+/* A whole number of unit ns from a policy argument text ("75s", "75"). */
+static int64_t whole(const char *v, int64_t unit)
+{
+    int64_t ns;
+    char e[100];
+    if (units_parse_time(v, unit, &ns, e, sizeof(e)) != 0) {
+        return -1;
+    }
+    return ns / unit;
+}
+
+static void nova_lines(const struct plan_result *r, json_t *out)
+{
+    const struct plan_policy *t = &r->pol[r->top];
+    const struct plan_advice *adv = &r->advice;
+    const struct scenario *a = &t->applied;
+    char b1[32], b2[32], b3[32], b4[32];
+    const char *sp = t->policy;
+    if (adv->knob != PLAN_KNOB_NOVA) {
+        add_line(out,
+                 "# planned on QEMU's downtime-limit (policy %s); Nova ramps "
+                 "the limit up to live_migration_downtime in "
+                 "live_migration_downtime_steps steps: plan with --policy "
+                 "nova-steps to search Nova's own knob",
+                 sp);
+    }
+    add_line(out, "[libvirt]");
+    add_line(out, "live_migration_downtime = %" PRId64, adv->value_ns / SIM_MS);
+    add_line(out, "live_migration_downtime_steps = %s",
+             spec_or(sp, "nova-steps", "steps", "10", b1, sizeof(b1)));
+    add_line(
+        out, "live_migration_downtime_delay = %" PRId64,
+        whole(spec_or(sp, "nova-steps", "delay", "75", b2, sizeof(b2)), SIM_S));
+    add_line(out, "live_migration_completion_timeout = %" PRId64,
+             whole(spec_or(sp, "nova-steps", "completion_timeout", "800", b3,
+                           sizeof(b3)),
+                   SIM_S));
+    add_line(out, "live_migration_timeout_action = %s",
+             spec_or(sp, "nova-steps", "action", "abort", b4, sizeof(b4)));
+    add_line(out, "live_migration_permit_post_copy = %s",
+             a->postcopy_ram ? "true" : "false");
+    add_line(out, "live_migration_permit_auto_converge = %s",
+             a->auto_converge ? "true" : "false");
+    if (adv->set_bw) {
+        add_line(out, "live_migration_bandwidth = %" PRIu64,
+                 qmp_param_to_virsh(QP_MAX_BANDWIDTH, adv->bw_bps));
+    } else {
+        add_line(out, "# live_migration_bandwidth left as is: %s",
+                 adv->bw_note);
+    }
+    if (qv_has_avail_switchover_bw(a->qemu) &&
+        a->avail_switchover_bandwidth_bps) {
+        add_line(out, "# Nova has no option for avail-switchover-bandwidth "
+                      "(the plan uses it): it cannot be applied through "
+                      "nova.conf");
+    }
+}
+
+static void kubevirt_lines(const struct plan_result *r, json_t *out)
+{
+    const struct plan_policy *t = &r->pol[r->top];
+    const struct plan_advice *adv = &r->advice;
+    const struct scenario *a = &t->applied;
+    char b1[32], b2[32];
+    const char *sp = t->policy;
+    int64_t ct = whole(spec_or(sp, "kubevirt", "completion_timeout_per_gib",
+                               "150", b1, sizeof(b1)),
+                       SIM_S);
+    add_line(out, "apiVersion: migrations.kubevirt.io/v1alpha1");
+    add_line(out, "kind: MigrationPolicy");
+    add_line(out, "metadata:");
+    add_line(out, "  name: migsim-plan");
+    add_line(out, "spec:");
+    add_line(out, "  allowAutoConverge: %s",
+             a->auto_converge ? "true" : "false");
+    add_line(out, "  allowPostCopy: %s", a->postcopy_ram ? "true" : "false");
+    if (adv->set_bw) {
+        add_line(out, "  bandwidthPerMigration: %" PRIu64 "Mi",
+                 qmp_param_to_virsh(QP_MAX_BANDWIDTH, adv->bw_bps));
+    } else {
+        add_line(out, "  # bandwidthPerMigration left out: %s", adv->bw_note);
+    }
+    add_line(out, "  completionTimeoutPerGiB: %" PRId64, ct);
+    add_line(out, "  # selectors: namespaceSelector / "
+                  "virtualMachineInstanceSelector labels choose the VMs");
+    add_line(out,
+             "# cluster-wide instead: the same fields under the KubeVirt "
+             "CR's spec.configuration.migrations, with progressTimeout: "
+             "%" PRId64,
+             whole(spec_or(sp, "kubevirt", "progress_timeout", "150", b2,
+                           sizeof(b2)),
+                   SIM_S));
+    if (adv->knob == PLAN_KNOB_KUBEVIRT_MAX) {
+        add_line(out,
+                 "# maxDowntimeMs %" PRId64
+                 ": the dynamic downtime proposal (VEP 291, kubevirt PR "
+                 "17480) is experimental and not a released MigrationPolicy "
+                 "field; not applicable as YAML here",
+                 adv->value_ns / SIM_MS);
+    } else {
+        add_line(out,
+                 "# KubeVirt has no downtime-limit setting: the plan's %" PRId64
+                 " ms cannot be applied through KubeVirt; the limit in force "
+                 "stays libvirt's/QEMU's",
+                 adv->value_ns / SIM_MS);
+    }
+}
+
+static void proxmox_lines(const struct plan_result *r, json_t *out)
+{
+    const struct plan_advice *adv = &r->advice;
+    const struct plan_policy *t = &r->pol[r->top];
+    if (adv->knob != PLAN_KNOB_LIMIT) {
+        add_line(out,
+                 "# planned for policy %s: Proxmox VE has no such "
+                 "monitor; re-plan with -p qemu for qm set",
+                 t->policy);
+        return;
+    }
+    int64_t ms = adv->value_ns / SIM_MS;
+    add_line(out, "qm set VMID --migrate_downtime %" PRId64 ".%03" PRId64,
+             ms / 1000, ms % 1000);
+    if (adv->set_bw) {
+        uint64_t mib = qmp_param_to_virsh(QP_MAX_BANDWIDTH, adv->bw_bps);
+        add_line(out, "qm set VMID --migrate_speed %" PRIu64, mib);
+        add_line(out,
+                 "# or for every migration: /etc/pve/datacenter.cfg "
+                 "bwlimit: migration=%" PRIu64 " (KiB/s)",
+                 mib * 1024);
+    } else {
+        add_line(out, "# no --migrate_speed: %s", adv->bw_note);
+    }
+    if (qv_has_avail_switchover_bw(t->applied.qemu) &&
+        t->applied.avail_switchover_bandwidth_bps) {
+        add_line(out, "# Proxmox VE has no option for "
+                      "avail-switchover-bandwidth (the plan uses it)");
+    }
+}
+
+json_t *plan_layer_lines(const struct plan_result *r, enum plan_layer l)
+{
+    json_t *out = json_array();
+    if (!r->advice.ok) {
+        return out;
+    }
+    json_t *qmp, *virsh;
+    size_t i;
+    json_t *v;
+    switch (l) {
+    case PLAN_FOR_QEMU:
+    case PLAN_FOR_LIBVIRT:
+        plan_commands(r, &qmp, &virsh);
+        if (l == PLAN_FOR_QEMU) {
+            json_array_foreach(qmp, i, v)
+            {
+                char *s = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER);
+                add_line(out, "%s", s ? s : "");
+                free(s);
+            }
+        } else {
+            json_array_extend(out, virsh);
+        }
+        if (r->advice.knob != PLAN_KNOB_LIMIT) {
+            add_line(out,
+                     "# policy %s sets the downtime-limit itself: use "
+                     "--for nova or --for kubevirt",
+                     r->pol[r->top].policy);
+        }
+        json_decref(qmp);
+        json_decref(virsh);
+        break;
+    case PLAN_FOR_NOVA:
+        nova_lines(r, out);
+        break;
+    case PLAN_FOR_KUBEVIRT:
+        kubevirt_lines(r, out);
+        break;
+    case PLAN_FOR_PROXMOX:
+        proxmox_lines(r, out);
+        break;
+    case PLAN_FOR_COUNT:
+        break;
+    }
+    return out;
 }
 
 /* A frontier row's outcome over its seeds. */
@@ -285,6 +523,38 @@ static json_t *bandwidth_json(const struct plan_result *r)
     return bw;
 }
 
+static json_t *advice_json(const struct plan_result *r)
+{
+    const struct plan_advice *a = &r->advice;
+    json_t *o = json_object();
+    json_object_set_new(o, "ok", json_boolean(a->ok));
+    json_object_set_new(o, "refused",
+                        a->ok ? json_null() : json_string(a->reason));
+    json_object_set_new(o, "for", json_string(plan_layer_name(a->layer)));
+    json_object_set_new(o, "knob", json_string(plan_knob_name(a->knob)));
+    json_object_set_new(o, "safety_factor", json_real(a->safety));
+    json_object_set_new(o, "value_ms",
+                        a->value_ns ? json_integer(a->value_ns / SIM_MS)
+                                    : json_null());
+    json_object_set_new(o, "why", json_string(a->value_why));
+    json_object_set_new(o, "converged_seeds", json_integer(a->n_ok));
+    json_object_set_new(o, "seeds", json_integer(a->n_seeds));
+    json_object_set_new(o, "expected_downtime_ms",
+                        a->n_ok ? j_num_or_null(a->downtime_ms.mean)
+                                : json_null());
+    json_object_set_new(o, "expected_total_ms",
+                        a->n_ok ? j_num_or_null(a->total_ms.mean)
+                                : json_null());
+    json_object_set_new(o, "max_bandwidth_bps",
+                        a->set_bw ? json_integer((json_int_t)a->bw_bps)
+                                  : json_null());
+    json_object_set_new(o, "bandwidth_note", json_string(a->bw_note));
+    json_object_set_new(o, "rests_on", json_string(a->rests_on));
+    json_object_set_new(o, "uncertainty", json_string(a->uncertainty));
+    json_object_set_new(o, "lines", plan_layer_lines(r, a->layer));
+    return o;
+}
+
 json_t *plan_result_json(const struct plan_result *r, const char *source,
                          int64_t saved_id)
 {
@@ -312,11 +582,16 @@ json_t *plan_result_json(const struct plan_result *r, const char *source,
     json_object_set_new(o, "max_bandwidth_needed", bandwidth_json(r));
     json_object_set_new(o, "frontier", frontier_json(t, r->seeds));
     json_object_set_new(o, "policies", policies_json(r));
+    json_object_set_new(o, "advice", advice_json(r));
     json_t *qmp, *virsh;
-    plan_commands(t, &qmp, &virsh);
+    plan_commands(r, &qmp, &virsh);
     json_t *cmd = json_object();
     json_object_set_new(cmd, "qmp", qmp);
     json_object_set_new(cmd, "virsh", virsh);
+    for (unsigned l = PLAN_FOR_NOVA; l < PLAN_FOR_COUNT; l++) {
+        json_object_set_new(cmd, plan_layer_name((enum plan_layer)l),
+                            plan_layer_lines(r, (enum plan_layer)l));
+    }
     json_object_set_new(o, "commands", cmd);
     if (saved_id > 0) {
         json_object_set_new(o, "run_id", json_integer(saved_id));
@@ -328,9 +603,11 @@ json_t *plan_result_json(const struct plan_result *r, const char *source,
 static void print_head(FILE *f, const struct plan_result *r, const char *source)
 {
     const struct plan_policy *t = &r->pol[r->top];
-    char a[32], b[32];
-    fprintf(f, "plan: %s — %s  (QEMU %s model, %s RAM mode)\n", source,
-            r->scn.name[0] ? r->scn.name : "(unnamed)",
+    char a[32], b[32], src[2048], name[512];
+    fprintf(f, "plan: %s — %s  (QEMU %s model, %s RAM mode)\n",
+            term_safe(source, src, sizeof(src)),
+            r->scn.name[0] ? term_safe(r->scn.name, name, sizeof(name))
+                           : "(unnamed)",
             scn_qemu_name(r->scn.qemu), r->aggregate ? "aggregate" : "page");
     fprintf(f, "budgets: total <= %s, downtime <= %s; policy %s",
             units_fmt_time(r->max_total_ns, a, sizeof(a)),
@@ -349,11 +626,12 @@ static void print_answer(FILE *f, const struct plan_result *r)
     const struct plan_policy *t = &r->pol[r->top];
     char a[32], b[32], c[32], d[32];
     if (!t->found) {
-        fprintf(f, "no downtime-limit up to 2000 s converges within %s%s\n",
+        fprintf(f, "no %s up to 2000 s converges within %s%s\n",
+                plan_knob_name(t->knob),
                 units_fmt_time(r->max_total_ns, a, sizeof(a)),
                 r->stochastic ? " for every seed" : "");
     } else {
-        fprintf(f, "  smallest converging downtime-limit  %s",
+        fprintf(f, "  smallest converging %-14s  %s", plan_knob_name(t->knob),
                 units_fmt_time(t->min_limit_ns, a, sizeof(a)));
         if (r->seeds > 1) {
             fprintf(f, "  (per seed: mean %s, sd %s, %s .. %s)",
@@ -416,11 +694,13 @@ static void print_budgets(FILE *f, const struct plan_result *r)
     fprintf(f, "  max-bandwidth needed at %-10s  ",
             units_fmt_time(r->at_limit_ns, a, sizeof(a)));
     if (r->bw_found) {
+        /* the least bandwidth it needs: a requirement, not a cap to set
+         * (advising a cap at it would throttle the migration) */
         fprintf(
-            f, "%s (virsh %s DOMAIN %" PRIu64 ")%s%s\n",
+            f,
+            "%s (the least it needs: a max-bandwidth below it does not "
+            "converge; not a cap to set)%s%s\n",
             units_fmt_rate((double)r->max_bandwidth_needed_bps, b, sizeof(b)),
-            qmp_param(QP_MAX_BANDWIDTH)->virsh,
-            qmp_param_to_virsh(QP_MAX_BANDWIDTH, r->max_bandwidth_needed_bps),
             r->bw_note[0] ? "; " : "", r->bw_note);
     } else {
         fprintf(f, "none: %s\n", r->bw_note);
@@ -478,28 +758,49 @@ static void print_policies(FILE *f, const struct plan_result *r)
     }
 }
 
-static void print_apply(FILE *f, const struct plan_policy *t)
+static void print_advice(FILE *f, const struct plan_result *r)
 {
-    char a[32];
-    if (!t->found) {
+    const struct plan_policy *t = &r->pol[r->top];
+    const struct plan_advice *a = &r->advice;
+    char b1[32], b2[32];
+    fprintf(f, "\nadvice for %s (policy %s):\n", plan_layer_name(a->layer),
+            t->policy);
+    if (!a->ok) {
+        fprintf(f, "  NOT GIVEN: %s\n", a->reason);
+        fprintf(f, "  rests on     ");
+        term_fputs(a->rests_on, f);
+        fputc('\n', f);
         return;
     }
-    json_t *qmp, *virsh;
-    plan_commands(t, &qmp, &virsh);
-    fprintf(f, "\napply (%s, downtime-limit %s):\n", t->policy,
-            units_fmt_time(t->min_limit_ns, a, sizeof(a)));
+    if (a->layer == PLAN_FOR_KUBEVIRT && a->knob == PLAN_KNOB_LIMIT) {
+        fprintf(f,
+                "  set          the fields below (KubeVirt has no "
+                "downtime-limit setting; the plan assumed %s)\n",
+                units_fmt_time(a->value_ns, b1, sizeof(b1)));
+    } else {
+        fprintf(f, "  set          %s %s\n", plan_knob_name(a->knob),
+                units_fmt_time(a->value_ns, b1, sizeof(b1)));
+    }
+    fprintf(f, "  margin       %s (--safety-factor, default %.2f)\n",
+            a->value_why, PLAN_DEFAULT_SAFETY);
+    fprintf(f,
+            "  checked      %u/%u seeds converge at it: downtime %s, total "
+            "%s\n",
+            a->n_ok, a->n_seeds, fmt_ms(a->downtime_ms.mean, b1, sizeof(b1)),
+            fmt_ms(a->total_ms.mean, b2, sizeof(b2)));
+    fprintf(f, "  bandwidth    %s\n", a->bw_note);
+    fprintf(f, "  rests on     ");
+    term_fputs(a->rests_on, f);
+    fputc('\n', f);
+    fprintf(f, "  uncertainty  %s\n", a->uncertainty);
+    json_t *lines = plan_layer_lines(r, a->layer);
     size_t i;
     json_t *v;
-    json_array_foreach(qmp, i, v)
-    {
-        char *s = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER);
-        fprintf(f, "  %s\n", s ? s : "");
-        free(s);
-    }
-    json_array_foreach(virsh, i, v)
+    json_array_foreach(lines, i, v)
     {
         fprintf(f, "  %s\n", json_string_value(v));
     }
+    json_decref(lines);
     if (needs_patched_qemu(t->policy)) {
         fprintf(f,
                 "  # %s changes how QEMU reports pending data: it "
@@ -507,8 +808,6 @@ static void print_apply(FILE *f, const struct plan_policy *t)
                 "above only set the parameters\n",
                 t->policy);
     }
-    json_decref(qmp);
-    json_decref(virsh);
 }
 
 void plan_result_print(FILE *f, const struct plan_result *r, const char *source,
@@ -519,7 +818,7 @@ void plan_result_print(FILE *f, const struct plan_result *r, const char *source,
     print_budgets(f, r);
     print_frontier(f, r);
     print_policies(f, r);
-    print_apply(f, &r->pol[r->top]);
+    print_advice(f, r);
     if (saved_id > 0) {
         fprintf(f, "\nrun at the answer stored as #%" PRId64 "\n", saved_id);
     }

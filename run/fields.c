@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "base/err.h"
+#include "base/units.h"
 
 #define F(T, n, c, u, l)                                                       \
     {                                                                          \
@@ -233,56 +234,39 @@ static bool is_text(const struct run_field *f)
     return f->text != RUN_T_NONE;
 }
 
-static char *fmt_scaled(double v, const char *const *units, double step,
-                        int nunits, char *buf, size_t len)
+/* Times, sizes and rates through the one formatter (base/units.h), so a
+ * figure reads the same in every table ("21.0 GB", "4.0 GiB", "300 ms");
+ * a negative value (a delta) is its magnitude with a '-'. */
+static char *fmt_units(enum run_unit u, double v, char *buf, size_t len)
 {
-    int u = 0;
+    char tmp[48];
     double a = fabs(v);
-    while (u + 1 < nunits && a >= step) {
-        a /= step;
-        v /= step;
-        u++;
+    if (!isfinite(a) || a >= 9.2e18) {
+        snprintf(buf, len, "%.4g", v);
+        return buf;
     }
-    if (u == 0) {
-        snprintf(buf, len, "%.0f %s", v, units[0]);
+    if (u == RUN_U_NS) {
+        units_fmt_time((int64_t)llround(a), tmp, sizeof(tmp));
+    } else if (u == RUN_U_BYTES) {
+        units_fmt_size((uint64_t)llround(a), tmp, sizeof(tmp));
     } else {
-        snprintf(buf, len, "%.*f %s", a >= 100 ? 0 : (a >= 10 ? 1 : 2), v,
-                 units[u]);
+        units_fmt_rate(a, tmp, sizeof(tmp));
     }
-    return buf;
-}
-
-static char *fmt_ns(double v, char *buf, size_t len)
-{
-    double a = fabs(v);
-    if (a < 1e3) {
-        snprintf(buf, len, "%.0f ns", v);
-    } else if (a < 1e6) {
-        snprintf(buf, len, "%.2f us", v / 1e3);
-    } else if (a < 1e9) {
-        snprintf(buf, len, "%.2f ms", v / 1e6);
-    } else {
-        snprintf(buf, len, "%.3f s", v / 1e9);
-    }
+    snprintf(buf, len, "%s%s", v < 0 ? "-" : "", tmp);
     return buf;
 }
 
 char *run_format_value(enum run_unit u, double v, char *buf, size_t len)
 {
-    static const char *const bytes[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
-    static const char *const rates[] = {"B/s",   "KiB/s", "MiB/s",
-                                        "GiB/s", "TiB/s", "PiB/s"};
     if (isnan(v)) {
         snprintf(buf, len, "-");
         return buf;
     }
     switch (u) {
     case RUN_U_NS:
-        return fmt_ns(v, buf, len);
     case RUN_U_BYTES:
-        return fmt_scaled(v, bytes, 1024.0, 6, buf, len);
     case RUN_U_BPS:
-        return fmt_scaled(v, rates, 1024.0, 6, buf, len);
+        return fmt_units(u, v, buf, len);
     case RUN_U_COUNT:
         snprintf(buf, len, "%.0f", v);
         return buf;

@@ -66,10 +66,13 @@ int64_t qmp_param_to_qmp(enum qmp_param_id id, uint64_t v)
 uint64_t qmp_param_from_qmp(enum qmp_param_id id, uint64_t v)
 {
     switch (qmp_param(id)->unit) {
-    case QPU_NS_MS:
-        return v * (uint64_t)NS_PER_MS;
+    case QPU_NS_MS: /* saturates at INT64_MAX ns (values come from QEMU) */
+        return v > (uint64_t)INT64_MAX / (uint64_t)NS_PER_MS
+                   ? (uint64_t)INT64_MAX
+                   : v * (uint64_t)NS_PER_MS;
     case QPU_BPS_MBPS:
-        return v * 1000000;
+        return v > (uint64_t)INT64_MAX / 1000000 ? (uint64_t)INT64_MAX
+                                                 : v * 1000000;
     case QPU_BPS:
     case QPU_PERCENT:
         break;

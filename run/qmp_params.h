@@ -55,7 +55,8 @@ const char *qmp_param_name(enum qmp_param_id id);
 
 /* migsim value (ns, bytes/s, percent) -> the integer QMP takes. */
 int64_t qmp_param_to_qmp(enum qmp_param_id id, uint64_t v);
-/* QMP value -> migsim value. */
+/* QMP value -> migsim value; a time or MB/s rate too large for int64 in
+ * migsim units saturates at INT64_MAX (the value is QEMU's, not ours). */
 uint64_t qmp_param_from_qmp(enum qmp_param_id id, uint64_t v);
 /* migsim value -> the number the virsh command takes. */
 uint64_t qmp_param_to_virsh(enum qmp_param_id id, uint64_t v);

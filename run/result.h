@@ -10,6 +10,7 @@
 #ifndef MIGSIM_SIM_RESULT_H
 #define MIGSIM_SIM_RESULT_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -107,12 +108,46 @@ struct run_metrics {
     struct run_device_result devices[RUN_MAX_DEVICES];
 };
 
+/*
+ * Decimation (opt-in, run_result_set_limits; a long simulation uses it so
+ * that memory does not grow with the simulated time).  Deterministic:
+ *   samples  every sample offered is candidate number k (0, 1, 2, ...);
+ *            the kept ones are those with k a multiple of the stride
+ *            (initially 1).  When max_samples are kept and one more is due,
+ *            the stride doubles and every other kept sample goes (the
+ *            survivors are again exactly the multiples of the new stride).
+ *            The newest candidate, when the stride dropped it, is held
+ *            back and appended by run_result_flush, so the series still
+ *            ends at the last sample offered: at most max_samples + 1.
+ *   events   run_result_add_event always keeps the event;
+ *            run_result_add_event_rep adds one of a repetitive stream
+ *            (1 .. RUN_EV_STREAMS - 1: e.g. the bitmap syncs), decimated
+ *            within its stream by the same rule (max_events_per_stream
+ *            kept per stream, no held-back newest); the other events and
+ *            the order of all kept events are unchanged.
+ * Without limits (the default) every sample and event is kept.
+ */
+#define RUN_EV_STREAMS 8
+
+struct run_deci {
+    size_t max_samples; /* 0: keep every sample */
+    uint64_t sample_stride, samples_seen;
+    bool held; /* held_sample: newest candidate, not kept */
+    struct run_sample held_sample;
+    size_t max_events; /* per stream; 0: keep every event */
+    uint64_t ev_stride[RUN_EV_STREAMS], ev_seen[RUN_EV_STREAMS];
+    size_t ev_kept[RUN_EV_STREAMS];
+    unsigned char *ev_stream; /* per kept event: its stream (0: always) */
+    size_t cap_ev_stream;
+};
+
 struct run_result {
     struct run_metrics m;
     struct run_sample *samples;
     size_t n_samples, cap_samples;
     struct run_event *events;
     size_t n_events, cap_events;
+    struct run_deci deci;
 };
 
 void run_result_init(struct run_result *r);
@@ -123,6 +158,28 @@ int run_result_add_event(struct run_result *r, int64_t t_ns,
                          enum run_event_kind kind, uint64_t value,
                          int64_t dur_ns, const char *fmt, ...)
     __attribute__((format(printf, 6, 7)));
+/* Decimate from now on: keep at most max_samples samples (+ the newest,
+ * see run_result_flush) and max_events_per_stream events of each
+ * repetitive stream; 0 = no limit.  Call on an empty result. */
+void run_result_set_limits(struct run_result *r, size_t max_samples,
+                           size_t max_events_per_stream);
+/* An event of repetitive stream (1 .. RUN_EV_STREAMS - 1; others are kept
+ * as run_result_add_event does).  0 also when the stride dropped it. */
+int run_result_add_event_rep(struct run_result *r, unsigned stream,
+                             int64_t t_ns, enum run_event_kind kind,
+                             uint64_t value, int64_t dur_ns, const char *fmt,
+                             ...) __attribute__((format(printf, 7, 8)));
+/* The same with a va_list (formats only an event that is kept). */
+int run_result_vadd_event_rep(struct run_result *r, unsigned stream,
+                              int64_t t_ns, enum run_event_kind kind,
+                              uint64_t value, int64_t dur_ns, const char *fmt,
+                              va_list ap) __attribute__((format(printf, 7, 0)));
+/* The newest sample offered (kept or held back), for a last correction;
+ * NULL if none. */
+struct run_sample *run_result_newest_sample(struct run_result *r);
+/* The end of a decimated run: append the held-back newest sample.  -1 on
+ * allocation failure. */
+int run_result_flush(struct run_result *r);
 const char *run_event_kind_name(enum run_event_kind k);
 
 #endif

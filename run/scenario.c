@@ -114,7 +114,8 @@ static const struct key keys[] = {
      S(avail_switchover_bandwidth_bps), 0, "0B/s",
      "avail-switchover-bandwidth (8.2+; 0 = use measured bandwidth)"},
     {SEC_MIG, "time_limit", K_TIME, S(time_limit_ns), 0, "10min",
-     "give up after this much simulated time (outcome timeout)"},
+     "give up after this much simulated time (outcome timeout; at most "
+     "30 days)"},
     {SEC_MIG, "setup_time", K_TIME, S(setup_ns), 0, "20ms",
      "qemu_savevm_state_setup and connection setup"},
     {SEC_MIG, "rtt", K_TIME, S(rtt_ns), 0, "200us", "return-path round trip"},
@@ -149,6 +150,9 @@ static const struct key keys[] = {
      "capability dirty-limit (8.1+)"},
     {SEC_MIG, "vcpu_dirty_limit", K_RATE, S(vcpu_dirty_limit_bps), 0, "1MB/s",
      "vcpu-dirty-limit (per vCPU)"},
+    {SEC_MIG, "sender_page_cost", K_TIME, S(sender_page_ns), 0, "0ns",
+     "migration thread time per normal page, its CPU ceiling (0 = only the "
+     "wire time; migsim calibrate fits it)"},
     {SEC_MIG, "sync_cost", K_TIME, S(sync_base_ns), 0, "1ms",
      "dirty bitmap sync (BQL held): fixed part"},
     {SEC_MIG, "sync_cost_per_gib", K_TIME, S(sync_per_gib_ns), 0, "1250us",
@@ -331,14 +335,21 @@ static int parse_u64(const struct key *k, json_t *v, const char *str, void *p,
                      char *e, size_t elen)
 {
     uint64_t u;
+    /* One rule for JSON numbers and texts (--seed, --set): a whole number
+     * without a sign, at most INT64_MAX (what a JSON integer carries, so
+     * the value printed back reads back the same). */
     if (json_is_integer(v) && json_integer_value(v) >= 0) {
         u = (uint64_t)json_integer_value(v);
     } else if (str) {
         char *end;
         errno = 0;
-        u = strtoull(str, &end, 0);
-        if (errno || end == str || *end) {
-            snprintf(e, elen, "expected a whole number");
+        u = str[0] >= '0' && str[0] <= '9' ? strtoull(str, &end, 0) : 0;
+        if (str[0] < '0' || str[0] > '9' || errno || end == str || *end ||
+            u > (uint64_t)INT64_MAX) {
+            snprintf(e, elen,
+                     "expected a whole number 0..9223372036854775807, not "
+                     "'%.40s'",
+                     str);
             return -1;
         }
     } else {
@@ -566,6 +577,8 @@ static int check_unknown(json_t *obj, const struct key *g,
 
 static int parse_device_keys(json_t *o, struct scn_device *d,
                              const char *prefix, char *err, size_t errlen);
+static void scenario_relative(const char *src, const char *pn, char *out,
+                              size_t len);
 
 static int parse_device(json_t *o, unsigned idx, struct scn_device *d,
                         const char *src, char *err, size_t errlen)
@@ -591,14 +604,7 @@ static int parse_device(json_t *o, unsigned idx, struct scn_device *d,
         }
         /* relative to the scenario file's directory */
         char ppath[1024];
-        const char *pn = json_string_value(prof);
-        const char *slash = strrchr(src, '/');
-        if (pn[0] != '/' && slash && strcmp(src, "-") != 0) {
-            snprintf(ppath, sizeof(ppath), "%.*s/%s", (int)(slash - src), src,
-                     pn);
-        } else {
-            snprintf(ppath, sizeof(ppath), "%s", pn);
-        }
+        scenario_relative(src, json_string_value(prof), ppath, sizeof(ppath));
         json_error_t je;
         json_t *pj = json_load_file(ppath, 0, &je);
         if (!pj || !json_is_object(pj)) {
@@ -775,6 +781,16 @@ static int validate(struct scenario *s, char *err, size_t errlen)
         err_set(err, errlen, "migration.time_limit: must be > 0");
         return -1;
     }
+    if (s->time_limit_ns > SCN_MAX_TIME_LIMIT_NS) {
+        err_set(err, errlen,
+                "migration.time_limit: %.0fh is more than the maximum of "
+                "%lldh (30 days; a run that does not converge simulates "
+                "all of it: the seed case costs ~0.1 s of CPU per simulated "
+                "hour in page mode, a sweep that per point)",
+                (double)s->time_limit_ns / 3.6e12,
+                (long long)(SCN_MAX_TIME_LIMIT_NS / 3600000000000LL));
+        return -1;
+    }
     if (s->max_cpu_throttle > 99 || s->cpu_throttle_initial < 1 ||
         s->cpu_throttle_initial > 99 || s->cpu_throttle_increment < 1 ||
         s->cpu_throttle_increment > 99 || s->throttle_trigger_threshold < 1 ||
@@ -817,6 +833,81 @@ static int validate(struct scenario *s, char *err, size_t errlen)
     return 0;
 }
 
+/* A path given in a scenario: absolute, or relative to the scenario
+ * file's directory. */
+static void scenario_relative(const char *src, const char *pn, char *out,
+                              size_t len)
+{
+    const char *slash = strrchr(src, '/');
+    if (pn[0] != '/' && slash && strcmp(src, "-") != 0) {
+        snprintf(out, len, "%.*s/%s", (int)(slash - src), src, pn);
+    } else {
+        snprintf(out, len, "%s", pn);
+    }
+}
+
+/*
+ * Top-level "calibration": a file written by `migsim calibrate` whose
+ * "scenario" object holds fitted keys; they are defaults the scenario's
+ * own keys override (section by section).  *merged is the tree to resolve
+ * (a new reference), or NULL when there is no calibration key.
+ */
+static int apply_calibration(json_t *root, const char *src, json_t **merged,
+                             char *e, size_t elen)
+{
+    *merged = NULL;
+    json_t *cal = json_object_get(root, "calibration");
+    if (!cal) {
+        return 0;
+    }
+    if (!json_is_string(cal)) {
+        snprintf(e, elen, "calibration: expected a file name");
+        return -1;
+    }
+    char path[1024];
+    scenario_relative(src, json_string_value(cal), path, sizeof(path));
+    json_error_t je;
+    json_t *cj = json_load_file(path, 0, &je);
+    json_t *cs = cj ? json_object_get(cj, "scenario") : NULL;
+    if (!cj || !json_is_object(cs)) {
+        if (cj) {
+            snprintf(e, elen,
+                     "calibration: %.300s: expected a calibration file (an "
+                     "object with a \"scenario\" object)",
+                     path);
+        } else if (je.line > 0) {
+            snprintf(e, elen, "calibration: %.200s:%d: %.150s", path, je.line,
+                     je.text);
+        } else {
+            snprintf(e, elen, "calibration: %.300s", je.text);
+        }
+        json_decref(cj);
+        return -1;
+    }
+    json_t *m = json_deep_copy(cs);
+    json_decref(cj);
+    if (!m) {
+        snprintf(e, elen, "out of memory");
+        return -1;
+    }
+    const char *k;
+    json_t *v;
+    json_object_foreach(root, k, v)
+    {
+        if (strcmp(k, "calibration") == 0) {
+            continue;
+        }
+        json_t *base = json_object_get(m, k);
+        if (json_is_object(base) && json_is_object(v)) {
+            json_object_update(base, v);
+        } else {
+            json_object_set(m, k, v);
+        }
+    }
+    *merged = m;
+    return 0;
+}
+
 int scn_resolve(const struct scn_doc *doc, struct scenario *s, char *err,
                 size_t errlen)
 {
@@ -827,6 +918,13 @@ int scn_resolve(const struct scn_doc *doc, struct scenario *s, char *err,
         err_set(err, errlen, "%s: the scenario must be a JSON object",
                 doc->source);
         return -1;
+    }
+    json_t *merged = NULL;
+    if (apply_calibration(root, doc->source, &merged, e, sizeof(e))) {
+        goto bad;
+    }
+    if (merged) {
+        root = merged;
     }
     static const char *const top_extra[] = {
         "vm", "workload", "migration", "sim", "devices", "description", NULL};
@@ -888,8 +986,10 @@ int scn_resolve(const struct scn_doc *doc, struct scenario *s, char *err,
     if (validate(s, e, sizeof(e))) {
         goto bad;
     }
+    json_decref(merged);
     return 0;
 bad:
+    json_decref(merged);
     err_set(err, errlen, "%s: %s", doc->source, e);
     return -1;
 }
@@ -1106,6 +1206,9 @@ void scn_print_keys(FILE *f)
 {
     fprintf(f, "  %-38s %-9s %-10s %s\n", "KEY", "TYPE", "DEFAULT", "MEANING");
     print_table(f, "", group(SEC_TOP));
+    fprintf(f, "  %-38s %-9s %-10s %s\n", "calibration", "file", "\"\"",
+            "constants from 'migsim calibrate', relative to the scenario "
+            "(keys here override them)");
     for (size_t i = 0; i < N_SECTIONS; i++) {
         char prefix[32];
         snprintf(prefix, sizeof(prefix), "%s.", sections[i].name);

@@ -27,6 +27,9 @@
 
 #define SCN_MAX_DEVICES  RUN_MAX_DEVICES
 #define SCN_MAX_SCHEDULE 32
+/* The longest migration.time_limit accepted (30 days): a run that does not
+ * converge simulates all of it (memory stays bounded, see model/mig.h). */
+#define SCN_MAX_TIME_LIMIT_NS (30LL * 24 * 3600 * 1000000000LL)
 
 /* "9.1" -> 901; -1 if not a modelled version. */
 int scn_qemu_from_name(const char *s, unsigned *v);
@@ -88,7 +91,7 @@ struct scenario {
     uint64_t max_bandwidth_bps;  /* 0 = unlimited */
     uint64_t link_bandwidth_bps; /* wire speed; stop-copy is not limited */
     uint64_t avail_switchover_bandwidth_bps; /* 0 = measured (8.2+) */
-    int64_t time_limit_ns;
+    int64_t time_limit_ns;                   /* (0, SCN_MAX_TIME_LIMIT_NS] */
     int64_t setup_ns;
     int64_t rtt_ns;               /* return-path round trip */
     unsigned multifd_channels;    /* 0 = multifd off */
@@ -108,6 +111,8 @@ struct scenario {
     uint64_t vcpu_dirty_limit_bps;
     int64_t sync_base_ns;      /* bitmap sync cost: base ... */
     int64_t sync_per_gib_ns;   /* ... + per GiB of guest RAM */
+    int64_t sender_page_ns;    /* migration thread time per normal page
+                                  (CPU ceiling), 0 = wire time only */
     int64_t postcopy_fault_ns; /* postcopy: guest stall per
                                   remote page fault */
 

@@ -6,7 +6,7 @@
 # Usage: scripts/check-layers.sh [ROOT]
 set -u
 root=${1:-$(cd "$(dirname "$0")/.." && pwd)}
-LAYERS="base engine devices run policy model traces store plots plan live cli"
+LAYERS="base engine devices run policy model traces store plots calib plan live cli"
 rank() {
     local i=0 l
     for l in $LAYERS; do

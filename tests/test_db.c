@@ -21,6 +21,7 @@
 #include <sqlite3.h>
 
 #include "tests/support/tmpdir.h"
+#include "base/units.h"
 #include "store/db.h"
 #include "engine/engine.h"
 
@@ -877,13 +878,20 @@ static void test_field_format(void **state)
 {
     (void)state;
     char buf[64];
+    /* one unit formatter: the same text as base/units (issue 14) */
     assert_string_equal(run_format_value(RUN_U_NS, 310000000, buf, sizeof(buf)),
-                        "310.00 ms");
+                        "310 ms");
     assert_string_equal(run_format_value(RUN_U_NS, 1.5e9, buf, sizeof(buf)),
-                        "1.500 s");
+                        "1.50 s");
+    assert_string_equal(run_format_value(RUN_U_NS, -6e7, buf, sizeof(buf)),
+                        "-60 ms");
     assert_string_equal(
         run_format_value(RUN_U_BYTES, 21474836480.0, buf, sizeof(buf)),
         "20.0 GiB");
+    char u[32];
+    assert_string_equal(
+        run_format_value(RUN_U_BYTES, 21038628864.0, buf, sizeof(buf)),
+        units_fmt_size(21038628864ULL, u, sizeof(u)));
     assert_string_equal(run_format_value(RUN_U_BYTES, 512, buf, sizeof(buf)),
                         "512 B");
     assert_string_equal(

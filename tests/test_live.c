@@ -114,6 +114,99 @@ static void test_parse_migrate(void **state)
     json_decref(j);
 }
 
+/* query-migrate of QEMU 10.0.2 (KVM, dirty-limit capability; the lab) with
+ * an xbzrle-cache block as 10.0 prints it before any lookup: its
+ * cache-miss-rate is a bare -nan (the QMP client reads it as null). */
+static const char *const ACTIVE_100_DL =
+    "{\"expected-downtime\": 634, \"status\": \"active\", \"setup-time\": 1, "
+    "\"total-time\": 2415, \"dirty-limit-throttle-time-per-round\": 1955100, "
+    "\"dirty-limit-ring-full-time\": 0, \"ram\": {\"total\": 1074274304, "
+    "\"postcopy-requests\": 0, \"dirty-sync-count\": 3, \"multifd-bytes\": 0, "
+    "\"pages-per-second\": 8156, \"downtime-bytes\": 0, \"page-size\": 4096, "
+    "\"remaining\": 21663744, \"postcopy-bytes\": 0, \"mbps\": "
+    "249.12607094044907, \"transferred\": 75695552, "
+    "\"dirty-sync-missed-zero-copy\": 0, \"precopy-bytes\": 75695552, "
+    "\"duplicate\": 245774, \"dirty-pages-rate\": 2048, \"normal-bytes\": "
+    "73188096, \"normal\": 17868}, \"xbzrle-cache\": {\"cache-size\": "
+    "67108864, "
+    "\"bytes\": 0, \"pages\": 0, \"cache-miss\": 0, \"cache-miss-rate\": -nan, "
+    "\"encoding-rate\": nan, \"overflow\": 0}}";
+static const char *const COMPLETED_100 =
+    "{\"status\": \"completed\", \"setup-time\": 1, \"downtime\": 11, "
+    "\"total-time\": 3074, \"ram\": {\"total\": 1074274304, "
+    "\"postcopy-requests\": 0, \"dirty-sync-count\": 5, \"multifd-bytes\": 0, "
+    "\"pages-per-second\": 8156, \"downtime-bytes\": 8975448, \"page-size\": "
+    "4096, \"remaining\": 0, \"postcopy-bytes\": 0, \"mbps\": "
+    "249.12607094044907, \"transferred\": 95695552, "
+    "\"dirty-sync-missed-zero-copy\": 0, \"precopy-bytes\": 86607009, "
+    "\"duplicate\": 245774, \"dirty-pages-rate\": 0, \"normal-bytes\": "
+    "93188096, \"normal\": 22751}}";
+
+/* Numbers from outside: null is missing, out-of-range values are refused
+ * (times, counters, rates) or capped (expected-downtime), never cast into
+ * undefined behaviour (issue 17 item 3). */
+static void test_parse_out_of_range(void **state)
+{
+    (void)state;
+    struct live_mig m;
+    char err[256];
+    json_t *j = load("{\"status\": \"active\", \"expected-downtime\": "
+                     "10000000000000, \"total-time\": 5}");
+    assert_int_equal(live_parse_migrate(j, &m, err, sizeof(err)), 0);
+    json_decref(j);
+    assert_true(m.expected_downtime_ms == 1000000000000LL);
+    assert_true(m.expected_downtime_ms * MS > 0); /* no overflow */
+    j = load("{\"status\": \"active\", \"expected-downtime\": 1e300}");
+    assert_int_equal(live_parse_migrate(j, &m, err, sizeof(err)), 0);
+    json_decref(j);
+    assert_true(m.expected_downtime_ms == 1000000000000LL);
+    const char *bad[][2] = {
+        {"{\"status\": \"active\", \"total-time\": 1e300}", "'total-time'"},
+        {"{\"status\": \"active\", \"setup-time\": 10000000000000}",
+         "'setup-time'"},
+        {"{\"status\": \"completed\", \"downtime\": -3}", "'downtime'"},
+        {"{\"status\": \"active\", \"ram\": {\"transferred\": 1e300}}",
+         "'transferred'"},
+        {"{\"status\": \"active\", \"ram\": {\"mbps\": 1e300}}", "'mbps'"},
+        {"{\"status\": \"active\", \"ram\": {\"remaining\": "
+         "18446744073709551615}}",
+         "'remaining'"},
+        {"{\"status\": \"active\", \"cpu-throttle-percentage\": 1e9}",
+         "'cpu-throttle-percentage'"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        json_error_t je;
+        j = json_loads(bad[i][0], JSON_DECODE_INT_AS_REAL, &je);
+        if (!j) {
+            j = load(bad[i][0]);
+        }
+        err[0] = '\0';
+        if (live_parse_migrate(j, &m, err, sizeof(err)) != -1 ||
+            !strstr(err, bad[i][1])) {
+            fail_msg("%s: accepted or unclear (%s)", bad[i][0], err);
+        }
+        json_decref(j);
+    }
+    /* null (QEMU's nan, as the QMP client delivers it) is missing */
+    j = load("{\"status\": \"active\", \"expected-downtime\": null, "
+             "\"ram\": {\"mbps\": null, \"remaining\": null}}");
+    assert_int_equal(live_parse_migrate(j, &m, err, sizeof(err)), 0);
+    json_decref(j);
+    assert_int_equal(m.expected_downtime_ms, -1);
+    assert_true(m.mbps == 0 && m.remaining_bytes == 0);
+    /* 10.0's dirty-limit figures */
+    j = load(COMPLETED_100);
+    assert_int_equal(live_parse_migrate(j, &m, err, sizeof(err)), 0);
+    json_decref(j);
+    assert_false(m.has_dirty_limit);
+    assert_true(m.precopy_bytes == 86607009 && m.downtime_bytes == 8975448);
+    struct live_params p;
+    j = load("{\"downtime-limit\": 10000000000000}");
+    assert_int_equal(live_parse_params(j, &p, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "'downtime-limit'"));
+    json_decref(j);
+}
+
 static void test_parse_params(void **state)
 {
     (void)state;
@@ -413,6 +506,8 @@ struct fixture {
     pthread_t th;
     struct qmp_conn *q;
     struct live_session s;
+    FILE *progress;        /* the session's progress stream (NULL: none) */
+    int64_t time_limit_ns; /* session option (0 = none) */
 };
 
 static int setup(void **state)
@@ -491,6 +586,8 @@ static enum live_end run(struct fixture *f, const char *const *script, size_t n,
     o.source = "peer";
     o.policy = policy;
     o.apply = apply;
+    o.progress = f->progress;
+    o.time_limit_ns = f->time_limit_ns;
     if (live_session_init(&f->s, f->q, &o, err, sizeof(err)) != 0) {
         fail_msg("%s", err);
     }
@@ -590,6 +687,53 @@ static void test_session_completed_before_times(void **state)
     assert_int_equal((int)qmp_get_num(f->s.final, "total-time", 0), 1074);
 }
 
+/* 10.0's replies with a bare -nan: the session reads them and records the
+ * dirty-limit figures; nothing stops with "malformed QMP message". */
+static void test_session_reads_qemu10_nan(void **state)
+{
+    struct fixture *f = *state;
+    const char *script[] = {ACTIVE_100_DL, ACTIVE_100_DL, COMPLETED_100};
+    enum live_end e = run(f, script, 3, NULL, false);
+    if (e != LIVE_END_OUTCOME) {
+        fail_msg("ended %d: %s", (int)e, f->s.error);
+    }
+    assert_int_equal(f->s.res.m.outcome, RUN_CONVERGED);
+    assert_int_equal(f->s.res.m.bitmap_syncs, 5);
+    assert_true(f->s.last_ram.dirty_sync_count == 5);
+    assert_true(f->s.res.m.total_ns == 3074 * MS);
+    assert_int_equal(count_events(&f->s.res, RUN_EV_NOTE, "poll failed"), 0);
+    assert_true(f->s.res.n_samples >= 3);
+}
+
+/* --time-limit bounds the whole session, also when no migration ever
+ * starts: a peer that always answers "completed" (a migration that ended
+ * before we attached).  Before the fix it polled until the peer went
+ * away. */
+static void test_session_time_limit_without_migration(void **state)
+{
+    struct fixture *f = *state;
+    /* thousands of "completed" (seconds of polls at 2 ms), then the peer
+     * closes: without the limit the session ends as QEMU_GONE */
+    enum { N = 4000 };
+    static const char *script[N + 1];
+    for (size_t i = 0; i < N; i++) {
+        script[i] = COMPLETED_72;
+    }
+    script[N] = "!close";
+    f->time_limit_ns = 300 * MS;
+    int64_t t0 = qmp_now_ns();
+    enum live_end e = run(f, script, N + 1, NULL, false);
+    int64_t took = qmp_now_ns() - t0;
+    if (e != LIVE_END_TIME_LIMIT) {
+        fail_msg("ended %d after %.2f s: %s", (int)e, (double)took / 1e9,
+                 f->s.error);
+    }
+    assert_true(took >= 300 * MS && took < 3000 * MS);
+    assert_non_null(strstr(f->s.error, "before any migration started"));
+    assert_non_null(strstr(f->s.error, "'completed'"));
+    assert_null(strstr(f->s.error, "was none"));
+}
+
 static void test_session_qemu_gone(void **state)
 {
     struct fixture *f = *state;
@@ -614,6 +758,33 @@ static void test_session_qemu_gone(void **state)
     assert_non_null(strstr(meta.verdict, "incomplete: QEMU went away"));
     db_run_meta_free(&meta);
     run_result_free(&res);
+}
+
+/* Issue 17 item 4: a status text from QMP with ESC/OSC bytes and a newline
+ * reaches the progress stream (a terminal) escaped. */
+static void test_session_escapes_qmp_text(void **state)
+{
+    struct fixture *f = *state;
+    static char b[3][512];
+    const char *script[] = {
+        st("active", 100, 1, 400, b[0], sizeof(b[0])),
+        st("act\\u001b]0;PWNED\\u0007\\nforged", 200, 1, 300, b[1],
+           sizeof(b[1])),
+        "!close",
+    };
+    char *buf = NULL;
+    size_t len = 0;
+    f->progress = open_memstream(&buf, &len);
+    assert_non_null(f->progress);
+    run(f, script, 3, NULL, false);
+    fclose(f->progress);
+    f->progress = NULL;
+    assert_non_null(buf);
+    assert_null(strchr(buf, '\033'));
+    assert_null(strchr(buf, '\007'));
+    assert_null(strstr(buf, "\nforged"));
+    assert_non_null(strstr(buf, "act\\x1b]0;PWNED\\x07\\nforged"));
+    free(buf);
 }
 
 static void test_session_malformed_then_gives_up(void **state)
@@ -761,6 +932,11 @@ int main(void)
     static const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_migrate),
         cmocka_unit_test(test_parse_params),
+        cmocka_unit_test(test_parse_out_of_range),
+        cmocka_unit_test_setup_teardown(test_session_reads_qemu10_nan, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(
+            test_session_time_limit_without_migration, setup, teardown),
         cmocka_unit_test(test_advice),
         cmocka_unit_test(test_patch_guest),
         cmocka_unit_test(test_scenario_json),
@@ -768,6 +944,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_session_completed_before_times,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_session_escapes_qmp_text, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_session_qemu_gone, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_session_malformed_then_gives_up,

@@ -326,6 +326,123 @@ static void fingerprints_pinned(void **state)
     }
 }
 
+/* Issue 17 item 1: a long non-converging run keeps a bounded series.  The
+ * seed case never converges; 50 simulated hours are ~2.2 M iterations,
+ * each calling exact() (so each offers a sample) and syncing (an event).
+ * Before the decimation every sample up to 200 000 and every sync event
+ * were kept (~350 MB); now at most MIG_DEFAULT_MAX_SAMPLES + 1 samples and
+ * MIG_DEFAULT_MAX_EVENTS per repetitive stream, spread over the whole run
+ * and ending at its last iteration. */
+static void long_run_memory_bounded(void **state)
+{
+    (void)state;
+    struct scenario s;
+    static const char *const sets[] = {"migration.time_limit=\"50h\"",
+                                       "sim.ram_mode=\"aggregate\"", NULL};
+    load_file(seed_path, &s, sets);
+    struct mig_options o;
+    mig_options_default(&o);
+    struct run_result r;
+    char err[256];
+    assert_int_equal(mig_simulate(&s, "qemu", &o, &r, err, sizeof(err)), 0);
+    assert_int_equal(r.m.outcome, RUN_TIMEOUT);
+    assert_true(r.m.iterations > 2000000);
+    assert_true(r.n_samples <= MIG_DEFAULT_MAX_SAMPLES + 1);
+    assert_true(r.n_samples >= MIG_DEFAULT_MAX_SAMPLES / 2);
+    assert_true(r.n_events <= 4 * MIG_DEFAULT_MAX_EVENTS + 64);
+    for (size_t i = 1; i < r.n_samples; i++) {
+        assert_true(r.samples[i].t_ns > r.samples[i - 1].t_ns);
+        assert_true(r.samples[i].iteration > r.samples[i - 1].iteration);
+    }
+    /* the series covers the run: it starts at the start, ends at the last
+     * iteration, and has no gap much longer than the average spacing */
+    assert_true(r.samples[0].t_ns < SIM_S);
+    assert_int_equal(r.samples[r.n_samples - 1].iteration, r.m.iterations);
+    int64_t avg = r.m.total_ns / (int64_t)r.n_samples;
+    for (size_t i = 1; i < r.n_samples; i++) {
+        assert_true(r.samples[i].t_ns - r.samples[i - 1].t_ns < 4 * avg);
+    }
+    size_t syncs = 0;
+    bool limit_note = false;
+    for (size_t i = 0; i < r.n_events; i++) {
+        syncs += r.events[i].kind == RUN_EV_SYNC;
+        limit_note |= strcmp(r.events[i].text, "time limit reached") == 0;
+    }
+    assert_true(syncs >= MIG_DEFAULT_MAX_EVENTS / 2);
+    assert_true(syncs <= MIG_DEFAULT_MAX_EVENTS);
+    assert_true(limit_note); /* one-off events are all kept */
+    /* the metrics do not depend on the decimation */
+    struct run_result r2;
+    o.no_samples = o.no_events = true;
+    assert_int_equal(mig_simulate(&s, "qemu", &o, &r2, err, sizeof(err)), 0);
+    assert_int_equal(r2.m.fingerprint, r.m.fingerprint);
+    assert_int_equal(r2.m.iterations, r.m.iterations);
+    run_result_free(&r2);
+    run_result_free(&r);
+}
+
+/* The decimation rule of run/result.h, exactly: offered samples 0..99 with
+ * room for 8 keep the multiples of 16 and the newest (99); a repetitive
+ * event stream keeps the multiples of its stride, other events all, in
+ * their order. */
+static void decimation_rule(void **state)
+{
+    (void)state;
+    struct run_result r;
+    run_result_init(&r);
+    run_result_set_limits(&r, 8, 4);
+    for (uint64_t k = 0; k < 100; k++) {
+        struct run_sample x = {.t_ns = (int64_t)k, .iteration = k};
+        assert_int_equal(run_result_add_sample(&r, &x), 0);
+        assert_int_equal(run_result_newest_sample(&r)->iteration, k);
+        /* the event stream: one always-kept event every 10 */
+        assert_int_equal(
+            run_result_add_event_rep(&r, 1, (int64_t)k, RUN_EV_SYNC, k, 0, "s"),
+            0);
+        if (k % 10 == 0) {
+            assert_int_equal(
+                run_result_add_event(&r, (int64_t)k, RUN_EV_NOTE, k, 0, "n"),
+                0);
+        }
+    }
+    assert_int_equal(r.n_samples, 7);
+    assert_int_equal(run_result_flush(&r), 0);
+    static const uint64_t want[] = {0, 16, 32, 48, 64, 80, 96, 99};
+    assert_int_equal(r.n_samples, 8);
+    for (size_t i = 0; i < 8; i++) {
+        assert_int_equal(r.samples[i].iteration, want[i]);
+    }
+    /* stream 1 with room for 4: 0, 32, 64, 96 (stride 32) */
+    static const uint64_t want_ev[] = {0,  0,  10, 20, 30, 32, 40,
+                                       50, 60, 64, 70, 80, 90, 96};
+    static const int note[] = {0, 1, 1, 1, 1, 0, 1, 1, 1, 0, 1, 1, 1, 0};
+    assert_int_equal(r.n_events, sizeof(want_ev) / sizeof(want_ev[0]));
+    for (size_t i = 0; i < r.n_events; i++) {
+        assert_int_equal(r.events[i].value, want_ev[i]);
+        assert_int_equal(r.events[i].kind == RUN_EV_NOTE, note[i]);
+    }
+    run_result_free(&r);
+}
+
+/* migration.time_limit is capped at 30 days, with a message naming it. */
+static void time_limit_capped(void **state)
+{
+    (void)state;
+    char err[512];
+    struct scn_doc *d = scn_doc_load(seed_path, err, sizeof(err));
+    assert_non_null(d);
+    struct scenario s;
+    assert_int_equal(
+        scn_doc_set(d, "migration.time_limit=\"720h\"", err, sizeof(err)), 0);
+    assert_int_equal(scn_resolve(d, &s, err, sizeof(err)), 0);
+    assert_int_equal(
+        scn_doc_set(d, "migration.time_limit=\"721h\"", err, sizeof(err)), 0);
+    assert_int_not_equal(scn_resolve(d, &s, err, sizeof(err)), 0);
+    assert_non_null(strstr(err, "migration.time_limit"));
+    assert_non_null(strstr(err, "720h"));
+    scn_doc_free(d);
+}
+
 int main(void)
 {
     sim_gsl_quiet();
@@ -341,6 +458,9 @@ int main(void)
         cmocka_unit_test(precopy_nic_converges_after_ack),
         cmocka_unit_test(status_sequences_valid),
         cmocka_unit_test(fingerprints_pinned),
+        cmocka_unit_test(long_run_memory_bounded),
+        cmocka_unit_test(decimation_rule),
+        cmocka_unit_test(time_limit_capped),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "base/term.h"
 #include "cli/opts.h"
 
 struct vals {
@@ -217,12 +218,72 @@ static void test_closest(void **state)
     assert_null(cli_closest("xyz", words, 3));
 }
 
+/* --qemu and --policy values (issue 14: a typo is a usage error with
+ * "did you mean"; a release is taken as its model). */
+static void test_qemu_policy_checks(void **state)
+{
+    (void)state;
+    char err[256];
+    const char *q = NULL;
+    assert_int_equal(cli_check_qemu("9.2", &q, err, sizeof(err)), 0);
+    assert_string_equal(q, "9.2");
+    assert_int_equal(cli_check_qemu("9.2.1", &q, err, sizeof(err)), 0);
+    assert_string_equal(q, "9.2");
+    assert_int_equal(cli_check_qemu("10.0.3", &q, err, sizeof(err)), 0);
+    assert_string_equal(q, "10.0");
+    assert_int_equal(cli_check_qemu("9.22", &q, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "did you mean '9.2'"));
+    assert_int_equal(cli_check_qemu("6.2", &q, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "unknown QEMU version '6.2'"));
+    assert_int_equal(cli_check_policy("qemu", err, sizeof(err)), 0);
+    assert_int_equal(
+        cli_check_policy("cached-stop-size+nova-steps:downtime=400ms,steps=10",
+                         err, sizeof(err)),
+        0);
+    assert_int_equal(cli_check_policy("qemo", err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "did you mean 'qemu'"));
+    assert_int_equal(
+        cli_check_policy("qemu+nova-step:downtime=1s", err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "'nova-step' (did you mean 'nova-steps'"));
+}
+
+/* base/term: control bytes made visible (issue 17 item 4). */
+static void test_term_safe(void **state)
+{
+    (void)state;
+    char b[128];
+    assert_string_equal(term_safe("a\033]0;T\007b\nc", b, sizeof(b)),
+                        "a\\x1b]0;T\\x07b\\nc");
+    assert_string_equal(term_safe("tab\there\r", b, sizeof(b)),
+                        "tab\\there\\r");
+    assert_string_equal(term_safe("\x7f", b, sizeof(b)), "\\x7f");
+    /* U+009B (CSI) as UTF-8 is a C1 control; U+00E9 and U+2014 are kept */
+    assert_string_equal(term_safe("x\xc2\x9by", b, sizeof(b)), "x\\x9by");
+    assert_string_equal(term_safe("caf\xc3\xa9 \xe2\x80\x94", b, sizeof(b)),
+                        "caf\xc3\xa9 \xe2\x80\x94");
+    /* cut at a whole escape */
+    assert_string_equal(term_safe("ab\033cd", b, 5), "ab");
+    assert_true(term_needs_escape("x\033"));
+    assert_false(term_needs_escape("plain text \xe2\x80\x94"));
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    term_fputs("q\033[2J", f);
+    fclose(f);
+    assert_string_equal(buf, "q\\x1b[2J");
+    free(buf);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_values),   cmocka_unit_test(test_errors),
-        cmocka_unit_test(test_list_cap), cmocka_unit_test(test_help),
+        cmocka_unit_test(test_values),
+        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_list_cap),
+        cmocka_unit_test(test_help),
         cmocka_unit_test(test_closest),
+        cmocka_unit_test(test_term_safe),
+        cmocka_unit_test(test_qemu_policy_checks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -645,6 +645,116 @@ static void switchover_throughput(void **state)
          "with RAM");
 }
 
+/* Safe advice (issue 14): the margin over the smallest converging limit,
+ * the floor at the limit in force when every limit converges, Nova's
+ * minimum, QEMU's maximum, and refusal on an inconclusive basis. */
+static void safe_advice(void **state)
+{
+    (void)state;
+    char err[512];
+    /* the seed case: 20167 ms x 1.25 = 25208.75 -> 25209 ms, checked */
+    struct scn_doc *d = scn_doc_load(SEED, err, sizeof(err));
+    assert_non_null(d);
+    const char *pol[] = {"qemu"};
+    struct plan_cfg c = {.base = d,
+                         .policies = pol,
+                         .n_policies = 1,
+                         .jobs = 2,
+                         .max_downtime_ns = 30 * SIM_S};
+    struct plan_result r;
+    plan_ok(&c, &r);
+    assert_int_equal(r.pol[0].min_limit_ns, 20167 * SIM_MS);
+    assert_true(r.advice.ok);
+    assert_true(r.advice.safety == PLAN_DEFAULT_SAFETY);
+    assert_int_equal(r.advice.value_ns, 25209 * SIM_MS);
+    assert_int_equal(r.advice.n_ok, r.advice.n_seeds);
+    plan_result_free(&r);
+    /* a margin over QEMU's maximum is cut to 2000 s: a 2 TB device needs
+     * about 1600 s, x 1.5 is over 2000 s */
+    struct scn_doc *big = scn_doc_copy(d);
+    assert_int_equal(scn_doc_set(big, "devices.0.stop_copy_size=2000000000000",
+                                 err, sizeof(err)),
+                     0);
+    struct plan_cfg cb = c;
+    cb.base = big;
+    cb.safety = 1.5;
+    cb.max_total_ns = 7200 * SIM_S;
+    cb.max_downtime_ns = 3600 * SIM_S;
+    plan_ok(&cb, &r);
+    scn_doc_free(big);
+    assert_true(r.pol[0].min_limit_ns * 3 / 2 > 2000 * SIM_S);
+    assert_true(r.advice.ok);
+    assert_int_equal(r.advice.value_ns, 2000 * SIM_S);
+    assert_non_null(strstr(r.advice.value_why, "maximum"));
+    plan_result_free(&r);
+    /* an inconclusive replay verdict: refused, no command */
+    struct plan_basis b = {.from_trace = true, .inconclusive = true};
+    snprintf(b.verdict, sizeof(b.verdict), "inconclusive");
+    c.safety = 0;
+    c.basis = &b;
+    plan_ok(&c, &r);
+    assert_false(r.advice.ok);
+    assert_non_null(strstr(r.advice.reason, "inconclusive"));
+    json_t *qmp, *virsh;
+    plan_commands(&r, &qmp, &virsh);
+    assert_int_equal(json_array_size(qmp), 0);
+    assert_int_equal(json_array_size(virsh), 0);
+    json_decref(qmp);
+    json_decref(virsh);
+    for (unsigned l = 0; l < PLAN_FOR_COUNT; l++) {
+        json_t *lines = plan_layer_lines(&r, (enum plan_layer)l);
+        assert_int_equal(json_array_size(lines), 0);
+        json_decref(lines);
+    }
+    plan_result_free(&r);
+    scn_doc_free(d);
+
+    /* RAM only converges at 1 ms: the advice keeps the 300 ms in force;
+     * for Nova never below its 100 ms */
+    d = doc_str(RAM_ONLY);
+    struct plan_cfg c2 = {
+        .base = d, .policies = pol, .n_policies = 1, .jobs = 2, .safety = 1.0};
+    plan_ok(&c2, &r);
+    assert_int_equal(r.pol[0].min_limit_ns, SIM_MS);
+    assert_true(r.advice.ok);
+    assert_int_equal(r.advice.value_ns, 300 * SIM_MS);
+    plan_result_free(&r);
+    c2.layer = PLAN_FOR_NOVA;
+    c2.frontier_ns = (const int64_t[]){SIM_MS, 2 * SIM_MS};
+    c2.n_frontier = 2;
+    plan_ok(&c2, &r);
+    assert_true(r.advice.value_ns >= PLAN_NOVA_MIN_DOWNTIME_MS * SIM_MS);
+    plan_result_free(&r);
+    /* under nova-steps the search is over Nova's own downtime, from 100 ms */
+    const char *nova[] = {"nova-steps:steps=3,delay=3s"};
+    struct plan_cfg c3 = {.base = d,
+                          .policies = nova,
+                          .n_policies = 1,
+                          .jobs = 2,
+                          .layer = PLAN_FOR_NOVA};
+    plan_ok(&c3, &r);
+    assert_int_equal(r.pol[0].knob, PLAN_KNOB_NOVA);
+    assert_true(r.pol[0].found);
+    assert_true(r.pol[0].min_limit_ns >= PLAN_NOVA_MIN_DOWNTIME_MS * SIM_MS);
+    for (size_t i = 0; i < r.pol[0].n_frontier; i++) {
+        assert_true(r.pol[0].frontier[i].limit_ns >=
+                    PLAN_NOVA_MIN_DOWNTIME_MS * SIM_MS);
+    }
+    json_t *lines = plan_layer_lines(&r, PLAN_FOR_NOVA);
+    bool saw = false;
+    size_t i;
+    json_t *v;
+    json_array_foreach(lines, i, v)
+    {
+        saw |= strncmp(json_string_value(v),
+                       "live_migration_downtime = ", 26) == 0;
+    }
+    assert_true(saw);
+    json_decref(lines);
+    plan_result_free(&r);
+    scn_doc_free(d);
+}
+
 int main(void)
 {
     sim_gsl_quiet();
@@ -660,6 +770,7 @@ int main(void)
         cmocka_unit_test(non_monotone),
         cmocka_unit_test(stochastic_seeds),
         cmocka_unit_test(switchover_throughput),
+        cmocka_unit_test(safe_advice),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

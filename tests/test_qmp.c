@@ -496,6 +496,80 @@ static void test_framing_slow_bytes_strings_bigints(void **state)
     finish(&pe, c);
 }
 
+/* QEMU prints a non-finite double as a bare token (xbzrle-cache's
+ * cache-miss-rate as "-nan" before any lookup; "nan", "inf" likewise):
+ * the reply is read, those members arrive as null, strings with the same
+ * letters stay as they are. */
+static void test_nonfinite_numbers_read_as_null(void **state)
+{
+    (void)state;
+    static const struct step steps[] = {
+        {SEND, GREETING, 0},
+        {EXPECT, "qmp_capabilities", 0},
+        {SEND, "{\"return\": {}, \"id\": %ID}\r\n", 0},
+        {EXPECT, "query-migrate", 0},
+        {SEND,
+         "{\"return\": {\"expected-downtime\": 300, \"status\": \"active\", "
+         "\"setup-time\": 1, \"total-time\": 1503, \"ram\": {\"total\": "
+         "1074274304, \"mbps\": 268.5, \"dirty-sync-count\": 2, "
+         "\"remaining\": 21663744, \"transferred\": 50331648}, "
+         "\"xbzrle-cache\": {\"cache-miss\": 0, \"cache-miss-rate\": -nan, "
+         "\"encoding-rate\": nan, \"bytes\": 0, \"cache-size\": 67108864, "
+         "\"overflow\": 0, \"pages\": 0}, \"x\": [inf, -inf, NaN, "
+         "Infinity], \"note\": \"nan inf -nan\"}, \"id\": %ID}\r\n",
+         0},
+        {EXPECT, "query-status", 0},
+        {SEND, "{\"return\": {\"bad\": nonsense}, \"id\": %ID}\r\n", 0},
+        {END, NULL, 0},
+    };
+    struct peer pe;
+    char err[512] = "";
+    struct qmp_conn *c = start(&pe, steps, err, sizeof(err));
+    assert_non_null(c);
+    json_t *r = NULL;
+    int rc =
+        qmp_execute(c, "query-migrate", NULL, 2000 * MS, &r, err, sizeof(err));
+    if (rc != QMP_OK) {
+        fail_msg("rc %d: %s", rc, err);
+    }
+    const json_t *x = json_object_get(r, "xbzrle-cache");
+    assert_true(json_is_null(json_object_get(x, "cache-miss-rate")));
+    assert_true(json_is_null(json_object_get(x, "encoding-rate")));
+    assert_int_equal(qmp_get_u64(x, "cache-size", 0), 67108864);
+    assert_true(qmp_get_num(x, "cache-miss-rate", -1) == -1); /* missing */
+    const json_t *a = json_object_get(r, "x");
+    assert_int_equal(json_array_size(a), 4);
+    for (size_t i = 0; i < 4; i++) {
+        assert_true(json_is_null(json_array_get(a, i)));
+    }
+    assert_string_equal(qmp_get_str(r, "note", ""), "nan inf -nan");
+    assert_int_equal(qmp_get_u64(json_object_get(r, "ram"), "remaining", 0),
+                     21663744);
+    json_decref(r);
+    /* Other bare words are still malformed. */
+    r = NULL;
+    rc = qmp_execute(c, "query-status", NULL, 2000 * MS, &r, err, sizeof(err));
+    assert_int_equal(rc, QMP_E_PROTO);
+    assert_non_null(strstr(err, "malformed QMP message"));
+    json_decref(r);
+    finish(&pe, c);
+}
+
+static void test_nonfinite_rewrite(void **state)
+{
+    (void)state;
+    const char *in = "{\"a\":-nan,\"b\":[inf,+inf],\"c\":\"-nan\",\"d\":nano,"
+                     "\"e\":true,\"f\":null,\"g\":\"x\\\"nan\",\"h\":1e5}";
+    char out[256];
+    size_t n = 0;
+    size_t k = qmp_nonfinite_to_null(in, strlen(in), out, &n);
+    out[n] = '\0';
+    assert_int_equal(k, 3);
+    assert_string_equal(out, "{\"a\":null,\"b\":[null,null],\"c\":\"-nan\","
+                             "\"d\":nano,\"e\":true,\"f\":null,\"g\":"
+                             "\"x\\\"nan\",\"h\":1e5}");
+}
+
 static void test_event_queue_cap(void **state)
 {
     (void)state;
@@ -614,6 +688,8 @@ int main(void)
         cmocka_unit_test(test_timeout_then_late_reply_dropped),
         cmocka_unit_test(test_no_greeting),
         cmocka_unit_test(test_framing_slow_bytes_strings_bigints),
+        cmocka_unit_test(test_nonfinite_numbers_read_as_null),
+        cmocka_unit_test(test_nonfinite_rewrite),
         cmocka_unit_test(test_event_queue_cap),
         cmocka_unit_test(test_unix_and_tcp_connect),
     };

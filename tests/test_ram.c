@@ -19,6 +19,7 @@
 #include <gsl/gsl_rng.h>
 
 #include "devices/ram.h"
+#include "devices/ram_priv.h" /* ram_page_taus_check */
 
 #define PAGE   4096ULL
 #define MS     1000000LL
@@ -332,11 +333,40 @@ static void test_draws_match_gsl(void **state)
     (void)state;
     /* taus2: multiply-high path, odd and tiny ranges */
     check_draws(gsl_rng_taus2, RAM_WL_UNIFORM, 1000003, 300000);
+    /* a large log: writes overflowing its word list (the sync passes over
+     * the log), and few enough to stay listed */
+    check_draws(gsl_rng_taus2, RAM_WL_UNIFORM, 3000007, 300000);
+    check_draws(gsl_rng_taus2, RAM_WL_UNIFORM, 9000011, 2000);
     check_draws(gsl_rng_taus2, RAM_WL_UNIFORM, 1, 10);
     check_draws(gsl_rng_taus2, RAM_WL_HOTCOLD, 77777, 50000);
     /* uni (max 32766): range / n = 1 takes the plain division path */
     check_draws(gsl_rng_uni, RAM_WL_UNIFORM, 20000, 30000);
     check_draws(gsl_rng_uni, RAM_WL_UNIFORM, 1000, 3000);
+}
+
+/* The inline taus2 of page mode is in use for GSL's taus and taus2 (so the
+ * draw tests above test it, not the fallback) and declines other
+ * generators. */
+static void test_taus_inline(void **state)
+{
+    (void)state;
+    gsl_rng *a = gsl_rng_alloc(gsl_rng_taus2), *b = gsl_rng_alloc(gsl_rng_taus);
+    gsl_rng *c = gsl_rng_alloc(gsl_rng_mt19937);
+
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_non_null(c);
+    for (unsigned long seed = 0; seed < 5; seed++) {
+        gsl_rng_set(a, seed);
+        gsl_rng_set(b, seed);
+        assert_true(ram_page_taus_check(a));
+        assert_true(ram_page_taus_check(b));
+    }
+    assert_false(ram_page_taus_check(c));
+    assert_false(ram_page_taus_check(NULL));
+    gsl_rng_free(a);
+    gsl_rng_free(b);
+    gsl_rng_free(c);
 }
 
 /* ---- budgets ------------------------------------------------------------ */
@@ -1534,6 +1564,7 @@ int main(void)
         cmocka_unit_test(test_sync_semantics),
         cmocka_unit_test(test_sync_counts_distinct),
         cmocka_unit_test(test_draws_match_gsl),
+        cmocka_unit_test(test_taus_inline),
         cmocka_unit_test(test_byte_budget),
         cmocka_unit_test(test_cost_cap),
         cmocka_unit_test(test_round_done),

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "base/units.h"
+#include "run/qmp_params.h"
 
 const char *trc_verdict_name(enum trc_verdict v)
 {
@@ -492,7 +493,21 @@ static void advice_notes(const struct run_result *run, const struct tl_info *in,
     const struct run_metrics *m = &run->m;
     char b1[32], b2[32], b3[32], b4[32];
     const struct trc_advice *a = &d->advice;
-    if (a->have_limit) {
+    /* safe advice (issue 14): a figure past QEMU's maximum or on an
+     * inconclusive verdict is said to be no setting to apply */
+    if (a->have_limit &&
+        (a->min_downtime_limit_ms > (double)QMP_DOWNTIME_LIMIT_MAX_MS ||
+         d->verdict == TRC_VERDICT_INCONCLUSIVE)) {
+        note(d,
+             "Not advice: %s; by pending / bandwidth at iteration %llu "
+             "(%s pending at %s) it would take a downtime-limit of %.0f ms.",
+             a->min_downtime_limit_ms > (double)QMP_DOWNTIME_LIMIT_MAX_MS
+                 ? "no downtime-limit QEMU accepts (at most 2000 s) would "
+                   "have switched over"
+                 : "the verdict is inconclusive",
+             (unsigned long long)a->at_iteration, sz(a->pending_bytes, b1, 32),
+             rt(a->bandwidth_bps, b2, 32), a->min_downtime_limit_ms);
+    } else if (a->have_limit) {
         note(d,
              "Would have switched over with downtime-limit >= %.0f ms "
              "(%s; iteration %llu: %s pending at %s%s); expect about %s "

@@ -155,6 +155,8 @@ struct trc_dev_input {
     int64_t save_ns, load_ns;
 };
 
+#define TRC_SRC_LEN 200
+
 struct trc_derived_inputs {
     unsigned qemu;
     char qemu_guess[200];
@@ -172,6 +174,36 @@ struct trc_derived_inputs {
     struct trc_dev_input dev[RUN_MAX_DEVICES];
     int64_t sync_cost_ns;
     int64_t duration_ns;
+
+    /* ---- completed inputs (issue 11): each with where it came from;
+     * a source starting with "not inferred" means the scenario keeps the
+     * simulator's default for it ---- */
+    char ram_total_source[TRC_SRC_LEN];
+    uint64_t normal_pages, zero_pages; /* first pass */
+    bool have_zero;
+    double zero_fraction; /* of the RAM outside the working set */
+    char zero_source[TRC_SRC_LEN];
+    uint64_t working_set_bytes;
+    char write_pattern[16]; /* "linear", "saturating", "unknown" */
+    char working_set_source[TRC_SRC_LEN];
+    bool dirty_rate_from_syncs; /* ram_dirty_rate from sync intervals */
+    char dirty_rate_source[TRC_SRC_LEN];
+    char bandwidth_source[TRC_SRC_LEN];
+    bool max_bandwidth_binds; /* rate-limit sleeps take >= 5 % */
+    double limited_bps; /* then: mean of the windows at >= half the peak */
+    bool have_sender;   /* per-page costs fitted from the windows */
+    double sender_normal_page_ns, sender_zero_page_ns, sender_bps;
+    char sender_source[TRC_SRC_LEN];
+    char sync_source[TRC_SRC_LEN];
+    int64_t vm_stop_ns; /* -1 = not traced */
+    char vm_stop_source[TRC_SRC_LEN];
+    int64_t non_iterable_save_ns, non_iterable_load_ns; /* -1 = not traced */
+    char save_load_source[TRC_SRC_LEN];
+    bool postcopy;
+    int64_t postcopy_start_ns; /* -1 = none */
+    char params_source[TRC_SRC_LEN];
+    /* the scenario's calibration file (absolute path), "" = none */
+    char calibration[512];
 };
 
 struct trc_replay_options {
@@ -253,13 +285,53 @@ struct trc_session_options {
     unsigned n_files;
     const char *const *policies; /* counterfactual policy specs */
     unsigned n_policies;         /* at most TRC_MAX_POLICIES */
+    /* calibration file the re-runs load (absolute path), NULL = none */
+    const char *calibration;
 };
+
+/*
+ * How well the re-run under the trace's own policy ("qemu") reproduces
+ * what was observed (replay_session.c).  ok: the verdicts agree and the
+ * total time is within TRC_FIT_TOLERANCE; otherwise the counterfactual
+ * rows are unreliable and `blame` names the input(s) to suspect.
+ * Errors are (re-run - observed) / observed; downtime_error is NAN when
+ * the trace shows no downtime.
+ */
+#define TRC_FIT_TOLERANCE 0.25
+struct trc_fit {
+    bool have; /* the qemu re-run ran */
+    bool ok;
+    bool verdict_match;
+    const char *observed_verdict, *rerun_verdict;
+    int64_t obs_total_ns, rerun_total_ns;
+    double total_error;
+    int64_t obs_downtime_ns; /* -1 = not shown by the trace */
+    int64_t rerun_downtime_ns;
+    double downtime_error;
+    char downtime_source[80];
+    uint64_t obs_syncs, rerun_syncs;
+    char blame[TRC_SRC_LEN];
+};
+/* The windows of a run's first pass for the sender fit: per migrate_
+ * transferred window, A[i] = {normal pages sent, zero pages (pending drop
+ * minus those)}, y[i] = its duration in ns.  Returns how many (<= cap). */
+size_t trc_sender_windows(const struct run_result *run, uint64_t page_bytes,
+                          double (*A)[2], double *y, size_t cap);
+/* The source-side downtime a replay shows (traced or reported, else the
+ * switchover to status completed); -1 if none.  src says which. */
+int64_t trc_observed_downtime(const struct trc_replay *r, char *src,
+                              size_t len);
+
+/* Compare a re-run with the replay it came from (pure). */
+void trc_fit_compute(const struct trc_replay *r, const struct run_result *rerun,
+                     struct trc_fit *fit);
 
 struct trc_session {
     struct trc_replay r;
     /* the qemu model first (unless asked for), then each policy */
     struct trc_cf cf[TRC_MAX_POLICIES + 1];
     unsigned n_cf;
+    struct trc_fit fit; /* of the "qemu" row */
 };
 
 enum trc_session_status {

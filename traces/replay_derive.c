@@ -7,7 +7,9 @@
  */
 #include "traces/replay.h"
 
+#include <inttypes.h>
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +34,465 @@ static int series_copy(struct tl_series *dst, const struct tl_series *src)
         }
     }
     return 0;
+}
+
+/* The bitmap syncs of the run in order: end time, pages found, duration.
+ * Returns how many (at most cap). */
+static size_t sync_events(const struct run_result *run, int64_t *t,
+                          uint64_t *found, int64_t *dur, size_t cap)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < run->n_events && n < cap; i++) {
+        const struct run_event *e = &run->events[i];
+        if (e->kind == RUN_EV_SYNC) {
+            t[n] = e->t_ns;
+            found[n] = e->value;
+            dur[n] = e->dur_ns;
+            n++;
+        }
+    }
+    return n;
+}
+
+#define MAX_SYNCS 4096
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The dirty rate per sync interval (also under 1 s), the write pattern and
+ * the working set it implies, the sync cost; from the sync events. */
+static int derive_syncs(const struct run_result *run, const struct tl_info *in,
+                        struct trc_derived_inputs *di, uint64_t *resent_pages)
+{
+    int64_t *t = malloc(MAX_SYNCS * sizeof(*t));
+    int64_t *dur = malloc(MAX_SYNCS * sizeof(*dur));
+    int64_t *ds = malloc(MAX_SYNCS * sizeof(*ds));
+    uint64_t *found = malloc(MAX_SYNCS * sizeof(*found));
+    int rc = -1;
+    if (!t || !dur || !ds || !found) {
+        goto out;
+    }
+    size_t n = sync_events(run, t, found, dur, MAX_SYNCS);
+    *resent_pages = 0;
+    snprintf(di->write_pattern, sizeof(di->write_pattern), "unknown");
+    /* sync cost: the median duration */
+    size_t nd = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (dur[i] > 0) {
+            ds[nd++] = dur[i];
+        }
+    }
+    if (nd) {
+        qsort(ds, nd, sizeof(ds[0]), cmp_i64);
+        di->sync_cost_ns = ds[nd / 2];
+        snprintf(di->sync_source, TRC_SRC_LEN,
+                 "migration_bitmap_sync_start/end: median of %zu syncs "
+                 "(fixed part; per GiB needs runs of other RAM sizes: "
+                 "migsim calibrate)",
+                 nd);
+    } else if (di->sync_cost_ns > 0) {
+        snprintf(di->sync_source, TRC_SRC_LEN,
+                 "estimate -> exact gaps (no sync lines)");
+    } else {
+        snprintf(di->sync_source, TRC_SRC_LEN,
+                 "not inferred: no timed bitmap syncs (model default)");
+    }
+    /* pages found per interval, skipping the setup sync */
+    double sum_pages = 0, sum_t = 0;
+    double r_short = 0, r_long = 0;
+    int64_t t_short = INT64_MAX, t_long = 0;
+    uint64_t f_long = 0, f_max = 0;
+    unsigned n_int = 0;
+    bool series = in->dirty_rate.n == 0 && in->has_time;
+    for (size_t i = 1; i < n; i++) {
+        *resent_pages += found[i];
+        if (t[i] <= t[i - 1] || t[i - 1] < 0) {
+            continue;
+        }
+        int64_t dt = t[i] - t[i - 1];
+        double rate =
+            (double)found[i] * (double)di->page_bytes * 1e9 / (double)dt;
+        sum_pages += (double)found[i];
+        sum_t += (double)dt;
+        n_int++;
+        if (found[i] > f_max) {
+            f_max = found[i];
+        }
+        /* the pattern needs intervals long enough to count: >= 50 ms
+         * and 64 pages (the final sync in the downtime finds a few) */
+        if (dt < t_short && dt >= 50000000 && found[i] >= 64) {
+            t_short = dt;
+            r_short = rate;
+        }
+        if (dt > t_long) {
+            t_long = dt;
+            r_long = rate;
+            f_long = found[i];
+        }
+        if (series && tl_series_push(&di->ram_dirty_rate, t[i], rate) < 0) {
+            goto out;
+        }
+    }
+    if (series && di->ram_dirty_rate.n) {
+        di->dirty_rate_from_syncs = true;
+        di->ram_dirty_rate_mean_bps =
+            sum_pages * (double)di->page_bytes * 1e9 / sum_t;
+        snprintf(di->dirty_rate_source, TRC_SRC_LEN,
+                 "pages found per bitmap sync / interval (%u intervals, no "
+                 "rate period reached 1 s)",
+                 n_int);
+    } else if (in->dirty_rate.n) {
+        snprintf(di->dirty_rate_source, TRC_SRC_LEN, "%s",
+                 in->coarse ? "query-migrate dirty-pages-rate x page size"
+                            : "dirty pages per >= 1 s sync period");
+    } else {
+        snprintf(di->dirty_rate_source, TRC_SRC_LEN,
+                 "not inferred: fewer than two timed syncs (0 B/s used)");
+    }
+    /* write pattern: random writes saturate (the longest interval finds
+     * fewer pages per second than the shortest), a scanner stays linear */
+    if (n_int >= 2 && t_short != INT64_MAX && t_long >= 2 * t_short &&
+        r_short > 0) {
+        double ratio = r_long / r_short;
+        double page = (double)di->page_bytes;
+        if (ratio < 0.6 && f_long > 0) {
+            /* F = W (1 - exp(-r T / W)), r from the short interval */
+            double F = (double)f_long * page;
+            double rT = r_short * (double)t_long / 1e9;
+            double lo = F, hi = F * 1e4;
+            for (int k = 0; k < 100; k++) {
+                double w = (lo + hi) / 2;
+                if (w * (1 - exp(-rT / w)) < F) {
+                    lo = w;
+                } else {
+                    hi = w;
+                }
+            }
+            snprintf(di->write_pattern, sizeof(di->write_pattern),
+                     "saturating");
+            di->working_set_bytes = tl_u64(lo);
+            snprintf(di->working_set_source, TRC_SRC_LEN,
+                     "pages found per sync saturate (rate over the longest "
+                     "interval %.0f%% of the shortest's): random writes over "
+                     "W = F / (1 - exp(-rT/W))",
+                     100 * ratio);
+            rc = 0;
+            goto out;
+        }
+        snprintf(di->write_pattern, sizeof(di->write_pattern), "linear");
+    } else if (n_int >= 1) {
+        snprintf(di->write_pattern, sizeof(di->write_pattern), "linear");
+    }
+    di->working_set_bytes = f_max * di->page_bytes; /* lower bound */
+    rc = 0;
+out:
+    free(t);
+    free(dur);
+    free(ds);
+    free(found);
+    return rc;
+}
+
+/* Bytes sent after the last migrate_transferred window and before the
+ * switchover, which no window counts: at the rate-limited bandwidth, at
+ * most what the pending RAM dropped there.  0 unless max-bandwidth binds
+ * (otherwise the tail's mix of zero and data pages is unknown). */
+static uint64_t tail_bytes(const struct run_result *run,
+                           const struct tl_info *in,
+                           const struct trc_derived_inputs *di)
+{
+    if (!di->max_bandwidth_binds || !(di->limited_bps > 0) || !in->switchover ||
+        in->switchover_t_ns < 0) {
+        return 0;
+    }
+    size_t k = run->n_samples;
+    while (k-- > 0 && !run->samples[k].sent_bytes) {
+    }
+    if (k + 1 >= run->n_samples) {
+        return 0;
+    }
+    const struct run_sample *after = &run->samples[k + 1];
+    int64_t dt = in->switchover_t_ns - after->t_ns;
+    if (dt <= 0) {
+        return 0;
+    }
+    double by_time = di->limited_bps * (double)dt / 1e9;
+    double by_drop =
+        after->ram_dirty_bytes > in->switchover_pending
+            ? (double)(after->ram_dirty_bytes - in->switchover_pending)
+            : 0;
+    return tl_u64(by_time < by_drop ? by_time : by_drop);
+}
+
+/* RAM size, zero and normal pages of the first pass, working set. */
+static void derive_ram(const struct run_result *run, const struct tl_info *in,
+                       struct trc_derived_inputs *di, uint64_t resent)
+{
+    const struct run_metrics *m = &run->m;
+    if (in->ram_total_bytes) {
+        di->ram_total_bytes = in->ram_total_bytes;
+        snprintf(di->ram_total_source, TRC_SRC_LEN, "query-migrate ram.total");
+    } else if (run->n_samples && run->samples[0].estimate_bytes) {
+        uint64_t dev = 0;
+        for (unsigned d = 0; d < run->samples[0].n_devices; d++) {
+            dev += run->samples[0].dev_reported_bytes[d];
+        }
+        uint64_t first = run->samples[0].ram_dirty_bytes;
+        if (!first) {
+            first = run->samples[0].estimate_bytes > dev
+                        ? run->samples[0].estimate_bytes - dev
+                        : run->samples[0].estimate_bytes;
+        }
+        di->ram_total_bytes = first;
+        snprintf(di->ram_total_source, TRC_SRC_LEN,
+                 "first pending query (every page is dirty at the start)");
+    } else {
+        snprintf(di->ram_total_source, TRC_SRC_LEN,
+                 "not inferred: no pending query and no query-migrate "
+                 "ram.total (RAM sized from what was pending)");
+    }
+    uint64_t page = di->page_bytes;
+    uint64_t wire = page + 8;
+    uint64_t total_pages = di->ram_total_bytes / page;
+    bool have_ws = strcmp(di->write_pattern, "saturating") == 0;
+    if (total_pages && m->bytes_transferred && in->switchover) {
+        uint64_t sent = (m->bytes_transferred + tail_bytes(run, in, di)) / wire;
+        uint64_t first = sent > resent ? sent - resent : 0;
+        if (first > total_pages) {
+            first = total_pages;
+        }
+        di->normal_pages = first;
+        di->zero_pages = total_pages - first;
+        di->have_zero = true;
+        if (!have_ws) {
+            /* linear syncs: the written set is not visible; every data
+             * page of the first pass is taken as written */
+            uint64_t ws = first * page;
+            if (ws < di->working_set_bytes) {
+                ws = di->working_set_bytes;
+            }
+            di->working_set_bytes = ws;
+            snprintf(di->working_set_source, TRC_SRC_LEN,
+                     "%s syncs do not show the written set: the first "
+                     "pass's data pages (%" PRIu64 "), at least the most "
+                     "pages one sync found",
+                     di->write_pattern, first);
+        }
+        uint64_t ws_pages = di->working_set_bytes / page;
+        if (ws_pages > total_pages) {
+            ws_pages = total_pages;
+        }
+        uint64_t rest = total_pages - ws_pages;
+        uint64_t data_rest = first > ws_pages ? first - ws_pages : 0;
+        di->zero_fraction = rest ? 1.0 - (double)data_rest / (double)rest : 0.0;
+        if (di->zero_fraction < 0) {
+            di->zero_fraction = 0;
+        }
+        snprintf(di->zero_source, TRC_SRC_LEN,
+                 "bytes sent (%" PRIu64 ") / (page + 8) minus the pages "
+                 "syncs found again, against the RAM's %" PRIu64 " pages",
+                 m->bytes_transferred, total_pages);
+    } else {
+        snprintf(di->zero_source, TRC_SRC_LEN,
+                 "not inferred: %s (model default)",
+                 !total_pages ? "RAM size unknown"
+                 : !m->bytes_transferred
+                     ? "no bytes-sent figures"
+                     : "no switchover: the first pass may be unfinished");
+        if (!have_ws) {
+            snprintf(di->working_set_source, TRC_SRC_LEN,
+                     "not inferred: at least the most pages one sync found "
+                     "(%s)",
+                     di->working_set_bytes ? "lower bound used" : "none");
+        }
+    }
+}
+
+size_t trc_sender_windows(const struct run_result *run, uint64_t page_bytes,
+                          double (*A)[2], double *y, size_t cap)
+{
+    double page = (double)(page_bytes ? page_bytes : 4096), wire = page + 8;
+    size_t nr = 0;
+    size_t j = SIZE_MAX; /* last window iteration */
+    for (size_t k = 0; k < run->n_samples && nr < cap; k++) {
+        const struct run_sample *s = &run->samples[k];
+        if (!s->sent_bytes) {
+            continue;
+        }
+        if (k + 1 < run->n_samples) {
+            /* the window ran from the previous one's end (the start of the
+             * iteration after it) to the start of the next iteration */
+            size_t ia = j == SIZE_MAX ? 0 : j + 1;
+            const struct run_sample *a = &run->samples[ia];
+            const struct run_sample *b = &run->samples[k + 1];
+            double drop =
+                (double)a->ram_dirty_bytes - (double)b->ram_dirty_bytes;
+            double bytes = 0;
+            for (size_t q = ia; q <= k; q++) {
+                bytes += (double)run->samples[q].sent_bytes;
+            }
+            double normal = bytes / wire;
+            double zero = drop / page - normal;
+            if (zero < 0 && zero > -0.05 * normal) {
+                zero = 0; /* rounding: every page was a data page */
+            }
+            int64_t dt = b->t_ns - a->t_ns;
+            if (drop > 0 && zero >= 0 && dt > 0 && !b->exact_called) {
+                A[nr][0] = normal;
+                A[nr][1] = zero;
+                y[nr] = (double)dt;
+                nr++;
+            }
+        }
+        j = k;
+    }
+    return nr;
+}
+
+/* The sender's per-page costs from the windows of the first pass: window
+ * time = normal pages x c_n + zero pages x c_z (least squares), where the
+ * pending drop minus the pages sent is the zero pages. */
+/* Does max-bandwidth bind, and what did the rate limiter let through. */
+static void derive_binding(const struct tl_info *in,
+                           struct trc_derived_inputs *di)
+{
+    int64_t span = di->duration_ns > 0 ? di->duration_ns : 1;
+    di->max_bandwidth_binds =
+        in->rate_limit_sleeps > 0 &&
+        (double)in->rate_limit_sleep_ns >= 0.05 * (double)span;
+    if (di->max_bandwidth_binds) {
+        /* what the rate limiter let through: the windows that ran at the
+         * limit (the zero-page windows carry few bytes) */
+        const struct tl_series *bw = &in->bandwidth;
+        double sum = 0;
+        size_t n = 0;
+        for (size_t i = 0; i < bw->n; i++) {
+            if (bw->v[i] >= 0.5 * in->bw_peak_bps) {
+                sum += bw->v[i];
+                n++;
+            }
+        }
+        di->limited_bps = n ? sum / (double)n : in->bw_peak_bps;
+    }
+}
+
+/* The first pass's duration: from the first iteration to the first bitmap
+ * sync after the setup one; 0 if unknown. */
+static int64_t first_pass_ns(const struct run_result *run)
+{
+    unsigned seen = 0;
+    int64_t t0 = run->n_samples ? run->samples[0].t_ns : -1;
+    for (size_t i = 0; i < run->n_events && t0 >= 0; i++) {
+        const struct run_event *e = &run->events[i];
+        if (e->kind == RUN_EV_SYNC && seen++ == 1) {
+            return e->t_ns > t0 ? e->t_ns - t0 : 0;
+        }
+    }
+    return 0;
+}
+
+static void derive_sender(const struct run_result *run,
+                          const struct tl_info *in,
+                          struct trc_derived_inputs *di)
+{
+    double A[512][2], y[512];
+    double wire = (double)di->page_bytes + 8;
+    size_t nr = trc_sender_windows(run, di->page_bytes, A, y, 512);
+    if (nr >= 2 && !di->max_bandwidth_binds) {
+        /* normal equations of the 2-parameter fit */
+        double s00 = 0, s01 = 0, s11 = 0, b0 = 0, b1 = 0;
+        for (size_t i = 0; i < nr; i++) {
+            s00 += A[i][0] * A[i][0];
+            s01 += A[i][0] * A[i][1];
+            s11 += A[i][1] * A[i][1];
+            b0 += A[i][0] * y[i];
+            b1 += A[i][1] * y[i];
+        }
+        double det = s00 * s11 - s01 * s01;
+        double cn = 0, cz = 0;
+        if (fabs(det) > 1e-9 * s00 * s11 && s11 > 0) {
+            cn = (b0 * s11 - b1 * s01) / det;
+            cz = (s00 * b1 - s01 * b0) / det;
+        }
+        if (cz < 0 || !(s11 > 0)) {
+            cz = 0;
+            cn = s00 > 0 ? b0 / s00 : 0;
+        }
+        /* a window reached the peak bandwidth: a normal page cannot cost
+         * more than that rate implies (few data pages in a window make
+         * c_n ill-determined); then c_z with c_n fixed */
+        double cn_max = in->bw_peak_bps > 0 ? wire * 1e9 / in->bw_peak_bps : 0;
+        if (cn_max > 0 && cn > 1.1 * cn_max) {
+            cn = cn_max;
+            cz = s11 > 0 ? (b1 - cn * s01) / s11 : 0;
+            if (cz < 0) {
+                cz = 0;
+            }
+        }
+        /* the whole first pass must add up: N c_n + Z c_z = its time
+         * (single windows are noisy: the thread shares the CPU) */
+        double tp = (double)first_pass_ns(run);
+        double N = (double)di->normal_pages, Z = (double)di->zero_pages;
+        if (di->have_zero && tp > 0 && N > 0 && cn > 0 &&
+            N * cn + Z * cz > 1.2 * tp) {
+            if (N * cn < 0.9 * tp) {
+                cz = Z > 0 ? (tp - N * cn) / Z : 0;
+            } else {
+                cn = 0.9 * tp / N;
+                cz = Z > 0 ? 0.1 * tp / Z : 0;
+            }
+        }
+        if (cn > 0) {
+            di->have_sender = true;
+            di->sender_normal_page_ns = cn;
+            di->sender_zero_page_ns = cz;
+            di->sender_bps = wire * 1e9 / cn;
+            snprintf(di->sender_source, TRC_SRC_LEN,
+                     "least squares over %zu migrate_transferred windows of "
+                     "the first pass: time = normal x c_n + zero x c_z "
+                     "(max-bandwidth not binding)",
+                     nr);
+            return;
+        }
+    }
+    snprintf(di->sender_source, TRC_SRC_LEN, "not inferred: %s",
+             di->max_bandwidth_binds
+                 ? "max-bandwidth binds (rate-limit sleeps), the sender's own "
+                   "ceiling is hidden"
+                 : "fewer than 2 usable windows (model default: wire speed)");
+}
+
+/* VM stop, non-iterable save / load, postcopy, parameters. */
+static void derive_downtime(const struct tl_info *in,
+                            struct trc_derived_inputs *di)
+{
+    di->vm_stop_ns = in->vm_stop_ns;
+    snprintf(di->vm_stop_source, TRC_SRC_LEN, "%s",
+             in->vm_stop_ns >= 0
+                 ? "vmstate_downtime_checkpoint src-downtime-start -> "
+                   "src-vm-stopped"
+                 : "not inferred: no vmstate_downtime_checkpoint (10.0+) "
+                   "(model default)");
+    di->non_iterable_save_ns = in->save_non_iterable_ns;
+    di->non_iterable_load_ns = in->load_non_iterable_ns;
+    snprintf(di->save_load_source, TRC_SRC_LEN, "%s%s",
+             in->save_non_iterable_ns >= 0
+                 ? "save: vmstate_downtime_save type=non-iterable summed"
+                 : "save not inferred (model default)",
+             in->load_non_iterable_ns >= 0
+                 ? "; load: vmstate_downtime_load summed"
+                 : "; load not inferred: destination not traced (model "
+                   "default)");
+    di->postcopy = in->postcopy;
+    di->postcopy_start_ns = -1;
+    snprintf(di->params_source, TRC_SRC_LEN,
+             "%s; multifd channels and capabilities not shown by this input "
+             "(model defaults)",
+             in->limit_inferred ? "downtime-limit from max_size / bandwidth"
+                                : "downtime-limit assumed");
 }
 
 int trc_derive_inputs(const struct run_result *run, const struct tl_info *in,
@@ -90,6 +551,30 @@ int trc_derive_inputs(const struct run_result *run, const struct tl_info *in,
         di->sync_cost_ns = m->sync_time_ns / (int64_t)m->bitmap_syncs;
     }
     di->duration_ns = in->span_ns > 0 ? in->span_ns : m->total_ns;
+    snprintf(di->bandwidth_source, TRC_SRC_LEN, "%s%s",
+             in->bandwidth_traced    ? "peak of the migrate_transferred windows"
+             : in->bandwidth_derived ? "peak of migration_transferred_bytes "
+                                       "deltas"
+             : in->bw_peak_bps > 0   ? "query-migrate mbps"
+                                     : "not inferred: 10 Gbit/s assumed",
+             "");
+    uint64_t resent = 0;
+    if (derive_syncs(run, in, di, &resent) < 0) {
+        return -1;
+    }
+    derive_binding(in, di);
+    derive_ram(run, in, di, resent);
+    derive_sender(run, in, di);
+    derive_downtime(in, di);
+    if (di->have_sender || di->max_bandwidth_binds) {
+        size_t l = strlen(di->bandwidth_source);
+        snprintf(di->bandwidth_source + l, TRC_SRC_LEN - l, "%s",
+                 di->have_sender
+                     ? "; the sender, not it, was the limit; link of the "
+                       "downtime phase not inferred (default or calibration)"
+                     : "; max-bandwidth binds: link of the downtime phase "
+                       "not inferred (default or calibration)");
+    }
     return 0;
 }
 
@@ -129,11 +614,34 @@ static uint64_t scenario_vm(json_t *vm, const struct trc_derived_inputs *di)
         while (ram < 2 * di->ram_pending_bytes && ram < ((uint64_t)1 << 40)) {
             ram *= 2;
         }
+        ram = (ram + gib - 1) / gib * gib;
+    } else {
+        ram = (ram + di->page_bytes - 1) / di->page_bytes * di->page_bytes;
     }
-    ram = (ram + gib - 1) / gib * gib;
     json_object_set_new(vm, "ram", json_integer((json_int_t)ram));
     json_object_set_new(vm, "page_size",
                         json_integer((json_int_t)di->page_bytes));
+    if (di->have_zero) {
+        json_object_set_new(vm, "zero_fraction", json_real(di->zero_fraction));
+    }
+    if (di->have_sender) {
+        json_object_set_new(
+            vm, "zero_page_scan",
+            jtime(tl_i64(di->sender_zero_page_ns > 0 ? di->sender_zero_page_ns
+                                                     : 1)));
+    }
+    if (di->vm_stop_ns >= 0) {
+        json_object_set_new(vm, "stop_cost", jtime(di->vm_stop_ns));
+        json_object_set_new(vm, "stop_cost_per_vcpu", jtime(0));
+    }
+    if (di->non_iterable_save_ns >= 0) {
+        json_object_set_new(vm, "non_iterable_save_time",
+                            jtime(di->non_iterable_save_ns));
+    }
+    if (di->non_iterable_load_ns >= 0) {
+        json_object_set_new(vm, "non_iterable_load_time",
+                            jtime(di->non_iterable_load_ns));
+    }
     return ram;
 }
 
@@ -143,13 +651,26 @@ static void scenario_workload(json_t *wl, const struct trc_derived_inputs *di,
                               uint64_t ram)
 {
     uint64_t ws = ram / 4;
-    if (di->ram_pending_bytes > ws && di->ram_pending_bytes <= ram) {
+    if (di->have_zero && di->working_set_bytes) {
+        ws = di->working_set_bytes < ram ? di->working_set_bytes : ram;
+    } else if (di->ram_pending_bytes > ws && di->ram_pending_bytes <= ram) {
         ws = di->ram_pending_bytes;
     }
     ws = ws / di->page_bytes * di->page_bytes;
+    if (!ws) {
+        ws = di->page_bytes;
+    }
     json_object_set_new(wl, "working_set", json_integer((json_int_t)ws));
     const struct tl_series *dr = &di->ram_dirty_rate;
-    if (dr->n >= 2) {
+    /* pages found per sync linear in the interval: a scanner */
+    bool linear = strcmp(di->write_pattern, "linear") == 0;
+    if (di->dirty_rate_from_syncs) {
+        /* short sync intervals are noisy: their overall rate */
+        json_object_set_new(wl, "kind",
+                            json_string(linear ? "sweep" : "uniform"));
+        json_object_set_new(wl, "dirty_rate",
+                            jrate(di->ram_dirty_rate_mean_bps));
+    } else if (dr->n >= 2) {
         /* phased: the measured rate per period (at most the phase limit,
          * evenly picked) */
         json_t *ph = json_array();
@@ -169,9 +690,13 @@ static void scenario_workload(json_t *wl, const struct trc_derived_inputs *di,
             json_array_append_new(ph, e);
         }
         json_object_set_new(wl, "kind", json_string("phased"));
+        if (linear) {
+            json_object_set_new(wl, "phase_base", json_string("sweep"));
+        }
         json_object_set_new(wl, "phases", ph);
     } else {
-        json_object_set_new(wl, "kind", json_string("uniform"));
+        json_object_set_new(wl, "kind",
+                            json_string(linear ? "sweep" : "uniform"));
         json_object_set_new(
             wl, "dirty_rate",
             jrate(dr->n ? dr->v[0] : di->ram_dirty_rate_mean_bps));
@@ -183,8 +708,23 @@ static void scenario_migration(json_t *mig, const struct trc_derived_inputs *di)
     double bw =
         di->bandwidth_bps > 0 ? di->bandwidth_bps : di->bandwidth_assumed_bps;
     json_object_set_new(mig, "downtime_limit", jtime(di->downtime_limit_ns));
-    json_object_set_new(mig, "max_bandwidth", jrate(bw));
-    json_object_set_new(mig, "link_bandwidth", jrate(bw));
+    if (di->have_sender) {
+        /* the sender, not max-bandwidth, was the limit: unlimited, with
+         * its per-page cost */
+        json_object_set_new(mig, "max_bandwidth", jrate(0));
+        json_object_set_new(mig, "sender_page_cost",
+                            jtime(tl_i64(di->sender_normal_page_ns)));
+        /* link_bandwidth (the downtime phase, VM stopped): not seen here;
+         * the default or the calibration's */
+    } else if (di->max_bandwidth_binds) {
+        /* the windows show max-bandwidth, not the link the downtime
+         * phase uses */
+        json_object_set_new(mig, "max_bandwidth",
+                            jrate(di->limited_bps > 0 ? di->limited_bps : bw));
+    } else {
+        json_object_set_new(mig, "max_bandwidth", jrate(bw));
+        json_object_set_new(mig, "link_bandwidth", jrate(bw));
+    }
     if (di->avail_switchover_bps) {
         json_object_set_new(mig, "avail_switchover_bandwidth",
                             jrate((double)di->avail_switchover_bps));
@@ -263,6 +803,9 @@ char *trc_scenario_json(const struct trc_derived_inputs *di)
     json_object_set_new(root, "qemu",
                         json_string(tl_qemu_name(di->qemu, v, sizeof(v))));
     json_object_set_new(root, "seed", json_integer(1));
+    if (di->calibration[0]) {
+        json_object_set_new(root, "calibration", json_string(di->calibration));
+    }
 
     uint64_t ram = scenario_vm(vm, di);
     json_object_set_new(root, "vm", vm);

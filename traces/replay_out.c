@@ -14,6 +14,7 @@
 
 #include <jansson.h>
 
+#include "run/qmp_params.h"
 #include "base/units.h"
 
 static double ms(int64_t ns)
@@ -137,6 +138,55 @@ static json_t *series_json(const struct tl_series *s)
     return a;
 }
 
+/* The inputs issue 11 completed, each with its *_source. */
+static void add_completed_inputs(json_t *o, const struct trc_derived_inputs *di)
+{
+    json_object_set_new(o, "ram_total_source",
+                        json_string(di->ram_total_source));
+    json_object_set_new(o, "page_bytes",
+                        json_integer((json_int_t)di->page_bytes));
+    json_object_set_new(o, "normal_pages",
+                        di->have_zero
+                            ? json_integer((json_int_t)di->normal_pages)
+                            : json_null());
+    json_object_set_new(o, "zero_pages",
+                        di->have_zero ? json_integer((json_int_t)di->zero_pages)
+                                      : json_null());
+    json_object_set_new(o, "zero_fraction",
+                        jnum_or_null(di->have_zero, di->zero_fraction));
+    json_object_set_new(o, "zero_source", json_string(di->zero_source));
+    json_object_set_new(o, "working_set_bytes",
+                        json_integer((json_int_t)di->working_set_bytes));
+    json_object_set_new(o, "write_pattern", json_string(di->write_pattern));
+    json_object_set_new(o, "working_set_source",
+                        json_string(di->working_set_source));
+    json_object_set_new(o, "ram_dirty_rate_source",
+                        json_string(di->dirty_rate_source));
+    json_object_set_new(o, "bandwidth_source",
+                        json_string(di->bandwidth_source));
+    json_object_set_new(o, "max_bandwidth_binds",
+                        json_boolean(di->max_bandwidth_binds));
+    json_object_set_new(
+        o, "sender_normal_page_ns",
+        jnum_or_null(di->have_sender, di->sender_normal_page_ns));
+    json_object_set_new(o, "sender_zero_page_ns",
+                        jnum_or_null(di->have_sender, di->sender_zero_page_ns));
+    json_object_set_new(o, "sender_bps",
+                        jnum_or_null(di->have_sender, di->sender_bps));
+    json_object_set_new(o, "sender_source", json_string(di->sender_source));
+    json_object_set_new(o, "sync_cost_source", json_string(di->sync_source));
+    json_object_set_new(o, "vm_stop_ms", ms_or_null(di->vm_stop_ns));
+    json_object_set_new(o, "vm_stop_source", json_string(di->vm_stop_source));
+    json_object_set_new(o, "non_iterable_save_ms",
+                        ms_or_null(di->non_iterable_save_ns));
+    json_object_set_new(o, "non_iterable_load_ms",
+                        ms_or_null(di->non_iterable_load_ns));
+    json_object_set_new(o, "save_load_source",
+                        json_string(di->save_load_source));
+    json_object_set_new(o, "postcopy", json_boolean(di->postcopy));
+    json_object_set_new(o, "parameters_source", json_string(di->params_source));
+}
+
 static json_t *inputs_json(const struct trc_derived_inputs *di)
 {
     char v[16];
@@ -176,6 +226,7 @@ static json_t *inputs_json(const struct trc_derived_inputs *di)
         json_array_append_new(devs, j);
     }
     json_object_set_new(o, "devices", devs);
+    add_completed_inputs(o, di);
     return o;
 }
 
@@ -343,6 +394,97 @@ static void add_history(json_t *o, const struct trc_replay *r)
     json_object_set_new(o, "inputs", inputs_json(&r->inputs));
 }
 
+/* ---- the fit of the re-run under the trace's own policy ---- */
+
+static void wrap(FILE *f, const char *indent, const char *text);
+
+static json_t *err_or_null(double e)
+{
+    return isfinite(e) ? json_real(e) : json_null();
+}
+
+static void add_fit(json_t *o, const struct trc_session *s)
+{
+    const struct trc_fit *f = &s->fit;
+    json_t *j = json_object();
+    json_object_set_new(j, "have", json_boolean(f->have));
+    json_object_set_new(j, "ok", json_boolean(f->have && f->ok));
+    if (f->have) {
+        json_object_set_new(j, "tolerance", json_real(TRC_FIT_TOLERANCE));
+        json_object_set_new(j, "verdict_match", json_boolean(f->verdict_match));
+        json_object_set_new(j, "observed_verdict",
+                            json_string(f->observed_verdict));
+        json_object_set_new(j, "rerun_verdict", json_string(f->rerun_verdict));
+        json_object_set_new(j, "observed_total_ms",
+                            json_real(ms(f->obs_total_ns)));
+        json_object_set_new(j, "rerun_total_ms",
+                            json_real(ms(f->rerun_total_ns)));
+        json_object_set_new(j, "total_error", err_or_null(f->total_error));
+        json_object_set_new(j, "observed_downtime_ms",
+                            ms_or_null(f->obs_downtime_ns));
+        json_object_set_new(j, "observed_downtime_source",
+                            json_string(f->downtime_source));
+        json_object_set_new(j, "rerun_downtime_ms",
+                            ms_or_null(f->rerun_downtime_ns));
+        json_object_set_new(j, "downtime_error",
+                            err_or_null(f->downtime_error));
+        json_object_set_new(j, "observed_syncs",
+                            json_integer((json_int_t)f->obs_syncs));
+        json_object_set_new(j, "rerun_syncs",
+                            json_integer((json_int_t)f->rerun_syncs));
+        json_object_set_new(j, "blame",
+                            f->ok ? json_null() : json_string(f->blame));
+    }
+    json_object_set_new(o, "fit", j);
+}
+
+static void print_err(FILE *f, double e)
+{
+    if (isfinite(e)) {
+        fprintf(f, " (%+.0f%%)", 100 * e);
+    }
+}
+
+static void print_fit(FILE *f, const struct trc_session *s)
+{
+    const struct trc_fit *ft = &s->fit;
+    char b1[32], b2[32];
+    if (!ft->have) {
+        return;
+    }
+    fprintf(f, "\nFit of the re-run (policy qemu) beside the observation: %s\n",
+            ft->ok ? "ok" : "OUTSIDE TOLERANCE");
+    fprintf(f, "  %-10s %-16s %-16s\n", "", "observed", "re-run");
+    fprintf(f, "  %-10s %-16s %s%s\n", "verdict", ft->observed_verdict,
+            ft->rerun_verdict, ft->verdict_match ? "" : " (differs)");
+    fprintf(f, "  %-10s %-16s %s", "total",
+            units_fmt_time(ft->obs_total_ns, b1, sizeof(b1)),
+            units_fmt_time(ft->rerun_total_ns, b2, sizeof(b2)));
+    print_err(f, ft->total_error);
+    fputc('\n', f);
+    fprintf(f, "  %-10s %-16" PRIu64 " %" PRIu64 " (%+lld)\n", "syncs",
+            ft->obs_syncs, ft->rerun_syncs,
+            (long long)ft->rerun_syncs - (long long)ft->obs_syncs);
+    fprintf(f, "  %-10s %-16s %s", "downtime",
+            ft->obs_downtime_ns >= 0
+                ? units_fmt_time(ft->obs_downtime_ns, b1, sizeof(b1))
+                : "-",
+            ft->rerun_downtime_ns >= 0
+                ? units_fmt_time(ft->rerun_downtime_ns, b2, sizeof(b2))
+                : "-");
+    print_err(f, ft->downtime_error);
+    fputc('\n', f);
+    if (!ft->ok) {
+        wrap(f, "  ",
+             "UNRELIABLE: the re-run does not reproduce the trace (verdict "
+             "differs or total off by more than 25 %), so the "
+             "counterfactual rows below are unfounded.");
+        char line[TRC_SRC_LEN + 32];
+        snprintf(line, sizeof(line), "Input to blame: %s", ft->blame);
+        wrap(f, "  ", line);
+    }
+}
+
 json_t *trc_replay_json(const struct trc_session *s, long long run_id,
                         json_t *(*metrics_json)(const struct run_metrics *m))
 {
@@ -361,6 +503,8 @@ json_t *trc_replay_json(const struct trc_session *s, long long run_id,
         json_t *j;
         if (cfs[i].ok) {
             j = metrics_json(&cfs[i].res.m);
+            json_object_set_new(j, "reliable",
+                                json_boolean(s->fit.have && s->fit.ok));
         } else {
             j = json_object();
             json_object_set_new(j, "policy", json_string(cfs[i].policy));
@@ -369,6 +513,7 @@ json_t *trc_replay_json(const struct trc_session *s, long long run_id,
         json_array_append_new(cfa, j);
     }
     json_object_set_new(o, "counterfactual", cfa);
+    add_fit(o, s);
     if (run_id > 0) {
         json_object_set_new(o, "run_id", json_integer(run_id));
     }
@@ -468,8 +613,17 @@ static void print_observed(FILE *f, const struct trc_replay *r)
     }
     bool conv = d->verdict == TRC_VERDICT_CONVERGED;
     if (d->advice.have_limit && !conv) {
-        fprintf(f, "%-24s %.0f ms\n", "min downtime-limit",
-                d->advice.min_downtime_limit_ms);
+        if (d->advice.min_downtime_limit_ms >
+            (double)QMP_DOWNTIME_LIMIT_MAX_MS) {
+            fprintf(f, "%-24s none QEMU accepts (%.0f ms needed)\n",
+                    "min downtime-limit", d->advice.min_downtime_limit_ms);
+        } else {
+            fprintf(f, "%-24s %.0f ms%s\n", "min downtime-limit",
+                    d->advice.min_downtime_limit_ms,
+                    d->verdict == TRC_VERDICT_INCONCLUSIVE
+                        ? " (inconclusive: not advice)"
+                        : "");
+        }
     }
     if (d->advice.have_asb && !conv) {
         fprintf(
@@ -555,6 +709,9 @@ static void print_counterfactuals(FILE *f, const struct trc_session *s)
                     c->outcome == RUN_CONVERGED
                         ? units_fmt_time(c->downtime_ns, b2, sizeof(b2))
                         : "-");
+            if (s->fit.have && !s->fit.ok) {
+                fprintf(f, "  %-26s (unreliable: %s)\n", "", s->fit.blame);
+            }
         }
     }
 }
@@ -565,6 +722,7 @@ void trc_replay_print_table(FILE *f, const struct trc_session *s,
     print_header(f, &s->r);
     print_observed(f, &s->r);
     print_states(f, &s->r.info);
+    print_fit(f, s);
     print_counterfactuals(f, s);
     if (run_id > 0) {
         fprintf(f, "\nStored as run %lld.\n", run_id);

@@ -47,3 +47,27 @@ wait_for() {
 jnum() { sed -n "s/^ *\"$2\": \\([0-9.-]*\\),*$/\\1/p" "$1" | head -n1; }
 # A string from indented JSON.
 jstr() { sed -n "s/^ *\"$2\": \"\\(.*\\)\",*$/\\1/p" "$1" | head -n1; }
+
+# ---- QEMU versions and accelerators (lab_qemu10.sh, lab_features10.sh) --
+QEMU10="${MIGSIM_QEMU10_PREFIX:-/opt/migsim/qemu-10.0}/bin/qemu-system-x86_64"
+# have_combo NAME ACCEL: 0 if `migsim lab qemus` lists NAME (system, 10.0)
+# and, for kvm, says KVM works with it; else why on stdout.
+have_combo() {
+    local name=$1 accel=$2 row
+    [ -n "${QEMUS_TABLE-}" ] || QEMUS_TABLE=$("$MIGSIM" lab qemus 2>&1)
+    row=$(printf '%s\n' "$QEMUS_TABLE" | awk -v n="$name" '$1 == n')
+    if [ -z "$row" ]; then
+        case $name in
+        10.0) echo "QEMU 10.0 not installed ($QEMU10; scripts/qemu10.sh installs it)" ;;
+        *) echo "no $name QEMU (qemu-system-x86_64 not on PATH)" ;;
+        esac
+        return 1
+    fi
+    if [ "$accel" = kvm ] && [ "$(printf '%s\n' "$row" | awk '{print $3}')" != yes ]; then
+        echo "KVM not usable with $name ($(printf '%s\n' "$QEMUS_TABLE" | sed -n 's/^KVM: //p'))"
+        return 1
+    fi
+    return 0
+}
+# skip_line TEST COMBO WHY: the one line for an absent combination.
+skip_line() { echo "skip - $1 $2: $3"; }

@@ -4,7 +4,7 @@
 . "$(dirname "$0")/lib.sh"
 cd "$MIGSIM_ROOT" || exit 1
 keep() { cp "$TMPD/last.out" "$TMPD/out"; cp "$TMPD/last.err" "$TMPD/err"; }
-jqc() { jq -e "$1" "$TMPD/out" >/dev/null; }
+jqc() { test -s "$TMPD/out" && jq -e "$1" "$TMPD/out" >/dev/null; }
 
 SEED=scenarios/seed-vfio-21g.json
 R="$TMPD/ram.json"
@@ -31,13 +31,20 @@ check "seed: frontier rows have the documented fields" \
 check "seed: below the answer it times out, from it on it converges" \
     jqc '[.frontier[] | select(.downtime_limit_ms < 20167) | .outcome == "timeout"] + [.frontier[] | select(.downtime_limit_ms >= 20167) | .outcome == "converged"] | all'
 check "seed: the switchover throughput is the link" jqc '.avail_switchover_bandwidth_bps == 1250000000'
+check "seed: the QMP command sets the limit with the default 1.25 margin" \
+    jqc '.commands.qmp[-1].execute == "migrate-set-parameters" and .commands.qmp[-1].arguments["downtime-limit"] == 25209'
+check "seed: the advice states its margin and basis" \
+    jqc '.advice.ok and .advice.safety_factor == 1.25 and .advice.value_ms == 25209 and (.advice.rests_on | test("scenarios/seed-vfio-21g.json")) and (.advice.uncertainty | length > 0)'
+check "seed: the virsh line" jqc '.commands.virsh[0] == "virsh migrate-setmaxdowntime DOMAIN 25209"'
+check_rc "seed with --safety-factor 1" 1 "$MIGSIM" plan "$SEED" -p qemu -f json --safety-factor 1
+keep
 check "seed: the QMP command sets the limit" \
     jqc '.commands.qmp[-1].execute == "migrate-set-parameters" and .commands.qmp[-1].arguments["downtime-limit"] == 20167'
-check "seed: the virsh line" jqc '.commands.virsh[0] == "virsh migrate-setmaxdowntime DOMAIN 20167"'
+check "seed: no margin: the virsh line at the answer" jqc '.commands.virsh[0] == "virsh migrate-setmaxdowntime DOMAIN 20167"'
 check "seed: policies say why" jqc '.policies[0].policy == "qemu" and .policies[0].meets_budgets == false'
 
 # with a 30 s downtime budget the same answer fits -> exit 0, table output
-check "seed with --max-downtime 30s meets the budgets" "$MIGSIM" plan "$SEED" -p qemu --max-downtime 30s
+check "seed with --max-downtime 30s meets the budgets" "$MIGSIM" plan "$SEED" -p qemu --max-downtime 30s --for libvirt
 keep
 check "table names the answer" grep -q "smallest converging downtime-limit  20.17 s" "$TMPD/out"
 check "table prints the virsh commands" grep -q "virsh migrate-setspeed DOMAIN 1193" "$TMPD/out"
@@ -81,10 +88,70 @@ check "--trace says what it derived" grep -q "trace-derived inputs" "$TMPD/err"
 check "plan --plot" "$MIGSIM" plan "$R" -p qemu --plot "$TMPD/frontier.png"
 check "plot written" test -s "$TMPD/frontier.png"
 
+# safe advice (issue 14): trace 11 (200 GiB over 100 Gbit/s, 23.5 s real)
+T11=$(ls ../shared/data/traces/11-*.log 2>/dev/null | head -1)
+[ -n "$T11" ] || T11=$(ls tests/data/traces/11-*.log 2>/dev/null | head -1)
+if [ -n "$T11" ]; then
+    "$MIGSIM" plan --trace "$T11" -f json >"$TMPD/out" 2>"$TMPD/err"
+    check "trace 11: no max-bandwidth cap advised (QMP)" \
+        jqc '[.commands.qmp[] | .arguments | has("max-bandwidth")] | any | not'
+    check "trace 11: no migrate-setspeed" jqc '[.commands.virsh[] | test("^virsh migrate-setspeed")] | any | not'
+    check "trace 11: no 1 ms limit" jqc '.advice.ok and .advice.value_ms >= 100 and .commands.qmp[-1].arguments["downtime-limit"] >= 100'
+    check "trace 11: says it rests on the trace" jqc '(.advice.rests_on | test("trace .*11-")) and (.advice.bandwidth_note | test("achieved"))'
+    "$MIGSIM" plan --trace "$T11" --for libvirt >"$TMPD/out" 2>"$TMPD/err"
+    check "trace 11 table: no throttle, no 1 ms" bash -c '! grep -E "setspeed DOMAIN 2[0-9][0-9]\b|setmaxdowntime DOMAIN 1$" "$0"' "$TMPD/out"
+else
+    echo "skip - trace 11: ../shared/data/traces/11-*.log not found"
+fi
+T03=$(ls ../shared/data/traces/03-*.log 2>/dev/null | head -1)
+if [ -n "$T03" ]; then
+    "$MIGSIM" plan --trace "$T03" -f json >"$TMPD/out" 2>"$TMPD/err"
+    check "trace 03 (inconclusive): advice refused with a reason" \
+        jqc '(.advice.ok | not) and (.advice.refused | test("inconclusive")) and (.commands.qmp == []) and (.commands.virsh == []) and (.commands.nova == [])'
+    "$MIGSIM" plan --trace "$T03" >"$TMPD/out" 2>"$TMPD/err"
+    check "trace 03 table: refused, no command printed" bash -c 'grep -q "NOT GIVEN" "$0" && ! grep -qE "migrate-set-parameters|7565280" "$0"' "$TMPD/out"
+    "$MIGSIM" replay --no-db "$T03" >"$TMPD/out" 2>"$TMPD/err"
+    check "replay of trace 03: a limit past QEMU's 2000 s is not advised" \
+        bash -c '! grep -q "switched over with downtime-limit >= 7565280" "$0" && grep -q "Not advice" "$0" && grep -q "none QEMU accepts" "$0"' "$TMPD/out"
+else
+    echo "skip - trace 03: ../shared/data/traces/03-*.log not found"
+fi
+# never below a layer's minimum, never above QEMU's maximum
+"$MIGSIM" plan "$R" -p qemu --for nova -f json >"$TMPD/out" 2>"$TMPD/err"
+check "ram-only for nova: live_migration_downtime >= Nova's 100 ms" \
+    jqc '[.commands.nova[] | select(startswith("live_migration_downtime =")) | ltrimstr("live_migration_downtime = ") | tonumber] | (length == 1 and .[0] >= 100)'
+"$MIGSIM" plan "$R" -p qemu --safety-factor 1 -f json >"$TMPD/out" 2>"$TMPD/err"
+check "ram-only, no margin: never a limit below QEMU's default in force" jqc '.advice.value_ms == 300'
+"$MIGSIM" plan "$SEED" -p qemu --max-total 2h --max-downtime 1h --safety-factor 1.5 \
+    --set devices.0.stop_copy_size=2000000000000 -f json >"$TMPD/out" 2>"$TMPD/err"
+check "huge device: the margin is cut at QEMU's 2000 s maximum" \
+    jqc '.min_downtime_limit_ms > 1333334 and .advice.value_ms == 2000000 and .commands.qmp[-1].arguments["downtime-limit"] == 2000000 and (.advice.why | test("maximum"))'
+# --for: each layer's lines use its documented option names only
+"$MIGSIM" plan "$SEED" -p avail-switchover-bandwidth:10Gbit/s --max-downtime 30s -f json >"$TMPD/out" 2>"$TMPD/err"
+check "qmp: documented commands and parameters" \
+    jqc '[.commands.qmp[] | .execute] - ["migrate-set-parameters","migrate-set-capabilities"] == [] and ([.commands.qmp[] | select(.execute=="migrate-set-parameters") | .arguments | keys[]] - ["downtime-limit","max-bandwidth","avail-switchover-bandwidth","cpu-throttle-initial","cpu-throttle-increment","max-cpu-throttle","vcpu-dirty-limit"] == [])'
+check "libvirt: virsh commands, avail-switchover-bandwidth through qemu-monitor-command" \
+    jqc '([.commands.virsh[] | select(startswith("#") | not) | split(" ")[1]] - ["migrate-setmaxdowntime","migrate-setspeed","qemu-monitor-command"] == []) and ([.commands.virsh[] | test("qemu-monitor-command DOMAIN .*avail-switchover-bandwidth")] | any)'
+check "nova: nova.conf [libvirt] option names" \
+    jqc '(.commands.nova | index("[libvirt]")) != null and ([.commands.nova[] | select(. != "[libvirt]") | select(startswith("#") | not) | split(" = ")[0]] - ["live_migration_downtime","live_migration_downtime_steps","live_migration_downtime_delay","live_migration_completion_timeout","live_migration_timeout_action","live_migration_permit_post_copy","live_migration_permit_auto_converge","live_migration_bandwidth"] == [])'
+check "kubevirt: MigrationPolicy spec fields" \
+    jqc '(.commands.kubevirt | index("kind: MigrationPolicy")) != null and ([.commands.kubevirt[] | select(startswith("  ") and (startswith("  #") | not) and (startswith("  name:") | not)) | ltrimstr("  ") | split(":")[0]] - ["allowAutoConverge","allowPostCopy","bandwidthPerMigration","completionTimeoutPerGiB"] == [])'
+check "proxmox: qm set options" \
+    jqc '[.commands.proxmox[] | select(startswith("qm ")) | split(" ")[3]] - ["--migrate_downtime","--migrate_speed"] == [] and ([.commands.proxmox[] | test("^qm set VMID --migrate_downtime [0-9]+[.][0-9]{3}$")] | any)'
+check_rc "--for typo is a usage error" 2 "$MIGSIM" plan "$SEED" --for novaa
+# with a Nova policy the plan searches Nova's own knob
+"$MIGSIM" plan "$SEED" -p nova-steps --max-downtime 30s --for nova -f json >"$TMPD/out" 2>"$TMPD/err"
+check "nova-steps: the search is over live_migration_downtime" \
+    jqc '.advice.knob == "live_migration_downtime" and .commands.qmp == [] and ([.frontier[].downtime_limit_ms] | min) >= 100 and ([.commands.nova[] | test("^live_migration_downtime = [0-9]+$")] | any)'
+
 check_rc "no input is a usage error" 2 "$MIGSIM" plan
 check_rc "two inputs are a usage error" 2 "$MIGSIM" plan "$SEED" --run 1
 check_rc "csv is not a plan format" 2 "$MIGSIM" plan "$SEED" -f csv
 check_rc "bad budget" 2 "$MIGSIM" plan "$SEED" --max-total 0s
-check_rc "bad scenario" 3 "$MIGSIM" plan "$TMPD/missing.json"
+check_rc "missing scenario file: file error (4, as in every command)" 4 "$MIGSIM" plan "$TMPD/missing.json"
+check_rc "plan --run last" 1 "$MIGSIM" plan --run last --db "$TMPD/r.db" -p qemu
+check_rc "plan --qemu 9.1.2 is taken as 9.1" 1 "$MIGSIM" plan "$SEED" -p qemu --qemu 9.1.2
+check_rc "plan -p typo is a usage error" 2 "$MIGSIM" plan "$SEED" -p qemo
+check "  ... with did you mean" grep -q "did you mean .qemu" "$TMPD/rc.err"
 check "plan --help" bash -c '"$MIGSIM" plan --help | grep -q -- "--max-downtime"'
 finish

@@ -46,8 +46,8 @@ check "bad unit names the key" grep -q "migration.downtime_limit" "$TMPD/rc.err"
 printf '{"qemu": "9.1",\n "vm": {"ram": "4GiB",,}}\n' >"$TMPD/bad.json"
 check_rc "JSON syntax error is a data error" 3 "$MIGSIM" simulate "$TMPD/bad.json"
 check "JSON syntax error names file:line" grep -q "bad.json:2" "$TMPD/rc.err"
-check_rc "missing file is a data error" 3 "$MIGSIM" simulate "$TMPD/nope.json"
-check_rc "unknown policy is a data error" 3 "$MIGSIM" simulate scenarios/idle-vm.json -p nosuch
+check_rc "missing file is a file error (4 in every command, issue 14)" 4 "$MIGSIM" simulate "$TMPD/nope.json"
+check_rc "unknown policy is a usage error (issue 14)" 2 "$MIGSIM" simulate scenarios/idle-vm.json -p nosuch
 check "unknown policy is named" grep -q "nosuch" "$TMPD/rc.err"
 check "--keys lists devices[].stop_copy_size" bash -c '"$MIGSIM" simulate --keys | grep -q "devices\[\].stop_copy_size"'
 check "policies lists every reporting variant" bash -c 'o=$("$MIGSIM" policies); for p in qemu cached-stop-size refresh-stop-size stop-size-in-estimate non-iterable-report avail-switchover-bandwidth auto-converge dirty-limit postcopy-after pause-before-switchover; do echo "$o" | grep -q "$p" || exit 1; done'

@@ -46,7 +46,7 @@ check_rc "csv with a bad table is a usage error" 2 "$MIGSIM" runs --db "$DB" exp
 
 "$MIGSIM" runs --db "$DB" diff 1 3 >"$TMPD/diff.txt"
 check "diff shows policies side by side" grep -q "^policy .*qemu .*exact-every:5 .*differs" "$TMPD/diff.txt"
-check "diff shows downtime with a delta" grep -q "^downtime (guest-visible) .*250.00 ms .*310.00 ms .*+60.00 ms (+24.0%)" "$TMPD/diff.txt"
+check "diff shows downtime with a delta" grep -q "^downtime (guest-visible) .*250 ms .*310 ms .*+60 ms (+24.0%)" "$TMPD/diff.txt"
 check "diff --format json" bash -c '"$MIGSIM" runs --db "$0" diff 1 3 --format json | grep -q "\"delta\": 60000000"' "$DB"
 
 check "delete a run" bash -c '"$MIGSIM" runs --db "$0" delete 2 | grep -q "deleted run 2"' "$DB"

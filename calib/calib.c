@@ -1,0 +1,528 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * calib/calib.c — least-squares fit of the environment's constants from
+ * real runs (contract in calib/calib.h).
+ */
+#include "calib/calib.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gsl/gsl_errno.h>
+#include <gsl/gsl_multifit.h>
+
+#include "base/err.h"
+#include "run/scenario.h"
+
+#define GIB ((double)((uint64_t)1 << 30))
+
+static const struct {
+    const char *key, *unit;
+} key_rows[CALIB_N_KEYS] = {
+    [CALIB_SYNC_COST] = {"migration.sync_cost", "ns"},
+    [CALIB_SYNC_PER_GIB] = {"migration.sync_cost_per_gib", "ns"},
+    [CALIB_SENDER_PAGE] = {"migration.sender_page_cost", "ns"},
+    [CALIB_ZERO_PAGE] = {"vm.zero_page_scan", "ns"},
+    [CALIB_STOP] = {"vm.stop_cost", "ns"},
+    [CALIB_STOP_PER_VCPU] = {"vm.stop_cost_per_vcpu", "ns"},
+    [CALIB_NI_SAVE] = {"vm.non_iterable_save_time", "ns"},
+    [CALIB_NI_LOAD] = {"vm.non_iterable_load_time", "ns"},
+    [CALIB_LINK] = {"migration.link_bandwidth", "B/s"},
+};
+
+int calib_init(struct calib *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->runs = calloc(CALIB_MAX_RUNS, sizeof(*c->runs));
+    return c->runs ? 0 : -1;
+}
+
+void calib_free(struct calib *c)
+{
+    for (unsigned i = 0; i < c->n_runs; i++) {
+        trc_replay_free(&c->runs[i].r);
+    }
+    free(c->runs);
+    memset(c, 0, sizeof(*c));
+}
+
+int calib_add_replay(struct calib *c, const char *name, struct trc_replay *r,
+                     unsigned vcpus, int64_t downtime_ns,
+                     uint64_t downtime_bytes, char *err, size_t errlen)
+{
+    if (c->n_runs >= CALIB_MAX_RUNS) {
+        err_set(err, errlen, "%s: more than %d runs", name, CALIB_MAX_RUNS);
+        trc_replay_free(r);
+        return -1;
+    }
+    struct calib_run *u = &c->runs[c->n_runs++];
+    snprintf(u->name, sizeof(u->name), "%s", name);
+    u->r = *r;
+    memset(r, 0, sizeof(*r));
+    u->vcpus = vcpus;
+    u->downtime_ns = downtime_ns;
+    u->downtime_bytes = downtime_bytes;
+    return 0;
+}
+
+int calib_add_trace(struct calib *c, const char *path, char *err, size_t errlen)
+{
+    struct trc_replay_options o;
+    memset(&o, 0, sizeof(o));
+    struct trc_replay r;
+    const char *files[1] = {path};
+    if (trc_replay_run(files, 1, &o, &r, err, errlen) < 0) {
+        return -1;
+    }
+    if (r.stats.events + r.stats.snapshots == 0) {
+        trc_replay_free(&r);
+        err_set(err, errlen, "%s: no trace event or query-migrate record",
+                path);
+        return -1;
+    }
+    int64_t down = -1;
+    uint64_t dbytes = r.run.m.downtime_bytes;
+    return calib_add_replay(c, path, &r, 0, down, dbytes, err, errlen);
+}
+
+/* ---- least squares ---- */
+
+/* Points of one fit: y = X b, p columns. */
+struct pts {
+    size_t n, cap, p;
+    double *x, *y;
+    unsigned runs;
+    int last_run;
+};
+
+static int pts_add(struct pts *s, int run, const double *x, double y)
+{
+    if (s->n == s->cap) {
+        size_t nc = s->cap ? 2 * s->cap : 64;
+        double *nx = realloc(s->x, nc * s->p * sizeof(*nx));
+        if (!nx) {
+            return -1;
+        }
+        s->x = nx;
+        double *ny = realloc(s->y, nc * sizeof(*ny));
+        if (!ny) {
+            return -1;
+        }
+        s->y = ny;
+        s->cap = nc;
+    }
+    memcpy(s->x + s->n * s->p, x, s->p * sizeof(*x));
+    s->y[s->n++] = y;
+    if (run != s->last_run) {
+        s->runs++;
+        s->last_run = run;
+    }
+    return 0;
+}
+
+static void pts_free(struct pts *s)
+{
+    free(s->x);
+    free(s->y);
+}
+
+/* Fit s (first p columns): coefficients and their standard errors.
+ * 0, or -1 when underdetermined or GSL fails. */
+static int lsq(const struct pts *s, size_t p, double *b, double *se)
+{
+    if (s->n < p + 1 && !(p == 1 && s->n >= 1)) {
+        return -1;
+    }
+    gsl_matrix *X = gsl_matrix_alloc(s->n, p);
+    gsl_vector *y = gsl_vector_alloc(s->n);
+    gsl_vector *c = gsl_vector_alloc(p);
+    gsl_matrix *cov = gsl_matrix_alloc(p, p);
+    gsl_multifit_linear_workspace *w = gsl_multifit_linear_alloc(s->n, p);
+    int rc = -1;
+    if (X && y && c && cov && w) {
+        for (size_t i = 0; i < s->n; i++) {
+            for (size_t j = 0; j < p; j++) {
+                gsl_matrix_set(X, i, j, s->x[i * s->p + j]);
+            }
+            gsl_vector_set(y, i, s->y[i]);
+        }
+        double chisq;
+        gsl_error_handler_t *old = gsl_set_error_handler_off();
+        if (gsl_multifit_linear(X, y, c, cov, &chisq, w) == GSL_SUCCESS) {
+            /* GSL scales cov by chisq / (n - p) already */
+            for (size_t j = 0; j < p; j++) {
+                b[j] = gsl_vector_get(c, j);
+                double v = gsl_matrix_get(cov, j, j);
+                se[j] = v > 0 ? sqrt(v) : 0;
+            }
+            rc = 0;
+        }
+        gsl_set_error_handler(old);
+    }
+    gsl_multifit_linear_free(w);
+    gsl_matrix_free(cov);
+    gsl_vector_free(c);
+    gsl_vector_free(y);
+    gsl_matrix_free(X);
+    return rc;
+}
+
+static void set_fit(struct calib_const *k, double v, double se,
+                    const struct pts *s, enum calib_status st, const char *note)
+{
+    k->value = v;
+    k->spread = se;
+    k->runs = s->runs;
+    k->points = (unsigned)s->n;
+    k->status = st;
+    snprintf(k->note, sizeof(k->note), "%s", note);
+}
+
+/* Distinct values of column col. */
+static unsigned distinct(const struct pts *s, size_t col)
+{
+    unsigned n = 0;
+    for (size_t i = 0; i < s->n && n < 2; i++) {
+        double v = s->x[i * s->p + col];
+        bool seen = false;
+        for (size_t j = 0; j < i; j++) {
+            seen |= s->x[j * s->p + col] == v;
+        }
+        n += !seen;
+    }
+    return n;
+}
+
+/* y = a + b x when x varies, else y = a with b separated to 0. */
+static int fit_affine(struct calib *c, struct pts *s, enum calib_key ka,
+                      enum calib_key kb, const char *what,
+                      const char *one_value)
+{
+    double b[2], se[2];
+    char note[160];
+    (void)c;
+    if (!s->n) {
+        return 0;
+    }
+    bool varies = distinct(s, 1) >= 2 && s->n >= 3;
+    if (varies && lsq(s, 2, b, se) == 0 && b[0] >= 0 && b[1] >= 0) {
+        snprintf(note, sizeof(note), "%s", what);
+        set_fit(&c->c[ka], b[0], se[0], s, CALIB_FITTED, note);
+        set_fit(&c->c[kb], b[1], se[1], s, CALIB_FITTED, note);
+        return 0;
+    }
+    if (varies) {
+        one_value = "fitted negative (the runs do not show it growing): 0, "
+                    "the fixed part carries it";
+    }
+    if (lsq(s, 1, b, se) < 0) {
+        return 0;
+    }
+    if (b[0] < 0) {
+        b[0] = 0;
+    }
+    snprintf(note, sizeof(note), "%s (fixed part only)", what);
+    set_fit(&c->c[ka], b[0], se[0], s, CALIB_FITTED, note);
+    set_fit(&c->c[kb], 0, 0, s, CALIB_SEPARATED, one_value);
+    return 0;
+}
+
+static int64_t last_sync_ns(const struct run_result *run)
+{
+    for (size_t i = run->n_events; i-- > 0;) {
+        if (run->events[i].kind == RUN_EV_SYNC) {
+            return run->events[i].dur_ns;
+        }
+    }
+    return 0;
+}
+
+static int64_t ram_save_ns(const struct tl_info *in)
+{
+    for (unsigned i = 0; i < in->n_items; i++) {
+        if (strcmp(in->items[i].idstr, "ram") == 0) {
+            return in->items[i].save_iterable_ns;
+        }
+    }
+    return -1;
+}
+
+int calib_fit(struct calib *c, char *err, size_t errlen)
+{
+    if (!c->n_runs) {
+        err_set(err, errlen, "no run to calibrate from");
+        return -1;
+    }
+    struct scenario d;
+    scn_defaults(&d);
+    const double defv[CALIB_N_KEYS] = {
+        [CALIB_SYNC_COST] = (double)d.sync_base_ns,
+        [CALIB_SYNC_PER_GIB] = (double)d.sync_per_gib_ns,
+        [CALIB_SENDER_PAGE] = (double)d.sender_page_ns,
+        [CALIB_ZERO_PAGE] = (double)d.zero_page_scan_ns,
+        [CALIB_STOP] = (double)d.stop_base_ns,
+        [CALIB_STOP_PER_VCPU] = (double)d.stop_per_vcpu_ns,
+        [CALIB_NI_SAVE] = (double)d.non_iterable_save_ns,
+        [CALIB_NI_LOAD] = (double)d.non_iterable_load_ns,
+        [CALIB_LINK] = (double)d.link_bandwidth_bps,
+    };
+    for (unsigned k = 0; k < CALIB_N_KEYS; k++) {
+        c->c[k].key = key_rows[k].key;
+        c->c[k].unit = key_rows[k].unit;
+        c->c[k].value = defv[k];
+        c->c[k].spread = 0;
+        c->c[k].runs = c->c[k].points = 0;
+        c->c[k].status = CALIB_DEFAULT;
+        snprintf(c->c[k].note, sizeof(c->c[k].note),
+                 "no run informs it: scenario default");
+    }
+    struct pts sync = {.p = 2, .last_run = -1};
+    struct pts snd = {.p = 2, .last_run = -1};
+    struct pts stop = {.p = 2, .last_run = -1};
+    struct pts save = {.p = 1, .last_run = -1};
+    struct pts link = {.p = 1, .last_run = -1};
+    struct pts rest = {.p = 1, .last_run = -1};
+    int rc = -1;
+    for (unsigned i = 0; i < c->n_runs; i++) {
+        const struct calib_run *u = &c->runs[i];
+        const struct trc_replay *r = &u->r;
+        const struct trc_derived_inputs *di = &r->inputs;
+        double gib = (double)di->ram_total_bytes / GIB;
+        for (size_t k = 0; k < r->run.n_events; k++) {
+            const struct run_event *e = &r->run.events[k];
+            if (e->kind == RUN_EV_SYNC && e->dur_ns > 0 && gib > 0) {
+                double x[2] = {1, gib};
+                if (pts_add(&sync, (int)i, x, (double)e->dur_ns) < 0) {
+                    goto oom;
+                }
+            }
+        }
+        if (!di->max_bandwidth_binds) {
+            double A[512][2], y[512];
+            size_t n = trc_sender_windows(&r->run, di->page_bytes, A, y, 512);
+            for (size_t k = 0; k < n; k++) {
+                if (pts_add(&snd, (int)i, A[k], y[k]) < 0) {
+                    goto oom;
+                }
+            }
+        }
+        double vc = u->vcpus ? (double)u->vcpus : 1.0;
+        if (di->vm_stop_ns >= 0) {
+            double x[2] = {1, vc};
+            if (pts_add(&stop, (int)i, x, (double)di->vm_stop_ns) < 0) {
+                goto oom;
+            }
+        }
+        if (di->non_iterable_save_ns >= 0) {
+            double x[1] = {1};
+            if (pts_add(&save, (int)i, x, (double)di->non_iterable_save_ns) <
+                0) {
+                goto oom;
+            }
+        }
+        int64_t rs = ram_save_ns(&r->info);
+        int64_t ls = last_sync_ns(&r->run);
+        if (u->downtime_bytes && rs > ls) {
+            double x[1] = {(double)u->downtime_bytes};
+            if (pts_add(&link, (int)i, x, (double)(rs - ls)) < 0) {
+                goto oom;
+            }
+        }
+    }
+    fit_affine(c, &sync, CALIB_SYNC_COST, CALIB_SYNC_PER_GIB,
+               "timed bitmap syncs: duration = fixed + per_gib x GiB",
+               "not separable (one RAM size): 0, the fixed part carries it");
+    /* sender: no intercept, both columns */
+    double b[2], se[2];
+    if (snd.n >= 3 && lsq(&snd, 2, b, se) == 0 && b[0] > 0 && b[1] >= 0) {
+        const char *w = "first-pass windows: time = normal x c_n + zero x "
+                        "c_z";
+        set_fit(&c->c[CALIB_SENDER_PAGE], b[0], se[0], &snd, CALIB_FITTED, w);
+        set_fit(&c->c[CALIB_ZERO_PAGE], b[1], se[1], &snd, CALIB_FITTED, w);
+    } else if (snd.n >= 1 && lsq(&snd, 1, b, se) == 0 && b[0] > 0) {
+        set_fit(&c->c[CALIB_SENDER_PAGE], b[0], se[0], &snd, CALIB_FITTED,
+                "first-pass windows (normal pages only: zero pages not "
+                "separable)");
+    }
+    fit_affine(c, &stop, CALIB_STOP, CALIB_STOP_PER_VCPU,
+               "src-downtime-start -> src-vm-stopped = fixed + per_vcpu x "
+               "vCPUs",
+               "not separable (one vCPU count): 0, the fixed part carries "
+               "it");
+    if (save.n && lsq(&save, 1, b, se) == 0) {
+        set_fit(&c->c[CALIB_NI_SAVE], b[0] > 0 ? b[0] : 0, se[0], &save,
+                CALIB_FITTED, "vmstate_downtime_save type=non-iterable sums");
+    }
+    if (link.n && lsq(&link, 1, b, se) == 0 && b[0] > 0) {
+        double l = 1e9 / b[0];
+        set_fit(&c->c[CALIB_LINK], l, l * se[0] / b[0], &link, CALIB_FITTED,
+                "downtime-bytes against the RAM section's save time minus "
+                "its sync");
+    }
+    /* what the observed downtime leaves */
+    bool split = c->c[CALIB_STOP].status == CALIB_FITTED ||
+                 c->c[CALIB_NI_SAVE].status == CALIB_FITTED;
+    double link_bps = c->c[CALIB_LINK].value;
+    for (unsigned i = 0; i < c->n_runs; i++) {
+        const struct calib_run *u = &c->runs[i];
+        const struct trc_replay *r = &u->r;
+        char src[80];
+        int64_t down = u->downtime_ns >= 0
+                           ? u->downtime_ns
+                           : trc_observed_downtime(r, src, sizeof(src));
+        if (down < 0 || !r->info.switchover) {
+            continue;
+        }
+        /* RAM sent inside the downtime: query-migrate's downtime-bytes,
+         * else the pending at the switchover, its zero pages taken out */
+        const struct trc_derived_inputs *di = &r->inputs;
+        double data_share =
+            di->have_zero && di->normal_pages + di->zero_pages
+                ? (double)di->normal_pages /
+                      (double)(di->normal_pages + di->zero_pages)
+                : 1.0;
+        double ram_bytes =
+            u->downtime_bytes ? (double)u->downtime_bytes
+                              : (double)r->info.switchover_pending * data_share;
+        double vc = u->vcpus ? (double)u->vcpus : 1.0;
+        double y = (double)down - (double)last_sync_ns(&r->run) -
+                   ram_bytes * 1e9 / link_bps;
+        if (split) {
+            y -= c->c[CALIB_STOP].value + vc * c->c[CALIB_STOP_PER_VCPU].value +
+                 c->c[CALIB_NI_SAVE].value;
+        }
+        double x[1] = {1};
+        if (pts_add(&rest, (int)i, x, y) < 0) {
+            goto oom;
+        }
+    }
+    if (rest.n && lsq(&rest, 1, b, se) == 0) {
+        double v = b[0] > 0 ? b[0] : 0;
+        if (split) {
+            set_fit(&c->c[CALIB_NI_LOAD], v, se[0], &rest, CALIB_FITTED,
+                    "observed downtime minus stop, save, RAM and its sync");
+        } else {
+            /* nothing splits the downtime: one lumped constant */
+            set_fit(&c->c[CALIB_STOP], v, se[0], &rest, CALIB_FITTED,
+                    "observed downtime minus RAM and its sync (lumped: no "
+                    "run splits the downtime)");
+            const char *n0 = "not separable (no vmstate_downtime_* in any "
+                             "run): 0, vm.stop_cost carries it";
+            set_fit(&c->c[CALIB_STOP_PER_VCPU], 0, 0, &rest, CALIB_SEPARATED,
+                    n0);
+            set_fit(&c->c[CALIB_NI_SAVE], 0, 0, &rest, CALIB_SEPARATED, n0);
+            set_fit(&c->c[CALIB_NI_LOAD], 0, 0, &rest, CALIB_SEPARATED, n0);
+        }
+    }
+    rc = 0;
+    goto out;
+oom:
+    err_set(err, errlen, "out of memory");
+out:
+    pts_free(&sync);
+    pts_free(&snd);
+    pts_free(&stop);
+    pts_free(&save);
+    pts_free(&link);
+    pts_free(&rest);
+    return rc;
+}
+
+/* ---- output ---- */
+
+static const char *status_name(enum calib_status s)
+{
+    return s == CALIB_FITTED      ? "fitted"
+           : s == CALIB_SEPARATED ? "separated"
+                                  : "default";
+}
+
+/* The scenario value of a constant: "123ns" or "456B/s". */
+static json_t *scenario_value(const struct calib_const *k)
+{
+    char b[48];
+    if (strcmp(k->unit, "ns") == 0) {
+        snprintf(b, sizeof(b), "%.0fns", k->value > 0 ? round(k->value) : 0);
+    } else {
+        snprintf(b, sizeof(b), "%.0fB/s", k->value > 1 ? round(k->value) : 1);
+    }
+    return json_string(b);
+}
+
+json_t *calib_json(const struct calib *c)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "migsim_calibration", json_integer(1));
+    json_t *runs = json_array();
+    for (unsigned i = 0; i < c->n_runs; i++) {
+        const struct calib_run *u = &c->runs[i];
+        json_t *j = json_object();
+        char v[16];
+        json_object_set_new(j, "name", json_string(u->name));
+        json_object_set_new(j, "qemu",
+                            json_string(tl_qemu_name(u->r.inputs.qemu, v, 16)));
+        json_object_set_new(j, "verdict",
+                            json_string(trc_verdict_name(u->r.diag.verdict)));
+        json_object_set_new(
+            j, "ram_bytes",
+            json_integer((json_int_t)u->r.inputs.ram_total_bytes));
+        json_array_append_new(runs, j);
+    }
+    json_object_set_new(o, "runs", runs);
+    json_t *cs = json_array();
+    json_t *scen = json_object();
+    json_t *vm = json_object();
+    json_t *mig = json_object();
+    for (unsigned k = 0; k < CALIB_N_KEYS; k++) {
+        const struct calib_const *q = &c->c[k];
+        json_t *j = json_object();
+        json_object_set_new(j, "key", json_string(q->key));
+        json_object_set_new(j, "unit", json_string(q->unit));
+        json_object_set_new(j, "value", json_real(q->value));
+        json_object_set_new(j, "spread", json_real(q->spread));
+        json_object_set_new(j, "runs", json_integer(q->runs));
+        json_object_set_new(j, "points", json_integer(q->points));
+        json_object_set_new(j, "status", json_string(status_name(q->status)));
+        json_object_set_new(j, "note", json_string(q->note));
+        json_array_append_new(cs, j);
+        if (q->status != CALIB_DEFAULT) {
+            bool is_vm = strncmp(q->key, "vm.", 3) == 0;
+            const char *name = strchr(q->key, '.') + 1;
+            json_object_set_new(is_vm ? vm : mig, name, scenario_value(q));
+        }
+    }
+    json_object_set_new(o, "constants", cs);
+    json_object_set_new(scen, "vm", vm);
+    json_object_set_new(scen, "migration", mig);
+    json_object_set_new(o, "scenario", scen);
+    return o;
+}
+
+void calib_print(FILE *f, const struct calib *c)
+{
+    fprintf(f, "Calibration from %u run%s:\n", c->n_runs,
+            c->n_runs == 1 ? "" : "s");
+    for (unsigned i = 0; i < c->n_runs; i++) {
+        char v[16];
+        fprintf(f, "  %s (QEMU %s, %s)\n", c->runs[i].name,
+                tl_qemu_name(c->runs[i].r.inputs.qemu, v, sizeof(v)),
+                trc_verdict_name(c->runs[i].r.diag.verdict));
+    }
+    fprintf(f, "\n  %-30s %14s %12s %5s %6s  %-9s %s\n", "constant", "value",
+            "spread", "runs", "points", "status", "from");
+    for (unsigned k = 0; k < CALIB_N_KEYS; k++) {
+        const struct calib_const *q = &c->c[k];
+        char val[32], sp[32];
+        if (strcmp(q->unit, "ns") == 0) {
+            snprintf(val, sizeof(val), "%.1f us", q->value / 1e3);
+            snprintf(sp, sizeof(sp), "%.1f us", q->spread / 1e3);
+        } else {
+            snprintf(val, sizeof(val), "%.1f MB/s", q->value / 1e6);
+            snprintf(sp, sizeof(sp), "%.1f MB/s", q->spread / 1e6);
+        }
+        fprintf(f, "  %-30s %14s %12s %5u %6u  %-9s %s\n", q->key, val,
+                q->status == CALIB_FITTED ? sp : "-", q->runs, q->points,
+                status_name(q->status), q->note);
+    }
+}

@@ -1,0 +1,357 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * tests/test_calib.c — issue 11 on real recordings (tests/data/calib: QEMU
+ * 7.2 TCG lab runs and a QEMU 10.0 KVM run made on this machine): the
+ * completed trace-derived inputs and their sources, the fit of the re-run
+ * and its flag, the calibration fit, the scenario's "calibration" key, and
+ * the sender-ceiling model term.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "calib/calib.h"
+#include "model/mig.h"
+#include "run/scenario.h"
+#include "tests/support/tmpdir.h"
+#include "traces/replay.h"
+
+#define DATA     "tests/data/calib/"
+#define T72_BW   DATA "tcg-7.2-1GiB-128MiB-4MiB-32MiB.log"
+#define T72_S    DATA "tcg-7.2-512MiB-32MiB-4MiB-32MiB.log"
+#define T72_FAST DATA "tcg-7.2-1GiB-32MiB-16MiB-0.log"
+#define T72_UNL  DATA "tcg-7.2-512MiB-32MiB-4MiB-0.log"
+#define K10      DATA "kvm-10.0-1GiB-64MiB-8MiB-32MiB.log"
+
+static int setup(void **state)
+{
+    (void)state;
+    return tu_tmpdir_setup("calib");
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    return tu_tmpdir_teardown();
+}
+
+static void run_session(const char *file, struct trc_session *s)
+{
+    struct trc_session_options o;
+    memset(&o, 0, sizeof(o));
+    const char *files[1] = {file};
+    o.files = files;
+    o.n_files = 1;
+    char err[512];
+    assert_int_equal(trc_session_run(&o, s, err, sizeof(err)), TRC_SESSION_OK);
+}
+
+/* RAM, zero pages, write pattern, sync cost, VM stop: each with its
+ * source; what cannot be inferred says so. */
+static void test_derived_inputs(void **state)
+{
+    (void)state;
+    struct trc_session s;
+    run_session(T72_BW, &s);
+    const struct trc_derived_inputs *di = &s.r.inputs;
+    /* 1 GiB guest + 130 pages of ROMs: the first pending query */
+    assert_int_equal(di->ram_total_bytes, 1074274304);
+    assert_non_null(strstr(di->ram_total_source, "first pending"));
+    assert_true(di->have_zero);
+    assert_true(di->zero_fraction > 0.8);
+    /* the 128 MiB the guest wrote, in the windows before the switchover */
+    assert_true(di->normal_pages > 110 * 256 && di->normal_pages < 160 * 256);
+    assert_string_equal(di->write_pattern, "linear");
+    assert_true(di->max_bandwidth_binds); /* max-bandwidth 32 MiB/s */
+    assert_non_null(strstr(di->sender_source, "not inferred"));
+    assert_true(di->sync_cost_ns > 0);
+    assert_non_null(strstr(di->sync_source, "median"));
+    /* 7.2 has no vmstate_downtime_checkpoint */
+    assert_true(di->vm_stop_ns < 0);
+    assert_non_null(strstr(di->vm_stop_source, "not inferred"));
+    trc_session_free(&s);
+
+    run_session(K10, &s);
+    di = &s.r.inputs;
+    assert_int_equal(di->vm_stop_ns, 211000); /* checkpoints, 0.211 ms */
+    assert_true(di->non_iterable_save_ns > 0);
+    assert_non_null(strstr(di->vm_stop_source, "src-vm-stopped"));
+    trc_session_free(&s);
+
+    /* finished before any migrate_transferred window: no bytes figures */
+    run_session(T72_FAST, &s);
+    di = &s.r.inputs;
+    assert_false(di->have_zero);
+    assert_non_null(strstr(di->zero_source, "not inferred"));
+    trc_session_free(&s);
+
+    /* unlimited bandwidth: the sender's per-page cost is fitted */
+    run_session(T72_UNL, &s);
+    di = &s.r.inputs;
+    assert_true(di->have_sender);
+    assert_true(di->sender_normal_page_ns > 1000);
+    trc_session_free(&s);
+}
+
+/* The re-run reproduces a well-traced run; a converged run whose re-run
+ * misses is flagged with the input to blame, in the table and the JSON. */
+static void test_fit_flag(void **state)
+{
+    (void)state;
+    struct trc_session s;
+    run_session(T72_BW, &s);
+    assert_true(s.fit.have);
+    assert_true(s.fit.ok);
+    assert_true(s.fit.verdict_match);
+    assert_true(fabs(s.fit.total_error) < 0.25);
+    trc_session_free(&s);
+
+    run_session(T72_FAST, &s);
+    assert_int_equal(s.r.diag.verdict, TRC_VERDICT_CONVERGED);
+    assert_true(s.fit.have);
+    assert_false(s.fit.ok);
+    assert_true(s.fit.total_error > 0.25);
+    assert_non_null(strstr(s.fit.blame, "inputs.zero_fraction"));
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    trc_replay_print_table(f, &s, 0);
+    fclose(f);
+    assert_non_null(strstr(buf, "OUTSIDE TOLERANCE"));
+    assert_non_null(strstr(buf, "Input to blame: inputs.zero_fraction"));
+    assert_non_null(strstr(buf, "(unreliable:"));
+    free(buf);
+    trc_session_free(&s);
+}
+
+static json_t *metrics_stub(const struct run_metrics *m)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "total_ns", json_integer(m->total_ns));
+    return o;
+}
+
+static void test_fit_json(void **state)
+{
+    (void)state;
+    struct trc_session s;
+    run_session(T72_FAST, &s);
+    json_t *j = trc_replay_json(&s, 0, metrics_stub);
+    json_t *fit = json_object_get(j, "fit");
+    assert_true(json_is_false(json_object_get(fit, "ok")));
+    assert_true(json_real_value(json_object_get(fit, "total_error")) > 0.25);
+    json_t *cf0 = json_array_get(json_object_get(j, "counterfactual"), 0);
+    assert_true(json_is_false(json_object_get(cf0, "reliable")));
+    json_t *in = json_object_get(j, "inputs");
+    assert_non_null(strstr(
+        json_string_value(json_object_get(in, "zero_source")), "not inferred"));
+    assert_non_null(json_object_get(in, "ram_total_source"));
+    json_decref(j);
+    trc_session_free(&s);
+
+    run_session(T72_BW, &s);
+    j = trc_replay_json(&s, 0, metrics_stub);
+    cf0 = json_array_get(json_object_get(j, "counterfactual"), 0);
+    assert_true(json_is_true(json_object_get(cf0, "reliable")));
+    assert_true(json_is_true(json_object_get(json_object_get(j, "fit"), "ok")));
+    json_decref(j);
+    trc_session_free(&s);
+}
+
+static const struct calib_const *cconst(const struct calib *c, enum calib_key k)
+{
+    return &c->c[k];
+}
+
+static void fit_all(struct calib *c)
+{
+    char err[512];
+    assert_int_equal(calib_init(c), 0);
+    const char *files[] = {T72_BW, T72_S, T72_FAST, T72_UNL, K10};
+    for (size_t i = 0; i < 5; i++) {
+        assert_int_equal(calib_add_trace(c, files[i], err, sizeof(err)), 0);
+    }
+    assert_int_equal(calib_fit(c, err, sizeof(err)), 0);
+}
+
+/* Every constant: value, spread, runs; the ones no run informs keep their
+ * defaults and say so. */
+static void test_calibrate(void **state)
+{
+    (void)state;
+    struct calib c;
+    fit_all(&c);
+    assert_int_equal(c.n_runs, 5);
+    const struct calib_const *k = cconst(&c, CALIB_SYNC_COST);
+    assert_int_equal(k->status, CALIB_FITTED);
+    assert_int_equal(k->runs, 5);
+    assert_true(k->value > 10e3 && k->value < 20e6);
+    assert_true(k->spread > 0);
+    /* two RAM sizes: the per-GiB part is fitted or set by rule, never
+     * left at the default */
+    assert_int_not_equal(cconst(&c, CALIB_SYNC_PER_GIB)->status, CALIB_DEFAULT);
+    /* the unlimited runs' windows give the sender's cost */
+    k = cconst(&c, CALIB_SENDER_PAGE);
+    assert_int_equal(k->status, CALIB_FITTED);
+    assert_true(k->value > 500 && k->value < 200e3);
+    /* the KVM run's checkpoints give the VM stop */
+    k = cconst(&c, CALIB_STOP);
+    assert_int_equal(k->status, CALIB_FITTED);
+    assert_true(k->value > 10e3 && k->value < 5e6);
+    assert_int_equal(cconst(&c, CALIB_STOP_PER_VCPU)->status, CALIB_SEPARATED);
+    /* no run has query-migrate downtime-bytes: the link stays default */
+    k = cconst(&c, CALIB_LINK);
+    assert_int_equal(k->status, CALIB_DEFAULT);
+    assert_true(fabs(k->value - 10e9 / 8) < 1);
+    assert_non_null(strstr(k->note, "default"));
+
+    json_t *j = calib_json(&c);
+    json_t *sc = json_object_get(j, "scenario");
+    assert_non_null(
+        json_object_get(json_object_get(sc, "migration"), "sync_cost"));
+    assert_null(
+        json_object_get(json_object_get(sc, "migration"), "link_bandwidth"));
+    assert_int_equal(json_array_size(json_object_get(j, "constants")),
+                     CALIB_N_KEYS);
+    json_decref(j);
+    calib_free(&c);
+
+    char err[256];
+    assert_int_equal(calib_init(&c), 0);
+    assert_int_equal(calib_fit(&c, err, sizeof(err)), -1);
+    assert_int_equal(calib_add_trace(&c, DATA "no-such.log", err, sizeof(err)),
+                     -1);
+    assert_non_null(strstr(err, "no-such.log"));
+    calib_free(&c);
+}
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static int resolve_file(const char *path, struct scenario *s, char *err,
+                        size_t errlen)
+{
+    struct scn_doc *d = scn_doc_load(path, err, errlen);
+    if (!d) {
+        return -1;
+    }
+    int rc = scn_resolve(d, s, err, errlen);
+    scn_doc_free(d);
+    return rc;
+}
+
+/* "calibration": relative to the scenario, its keys are defaults the
+ * scenario's own keys override; a bad file is named. */
+static void test_calibration_key(void **state)
+{
+    (void)state;
+    struct calib c;
+    fit_all(&c);
+    json_t *j = calib_json(&c);
+    assert_int_equal(json_dump_file(j, tu_tpath("cal.json"), 0), 0);
+    json_decref(j);
+    double stop = c.c[CALIB_STOP].value;
+    calib_free(&c);
+
+    write_file(tu_tpath("s.json"),
+               "{\"calibration\": \"cal.json\", \"migration\": "
+               "{\"sync_cost\": \"2ms\"}}");
+    struct scenario s;
+    char err[512];
+    assert_int_equal(resolve_file(tu_tpath("s.json"), &s, err, sizeof(err)), 0);
+    assert_int_equal(s.sync_base_ns, 2000000); /* the scenario's own */
+    assert_true(llabs(s.stop_base_ns - (int64_t)llround(stop)) <= 1);
+    assert_true(s.sender_page_ns > 0);
+    struct scenario d;
+    scn_defaults(&d);
+    assert_int_equal(s.link_bandwidth_bps, d.link_bandwidth_bps);
+
+    write_file(tu_tpath("s2.json"), "{\"calibration\": \"missing.json\"}");
+    assert_int_equal(resolve_file(tu_tpath("s2.json"), &s, err, sizeof(err)),
+                     -1);
+    assert_non_null(strstr(err, "missing.json"));
+    write_file(tu_tpath("bad.json"), "[1, 2]");
+    write_file(tu_tpath("s3.json"), "{\"calibration\": \"bad.json\"}");
+    assert_int_equal(resolve_file(tu_tpath("s3.json"), &s, err, sizeof(err)),
+                     -1);
+    assert_non_null(strstr(err, "expected a calibration file"));
+    write_file(tu_tpath("s4.json"), "{\"calibration\": 3}");
+    assert_int_equal(resolve_file(tu_tpath("s4.json"), &s, err, sizeof(err)),
+                     -1);
+    assert_non_null(strstr(err, "calibration: expected a file name"));
+}
+
+static void sim(const char *json, struct run_result *r)
+{
+    char err[512];
+    struct scn_doc *d = scn_doc_parse(json, "test", err, sizeof(err));
+    assert_non_null(d);
+    struct scenario s;
+    assert_int_equal(scn_resolve(d, &s, err, sizeof(err)), 0);
+    scn_doc_free(d);
+    struct mig_options mo;
+    mig_options_default(&mo);
+    assert_int_equal(mig_simulate(&s, "qemu", &mo, r, err, sizeof(err)), 0);
+}
+
+/* migration.sender_page_cost: a CPU-bound sender under unlimited
+ * max-bandwidth; 0 (the default) changes nothing. */
+static void test_sender_ceiling(void **state)
+{
+    (void)state;
+    const char *base = "{\"qemu\": \"10.0\", \"vm\": {\"ram\": \"256MiB\", "
+                       "\"zero_fraction\": 0}, \"workload\": {\"kind\": "
+                       "\"idle\", \"working_set\": \"64MiB\"}, \"migration\": "
+                       "{\"max_bandwidth\": "
+                       "\"0B/s\"%s}}";
+    char a[512], b[512], c[512];
+    snprintf(a, sizeof(a), base, "");
+    snprintf(b, sizeof(b), base, ", \"sender_page_cost\": \"0ns\"");
+    snprintf(c, sizeof(c), base, ", \"sender_page_cost\": \"20us\"");
+    struct run_result ra, rb, rc;
+    sim(a, &ra);
+    sim(b, &rb);
+    sim(c, &rc);
+    assert_int_equal(ra.m.fingerprint, rb.m.fingerprint);
+    assert_int_equal(ra.m.total_ns, rb.m.total_ns);
+    /* every data page sent while the VM runs takes 20 us, where the
+     * 10 Gbit/s wire alone needs ~3.3 us */
+    assert_true(ra.m.total_ns < 500000000);
+    double pre_pages = (double)rc.m.precopy_bytes / 4104.0;
+    assert_true(pre_pages > 40000);
+    assert_true((double)rc.m.total_ns >= pre_pages * 20000.0);
+    assert_true((double)rc.m.total_ns < pre_pages * 20000.0 + 300e6);
+    /* the downtime phase (VM stopped) is not charged the ceiling: its
+     * pages go at the wire speed */
+    double down_pages = (double)rc.m.downtime_bytes / 4104.0;
+    assert_true((double)rc.m.downtime_ns < down_pages * 20000.0);
+    run_result_free(&ra);
+    run_result_free(&rb);
+    run_result_free(&rc);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_derived_inputs),
+        cmocka_unit_test(test_fit_flag),
+        cmocka_unit_test(test_fit_json),
+        cmocka_unit_test(test_calibrate),
+        cmocka_unit_test(test_calibration_key),
+        cmocka_unit_test(test_sender_ceiling),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

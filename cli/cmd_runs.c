@@ -3,6 +3,7 @@
  * cli/cmd_runs.c — `migsim runs list|show|export|delete|diff|import|merge`:
  * the run store from the command line.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdbool.h>
@@ -18,6 +19,7 @@
 #include "cli/opts.h"
 #include "run/fields.h"
 #include "store/db.h"
+#include "store/outfile.h"
 
 static const char usage_text[] =
     "Usage: migsim runs [--db FILE] ACTION [ARGS]\n"
@@ -108,7 +110,9 @@ static int do_list(struct db *db, enum cli_format fmt)
                 json_object_set_new(o, "total_ms",
                                     json_real((double)s->total_ns / 1e6));
                 json_object_set_new(o, "downtime_ns",
-                                    json_integer(s->downtime_ns));
+                                    s->outcome == RUN_CONVERGED
+                                        ? json_integer(s->downtime_ns)
+                                        : json_null());
             }
             json_array_append_new(a, o);
         }
@@ -132,8 +136,12 @@ static int do_list(struct db *db, enum cli_format fmt)
             csv_put(stdout, s->source, CSV_QUOTE_MINIMAL);
             printf(",%" PRIu64 ",%s,", s->seed, run_outcome_name(s->outcome));
             if (s->have_metrics) {
-                printf("%lld,%lld", (long long)s->total_ns,
-                       (long long)s->downtime_ns);
+                printf("%lld,", (long long)s->total_ns);
+                if (s->outcome == RUN_CONVERGED) {
+                    printf("%lld", (long long)s->downtime_ns);
+                } else {
+                    fputc('-', stdout);
+                }
             } else {
                 fputc(',', stdout);
             }
@@ -155,8 +163,10 @@ static int do_list(struct db *db, enum cli_format fmt)
             truncate_to(src, 20);
             if (s->have_metrics) {
                 run_format_value(RUN_U_NS, (double)s->total_ns, a, sizeof(a));
-                run_format_value(RUN_U_NS, (double)s->downtime_ns, b,
-                                 sizeof(b));
+                if (s->outcome == RUN_CONVERGED) {
+                    run_format_value(RUN_U_NS, (double)s->downtime_ns, b,
+                                     sizeof(b));
+                }
             }
             printf("%5lld  %-6s  %-10s  %-20s  %-5s  %-24s  %-20s  %-10s  "
                    "%10s  %10s\n",
@@ -288,19 +298,30 @@ static int do_export(struct db *db, int64_t id, const char *format,
         return EXIT_USAGE;
     }
     FILE *out = stdout;
+    struct outfile of = {0};
+    char err[1024];
     if (out_path && strcmp(out_path, "-") != 0) {
-        out = fopen(out_path, "w");
-        if (!out) {
-            cli_error("%s: cannot write", out_path);
+        /* A temporary renamed into place: a write error leaves an
+         * existing FILE as it was. */
+        if (outfile_open(&of, out_path, err, sizeof(err)) != 0) {
+            cli_error("%s", err);
             return EXIT_IO;
         }
+        out = of.f;
     }
-    char err[1024];
     int rc = csv ? db_export_csv(db, id, t, out, err, sizeof(err))
                  : db_export_json(db, id, out, err, sizeof(err));
-    if (out != stdout && fclose(out) != 0 && rc == 0) {
-        snprintf(err, sizeof(err), "%s: write error", out_path);
-        rc = -1;
+    if (out != stdout) {
+        if (rc == 0) {
+            rc = outfile_commit(&of, err, sizeof(err));
+        } else {
+            int e = ferror(of.f) ? errno : 0;
+            outfile_abort(&of);
+            size_t l = strlen(err);
+            snprintf(err + l, sizeof(err) - l, "%s%s; %s was left as it was",
+                     e ? ": write error: " : "", e ? strerror(e) : "",
+                     out_path);
+        }
     }
     if (rc != 0) {
         cli_error("%s", err);
@@ -400,7 +421,9 @@ static int do_diff(struct db *db, int64_t ida, int64_t idb, enum cli_format fmt)
             double vb = run_field_value(&f[k], &rb.m);
             run_field_format(&f[k], &ra.m, a, sizeof(a));
             run_field_format(&f[k], &rb.m, b, sizeof(b));
-            if (f[k].unit == RUN_U_BOOL) {
+            if (strcmp(a, "-") == 0 || strcmp(b, "-") == 0) {
+                snprintf(d, sizeof(d), "%s", strcmp(a, b) ? "differs" : "");
+            } else if (f[k].unit == RUN_U_BOOL) {
                 snprintf(d, sizeof(d), "%s", va != vb ? "differs" : "");
             } else if (isfinite(va) && isfinite(vb) && va != vb) {
                 char dv[48];
@@ -636,10 +659,12 @@ int cmd_runs(int argc, char **argv)
     }
     const char *path = a.db_file && *a.db_file ? a.db_file : DB_DEFAULT_PATH;
     char err[1024];
-    /* Only import creates a store; the others need an existing one. */
-    struct db *db = a.act == A_IMPORT
-                        ? db_open(path, err, sizeof(err))
-                        : db_open_existing(path, err, sizeof(err));
+    /* Only import creates a store; delete writes an existing one; the
+     * others only read (and can read a store in a read-only place). */
+    struct db *db = a.act == A_IMPORT ? db_open(path, err, sizeof(err))
+                    : a.act == A_DELETE
+                        ? db_open_existing(path, err, sizeof(err))
+                        : db_open_readonly(path, err, sizeof(err));
     if (!db) {
         cli_error("%s", err);
         return EXIT_IO;

@@ -158,12 +158,12 @@ static struct scn_doc *load_scenario(const struct sim_args *a,
 static int store_runs(const struct scn_doc *doc, const struct scenario *scn,
                       const char *path, const struct run_result *res,
                       unsigned n, const char *db_path, long long **ids_out,
-                      struct db_run_meta **metas_out)
+                      struct db_run_meta **metas_out, char *err, size_t errlen)
 {
-    char err[512];
-    struct db *db = db_open(db_path, err, sizeof(err));
+    *ids_out = NULL;
+    *metas_out = NULL;
+    struct db *db = db_open(db_path, err, errlen);
     if (!db) {
-        cli_error("%s", err);
         return EXIT_IO;
     }
     char *json = scn_doc_json(doc);
@@ -171,12 +171,13 @@ static int store_runs(const struct scn_doc *doc, const struct scenario *scn,
     struct db_run_meta *metas = calloc(n, sizeof(*metas));
     int rc = EXIT_OK;
     char sha[65] = "";
+    char herr[512];
     if (strcmp(path, "-") != 0 &&
-        db_sha256_file(path, sha, err, sizeof(err)) != 0) {
+        db_sha256_file(path, sha, herr, sizeof(herr)) != 0) {
         sha[0] = '\0';
     }
     if (!json || !ids || !metas) {
-        cli_error("out of memory");
+        snprintf(err, errlen, "out of memory");
         rc = EXIT_INTERNAL;
         goto out;
     }
@@ -194,8 +195,7 @@ static int store_runs(const struct scn_doc *doc, const struct scenario *scn,
                                  .fingerprint = res[i].m.fingerprint,
                              });
         int64_t id = 0;
-        if (db_run_save(db, m, &res[i], &id, err, sizeof(err))) {
-            cli_error("%s", err);
+        if (db_run_save(db, m, &res[i], &id, err, errlen)) {
             rc = EXIT_IO;
             goto out;
         }
@@ -261,20 +261,22 @@ static int simulate_all(const struct sim_args *a, const struct scenario *scn,
     return EXIT_OK;
 }
 
-/* Store, draw and print the runs. */
+/* Store, draw and print the runs.  A store error does not lose the
+ * results: they are printed first, then the error is reported (exit 4). */
 static int output(const struct sim_args *a, const struct scn_doc *doc,
                   const struct scenario *scn, const struct run_result *res)
 {
     long long *ids = NULL;
     struct db_run_meta *metas = NULL;
-    int rc = EXIT_OK;
+    int rc = EXIT_OK, store_rc = EXIT_OK;
+    char store_err[1600] = "";
     if (!a->no_db) {
-        rc =
+        store_rc =
             store_runs(doc, scn, a->path, res, a->n_pol,
                        a->db_path && *a->db_path ? a->db_path : DB_DEFAULT_PATH,
-                       &ids, &metas);
+                       &ids, &metas, store_err, sizeof(store_err));
     }
-    if (rc == EXIT_OK && a->plot_dir) {
+    if (a->plot_dir) {
         rc = draw(a->plot_dir, res, metas, a->n_pol);
     }
     if (rc == EXIT_OK) {
@@ -294,6 +296,15 @@ static int output(const struct sim_args *a, const struct scn_doc *doc,
             runout_write_series(&ctx, a->series_path, err, sizeof(err))) {
             cli_error("%s", err);
             rc = EXIT_IO;
+        }
+    }
+    if (store_rc != EXIT_OK) {
+        fflush(stdout);
+        cli_error("%s (the results are printed above; the store did not "
+                  "take them all)",
+                  store_err);
+        if (rc == EXIT_OK) {
+            rc = store_rc;
         }
     }
     free(ids);

@@ -4,6 +4,7 @@
  */
 #include "cli/cli.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,6 +86,9 @@ static const struct cli_cmd *find(const char *name)
 
 int main(int argc, char **argv)
 {
+    /* A file size limit (ulimit -f) must be a write error (EFBIG) that the
+     * store and the writers report, not a kill. */
+    signal(SIGXFSZ, SIG_IGN);
     cli_set_command_line(argc, argv);
     sim_gsl_quiet();
     if (argc < 2) {

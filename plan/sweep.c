@@ -511,82 +511,146 @@ static struct slot *next_ready(struct sweep *sw, char *err, size_t errlen)
     return sl;
 }
 
-/* Store a ready point, count it and hand it to fn.  *rc: 0, or nonzero to
- * stop (*ret takes the callback's code or PLAN_ERR_IO). */
-static int emit_point(struct sweep *sw, struct db *db, struct slot *sl,
-                      plan_point_fn fn, void *ctx, struct plan_sweep_stats *st,
-                      int *ret, char *err, size_t errlen)
+/* Store a ready point (inside the open batch).  0, or -1 with the
+ * message in err. */
+static int store_ready(struct sweep *sw, struct db *db, struct slot *sl,
+                       char *err, size_t errlen)
 {
-    int rc = 0;
     if (sl->fatal) {
         err_set(err, errlen, "%s", sl->err);
-        rc = -1;
-    } else if (sl->status == PLAN_PT_RAN) {
-        rc = store_point(sw, db, sl, err, errlen);
+        return -1;
     }
-    if (rc != 0) {
-        *ret = PLAN_ERR_IO;
-        return rc;
+    if (sl->status == PLAN_PT_RAN) {
+        return store_point(sw, db, sl, err, errlen);
     }
+    return 0;
+}
+
+/* Count a stored point and hand it to fn; the callback's code. */
+static int report_point(struct slot *sl, plan_point_fn fn, void *ctx,
+                        struct plan_sweep_stats *st)
+{
     st->ran += sl->status == PLAN_PT_RAN;
     st->stored += sl->status == PLAN_PT_STORED;
     st->failed += sl->status == PLAN_PT_FAILED;
-    if (fn) {
-        struct plan_point p = {
-            .index = sl->index,
-            .coord = sl->coord,
-            .seed_off = sl->seed_off,
-            .seed = sl->seed,
-            .policy = sl->policy,
-            .key = sl->key,
-            .run_id = sl->run_id,
-            .status = sl->status,
-            .error = sl->err,
-            .m = sl->status == PLAN_PT_FAILED ? NULL : &sl->m,
-            .scn = sl->status == PLAN_PT_RAN ? &sl->scn : NULL,
-        };
-        rc = fn(ctx, &p);
+    if (!fn) {
+        return 0;
+    }
+    struct plan_point p = {
+        .index = sl->index,
+        .coord = sl->coord,
+        .seed_off = sl->seed_off,
+        .seed = sl->seed,
+        .policy = sl->policy,
+        .key = sl->key,
+        .run_id = sl->run_id,
+        .status = sl->status,
+        .error = sl->err,
+        .m = sl->status == PLAN_PT_FAILED ? NULL : &sl->m,
+        .scn = sl->status == PLAN_PT_RAN ? &sl->scn : NULL,
+    };
+    return fn(ctx, &p);
+}
+
+static bool slot_ready(struct sweep *sw, uint64_t seq)
+{
+    pthread_mutex_lock(&sw->mu);
+    bool r = sw->slots[seq % WINDOW].state == SLOT_READY;
+    pthread_mutex_unlock(&sw->mu);
+    return r;
+}
+
+/* Commit the batch, then report its points in order and free their
+ * slots.  *ret takes the first nonzero code; returns nonzero to stop. */
+static int flush_batch(struct sweep *sw, struct db *db, uint64_t upto,
+                       plan_point_fn fn, void *ctx, struct plan_sweep_stats *st,
+                       int *ret, double t0, double *last_draw, char *err,
+                       size_t errlen)
+{
+    int stop = 0;
+    if (db_batch_commit(db, err, errlen) != 0) {
+        *ret = PLAN_ERR_IO;
+        return -1;
+    }
+    while (sw->next_emit < upto) {
+        struct slot *sl = &sw->slots[sw->next_emit % WINDOW];
+        int rc = stop ? 0 : report_point(sl, fn, ctx, st);
         if (rc && !*ret) {
             *ret = rc;
         }
-    }
-    return rc;
-}
-
-/* Emit the points in order as the workers finish them; the return code. */
-static int emit_all(struct sweep *sw, struct db *db, plan_point_fn fn,
-                    void *ctx, struct plan_sweep_stats *st, double t0,
-                    char *err, size_t errlen)
-{
-    int ret = 0;
-    double last_draw = 0;
-    while (sw->next_emit < sw->count) {
-        struct slot *sl = next_ready(sw, err, errlen);
-        if (!sl) {
-            ret = PLAN_ERR_IO;
-            break;
-        }
-        int rc = emit_point(sw, db, sl, fn, ctx, st, &ret, err, errlen);
+        stop |= rc != 0;
         free(sl->json);
         sl->json = NULL;
         pthread_mutex_lock(&sw->mu);
         sl->state = SLOT_EMPTY;
         sw->next_emit++;
-        if (rc) {
+        if (stop) {
             sw->stop = true;
         }
         pthread_cond_broadcast(&sw->cv_work);
         pthread_mutex_unlock(&sw->mu);
-        if (rc) {
-            break;
-        }
         if (sw->cfg->progress) {
             double now = mono_s();
-            if (now - last_draw >= 0.1 || sw->next_emit == sw->count) {
+            if (now - *last_draw >= 0.1 || sw->next_emit == sw->count) {
                 draw_progress(sw, t0, sw->next_emit == sw->count);
-                last_draw = now;
+                *last_draw = now;
             }
         }
+    }
+    return stop;
+}
+
+/* Store the points in order as the workers finish them, BATCH_POINTS at
+ * most (and at most BATCH_S seconds' worth) per transaction, without ever
+ * waiting for a worker inside one; a point is reported (its line printed)
+ * only after its transaction committed.  The return code. */
+#define BATCH_POINTS 64
+#define BATCH_S      0.2
+static int emit_all(struct sweep *sw, struct db *db, plan_point_fn fn,
+                    void *ctx, struct plan_sweep_stats *st, double t0,
+                    char *err, size_t errlen)
+{
+    int ret = 0;
+    double last_draw = 0, batch_t0 = 0;
+    uint64_t pos = sw->next_emit; /* next point to store */
+    while (sw->next_emit < sw->count) {
+        uint64_t pending = pos - sw->next_emit;
+        bool more = pos < sw->count && pending < BATCH_POINTS &&
+                    (pending == 0 || mono_s() - batch_t0 < BATCH_S);
+        struct slot *sl = NULL;
+        if (more && pending > 0 && slot_ready(sw, pos)) {
+            sl = &sw->slots[pos % WINDOW];
+        } else if (pending > 0) {
+            if (flush_batch(sw, db, pos, fn, ctx, st, &ret, t0, &last_draw, err,
+                            errlen)) {
+                break;
+            }
+            continue;
+        } else {
+            sl = next_ready(sw, err, errlen);
+            if (!sl) {
+                ret = PLAN_ERR_IO;
+                break;
+            }
+            batch_t0 = mono_s();
+            if (db_batch_begin(db, err, errlen) != 0) {
+                ret = PLAN_ERR_IO;
+                break;
+            }
+        }
+        if (store_ready(sw, db, sl, err, errlen) != 0) {
+            /* keep what the batch holds before the failing point */
+            char e2[400];
+            flush_batch(sw, db, pos, fn, ctx, st, &ret, t0, &last_draw, e2,
+                        sizeof(e2));
+            ret = PLAN_ERR_IO;
+            pthread_mutex_lock(&sw->mu);
+            sw->stop = true;
+            pthread_cond_broadcast(&sw->cv_work);
+            pthread_mutex_unlock(&sw->mu);
+            break;
+        }
+        pos++;
     }
     if (sw->cfg->progress && sw->next_emit < sw->count && sw->count) {
         draw_progress(sw, t0, true);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "base/err.h"
+#include "base/units.h"
 #include "plots/plot_internal.h"
 
 /* ---- compare ---------------------------------------------------------- */
@@ -30,7 +31,8 @@ int pl_write_compare(struct out *o, const struct plot_run *runs, size_t n,
         fprintf(f, "%zu\t", i);
         pl_dat_num(f, (double)m->total_ns / 1e9);
         fputc('\t', f);
-        pl_dat_num(f, (double)m->downtime_ns / 1e6);
+        pl_dat_num(f,
+                   run_switched_over(m) ? (double)m->downtime_ns / 1e6 : NAN);
         fputc('\t', f);
         pl_dat_num(f, (double)m->downtime_limit_ns / 1e6);
         fputc('\t', f);
@@ -49,14 +51,14 @@ int pl_write_compare(struct out *o, const struct plot_run *runs, size_t n,
     pl_gp_header(o, "compare", w, h);
     FILE *g = o->gpf;
     fprintf(g,
-            "set multiplot layout 2,2 title 'migsim: %zu runs compared "
-            "(red bars: did not converge)'\n"
+            "set multiplot layout 2,2 title 'migsim: %zu runs compared'\n"
             "set style fill solid 0.6 border -1\n"
             "set boxwidth 0.6\n"
             "set xrange [-0.6:%f]\n"
             "set yrange [0:*]\n"
             "set xtics rotate by -25 left font ',8'\n"
             "set key top left\n"
+            "set offsets 0, 0, graph 0.15, 0\n"
             "bar(c) = c > 0 ? 0x1f77b4 : 0xd62728\n",
             n, (double)n - 0.4);
     static const struct {
@@ -72,11 +74,20 @@ int pl_write_compare(struct out *o, const struct plot_run *runs, size_t n,
                 "plot '%s' using 1:%d:(bar($7)):xticlabels(8) with boxes lc "
                 "rgb variable notitle",
                 name, panels[p].col);
+        if (p == 0) {
+            /* the legend of the colours */
+            fputs(", \\\n     keyentry with boxes lc rgb '#1f77b4' title "
+                  "'switched over', \\\n     keyentry with boxes lc rgb "
+                  "'#d62728' title 'did not switch over'",
+                  g);
+        }
         if (panels[p].col == 3) {
             fprintf(g,
                     ", \\\n     '%s' using 1:4 with points pt 3 ps 2.5 lw 2 "
-                    "lc rgb 'black' title 'downtime limit'",
-                    name);
+                    "lc rgb 'black' title 'downtime limit', \\\n     '%s' "
+                    "using 1:(0):($7 > 0 ? '' : 'no switchover') with labels "
+                    "rotate by 90 left offset 0,0.5 font ',8' notitle",
+                    name, name);
         }
         fputc('\n', g);
     }
@@ -142,82 +153,176 @@ static int cmp_dbl(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Smallest positive gap between distinct values (1 if none). */
-static double min_gap(const struct plot_run *runs, size_t n, bool use_y)
+/* A parameter value in its own unit ("100 ms", "1 GiB", "128 MiB/s"),
+ * reduced to the characters a script may hold. */
+static void unit_text(enum run_unit u, double v, char *buf, size_t len)
+{
+    char t[64];
+    switch (u) {
+    case RUN_U_NS:
+        units_fmt_time((int64_t)llround(v), t, sizeof(t));
+        break;
+    case RUN_U_BYTES:
+        units_fmt_size(v > 0 ? (uint64_t)llround(v) : 0, t, sizeof(t));
+        break;
+    case RUN_U_BPS:
+        units_fmt_rate(v, t, sizeof(t));
+        break;
+    default:
+        snprintf(t, sizeof(t), "%.6g", v);
+        break;
+    }
+    plot_safe_text(t, buf, len);
+}
+
+/* The distinct values of x (or y), sorted: *nd of them (malloc'ed). */
+static double *distinct(const struct plot_run *runs, size_t n, bool use_y,
+                        size_t *nd)
 {
     double *v = malloc((n ? n : 1) * sizeof(double));
+    *nd = 0;
     if (!v) {
-        return 1;
+        return NULL;
     }
     for (size_t i = 0; i < n; i++) {
         v[i] = use_y ? runs[i].y : runs[i].x;
     }
     qsort(v, n, sizeof(double), cmp_dbl);
-    double gap = INFINITY;
-    for (size_t i = 1; i < n; i++) {
-        double d = v[i] - v[i - 1];
-        if (d > 0 && d < gap) {
-            gap = d;
+    for (size_t i = 0; i < n; i++) {
+        if (*nd == 0 || v[i] != v[*nd - 1]) {
+            v[(*nd)++] = v[i];
         }
     }
-    free(v);
-    return isfinite(gap) ? gap : 1;
+    return v;
 }
 
-/* sweep with two parameters: a heat map of downtime over (x, y). */
+static size_t index_of(const double *v, size_t nd, double x)
+{
+    size_t i = 0;
+    while (i + 1 < nd && v[i] != x) {
+        i++;
+    }
+    return i;
+}
+
+/* Tics of a sweep axis at its distinct values (at positions pos: the
+ * values themselves, or their index when by_index), labelled in the
+ * parameter's unit; at most about 12 labels (every k-th value). */
+static void axis_tics(FILE *g, const char *axis, const double *v, size_t nd,
+                      enum run_unit u, bool by_index)
+{
+    size_t step = nd > 12 ? (nd + 11) / 12 : 1;
+    fprintf(g, "set %stics (", axis);
+    for (size_t i = 0; i < nd; i += step) {
+        char t[64];
+        unit_text(u, v[i], t, sizeof(t));
+        fprintf(g, "%s'%s' %.10g", i ? ", " : "", t,
+                by_index ? (double)i : v[i]);
+    }
+    fputs(")\n", g);
+}
+
+/* sweep with two parameters: a heat map of downtime over (x, y), one cell
+ * per distinct pair at its index (evenly spaced, labelled in the
+ * parameters' units), coloured by the mean downtime of the cell's runs
+ * that switched over; a cell where none did is marked, not coloured. */
 static int sweep_heat(struct out *o, const struct plot_run *runs, size_t n,
                       const char *xname, const char *yname, char *err,
                       size_t errlen)
 {
     FILE *g = o->gpf;
+    size_t nx, ny;
+    double *xv = distinct(runs, n, false, &nx);
+    double *yv = distinct(runs, n, true, &ny);
+    double *sum = calloc(nx * ny + 1, sizeof(double));
+    size_t *nconv = calloc(nx * ny + 1, sizeof(size_t));
+    size_t *nall = calloc(nx * ny + 1, sizeof(size_t));
+    int ret = -1;
+    FILE *f = NULL;
     char name[300];
     snprintf(name, sizeof(name), "%s.dat", o->stem);
-    FILE *f = pl_out_open(o, name, err, errlen);
-    if (!f) {
-        return -1;
+    if (!xv || !yv || !sum || !nconv || !nall) {
+        err_set(err, errlen, "out of memory");
+        goto out;
     }
-    fputs("\"x\"\t\"y\"\t\"downtime (ms)\"\t\"converged\"\t\"run\"\n", f);
     for (size_t i = 0; i < n; i++) {
+        size_t c =
+            index_of(xv, nx, runs[i].x) * ny + index_of(yv, ny, runs[i].y);
         const struct run_metrics *m = &runs[i].res->m;
-        char label[256];
-        plot_run_label(&runs[i], i, label, sizeof(label));
-        pl_dat_num(f, runs[i].x);
-        fputc('\t', f);
-        pl_dat_num(f, runs[i].y);
-        fputc('\t', f);
-        pl_dat_num(f, (double)m->downtime_ns / 1e6);
-        fprintf(f, "\t%d\t", m->outcome == RUN_CONVERGED ? 1 : 0);
-        pl_dat_str(f, label);
-        fputc('\n', f);
+        nall[c]++;
+        if (run_switched_over(m)) {
+            nconv[c]++;
+            sum[c] += (double)m->downtime_ns / 1e6;
+        }
+    }
+    f = pl_out_open(o, name, err, errlen);
+    if (!f) {
+        goto out;
+    }
+    fputs("\"x index\"\t\"y index\"\t\"mean downtime of the runs that "
+          "switched over (ms)\"\t\"runs that switched over\"\t\"runs\"\t"
+          "\"x\"\t\"y\"\n",
+          f);
+    size_t none = 0, partial = 0;
+    for (size_t xi = 0; xi < nx; xi++) {
+        for (size_t yi = 0; yi < ny; yi++) {
+            size_t c = xi * ny + yi;
+            if (!nall[c]) {
+                continue;
+            }
+            none += nconv[c] == 0;
+            partial += nconv[c] > 0 && nconv[c] < nall[c];
+            fprintf(f, "%zu\t%zu\t", xi, yi);
+            pl_dat_num(f, nconv[c] ? sum[c] / (double)nconv[c] : NAN);
+            fprintf(f, "\t%zu\t%zu\t", nconv[c], nall[c]);
+            pl_dat_num(f, xv[xi]);
+            fputc('\t', f);
+            pl_dat_num(f, yv[yi]);
+            fputc('\n', f);
+        }
     }
     if (pl_out_close(f, o, name, err, errlen) != 0) {
-        return -1;
+        goto out;
     }
-    double dx = min_gap(runs, n, false) / 2;
-    double dy = min_gap(runs, n, true) / 2;
-    size_t failed = 0;
-    for (size_t i = 0; i < n; i++) {
-        failed += runs[i].res->m.outcome != RUN_CONVERGED;
-    }
+    axis_tics(g, "x", xv, nx, runs[0].x_unit, true);
+    axis_tics(g, "y", yv, ny, runs[0].y_unit, true);
     fprintf(g,
-            "set title 'downtime over %s and %s (x: did not converge)'\n"
+            "set title 'mean downtime over %s and %s (runs that switched "
+            "over)'\n"
             "set xlabel '%s'\n"
             "set ylabel '%s'\n"
             "set cblabel 'downtime (ms)'\n"
+            "set xrange [-0.5:%zu.5]\n"
+            "set yrange [-0.5:%zu.5]\n"
+            "set grid noxtics noytics\n"
             "set palette defined (0 '#313695', 1 '#74add1', 2 "
             "'#ffffbf', 3 '#f46d43', 4 '#a50026')\n"
-            "set key outside bottom center horizontal\n"
-            "plot '%s' using 1:2:(%.10g):(%.10g):3 with boxxyerror fs "
-            "solid 1.0 noborder lc palette notitle",
-            xname, yname, xname, yname, name, dx, dy);
-    if (failed) {
+            "set key outside top center horizontal\n"
+            "plot '%s' using 1:2:(0.5):(0.5):3 with boxxyerror fs "
+            "solid 1.0 border lc rgb 'white' lc palette notitle",
+            xname, yname, xname, yname, nx - 1, ny - 1, name);
+    if (partial) {
+        fprintf(g,
+                ", \\\n     '%s' using 1:2:($4 < $5 && $4 > 0 ? "
+                "sprintf('%%d/%%d', int($4), int($5)) : '') with labels "
+                "font ',8' title 'k/n: k of n runs switched over'",
+                name);
+    }
+    if (none) {
         fprintf(g,
                 ", \\\n     '%s' using 1:($4 > 0 ? NaN : $2) with points "
-                "pt 2 ps 2 lw 2 lc rgb 'black' title 'did not converge'",
+                "pt 2 ps 3 lw 2 lc rgb 'black' title 'no run switched over'",
                 name);
     }
     fputc('\n', g);
-    return 0;
+    ret = 0;
+out:
+    free(xv);
+    free(yv);
+    free(sum);
+    free(nconv);
+    free(nall);
+    return ret;
 }
 
 /* sweep with one parameter: downtime and total time per group. */
@@ -246,7 +351,14 @@ static int sweep_lines(struct out *o, const struct plot_run *runs, size_t n,
     for (size_t i = 0; i < n; i++) {
         xmax = fmax(xmax, fabs(runs[i].x));
     }
-    if (xmax >= 1e4) {
+    if (n && runs[0].x_unit != RUN_U_NONE) {
+        size_t nd;
+        double *xv = distinct(runs, n, false, &nd);
+        if (xv) {
+            axis_tics(g, "x", xv, nd, runs[0].x_unit, false);
+        }
+        free(xv);
+    } else if (xmax >= 1e4) {
         fputs("set format x '%.1s%c'\n", g);
     }
     fputs("plot ", g);
@@ -273,7 +385,9 @@ static int sweep_lines(struct out *o, const struct plot_run *runs, size_t n,
             plot_run_label(r, gr[k].idx[j], label, sizeof(label));
             pl_dat_num(f, r->x);
             fputc('\t', f);
-            pl_dat_num(f, (double)m->downtime_ns / 1e6);
+            /* no switchover, no downtime: out of the mean line */
+            pl_dat_num(f, run_switched_over(m) ? (double)m->downtime_ns / 1e6
+                                               : NAN);
             fputc('\t', f);
             pl_dat_num(f, (double)m->total_ns / 1e9);
             fprintf(f, "\t%d\t", m->outcome == RUN_CONVERGED ? 1 : 0);
@@ -309,7 +423,7 @@ static int sweep_lines(struct out *o, const struct plot_run *runs, size_t n,
         }
         if (failed) {
             fprintf(g,
-                    ", \\\n     '%s' using 1:($4 > 0 ? NaN : $2) with points "
+                    ", \\\n     '%s' using 1:($4 > 0 ? NaN : 0) with points "
                     "pt 2 ps 2 lw 2 lc rgb '#d62728' %s",
                     name,
                     failed_titled ? "notitle" : "title 'did not converge'");
@@ -359,12 +473,33 @@ int pl_write_cdf(struct out *o, const struct plot_run *runs, size_t n,
     int h = op && op->height_px > 0 ? op->height_px : 600;
     pl_gp_header(o, "cdf", w, h);
     FILE *g = o->gpf;
-    double limit_ms = 0;
+    /* One limit line per distinct limit (runs may differ), staggered
+     * labels so they do not overprint; the x range holds every limit and
+     * every downtime. */
+    double limits[8] = {0};
+    size_t nlim = 0;
+    double limit_ms = 0, xmax = 0;
     for (size_t i = 0; i < n; i++) {
-        double l = (double)runs[i].res->m.downtime_limit_ns / 1e6;
+        const struct run_metrics *m = &runs[i].res->m;
+        double l = (double)m->downtime_limit_ns / 1e6;
         if (l > limit_ms) {
             limit_ms = l;
         }
+        if (run_switched_over(m)) {
+            xmax = fmax(xmax, (double)m->downtime_ns / 1e6);
+        }
+        size_t k = 0;
+        while (k < nlim && limits[k] != l) {
+            k++;
+        }
+        if (k == nlim && l > 0 && nlim < 8) {
+            limits[nlim++] = l;
+        }
+    }
+    qsort(limits, nlim, sizeof(double), cmp_dbl);
+    xmax = fmax(xmax, limit_ms) * 1.1;
+    if (!(xmax > 0)) {
+        xmax = 1;
     }
     /* Only runs that switched over have a downtime; the others count in
      * the denominator, so a curve ends at its group's converged share. */
@@ -373,28 +508,30 @@ int pl_write_cdf(struct out *o, const struct plot_run *runs, size_t n,
         conv += runs[i].res->m.outcome == RUN_CONVERGED;
     }
     fprintf(g,
-            "set title 'downtime distribution: %zu of %zu runs converged'\n"
+            "set title 'downtime distribution: %zu of %zu runs switched "
+            "over (the others count as never)'\n"
             "set xlabel 'downtime (ms)'\n"
             "set ylabel 'fraction of runs with downtime <= x'\n"
             "set yrange [0:1.05]\n"
-            "set xrange [0:*]\n"
-            "set key bottom right\n",
-            conv, n);
-    if (limit_ms > 0) {
+            "set xrange [0:%.10g]\n"
+            "set key top left\n",
+            conv, n, xmax);
+    for (size_t k = 0; k < nlim; k++) {
+        char t[64];
+        unit_text(RUN_U_NS, limits[k] * 1e6, t, sizeof(t));
         fprintf(g,
-                "set arrow 1 from %.10g, graph 0 to %.10g, graph 1 nohead dt "
-                "2 lw 2 lc rgb '#d62728'\n"
-                "set label 1 'downtime limit' at %.10g, graph 0.97 right "
+                "set arrow %zu from %.10g, graph 0 to %.10g, graph 1 nohead "
+                "dt 2 lw 2 lc rgb '#d62728'\n"
+                "set label %zu 'limit %s' at %.10g, graph %.3f right "
                 "offset -0.5,0 tc rgb '#d62728'\n",
-                limit_ms, limit_ms, limit_ms);
+                k + 1, limits[k], limits[k], k + 10, t, limits[k],
+                0.97 - 0.05 * (double)k);
     }
     if (conv == 0) {
-        fprintf(g,
-                "set xrange [0:%.10g]\n"
-                "set label 2 'no run converged' at graph 0.5, graph 0.5 "
-                "center\n"
-                "plot NaN notitle\n",
-                limit_ms > 0 ? limit_ms * 1.2 : 1.0);
+        fputs("set label 2 'no run switched over' at graph 0.5, graph 0.5 "
+              "center\n"
+              "plot NaN notitle\n",
+              g);
         groups_free(gr, ng);
         return 0;
     }
@@ -429,7 +566,10 @@ int pl_write_cdf(struct out *o, const struct plot_run *runs, size_t n,
         }
         qsort(v, nv, sizeof(double), cmp_dbl);
         fputs("\"downtime (ms)\"\t", f);
-        pl_dat_str(f, gr[k].name);
+        char title[300];
+        snprintf(title, sizeof(title), "%s: %zu of %zu switched over",
+                 gr[k].name, nv, gr[k].n);
+        pl_dat_str(f, title);
         fputc('\n', f);
         /* A step curve from 0. */
         pl_dat_num(f, v[0]);
@@ -440,6 +580,11 @@ int pl_write_cdf(struct out *o, const struct plot_run *runs, size_t n,
             pl_dat_num(f, (double)(j + 1) / (double)gr[k].n);
             fputc('\n', f);
         }
+        /* flat to the right edge: the share that never switches over */
+        pl_dat_num(f, xmax);
+        fputc('\t', f);
+        pl_dat_num(f, (double)nv / (double)gr[k].n);
+        fputc('\n', f);
         free(v);
         if (pl_out_close(f, o, name, err, errlen) != 0) {
             ret = -1;

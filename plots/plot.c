@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -210,27 +211,70 @@ static int out_init(struct out *o, const char *out_path, char *err,
     return 0;
 }
 
-FILE *pl_out_open(const struct out *o, const char *name, char *err,
-                  size_t errlen)
+FILE *pl_out_open(struct out *o, const char *name, char *err, size_t errlen)
 {
     char path[1400];
     snprintf(path, sizeof(path), "%s/%s", o->dir, name);
-    FILE *f = fopen(path, "w");
-    if (!f) {
-        err_set(err, errlen, "%s: %s", path, strerror(errno));
+    struct outfile *of = calloc(1, sizeof(*of));
+    struct outfile **nf =
+        of ? realloc(o->files, (o->n_files + 1) * sizeof(*nf)) : NULL;
+    if (!nf) {
+        free(of);
+        err_set(err, errlen, "%s: out of memory", path);
+        return NULL;
     }
-    return f;
+    o->files = nf;
+    if (outfile_open(of, path, err, errlen) != 0) {
+        free(of);
+        return NULL;
+    }
+    o->files[o->n_files++] = of;
+    return of->f;
 }
 
-int pl_out_close(FILE *f, const struct out *o, const char *name, char *err,
+static struct outfile *out_take(struct out *o, FILE *f)
+{
+    for (size_t i = 0; i < o->n_files; i++) {
+        if (o->files[i]->f == f) {
+            struct outfile *of = o->files[i];
+            o->files[i] = o->files[--o->n_files];
+            return of;
+        }
+    }
+    return NULL;
+}
+
+int pl_out_close(FILE *f, struct out *o, const char *name, char *err,
                  size_t errlen)
 {
-    int bad = ferror(f);
-    if (fclose(f) != 0 || bad) {
-        err_set(err, errlen, "%s/%s: write error", o->dir, name);
+    struct outfile *of = out_take(o, f);
+    if (!of) {
+        err_set(err, errlen, "%s/%s: not open", o->dir, name);
         return -1;
     }
-    return 0;
+    int rc = outfile_commit(of, err, errlen);
+    free(of);
+    return rc;
+}
+
+void pl_out_discard(FILE *f, struct out *o)
+{
+    struct outfile *of = out_take(o, f);
+    if (of) {
+        outfile_abort(of);
+        free(of);
+    }
+}
+
+void pl_out_cleanup(struct out *o)
+{
+    while (o->n_files > 0) {
+        struct outfile *of = o->files[--o->n_files];
+        outfile_abort(of);
+        free(of);
+    }
+    free(o->files);
+    o->files = NULL;
 }
 
 void pl_gp_header(const struct out *o, const char *kind, int w, int h)
@@ -252,7 +296,12 @@ void pl_gp_header(const struct out *o, const char *kind, int w, int h)
                 "'sans,10' background rgb 'white'\n",
                 w, h);
     }
-    fprintf(g, "set output '%s'\n", o->image);
+    /* migsim runs gnuplot with migsim_output set to a file it renames into
+     * place afterwards; run by hand, the script writes the image. */
+    fprintf(g,
+            "if (exists('migsim_output') == 0) migsim_output = '%s'\n"
+            "set output migsim_output\n",
+            o->image);
     fputs("set datafile separator tab\n"
           "set datafile missing 'NaN'\n"
           "set key autotitle columnheader\n"
@@ -262,9 +311,10 @@ void pl_gp_header(const struct out *o, const char *kind, int w, int h)
 
 /* ---- running gnuplot -------------------------------------------------- */
 
-static int run_gnuplot(const struct out *o, int timeout_s, char *err,
-                       size_t errlen)
+static int run_gnuplot(const struct out *o, int img_fd, int timeout_s,
+                       char *err, size_t errlen)
 {
+    pid_t parent = getpid();
     const char *prog = getenv("MIGSIM_GNUPLOT");
     if (!prog || !*prog) {
         prog = "gnuplot";
@@ -282,6 +332,18 @@ static int run_gnuplot(const struct out *o, int timeout_s, char *err,
         return -1;
     }
     if (pid == 0) {
+        /* gnuplot dies with migsim (kill -9 included). */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent) {
+            _exit(125);
+        }
+        if (img_fd != 3) {
+            if (dup2(img_fd, 3) < 0) {
+                _exit(126);
+            }
+        } else {
+            fcntl(3, F_SETFD, 0);
+        }
         int nul = open("/dev/null", O_RDWR);
         if (nul >= 0) {
             dup2(nul, 0);
@@ -293,7 +355,8 @@ static int run_gnuplot(const struct out *o, int timeout_s, char *err,
             dprintf(2, "cannot enter %s: %s\n", o->dir, strerror(errno));
             _exit(126);
         }
-        char *argv[] = {(char *)prog, (char *)o->gp, NULL};
+        char *argv[] = {(char *)prog, "-e", "migsim_output='/dev/fd/3'",
+                        (char *)o->gp, NULL};
         execvp(prog, argv);
         dprintf(2, "cannot run %s: %s\n", prog, strerror(errno));
         _exit(127);
@@ -370,6 +433,71 @@ static int run_gnuplot(const struct out *o, int timeout_s, char *err,
     return 0;
 }
 
+/* The image gnuplot writes: an unnamed file in the target directory
+ * (O_TMPFILE; a kill leaves nothing behind), given to gnuplot as
+ * /dev/fd/3 and linked in under the requested name only when it is
+ * complete.  Where O_TMPFILE is missing, a mkstemp temporary. */
+static int render(const struct out *o, int timeout_s, char *err, size_t errlen)
+{
+    char tmpname[1400] = "";
+    int fd = open(o->dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0666);
+    if (fd < 0) {
+        snprintf(tmpname, sizeof(tmpname), "%s/.%s.XXXXXX", o->dir, o->image);
+        fd = mkstemp(tmpname);
+        if (fd < 0) {
+            err_set(err, errlen, "%s: cannot create the image: %s", o->dir,
+                    strerror(errno));
+            return -1;
+        }
+        mode_t um = umask(0);
+        umask(um);
+        if (fchmod(fd, 0666 & ~um) != 0) {
+            /* keep 0600 */
+        }
+    }
+    int rc = run_gnuplot(o, fd, timeout_s, err, errlen);
+    struct stat st;
+    if (rc == 0 && (fstat(fd, &st) != 0 || st.st_size == 0)) {
+        err_set(err, errlen, "gnuplot %s/%s: no image written to %s", o->dir,
+                o->gp, o->final);
+        rc = PLOT_ERR_GNUPLOT;
+    }
+    if (rc == 0 && !tmpname[0]) {
+        /* Give the unnamed file a temporary name, then rename it over the
+         * target (linkat cannot replace). */
+        char proc[64];
+        snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+        for (int tries = 0; tries < 100; tries++) {
+            snprintf(tmpname, sizeof(tmpname), "%s/.%s.%ld.%d", o->dir,
+                     o->image, (long)getpid(), tries);
+            if (linkat(AT_FDCWD, proc, AT_FDCWD, tmpname, AT_SYMLINK_FOLLOW) ==
+                0) {
+                break;
+            }
+            if (errno != EEXIST) {
+                err_set(err, errlen, "%s: %s", tmpname, strerror(errno));
+                tmpname[0] = '\0';
+                rc = -1;
+                break;
+            }
+            tmpname[0] = '\0';
+        }
+        if (rc == 0 && !tmpname[0]) {
+            err_set(err, errlen, "%s: no free temporary name", o->final);
+            rc = -1;
+        }
+    }
+    close(fd);
+    if (rc == 0 && rename(tmpname, o->final) != 0) {
+        err_set(err, errlen, "%s: %s", o->final, strerror(errno));
+        rc = -1;
+    }
+    if (rc != 0 && tmpname[0]) {
+        unlink(tmpname);
+    }
+    return rc;
+}
+
 int plot_runs(enum plot_kind kind, const struct plot_run *runs, size_t n,
               const char *out_path, const struct plot_opts *opts, char *err,
               size_t errlen)
@@ -391,6 +519,7 @@ int plot_runs(enum plot_kind kind, const struct plot_run *runs, size_t n,
     }
     o.gpf = pl_out_open(&o, o.gp, err, errlen);
     if (!o.gpf) {
+        pl_out_cleanup(&o);
         return -1;
     }
     int rc = -1;
@@ -410,42 +539,20 @@ int plot_runs(enum plot_kind kind, const struct plot_run *runs, size_t n,
     default:
         err_set(err, errlen, "unknown plot kind %d", (int)kind);
     }
-    if (rc != 0) {
-        fclose(o.gpf);
-        return -1;
+    if (rc == 0) {
+        fputs("set output\n", o.gpf);
+        rc = pl_out_close(o.gpf, &o, o.gp, err, errlen);
     }
-    fputs("set output\n", o.gpf);
-    if (pl_out_close(o.gpf, &o, o.gp, err, errlen) != 0) {
+    pl_out_cleanup(&o);
+    if (rc != 0) {
         return -1;
     }
     if (opts && opts->no_render) {
         err_set(err, errlen, "%s", "");
         return 0;
     }
-    char image[1400];
-    snprintf(image, sizeof(image), "%s/%s", o.dir, o.image);
-    unlink(image); /* so a stale image cannot pass for a new one */
-    rc = run_gnuplot(&o, opts && opts->timeout_s > 0 ? opts->timeout_s : 120,
-                     err, errlen);
-    if (rc != 0) {
-        return rc;
-    }
-    struct stat st;
-    if (stat(image, &st) != 0 || st.st_size == 0) {
-        err_set(err, errlen, "gnuplot %s/%s: no image written to %s", o.dir,
-                o.gp, image);
-        return PLOT_ERR_GNUPLOT;
-    }
-    if (strcmp(image, o.final) != 0) {
-        /* The requested name has bytes we keep out of the script. */
-        const char *slash = strrchr(o.final, '/');
-        const char *base = slash ? slash + 1 : o.final;
-        if (strcmp(base, o.image) != 0 && rename(image, o.final) != 0) {
-            err_set(err, errlen, "%s: %s", o.final, strerror(errno));
-            return -1;
-        }
-    }
-    return 0;
+    return render(&o, opts && opts->timeout_s > 0 ? opts->timeout_s : 120, err,
+                  errlen);
 }
 
 static int mkdir_p(const char *dir, char *err, size_t errlen)

@@ -64,6 +64,8 @@ struct plot_run {
     const char *label;              /* NULL: "#ID policy" (or "run N policy") */
     const char *group;              /* sweep/cdf curve; NULL: the policy */
     double x, y;                    /* sweep: parameter values of this run */
+    enum run_unit x_unit, y_unit;   /* their units (plot_set_params; the
+                                       axes are labelled in them) */
 };
 
 struct plot_opts {

@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 #include "plots/plot.h"
+#include "store/outfile.h"
 
 struct out {
     char dir[1024];
@@ -21,6 +22,9 @@ struct out {
     char gp[300];     /* script name (in dir) */
     FILE *gpf;
     int n_dat;
+    /* Files being written: temporaries renamed into place on close. */
+    struct outfile **files;
+    size_t n_files;
 };
 
 /* Data-file cells: a quoted label (unsafe bytes '_'), a number (NaN for
@@ -33,11 +37,16 @@ void pl_dat_bytes(FILE *f, uint64_t v, bool present, size_t *valid);
 void pl_fixed_copy(char *dst, size_t dstlen, const char *src, size_t srclen);
 /* The sweep/cdf group of a run (group, else its policy). */
 void pl_run_group(const struct plot_run *r, char *buf, size_t len);
-/* A data file in the figure's directory; close reports write errors. */
-FILE *pl_out_open(const struct out *o, const char *name, char *err,
-                  size_t errlen);
-int pl_out_close(FILE *f, const struct out *o, const char *name, char *err,
+/* A data file or the script in the figure's directory: written to a
+ * mkstemp temporary and renamed over the name on pl_out_close (which
+ * reports write errors), so a symlink planted at the name is replaced, not
+ * followed.  pl_out_discard drops an open one; pl_out_cleanup every one
+ * still open. */
+FILE *pl_out_open(struct out *o, const char *name, char *err, size_t errlen);
+int pl_out_close(FILE *f, struct out *o, const char *name, char *err,
                  size_t errlen);
+void pl_out_discard(FILE *f, struct out *o);
+void pl_out_cleanup(struct out *o);
 /* The script's terminal, output and data settings. */
 void pl_gp_header(const struct out *o, const char *kind, int w, int h);
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* plots/report.c — the self-contained HTML report (see report.h). */
 #include "plots/report.h"
+#include "store/outfile.h"
 #include "base/err.h"
 
 #include <errno.h>
@@ -10,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 void plot_html_escape(FILE *f, const char *s)
@@ -151,9 +154,11 @@ static void outcome_line(FILE *f, const struct run_metrics *m)
     bool good = m->outcome == RUN_CONVERGED && !m->downtime_violation;
     fprintf(f, "<p class=\"outcome %s\">%s", good ? "good" : "bad",
             run_outcome_name(m->outcome));
-    if (m->outcome != RUN_INCOMPLETE) {
+    if (m->outcome == RUN_CONVERGED) {
         fprintf(f, " after %s; downtime %s (limit %s)%s", a, b, c,
                 m->downtime_violation ? " &mdash; limit exceeded" : "");
+    } else if (m->outcome != RUN_INCOMPLETE) {
+        fprintf(f, " after %s; no switchover, so no downtime (limit %s)", a, c);
     }
     fputs("</p>\n", f);
 }
@@ -241,18 +246,20 @@ static void summary_table(FILE *f, const struct plot_run *runs, size_t n)
         char pol[sizeof(m->policy) + 1];
         fixed_copy(pol, sizeof(pol), m->policy, sizeof(m->policy));
         plot_html_escape(f, pol);
-        fprintf(
-            f,
-            "</td><td class=\"%s\">%s</td><td>%s</td><td>%s</td>"
-            "<td>%s</td><td>%" PRIu64 "</td><td>",
-            m->outcome == RUN_CONVERGED && !m->downtime_violation ? "good"
-                                                                  : "bad",
-            run_outcome_name(m->outcome),
-            run_format_value(RUN_U_NS, (double)m->total_ns, a, sizeof(a)),
-            run_format_value(RUN_U_NS, (double)m->downtime_ns, b, sizeof(b)),
-            run_format_value(RUN_U_NS, (double)m->downtime_limit_ns, c,
-                             sizeof(c)),
-            m->exact_calls);
+        fprintf(f,
+                "</td><td class=\"%s\">%s</td><td>%s</td><td>%s</td>"
+                "<td>%s</td><td>%" PRIu64 "</td><td>",
+                m->outcome == RUN_CONVERGED && !m->downtime_violation ? "good"
+                                                                      : "bad",
+                run_outcome_name(m->outcome),
+                run_format_value(RUN_U_NS, (double)m->total_ns, a, sizeof(a)),
+                run_switched_over(m)
+                    ? run_format_value(RUN_U_NS, (double)m->downtime_ns, b,
+                                       sizeof(b))
+                    : "-",
+                run_format_value(RUN_U_NS, (double)m->downtime_limit_ns, c,
+                                 sizeof(c)),
+                m->exact_calls);
         plot_html_escape(f, runs[i].meta && runs[i].meta->verdict
                                 ? runs[i].meta->verdict
                                 : "");
@@ -286,6 +293,57 @@ static int rm_cb(const char *p, const struct stat *sb, int flag,
     (void)flag;
     (void)ftw;
     return remove(p);
+}
+
+/* The figures' temporary directory must not outlive migsim, even a kill
+ * -9: a small child process waits on a pipe whose only writer is migsim
+ * (close-on-exec, so gnuplot does not hold it) and removes the directory
+ * when the pipe closes.  Returns the child's pid (or -1: no reaper, the
+ * directory is still removed on a normal return) and the write end. */
+static pid_t reaper_start(const char *dir, int *wfd)
+{
+    int p[2];
+    *wfd = -1;
+    if (pipe2(p, O_CLOEXEC) != 0) {
+        return -1;
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(p[0]);
+        close(p[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        close(p[1]);
+        int nul = open("/dev/null", O_RDWR);
+        if (nul >= 0) {
+            dup2(nul, 0);
+            dup2(nul, 1);
+            dup2(nul, 2);
+        }
+        char c;
+        while (read(p[0], &c, 1) != 0) {
+            if (errno != EINTR) {
+                break;
+            }
+        }
+        nftw(dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+        _exit(0);
+    }
+    close(p[0]);
+    *wfd = p[1];
+    return pid;
+}
+
+static void reaper_stop(pid_t pid, int wfd)
+{
+    if (wfd >= 0) {
+        close(wfd);
+    }
+    if (pid > 0) {
+        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
+        }
+    }
 }
 
 static int write_page(FILE *f, const char *dir, const struct plot_run *runs,
@@ -379,6 +437,8 @@ int plot_report_html(const struct plot_run *runs, size_t n,
     }
     char dir[1024];
     bool temp = !(opts && opts->plot_dir);
+    pid_t reaper = -1;
+    int reaper_fd = -1;
     if (temp) {
         const char *tmp = getenv("TMPDIR");
         snprintf(dir, sizeof(dir), "%s/migsim-report-XXXXXX",
@@ -387,6 +447,7 @@ int plot_report_html(const struct plot_run *runs, size_t n,
             err_set(err, errlen, "%s: %s", dir, strerror(errno));
             return -1;
         }
+        reaper = reaper_start(dir, &reaper_fd);
     } else {
         snprintf(dir, sizeof(dir), "%s", opts->plot_dir);
         if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
@@ -394,34 +455,22 @@ int plot_report_html(const struct plot_run *runs, size_t n,
             return -1;
         }
     }
-    /* Write to a temporary name and rename, so a failed report leaves no
-     * half page behind. */
-    char tmpout[1100];
-    snprintf(tmpout, sizeof(tmpout), "%s.tmp", out_path);
-    FILE *f = fopen(tmpout, "w");
-    int rc;
-    if (!f) {
-        err_set(err, errlen, "%s: %s", tmpout, strerror(errno));
-        rc = -1;
-    } else {
-        rc = write_page(f, dir, runs, n, opts, err, errlen);
-        int bad = ferror(f);
-        if (fclose(f) != 0 || bad) {
-            if (rc == 0) {
-                err_set(err, errlen, "%s: write error", tmpout);
-            }
-            rc = -1;
-        }
-        if (rc == 0 && rename(tmpout, out_path) != 0) {
-            err_set(err, errlen, "%s: %s", out_path, strerror(errno));
-            rc = -1;
-        }
-        if (rc != 0) {
-            unlink(tmpout);
+    /* Write to a mkstemp temporary beside it and rename, so a failed
+     * report leaves no half page behind and a planted symlink is not
+     * followed. */
+    struct outfile of;
+    int rc = outfile_open(&of, out_path, err, errlen);
+    if (rc == 0) {
+        rc = write_page(of.f, dir, runs, n, opts, err, errlen);
+        if (rc == 0) {
+            rc = outfile_commit(&of, err, errlen);
+        } else {
+            outfile_abort(&of);
         }
     }
     if (temp) {
         nftw(dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+        reaper_stop(reaper, reaper_fd);
     }
     return rc;
 }

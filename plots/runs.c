@@ -42,11 +42,12 @@ void plot_set_free(struct plot_set *s)
     memset(s, 0, sizeof(*s));
 }
 
-/* A parameter value as text or number -> double. */
-static int value_of_text(const char *s, double *v)
+/* A parameter value as text or number -> double, and its unit. */
+static int value_of_text_u(const char *s, double *v, enum run_unit *unit)
 {
     char *end;
     double d = strtod(s, &end);
+    *unit = RUN_U_NONE;
     if (end != s && *end == '\0') {
         *v = d;
         return 0;
@@ -54,13 +55,19 @@ static int value_of_text(const char *s, double *v)
     uint64_t u;
     int64_t ns;
     double frac;
-    if (units_parse_rate(s, &u, NULL, 0) == 0 ||
-        units_parse_size(s, &u, NULL, 0) == 0) {
+    if (units_parse_rate(s, &u, NULL, 0) == 0) {
         *v = (double)u;
+        *unit = RUN_U_BPS;
+        return 0;
+    }
+    if (units_parse_size(s, &u, NULL, 0) == 0) {
+        *v = (double)u;
+        *unit = RUN_U_BYTES;
         return 0;
     }
     if (units_parse_time(s, 0, &ns, NULL, 0) == 0) {
         *v = (double)ns;
+        *unit = RUN_U_NS;
         return 0;
     }
     if (units_parse_fraction(s, &frac, NULL, 0) == 0) {
@@ -72,8 +79,9 @@ static int value_of_text(const char *s, double *v)
 
 /* The value at a dotted path of the scenario JSON; -1 if none. */
 static int scenario_param(const char *scenario_json, const char *name,
-                          double *v)
+                          double *v, enum run_unit *unit)
 {
+    *unit = RUN_U_NONE;
     json_t *root = json_loads(scenario_json, 0, NULL);
     json_t *cur = root;
     char path[256];
@@ -94,7 +102,7 @@ static int scenario_param(const char *scenario_json, const char *name,
         *v = json_number_value(cur);
         rc = 0;
     } else if (json_is_string(cur)) {
-        rc = value_of_text(json_string_value(cur), v);
+        rc = value_of_text_u(json_string_value(cur), v, unit);
     } else if (json_is_boolean(cur)) {
         *v = json_is_true(cur) ? 1 : 0;
         rc = 0;
@@ -103,14 +111,17 @@ static int scenario_param(const char *scenario_json, const char *name,
     return rc;
 }
 
-double plot_run_param(const struct db_run_meta *m, const struct run_result *r,
-                      const char *name)
+static double run_param_u(const struct db_run_meta *m,
+                          const struct run_result *r, const char *name,
+                          enum run_unit *unit)
 {
+    *unit = RUN_U_NONE;
     if (strcmp(name, "seed") == 0) {
         return (double)m->seed;
     }
     double v;
-    if (m->scenario_json && scenario_param(m->scenario_json, name, &v) == 0) {
+    if (m->scenario_json &&
+        scenario_param(m->scenario_json, name, &v, unit) == 0) {
         return v;
     }
     /* Parameter-change events "name=value": the last one wins. */
@@ -119,11 +130,19 @@ double plot_run_param(const struct db_run_meta *m, const struct run_result *r,
     for (size_t i = 0; i < r->n_events; i++) {
         const struct run_event *e = &r->events[i];
         if (e->kind == RUN_EV_PARAM && strncmp(e->text, name, nl) == 0 &&
-            e->text[nl] == '=' && value_of_text(e->text + nl + 1, &v) == 0) {
+            e->text[nl] == '=' &&
+            value_of_text_u(e->text + nl + 1, &v, unit) == 0) {
             last = v;
         }
     }
     return last;
+}
+
+double plot_run_param(const struct db_run_meta *m, const struct run_result *r,
+                      const char *name)
+{
+    enum run_unit u;
+    return run_param_u(m, r, name, &u);
 }
 
 int plot_set_params(struct plot_set *s, const char *x_name, const char *y_name,
@@ -131,8 +150,8 @@ int plot_set_params(struct plot_set *s, const char *x_name, const char *y_name,
 {
     for (size_t i = 0; i < s->n; i++) {
         struct plot_run *p = &s->runs[i];
-        p->x = plot_run_param(p->meta, p->res, x_name);
-        p->y = y_name ? plot_run_param(p->meta, p->res, y_name) : 0;
+        p->x = run_param_u(p->meta, p->res, x_name, &p->x_unit);
+        p->y = y_name ? run_param_u(p->meta, p->res, y_name, &p->y_unit) : 0;
         if (isnan(p->x) || isnan(p->y)) {
             err_set(err, errlen, "run %lld has no value for %s",
                     (long long)p->meta->id, isnan(p->x) ? x_name : y_name);

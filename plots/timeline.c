@@ -21,6 +21,8 @@ struct tl_files {
      * devices): a column without any is left out of the plot command, as
      * gnuplot warns about it. */
     size_t valid[5 + RUN_MAX_DEVICES];
+    size_t est_zero; /* samples whose estimate() reported 0 */
+    double min_pos;  /* smallest drawable size (bytes), 0: none */
 };
 
 enum { TL_STATES = 0, TL_SYNCS, TL_OTHERS };
@@ -42,7 +44,7 @@ static void tl_samples_header(FILE *f, const struct run_result *res,
         fputc('\t', f);
         pl_dat_str(f, label);
     }
-    fputc('\n', f);
+    fputs("\t\"estimate() = 0\"\n", f);
 }
 
 static int tl_samples(struct out *o, const struct run_result *res,
@@ -79,7 +81,17 @@ static int tl_samples(struct out *o, const struct run_result *res,
             pl_dat_bytes(f, s->dev_reported_bytes[d], d < s->n_devices,
                          &valid[5 + d]);
         }
-        fputc('\n', f);
+        /* estimate() = 0 cannot sit on the log axis: a marker column */
+        fputs(s->estimate_bytes == 0 ? "\t1\n" : "\tNaN\n", f);
+        t->est_zero += s->estimate_bytes == 0;
+        const uint64_t vals[4] = {s->estimate_bytes,
+                                  s->exact_called ? s->exact_bytes : 0,
+                                  s->threshold_bytes, s->ram_dirty_bytes};
+        for (int j = 0; j < 4; j++) {
+            if (vals[j] > 0 && (t->min_pos == 0 || vals[j] < t->min_pos)) {
+                t->min_pos = (double)vals[j];
+            }
+        }
     }
     return pl_out_close(f, o, t->name, err, errlen);
 }
@@ -91,22 +103,35 @@ static int tl_event_file(enum run_event_kind k)
                               : TL_OTHERS;
 }
 
-static void tl_event_row(FILE *f, const struct run_event *e)
+/* An event row; states and other events carry their text and the label
+ * actually drawn: empty when the previous drawn label of the file is
+ * closer than min_gap_ns (so labels do not overprint). */
+static void tl_event_row(FILE *f, const struct run_event *e, int64_t *last_ns,
+                         int64_t min_gap_ns)
 {
     char text[sizeof(e->text) + 1], label[sizeof(e->text) + 16];
     pl_fixed_copy(text, sizeof(text), e->text, sizeof(e->text));
     pl_dat_num(f, (double)e->t_ns / 1e9);
     fputc('\t', f);
-    if (e->kind == RUN_EV_STATE) {
-        pl_dat_str(f, text);
-    } else if (e->kind == RUN_EV_SYNC) {
+    if (e->kind == RUN_EV_SYNC) {
         pl_dat_num(f, (double)e->dur_ns / 1e6);
         fputc('\t', f);
         pl_dat_num(f, (double)e->value);
+        fputc('\n', f);
+        return;
+    }
+    if (e->kind == RUN_EV_STATE) {
+        snprintf(label, sizeof(label), "%s", text);
     } else {
         snprintf(label, sizeof(label), "%s: %s", run_event_kind_name(e->kind),
                  text);
-        pl_dat_str(f, label);
+    }
+    pl_dat_str(f, label);
+    fputc('\t', f);
+    bool show = *last_ns < 0 || e->t_ns - *last_ns >= min_gap_ns;
+    pl_dat_str(f, show ? label : "");
+    if (show) {
+        *last_ns = e->t_ns;
     }
     fputc('\n', f);
 }
@@ -116,9 +141,9 @@ static int tl_events(struct out *o, const struct run_result *res,
                      struct tl_files *t, char *err, size_t errlen)
 {
     static const char *const heads[3] = {
-        "\"t_s\"\t\"state\"\n",
+        "\"t_s\"\t\"state\"\t\"label drawn\"\n",
         "\"t_s\"\t\"sync_ms\"\t\"dirty_pages\"\n",
-        "\"t_s\"\t\"event\"\n",
+        "\"t_s\"\t\"event\"\t\"label drawn\"\n",
     };
     for (size_t k = 0; k < res->n_events; k++) {
         t->n_ev[tl_event_file(res->events[k].kind)]++;
@@ -132,12 +157,19 @@ static int tl_events(struct out *o, const struct run_result *res,
             fputs(heads[j], f[j]);
         }
     }
+    /* labels at least 1/50 of the run apart (about a label's width) */
+    int64_t span = res->m.total_ns;
+    if (res->n_events && res->events[res->n_events - 1].t_ns > span) {
+        span = res->events[res->n_events - 1].t_ns;
+    }
+    int64_t last[3] = {-1, -1, -1};
     for (size_t k = 0; k < res->n_events && rc == 0; k++) {
-        tl_event_row(f[tl_event_file(res->events[k].kind)], &res->events[k]);
+        int j = tl_event_file(res->events[k].kind);
+        tl_event_row(f[j], &res->events[k], &last[j], span / 50);
     }
     for (int j = 0; j < 3; j++) {
         if (f[j] && rc != 0) {
-            fclose(f[j]);
+            pl_out_discard(f[j], o);
         } else if (f[j] && pl_out_close(f[j], o, t->ev[j], err, errlen) != 0) {
             rc = -1;
         }
@@ -210,6 +242,25 @@ static void tl_script(struct out *o, const struct plot_run *r, size_t i,
         return;
     }
     fputs("set autoscale xy\n", g);
+    /* The floor of the axis: a decade at or below the smallest size; the
+     * samples where estimate() reported 0 are drawn on it. */
+    double floor_b = t->min_pos > 0 ? pow(10, floor(log10(t->min_pos))) : 1;
+    if (t->est_zero) {
+        fprintf(g, "set yrange [%.10g:*]\n", floor_b / 3.2);
+    }
+    /* The downtime, shaded: from the VM stop to the destination running. */
+    const struct run_metrics *m = &r->res->m;
+    if (run_switched_over(m) && m->downtime_ns > 0) {
+        int64_t down0 =
+            m->total_ns -
+            (m->src_downtime_ns > 0 ? m->src_downtime_ns : m->downtime_ns);
+        fprintf(g,
+                "set object 1 rect from %.10g, graph 0 to %.10g, graph 1 "
+                "fc rgb '#fdd0a2' fs solid 0.6 noborder behind\n",
+                (double)down0 / 1e9, (double)(down0 + m->downtime_ns) / 1e9);
+    } else {
+        fputs("unset object 1\n", g);
+    }
     static const struct {
         const char *style;
     } cols[5] = {{NULL},
@@ -230,13 +281,28 @@ static void tl_script(struct out *o, const struct plot_run *r, size_t i,
         }
         sep = ", \\\n     ";
     }
+    if (t->est_zero) {
+        fprintf(g,
+                "%s'%s' using 1:($%u > 0 ? %.10g : NaN) with points pt 6 "
+                "ps 1.2 lc rgb '#1f77b4' title 'estimate() = 0 (drawn at "
+                "the floor)'",
+                sep, name, 6 + ndev, floor_b / 1.8);
+        sep = ", \\\n     ";
+    }
+    if (run_switched_over(m) && m->downtime_ns > 0) {
+        fprintf(g,
+                "%skeyentry with boxes fc rgb '#fdd0a2' fs solid 0.6 "
+                "title 'downtime'",
+                sep);
+        sep = ", \\\n     ";
+    }
     if (n_states) {
         fprintf(g,
                 ", \\\n     '%s' using 1:(1) axes x1y2 with impulses lw 1 "
                 "lc rgb '#9467bd' title 'state change'",
                 states);
         fprintf(g,
-                ", \\\n     '%s' using 1:(0.98):2 axes x1y2 with labels "
+                ", \\\n     '%s' using 1:(0.98):3 axes x1y2 with labels "
                 "rotate by 90 right offset -0.7,0 font ',8' tc rgb "
                 "'#9467bd' notitle",
                 states);
@@ -254,7 +320,7 @@ static void tl_script(struct out *o, const struct plot_run *r, size_t i,
                 others);
         if (n_others <= 30) {
             fprintf(g,
-                    ", \\\n     '%s' using 1:(0.08):2 axes x1y2 with labels "
+                    ", \\\n     '%s' using 1:(0.08):3 axes x1y2 with labels "
                     "rotate by 90 left font ',7' tc rgb '#e377c2' notitle",
                     others);
         }

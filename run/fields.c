@@ -291,6 +291,11 @@ char *run_field_format(const struct run_field *f, const void *base, char *buf,
         snprintf(buf, len, "%s", text_of(f, base, tmp, sizeof(tmp)));
         return buf;
     }
+    if (run_field_needs_switchover(f) &&
+        !run_switched_over((const struct run_metrics *)base)) {
+        snprintf(buf, len, "-");
+        return buf;
+    }
     return run_format_value(f->unit, run_field_value(f, base), buf, len);
 }
 
@@ -428,6 +433,34 @@ static void csv_raw(FILE *out, const struct run_field *f, const char *p)
     }
 }
 
+/* ---- runs that did not switch over ----------------------------------- */
+
+bool run_switched_over(const struct run_metrics *m)
+{
+    return m->outcome == RUN_CONVERGED;
+}
+
+bool run_field_needs_switchover(const struct run_field *f)
+{
+    size_t n;
+    const struct run_field *mf = run_metric_fields(&n);
+    if (f < mf || f >= mf + n) {
+        return false;
+    }
+    return strcmp(f->name, "downtime_ns") == 0 ||
+           strcmp(f->name, "src_downtime_ns") == 0 ||
+           strcmp(f->name, "downtime_bytes") == 0;
+}
+
+/* A display column (not RUN_F_RAW) of a metric that has no value. */
+static bool col_missing(enum run_rec rec, const struct run_col *c,
+                        const struct run_field *f, const void *base)
+{
+    return rec == RUN_REC_METRICS && c->fmt != RUN_F_RAW &&
+           run_field_needs_switchover(f) &&
+           !run_switched_over((const struct run_metrics *)base);
+}
+
 static void csv_cell(FILE *out, const struct run_col *c,
                      const struct run_field *f, const void *base)
 {
@@ -480,7 +513,11 @@ void run_csv_row(FILE *f, enum run_rec rec, const struct run_col *cols,
             fputc(',', f);
         }
         if (base) {
-            csv_cell(f, &c, fd, base);
+            if (col_missing(rec, &c, fd, base)) {
+                fputc('-', f);
+            } else {
+                csv_cell(f, &c, fd, base);
+            }
         }
     }
 }
@@ -576,7 +613,10 @@ void run_json_set(json_t *o, enum run_rec rec, const struct run_col *cols,
     for (size_t i = 0; i < n; i++) {
         struct run_col c;
         const struct run_field *f = col_at(rec, cols, i, &c);
-        json_object_set_new(o, c.name, col_json(&c, f, base));
+        json_object_set_new(o, c.name,
+                            col_missing(rec, &c, f, base)
+                                ? json_null()
+                                : col_json(&c, f, base));
     }
 }
 

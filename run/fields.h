@@ -73,6 +73,15 @@ const struct run_field *run_sample_fields(size_t *n);
 const struct run_field *run_metric_field(const char *name);
 const struct run_field *run_sample_field(const char *name);
 
+/* Whether a run switched over (outcome converged).  A run that did not has
+ * no downtime: its downtime_ns, src_downtime_ns and downtime_bytes (the
+ * fields run_field_needs_switchover() names) are printed as "-" in tables
+ * and CSV and as null in JSON by every display column (fmt other than
+ * RUN_F_RAW; exports keep the stored value), and are left out of means and
+ * of the heat maps' colour scale. */
+bool run_switched_over(const struct run_metrics *m);
+bool run_field_needs_switchover(const struct run_field *f);
+
 /* Value of a numeric field of the struct at base as double. */
 double run_field_value(const struct run_field *f, const void *base);
 /* Human text ("1.50 s", "21.0 GB", "42", "yes"). Returns buf. */

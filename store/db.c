@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "store/db_internal.h"
 #include "base/err.h"
@@ -29,10 +30,117 @@ int64_t db_now_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+/* Whether path exists and this process cannot write it. */
+static bool exists_unwritable(const char *path)
+{
+    return access(path, F_OK) == 0 && access(path, W_OK) != 0;
+}
+
+/* The real cause of a failure, as a sentence to append: a full disk, a
+ * read-only store, -wal or -shm file or directory, a damaged file. */
+static void db_hint(struct db *db, int ec, int sys, char *buf, size_t len)
+{
+    buf[0] = '\0';
+    int prim = ec & 0xff;
+    if (prim == SQLITE_FULL || sys == ENOSPC || sys == EFBIG || sys == EDQUOT) {
+        snprintf(buf, len,
+                 "; the disk is full or the file size limit is reached%s%s",
+                 sys ? ": " : "", sys ? strerror(sys) : "");
+        return;
+    }
+    if (prim == SQLITE_CORRUPT || prim == SQLITE_NOTADB) {
+        snprintf(buf, len,
+                 "; the store is damaged: migsim writes no new run into it "
+                 "(save what is readable with `sqlite3 %s .recover`, or "
+                 "restore a copy)",
+                 db->path);
+        return;
+    }
+    if (prim == SQLITE_READONLY || prim == SQLITE_CANTOPEN ||
+        prim == SQLITE_PERM || prim == SQLITE_AUTH ||
+        (prim == SQLITE_IOERR &&
+         (sys == EACCES || sys == EPERM || sys == EROFS))) {
+        char side[1100];
+        static const char *const sfx[] = {"-wal", "-shm"};
+        for (int i = 0; i < 2; i++) {
+            snprintf(side, sizeof(side), "%s%s", db->path, sfx[i]);
+            if (exists_unwritable(side)) {
+                snprintf(buf, len,
+                         "; %s is not writable for this user (SQLite needs "
+                         "it to write the store; fix its mode or owner, or "
+                         "remove it while no migsim uses the store)",
+                         side);
+                return;
+            }
+        }
+        if (exists_unwritable(db->path)) {
+            snprintf(buf, len, "; the store file is read-only for this user");
+            return;
+        }
+        char dir[1024];
+        snprintf(dir, sizeof(dir), "%s", db->path);
+        char *sl = strrchr(dir, '/');
+        if (sl) {
+            sl[sl == dir ? 1 : 0] = '\0';
+        } else {
+            snprintf(dir, sizeof(dir), ".");
+        }
+        if (access(dir, W_OK) != 0) {
+            snprintf(buf, len,
+                     "; its directory %s is not writable (SQLite creates "
+                     "the -wal and -shm files there)",
+                     dir);
+            return;
+        }
+        if (sys) {
+            snprintf(buf, len, "; %s", strerror(sys));
+        }
+        return;
+    }
+    if (prim == SQLITE_IOERR) {
+        int w = ec == SQLITE_IOERR_WRITE || ec == SQLITE_IOERR_FSYNC ||
+                ec == SQLITE_IOERR_TRUNCATE || ec == SQLITE_IOERR_SHMSIZE ||
+                ec == SQLITE_IOERR_SHMMAP;
+        snprintf(buf, len, "; %s%s%s", w ? "a write to the store failed" : "",
+                 w && sys ? ": " : "", sys ? strerror(sys) : "");
+        if (w && !sys) {
+            snprintf(buf + strlen(buf), len - strlen(buf),
+                     " (the disk is full, the file size limit (ulimit -f) is "
+                     "reached or the device is failing)");
+        }
+    }
+}
+
+/* sqlite3_system_errno() keeps the last OS error of any call (often a
+ * stale ENOENT of a probe); only these describe an I/O failure. */
+static int io_errno(struct db *db)
+{
+    int e = sqlite3_system_errno(db->h);
+    switch (e) {
+    case ENOSPC:
+    case EFBIG:
+    case EDQUOT:
+    case EIO:
+    case EROFS:
+    case EACCES:
+    case EPERM:
+    case ENOLCK:
+        return e;
+    default:
+        return 0;
+    }
+}
+
 int db_fail(struct db *db, char *err, size_t errlen, const char *what)
 {
-    err_set(err, errlen, "%s: %s: %s (extended code %d)", db->path, what,
-            sqlite3_errmsg(db->h), sqlite3_extended_errcode(db->h));
+    char hint[1400];
+    int ec = sqlite3_extended_errcode(db->h);
+    db_hint(db, ec, io_errno(db), hint, sizeof(hint));
+    if ((ec & 0xff) == SQLITE_CORRUPT) {
+        db->corrupt = true;
+    }
+    err_set(err, errlen, "%s: %s: %s (extended code %d)%s", db->path, what,
+            sqlite3_errmsg(db->h), ec, hint);
     return -1;
 }
 
@@ -40,9 +148,14 @@ int db_exec(struct db *db, const char *sql, char *err, size_t errlen)
 {
     char *msg = NULL;
     if (sqlite3_exec(db->h, sql, NULL, NULL, &msg) != SQLITE_OK) {
-        err_set(err, errlen, "%s: %s (extended code %d)", db->path,
-                msg ? msg : sqlite3_errmsg(db->h),
-                sqlite3_extended_errcode(db->h));
+        char hint[1400];
+        int ec = sqlite3_extended_errcode(db->h);
+        db_hint(db, ec, io_errno(db), hint, sizeof(hint));
+        if ((ec & 0xff) == SQLITE_CORRUPT) {
+            db->corrupt = true;
+        }
+        err_set(err, errlen, "%s: %s (extended code %d)%s", db->path,
+                msg ? msg : sqlite3_errmsg(db->h), ec, hint);
         sqlite3_free(msg);
         return -1;
     }
@@ -51,11 +164,33 @@ int db_exec(struct db *db, const char *sql, char *err, size_t errlen)
 
 int db_txn_begin(struct db *db, char *err, size_t errlen)
 {
+    if (db->readonly) {
+        err_set(err, errlen, "%s: opened read-only", db->path);
+        return -1;
+    }
+    if (db->corrupt) {
+        err_set(err, errlen,
+                "%s: the store is damaged (SQLite reported it corrupt): "
+                "migsim writes no new run into it (save what is readable "
+                "with `sqlite3 %s .recover`, or restore a copy)",
+                db->path, db->path);
+        return -1;
+    }
+    if (db->batch) {
+        return db_exec(db, "SAVEPOINT migsim_w", err, errlen);
+    }
     return db_exec(db, "BEGIN IMMEDIATE", err, errlen);
 }
 
 int db_txn_commit(struct db *db, char *err, size_t errlen)
 {
+    if (db->batch) {
+        if (db_exec(db, "RELEASE migsim_w", err, errlen) != 0) {
+            db_txn_rollback(db);
+            return -1;
+        }
+        return 0;
+    }
     if (db_exec(db, "COMMIT", err, errlen) != 0) {
         db_txn_rollback(db);
         return -1;
@@ -65,9 +200,37 @@ int db_txn_commit(struct db *db, char *err, size_t errlen)
 
 void db_txn_rollback(struct db *db)
 {
-    if (!sqlite3_get_autocommit(db->h)) {
+    if (sqlite3_get_autocommit(db->h)) {
+        return;
+    }
+    if (db->batch) {
+        /* undo this write only; the batch goes on */
+        sqlite3_exec(db->h, "ROLLBACK TO migsim_w; RELEASE migsim_w", NULL,
+                     NULL, NULL);
+    } else {
         sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
     }
+}
+
+int db_batch_begin(struct db *db, char *err, size_t errlen)
+{
+    if (db->batch) {
+        return 0;
+    }
+    if (db_txn_begin(db, err, errlen) != 0) {
+        return -1;
+    }
+    db->batch = true;
+    return 0;
+}
+
+int db_batch_commit(struct db *db, char *err, size_t errlen)
+{
+    if (!db->batch) {
+        return 0;
+    }
+    db->batch = false;
+    return db_txn_commit(db, err, errlen);
 }
 
 void db_run_meta_init(struct db_run_meta *m)
@@ -273,13 +436,151 @@ static int prepare_all(struct db *db, char *err, size_t errlen)
     return ret;
 }
 
-static struct db *open_common(const char *path, bool must_exist, char *err,
+enum open_mode { OPEN_CREATE, OPEN_EXISTING, OPEN_READONLY };
+
+/* "file:" URI of path with immutable=1 (percent-encoding what a URI
+ * path cannot hold). */
+static void immutable_uri(const char *path, char *buf, size_t len)
+{
+    size_t o = (size_t)snprintf(buf, len, "file:");
+    for (const unsigned char *p = (const unsigned char *)path;
+         *p && o + 4 < len; p++) {
+        if (*p == '%' || *p == '?' || *p == '#' || *p < 0x21 || *p > 0x7e) {
+            o += (size_t)snprintf(buf + o, len - o, "%%%02X", *p);
+        } else {
+            buf[o++] = (char)*p;
+        }
+    }
+    buf[o < len ? o : len - 1] = '\0';
+    snprintf(buf + strlen(buf), len - strlen(buf), "?immutable=1");
+}
+
+static int sqlite_open(struct db *db, const char *name, int flags, char *err,
+                       size_t errlen)
+{
+    if (sqlite3_open_v2(name, &db->h, flags, db_test_vfs()) != SQLITE_OK) {
+        if (db->h) {
+            db_fail(db, err, errlen, "cannot open");
+        } else {
+            err_set(err, errlen, "%s: cannot open: out of memory", db->path);
+        }
+        sqlite3_close(db->h);
+        db->h = NULL;
+        return -1;
+    }
+    sqlite3_extended_result_codes(db->h, 1);
+    sqlite3_busy_timeout(db->h, DB_BUSY_TIMEOUT_MS);
+    return 0;
+}
+
+/* Before opening for writing: refuse a store this user cannot write, and
+ * name the file that is the cause, without letting SQLite open it (it
+ * would fall back to read-only and create a -shm file as read-only as the
+ * store, which then keeps the store read-only after a chmod). */
+static int check_writable(const char *path, char *err, size_t errlen)
+{
+    if (strcmp(path, ":memory:") == 0 || access(path, F_OK) != 0) {
+        return 0;
+    }
+    char side[1100];
+    static const char *const sfx[] = {"", "-wal", "-shm"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(side, sizeof(side), "%s%s", path, sfx[i]);
+        if (exists_unwritable(side)) {
+            err_set(err, errlen,
+                    "%s: cannot store runs: %s is read-only for this user%s",
+                    path, side,
+                    i ? " (SQLite needs it to write the store; fix its mode or "
+                        "owner, or remove it while no migsim uses the store)"
+                      : "");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Walk the b-trees of the runs and results tables (what every listing
+ * reads; a few ms for 10,000 runs): SQLITE_CORRUPT there refuses. */
+static int probe_sound(struct db *db, char *err, size_t errlen)
+{
+    static const char *const q[] = {
+        "SELECT count(*) FROM (SELECT id, kind FROM runs)",
+        "SELECT count(*) FROM (SELECT run_id, outcome FROM results)",
+    };
+    for (int i = 0; i < 2; i++) {
+        sqlite3_stmt *st;
+        int rc = sqlite3_prepare_v2(db->h, q[i], -1, &st, NULL);
+        if (rc == SQLITE_OK) {
+            rc = sqlite3_step(st);
+            sqlite3_finalize(st);
+        }
+        if (rc != SQLITE_ROW) {
+            db_fail(db, err, errlen, "checking the store");
+            db->corrupt = true;
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* A store opened for writing must be sound, so no run is added to a
+ * damaged file: PRAGMA quick_check on stores up to
+ * DB_QUICK_CHECK_MAX_BYTES (it costs about 25 ms per MiB), the probe
+ * above on larger ones. */
+static int check_sound(struct db *db, char *err, size_t errlen)
+{
+    struct stat st;
+    if (stat(db->path, &st) != 0 || st.st_size == 0) {
+        return 0;
+    }
+    if (st.st_size > DB_QUICK_CHECK_MAX_BYTES) {
+        return probe_sound(db, err, errlen);
+    }
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(db->h, "PRAGMA quick_check(1)", -1, &q, NULL) !=
+        SQLITE_OK) {
+        db_fail(db, err, errlen, "checking the store");
+        db->corrupt = true;
+        return -1;
+    }
+    int rc = sqlite3_step(q);
+    const char *t =
+        rc == SQLITE_ROW ? (const char *)sqlite3_column_text(q, 0) : NULL;
+    if (rc == SQLITE_ROW && t && strcmp(t, "ok") == 0) {
+        sqlite3_finalize(q);
+        return 0;
+    }
+    char first[256];
+    snprintf(first, sizeof(first), "%s", t ? t : "?");
+    for (char *c = first; *c; c++) {
+        if ((unsigned char)*c < 0x20) {
+            *c = ' ';
+        }
+    }
+    if (rc == SQLITE_ROW) {
+        err_set(err, errlen,
+                "%s: the store is damaged (quick_check: %s): migsim writes "
+                "no new run into it (save what is readable with `sqlite3 %s "
+                ".recover`, or restore a copy)",
+                db->path, first, db->path);
+    } else {
+        db_fail(db, err, errlen, "checking the store");
+    }
+    sqlite3_finalize(q);
+    db->corrupt = true;
+    return -1;
+}
+
+static struct db *open_common(const char *path, enum open_mode mode, char *err,
                               size_t errlen)
 {
     struct stat stbuf;
-    if (must_exist && strcmp(path, ":memory:") != 0 &&
-        stat(path, &stbuf) != 0) {
+    bool mem = strcmp(path, ":memory:") == 0;
+    if (mode != OPEN_CREATE && !mem && stat(path, &stbuf) != 0) {
         err_set(err, errlen, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    if (mode != OPEN_READONLY && check_writable(path, err, errlen) != 0) {
         return NULL;
     }
     struct db *db = calloc(1, sizeof(*db));
@@ -288,26 +589,47 @@ static struct db *open_common(const char *path, bool must_exist, char *err,
         return NULL;
     }
     snprintf(db->path, sizeof(db->path), "%s", path);
-    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
-    if (!must_exist) {
+    db->readonly = mode == OPEN_READONLY;
+    int flags = SQLITE_OPEN_NOMUTEX;
+    flags |= db->readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
+    if (mode == OPEN_CREATE) {
         flags |= SQLITE_OPEN_CREATE;
     }
-    if (sqlite3_open_v2(path, &db->h, flags, NULL) != SQLITE_OK) {
-        if (db->h) {
-            db_fail(db, err, errlen, "cannot open");
-        } else {
-            err_set(err, errlen, "%s: cannot open: out of memory", path);
-        }
+    if (sqlite_open(db, path, flags, err, errlen) != 0) {
         db_close(db);
         return NULL;
     }
-    sqlite3_extended_result_codes(db->h, 1);
-    sqlite3_busy_timeout(db->h, DB_BUSY_TIMEOUT_MS);
 
     int64_t app = 0, ver = 0, ntables = 0;
-    if (pragma_int(db, "application_id", &app, err, errlen) != 0) {
-        err_set(err, errlen, "%s: not a migsim run store (%s)", path,
-                sqlite3_errmsg(db->h));
+    int prc = pragma_int(db, "application_id", &app, err, errlen);
+    if (prc != 0 && db->readonly && !mem) {
+        /* A WAL store needs its -shm file even to be read; where it cannot
+         * be created (a read-only directory or medium), read the file as
+         * immutable: no locks, no -shm. */
+        int prim = sqlite3_extended_errcode(db->h) & 0xff;
+        if (prim != SQLITE_NOTADB && prim != SQLITE_CORRUPT) {
+            char uri[3200];
+            immutable_uri(path, uri, sizeof(uri));
+            sqlite3_close(db->h);
+            db->h = NULL;
+            if (sqlite_open(db, uri, flags | SQLITE_OPEN_URI, err, errlen) !=
+                0) {
+                db_close(db);
+                return NULL;
+            }
+            prc = pragma_int(db, "application_id", &app, err, errlen);
+        }
+    }
+    if (prc != 0) {
+        int ec = sqlite3_extended_errcode(db->h);
+        if ((ec & 0xff) == SQLITE_NOTADB) {
+            err_set(err, errlen, "%s: not a migsim run store (%s)", path,
+                    sqlite3_errmsg(db->h));
+        } else {
+            db_fail(db, err, errlen,
+                    db->readonly ? "cannot read the store"
+                                 : "cannot open the store");
+        }
         db_close(db);
         return NULL;
     }
@@ -340,18 +662,42 @@ static struct db *open_common(const char *path, bool must_exist, char *err,
         db_close(db);
         return NULL;
     }
-    /* WAL is persistent in the file; ":memory:" answers "memory". */
-    if (db_exec(db, "PRAGMA journal_mode = WAL", err, errlen) != 0 ||
-        db_exec(db, "PRAGMA synchronous = NORMAL", err, errlen) != 0 ||
-        db_exec(db, "PRAGMA foreign_keys = ON", err, errlen) != 0) {
-        db_close(db);
-        return NULL;
+    if (db->readonly) {
+        if (ver < DB_SCHEMA_VERSION) {
+            err_set(err, errlen,
+                    "%s: schema version %lld must be upgraded to %d before "
+                    "it can be read, which needs write access (run any "
+                    "migsim command that writes the store once)",
+                    path, (long long)ver, DB_SCHEMA_VERSION);
+            db_close(db);
+            return NULL;
+        }
+    } else {
+        if (!mem && sqlite3_db_readonly(db->h, "main") == 1) {
+            err_set(err, errlen,
+                    "%s: cannot store runs: SQLite opened the store "
+                    "read-only (a read-only file or medium)",
+                    path);
+            db_close(db);
+            return NULL;
+        }
+        if (!mem && check_sound(db, err, errlen) != 0) {
+            db_close(db);
+            return NULL;
+        }
+        /* WAL is persistent in the file; ":memory:" answers "memory". */
+        if (db_exec(db, "PRAGMA journal_mode = WAL", err, errlen) != 0 ||
+            db_exec(db, "PRAGMA synchronous = NORMAL", err, errlen) != 0) {
+            db_close(db);
+            return NULL;
+        }
+        if (ver < DB_SCHEMA_VERSION && migrate(db, err, errlen) != 0) {
+            db_close(db);
+            return NULL;
+        }
     }
-    if (ver < DB_SCHEMA_VERSION && migrate(db, err, errlen) != 0) {
-        db_close(db);
-        return NULL;
-    }
-    if (prepare_all(db, err, errlen) != 0) {
+    if (db_exec(db, "PRAGMA foreign_keys = ON", err, errlen) != 0 ||
+        prepare_all(db, err, errlen) != 0) {
         db_close(db);
         return NULL;
     }
@@ -360,12 +706,17 @@ static struct db *open_common(const char *path, bool must_exist, char *err,
 
 struct db *db_open(const char *path, char *err, size_t errlen)
 {
-    return open_common(path, false, err, errlen);
+    return open_common(path, OPEN_CREATE, err, errlen);
 }
 
 struct db *db_open_existing(const char *path, char *err, size_t errlen)
 {
-    return open_common(path, true, err, errlen);
+    return open_common(path, OPEN_EXISTING, err, errlen);
+}
+
+struct db *db_open_readonly(const char *path, char *err, size_t errlen)
+{
+    return open_common(path, OPEN_READONLY, err, errlen);
 }
 
 void db_close(struct db *db)

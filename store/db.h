@@ -54,6 +54,11 @@
 #define DB_BUSY_TIMEOUT_MS 5000
 #define DB_DEFAULT_PATH    "migsim.db"
 #define DB_BATCH_ROWS      4096 /* rows per transaction in db_run_save */
+/* db_open/db_open_existing run PRAGMA quick_check on stores up to this
+ * size (about 25 ms per MiB) and refuse a damaged one; on larger stores
+ * they walk the runs and results b-trees only.  Any SQLITE_CORRUPT later
+ * stops writes through that handle, too. */
+#define DB_QUICK_CHECK_MAX_BYTES (1024LL * 1024)
 
 /* Return codes besides 0 and -1. */
 #define DB_ERR_NOTFOUND  (-2) /* no run with that id */
@@ -126,6 +131,11 @@ struct db;
 struct db *db_open(const char *path, char *err, size_t errlen);
 /* Same, but a missing file is an error instead of being created. */
 struct db *db_open_existing(const char *path, char *err, size_t errlen);
+/* Open an existing store for reading only: the commands that only read
+ * (runs list/show/export/diff, plot, report, merge inputs).  Where the
+ * WAL's -shm file cannot be created (a read-only directory or medium) the
+ * file is read as immutable.  Writes through this handle fail. */
+struct db *db_open_readonly(const char *path, char *err, size_t errlen);
 void db_close(struct db *db);
 /* The sqlite3 handle, for tests and ad-hoc queries. */
 struct sqlite3 *db_handle(struct db *db);
@@ -147,6 +157,13 @@ int db_run_add_events(struct db *db, int64_t id, const struct run_event *ev,
  * written (use the add calls). */
 int db_run_finish(struct db *db, int64_t id, const struct run_result *res,
                   char *err, size_t errlen);
+/* Group the writes that follow into one transaction (each write becomes
+ * a savepoint in it: a failed one is undone alone) until db_batch_commit,
+ * which commits them together.  A process killed before the commit loses
+ * the whole group and nothing else.  For many small runs (a sweep's
+ * points); no-ops when no batch is open / already open. */
+int db_batch_begin(struct db *db, char *err, size_t errlen);
+int db_batch_commit(struct db *db, char *err, size_t errlen);
 /* Set verdict and diagnosis text (NULL leaves a field unchanged). */
 int db_run_annotate(struct db *db, int64_t id, const char *verdict,
                     const char *diagnosis, char *err, size_t errlen);

@@ -37,6 +37,9 @@ struct db {
     sqlite3 *h;
     char path[1024];
     sqlite3_stmt *st[ST_COUNT];
+    bool readonly; /* opened by db_open_readonly */
+    bool corrupt;  /* SQLite reported SQLITE_CORRUPT: no more writes */
+    bool batch;    /* inside db_batch_begin: writes are savepoints */
 };
 
 /* Message "path: what: sqlite message (extended code N)". Returns -1. */
@@ -68,6 +71,10 @@ char *db_dup_col(sqlite3_stmt *st, int i);
 void db_copy_col(sqlite3_stmt *st, int i, char *buf, size_t len);
 /* 0 if the run exists, DB_ERR_NOTFOUND, or -1. */
 int db_run_exists(struct db *db, int64_t id, char *err, size_t errlen);
+
+/* The test hook's VFS name when MIGSIM_TEST_VFS_FAIL is set, else NULL
+ * (store/testvfs.c). */
+const char *db_test_vfs(void);
 
 int db_event_kind_from_name(const char *s, enum run_event_kind *k);
 int64_t db_now_ns(void);

@@ -812,7 +812,7 @@ int db_merge(const char *out_path, const char *const *inputs, size_t n_inputs,
     }
     int ret = 0;
     for (size_t i = 0; i < n_inputs && !ret; i++) {
-        struct db *in = db_open_existing(inputs[i], err, errlen);
+        struct db *in = db_open_readonly(inputs[i], err, errlen);
         if (!in) {
             ret = -1;
             break;

@@ -277,7 +277,7 @@ int db_load_selected(const char *path, char **sel, int nsel,
     *metas = NULL;
     *res = NULL;
     *n = 0;
-    struct db *db = db_open_existing(path, err, errlen);
+    struct db *db = db_open_readonly(path, err, errlen);
     if (!db) {
         return -1;
     }

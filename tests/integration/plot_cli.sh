@@ -37,11 +37,24 @@ for k in tl cmp cdf sw heat; do
     check "$k.gp kept next to the image" test -s "$TMPD/$k.gp"
 done
 check "timeline data: header + 50 samples" test "$(wc -l <"$TMPD/tl-run0.dat")" -eq 51
-check "timeline data holds the series" grep -q $'^0\t5000000001\t5000000001\t375000000\t2500000000\t2000000000$' "$TMPD/tl-run0.dat"
+check "timeline data holds the series" grep -q $'^0\t5000000001\t5000000001\t375000000\t2500000000\t2000000000\tNaN$' "$TMPD/tl-run0.dat"
 check "timeline data names the device" grep -q '"vgpu0 reported"' "$TMPD/tl-run0.dat"
 check "compare data: one row per run" test "$(wc -l <"$TMPD/cmp.dat")" -eq 7
 check "sweep values parsed from units" grep -q $'^4000000000\t' "$TMPD/sw-g0.dat"
-check "the timeout is flagged in the sweep" grep -q $'^4000000000\t[0-9.]*\t[0-9.]*\t0\t' "$TMPD/sw-g0.dat"
+check "the timeout is flagged in the sweep, with no downtime" grep -q $'^4000000000\tNaN\t[0-9.]*\t0\t' "$TMPD/sw-g0.dat"
+
+# Issue 14: axes in the key's own unit, one limit line per limit, the
+# colours explained, no downtime for runs that did not switch over.
+check "sweep x axis in the key's unit (GB/s), not 4e+09" grep -q "set xtics ('1 GB/s' 1000000000, '2 GB/s' 2000000000, '4 GB/s' 4000000000)" "$TMPD/sw.gp"
+check "heat map x axis in the key's unit" grep -q "set xtics ('1 GB/s' 0, '2 GB/s' 1, '4 GB/s' 2)" "$TMPD/heat.gp"
+check "heat map: a cell where no run switched over is marked" grep -q "no run switched over" "$TMPD/heat.gp"
+check "cdf: a limit line labelled with its value" grep -q "'limit 300 ms' at 300," "$TMPD/cdf.gp"
+check "compare: a legend for the colours" grep -q "keyentry with boxes lc rgb '#d62728' title 'did not switch over'" "$TMPD/cmp.gp"
+check "compare: no downtime bar for a timeout" grep -q $'\tNaN\t[0-9.]*\t[0-9.]*\t[0-9.]*\t0\t' "$TMPD/cmp.dat"
+check "runs list: no downtime for a timeout" bash -c '"$0" runs list | grep timeout | grep -q -- " -$"' "$MIGSIM"
+check "runs list -f json: downtime null for a timeout" bash -c '"$0" runs list --format json | grep -q "\"downtime_ns\": null"' "$MIGSIM"
+check "runs list -f csv: downtime - for a timeout" bash -c '"$0" runs list --format csv | grep timeout | grep -q ",-.\$"' "$MIGSIM"
+check "runs show: downtime - for a timeout" bash -c '"$0" runs show 5 | grep -q "downtime (guest-visible) *-$"' "$MIGSIM"
 
 # Re-render from the kept script, as a user would after editing it.
 # (tl.svg was drawn last, so tl.gp now renders the SVG.)

@@ -194,6 +194,18 @@ static struct qmp_conn *start(struct peer *pe, const struct step *steps,
     return qmp_open_fd(sv[0], "fake", 2000 * MS, err, errlen);
 }
 
+/* Start a peer playing steps, connect, and execute query-migrate; the
+ * reply in *r, the status returned. */
+static int start_query(struct peer *pe, const struct step *steps,
+                       struct qmp_conn **c, json_t **r, char *err,
+                       size_t errlen)
+{
+    *c = start(pe, steps, err, errlen);
+    assert_non_null(*c);
+    *r = NULL;
+    return qmp_execute(*c, "query-migrate", NULL, 2000 * MS, r, err, errlen);
+}
+
 static void finish(struct peer *pe, struct qmp_conn *c)
 {
     qmp_close(c);
@@ -298,11 +310,9 @@ static void test_malformed_reply_then_recovers(void **state)
     };
     struct peer pe;
     char err[512] = "";
-    struct qmp_conn *c = start(&pe, steps, err, sizeof(err));
-    assert_non_null(c);
-    json_t *r = NULL;
-    int rc =
-        qmp_execute(c, "query-migrate", NULL, 2000 * MS, &r, err, sizeof(err));
+    struct qmp_conn *c;
+    json_t *r;
+    int rc = start_query(&pe, steps, &c, &r, err, sizeof(err));
     assert_int_equal(rc, QMP_E_PROTO);
     assert_null(r);
     assert_non_null(strstr(err, "malformed QMP message"));
@@ -362,11 +372,9 @@ static void test_close_mid_reply(void **state)
     };
     struct peer pe;
     char err[512] = "";
-    struct qmp_conn *c = start(&pe, steps, err, sizeof(err));
-    assert_non_null(c);
-    json_t *r = NULL;
-    int rc =
-        qmp_execute(c, "query-migrate", NULL, 2000 * MS, &r, err, sizeof(err));
+    struct qmp_conn *c;
+    json_t *r;
+    int rc = start_query(&pe, steps, &c, &r, err, sizeof(err));
     assert_int_equal(rc, QMP_E_IO);
     assert_non_null(strstr(err, "in the middle of a message"));
     assert_non_null(strstr(err, "query-migrate"));
@@ -525,11 +533,9 @@ static void test_nonfinite_numbers_read_as_null(void **state)
     };
     struct peer pe;
     char err[512] = "";
-    struct qmp_conn *c = start(&pe, steps, err, sizeof(err));
-    assert_non_null(c);
-    json_t *r = NULL;
-    int rc =
-        qmp_execute(c, "query-migrate", NULL, 2000 * MS, &r, err, sizeof(err));
+    struct qmp_conn *c;
+    json_t *r;
+    int rc = start_query(&pe, steps, &c, &r, err, sizeof(err));
     if (rc != QMP_OK) {
         fail_msg("rc %d: %s", rc, err);
     }

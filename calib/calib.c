@@ -248,12 +248,9 @@ static int64_t ram_save_ns(const struct tl_info *in)
     return -1;
 }
 
-int calib_fit(struct calib *c, char *err, size_t errlen)
+/* Every constant at its scenario default, until a fit informs it. */
+static void set_defaults(struct calib *c)
 {
-    if (!c->n_runs) {
-        err_set(err, errlen, "no run to calibrate from");
-        return -1;
-    }
     struct scenario d;
     scn_defaults(&d);
     const double defv[CALIB_N_KEYS] = {
@@ -277,92 +274,102 @@ int calib_fit(struct calib *c, char *err, size_t errlen)
         snprintf(c->c[k].note, sizeof(c->c[k].note),
                  "no run informs it: scenario default");
     }
-    struct pts sync = {.p = 2, .last_run = -1};
-    struct pts snd = {.p = 2, .last_run = -1};
-    struct pts stop = {.p = 2, .last_run = -1};
-    struct pts save = {.p = 1, .last_run = -1};
-    struct pts link = {.p = 1, .last_run = -1};
-    struct pts rest = {.p = 1, .last_run = -1};
-    int rc = -1;
-    for (unsigned i = 0; i < c->n_runs; i++) {
-        const struct calib_run *u = &c->runs[i];
-        const struct trc_replay *r = &u->r;
-        const struct trc_derived_inputs *di = &r->inputs;
-        double gib = (double)di->ram_total_bytes / GIB;
-        for (size_t k = 0; k < r->run.n_events; k++) {
-            const struct run_event *e = &r->run.events[k];
-            if (e->kind == RUN_EV_SYNC && e->dur_ns > 0 && gib > 0) {
-                double x[2] = {1, gib};
-                if (pts_add(&sync, (int)i, x, (double)e->dur_ns) < 0) {
-                    goto oom;
-                }
-            }
-        }
-        if (!di->max_bandwidth_binds) {
-            double A[512][2], y[512];
-            size_t n = trc_sender_windows(&r->run, di->page_bytes, A, y, 512);
-            for (size_t k = 0; k < n; k++) {
-                if (pts_add(&snd, (int)i, A[k], y[k]) < 0) {
-                    goto oom;
-                }
-            }
-        }
-        double vc = u->vcpus ? (double)u->vcpus : 1.0;
-        if (di->vm_stop_ns >= 0) {
-            double x[2] = {1, vc};
-            if (pts_add(&stop, (int)i, x, (double)di->vm_stop_ns) < 0) {
-                goto oom;
-            }
-        }
-        if (di->non_iterable_save_ns >= 0) {
-            double x[1] = {1};
-            if (pts_add(&save, (int)i, x, (double)di->non_iterable_save_ns) <
-                0) {
-                goto oom;
-            }
-        }
-        int64_t rs = ram_save_ns(&r->info);
-        int64_t ls = last_sync_ns(&r->run);
-        if (u->downtime_bytes && rs > ls) {
-            double x[1] = {(double)u->downtime_bytes};
-            if (pts_add(&link, (int)i, x, (double)(rs - ls)) < 0) {
-                goto oom;
+}
+
+/* The points of every fit. */
+struct fit_sets {
+    struct pts sync, snd, stop, save, link, rest;
+};
+
+/* Run i's points for the sync, sender, stop, save and link fits.
+ * 0, or -1 out of memory. */
+static int add_run_points(struct fit_sets *f, unsigned i,
+                          const struct calib_run *u)
+{
+    const struct trc_replay *r = &u->r;
+    const struct trc_derived_inputs *di = &r->inputs;
+    double gib = (double)di->ram_total_bytes / GIB;
+    for (size_t k = 0; k < r->run.n_events; k++) {
+        const struct run_event *e = &r->run.events[k];
+        if (e->kind == RUN_EV_SYNC && e->dur_ns > 0 && gib > 0) {
+            double x[2] = {1, gib};
+            if (pts_add(&f->sync, (int)i, x, (double)e->dur_ns) < 0) {
+                return -1;
             }
         }
     }
-    fit_affine(c, &sync, CALIB_SYNC_COST, CALIB_SYNC_PER_GIB,
-               "timed bitmap syncs: duration = fixed + per_gib x GiB",
-               "not separable (one RAM size): 0, the fixed part carries it");
-    /* sender: no intercept, both columns */
+    if (!di->max_bandwidth_binds) {
+        double A[512][2], y[512];
+        size_t n = trc_sender_windows(&r->run, di->page_bytes, A, y, 512);
+        for (size_t k = 0; k < n; k++) {
+            if (pts_add(&f->snd, (int)i, A[k], y[k]) < 0) {
+                return -1;
+            }
+        }
+    }
+    double vc = u->vcpus ? (double)u->vcpus : 1.0;
+    if (di->vm_stop_ns >= 0) {
+        double x[2] = {1, vc};
+        if (pts_add(&f->stop, (int)i, x, (double)di->vm_stop_ns) < 0) {
+            return -1;
+        }
+    }
+    if (di->non_iterable_save_ns >= 0) {
+        double x[1] = {1};
+        if (pts_add(&f->save, (int)i, x, (double)di->non_iterable_save_ns) <
+            0) {
+            return -1;
+        }
+    }
+    int64_t rs = ram_save_ns(&r->info);
+    int64_t ls = last_sync_ns(&r->run);
+    if (u->downtime_bytes && rs > ls) {
+        double x[1] = {(double)u->downtime_bytes};
+        if (pts_add(&f->link, (int)i, x, (double)(rs - ls)) < 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* sender: no intercept, both columns */
+static void fit_sender(struct calib *c, const struct pts *snd)
+{
     double b[2], se[2];
-    if (snd.n >= 3 && lsq(&snd, 2, b, se) == 0 && b[0] > 0 && b[1] >= 0) {
+    if (snd->n >= 3 && lsq(snd, 2, b, se) == 0 && b[0] > 0 && b[1] >= 0) {
         const char *w = "first-pass windows: time = normal x c_n + zero x "
                         "c_z";
-        set_fit(&c->c[CALIB_SENDER_PAGE], b[0], se[0], &snd, CALIB_FITTED, w);
-        set_fit(&c->c[CALIB_ZERO_PAGE], b[1], se[1], &snd, CALIB_FITTED, w);
-    } else if (snd.n >= 1 && lsq(&snd, 1, b, se) == 0 && b[0] > 0) {
-        set_fit(&c->c[CALIB_SENDER_PAGE], b[0], se[0], &snd, CALIB_FITTED,
+        set_fit(&c->c[CALIB_SENDER_PAGE], b[0], se[0], snd, CALIB_FITTED, w);
+        set_fit(&c->c[CALIB_ZERO_PAGE], b[1], se[1], snd, CALIB_FITTED, w);
+    } else if (snd->n >= 1 && lsq(snd, 1, b, se) == 0 && b[0] > 0) {
+        set_fit(&c->c[CALIB_SENDER_PAGE], b[0], se[0], snd, CALIB_FITTED,
                 "first-pass windows (normal pages only: zero pages not "
                 "separable)");
     }
-    fit_affine(c, &stop, CALIB_STOP, CALIB_STOP_PER_VCPU,
-               "src-downtime-start -> src-vm-stopped = fixed + per_vcpu x "
-               "vCPUs",
-               "not separable (one vCPU count): 0, the fixed part carries "
-               "it");
-    if (save.n && lsq(&save, 1, b, se) == 0) {
-        set_fit(&c->c[CALIB_NI_SAVE], b[0] > 0 ? b[0] : 0, se[0], &save,
+}
+
+/* The non-iterable save time and the link bandwidth. */
+static void fit_save_link(struct calib *c, const struct pts *save,
+                          const struct pts *link)
+{
+    double b[2], se[2];
+    if (save->n && lsq(save, 1, b, se) == 0) {
+        set_fit(&c->c[CALIB_NI_SAVE], b[0] > 0 ? b[0] : 0, se[0], save,
                 CALIB_FITTED, "vmstate_downtime_save type=non-iterable sums");
     }
-    if (link.n && lsq(&link, 1, b, se) == 0 && b[0] > 0) {
+    if (link->n && lsq(link, 1, b, se) == 0 && b[0] > 0) {
         double l = 1e9 / b[0];
-        set_fit(&c->c[CALIB_LINK], l, l * se[0] / b[0], &link, CALIB_FITTED,
+        set_fit(&c->c[CALIB_LINK], l, l * se[0] / b[0], link, CALIB_FITTED,
                 "downtime-bytes against the RAM section's save time minus "
                 "its sync");
     }
-    /* what the observed downtime leaves */
-    bool split = c->c[CALIB_STOP].status == CALIB_FITTED ||
-                 c->c[CALIB_NI_SAVE].status == CALIB_FITTED;
+}
+
+/* What each run's observed downtime leaves once the fitted parts are
+ * taken out (all of stop and save too when split).  0, or -1 out of
+ * memory. */
+static int add_rest_points(const struct calib *c, bool split, struct pts *rest)
+{
     double link_bps = c->c[CALIB_LINK].value;
     for (unsigned i = 0; i < c->n_runs; i++) {
         const struct calib_run *u = &c->runs[i];
@@ -393,39 +400,87 @@ int calib_fit(struct calib *c, char *err, size_t errlen)
                  c->c[CALIB_NI_SAVE].value;
         }
         double x[1] = {1};
-        if (pts_add(&rest, (int)i, x, y) < 0) {
-            goto oom;
+        if (pts_add(rest, (int)i, x, y) < 0) {
+            return -1;
         }
     }
-    if (rest.n && lsq(&rest, 1, b, se) == 0) {
+    return 0;
+}
+
+/* The downtime's remainder: the load time, or when nothing splits the
+ * downtime one lumped stop cost. */
+static void fit_rest(struct calib *c, bool split, const struct pts *rest)
+{
+    double b[2], se[2];
+    if (rest->n && lsq(rest, 1, b, se) == 0) {
         double v = b[0] > 0 ? b[0] : 0;
         if (split) {
-            set_fit(&c->c[CALIB_NI_LOAD], v, se[0], &rest, CALIB_FITTED,
+            set_fit(&c->c[CALIB_NI_LOAD], v, se[0], rest, CALIB_FITTED,
                     "observed downtime minus stop, save, RAM and its sync");
         } else {
             /* nothing splits the downtime: one lumped constant */
-            set_fit(&c->c[CALIB_STOP], v, se[0], &rest, CALIB_FITTED,
+            set_fit(&c->c[CALIB_STOP], v, se[0], rest, CALIB_FITTED,
                     "observed downtime minus RAM and its sync (lumped: no "
                     "run splits the downtime)");
             const char *n0 = "not separable (no vmstate_downtime_* in any "
                              "run): 0, vm.stop_cost carries it";
-            set_fit(&c->c[CALIB_STOP_PER_VCPU], 0, 0, &rest, CALIB_SEPARATED,
+            set_fit(&c->c[CALIB_STOP_PER_VCPU], 0, 0, rest, CALIB_SEPARATED,
                     n0);
-            set_fit(&c->c[CALIB_NI_SAVE], 0, 0, &rest, CALIB_SEPARATED, n0);
-            set_fit(&c->c[CALIB_NI_LOAD], 0, 0, &rest, CALIB_SEPARATED, n0);
+            set_fit(&c->c[CALIB_NI_SAVE], 0, 0, rest, CALIB_SEPARATED, n0);
+            set_fit(&c->c[CALIB_NI_LOAD], 0, 0, rest, CALIB_SEPARATED, n0);
         }
     }
+}
+
+int calib_fit(struct calib *c, char *err, size_t errlen)
+{
+    if (!c->n_runs) {
+        err_set(err, errlen, "no run to calibrate from");
+        return -1;
+    }
+    set_defaults(c);
+    struct fit_sets f = {
+        .sync = {.p = 2, .last_run = -1},
+        .snd = {.p = 2, .last_run = -1},
+        .stop = {.p = 2, .last_run = -1},
+        .save = {.p = 1, .last_run = -1},
+        .link = {.p = 1, .last_run = -1},
+        .rest = {.p = 1, .last_run = -1},
+    };
+    int rc = -1;
+    for (unsigned i = 0; i < c->n_runs; i++) {
+        if (add_run_points(&f, i, &c->runs[i]) < 0) {
+            goto oom;
+        }
+    }
+    fit_affine(c, &f.sync, CALIB_SYNC_COST, CALIB_SYNC_PER_GIB,
+               "timed bitmap syncs: duration = fixed + per_gib x GiB",
+               "not separable (one RAM size): 0, the fixed part carries it");
+    fit_sender(c, &f.snd);
+    fit_affine(c, &f.stop, CALIB_STOP, CALIB_STOP_PER_VCPU,
+               "src-downtime-start -> src-vm-stopped = fixed + per_vcpu x "
+               "vCPUs",
+               "not separable (one vCPU count): 0, the fixed part carries "
+               "it");
+    fit_save_link(c, &f.save, &f.link);
+    /* what the observed downtime leaves */
+    bool split = c->c[CALIB_STOP].status == CALIB_FITTED ||
+                 c->c[CALIB_NI_SAVE].status == CALIB_FITTED;
+    if (add_rest_points(c, split, &f.rest) < 0) {
+        goto oom;
+    }
+    fit_rest(c, split, &f.rest);
     rc = 0;
     goto out;
 oom:
     err_set(err, errlen, "out of memory");
 out:
-    pts_free(&sync);
-    pts_free(&snd);
-    pts_free(&stop);
-    pts_free(&save);
-    pts_free(&link);
-    pts_free(&rest);
+    pts_free(&f.sync);
+    pts_free(&f.snd);
+    pts_free(&f.stop);
+    pts_free(&f.save);
+    pts_free(&f.link);
+    pts_free(&f.rest);
     return rc;
 }
 

@@ -285,6 +285,13 @@ struct plan_args {
         .help = __VA_ARGS__                                                    \
     }
 
+/* A CLI_CALL cli_opt: name, argument name, function, its context, help. */
+#define CALL(n, a, f, c, ...)                                                  \
+    {                                                                          \
+        .name = (n), .kind = CLI_CALL, .arg = (a), .fn = (f), .ctx = (c),      \
+        .help = __VA_ARGS__                                                    \
+    }
+
 static int opt_ram_mode(const char *arg, void *ctx, char *err, size_t errlen)
 {
     if (strcmp(arg, "page") != 0 && strcmp(arg, "aggregate") != 0) {
@@ -343,8 +350,8 @@ static int check_args(struct plan_args *a, int argc, char **argv, int argi)
     return -1;
 }
 
-/* -1 to go on, or the exit code. */
-static int parse_args(int argc, char **argv, struct plan_args *a)
+/* The options' defaults. */
+static void plan_args_init(struct plan_args *a)
 {
     memset(a, 0, sizeof(*a));
     a->max_total = 600 * SIM_S;
@@ -352,6 +359,26 @@ static int parse_args(int argc, char **argv, struct plan_args *a)
     a->fmt = CLI_FMT_TABLE;
     a->safety = PLAN_DEFAULT_SAFETY;
     a->layer = PLAN_FOR_QEMU;
+}
+
+/* The options of the advice: the ram mode of the search, the layer it is
+ * for and its margin (a fragment of parse_args' table). */
+#define ADVICE_OPTS(a)                                                         \
+    CALL("ram-mode", "MODE", opt_ram_mode, &(a)->ram_mode,                     \
+         "page or aggregate (default aggregate unless the\n"                   \
+         "scenario sets sim.ram_mode)"),                                       \
+        CALL("for", "LAYER", opt_for, &(a)->layer,                             \
+             "advice for qemu (QMP, default), libvirt (virsh),\n"              \
+             "nova (nova.conf [libvirt]), kubevirt (MigrationPolicy)\n"        \
+             "or proxmox (qm set); all of them are in the JSON"),              \
+        CALL("safety-factor", "X", opt_safety, &(a)->safety,                   \
+             "advise X times the smallest converging value\n"                  \
+             "(default 1.25; 1 = no margin)")
+
+/* -1 to go on, or the exit code. */
+static int parse_args(int argc, char **argv, struct plan_args *a)
+{
+    plan_args_init(a);
     unsigned n_pol = 0;
     char qemu_help[200], db_help[400];
     snprintf(qemu_help, sizeof(qemu_help), "override the QEMU version (%s)",
@@ -406,28 +433,7 @@ static int parse_args(int argc, char **argv, struct plan_args *a)
         OPT("calibration", 0, CLI_STR, &a->calibration, "FILE",
             "constants from 'migsim calibrate' (scenario keys\n"
             "override them)"),
-        {.name = "ram-mode",
-         .kind = CLI_CALL,
-         .arg = "MODE",
-         .fn = opt_ram_mode,
-         .ctx = &a->ram_mode,
-         .help = "page or aggregate (default aggregate unless the\n"
-                 "scenario sets sim.ram_mode)"},
-        {.name = "for",
-         .kind = CLI_CALL,
-         .arg = "LAYER",
-         .fn = opt_for,
-         .ctx = &a->layer,
-         .help = "advice for qemu (QMP, default), libvirt (virsh),\n"
-                 "nova (nova.conf [libvirt]), kubevirt (MigrationPolicy)\n"
-                 "or proxmox (qm set); all of them are in the JSON"},
-        {.name = "safety-factor",
-         .kind = CLI_CALL,
-         .arg = "X",
-         .fn = opt_safety,
-         .ctx = &a->safety,
-         .help = "advise X times the smallest converging value\n"
-                 "(default 1.25; 1 = no margin)"},
+        ADVICE_OPTS(a),
         OPT("format", 'f', CLI_FORMAT, &a->fmt, "FMT",
             "table (default) or json"),
         OPT("plot", 0, CLI_STR, &a->plot, "FILE",

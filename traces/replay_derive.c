@@ -62,23 +62,11 @@ static int cmp_i64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* The dirty rate per sync interval (also under 1 s), the write pattern and
- * the working set it implies, the sync cost; from the sync events. */
-static int derive_syncs(const struct run_result *run, const struct tl_info *in,
-                        struct trc_derived_inputs *di, uint64_t *resent_pages)
+/* The sync cost: the median duration of the n syncs (ds: scratch room
+ * for n). */
+static void derive_sync_cost(const int64_t *dur, int64_t *ds, size_t n,
+                             struct trc_derived_inputs *di)
 {
-    int64_t *t = malloc(MAX_SYNCS * sizeof(*t));
-    int64_t *dur = malloc(MAX_SYNCS * sizeof(*dur));
-    int64_t *ds = malloc(MAX_SYNCS * sizeof(*ds));
-    uint64_t *found = malloc(MAX_SYNCS * sizeof(*found));
-    int rc = -1;
-    if (!t || !dur || !ds || !found) {
-        goto out;
-    }
-    size_t n = sync_events(run, t, found, dur, MAX_SYNCS);
-    *resent_pages = 0;
-    snprintf(di->write_pattern, sizeof(di->write_pattern), "unknown");
-    /* sync cost: the median duration */
     size_t nd = 0;
     for (size_t i = 0; i < n; i++) {
         if (dur[i] > 0) {
@@ -100,13 +88,25 @@ static int derive_syncs(const struct run_result *run, const struct tl_info *in,
         snprintf(di->sync_source, TRC_SRC_LEN,
                  "not inferred: no timed bitmap syncs (model default)");
     }
-    /* pages found per interval, skipping the setup sync */
-    double sum_pages = 0, sum_t = 0;
-    double r_short = 0, r_long = 0;
-    int64_t t_short = INT64_MAX, t_long = 0;
-    uint64_t f_long = 0, f_max = 0;
-    unsigned n_int = 0;
-    bool series = in->dirty_rate.n == 0 && in->has_time;
+}
+
+/* What the intervals between syncs show. */
+struct sync_intervals {
+    double sum_pages, sum_t;
+    double r_short, r_long;
+    int64_t t_short, t_long;
+    uint64_t f_long, f_max;
+    unsigned n_int;
+};
+
+/* Pages found per interval, skipping the setup sync; with series, each
+ * interval's rate is pushed onto di->ram_dirty_rate.  0, or -1 out of
+ * memory. */
+static int scan_intervals(const int64_t *t, const uint64_t *found, size_t n,
+                          bool series, struct trc_derived_inputs *di,
+                          uint64_t *resent_pages, struct sync_intervals *v)
+{
+    *v = (struct sync_intervals){.t_short = INT64_MAX};
     for (size_t i = 1; i < n; i++) {
         *resent_pages += found[i];
         if (t[i] <= t[i - 1] || t[i - 1] < 0) {
@@ -115,35 +115,44 @@ static int derive_syncs(const struct run_result *run, const struct tl_info *in,
         int64_t dt = t[i] - t[i - 1];
         double rate =
             (double)found[i] * (double)di->page_bytes * 1e9 / (double)dt;
-        sum_pages += (double)found[i];
-        sum_t += (double)dt;
-        n_int++;
-        if (found[i] > f_max) {
-            f_max = found[i];
+        v->sum_pages += (double)found[i];
+        v->sum_t += (double)dt;
+        v->n_int++;
+        if (found[i] > v->f_max) {
+            v->f_max = found[i];
         }
         /* the pattern needs intervals long enough to count: >= 50 ms
          * and 64 pages (the final sync in the downtime finds a few) */
-        if (dt < t_short && dt >= 50000000 && found[i] >= 64) {
-            t_short = dt;
-            r_short = rate;
+        if (dt < v->t_short && dt >= 50000000 && found[i] >= 64) {
+            v->t_short = dt;
+            v->r_short = rate;
         }
-        if (dt > t_long) {
-            t_long = dt;
-            r_long = rate;
-            f_long = found[i];
+        if (dt > v->t_long) {
+            v->t_long = dt;
+            v->r_long = rate;
+            v->f_long = found[i];
         }
         if (series && tl_series_push(&di->ram_dirty_rate, t[i], rate) < 0) {
-            goto out;
+            return -1;
         }
     }
+    return 0;
+}
+
+/* The mean dirty rate when the syncs give the series, and where the
+ * dirty rate comes from. */
+static void derive_sync_rate(const struct tl_info *in, bool series,
+                             const struct sync_intervals *v,
+                             struct trc_derived_inputs *di)
+{
     if (series && di->ram_dirty_rate.n) {
         di->dirty_rate_from_syncs = true;
         di->ram_dirty_rate_mean_bps =
-            sum_pages * (double)di->page_bytes * 1e9 / sum_t;
+            v->sum_pages * (double)di->page_bytes * 1e9 / v->sum_t;
         snprintf(di->dirty_rate_source, TRC_SRC_LEN,
                  "pages found per bitmap sync / interval (%u intervals, no "
                  "rate period reached 1 s)",
-                 n_int);
+                 v->n_int);
     } else if (in->dirty_rate.n) {
         snprintf(di->dirty_rate_source, TRC_SRC_LEN, "%s",
                  in->coarse ? "query-migrate dirty-pages-rate x page size"
@@ -152,16 +161,22 @@ static int derive_syncs(const struct run_result *run, const struct tl_info *in,
         snprintf(di->dirty_rate_source, TRC_SRC_LEN,
                  "not inferred: fewer than two timed syncs (0 B/s used)");
     }
-    /* write pattern: random writes saturate (the longest interval finds
-     * fewer pages per second than the shortest), a scanner stays linear */
-    if (n_int >= 2 && t_short != INT64_MAX && t_long >= 2 * t_short &&
-        r_short > 0) {
-        double ratio = r_long / r_short;
+}
+
+/* write pattern: random writes saturate (the longest interval finds
+ * fewer pages per second than the shortest), a scanner stays linear;
+ * and the working set that implies */
+static void derive_write_pattern(const struct sync_intervals *v,
+                                 struct trc_derived_inputs *di)
+{
+    if (v->n_int >= 2 && v->t_short != INT64_MAX &&
+        v->t_long >= 2 * v->t_short && v->r_short > 0) {
+        double ratio = v->r_long / v->r_short;
         double page = (double)di->page_bytes;
-        if (ratio < 0.6 && f_long > 0) {
+        if (ratio < 0.6 && v->f_long > 0) {
             /* F = W (1 - exp(-r T / W)), r from the short interval */
-            double F = (double)f_long * page;
-            double rT = r_short * (double)t_long / 1e9;
+            double F = (double)v->f_long * page;
+            double rT = v->r_short * (double)v->t_long / 1e9;
             double lo = F, hi = F * 1e4;
             for (int k = 0; k < 100; k++) {
                 double w = (lo + hi) / 2;
@@ -179,14 +194,39 @@ static int derive_syncs(const struct run_result *run, const struct tl_info *in,
                      "interval %.0f%% of the shortest's): random writes over "
                      "W = F / (1 - exp(-rT/W))",
                      100 * ratio);
-            rc = 0;
-            goto out;
+            return;
         }
         snprintf(di->write_pattern, sizeof(di->write_pattern), "linear");
-    } else if (n_int >= 1) {
+    } else if (v->n_int >= 1) {
         snprintf(di->write_pattern, sizeof(di->write_pattern), "linear");
     }
-    di->working_set_bytes = f_max * di->page_bytes; /* lower bound */
+    di->working_set_bytes = v->f_max * di->page_bytes; /* lower bound */
+}
+
+/* The dirty rate per sync interval (also under 1 s), the write pattern and
+ * the working set it implies, the sync cost; from the sync events. */
+static int derive_syncs(const struct run_result *run, const struct tl_info *in,
+                        struct trc_derived_inputs *di, uint64_t *resent_pages)
+{
+    int64_t *t = malloc(MAX_SYNCS * sizeof(*t));
+    int64_t *dur = malloc(MAX_SYNCS * sizeof(*dur));
+    int64_t *ds = malloc(MAX_SYNCS * sizeof(*ds));
+    uint64_t *found = malloc(MAX_SYNCS * sizeof(*found));
+    int rc = -1;
+    if (!t || !dur || !ds || !found) {
+        goto out;
+    }
+    size_t n = sync_events(run, t, found, dur, MAX_SYNCS);
+    *resent_pages = 0;
+    snprintf(di->write_pattern, sizeof(di->write_pattern), "unknown");
+    derive_sync_cost(dur, ds, n, di);
+    struct sync_intervals v;
+    bool series = in->dirty_rate.n == 0 && in->has_time;
+    if (scan_intervals(t, found, n, series, di, resent_pages, &v) < 0) {
+        goto out;
+    }
+    derive_sync_rate(in, series, &v, di);
+    derive_write_pattern(&v, di);
     rc = 0;
 out:
     free(t);

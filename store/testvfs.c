@@ -277,16 +277,17 @@ const char *db_test_vfs(void)
         .xDelete = tv_delete,
         .xAccess = tv_access,
         .xFullPathname = tv_fullname,
-        .xDlOpen = tv_dlopen,
-        .xDlError = tv_dlerror,
-        .xDlSym = tv_dlsym,
-        .xDlClose = tv_dlclose,
-        .xRandomness = tv_random,
-        .xSleep = tv_sleep,
-        .xCurrentTime = tv_time,
-        .xGetLastError = tv_lasterr,
-        .xCurrentTimeInt64 = tv_time64,
     };
+    /* the rest passes straight through to the real VFS */
+    tv.vfs.xDlOpen = tv_dlopen;
+    tv.vfs.xDlError = tv_dlerror;
+    tv.vfs.xDlSym = tv_dlsym;
+    tv.vfs.xDlClose = tv_dlclose;
+    tv.vfs.xRandomness = tv_random;
+    tv.vfs.xSleep = tv_sleep;
+    tv.vfs.xCurrentTime = tv_time;
+    tv.vfs.xGetLastError = tv_lasterr;
+    tv.vfs.xCurrentTimeInt64 = tv_time64;
     if (sqlite3_vfs_register(&tv.vfs, 0) != SQLITE_OK) {
         tv.op = TV_NONE;
         return NULL;

@@ -569,18 +569,30 @@ static void test_format_roundtrip(void **state)
     assert_true(y == 1250000000ull);
 }
 
+/* Times: what is accepted, then what is refused. */
+static void test_times(void **state)
+{
+    test_time_units(state);
+    test_time_rejects(state);
+}
+
+/* Formatting: fixed cases, then text that parses back to the value. */
+static void test_formats(void **state)
+{
+    test_format_fixed(state);
+    test_format_roundtrip(state);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_size_every_suffix),
         cmocka_unit_test(test_size_rate_rejects),
-        cmocka_unit_test(test_time_units),
-        cmocka_unit_test(test_time_rejects),
+        cmocka_unit_test(test_times),
         cmocka_unit_test(test_rate_units),
         cmocka_unit_test(test_zero_without_unit),
         cmocka_unit_test(test_fractions),
-        cmocka_unit_test(test_format_fixed),
-        cmocka_unit_test(test_format_roundtrip),
+        cmocka_unit_test(test_formats),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -78,6 +78,108 @@ static void truncate_to(char *s, size_t max)
     }
 }
 
+static void list_json(const struct db_run_summary *list, size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++) {
+        const struct db_run_summary *s = &list[i];
+        char t[48];
+        json_t *o = json_object();
+        json_object_set_new(o, "id", json_integer(s->id));
+        json_object_set_new(o, "kind", json_string(db_kind_name(s->kind)));
+        json_object_set_new(o, "complete", json_boolean(s->complete));
+        json_object_set_new(
+            o, "started",
+            json_string(db_format_time(s->started_ns, t, sizeof(t))));
+        json_object_set_new(o, "qemu", json_string(s->qemu));
+        json_object_set_new(o, "policy", json_string(s->policy));
+        json_object_set_new(o, "source", json_string(s->source));
+        json_object_set_new(o, "seed", json_integer((json_int_t)s->seed));
+        json_object_set_new(o, "outcome",
+                            json_string(run_outcome_name(s->outcome)));
+        if (s->have_metrics) {
+            json_object_set_new(o, "total_ns", json_integer(s->total_ns));
+            json_object_set_new(o, "total_ms",
+                                json_real((double)s->total_ns / 1e6));
+            json_object_set_new(o, "downtime_ns",
+                                s->outcome == RUN_CONVERGED
+                                    ? json_integer(s->downtime_ns)
+                                    : json_null());
+        }
+        json_array_append_new(a, o);
+    }
+    json_dumpf(a, stdout, JSON_INDENT(2));
+    fputc('\n', stdout);
+    json_decref(a);
+}
+
+static void list_csv(const struct db_run_summary *list, size_t n)
+{
+    fputs("id,kind,complete,started,qemu,policy,source,seed,outcome,"
+          "total_ns,downtime_ns\r\n",
+          stdout);
+    for (size_t i = 0; i < n; i++) {
+        const struct db_run_summary *s = &list[i];
+        char t[48];
+        printf("%lld,%s,%d,%s,", (long long)s->id, db_kind_name(s->kind),
+               s->complete ? 1 : 0,
+               db_format_time(s->started_ns, t, sizeof(t)));
+        csv_put(stdout, s->qemu, CSV_QUOTE_MINIMAL);
+        fputc(',', stdout);
+        csv_put(stdout, s->policy, CSV_QUOTE_MINIMAL);
+        fputc(',', stdout);
+        csv_put(stdout, s->source, CSV_QUOTE_MINIMAL);
+        printf(",%" PRIu64 ",%s,", s->seed, run_outcome_name(s->outcome));
+        if (s->have_metrics) {
+            printf("%lld,", (long long)s->total_ns);
+            if (s->outcome == RUN_CONVERGED) {
+                printf("%lld", (long long)s->downtime_ns);
+            } else {
+                fputc('-', stdout);
+            }
+        } else {
+            fputc(',', stdout);
+        }
+        fputs("\r\n", stdout);
+    }
+}
+
+static void list_table(struct db *db, const struct db_run_summary *list,
+                       size_t n)
+{
+    printf("%5s  %-6s  %-10s  %-20s  %-5s  %-24s  %-20s  %-10s  %10s  "
+           "%10s\n",
+           "ID", "KIND", "STATE", "STARTED", "QEMU", "POLICY", "SOURCE",
+           "OUTCOME", "TOTAL", "DOWNTIME");
+    for (size_t i = 0; i < n; i++) {
+        const struct db_run_summary *s = &list[i];
+        char t[48], a[32] = "-", b[32] = "-", pol[160], src[128];
+        snprintf(pol, sizeof(pol), "%s", s->policy[0] ? s->policy : "-");
+        snprintf(src, sizeof(src), "%s", s->source[0] ? s->source : "-");
+        clean_in_place(pol);
+        clean_in_place(src);
+        truncate_to(pol, 24);
+        truncate_to(src, 20);
+        if (s->have_metrics) {
+            run_format_value(RUN_U_NS, (double)s->total_ns, a, sizeof(a));
+            if (s->outcome == RUN_CONVERGED) {
+                run_format_value(RUN_U_NS, (double)s->downtime_ns, b,
+                                 sizeof(b));
+            }
+        }
+        printf("%5lld  %-6s  %-10s  %-20s  %-5s  %-24s  %-20s  %-10s  "
+               "%10s  %10s\n",
+               (long long)s->id, db_kind_name(s->kind),
+               s->complete ? "complete" : "incomplete",
+               db_format_time(s->started_ns, t, sizeof(t)),
+               s->qemu[0] ? s->qemu : "-", pol, src,
+               run_outcome_name(s->outcome), a, b);
+    }
+    if (n == 0) {
+        printf("(no runs in %s)\n", db_path(db));
+    }
+}
+
 static int do_list(struct db *db, enum cli_format fmt)
 {
     struct db_run_summary *list;
@@ -88,97 +190,11 @@ static int do_list(struct db *db, enum cli_format fmt)
         return EXIT_IO;
     }
     if (fmt == CLI_FMT_JSON) {
-        json_t *a = json_array();
-        for (size_t i = 0; i < n; i++) {
-            const struct db_run_summary *s = &list[i];
-            char t[48];
-            json_t *o = json_object();
-            json_object_set_new(o, "id", json_integer(s->id));
-            json_object_set_new(o, "kind", json_string(db_kind_name(s->kind)));
-            json_object_set_new(o, "complete", json_boolean(s->complete));
-            json_object_set_new(
-                o, "started",
-                json_string(db_format_time(s->started_ns, t, sizeof(t))));
-            json_object_set_new(o, "qemu", json_string(s->qemu));
-            json_object_set_new(o, "policy", json_string(s->policy));
-            json_object_set_new(o, "source", json_string(s->source));
-            json_object_set_new(o, "seed", json_integer((json_int_t)s->seed));
-            json_object_set_new(o, "outcome",
-                                json_string(run_outcome_name(s->outcome)));
-            if (s->have_metrics) {
-                json_object_set_new(o, "total_ns", json_integer(s->total_ns));
-                json_object_set_new(o, "total_ms",
-                                    json_real((double)s->total_ns / 1e6));
-                json_object_set_new(o, "downtime_ns",
-                                    s->outcome == RUN_CONVERGED
-                                        ? json_integer(s->downtime_ns)
-                                        : json_null());
-            }
-            json_array_append_new(a, o);
-        }
-        json_dumpf(a, stdout, JSON_INDENT(2));
-        fputc('\n', stdout);
-        json_decref(a);
+        list_json(list, n);
     } else if (fmt == CLI_FMT_CSV) {
-        fputs("id,kind,complete,started,qemu,policy,source,seed,outcome,"
-              "total_ns,downtime_ns\r\n",
-              stdout);
-        for (size_t i = 0; i < n; i++) {
-            const struct db_run_summary *s = &list[i];
-            char t[48];
-            printf("%lld,%s,%d,%s,", (long long)s->id, db_kind_name(s->kind),
-                   s->complete ? 1 : 0,
-                   db_format_time(s->started_ns, t, sizeof(t)));
-            csv_put(stdout, s->qemu, CSV_QUOTE_MINIMAL);
-            fputc(',', stdout);
-            csv_put(stdout, s->policy, CSV_QUOTE_MINIMAL);
-            fputc(',', stdout);
-            csv_put(stdout, s->source, CSV_QUOTE_MINIMAL);
-            printf(",%" PRIu64 ",%s,", s->seed, run_outcome_name(s->outcome));
-            if (s->have_metrics) {
-                printf("%lld,", (long long)s->total_ns);
-                if (s->outcome == RUN_CONVERGED) {
-                    printf("%lld", (long long)s->downtime_ns);
-                } else {
-                    fputc('-', stdout);
-                }
-            } else {
-                fputc(',', stdout);
-            }
-            fputs("\r\n", stdout);
-        }
+        list_csv(list, n);
     } else {
-        printf("%5s  %-6s  %-10s  %-20s  %-5s  %-24s  %-20s  %-10s  %10s  "
-               "%10s\n",
-               "ID", "KIND", "STATE", "STARTED", "QEMU", "POLICY", "SOURCE",
-               "OUTCOME", "TOTAL", "DOWNTIME");
-        for (size_t i = 0; i < n; i++) {
-            const struct db_run_summary *s = &list[i];
-            char t[48], a[32] = "-", b[32] = "-", pol[160], src[128];
-            snprintf(pol, sizeof(pol), "%s", s->policy[0] ? s->policy : "-");
-            snprintf(src, sizeof(src), "%s", s->source[0] ? s->source : "-");
-            clean_in_place(pol);
-            clean_in_place(src);
-            truncate_to(pol, 24);
-            truncate_to(src, 20);
-            if (s->have_metrics) {
-                run_format_value(RUN_U_NS, (double)s->total_ns, a, sizeof(a));
-                if (s->outcome == RUN_CONVERGED) {
-                    run_format_value(RUN_U_NS, (double)s->downtime_ns, b,
-                                     sizeof(b));
-                }
-            }
-            printf("%5lld  %-6s  %-10s  %-20s  %-5s  %-24s  %-20s  %-10s  "
-                   "%10s  %10s\n",
-                   (long long)s->id, db_kind_name(s->kind),
-                   s->complete ? "complete" : "incomplete",
-                   db_format_time(s->started_ns, t, sizeof(t)),
-                   s->qemu[0] ? s->qemu : "-", pol, src,
-                   run_outcome_name(s->outcome), a, b);
-        }
-        if (n == 0) {
-            printf("(no runs in %s)\n", db_path(db));
-        }
+        list_table(db, list, n);
     }
     free(list);
     return EXIT_OK;

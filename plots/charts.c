@@ -460,25 +460,14 @@ int pl_write_sweep(struct out *o, const struct plot_run *runs, size_t n,
     return heat ? sweep_heat(o, runs, n, xname, yname, err, errlen)
                 : sweep_lines(o, runs, n, xname, err, errlen);
 }
-int pl_write_cdf(struct out *o, const struct plot_run *runs, size_t n,
-                 const struct plot_opts *op, char *err, size_t errlen)
+
+/* The distinct downtime limits (at most 8, sorted) and the x range: it
+ * holds every limit and every downtime. */
+static double cdf_limits(const struct plot_run *runs, size_t n,
+                         double limits[8], size_t *nlim)
 {
-    size_t ng;
-    struct grp *gr = group_runs(runs, n, &ng);
-    if (!gr) {
-        err_set(err, errlen, "out of memory");
-        return -1;
-    }
-    int w = op && op->width_px > 0 ? op->width_px : 1000;
-    int h = op && op->height_px > 0 ? op->height_px : 600;
-    pl_gp_header(o, "cdf", w, h);
-    FILE *g = o->gpf;
-    /* One limit line per distinct limit (runs may differ), staggered
-     * labels so they do not overprint; the x range holds every limit and
-     * every downtime. */
-    double limits[8] = {0};
-    size_t nlim = 0;
     double limit_ms = 0, xmax = 0;
+    *nlim = 0;
     for (size_t i = 0; i < n; i++) {
         const struct run_metrics *m = &runs[i].res->m;
         double l = (double)m->downtime_limit_ns / 1e6;
@@ -489,24 +478,26 @@ int pl_write_cdf(struct out *o, const struct plot_run *runs, size_t n,
             xmax = fmax(xmax, (double)m->downtime_ns / 1e6);
         }
         size_t k = 0;
-        while (k < nlim && limits[k] != l) {
+        while (k < *nlim && limits[k] != l) {
             k++;
         }
-        if (k == nlim && l > 0 && nlim < 8) {
-            limits[nlim++] = l;
+        if (k == *nlim && l > 0 && *nlim < 8) {
+            limits[(*nlim)++] = l;
         }
     }
-    qsort(limits, nlim, sizeof(double), cmp_dbl);
+    qsort(limits, *nlim, sizeof(double), cmp_dbl);
     xmax = fmax(xmax, limit_ms) * 1.1;
     if (!(xmax > 0)) {
         xmax = 1;
     }
-    /* Only runs that switched over have a downtime; the others count in
-     * the denominator, so a curve ends at its group's converged share. */
-    size_t conv = 0;
-    for (size_t i = 0; i < n; i++) {
-        conv += runs[i].res->m.outcome == RUN_CONVERGED;
-    }
+    return xmax;
+}
+
+/* Title, axes, and one limit line per limit with staggered labels so
+ * they do not overprint. */
+static void cdf_setup(FILE *g, size_t conv, size_t n, double xmax,
+                      const double *limits, size_t nlim)
+{
     fprintf(g,
             "set title 'downtime distribution: %zu of %zu runs switched "
             "over (the others count as never)'\n"
@@ -527,6 +518,99 @@ int pl_write_cdf(struct out *o, const struct plot_run *runs, size_t n,
                 k + 1, limits[k], limits[k], k + 10, t, limits[k],
                 0.97 - 0.05 * (double)k);
     }
+}
+
+/* The step curve of one group's nv sorted downtimes v, from 0 and flat to
+ * the right edge. */
+static void cdf_dat(FILE *f, const struct grp *gr, const double *v, size_t nv,
+                    double xmax)
+{
+    fputs("\"downtime (ms)\"\t", f);
+    char title[300];
+    snprintf(title, sizeof(title), "%s: %zu of %zu switched over", gr->name, nv,
+             gr->n);
+    pl_dat_str(f, title);
+    fputc('\n', f);
+    /* A step curve from 0. */
+    pl_dat_num(f, v[0]);
+    fputs("\t0\n", f);
+    for (size_t j = 0; j < nv; j++) {
+        pl_dat_num(f, v[j]);
+        fputc('\t', f);
+        pl_dat_num(f, (double)(j + 1) / (double)gr->n);
+        fputc('\n', f);
+    }
+    /* flat to the right edge: the share that never switches over */
+    pl_dat_num(f, xmax);
+    fputc('\t', f);
+    pl_dat_num(f, (double)nv / (double)gr->n);
+    fputc('\n', f);
+}
+
+/* Group k's data file and plot clause; a group with no run that switched
+ * over has neither.  0, or -1 with err set. */
+static int cdf_group(struct out *o, const struct plot_run *runs,
+                     const struct grp *gr, size_t k, double xmax,
+                     const char **sep, char *err, size_t errlen)
+{
+    double *v = malloc(gr->n * sizeof(double));
+    if (!v) {
+        err_set(err, errlen, "out of memory");
+        return -1;
+    }
+    size_t nv = 0;
+    for (size_t j = 0; j < gr->n; j++) {
+        const struct run_metrics *m = &runs[gr->idx[j]].res->m;
+        if (m->outcome == RUN_CONVERGED) {
+            v[nv++] = (double)m->downtime_ns / 1e6;
+        }
+    }
+    if (nv == 0) {
+        free(v);
+        return 0;
+    }
+    char name[300];
+    snprintf(name, sizeof(name), "%s-g%zu.dat", o->stem, k);
+    FILE *f = pl_out_open(o, name, err, errlen);
+    if (!f) {
+        free(v);
+        return -1;
+    }
+    qsort(v, nv, sizeof(double), cmp_dbl);
+    cdf_dat(f, gr, v, nv, xmax);
+    free(v);
+    if (pl_out_close(f, o, name, err, errlen) != 0) {
+        return -1;
+    }
+    fprintf(o->gpf, "%s'%s' using 1:2 with steps lw 2 lc %zu", *sep, name,
+            k + 1);
+    *sep = ", \\\n     ";
+    return 0;
+}
+
+int pl_write_cdf(struct out *o, const struct plot_run *runs, size_t n,
+                 const struct plot_opts *op, char *err, size_t errlen)
+{
+    size_t ng;
+    struct grp *gr = group_runs(runs, n, &ng);
+    if (!gr) {
+        err_set(err, errlen, "out of memory");
+        return -1;
+    }
+    int w = op && op->width_px > 0 ? op->width_px : 1000;
+    int h = op && op->height_px > 0 ? op->height_px : 600;
+    pl_gp_header(o, "cdf", w, h);
+    FILE *g = o->gpf;
+    double limits[8] = {0};
+    size_t nlim;
+    double xmax = cdf_limits(runs, n, limits, &nlim);
+    /* Only runs that switched over have a downtime; the others count in
+     * the denominator, so a curve ends at its group's converged share. */
+    size_t conv = 0;
+    for (size_t i = 0; i < n; i++) {
+        conv += runs[i].res->m.outcome == RUN_CONVERGED;
+    }
+    cdf_setup(g, conv, n, xmax, limits, nlim);
     if (conv == 0) {
         fputs("set label 2 'no run switched over' at graph 0.5, graph 0.5 "
               "center\n"
@@ -539,59 +623,7 @@ int pl_write_cdf(struct out *o, const struct plot_run *runs, size_t n,
     int ret = 0;
     const char *sep = "";
     for (size_t k = 0; k < ng && !ret; k++) {
-        double *v = malloc(gr[k].n * sizeof(double));
-        if (!v) {
-            err_set(err, errlen, "out of memory");
-            ret = -1;
-            break;
-        }
-        size_t nv = 0;
-        for (size_t j = 0; j < gr[k].n; j++) {
-            const struct run_metrics *m = &runs[gr[k].idx[j]].res->m;
-            if (m->outcome == RUN_CONVERGED) {
-                v[nv++] = (double)m->downtime_ns / 1e6;
-            }
-        }
-        if (nv == 0) {
-            free(v);
-            continue;
-        }
-        char name[300];
-        snprintf(name, sizeof(name), "%s-g%zu.dat", o->stem, k);
-        FILE *f = pl_out_open(o, name, err, errlen);
-        if (!f) {
-            free(v);
-            ret = -1;
-            break;
-        }
-        qsort(v, nv, sizeof(double), cmp_dbl);
-        fputs("\"downtime (ms)\"\t", f);
-        char title[300];
-        snprintf(title, sizeof(title), "%s: %zu of %zu switched over",
-                 gr[k].name, nv, gr[k].n);
-        pl_dat_str(f, title);
-        fputc('\n', f);
-        /* A step curve from 0. */
-        pl_dat_num(f, v[0]);
-        fputs("\t0\n", f);
-        for (size_t j = 0; j < nv; j++) {
-            pl_dat_num(f, v[j]);
-            fputc('\t', f);
-            pl_dat_num(f, (double)(j + 1) / (double)gr[k].n);
-            fputc('\n', f);
-        }
-        /* flat to the right edge: the share that never switches over */
-        pl_dat_num(f, xmax);
-        fputc('\t', f);
-        pl_dat_num(f, (double)nv / (double)gr[k].n);
-        fputc('\n', f);
-        free(v);
-        if (pl_out_close(f, o, name, err, errlen) != 0) {
-            ret = -1;
-            break;
-        }
-        fprintf(g, "%s'%s' using 1:2 with steps lw 2 lc %zu", sep, name, k + 1);
-        sep = ", \\\n     ";
+        ret = cdf_group(o, runs, &gr[k], k, xmax, &sep, err, errlen);
     }
     fputc('\n', g);
     groups_free(gr, ng);

@@ -200,16 +200,9 @@ static int timeline_one(struct out *o, const struct plot_run *r, size_t i,
     return 0;
 }
 
-static void tl_script(struct out *o, const struct plot_run *r, size_t i,
-                      const struct tl_files *t)
+/* The panel's title and the axes common to every panel. */
+static void tl_axes(FILE *g, const struct plot_run *r, size_t i)
 {
-    const char *name = t->name, *states = t->ev[TL_STATES],
-               *syncs = t->ev[TL_SYNCS], *others = t->ev[TL_OTHERS];
-    size_t n_states = t->n_ev[TL_STATES], n_syncs = t->n_ev[TL_SYNCS],
-           n_others = t->n_ev[TL_OTHERS];
-    unsigned ndev = t->ndev;
-    const size_t *valid = t->valid;
-    FILE *g = o->gpf;
     if (r->meta && r->meta->id > 0) {
         fprintf(g, "set title 'run %lld: remaining bytes over time'\n",
                 (long long)r->meta->id);
@@ -224,32 +217,11 @@ static void tl_script(struct out *o, const struct plot_run *r, size_t i,
           "unset y2tics\n"
           "set key outside right top vertical Left reverse\n",
           g);
-    size_t any = 0;
-    for (unsigned c = 1; c < 5 + ndev; c++) {
-        any += valid[c];
-    }
-    if (any == 0) {
-        /* Nothing drawable on the bytes axis (no samples, or all zero). */
-        fputs("set xrange [0:1]\n"
-              "set yrange [1:1e12]\n"
-              "set label 1 'no sizes recorded' at graph 0.5, graph 0.5 "
-              "center\n"
-              "plot NaN notitle\n"
-              "unset label 1\n"
-              "set autoscale x\n"
-              "unset title\n",
-              g);
-        return;
-    }
-    fputs("set autoscale xy\n", g);
-    /* The floor of the axis: a decade at or below the smallest size; the
-     * samples where estimate() reported 0 are drawn on it. */
-    double floor_b = t->min_pos > 0 ? pow(10, floor(log10(t->min_pos))) : 1;
-    if (t->est_zero) {
-        fprintf(g, "set yrange [%.10g:*]\n", floor_b / 3.2);
-    }
-    /* The downtime, shaded: from the VM stop to the destination running. */
-    const struct run_metrics *m = &r->res->m;
+}
+
+/* The downtime, shaded: from the VM stop to the destination running. */
+static void tl_downtime(FILE *g, const struct run_metrics *m)
+{
     if (run_switched_over(m) && m->downtime_ns > 0) {
         int64_t down0 =
             m->total_ns -
@@ -261,6 +233,14 @@ static void tl_script(struct out *o, const struct plot_run *r, size_t i,
     } else {
         fputs("unset object 1\n", g);
     }
+}
+
+/* "plot" and the curves on the bytes axis: the sample columns that have
+ * drawable values, the estimate() = 0 marks on the floor, and the key
+ * entry of the downtime. */
+static void tl_plot_bytes(FILE *g, const struct tl_files *t,
+                          const struct run_metrics *m, double floor_b)
+{
     static const struct {
         const char *style;
     } cols[5] = {{NULL},
@@ -268,9 +248,11 @@ static void tl_script(struct out *o, const struct plot_run *r, size_t i,
                  {"with points pt 7 ps 0.7 lc rgb '#d62728'"},
                  {"with lines lw 2 dt 2 lc rgb '#2ca02c'"},
                  {"with lines lw 1 dt 3 lc rgb '#7f7f7f'"}};
+    const char *name = t->name;
+    unsigned ndev = t->ndev;
     const char *sep = "plot ";
     for (unsigned c = 1; c < 5 + ndev; c++) {
-        if (!valid[c]) {
+        if (!t->valid[c]) {
             continue;
         }
         if (c < 5) {
@@ -294,9 +276,17 @@ static void tl_script(struct out *o, const struct plot_run *r, size_t i,
                 "%skeyentry with boxes fc rgb '#fdd0a2' fs solid 0.6 "
                 "title 'downtime'",
                 sep);
-        sep = ", \\\n     ";
     }
-    if (n_states) {
+}
+
+/* The event curves on the y2 axis: state changes with their labels,
+ * bitmap syncs, other events (labelled when few). */
+static void tl_plot_events(FILE *g, const struct tl_files *t)
+{
+    const char *states = t->ev[TL_STATES], *syncs = t->ev[TL_SYNCS],
+               *others = t->ev[TL_OTHERS];
+    size_t n_others = t->n_ev[TL_OTHERS];
+    if (t->n_ev[TL_STATES]) {
         fprintf(g,
                 ", \\\n     '%s' using 1:(1) axes x1y2 with impulses lw 1 "
                 "lc rgb '#9467bd' title 'state change'",
@@ -307,7 +297,7 @@ static void tl_script(struct out *o, const struct plot_run *r, size_t i,
                 "'#9467bd' notitle",
                 states);
     }
-    if (n_syncs) {
+    if (t->n_ev[TL_SYNCS]) {
         fprintf(g,
                 ", \\\n     '%s' using 1:(0.02) axes x1y2 with points pt 9 "
                 "ps 0.8 lc rgb '#8c564b' title 'bitmap sync'",
@@ -325,6 +315,41 @@ static void tl_script(struct out *o, const struct plot_run *r, size_t i,
                     others);
         }
     }
+}
+
+static void tl_script(struct out *o, const struct plot_run *r, size_t i,
+                      const struct tl_files *t)
+{
+    FILE *g = o->gpf;
+    tl_axes(g, r, i);
+    size_t any = 0;
+    for (unsigned c = 1; c < 5 + t->ndev; c++) {
+        any += t->valid[c];
+    }
+    if (any == 0) {
+        /* Nothing drawable on the bytes axis (no samples, or all zero). */
+        fputs("set xrange [0:1]\n"
+              "set yrange [1:1e12]\n"
+              "set label 1 'no sizes recorded' at graph 0.5, graph 0.5 "
+              "center\n"
+              "plot NaN notitle\n"
+              "unset label 1\n"
+              "set autoscale x\n"
+              "unset title\n",
+              g);
+        return;
+    }
+    fputs("set autoscale xy\n", g);
+    /* The floor of the axis: a decade at or below the smallest size; the
+     * samples where estimate() reported 0 are drawn on it. */
+    double floor_b = t->min_pos > 0 ? pow(10, floor(log10(t->min_pos))) : 1;
+    if (t->est_zero) {
+        fprintf(g, "set yrange [%.10g:*]\n", floor_b / 3.2);
+    }
+    const struct run_metrics *m = &r->res->m;
+    tl_downtime(g, m);
+    tl_plot_bytes(g, t, m, floor_b);
+    tl_plot_events(g, t);
     fputc('\n', g);
     fputs("unset title\n", g);
 }

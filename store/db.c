@@ -571,11 +571,12 @@ static int check_sound(struct db *db, char *err, size_t errlen)
     return -1;
 }
 
-static struct db *open_common(const char *path, enum open_mode mode, char *err,
-                              size_t errlen)
+/* The checks before opening, then the handle itself opened with *flags
+ * (for a read-only retry); NULL with err set. */
+static struct db *open_handle(const char *path, enum open_mode mode, bool mem,
+                              int *flags, char *err, size_t errlen)
 {
     struct stat stbuf;
-    bool mem = strcmp(path, ":memory:") == 0;
     if (mode != OPEN_CREATE && !mem && stat(path, &stbuf) != 0) {
         err_set(err, errlen, "%s: %s", path, strerror(errno));
         return NULL;
@@ -590,18 +591,24 @@ static struct db *open_common(const char *path, enum open_mode mode, char *err,
     }
     snprintf(db->path, sizeof(db->path), "%s", path);
     db->readonly = mode == OPEN_READONLY;
-    int flags = SQLITE_OPEN_NOMUTEX;
-    flags |= db->readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
+    *flags = SQLITE_OPEN_NOMUTEX;
+    *flags |= db->readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
     if (mode == OPEN_CREATE) {
-        flags |= SQLITE_OPEN_CREATE;
+        *flags |= SQLITE_OPEN_CREATE;
     }
-    if (sqlite_open(db, path, flags, err, errlen) != 0) {
+    if (sqlite_open(db, path, *flags, err, errlen) != 0) {
         db_close(db);
         return NULL;
     }
+    return db;
+}
 
-    int64_t app = 0, ver = 0, ntables = 0;
-    int prc = pragma_int(db, "application_id", &app, err, errlen);
+/* The first read of the file, its application_id; 0, or -1 with err set
+ * (the caller closes db). */
+static int read_app_id(struct db *db, const char *path, int flags, bool mem,
+                       int64_t *app, char *err, size_t errlen)
+{
+    int prc = pragma_int(db, "application_id", app, err, errlen);
     if (prc != 0 && db->readonly && !mem) {
         /* A WAL store needs its -shm file even to be read; where it cannot
          * be created (a read-only directory or medium), read the file as
@@ -614,10 +621,9 @@ static struct db *open_common(const char *path, enum open_mode mode, char *err,
             db->h = NULL;
             if (sqlite_open(db, uri, flags | SQLITE_OPEN_URI, err, errlen) !=
                 0) {
-                db_close(db);
-                return NULL;
+                return -1;
             }
-            prc = pragma_int(db, "application_id", &app, err, errlen);
+            prc = pragma_int(db, "application_id", app, err, errlen);
         }
     }
     if (prc != 0) {
@@ -630,35 +636,80 @@ static struct db *open_common(const char *path, enum open_mode mode, char *err,
                     db->readonly ? "cannot read the store"
                                  : "cannot open the store");
         }
-        db_close(db);
-        return NULL;
+        return -1;
     }
-    if (pragma_int(db, "user_version", &ver, err, errlen) != 0 ||
-        count_tables(db, &ntables, err, errlen) != 0) {
-        db_close(db);
-        return NULL;
-    }
+    return 0;
+}
+
+/* Whether the file is a migsim store this migsim understands; 0, or -1
+ * with err set. */
+static int check_identity(const char *path, int64_t app, int64_t ver,
+                          int64_t ntables, char *err, size_t errlen)
+{
     if (app != 0 && app != DB_APPLICATION_ID) {
         err_set(err, errlen,
                 "%s: not a migsim run store (application_id 0x%08llx, "
                 "expected 0x%08x)",
                 path, (unsigned long long)(uint32_t)app, DB_APPLICATION_ID);
-        db_close(db);
-        return NULL;
+        return -1;
     }
     if (app == 0 && (ver != 0 || ntables != 0)) {
         err_set(err, errlen,
                 "%s: not a migsim run store (an SQLite file of something "
                 "else: no migsim application_id)",
                 path);
-        db_close(db);
-        return NULL;
+        return -1;
     }
     if (ver > DB_SCHEMA_VERSION) {
         err_set(err, errlen,
                 "%s: schema version %lld is newer than this migsim (%s) "
                 "understands (%d); use a newer migsim",
                 path, (long long)ver, MIGSIM_VERSION, DB_SCHEMA_VERSION);
+        return -1;
+    }
+    return 0;
+}
+
+/* A store opened for writing: sound, in WAL mode, at the current schema;
+ * 0, or -1 with err set. */
+static int ready_to_write(struct db *db, const char *path, bool mem,
+                          int64_t ver, char *err, size_t errlen)
+{
+    if (!mem && sqlite3_db_readonly(db->h, "main") == 1) {
+        err_set(err, errlen,
+                "%s: cannot store runs: SQLite opened the store "
+                "read-only (a read-only file or medium)",
+                path);
+        return -1;
+    }
+    if (!mem && check_sound(db, err, errlen) != 0) {
+        return -1;
+    }
+    /* WAL is persistent in the file; ":memory:" answers "memory". */
+    if (db_exec(db, "PRAGMA journal_mode = WAL", err, errlen) != 0 ||
+        db_exec(db, "PRAGMA synchronous = NORMAL", err, errlen) != 0) {
+        return -1;
+    }
+    if (ver < DB_SCHEMA_VERSION && migrate(db, err, errlen) != 0) {
+        return -1;
+    }
+    return 0;
+}
+
+static struct db *open_common(const char *path, enum open_mode mode, char *err,
+                              size_t errlen)
+{
+    bool mem = strcmp(path, ":memory:") == 0;
+    int flags = 0;
+    struct db *db = open_handle(path, mode, mem, &flags, err, errlen);
+    if (!db) {
+        return NULL;
+    }
+    int64_t app = 0, ver = 0, ntables = 0;
+    if (read_app_id(db, path, flags, mem, &app, err, errlen) != 0 ||
+        pragma_int(db, "user_version", &ver, err, errlen) != 0 ||
+        count_tables(db, &ntables, err, errlen) != 0 ||
+        check_identity(path, app, ver, ntables, err, errlen) != 0) {
         db_close(db);
         return NULL;
     }
@@ -672,29 +723,9 @@ static struct db *open_common(const char *path, enum open_mode mode, char *err,
             db_close(db);
             return NULL;
         }
-    } else {
-        if (!mem && sqlite3_db_readonly(db->h, "main") == 1) {
-            err_set(err, errlen,
-                    "%s: cannot store runs: SQLite opened the store "
-                    "read-only (a read-only file or medium)",
-                    path);
-            db_close(db);
-            return NULL;
-        }
-        if (!mem && check_sound(db, err, errlen) != 0) {
-            db_close(db);
-            return NULL;
-        }
-        /* WAL is persistent in the file; ":memory:" answers "memory". */
-        if (db_exec(db, "PRAGMA journal_mode = WAL", err, errlen) != 0 ||
-            db_exec(db, "PRAGMA synchronous = NORMAL", err, errlen) != 0) {
-            db_close(db);
-            return NULL;
-        }
-        if (ver < DB_SCHEMA_VERSION && migrate(db, err, errlen) != 0) {
-            db_close(db);
-            return NULL;
-        }
+    } else if (ready_to_write(db, path, mem, ver, err, errlen) != 0) {
+        db_close(db);
+        return NULL;
     }
     if (db_exec(db, "PRAGMA foreign_keys = ON", err, errlen) != 0 ||
         prepare_all(db, err, errlen) != 0) {

@@ -171,6 +171,10 @@ struct tl {
     /* version evidence */
     unsigned v_lo, v_hi;
     bool v_exact;
+    /* single evidence bits already applied (tl_version_has / _lacks):
+     * narrowing by the same range again changes nothing, so the version
+     * table is asked once per bit, not once per record */
+    uint32_t v_has_done, v_lacks_done;
 
     /* devices */
     int64_t dev_save_start[RUN_MAX_DEVICES];

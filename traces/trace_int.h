@@ -529,4 +529,30 @@ static inline int finish_record(struct trc_reader *r, struct trc_record *rec,
     return 1;
 }
 
+/* trc_prefix_cached() where the line continues the cached prefix (the
+ * usual case: inline), else the function.  A log-tid prefix ends with
+ * 6 digits and ':', a stap one with 9 digits and ' ' after the cached
+ * head. */
+static inline __attribute__((always_inline)) size_t
+prefix_cached(struct trc_pcache *c, const char *s, size_t len,
+              enum trc_format *fmt, int64_t *tid, int64_t *t)
+{
+    size_t pl = c->pc_len;
+#if TRC_SWAR
+    if (pl >= 8 && pl <= 24 && len > pl + 10 && load8(s) == load8(c->pc) &&
+        load8(s + pl - 8) == load8(c->pc + pl - 8) &&
+        (pl <= 16 || load8(s + 8) == load8(c->pc + 8))) {
+        uint64_t w = load8(s + pl);
+        unsigned k = digit_run8(w);
+        if (c->pc_fmt == TRC_FMT_LOG_TID && k == 6 && s[pl + 6] == ':') {
+            *fmt = TRC_FMT_LOG_TID;
+            *tid = c->pc_tid;
+            *t = c->pc_base + (int64_t)digits_value(w, 6) * 1000;
+            return pl + 7;
+        }
+    }
+#endif
+    return trc_prefix_cached(c, s, len, fmt, tid, t);
+}
+
 #endif

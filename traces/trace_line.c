@@ -290,7 +290,7 @@ static int line_auto(struct trc_reader *r, const char *s, size_t len,
     if (is_digit(c)) {
         enum trc_format f;
         int64_t tid, t;
-        size_t k = trc_prefix_cached(&r->pc, s, len, &f, &tid, &t);
+        size_t k = prefix_cached(&r->pc, s, len, &f, &tid, &t);
         if (k) {
             rc = parse_event(r, s + k, len - k, true, rec, &why);
             if (rc == PL_RECORD) {
@@ -373,7 +373,7 @@ static int line_forced(struct trc_reader *r, const char *s, size_t len,
     case TRC_FMT_STAP: {
         enum trc_format f;
         int64_t tid, t;
-        size_t k = trc_prefix_cached(&r->pc, s, len, &f, &tid, &t);
+        size_t k = prefix_cached(&r->pc, s, len, &f, &tid, &t);
         if (!k || f != want) {
             return bad_line(r,
                             want == TRC_FMT_STAP
@@ -505,6 +505,43 @@ static int text_open(struct trc_reader *r, char *err, size_t errlen)
     return 1; /* takes any input the others left */
 }
 
+/*
+ * The common line of a big trace, without the layers of trc_text_line():
+ * a "TID@SEC.USEC:" or "PID@NS " prefix and a plain event, in auto mode,
+ * outside a JSON object or an HMP dump.  1 when the line was such a
+ * record (*handed: finish_record's answer), 0 when it is not: the caller
+ * then gives the line to trc_text_line(), which does the same checks
+ * again in full (the prefix cache and the event parse have no effect that
+ * repeating them changes).
+ */
+static inline __attribute__((always_inline)) int
+fast_line(struct trc_reader *r, const char *s, size_t len,
+          struct trc_record *rec, int *handed)
+{
+    if (!len || !is_digit(s[0]) || r->json_active || r->hmp.active ||
+        r->opt.format != TRC_FMT_AUTO) {
+        return 0;
+    }
+    if (s[len - 1] == '\r') {
+        len--;
+    }
+    enum trc_format f;
+    int64_t tid, t;
+    size_t k = prefix_cached(&r->pc, s, len, &f, &tid, &t);
+    const char *why;
+    if (!k ||
+        trc_parse_event_pure(r, s + k, len - k, true, rec, &why) != PL_RECORD) {
+        return 0;
+    }
+    rec->file = r->cur;
+    rec->line = r->line;
+    rec->t_ns = t;
+    rec->tid = tid;
+    count_event(r, rec);
+    *handed = finish_record(r, rec, f);
+    return 1;
+}
+
 static int text_next(struct trc_reader *r, struct trc_record *rec,
                      const struct trc_record **out, char *err, size_t errlen)
 {
@@ -518,6 +555,31 @@ static int text_next(struct trc_reader *r, struct trc_record *rec,
             s = r->replay_s;
             len = r->replay_len;
         } else {
+            /* a whole line in the buffer: split here (what
+             * trc_src_next_line does for it), the rest goes there */
+            const char *p = r->p;
+            const char *nl = !r->skipping && p < r->end
+                                 ? memchr(p, '\n', (size_t)(r->end - p))
+                                 : NULL;
+            if (nl && (size_t)(nl - p) <= r->opt.max_line) {
+                len = (size_t)(nl - p);
+                r->p = nl + 1;
+                r->line++;
+                r->st.bytes += len + 1;
+                r->st.lines++;
+                int handed;
+                if (fast_line(r, p, len, rec, &handed)) {
+                    if (handed) {
+                        return 1;
+                    }
+                    continue;
+                }
+                rc = trc_text_line(r, p, len, rec, err, errlen);
+                if (rc != 0) {
+                    return rc;
+                }
+                continue;
+            }
             rc = trc_src_next_line(r, &s, &len, err, errlen);
             if (rc < 0) {
                 return -1;

@@ -115,7 +115,7 @@ static bool par_pre_line(struct trc_par *P, const char *s, size_t len,
     if (is_digit(c)) {
         enum trc_format f;
         int64_t tid, t;
-        size_t k = trc_prefix_cached(&P->pc, s, len, &f, &tid, &t);
+        size_t k = prefix_cached(&P->pc, s, len, &f, &tid, &t);
         if (k) {
             if (trc_parse_event_pure(r, s + k, len - k, true, rec, &why) !=
                 PL_RECORD) {

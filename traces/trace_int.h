@@ -391,7 +391,7 @@ static inline uint64_t load8(const char *p)
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 #define TRC_SWAR 1
 /* Leading ASCII digits among the 8 bytes of w (first byte lowest). */
-static inline unsigned digit_run8(uint64_t w)
+static inline __attribute__((always_inline)) unsigned digit_run8(uint64_t w)
 {
     uint64_t a = w ^ 0x3030303030303030ull;
     uint64_t nd = (((a & 0x7f7f7f7f7f7f7f7full) + 0x7676767676767676ull) | a) &
@@ -401,7 +401,8 @@ static inline unsigned digit_run8(uint64_t w)
 
 /* Value of the first k (1..8) digits of w: shift them to the top so the
  * missing ones become leading zeros, then add pairs, quads, octets. */
-static inline uint64_t digits_value(uint64_t w, unsigned k)
+static inline __attribute__((always_inline)) uint64_t digits_value(uint64_t w,
+                                                                   unsigned k)
 {
     uint64_t a = (w ^ 0x3030303030303030ull) << (8 * (8 - k));
     a = (a * 10 + (a >> 8)) & 0x00ff00ff00ff00ffull;

@@ -108,6 +108,10 @@ for h in $harnesses; do
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
     eps=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log")
     rss=$(sed -n 's/^stat::peak_rss_mb: *//p' "$log")
+    # libFuzzer prints 0 exec/s for runs under a second
+    if [ "${eps:-0}" = 0 ] && [ -n "${execs:-}" ]; then
+        eps="$(awk -v n="$execs" -v s="$secs" 'BEGIN { if (s > 0) print int(n / s); else print "<1s" }')"
+    fi
         # coverage of the code the harness is for (its "Coverage:" files):
     # the corpus replayed once with libFuzzer's per-function edge counts
     files=$(sed -n 's/^ \* Coverage: //p' "$root/fuzz/$h.c")

@@ -121,6 +121,15 @@ struct name_slot {
 
 #define TRC_NAME_HASH 2048u /* power of two, > 2x catalogue names */
 
+/* The name slot that followed each one last time (slot + 1; 0: none).  A
+ * trace repeats the same few events in the same order, so the next line's
+ * name is usually the guessed one: compared in full (and followed by a
+ * space or the end), it is the name the hash probe would find. */
+struct trc_name_memo {
+    uint16_t prev; /* slot of the last name found; TRC_NAME_HASH: none */
+    uint16_t next[TRC_NAME_HASH + 1];
+};
+
 struct trc_pcache {
     char pc[40];
     size_t pc_len;
@@ -223,6 +232,7 @@ struct trc_reader {
 
     /* last "TID@SEC." / "PID@<ns without its last 9 digits>" prefix */
     struct trc_pcache pc;
+    struct trc_name_memo memo; /* the serial path's name guesses */
     unsigned char evflags[TRC_EV_COUNT];
 
     /* the input reader of the open input (trace.c chooses it) */
@@ -296,11 +306,12 @@ size_t trc_prefix_cached(struct trc_pcache *r, const char *s, size_t len,
 
 enum { PL_NOT = 0, PL_RECORD = 1, PL_BAD = -1 };
 /* An event "name args" at s; PL_RECORD, PL_NOT or PL_BAD (*why set).
- * Reads only the reader's immutable tables (safe on the helper thread);
- * the caller counts the event (count_event). */
-int trc_parse_event_pure(const struct trc_reader *r, const char *s, size_t len,
-                         bool certain, struct trc_record *rec,
-                         const char **why);
+ * Reads only the reader's immutable tables (safe on the helper thread)
+ * and the caller's name guesses m (NULL: none); the caller counts the
+ * event (count_event). */
+int trc_parse_event_pure(const struct trc_reader *r, struct trc_name_memo *m,
+                         const char *s, size_t len, bool certain,
+                         struct trc_record *rec, const char **why);
 /* Classify and parse one text line (any format, HMP dumps included):
  * 1 record, 0 nothing to hand out, -1 fatal. */
 int trc_text_line(struct trc_reader *r, const char *s, size_t len,
@@ -477,20 +488,32 @@ static inline uint32_t name_hash(const char *s, size_t n)
     return (uint32_t)h;
 }
 
+/* The catalogue event named s[0..n) and its slot (TRC_NAME_HASH when
+ * the name is not in the table). */
 static inline __attribute__((always_inline)) enum trc_ev
-name_lookup(const struct trc_reader *r, const char *s, size_t n)
+name_lookup_slot(const struct trc_reader *r, const char *s, size_t n,
+                 uint32_t *slot)
 {
     uint32_t i = name_hash(s, n) & (TRC_NAME_HASH - 1);
     for (;;) {
         const struct name_slot *e = &r->names[i];
         if (!e->name) {
+            *slot = TRC_NAME_HASH;
             return TRC_EV_UNKNOWN;
         }
         if (e->len == n && lit_eq(s, e->name, n)) {
+            *slot = i;
             return (enum trc_ev)e->ev;
         }
         i = (i + 1) & (TRC_NAME_HASH - 1);
     }
+}
+
+static inline __attribute__((always_inline)) enum trc_ev
+name_lookup(const struct trc_reader *r, const char *s, size_t n)
+{
+    uint32_t slot;
+    return name_lookup_slot(r, s, n, &slot);
 }
 
 static inline void count_event(struct trc_reader *r,

@@ -40,11 +40,32 @@ static inline size_t find_space(const char *s, size_t len)
  * the reader's immutable tables (safe in the parallel producer); the
  * caller counts the event (count_event).
  */
-int trc_parse_event_pure(const struct trc_reader *r, const char *s, size_t len,
-                         bool certain, struct trc_record *rec, const char **why)
+int trc_parse_event_pure(const struct trc_reader *r, struct trc_name_memo *m,
+                         const char *s, size_t len, bool certain,
+                         struct trc_record *rec, const char **why)
 {
-    size_t n = find_space(s, len);
-    enum trc_ev ev = n ? name_lookup(r, s, n) : TRC_EV_UNKNOWN;
+    size_t n;
+    enum trc_ev ev;
+    uint32_t g = m ? m->next[m->prev] : 0;
+    const struct name_slot *e = g ? &r->names[g - 1] : NULL;
+    if (e && e->len <= len && (e->len == len || s[e->len] == ' ') &&
+        lit_eq(s, e->name, e->len)) {
+        /* the guess: a catalogue name has no space, so find_space() would
+         * stop right after it, and names are unique in the table */
+        n = e->len;
+        ev = (enum trc_ev)e->ev;
+        m->prev = (uint16_t)(g - 1);
+    } else {
+        uint32_t slot = TRC_NAME_HASH;
+        n = find_space(s, len);
+        ev = n ? name_lookup_slot(r, s, n, &slot) : TRC_EV_UNKNOWN;
+        if (m) {
+            if (slot < TRC_NAME_HASH) {
+                m->next[m->prev] = (uint16_t)(slot + 1);
+            }
+            m->prev = (uint16_t)slot;
+        }
+    }
     if (ev == TRC_EV_UNKNOWN) {
         if (n == 0 || ident_len(s, n) != n) {
             return PL_NOT;
@@ -91,7 +112,7 @@ int trc_parse_event_pure(const struct trc_reader *r, const char *s, size_t len,
 static int parse_event(struct trc_reader *r, const char *s, size_t len,
                        bool certain, struct trc_record *rec, const char **why)
 {
-    int rc = trc_parse_event_pure(r, s, len, certain, rec, why);
+    int rc = trc_parse_event_pure(r, &r->memo, s, len, certain, rec, why);
     if (rc == PL_RECORD) {
         count_event(r, rec);
     }
@@ -529,8 +550,8 @@ fast_line(struct trc_reader *r, const char *s, size_t len,
     int64_t tid, t;
     size_t k = prefix_cached(&r->pc, s, len, &f, &tid, &t);
     const char *why;
-    if (!k ||
-        trc_parse_event_pure(r, s + k, len - k, true, rec, &why) != PL_RECORD) {
+    if (!k || trc_parse_event_pure(r, &r->memo, s + k, len - k, true, rec,
+                                   &why) != PL_RECORD) {
         return 0;
     }
     rec->file = r->cur;

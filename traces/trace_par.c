@@ -80,9 +80,10 @@ struct trc_par {
     bool done, stop;
     unsigned live; /* windows mapped (bounded by PAR_WINDOWS) */
     char err[256];
-    uint64_t skipped;      /* bytes of over-long lines past their window */
-    struct trc_pcache pc;  /* producer's prefix cache */
-    struct par_chunk *cur; /* consumer */
+    uint64_t skipped;          /* bytes of over-long lines past their window */
+    struct trc_pcache pc;      /* producer's prefix cache */
+    struct trc_name_memo memo; /* producer's name guesses */
+    struct par_chunk *cur;     /* consumer */
     unsigned idx;
     uint64_t pos; /* file offset the consumer reached */
     /* the input's SHA-256 (r->hash, NULL when off) is the producer's until
@@ -127,8 +128,8 @@ static bool par_pre_line(struct trc_par *P, const char *s, size_t len,
         int64_t tid, t;
         size_t k = prefix_cached(&P->pc, s, len, &f, &tid, &t);
         if (k) {
-            if (trc_parse_event_pure(r, s + k, len - k, true, rec, &why) !=
-                PL_RECORD) {
+            if (trc_parse_event_pure(r, &P->memo, s + k, len - k, true, rec,
+                                     &why) != PL_RECORD) {
                 return false;
             }
             rec->format = f;
@@ -139,8 +140,8 @@ static bool par_pre_line(struct trc_par *P, const char *s, size_t len,
         if (len > 20 && s[4] == '-') {
             k = trc_parse_iso8601(s, len, &t);
             if (k && k < len && s[k] == ' ' && s[10] == 'T' &&
-                trc_parse_event_pure(r, s + k + 1, len - k - 1, false, rec,
-                                     &why) == PL_RECORD) {
+                trc_parse_event_pure(r, &P->memo, s + k + 1, len - k - 1, false,
+                                     rec, &why) == PL_RECORD) {
                 rec->format = TRC_FMT_LOG_ISO;
                 rec->t_ns = t;
                 rec->tid = -1;
@@ -150,7 +151,8 @@ static bool par_pre_line(struct trc_par *P, const char *s, size_t len,
         return false;
     }
     if (((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) &&
-        trc_parse_event_pure(r, s, len, false, rec, &why) == PL_RECORD) {
+        trc_parse_event_pure(r, &P->memo, s, len, false, rec, &why) ==
+            PL_RECORD) {
         rec->format = TRC_FMT_LOG;
         rec->t_ns = TRC_NO_TIME;
         rec->tid = -1;

@@ -1111,6 +1111,71 @@ static void test_fast_path_equals_general(void **state)
     rmdir(dir);
 }
 
+/* The reader guesses each line's event name from the one that followed
+ * the previous name last time (trc_name_memo): a wrong guess, a guess
+ * that is a prefix of the real name or the other way round, a name
+ * without arguments and one followed by a tab must read as without the
+ * guesses. */
+static void test_name_guesses(void **state)
+{
+    (void)state;
+    static const char text[] =
+        "1@1.000001:migration_bitmap_sync_start\n"
+        "1@1.000002:migrate_pending pending size 5 max 6 (pre = 1 compat=2 "
+        "post=3)\n"
+        "1@1.000003:migration_bitmap_sync_start \n"
+        "1@1.000004:migrate_pending_exact exact pending size 7 (pre = 7 "
+        "post=0)\n"
+        "1@1.000005:migration_bitmap_sync_start\n"
+        "1@1.000006:migrate_pending\tpending size 5\n"
+        "1@1.000007:migration_bitmap_sync_start\n"
+        "1@1.000008:migrate_pending_exact exact pending size 8 (pre = 8 "
+        "post=0)\n"
+        "1@1.000009:migration_bitmap_sync_start\n"
+        "1@1.000010:migrate_pendin size 1\n"
+        "1@1.000011:migration_bitmap_sync_start\n"
+        "1@1.000012:migrate_pending pending size 9 max 6 (pre = 1 compat=2 "
+        "post=3)\n"
+        "1@1.000013:migration_bitmap_sync_start\n"
+        "1@1.000014:migrate_pending_pending size 5 max 6 (pre = 1 compat=2 "
+        "post=3)\n";
+    struct run r = read_text("guess.log", text, TRC_FMT_AUTO, false);
+    static const enum trc_ev want[] = {
+        TRC_EV_SYNC_START,    TRC_EV_PENDING,    TRC_EV_SYNC_START,
+        TRC_EV_PENDING_EXACT, TRC_EV_SYNC_START, TRC_EV_SYNC_START,
+        TRC_EV_PENDING_EXACT, TRC_EV_SYNC_START, TRC_EV_UNKNOWN,
+        TRC_EV_SYNC_START,    TRC_EV_PENDING,    TRC_EV_SYNC_START,
+        TRC_EV_UNKNOWN,
+    };
+    static const char *const names[] = {
+        "migration_bitmap_sync_start",
+        "migrate_pending",
+        "migration_bitmap_sync_start",
+        "migrate_pending_exact",
+        "migration_bitmap_sync_start",
+        "migration_bitmap_sync_start",
+        "migrate_pending_exact",
+        "migration_bitmap_sync_start",
+        "migrate_pendin",
+        "migration_bitmap_sync_start",
+        "migrate_pending",
+        "migration_bitmap_sync_start",
+        "migrate_pending_pending",
+    };
+    assert_int_equal(r.rc, 0);
+    assert_int_equal(r.n, 13); /* the tab: not an event line */
+    for (size_t i = 0; i < r.n; i++) {
+        assert_int_equal(r.v[i].ev, want[i]);
+        assert_string_equal(r.v[i].name, names[i]);
+    }
+    assert_int_equal(r.v[1].u[0], 5);
+    assert_int_equal(r.v[3].u[0], 7);
+    assert_int_equal(r.v[10].u[0], 9);
+    assert_int_equal(r.st.malformed, 0);
+    assert_int_equal(r.st.other, 1);
+    free(r.v);
+}
+
 /* trc_options.sha256: the first input's digest, hashed as read, equals
  * the file's (sha256sum) whichever way it is read: mapped windows, the
  * helper thread, read(), a gzip file (its compressed bytes), memory; and
@@ -1433,6 +1498,7 @@ int main(void)
         cmocka_unit_test(test_big_file_windows),
         cmocka_unit_test(test_threaded_equals_serial),
         cmocka_unit_test(test_fast_path_equals_general),
+        cmocka_unit_test(test_name_guesses),
         cmocka_unit_test(test_sha256_as_read),
         cmocka_unit_test(test_gzip_truncated),
         cmocka_unit_test(test_pattern_matcher),

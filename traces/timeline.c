@@ -176,8 +176,7 @@ void tl_why(struct tl *t, const char *fmt, ...)
 
 /* Evidence from the version table: the version is one whose row has
  * (tl_version_has) or lacks (tl_version_lacks) every bit of `bits`. */
-static void version_bits(struct tl *t, unsigned bits, bool has,
-                         const char *what)
+void tl_version_bits(struct tl *t, unsigned bits, bool has, const char *what)
 {
     uint32_t *done = has ? &t->v_has_done : &t->v_lacks_done;
     bool single = bits && !(bits & (bits - 1));
@@ -191,16 +190,6 @@ static void version_bits(struct tl *t, unsigned bits, bool has,
     if (single) {
         *done |= bits;
     }
-}
-
-void tl_version_has(struct tl *t, unsigned bits, const char *what)
-{
-    version_bits(t, bits, true, what);
-}
-
-void tl_version_lacks(struct tl *t, unsigned bits, const char *what)
-{
-    version_bits(t, bits, false, what);
 }
 
 /* Evidence that the version is in [lo, hi]. */

@@ -190,8 +190,7 @@ void tl_why(struct tl *t, const char *fmt, ...)
 void tl_version_range(struct tl *t, unsigned lo, unsigned hi, const char *what);
 /* Version evidence through the version table's trace bits (enum qv_trace,
  * run/qemu_version.h): the versions whose rows have / lack them. */
-void tl_version_has(struct tl *t, unsigned bits, const char *what);
-void tl_version_lacks(struct tl *t, unsigned bits, const char *what);
+void tl_version_bits(struct tl *t, unsigned bits, bool has, const char *what);
 int tl_add_event(struct tl *t, int64_t t_ns, enum run_event_kind kind,
                  uint64_t value, int64_t dur, const char *fmt, ...)
     __attribute__((format(printf, 6, 7)));
@@ -214,6 +213,21 @@ void tl_dev_state(struct tl *t, int d, const char *state, const char *recover,
 void tl_deci_push(struct deci *d, const void *x);
 
 /* Small enough to inline in every file. */
+static inline void tl_version_has(struct tl *t, unsigned bits, const char *what)
+{
+    if (!(bits & t->v_has_done) || (bits & (bits - 1))) {
+        tl_version_bits(t, bits, true, what); /* not applied yet */
+    }
+}
+
+static inline void tl_version_lacks(struct tl *t, unsigned bits,
+                                    const char *what)
+{
+    if (!(bits & t->v_lacks_done) || (bits & (bits - 1))) {
+        tl_version_bits(t, bits, false, what);
+    }
+}
+
 static inline int64_t tl_rel(struct tl *t, int64_t abs_ns)
 {
     if (abs_ns == TRC_NO_TIME || !t->t0_set) {

@@ -37,12 +37,14 @@ static inline size_t find_space(const char *s, size_t len)
  * An event "name args" at s.  certain: the prefix already says this is a
  * trace line, so any identifier is an event name.  Returns PL_RECORD,
  * PL_NOT (not an event line) or PL_BAD with *why set.  Pure: reads only
- * the reader's immutable tables (safe in the parallel producer); the
- * caller counts the event (count_event).
+ * the reader's immutable tables and the caller's name guesses m (safe in
+ * the parallel producer); the caller counts the event (count_event).
+ * Inline in the serial fast path; trc_parse_event_pure() elsewhere.
  */
-int trc_parse_event_pure(const struct trc_reader *r, struct trc_name_memo *m,
-                         const char *s, size_t len, bool certain,
-                         struct trc_record *rec, const char **why)
+static inline __attribute__((always_inline)) int
+parse_event_core(const struct trc_reader *r, struct trc_name_memo *m,
+                 const char *s, size_t len, bool certain,
+                 struct trc_record *rec, const char **why)
 {
     size_t n;
     enum trc_ev ev;
@@ -107,6 +109,13 @@ int trc_parse_event_pure(const struct trc_reader *r, struct trc_name_memo *m,
         return PL_BAD;
     }
     return PL_RECORD;
+}
+
+int trc_parse_event_pure(const struct trc_reader *r, struct trc_name_memo *m,
+                         const char *s, size_t len, bool certain,
+                         struct trc_record *rec, const char **why)
+{
+    return parse_event_core(r, m, s, len, certain, rec, why);
 }
 
 static int parse_event(struct trc_reader *r, const char *s, size_t len,
@@ -550,8 +559,8 @@ fast_line(struct trc_reader *r, const char *s, size_t len,
     int64_t tid, t;
     size_t k = prefix_cached(&r->pc, s, len, &f, &tid, &t);
     const char *why;
-    if (!k || trc_parse_event_pure(r, &r->memo, s + k, len - k, true, rec,
-                                   &why) != PL_RECORD) {
+    if (!k || parse_event_core(r, &r->memo, s + k, len - k, true, rec, &why) !=
+                  PL_RECORD) {
         return 0;
     }
     rec->file = r->cur;

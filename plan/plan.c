@@ -1310,10 +1310,12 @@ static void advice_basis(const struct planner *P, unsigned top,
     app(a->rests_on, len, &off, "; policy %s, QEMU %s model, %s RAM mode",
         P->pol[top], scn_qemu_name(P->base.qemu),
         out->aggregate ? "aggregate" : "page");
+    if (b->calibration[0]) {
+        app(a->rests_on, len, &off, "; calibration %s", b->calibration);
+    }
     if (b->fit_checked) {
-        app(a->rests_on, len, &off, "; calibration fit %s%s%s",
-            b->fit_ok ? "ok" : "FAILED", b->fit_note[0] ? ": " : "",
-            b->fit_note);
+        app(a->rests_on, len, &off, "; replay fit %s: %s",
+            b->fit_ok ? "ok" : "FAILED", b->fit_note);
     } else {
         app(a->rests_on, len, &off,
             "; not calibrated against a real run (no replay fit checked)");
@@ -1449,8 +1451,9 @@ static int advise(struct planner *P, const struct plan_cfg *cfg,
     }
     if (b->fit_checked && !b->fit_ok) {
         snprintf(a->reason, sizeof(a->reason),
-                 "refused: the replay fit failed%s%s",
-                 b->fit_note[0] ? ": " : "", b->fit_note);
+                 "refused: the replay fit failed, so the trace-derived "
+                 "scenario does not reproduce the real run: %s",
+                 b->fit_note);
         return 0;
     }
     if (!t->found) {

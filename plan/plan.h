@@ -254,16 +254,35 @@ int plan_layer_parse(const char *s, enum plan_layer *out);
 /* What the scenario planned on rests on (said with the advice, and the
  * grounds for refusing it). */
 struct plan_basis {
-    bool from_trace;     /* rebuilt from a trace's derived inputs */
-    char source[512];    /* file or run the scenario came from */
-    bool inconclusive;   /* the replay verdict was "inconclusive" */
-    char verdict[32];    /* replay verdict name, "" if none */
-    double achieved_bps; /* throughput the trace showed (0 = unknown) */
-    /* PLAN_FIT_HOOK: the calibration issue adds fit.ok to replay; until it
-     * is in main, fit_checked stays false and nothing is refused for it. */
+    bool from_trace;       /* rebuilt from a trace's derived inputs */
+    char source[512];      /* file or run the scenario came from */
+    bool inconclusive;     /* the replay verdict was "inconclusive" */
+    char verdict[32];      /* replay verdict name, "" if none */
+    double achieved_bps;   /* throughput the trace showed (0 = unknown) */
+    char calibration[512]; /* calibration file the re-run loaded, "" none */
+    /* The replay fit (traces/replay.h struct trc_fit): the re-run of the
+     * trace-derived inputs under the trace's own policy "qemu" against
+     * what the trace shows.  fit_checked: a fit was computed (or the
+     * re-run failed, then fit_ok is false); fit_ok false refuses the
+     * advice with fit_note as the reason. */
     bool fit_checked, fit_ok;
-    char fit_note[200];
+    bool fit_total_compared; /* the trace converged: totals compared */
+    int64_t fit_obs_total_ns, fit_rerun_total_ns; /* -1 = none */
+    double fit_total_error; /* (re-run - observed) / observed; NAN none */
+    double fit_tolerance;   /* TRC_FIT_TOLERANCE */
+    char fit_obs_verdict[32], fit_rerun_verdict[32];
+    char fit_blame[200]; /* the inputs to suspect, "" when ok */
+    char fit_note[600];  /* the fit in words (figures above) */
 };
+
+/* The basis of a plan on a replayed trace (plan_basis.c): the replay
+ * verdict, the achieved throughput and the fit of session s (the re-run
+ * under "qemu" is s->cf[0] when s->fit.have is false and it failed).
+ * source names the trace; calibration the file the re-run loaded (NULL =
+ * none). */
+struct trc_session;
+void plan_basis_from_replay(struct plan_basis *b, const struct trc_session *s,
+                            const char *source, const char *calibration);
 
 struct plan_cfg {
     const struct scn_doc *base;     /* scenario, overrides applied */
@@ -340,7 +359,7 @@ struct plan_policy {
  * the layer accept, checked by simulation, or refused with a reason. */
 struct plan_advice {
     bool ok; /* false: refused (reason), nothing to apply */
-    char reason[400];
+    char reason[800];
     enum plan_layer layer;
     enum plan_knob knob;
     double safety;
@@ -351,7 +370,7 @@ struct plan_advice {
     bool set_bw;                            /* advise max-bandwidth bw_bps */
     uint64_t bw_bps;
     char bw_note[300];
-    char rests_on[700];    /* scenario / trace / calibration */
+    char rests_on[1800];   /* scenario / trace / calibration / fit */
     char uncertainty[300]; /* the interval over seeds */
 };
 

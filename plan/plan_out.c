@@ -523,6 +523,39 @@ static json_t *bandwidth_json(const struct plan_result *r)
     return bw;
 }
 
+/* The replay fit the advice rests on (a plan on a trace). */
+static json_t *fit_json(const struct plan_basis *b)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "ok", json_boolean(b->fit_ok));
+    json_object_set_new(o, "observed_verdict",
+                        b->fit_obs_verdict[0] ? json_string(b->fit_obs_verdict)
+                                              : json_null());
+    json_object_set_new(o, "rerun_verdict",
+                        b->fit_rerun_verdict[0]
+                            ? json_string(b->fit_rerun_verdict)
+                            : json_null());
+    json_object_set_new(o, "observed_total_ms",
+                        b->fit_obs_total_ns > 0
+                            ? json_real((double)b->fit_obs_total_ns / 1e6)
+                            : json_null());
+    json_object_set_new(o, "rerun_total_ms",
+                        b->fit_rerun_total_ns >= 0
+                            ? json_real((double)b->fit_rerun_total_ns / 1e6)
+                            : json_null());
+    json_object_set_new(o, "total_error", j_num_or_null(b->fit_total_error));
+    json_object_set_new(o, "total_compared",
+                        json_boolean(b->fit_total_compared));
+    json_object_set_new(o, "tolerance", json_real(b->fit_tolerance));
+    json_object_set_new(
+        o, "blame", b->fit_blame[0] ? json_string(b->fit_blame) : json_null());
+    json_object_set_new(o, "calibration",
+                        b->calibration[0] ? json_string(b->calibration)
+                                          : json_null());
+    json_object_set_new(o, "note", json_string(b->fit_note));
+    return o;
+}
+
 static json_t *advice_json(const struct plan_result *r)
 {
     const struct plan_advice *a = &r->advice;
@@ -551,6 +584,9 @@ static json_t *advice_json(const struct plan_result *r)
     json_object_set_new(o, "bandwidth_note", json_string(a->bw_note));
     json_object_set_new(o, "rests_on", json_string(a->rests_on));
     json_object_set_new(o, "uncertainty", json_string(a->uncertainty));
+    if (r->basis.fit_checked) {
+        json_object_set_new(o, "fit", fit_json(&r->basis));
+    }
     json_object_set_new(o, "lines", plan_layer_lines(r, a->layer));
     return o;
 }

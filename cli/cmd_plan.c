@@ -583,13 +583,7 @@ static struct scn_doc *load_input(const struct plan_args *a, char *source,
             }
         }
     }
-    *rc = EXIT_OK;
-    for (unsigned i = 0; i < a->n_sets && *rc == EXIT_OK; i++) {
-        if (scn_doc_set(doc, a->sets[i], err, sizeof(err))) {
-            cli_error("%s", err);
-            *rc = EXIT_USAGE;
-        }
-    }
+    *rc = cli_apply_sets(doc, a->sets, a->n_sets);
     if (*rc == EXIT_OK && a->qemu && set_str(doc, "qemu", a->qemu)) {
         *rc = EXIT_USAGE;
     }

@@ -125,6 +125,26 @@ unit "lab run --dirty-rate" "$MIGSIM" lab run --dirty-rate 500
 unit "lab validate --time-limit" "$MIGSIM" lab validate --time-limit 500
 unit "probe-vfio --sample-time" "$MIGSIM" probe-vfio "$NX" --sample-time 500
 
+# --set KEY=VALUE with a bad unit: exit 2 (as an option's), naming the key
+# and the unit, in every command that takes --set (found from the --help
+# texts, so a new one cannot be missed)
+SETCMDS=("simulate $SC --no-db" "compare $SC --no-db -p qemu" "plan $SC -p qemu"
+    "plan --trace $T11 -p qemu" "sweep $SC --grid seed=1 --db $TMPD/sw6.db")
+with_set=$(for c in "${WALK[@]}"; do "$MIGSIM" $c --help 2>/dev/null | grep -q -- "--set KEY" && echo "$c"; done | sort -u | tr '\n' ' ')
+tested=$(for c in "${SETCMDS[@]}"; do echo "${c%% *}"; done | sort -u | tr '\n' ' ')
+check "every command with --set is walked ($with_set)" test "$with_set" = "$tested"
+for cmd in "${SETCMDS[@]}"; do
+    n=${cmd%% *}
+    [[ $cmd == *--trace* ]] && n="$n --trace"
+    # shellcheck disable=SC2086
+    check_rc "$n: --set migration.downtime_limit=500 is a usage error" 2 "$MIGSIM" $cmd --set migration.downtime_limit=500
+    check "$n: ... naming the key, 'needs a unit'" grep -q -- "--set migration.downtime_limit=500: migration.downtime_limit: time '500': needs a unit" "$TMPD/rc.err"
+    # shellcheck disable=SC2086
+    check_rc "$n: --set with an unknown unit is a usage error" 2 "$MIGSIM" $cmd --set 'migration.link_bandwidth="10 parsecs/s"'
+    check "$n: ... naming the key and the unit" grep -q "migration.link_bandwidth: rate '10 parsecs/s': unknown unit 'parsecs/s'" "$TMPD/rc.err"
+done
+check_rc "a bad --set value that is not a unit stays bad data (3, as in a file)" 3 "$MIGSIM" simulate "$SC" --no-db --set vm.ram=12
+
 # a typo'd policy: exit 2 with did you mean, in every command taking --policy
 for cmd in "simulate $SC --no-db" "compare $SC --no-db" "plan $SC" "sweep $SC --grid seed=1 --db $TMPD/sw2.db" \
     "replay $T11 --no-db" "live --qmp $NX.sock" "lab run --no-db"; do

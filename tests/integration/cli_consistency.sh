@@ -200,6 +200,17 @@ check "sweep JSON has total_ms" jq -e '.results[0] | has("total_ms")' "$TMPD/o"
 check "replay JSON has total_ms" jq -e 'has("total_ms")' "$TMPD/o"
 "$MIGSIM" plan "$SC" -p qemu -f json >"$TMPD/o" 2>/dev/null
 check "plan JSON has total_ms (frontier) and expected_total_ms" jq -e '(.frontier[0] | has("total_ms")) and has("expected_total_ms")' "$TMPD/o"
+"$MIGSIM" runs --db "$DB" export last -o - >"$TMPD/o" 2>/dev/null
+check "runs export JSON has total_ms = total_ns in ms" jq -e '.metrics.total_ms == .metrics.total_ns / 1e6 and .metrics.total_ms > 0' "$TMPD/o"
+"$MIGSIM" runs --db "$DB" show last -f json >"$TMPD/o" 2>/dev/null
+check "runs show -f json has total_ms" jq -e '.metrics.total_ms == .metrics.total_ns / 1e6' "$TMPD/o"
+"$MIGSIM" runs --db "$DB" diff 1 last -f json >"$TMPD/o" 2>/dev/null
+check "runs diff -f json has total_ms (a, b, delta)" jq -e '.metrics.total_ms.a == .metrics.total_ns.a / 1e6 and .metrics.total_ms.b == .metrics.total_ns.b / 1e6 and (.metrics.total_ms | has("delta"))' "$TMPD/o"
+"$MIGSIM" runs --db "$DB" export last -o "$TMPD/x.json" 2>/dev/null
+"$MIGSIM" runs --db "$TMPD/imp2.db" import "$TMPD/x.json" >/dev/null 2>&1
+"$MIGSIM" runs --db "$TMPD/imp2.db" export last -o - >"$TMPD/o2" 2>/dev/null
+check "an export with total_ms imports and exports the same metrics" \
+    bash -c 'test "$(jq -c .metrics "$0")" = "$(jq -c .metrics "$1")"' "$TMPD/x.json" "$TMPD/o2"
 
 # -o - is stdout, and the status line does not mix into it
 "$MIGSIM" report last --db "$DB" -o - >"$TMPD/o" 2>"$TMPD/e"

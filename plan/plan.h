@@ -355,6 +355,42 @@ struct plan_policy {
     struct plan_frontier_row *frontier; /* ascending limits */
 };
 
+/* Policy specs the planner varies (plan_layers.c). */
+#define PLAN_SPEC_LEN     200
+#define PLAN_MAX_VARIANTS 96
+/* The layers' limits of the knobs searched: Nova's minimums
+ * (nova/conf/libvirt.py: live_migration_downtime_steps >= 3,
+ * live_migration_downtime_delay >= 3); the timeouts' upper bound and the
+ * KubeVirt dynamic steps' range are the models' (policy/nova.c,
+ * policy/kubevirt.c). */
+#define PLAN_NOVA_MIN_STEPS   3
+#define PLAN_NOVA_MIN_DELAY_S 3
+#define PLAN_KV_MIN_STEPS     1
+#define PLAN_KV_MIN_COOLDOWN  1
+#define PLAN_MAX_TIMEOUT_S    86400
+
+/* A Nova or KubeVirt policy's own knobs, searched at the advised value
+ * (plan_layers.c; docs/planner.md "The layer's own knobs"). */
+struct plan_layer_advice {
+    bool searched;      /* nova-steps or kubevirt: the knobs below are advice */
+    bool nova;          /* else KubeVirt */
+    bool dynamic;       /* KubeVirt dynamic=on (the proposals' ramp) */
+    unsigned steps;     /* Nova _steps / KubeVirt dynamic steps */
+    int64_t delay_s;    /* Nova live_migration_downtime_delay (per GiB) */
+    int64_t cooldown_s; /* KubeVirt dynamic cooldown */
+    int64_t completion_s;   /* per GiB (Nova, KubeVirt); 0 = none */
+    int64_t progress_s;     /* KubeVirt progressTimeout; 0 = none */
+    char action[16];        /* Nova live_migration_timeout_action */
+    double data_gib;        /* the data size the per-GiB timeouts assume
+                               (Nova: GiB; KubeVirt: whole GB) */
+    int64_t at_limit_ms;    /* plain KubeVirt: the downtime-limit in force */
+    unsigned combos;        /* ramp combinations simulated */
+    unsigned n_ok, n_seeds; /* at the chosen values, timeouts included */
+    struct plan_stat downtime_ms, total_ms;
+    char how[700];      /* what was searched and why these values */
+    char postcopy[400]; /* what permitting post-copy would do, or "" */
+};
+
 /* The advice: the value to set, with its margin, clamped to what QEMU and
  * the layer accept, checked by simulation, or refused with a reason. */
 struct plan_advice {
@@ -372,6 +408,7 @@ struct plan_advice {
     char bw_note[300];
     char rests_on[1800];   /* scenario / trace / calibration / fit */
     char uncertainty[300]; /* the interval over seeds */
+    struct plan_layer_advice lk;
 };
 
 struct plan_result {

@@ -28,6 +28,13 @@ check "trace 11 table: NOT GIVEN with the fit, no virsh line" \
     bash -c 'grep -q "NOT GIVEN: refused: the replay fit failed" "$0" && grep -q "replay fit FAILED" "$0" && ! grep -q "^  virsh" "$0"' "$TMPD/rc.out"
 check "trace 11: stderr says the fit failed" grep -q "replay fit FAILED" "$TMPD/rc.err"
 
+# a replayed run in the store (--run) is rebuilt from its trace: the same fit
+"$MIGSIM" replay "$T11" --db "$TMPD/r.db" >/dev/null 2>&1
+check_rc "plan --run of the replayed trace 11: refused on the fit (exit 1)" 1 \
+    "$MIGSIM" plan --run last --db "$TMPD/r.db" --max-downtime 2s -f json
+cp "$TMPD/rc.out" "$TMPD/out"
+check "plan --run: the reason names the fit" jqo '(.advice.ok | not) and (.advice.refused | test("replay fit failed.*[+]97[.]4 %"))'
+
 # the shared trace 04 (converged; the trace shows no total time): the fit
 # passes, the advice is printed with it
 T04=$(ls ../shared/data/traces/04-*.log 2>/dev/null | head -1)

@@ -73,8 +73,8 @@ static int64_t given_time(const char *spec, const char *part, const char *key,
     return def;
 }
 
-static unsigned given_count(const char *spec, const char *part,
-                            const char *key, unsigned def)
+static unsigned given_count(const char *spec, const char *part, const char *key,
+                            unsigned def)
 {
     char v[64];
     if (plan_spec_arg(spec, part, key, v, sizeof(v))) {
@@ -88,8 +88,8 @@ static unsigned given_count(const char *spec, const char *part,
 }
 
 /* spec with key=value pairs (NULL-terminated list) set in part. */
-static int spec_set(const char *spec, const char *part,
-                    const char *const *kv, char *out, size_t len)
+static int spec_set(const char *spec, const char *part, const char *const *kv,
+                    char *out, size_t len)
 {
     char cur[PLAN_SPEC_LEN];
     snprintf(cur, sizeof(cur), "%s", spec);
@@ -114,7 +114,8 @@ static bool better(const struct cand *a, const struct cand *b, double tot_cap,
     if (a->ok != b->ok) {
         return a->ok;
     }
-    bool ma = a->ok && a->tot.max <= tot_cap, mb = b->ok && b->tot.max <= tot_cap;
+    bool ma = a->ok && a->tot.max <= tot_cap,
+         mb = b->ok && b->tot.max <= tot_cap;
     if (ma != mb) {
         return ma;
     }
@@ -158,7 +159,7 @@ static size_t uniq(int64_t *v, size_t n)
 }
 
 struct grid {
-    const char *part;     /* "nova-steps" / "kubevirt" */
+    const char *part; /* "nova-steps" / "kubevirt" */
     const char *steps_key, *time_key;
     int64_t steps[MAX_GRID], times[MAX_GRID];
     size_t ns, nt;
@@ -284,15 +285,20 @@ static int nova_search(struct planner *P, unsigned p, struct plan_result *out)
     bool force = strcmp(lk->action, "force_complete") == 0;
     unsigned sg = given_count(sp, "nova-steps", "steps", 10);
     int64_t dg = given_time(sp, "nova-steps", "delay", SIM_S, 75);
-    int64_t ctg = given_time(sp, "nova-steps", "completion_timeout", SIM_S, 800);
+    int64_t ctg =
+        given_time(sp, "nova-steps", "completion_timeout", SIM_S, 800);
     char ctv[24];
     snprintf(ctv, sizeof(ctv), "%" PRId64 "s", ctg);
     /* the ramp without the abort (a force_complete keeps its timeout) */
     const char *fixed[] = {"completion_timeout", force ? ctv : "0s", NULL};
-    struct grid g = {"nova-steps", "steps", "delay",
+    struct grid g = {"nova-steps",
+                     "steps",
+                     "delay",
                      {PLAN_NOVA_MIN_STEPS, 5, 10, 20, 40, sg},
-                     {PLAN_NOVA_MIN_DELAY_S, 10, 30, 75, 150, dg}, MAX_GRID,
-                     MAX_GRID, fixed};
+                     {PLAN_NOVA_MIN_DELAY_S, 10, 30, 75, 150, dg},
+                     MAX_GRID,
+                     MAX_GRID,
+                     fixed};
     g.ns = uniq(g.steps, g.ns);
     g.nt = uniq(g.times, g.nt);
     struct cand best = {.ok = false};
@@ -306,31 +312,30 @@ static int nova_search(struct planner *P, unsigned p, struct plan_result *out)
     char sv[24], dv[24], cv[24];
     snprintf(sv, sizeof(sv), "%u", lk->steps);
     snprintf(dv, sizeof(dv), "%" PRId64 "s", lk->delay_s);
-    const char *kv[] = {"steps", sv, "delay", dv, "completion_timeout", NULL,
-                        NULL};
-    if (settle_timeout(P, p, "nova-steps", kv, 5, ms, lk, &lk->completion_s,
-                       cv, sizeof(cv))) {
+    const char *kv[] = {"steps", sv,  "delay", dv, "completion_timeout",
+                        NULL,    NULL};
+    if (settle_timeout(P, p, "nova-steps", kv, 5, ms, lk, &lk->completion_s, cv,
+                       sizeof(cv))) {
         return -1;
     }
     size_t off = 0;
     char t1[32], t2[32];
-    plan_app(lk->how, sizeof(lk->how), &off,
-             "searched live_migration_downtime_steps {%s} x "
-             "live_migration_downtime_delay {%s} s/GiB (%u combinations) at "
-             "live_migration_downtime %" PRId64 " ms: steps %u, delay %" PRId64
-             " s/GiB %s (mean downtime %s, slowest total %s)",
-             "3,5,10,20,40 and the given", "3,10,30,75,150 and the given",
-             lk->combos, ms, lk->steps, lk->delay_s,
-             best.ok && best.tot.max <= (double)plan_budget_total_ns(P) / 1e6 /
-                                            a->safety
-                 ? "finish soonest with every seed converging within the "
-                   "time budget over the safety factor"
-                 : "finish soonest (no combination has every seed within the "
-                   "time budget over the safety factor)",
-             units_fmt_time((int64_t)llround(best.down.mean * 1e6), t1,
-                            sizeof(t1)),
-             units_fmt_time((int64_t)llround(best.tot.max * 1e6), t2,
-                            sizeof(t2)));
+    plan_app(
+        lk->how, sizeof(lk->how), &off,
+        "searched live_migration_downtime_steps {%s} x "
+        "live_migration_downtime_delay {%s} s/GiB (%u combinations) at "
+        "live_migration_downtime %" PRId64 " ms: steps %u, delay %" PRId64
+        " s/GiB %s (mean downtime %s, slowest total %s)",
+        "3,5,10,20,40 and the given", "3,10,30,75,150 and the given",
+        lk->combos, ms, lk->steps, lk->delay_s,
+        best.ok && best.tot.max <=
+                       (double)plan_budget_total_ns(P) / 1e6 / a->safety
+            ? "finish soonest with every seed converging within the "
+              "time budget over the safety factor"
+            : "finish soonest (no combination has every seed within the "
+              "time budget over the safety factor)",
+        units_fmt_time((int64_t)llround(best.down.mean * 1e6), t1, sizeof(t1)),
+        units_fmt_time((int64_t)llround(best.tot.max * 1e6), t2, sizeof(t2)));
     plan_app(lk->how, sizeof(lk->how), &off,
              "; live_migration_completion_timeout %" PRId64
              " s/GiB = the slowest total x %.2f over Nova's data size %.2f GiB "
@@ -359,8 +364,8 @@ static int nova_search(struct planner *P, unsigned p, struct plan_result *out)
 static int progress_search(struct planner *P, unsigned p, const char **kv,
                            size_t slot, int64_t ms, int64_t *ans)
 {
-    static const int64_t series[] = {1,   2,   5,    10,   20,   30,    60,
-                                     90,  120, 150,  200,  300,  600,   1200,
+    static const int64_t series[] = {1,    2,    5,    10,    20,    30,   60,
+                                     90,   120,  150,  200,   300,   600,  1200,
                                      1800, 3600, 7200, 14400, 28800, 86400};
     size_t n = sizeof(series) / sizeof(series[0]);
     *ans = -1;
@@ -392,7 +397,8 @@ static int kubevirt_search(struct planner *P, unsigned p,
     lk->searched = true;
     lk->dynamic = a->knob == PLAN_KNOB_KUBEVIRT_MAX;
     /* released KubeVirt does not set the limit: the one in force */
-    int64_t ms = lk->dynamic ? a->value_ns / SIM_MS : b->downtime_limit_ns / SIM_MS;
+    int64_t ms =
+        lk->dynamic ? a->value_ns / SIM_MS : b->downtime_limit_ns / SIM_MS;
     lk->at_limit_ms = lk->dynamic ? 0 : ms;
     int64_t pg = given_time(sp, "kubevirt", "progress_timeout", SIM_S, 150);
     int64_t ctg =
@@ -406,14 +412,18 @@ static int kubevirt_search(struct planner *P, unsigned p,
         /* the stall switch's window is progress_timeout: kept */
         const char *fixed[] = {"completion_timeout_per_gib", "0s",
                                "progress_timeout", pv, NULL};
-        struct grid g = {"kubevirt", "steps", "cooldown",
+        struct grid g = {"kubevirt",
+                         "steps",
+                         "cooldown",
                          {PLAN_KV_MIN_STEPS, 3, 7, 15, 30, lk->steps},
                          {PLAN_KV_MIN_COOLDOWN, 3, 10, 30, 60, lk->cooldown_s},
-                         MAX_GRID, MAX_GRID, fixed};
+                         MAX_GRID,
+                         MAX_GRID,
+                         fixed};
         g.ns = uniq(g.steps, g.ns);
         g.nt = uniq(g.times, g.nt);
-        if (ramp_grid(P, p, &g, ms, a->safety, lk->steps, lk->cooldown_s,
-                      &best, &lk->combos)) {
+        if (ramp_grid(P, p, &g, ms, a->safety, lk->steps, lk->cooldown_s, &best,
+                      &lk->combos)) {
             return -1;
         }
         lk->steps = best.steps;
@@ -422,8 +432,14 @@ static int kubevirt_search(struct planner *P, unsigned p,
     char sv[24], cdv[24], ctv[24];
     snprintf(sv, sizeof(sv), "%u", lk->steps);
     snprintf(cdv, sizeof(cdv), "%" PRId64 "s", lk->cooldown_s);
-    const char *kv[] = {"completion_timeout_per_gib", "0s", "progress_timeout",
-                        pv, lk->dynamic ? "steps" : NULL, sv, "cooldown", cdv,
+    const char *kv[] = {"completion_timeout_per_gib",
+                        "0s",
+                        "progress_timeout",
+                        pv,
+                        lk->dynamic ? "steps" : NULL,
+                        sv,
+                        "cooldown",
+                        cdv,
                         NULL};
     bool all;
     if (check_final(P, p, "kubevirt", kv, ms, lk, &all)) {
@@ -462,7 +478,8 @@ static int kubevirt_search(struct planner *P, unsigned p,
         return -1;
     }
     lk->data_gib = kv_data_gb(b);
-    lk->completion_s = per_gib_timeout(lk->total_ms.max, a->safety, lk->data_gib);
+    lk->completion_s =
+        per_gib_timeout(lk->total_ms.max, a->safety, lk->data_gib);
     if (settle_timeout(P, p, "kubevirt", kv, 1, ms, lk, &lk->completion_s, ctv,
                        sizeof(ctv))) {
         return -1;
@@ -471,8 +488,8 @@ static int kubevirt_search(struct planner *P, unsigned p,
         plan_app(lk->how, sizeof(lk->how), &off,
                  "searched the dynamic ramp's steps {1,3,7,15,30 and the "
                  "given} x cooldown {1,3,10,30,60 s and the given} (%u "
-                 "combinations) at max %" PRId64 " ms: steps %u, cooldown %" PRId64
-                 " s; ",
+                 "combinations) at max %" PRId64
+                 " ms: steps %u, cooldown %" PRId64 " s; ",
                  lk->combos, ms, lk->steps, lk->cooldown_s);
     } else {
         plan_app(lk->how, sizeof(lk->how), &off,
@@ -481,7 +498,8 @@ static int kubevirt_search(struct planner *P, unsigned p,
                  ms);
     }
     plan_app(lk->how, sizeof(lk->how), &off,
-             "progressTimeout %" PRId64 " s (%s); completionTimeoutPerGiB %" PRId64
+             "progressTimeout %" PRId64
+             " s (%s); completionTimeoutPerGiB %" PRId64
              " = the slowest total %s x %.2f over %.0f GB (%s)",
              lk->progress_s,
              pans == 1 || lk->progress_s == pg
@@ -507,7 +525,8 @@ int plan_layer_search(struct planner *P, unsigned p, struct plan_result *out)
         return nova_search(P, p, out);
     }
     if (a->knob == PLAN_KNOB_KUBEVIRT_MAX ||
-        (strncmp(sp, "kubevirt", 8) == 0 && strchr(":+", sp[8] ? sp[8] : '+')) ||
+        (strncmp(sp, "kubevirt", 8) == 0 &&
+         strchr(":+", sp[8] ? sp[8] : '+')) ||
         strstr(sp, "+kubevirt")) {
         return kubevirt_search(P, p, out);
     }

@@ -387,6 +387,69 @@ static int progress_search(struct planner *P, unsigned p, const char **kv,
     return 0;
 }
 
+/* The dynamic proposal's steps x cooldown at max ms (progress_timeout pv
+ * kept: it is the stall switch's window). */
+static int kv_ramp(struct planner *P, unsigned p, int64_t ms, double safety,
+                   const char *pv, struct plan_layer_advice *lk)
+{
+    const char *fixed[] = {"completion_timeout_per_gib", "0s",
+                           "progress_timeout", pv, NULL};
+    struct grid g = {"kubevirt",
+                     "steps",
+                     "cooldown",
+                     {PLAN_KV_MIN_STEPS, 3, 7, 15, 30, lk->steps},
+                     {PLAN_KV_MIN_COOLDOWN, 3, 10, 30, 60, lk->cooldown_s},
+                     MAX_GRID,
+                     MAX_GRID,
+                     fixed};
+    g.ns = uniq(g.steps, g.ns);
+    g.nt = uniq(g.times, g.nt);
+    struct cand best = {.ok = false};
+    if (ramp_grid(P, p, &g, ms, safety, lk->steps, lk->cooldown_s, &best,
+                  &lk->combos)) {
+        return -1;
+    }
+    lk->steps = best.steps;
+    lk->cooldown_s = best.t_s;
+    return 0;
+}
+
+/* What the KubeVirt search did, from offset off of lk->how. */
+static void kv_how(struct plan_layer_advice *lk, int64_t ms, int64_t pans,
+                   int64_t pg, double safety, size_t off)
+{
+    char t1[32];
+    if (lk->dynamic) {
+        plan_app(lk->how, sizeof(lk->how), &off,
+                 "searched the dynamic ramp's steps {1,3,7,15,30 and the "
+                 "given} x cooldown {1,3,10,30,60 s and the given} (%u "
+                 "combinations) at max %" PRId64
+                 " ms: steps %u, cooldown %" PRId64 " s; ",
+                 lk->combos, ms, lk->steps, lk->cooldown_s);
+    } else {
+        plan_app(lk->how, sizeof(lk->how), &off,
+                 "at the downtime-limit in force (%" PRId64
+                 " ms; KubeVirt does not set it): ",
+                 ms);
+    }
+    plan_app(lk->how, sizeof(lk->how), &off,
+             "progressTimeout %" PRId64
+             " s (%s); completionTimeoutPerGiB %" PRId64
+             " = the slowest total %s x %.2f over %.0f GB (%s)",
+             lk->progress_s,
+             pans == 1 || lk->progress_s == pg
+                 ? "the value in force: every seed converges with it and "
+                   "the plan needs no more"
+                 : "the smallest converging value of the series x the safety "
+                   "factor",
+             lk->completion_s,
+             units_fmt_time((int64_t)llround(lk->total_ms.max * 1e6), t1,
+                            sizeof(t1)),
+             safety, lk->data_gib,
+             lk->completion_s ? "checked on every seed"
+                              : "0, none: a timeout aborted a seed");
+}
+
 static int kubevirt_search(struct planner *P, unsigned p,
                            struct plan_result *out)
 {
@@ -407,27 +470,8 @@ static int kubevirt_search(struct planner *P, unsigned p,
     lk->cooldown_s = given_time(sp, "kubevirt", "cooldown", SIM_S, 10);
     char pv[24];
     snprintf(pv, sizeof(pv), "%" PRId64 "s", pg);
-    struct cand best = {.ok = true};
-    if (lk->dynamic) {
-        /* the stall switch's window is progress_timeout: kept */
-        const char *fixed[] = {"completion_timeout_per_gib", "0s",
-                               "progress_timeout", pv, NULL};
-        struct grid g = {"kubevirt",
-                         "steps",
-                         "cooldown",
-                         {PLAN_KV_MIN_STEPS, 3, 7, 15, 30, lk->steps},
-                         {PLAN_KV_MIN_COOLDOWN, 3, 10, 30, 60, lk->cooldown_s},
-                         MAX_GRID,
-                         MAX_GRID,
-                         fixed};
-        g.ns = uniq(g.steps, g.ns);
-        g.nt = uniq(g.times, g.nt);
-        if (ramp_grid(P, p, &g, ms, a->safety, lk->steps, lk->cooldown_s, &best,
-                      &lk->combos)) {
-            return -1;
-        }
-        lk->steps = best.steps;
-        lk->cooldown_s = best.t_s;
+    if (lk->dynamic && kv_ramp(P, p, ms, a->safety, pv, lk)) {
+        return -1;
     }
     char sv[24], cdv[24], ctv[24];
     snprintf(sv, sizeof(sv), "%u", lk->steps);
@@ -446,7 +490,6 @@ static int kubevirt_search(struct planner *P, unsigned p,
         return -1;
     }
     size_t off = 0;
-    char t1[32];
     if (!all) {
         plan_app(lk->how, sizeof(lk->how), &off,
                  "at the downtime-limit in force (%" PRId64
@@ -484,35 +527,7 @@ static int kubevirt_search(struct planner *P, unsigned p,
                        sizeof(ctv))) {
         return -1;
     }
-    if (lk->dynamic) {
-        plan_app(lk->how, sizeof(lk->how), &off,
-                 "searched the dynamic ramp's steps {1,3,7,15,30 and the "
-                 "given} x cooldown {1,3,10,30,60 s and the given} (%u "
-                 "combinations) at max %" PRId64
-                 " ms: steps %u, cooldown %" PRId64 " s; ",
-                 lk->combos, ms, lk->steps, lk->cooldown_s);
-    } else {
-        plan_app(lk->how, sizeof(lk->how), &off,
-                 "at the downtime-limit in force (%" PRId64
-                 " ms; KubeVirt does not set it): ",
-                 ms);
-    }
-    plan_app(lk->how, sizeof(lk->how), &off,
-             "progressTimeout %" PRId64
-             " s (%s); completionTimeoutPerGiB %" PRId64
-             " = the slowest total %s x %.2f over %.0f GB (%s)",
-             lk->progress_s,
-             pans == 1 || lk->progress_s == pg
-                 ? "the value in force: every seed converges with it and "
-                   "the plan needs no more"
-                 : "the smallest converging value of the series x the safety "
-                   "factor",
-             lk->completion_s,
-             units_fmt_time((int64_t)llround(lk->total_ms.max * 1e6), t1,
-                            sizeof(t1)),
-             a->safety, lk->data_gib,
-             lk->completion_s ? "checked on every seed"
-                              : "0, none: a timeout aborted a seed");
+    kv_how(lk, ms, pans, pg, a->safety, off);
     return 0;
 }
 

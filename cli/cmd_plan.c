@@ -67,7 +67,10 @@ static const char after_text[] =
     "Advice is refused (exit 1, nothing to apply, the reason printed) when "
     "the\nreplay verdict of a trace is inconclusive, when its replay fit "
     "failed (the\nre-run under qemu misses what the trace shows: "
-    "docs/planner.md), or when no\nvalue converges on every seed.\n";
+    "docs/planner.md), or when no\nvalue converges on every seed.  With a "
+    "nova-steps or kubevirt policy the\nlayer's own knobs are searched at "
+    "the advised value (Nova's steps x delay\nand completion timeout; "
+    "KubeVirt's timeouts and the dynamic ramp) and printed\nin its lines.\n";
 
 static int draw(const struct plan_result *r, const char *path)
 {

@@ -462,7 +462,9 @@ static int run_sweep(const struct sweep_args *a, struct scn_doc *doc,
     int rc = EXIT_OK;
     if (r < 0) {
         cli_error("%s", err);
-        rc = r == PLAN_ERR_IO ? EXIT_IO : EXIT_DATA;
+        rc = r == PLAN_ERR_IO     ? EXIT_IO
+             : r == PLAN_ERR_UNIT ? EXIT_USAGE
+                                  : EXIT_DATA;
     } else if (r > 0) {
         rc = r;
     }

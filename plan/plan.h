@@ -208,13 +208,17 @@ uint64_t plan_shard_index(uint64_t points, unsigned i, unsigned n,
                           enum plan_shard_mode mode, uint64_t k);
 
 #define PLAN_ERR_IO (-2) /* plan_sweep_run: run store error */
+#define PLAN_ERR_UNIT                                                          \
+    (-3) /* plan_sweep_run: a grid value's unit is missing                     \
+            or unknown (a usage error) */
 
 /*
  * Run a sweep (see the file comment).  Before any simulation every axis
  * value is applied alone to the base scenario and resolved, and every
  * policy is checked, so a bad value is reported at once (-1).  fn may be
  * NULL.  Returns 0, -1 with a message (bad grid, value or policy, out of
- * memory), PLAN_ERR_IO (store error), or fn's positive return value.  stats
+ * memory), PLAN_ERR_UNIT (a grid value without its unit or with an
+ * unknown one), PLAN_ERR_IO (store error), or fn's positive return value. stats
  * (optional) is filled in every case.
  */
 int plan_sweep_run(const struct plan_sweep_cfg *cfg, plan_point_fn fn,

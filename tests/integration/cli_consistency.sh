@@ -144,6 +144,11 @@ for cmd in "${SETCMDS[@]}"; do
     check "$n: ... naming the key and the unit" grep -q "migration.link_bandwidth: rate '10 parsecs/s': unknown unit 'parsecs/s'" "$TMPD/rc.err"
 done
 check_rc "a bad --set value that is not a unit stays bad data (3, as in a file)" 3 "$MIGSIM" simulate "$SC" --no-db --set vm.ram=12
+# the same for a --grid value of sweep
+check_rc "sweep --grid migration.downtime_limit=500 is a usage error" 2 "$MIGSIM" sweep "$SC" --grid migration.downtime_limit=500 --db "$TMPD/sw7.db"
+check "sweep --grid: ... naming the key and the unit" grep -q "^migsim: error: --grid migration.downtime_limit=500: .*migration.downtime_limit: .* unit" "$TMPD/rc.err"
+check_rc "sweep --grid with an unknown unit is a usage error" 2 "$MIGSIM" sweep "$SC" --grid 'migration.link_bandwidth=10parsecs/s' --db "$TMPD/sw7.db"
+check_rc "sweep --grid vm.ram=12 (not a unit) stays bad data (3)" 3 "$MIGSIM" sweep "$SC" --grid vm.ram=12 --db "$TMPD/sw7.db"
 
 # a typo'd policy: exit 2 with did you mean, in every command taking --policy
 for cmd in "simulate $SC --no-db" "compare $SC --no-db" "plan $SC" "sweep $SC --grid seed=1 --db $TMPD/sw2.db" \

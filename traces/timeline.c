@@ -176,7 +176,8 @@ void tl_why(struct tl *t, const char *fmt, ...)
 
 /* Evidence from the version table: the version is one whose row has
  * (tl_version_has) or lacks (tl_version_lacks) every bit of `bits`. */
-void tl_version_bits(struct tl *t, unsigned bits, bool has, const char *what)
+static void version_bits(struct tl *t, unsigned bits, bool has,
+                         const char *what)
 {
     uint32_t *done = has ? &t->v_has_done : &t->v_lacks_done;
     bool single = bits && !(bits & (bits - 1));
@@ -189,6 +190,20 @@ void tl_version_bits(struct tl *t, unsigned bits, bool has, const char *what)
     }
     if (single) {
         *done |= bits;
+    }
+}
+
+void tl_version_has(struct tl *t, unsigned bits, const char *what)
+{
+    if (!(bits & t->v_has_done) || (bits & (bits - 1))) {
+        version_bits(t, bits, true, what); /* not applied yet */
+    }
+}
+
+void tl_version_lacks(struct tl *t, unsigned bits, const char *what)
+{
+    if (!(bits & t->v_lacks_done) || (bits & (bits - 1))) {
+        version_bits(t, bits, false, what);
     }
 }
 

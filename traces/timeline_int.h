@@ -171,15 +171,16 @@ struct tl {
     /* version evidence */
     unsigned v_lo, v_hi;
     bool v_exact;
-    /* single evidence bits already applied (tl_version_has / _lacks):
-     * narrowing by the same range again changes nothing, so the version
-     * table is asked once per bit, not once per record */
-    uint32_t v_has_done, v_lacks_done;
 
     /* devices */
     int64_t dev_save_start[RUN_MAX_DEVICES];
     int64_t dev_save_ns[RUN_MAX_DEVICES];
     uint64_t dev_precopy_bytes[RUN_MAX_DEVICES];
+
+    /* single evidence bits already applied (tl_version_has / _lacks):
+     * narrowing by the same range again changes nothing, so the version
+     * table is asked once per bit, not once per record */
+    uint32_t v_has_done, v_lacks_done;
 };
 
 /* ---- helpers defined in timeline.c ---- */
@@ -190,7 +191,8 @@ void tl_why(struct tl *t, const char *fmt, ...)
 void tl_version_range(struct tl *t, unsigned lo, unsigned hi, const char *what);
 /* Version evidence through the version table's trace bits (enum qv_trace,
  * run/qemu_version.h): the versions whose rows have / lack them. */
-void tl_version_bits(struct tl *t, unsigned bits, bool has, const char *what);
+void tl_version_has(struct tl *t, unsigned bits, const char *what);
+void tl_version_lacks(struct tl *t, unsigned bits, const char *what);
 int tl_add_event(struct tl *t, int64_t t_ns, enum run_event_kind kind,
                  uint64_t value, int64_t dur, const char *fmt, ...)
     __attribute__((format(printf, 6, 7)));
@@ -213,21 +215,6 @@ void tl_dev_state(struct tl *t, int d, const char *state, const char *recover,
 void tl_deci_push(struct deci *d, const void *x);
 
 /* Small enough to inline in every file. */
-static inline void tl_version_has(struct tl *t, unsigned bits, const char *what)
-{
-    if (!(bits & t->v_has_done) || (bits & (bits - 1))) {
-        tl_version_bits(t, bits, true, what); /* not applied yet */
-    }
-}
-
-static inline void tl_version_lacks(struct tl *t, unsigned bits,
-                                    const char *what)
-{
-    if (!(bits & t->v_lacks_done) || (bits & (bits - 1))) {
-        tl_version_bits(t, bits, false, what);
-    }
-}
-
 static inline int64_t tl_rel(struct tl *t, int64_t abs_ns)
 {
     if (abs_ns == TRC_NO_TIME || !t->t0_set) {

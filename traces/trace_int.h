@@ -232,13 +232,14 @@ struct trc_reader {
 
     /* last "TID@SEC." / "PID@<ns without its last 9 digits>" prefix */
     struct trc_pcache pc;
-    struct trc_name_memo memo; /* the serial path's name guesses */
     unsigned char evflags[TRC_EV_COUNT];
 
     /* the input reader of the open input (trace.c chooses it) */
     const struct trc_input_ops *ops;
     /* parallel parsing of a big regular file (trace_par.c), NULL when off */
     struct trc_par *par;
+
+    struct trc_name_memo memo; /* the serial path's name guesses */
 };
 
 /* ---- input readers (trace_line.c, trace_par.c, trace_simple.c) ---- */

@@ -541,8 +541,8 @@ static int text_open(struct trc_reader *r, char *err, size_t errlen)
  * outside a JSON object or an HMP dump.  1 when the line was such a
  * record (*handed: finish_record's answer), 0 when it is not: the caller
  * then gives the line to trc_text_line(), which does the same checks
- * again in full (the prefix cache and the event parse have no effect that
- * repeating them changes).
+ * again in full (the prefix cache and the name guesses only save work:
+ * repeating them changes no result).
  */
 static inline __attribute__((always_inline)) int
 fast_line(struct trc_reader *r, const char *s, size_t len,
@@ -585,13 +585,14 @@ static int text_next(struct trc_reader *r, struct trc_record *rec,
             s = r->replay_s;
             len = r->replay_len;
         } else {
-            /* a whole line in the buffer: split here (what
-             * trc_src_next_line does for it), the rest goes there */
+            /* a whole line of at most max_line bytes in the buffer: split
+             * here (what trc_src_next_line does for it), the rest goes
+             * there */
             const char *p = r->p;
-            const char *nl = !r->skipping && p < r->end
-                                 ? memchr(p, '\n', (size_t)(r->end - p))
-                                 : NULL;
-            if (nl && (size_t)(nl - p) <= r->opt.max_line) {
+            size_t avail = (size_t)(r->end - p);
+            size_t lim = avail <= r->opt.max_line ? avail : r->opt.max_line + 1;
+            const char *nl = !r->skipping && lim ? memchr(p, '\n', lim) : NULL;
+            if (nl) {
                 len = (size_t)(nl - p);
                 r->p = nl + 1;
                 r->line++;

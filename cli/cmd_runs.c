@@ -423,6 +423,12 @@ static int do_diff(struct db *db, int64_t ida, int64_t idb, enum cli_format fmt)
         for (size_t k = 0; k < nf; k++) {
             double a = run_field_value(&f[k], &ra.m);
             double b = run_field_value(&f[k], &rb.m);
+            /* no downtime for a run that never switched over: null, as in
+             * every other JSON (run/fields.h) */
+            if (run_field_needs_switchover(&f[k])) {
+                a = run_switched_over(&ra.m) ? a : NAN;
+                b = run_switched_over(&rb.m) ? b : NAN;
+            }
             json_t *e = json_object();
             json_object_set_new(e, "a",
                                 isfinite(a) ? json_real(a) : json_null());

@@ -91,9 +91,17 @@ typo() { # LABEL WORDS...
     local bad=${opt:0:2}${opt:3}
     check_rc "$label: a typo'd option --$bad is a usage error" 2 "$MIGSIM" "$@" "--$bad" x
     check "$label: ... did you mean '--$opt'" grep -q "did you mean '--$opt'" "$TMPD/rc.err"
+    # an abbreviation (getopt_long would take a unique prefix) is refused
+    local abbr=${opt:0:$((${#opt} - 1))}
+    if ! "$MIGSIM" "$@" --help | grep -qE -- "--$abbr( |=|,|\$)"; then
+        check_rc "$label: the abbreviation --$abbr is a usage error" 2 "$MIGSIM" "$@" "--$abbr" x
+        check "$label: ... did you mean '--$opt'" grep -q "did you mean '--$opt'" "$TMPD/rc.err"
+    fi
 }
 for c in simulate compare replay calibrate plan sweep runs plot report live probe-vfio; do typo "$c" "$c"; done
 typo "lab run" lab run
+check_rc "lab run --set 5s is not taken as --settle" 2 "$MIGSIM" lab run --set 5s
+check "  ... it says so" grep -q "unknown option '--set' (did you mean '--settle'?)" "$TMPD/rc.err"
 typo "lab validate" lab validate
 check_rc "policies: an unknown argument is a usage error" 2 "$MIGSIM" policies --bogus
 check_rc "version --help" 0 "$MIGSIM" version --help

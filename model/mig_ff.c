@@ -310,16 +310,28 @@ static bool ff_busy(struct mig *m, struct ff *f, int64_t *next)
         room = (uint64_t)(due - 1 - t) / (uint64_t)c + 1;
         j = room < j ? room : j;
     }
-    /* the window: budget never exceeded, the last pass may end it */
-    if (m->max_bw_bps) {
-        uint64_t cap = m->max_bw_bps / 10, used = mig_window_used(m);
-        room = used + b > cap ? 0 : (cap - used) / b;
+    /* the window: its budget never exceeded; the pass that ends it
+     * updates the counters.  Steady windows (this one started at the end
+     * of a pass like these, and the last one was w of them, as every
+     * later one will be) give the same counters at each end: then the run
+     * goes on through them. */
+    const int64_t win = MIG_BUFFER_DELAY_NS;
+    uint64_t bw = m->max_bw_bps, used = mig_window_used(m);
+    uint64_t cap = bw ? bw / 10 : UINT64_MAX;
+    uint64_t rate_room = used + b > cap ? 0 : (cap - used) / b;
+    int64_t wend = m->win_start_ns + win;
+    uint64_t room_w =
+        t + c >= wend ? 1 : (uint64_t)(wend - t - c + c - 1) / (uint64_t)c + 1;
+    uint64_t w = (uint64_t)((win + c - 1) / c); /* passes of a full window */
+    int64_t into = t - m->win_start_ns;
+    bool steady = rate_room >= room_w && into >= 0 && into % c == 0 &&
+                  used == (uint64_t)(into / c) * b && w * b <= cap &&
+                  m->ctr.ok && m->ctr.transferred == w * b &&
+                  m->ctr.time_ms == (uint64_t)((int64_t)w * c / SIM_MS);
+    if (!steady) {
+        room = rate_room < room_w ? rate_room : room_w;
         j = room < j ? room : j;
     }
-    int64_t wend = m->win_start_ns + MIG_BUFFER_DELAY_NS;
-    room =
-        t + c >= wend ? 1 : (uint64_t)(wend - t - c + c - 1) / (uint64_t)c + 1;
-    j = room < j ? room : j;
     if (j == 0 || busy_stops(m, busy_pending(f, 0))) {
         return false;
     }
@@ -341,6 +353,7 @@ static bool ff_busy(struct mig *m, struct ff *f, int64_t *next)
     }
     /* j passes */
     int64_t t_last = t + (int64_t)(j - 1) * c;
+    uint64_t total0 = m->total_bytes;
     m->iterations += j;
     m->estimate_calls += j;
     m->h[0].reported = 0;
@@ -367,7 +380,14 @@ static bool ff_busy(struct mig *m, struct ff *f, int64_t *next)
         m->spin_ns += (int64_t)j * c;
     }
     ff_adv_run(m, f, t, c, j);
-    mig_update_counters(m, t_last + c);
+    if (!steady) {
+        mig_update_counters(m, t_last + c); /* a no-op inside the window */
+    } else if (j >= room_w) {
+        /* the last window end passed: the same counters, moved window */
+        uint64_t ends = room_w + (j - room_w) / w * w; /* passes to it */
+        m->win_start_ns = t + (int64_t)ends * c;
+        m->win_start_bytes = total0 + ends * b;
+    }
     m->ff_passes += j;
     *next = t_last + c;
     return true;

@@ -10,7 +10,9 @@
  * spent (the thread sleeps only then; otherwise it spins).  Switchover-ack
  * arrival, the 9.2+ auto-converge sync timer and the end of completion are
  * events of their own.  The guest's page writes are applied lazily
- * (ram_advance) up to the moment each sync or send happens.
+ * (ram_advance) up to the moment each sync or send happens.  Runs of
+ * passes that repeat are replayed by model/mig_ff.c (same results and
+ * fingerprint, a fraction of the cost).
  *
  * Facts and numbers come from ../shared/reference/qemu-convergence.md
  * (sections 2-5 and 9); docs/model.md lists what is and is not modelled.

@@ -18,8 +18,11 @@
  *   - a device whose next read could come out short of a full chunk (or
  *     not empty, for a device that has nothing and dirties nothing);
  *   - any other engine event due first (sim_advance_inline refuses).
- * It applies only with QEMU's reporting, no policy hook, 8.0+ (7.2 syncs
- * and queries inside the estimate), outside postcopy and pause.
+ * Two kinds of run go a stretch at a time, their passes differing only in
+ * time (ff_busy: RAM clean, devices reading, back to back; ff_bound: one
+ * RAM send per window); any other qualifying pass goes one at a time
+ * (ff_pass).  It applies only with QEMU's reporting, no policy hook, 8.0+ (7.2
+ * syncs and queries inside the estimate), outside postcopy and pause.
  *
  * Each replayed pass is still one engine event (sim_advance_inline folds
  * it into the fingerprint), so fingerprints and event counts are those of
@@ -35,8 +38,10 @@
  *     applied at the same times, in order (ram_advance_steps), before
  *     anything else uses the RAM model.
  * A full chunk is proven with a lower bound of what the device has: A bytes
- * when the run starts (its pre-copy initial + dirty, queried: the query
- * draws nothing and accrual is path-independent), plus at least
+ * when the run starts (its cached pre-copy estimate, equal to the device's
+ * sizes at each query and then lowered by the same reads while the device
+ * also accrues; the query itself when that is short of a chunk: it draws
+ * nothing and accrual is path-independent), plus at least
  * floor(rate x gap) accrued between two reads at least gap apart (gap: the
  * device's own cost plus the pass overhead, the least two of its reads can
  * be apart), minus a chunk per read.  docs/model.md states the rule.

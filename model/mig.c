@@ -950,7 +950,9 @@ static void step(struct sim_engine *e, void *subject, void *arg)
             return;
         }
         /* runs of passes that repeat (model/mig_ff.c) */
-        if (m->ff_ok && (next = mig_ff(m, next)) < 0) {
+        if (m->ff_ok && m->ff_wait) {
+            m->ff_wait--;
+        } else if (m->ff_ok && (next = mig_ff(m, next)) < 0) {
             return;
         }
         /* the next pass is the next event: run it here, without the heap

@@ -666,6 +666,15 @@ static bool ff_declines(struct mig *m)
 int64_t mig_ff(struct mig *m, int64_t next)
 {
     struct ff f;
+    if (ff_declines(m)) {
+        /* a phase of passes that each call exact(): look less often
+         * (what a skipped look would have replayed runs plainly) */
+        m->ff_backoff = m->ff_backoff ? m->ff_backoff * 2 : 1;
+        m->ff_backoff = m->ff_backoff > 64 ? 64 : m->ff_backoff;
+        m->ff_wait = m->ff_backoff;
+        return next;
+    }
+    m->ff_backoff = 0;
     while (!ff_declines(m) && ff_plan(m, &f)) {
         for (;;) {
             if (ff_busy(m, &f, &next) || ff_bound(m, &f, &next)) {

@@ -145,6 +145,9 @@ struct mig {
     bool ff_ok;         /* the fast-forward may run (model/mig_ff.c) */
     bool ff_diverged;   /* internal: a fast-forwarded read came out short */
     uint64_t ff_passes; /* passes the fast-forward ran (for tests) */
+    /* after mig_ff declined at once: passes left before it looks again,
+     * and the next such wait (doubling to 64, back to 0 when it runs) */
+    unsigned ff_wait, ff_backoff;
     struct mig_options opt;
     struct run_result *out;
     struct ram_model *ram;

@@ -244,27 +244,22 @@ static bool busy_stops(struct mig *m, uint64_t pending)
            mig_complete_ready(m, pending);
 }
 
-/*
- * A busy run from the pass at t (not yet executed): RAM has nothing dirty
- * (its iterate is a clean round), every active device reads its n, every
- * handler iterates, the window budget is not reached and no pass sleeps:
- * each pass costs the same c and moves the same bytes, and the passes run
- * back to back at t, t + c, ...  Runs the longest such stretch that stays
- * within the window (its last pass may end it: the counters then update)
- * and before any pass that could do otherwise, all at once; false when
- * not even one pass qualifies.  *next: the time of the pass after.
- */
-static bool ff_busy(struct mig *m, struct ff *f, int64_t *next)
+/* The shape of a busy run and how long it may go. */
+struct busy {
+    int64_t c;       /* cost of each pass */
+    uint64_t b;      /* bytes each pass moves */
+    bool spin;       /* no device moves data */
+    uint64_t j;      /* passes allowed so far */
+    bool steady;     /* it goes on through window ends */
+    uint64_t room_w; /* passes up to the end of this window, that one too */
+    uint64_t w;      /* passes of a full window */
+};
+
+/* The devices' share: cost, bytes, and the passes before a read is no
+ * longer proven full, switchover-ack's INIT_DATA_SENT, or (<= 8.2) a
+ * return value that would change the walk; false when none may go. */
+static bool busy_devices(const struct mig *m, struct ff *f, struct busy *z)
 {
-    int64_t t = *next;
-    if (ram_dirty_pages(m->ram) != 0 || !ram_send_idle(m->ram) ||
-        mig_rate_exceeded(m) || t >= m->s.time_limit_ns) {
-        return false;
-    }
-    int64_t c = f->scan_ns + PASS_OVERHEAD_NS;
-    uint64_t b = 8; /* RAM_SAVE_FLAG_EOS */
-    bool spin = true;
-    uint64_t j = UINT64_C(1) << 30;
     unsigned last_active = f->nd;
     for (unsigned k = 0; k < f->nd; k++) {
         if (f->d[k].active) {
@@ -273,73 +268,141 @@ static bool ff_busy(struct mig *m, struct ff *f, int64_t *next)
     }
     for (unsigned k = 0; k < f->nd; k++) {
         struct ff_dev *d = &f->d[k];
+        struct vdev *v = d->v;
         if (!d->active) {
             continue;
         }
-        c += d->cost;
-        b += d->n + VFIO_CHUNK_HDR_BYTES;
-        spin = spin && d->n == 0;
-        if (d->n && d->left < j) {
-            j = d->left;
+        z->c += d->cost;
+        z->b += d->n + VFIO_CHUNK_HDR_BYTES;
+        z->spin = z->spin && d->n == 0;
+        if (d->n && d->left < z->j) {
+            z->j = d->left;
         }
-        struct vdev *v = d->v;
         if (m->s.switchover_ack && !v->init_sent) {
-            /* INIT_DATA_SENT would schedule the ack */
             if (d->n == 0 || v->init_bytes == 0) {
                 return false;
             }
             uint64_t room = (v->init_bytes - 1) / d->n;
-            j = room < j ? room : j;
+            z->j = room < z->j ? room : z->j;
         }
-        if (m->qv->iterate_serial) {
-            /* each return value stays, and only the last active device
-             * may stop the walk */
-            uint64_t e = v->init_bytes + v->dirty_bytes;
-            if (e > d->n) {
-                if (k != last_active) {
-                    return false;
-                }
-                uint64_t room = (e - 1) / d->n;
-                j = room < j ? room : j;
+        uint64_t e = v->init_bytes + v->dirty_bytes;
+        if (m->qv->iterate_serial && e > d->n) {
+            /* only the last active device may stop the walk */
+            if (k != last_active) {
+                return false;
             }
+            uint64_t room = (e - 1) / d->n;
+            z->j = room < z->j ? room : z->j;
         }
     }
-    /* the time limit, the next sample */
+    return true;
+}
+
+/* The time limit, the next sample and the window: its budget never
+ * exceeded; the pass that ends it updates the counters.  Steady windows
+ * (this one started at the end of a pass like these, and the last one was
+ * w of them, as every later one will be) give the same counters at each
+ * end: then the run goes on through them.  False when none may go. */
+static bool busy_limits(const struct mig *m, int64_t t, struct busy *z)
+{
+    int64_t c = z->c;
     uint64_t room = (uint64_t)(m->s.time_limit_ns - 1 - t) / (uint64_t)c + 1;
-    j = room < j ? room : j;
+    z->j = room < z->j ? room : z->j;
     if (!m->opt.no_samples) {
         int64_t due = m->last_sample_ns + m->opt.sample_interval_ns;
         if (!m->out->n_samples || t >= due) {
             return false;
         }
         room = (uint64_t)(due - 1 - t) / (uint64_t)c + 1;
-        j = room < j ? room : j;
+        z->j = room < z->j ? room : z->j;
     }
-    /* the window: its budget never exceeded; the pass that ends it
-     * updates the counters.  Steady windows (this one started at the end
-     * of a pass like these, and the last one was w of them, as every
-     * later one will be) give the same counters at each end: then the run
-     * goes on through them. */
     const int64_t win = MIG_BUFFER_DELAY_NS;
-    uint64_t bw = m->max_bw_bps, used = mig_window_used(m);
+    uint64_t bw = m->max_bw_bps, used = mig_window_used(m), b = z->b;
     uint64_t cap = bw ? bw / 10 : UINT64_MAX;
     uint64_t rate_room = used + b > cap ? 0 : (cap - used) / b;
     int64_t wend = m->win_start_ns + win;
-    uint64_t room_w =
+    z->room_w =
         t + c >= wend ? 1 : (uint64_t)(wend - t - c + c - 1) / (uint64_t)c + 1;
-    uint64_t w = (uint64_t)((win + c - 1) / c); /* passes of a full window */
+    z->w = (uint64_t)((win + c - 1) / c);
     int64_t into = t - m->win_start_ns;
-    bool steady = rate_room >= room_w && into >= 0 && into % c == 0 &&
-                  used == (uint64_t)(into / c) * b && w * b <= cap &&
-                  m->ctr.ok && m->ctr.transferred == w * b &&
-                  m->ctr.time_ms == (uint64_t)((int64_t)w * c / SIM_MS);
-    if (!steady) {
-        room = rate_room < room_w ? rate_room : room_w;
-        j = room < j ? room : j;
+    z->steady = rate_room >= z->room_w && into >= 0 && into % c == 0 &&
+                used == (uint64_t)(into / c) * b && z->w * b <= cap &&
+                m->ctr.ok && m->ctr.transferred == z->w * b &&
+                m->ctr.time_ms == (uint64_t)((int64_t)z->w * c / SIM_MS);
+    if (!z->steady) {
+        room = rate_room < z->room_w ? rate_room : z->room_w;
+        z->j = room < z->j ? room : z->j;
     }
-    if (j == 0 || busy_stops(m, busy_pending(f, 0))) {
+    return z->j > 0;
+}
+
+/* The first j passes of the busy run, applied (their events executed). */
+static void busy_apply(struct mig *m, struct ff *f, int64_t t,
+                       const struct busy *z, uint64_t j)
+{
+    int64_t c = z->c, t_last = t + (int64_t)(j - 1) * c;
+    uint64_t total0 = m->total_bytes;
+    m->iterations += j;
+    m->estimate_calls += j;
+    m->h[0].reported = 0;
+    m->total_bytes += 8 * j;
+    int64_t off = f->scan_ns;
+    for (unsigned k = 0; k < f->nd; k++) {
+        struct ff_dev *d = &f->d[k];
+        uint64_t r = 0;
+        if (d->active) {
+            r = busy_pending_one(d, j - 1);
+            if (d->n) {
+                d->deferred += j * d->n;
+                d->read_t = t_last + off;
+                d->left -= j;
+            }
+            mig_vfio_account(m, d->v, d->n, j, t_last + off, off + d->cost);
+            off += d->cost;
+        }
+        d->v->reported = r;
+        m->h[1 + k].reported = r;
+    }
+    if (z->spin) {
+        m->spin_ns += (int64_t)j * c;
+    }
+    ff_adv_run(m, f, t, c, j);
+    if (!z->steady) {
+        mig_update_counters(m, t_last + c); /* a no-op inside the window */
+    } else if (j >= z->room_w) {
+        /* the last window end passed: the same counters, moved window */
+        uint64_t ends = z->room_w + (j - z->room_w) / z->w * z->w;
+        m->win_start_ns = t + (int64_t)ends * c;
+        m->win_start_bytes = total0 + ends * z->b;
+    }
+    m->ff_passes += j;
+}
+
+/*
+ * A busy run from the pass at t (not yet executed): RAM has nothing dirty
+ * (its iterate is a clean round), every active device reads its n, every
+ * handler iterates, the window budget is not reached and no pass sleeps:
+ * each pass costs the same c and moves the same bytes, and the passes run
+ * back to back at t, t + c, ...  Runs the longest such stretch before any
+ * pass that could do otherwise, all at once; false when not even one pass
+ * qualifies.  *next: the time of the pass after.
+ */
+static bool ff_busy(struct mig *m, struct ff *f, int64_t *next)
+{
+    int64_t t = *next;
+    if (ram_dirty_pages(m->ram) != 0 || !ram_send_idle(m->ram) ||
+        mig_rate_exceeded(m) || t >= m->s.time_limit_ns) {
         return false;
     }
+    struct busy z = {.c = f->scan_ns + PASS_OVERHEAD_NS,
+                     .b = 8, /* RAM_SAVE_FLAG_EOS */
+                     .spin = true,
+                     .j = UINT64_C(1) << 30};
+    if (!busy_devices(m, f, &z) || !busy_limits(m, t, &z) ||
+        busy_stops(m, busy_pending(f, 0))) {
+        return false;
+    }
+    uint64_t j = z.j;
     if (busy_stops(m, busy_pending(f, j - 1))) {
         uint64_t lo = 1, hi = j - 1; /* pass lo - 1 runs, pass hi stops */
         while (lo < hi) {
@@ -352,49 +415,12 @@ static bool ff_busy(struct mig *m, struct ff *f, int64_t *next)
         }
         j = lo;
     }
-    j = sim_advance_inline_run(m->e, t, c, j, 1, MIG_EV_STEP_KIND, 0);
+    j = sim_advance_inline_run(m->e, t, z.c, j, 1, MIG_EV_STEP_KIND, 0);
     if (j == 0) {
         return false;
     }
-    /* j passes */
-    int64_t t_last = t + (int64_t)(j - 1) * c;
-    uint64_t total0 = m->total_bytes;
-    m->iterations += j;
-    m->estimate_calls += j;
-    m->h[0].reported = 0;
-    m->total_bytes += 8 * j;
-    int64_t off = f->scan_ns;
-    for (unsigned k = 0; k < f->nd; k++) {
-        struct ff_dev *d = &f->d[k];
-        struct vdev *v = d->v;
-        uint64_t r = 0;
-        if (d->active) {
-            r = busy_pending_one(d, j - 1);
-            if (d->n) {
-                d->deferred += j * d->n;
-                d->read_t = t_last + off;
-                d->left -= j;
-            }
-            off += d->cost;
-            mig_vfio_account(m, v, d->n, j, t_last + off - d->cost, off);
-        }
-        v->reported = r;
-        m->h[1 + k].reported = r;
-    }
-    if (spin) {
-        m->spin_ns += (int64_t)j * c;
-    }
-    ff_adv_run(m, f, t, c, j);
-    if (!steady) {
-        mig_update_counters(m, t_last + c); /* a no-op inside the window */
-    } else if (j >= room_w) {
-        /* the last window end passed: the same counters, moved window */
-        uint64_t ends = room_w + (j - room_w) / w * w; /* passes to it */
-        m->win_start_ns = t + (int64_t)ends * c;
-        m->win_start_bytes = total0 + ends * b;
-    }
-    m->ff_passes += j;
-    *next = t_last + c;
+    busy_apply(m, f, t, &z, j);
+    *next = t + (int64_t)j * z.c;
     return true;
 }
 

@@ -53,8 +53,17 @@ echo "fuzz: compiling $(echo "$srcs" | wc -w) sources with $cc"
 export cc cflags san root out
 echo "$srcs" | xargs -P "$jobs" -n 1 sh -c '
     o="$out/obj/$(echo "$1" | tr / _).o"
-    if [ ! -f "$o" ] || [ "$root/$1" -nt "$o" ]; then
-        $cc $cflags $san -fsanitize=fuzzer-no-link -c "$root/$1" -o "$o"
+    stale=0
+    if [ ! -f "$o" ] || [ ! -f "$o.d" ] || [ "$root/$1" -nt "$o" ]; then
+        stale=1
+    else
+        # a header it includes changed (the compiler wrote the list)
+        for dep in $(sed -e "s/^[^:]*://" -e "s/\\\\$//" "$o.d"); do
+            if [ "$dep" -nt "$o" ]; then stale=1; break; fi
+        done
+    fi
+    if [ "$stale" = 1 ]; then
+        $cc $cflags $san -fsanitize=fuzzer-no-link -MMD -MF "$o.d" -c "$root/$1" -o "$o"
     fi' sh
 objs=$(for s in $srcs; do echo "$out/obj/$(echo "$s" | tr / _).o"; done)
 for h in $harnesses; do

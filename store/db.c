@@ -349,7 +349,7 @@ static int migrate(struct db *db, char *err, size_t errlen)
         }
         if (steps[v].fixup) {
             char msg[512];
-            if (steps[v].fixup(db->h, msg, sizeof(msg)) != 0) {
+            if (steps[v].fixup(db, msg, sizeof(msg)) != 0) {
                 err_set(err, errlen, "%s: %s", db->path, msg);
                 db_txn_rollback(db);
                 return -1;
@@ -390,12 +390,10 @@ static char *build_insert(const char *table, const char *fixed, int nfixed,
 
 static int prepare_all(struct db *db, char *err, size_t errlen)
 {
-    size_t nm, ns;
+    size_t nm;
     const struct run_field *mf = run_metric_fields(&nm);
-    const struct run_field *sf = run_sample_fields(&ns);
     char *ins_result =
         build_insert("results", "run_id, outcome, qemu, policy", 4, mf, nm);
-    char *ins_sample = build_insert("series", "run_id, seq", 2, sf, ns);
     const char *sql[ST_COUNT] = {
         [ST_INS_RUN] =
             "INSERT INTO runs(kind, scenario_json, source_path, "
@@ -403,36 +401,38 @@ static int prepare_all(struct db *db, char *err, size_t errlen)
             "started_ns, finished_ns, fingerprint, complete, run_key, "
             "verdict, diagnosis) VALUES "
             "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [ST_INS_SAMPLE] = ins_sample,
-        [ST_INS_SDEV] = "INSERT INTO series_dev(run_id, seq, dev, "
-                        "reported_bytes, stop_copy_bytes) VALUES "
-                        "(?, ?, ?, ?, ?)",
-        [ST_INS_EVENT] = "INSERT INTO events(run_id, seq, t_ns, kind, value, "
-                         "dur_ns, text) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [ST_INS_SAMPLE] = DB_SQL_INS_SCHUNK,
+        [ST_INS_EVENT] = DB_SQL_INS_ECHUNK,
         [ST_INS_RESULT] = ins_result,
         [ST_INS_DEVICE] = "INSERT INTO devices(run_id, idx, name, "
                           "precopy_bytes, stop_copy_bytes, save_ns, load_ns) "
                           "VALUES (?, ?, ?, ?, ?, ?, ?)",
         [ST_FINISH] = "UPDATE runs SET complete = 1, finished_ns = ?, "
                       "fingerprint = ? WHERE id = ?",
-        [ST_NEXT_SAMPLE] = "SELECT coalesce(max(seq) + 1, 0) FROM series "
-                           "WHERE run_id = ?",
-        [ST_NEXT_EVENT] = "SELECT coalesce(max(seq) + 1, 0) FROM events "
-                          "WHERE run_id = ?",
+        [ST_NEXT_SAMPLE] = "SELECT coalesce(max(first_seq + n), 0) FROM "
+                           "series_chunks WHERE run_id = ?",
+        [ST_NEXT_EVENT] = "SELECT coalesce(max(first_seq + n), 0) FROM "
+                          "event_chunks WHERE run_id = ?",
     };
     int ret = 0;
-    if (!ins_result || !ins_sample) {
+    if (!ins_result) {
         err_set(err, errlen, "out of memory");
         ret = -1;
     }
     for (int i = 0; !ret && i < ST_COUNT; i++) {
+        /* A schema-2 store read as it is (read-only) has no chunk tables:
+         * the writers' statements stay unprepared. */
+        if (db->schema < DB_SCHEMA_VERSION &&
+            (i == ST_INS_SAMPLE || i == ST_INS_EVENT || i == ST_NEXT_SAMPLE ||
+             i == ST_NEXT_EVENT)) {
+            continue;
+        }
         if (sqlite3_prepare_v3(db->h, sql[i], -1, SQLITE_PREPARE_PERSISTENT,
                                &db->st[i], NULL) != SQLITE_OK) {
             ret = db_fail(db, err, errlen, "preparing statements");
         }
     }
     free(ins_result);
-    free(ins_sample);
     return ret;
 }
 
@@ -693,6 +693,7 @@ static int ready_to_write(struct db *db, const char *path, bool mem,
     if (ver < DB_SCHEMA_VERSION && migrate(db, err, errlen) != 0) {
         return -1;
     }
+    db->schema = DB_SCHEMA_VERSION;
     return 0;
 }
 
@@ -713,8 +714,11 @@ static struct db *open_common(const char *path, enum open_mode mode, char *err,
         db_close(db);
         return NULL;
     }
+    db->schema = (int)ver;
     if (db->readonly) {
-        if (ver < DB_SCHEMA_VERSION) {
+        /* Schema 2 is read as it is (rows); schema 1 lacks columns every
+         * reader asks for. */
+        if (ver < DB_SCHEMA_ROWS_VERSION) {
             err_set(err, errlen,
                     "%s: schema version %lld must be upgraded to %d before "
                     "it can be read, which needs write access (run any "

@@ -37,7 +37,7 @@ for mode in page aggregate; do
     set_=(--set migration.time_limit=1h --set sim.ram_mode=$mode)
     nodb=$(best "$bin" simulate "$seed" "${set_[@]}" --no-db)
     db=$(best "$bin" simulate "$seed" "${set_[@]}" --db "$tmp/s.db")
-    rows=$(sqlite3 "$tmp/s.db" 'SELECT (SELECT count(*) FROM series) + (SELECT count(*) FROM series_dev) + (SELECT count(*) FROM events)')
+    rows=$(sqlite3 "$tmp/s.db" 'SELECT (SELECT sum(n) FROM series_chunks) || " samples, " || (SELECT sum(n) FROM event_chunks) || " events in " || (SELECT count(*) FROM series_chunks) + (SELECT count(*) FROM event_chunks) || " chunks"')
     echo "simulate seed 1h $mode: --no-db ${nodb}s, with store ${db}s ($rows rows): $(ratio "$db" "$nodb")x (goal <= 1.20)"
 done
 

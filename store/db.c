@@ -162,6 +162,23 @@ int db_exec(struct db *db, const char *sql, char *err, size_t errlen)
     return 0;
 }
 
+/* A transaction-control statement: the prepared one once the handle has
+ * them (they are parsed once, not at every write of a sweep), else sql. */
+static int run_ctl(struct db *db, enum db_stmt_id sid, const char *sql,
+                   char *err, size_t errlen)
+{
+    sqlite3_stmt *st = db->st[sid];
+    if (!st) {
+        return db_exec(db, sql, err, errlen);
+    }
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        return db_fail(db, err, errlen, sql);
+    }
+    return 0;
+}
+
 int db_txn_begin(struct db *db, char *err, size_t errlen)
 {
     if (db->readonly) {
@@ -177,21 +194,21 @@ int db_txn_begin(struct db *db, char *err, size_t errlen)
         return -1;
     }
     if (db->batch) {
-        return db_exec(db, "SAVEPOINT migsim_w", err, errlen);
+        return run_ctl(db, ST_SAVEPOINT, "SAVEPOINT migsim_w", err, errlen);
     }
-    return db_exec(db, "BEGIN IMMEDIATE", err, errlen);
+    return run_ctl(db, ST_BEGIN, "BEGIN IMMEDIATE", err, errlen);
 }
 
 int db_txn_commit(struct db *db, char *err, size_t errlen)
 {
     if (db->batch) {
-        if (db_exec(db, "RELEASE migsim_w", err, errlen) != 0) {
+        if (run_ctl(db, ST_RELEASE, "RELEASE migsim_w", err, errlen) != 0) {
             db_txn_rollback(db);
             return -1;
         }
         return 0;
     }
-    if (db_exec(db, "COMMIT", err, errlen) != 0) {
+    if (run_ctl(db, ST_COMMIT, "COMMIT", err, errlen) != 0) {
         db_txn_rollback(db);
         return -1;
     }
@@ -413,6 +430,11 @@ static int prepare_all(struct db *db, char *err, size_t errlen)
                            "series_chunks WHERE run_id = ?",
         [ST_NEXT_EVENT] = "SELECT coalesce(max(first_seq + n), 0) FROM "
                           "event_chunks WHERE run_id = ?",
+        [ST_FIND_KEY] = "SELECT id FROM runs WHERE run_key = ?",
+        [ST_BEGIN] = "BEGIN IMMEDIATE",
+        [ST_COMMIT] = "COMMIT",
+        [ST_SAVEPOINT] = "SAVEPOINT migsim_w",
+        [ST_RELEASE] = "RELEASE migsim_w",
     };
     int ret = 0;
     if (!ins_result) {

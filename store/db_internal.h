@@ -30,6 +30,11 @@ enum db_stmt_id {
     ST_FINISH,
     ST_NEXT_SAMPLE,
     ST_NEXT_EVENT,
+    ST_FIND_KEY,
+    ST_BEGIN,     /* BEGIN IMMEDIATE */
+    ST_COMMIT,    /* COMMIT */
+    ST_SAVEPOINT, /* SAVEPOINT migsim_w (a write inside a batch) */
+    ST_RELEASE,   /* RELEASE migsim_w */
     ST_COUNT
 };
 
@@ -61,8 +66,15 @@ int db_ins_samples(struct db *db, int64_t id, const struct run_sample *s,
                    size_t n, char *err, size_t errlen);
 int db_ins_events(struct db *db, int64_t id, const struct run_event *ev,
                   size_t n, char *err, size_t errlen);
+/* Flags of db_ins_finish. */
+#define DB_FIN_FRESH                                                           \
+    1 /* the run's row was inserted in this transaction:                       \
+         no metrics or devices to replace */
+#define DB_FIN_MARKED                                                          \
+    2 /* ... already complete with this finished_ns and                        \
+         fingerprint: no UPDATE */
 int db_ins_finish(struct db *db, int64_t id, const struct run_result *res,
-                  int64_t finished_ns, char *err, size_t errlen);
+                  int64_t finished_ns, int flags, char *err, size_t errlen);
 
 /* Shared SQL helpers (store/db.c). */
 void db_bind_text_or_null(sqlite3_stmt *st, int i, const char *s);

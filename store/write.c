@@ -166,7 +166,7 @@ int db_ins_events(struct db *db, int64_t id, const struct run_event *ev,
 }
 
 int db_ins_finish(struct db *db, int64_t id, const struct run_result *res,
-                  int64_t finished_ns, char *err, size_t errlen)
+                  int64_t finished_ns, int flags, char *err, size_t errlen)
 {
     const struct run_metrics *m = &res->m;
     if (m->n_devices > RUN_MAX_DEVICES) {
@@ -179,7 +179,7 @@ int db_ins_finish(struct db *db, int64_t id, const struct run_result *res,
              "DELETE FROM results WHERE run_id = %lld;"
              "DELETE FROM devices WHERE run_id = %lld",
              (long long)id, (long long)id);
-    if (db_exec(db, sql, err, errlen) != 0) {
+    if (!(flags & DB_FIN_FRESH) && db_exec(db, sql, err, errlen) != 0) {
         return -1;
     }
     size_t nf;
@@ -216,6 +216,9 @@ int db_ins_finish(struct db *db, int64_t id, const struct run_result *res,
         if (db_step_done(db, st, err, errlen, "inserting a device") != 0) {
             return -1;
         }
+    }
+    if (flags & DB_FIN_MARKED) {
+        return 0;
     }
     char fp[24];
     snprintf(fp, sizeof(fp), "%016" PRIx64, m->fingerprint);
@@ -297,7 +300,7 @@ int db_run_finish(struct db *db, int64_t id, const struct run_result *res,
     }
     int rc = db_run_exists(db, id, err, errlen);
     if (rc == 0) {
-        rc = db_ins_finish(db, id, res, db_now_ns(), err, errlen);
+        rc = db_ins_finish(db, id, res, db_now_ns(), 0, err, errlen);
     }
     if (rc != 0) {
         db_txn_rollback(db);
@@ -350,7 +353,8 @@ int db_run_save(struct db *db, const struct db_run_meta *meta,
         rc = db_ins_events(db, *id, res->events, res->n_events, err, errlen);
     }
     if (rc == 0) {
-        rc = db_ins_finish(db, *id, res, db_now_ns(), err, errlen);
+        rc =
+            db_ins_finish(db, *id, res, db_now_ns(), DB_FIN_FRESH, err, errlen);
     }
     if (rc != 0) {
         db_txn_rollback(db);
@@ -376,7 +380,13 @@ int db_run_copy_in(struct db *db, const struct db_run_meta *meta,
         rc = db_ins_events(db, *id, res->events, res->n_events, err, errlen);
     }
     if (rc == 0 && c.complete) {
-        rc = db_ins_finish(db, *id, res, c.finished_ns, err, errlen);
+        /* the row was inserted complete: the UPDATE would write what it
+         * holds when it has a finish time and the metrics' fingerprint */
+        int fl = DB_FIN_FRESH;
+        if (c.finished_ns && c.fingerprint == res->m.fingerprint) {
+            fl |= DB_FIN_MARKED;
+        }
+        rc = db_ins_finish(db, *id, res, c.finished_ns, fl, err, errlen);
     }
     if (rc != 0) {
         db_txn_rollback(db);

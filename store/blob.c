@@ -58,7 +58,7 @@ static inline uint64_t zz(uint64_t d)
 
 static inline uint64_t unzz(uint64_t v)
 {
-    return (v >> 1) ^ (uint64_t)-(int64_t)(v & 1);
+    return (v >> 1) ^ (0 - (v & 1)); /* all ones when odd */
 }
 
 struct rd {
@@ -431,7 +431,7 @@ int db_dec_samples(const uint8_t *data, size_t len, size_t n_expect,
     return r.bad ? -1 : 0;
 }
 
-/* ---- events --------------------------------------------------------------- */
+/* ---- events ---------------------------------------------------------- */
 
 int db_enc_events(const struct run_event *ev, size_t n, uint8_t **out,
                   size_t *len)

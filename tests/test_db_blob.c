@@ -71,8 +71,8 @@ static void fill(struct run_result *r, size_t n)
         }
         assert_int_equal(run_result_add_sample(r, &s), 0);
     }
-    static const enum run_event_kind k[] = {RUN_EV_STATE, RUN_EV_SYNC,
-                                            RUN_EV_PARAM, RUN_EV_DEVICE,
+    static const enum run_event_kind k[] = {RUN_EV_STATE,    RUN_EV_SYNC,
+                                            RUN_EV_PARAM,    RUN_EV_DEVICE,
                                             RUN_EV_THROTTLE, RUN_EV_NOTE};
     for (size_t i = 0; i < n; i++) {
         char text[96];
@@ -229,10 +229,12 @@ static void test_damaged_store(void **state)
     assert_non_null(db);
     int64_t a = save(db, 50, 1), c = save(db, 50, 3);
     static const char *const damage[] = {
-        "UPDATE series_chunks SET data = substr(data, 1, 20) WHERE run_id = %lld",
+        "UPDATE series_chunks SET data = substr(data, 1, 20) WHERE run_id = "
+        "%lld",
         "UPDATE series_chunks SET n = n + 1 WHERE run_id = %lld",
         "UPDATE series_chunks SET n = -5 WHERE run_id = %lld",
-        "UPDATE series_chunks SET data = CAST('MSS1' AS BLOB) WHERE run_id = %lld",
+        "UPDATE series_chunks SET data = CAST('MSS1' AS BLOB) WHERE run_id = "
+        "%lld",
         "UPDATE series_chunks SET first_seq = 7 WHERE run_id = %lld",
         "UPDATE event_chunks SET data = CAST(x'4d534531' || zeroblob(9) AS "
         "BLOB) WHERE "

@@ -52,6 +52,15 @@ struct scn_doc;
  * set to FILE's absolute path (0; -1 with a message in err). */
 int cli_set_calibration(struct scn_doc *d, const char *path, char *err,
                         size_t errlen);
+/*
+ * The --set KEY=VALUE assignments of simulate, compare, sweep and plan
+ * applied to d.  EXIT_OK, or EXIT_USAGE with a message printed: a
+ * malformed assignment, or a value whose unit is missing or unknown
+ * ("--set migration.downtime_limit=500: ... needs a unit", the same failure
+ * and exit code as an option's "--max-downtime 500").  Other bad values are
+ * left to the caller's scn_resolve (exit 3 naming the key, as in a file).
+ */
+int cli_apply_sets(struct scn_doc *d, const char *const *sets, unsigned n);
 /* FILE as an absolute path into out (0; -1 with a message). */
 int cli_abs_path(const char *path, char *out, size_t len, char *err,
                  size_t errlen);

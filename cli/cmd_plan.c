@@ -61,7 +61,16 @@ static const char after_text[] =
     "\"avail_switchover_bandwidth_bps\", \"max_bandwidth_needed\",\n"
     "\"meets_budgets\", \"monotone\", \"stochastic\", \"frontier\": "
     "[{\"downtime_limit_ms\",\n\"outcome\", \"total_ms\", "
-    "\"downtime_ms\", ...}], \"policies\": [...], \"commands\"}\n";
+    "\"downtime_ms\", ...}], \"policies\": [...], \"advice\", "
+    "\"commands\"}\n"
+    "\n"
+    "Advice is refused (exit 1, nothing to apply, the reason printed) when "
+    "the\nreplay verdict of a trace is inconclusive, when its replay fit "
+    "failed (the\nre-run under qemu misses what the trace shows: "
+    "docs/planner.md), or when no\nvalue converges on every seed.  With a "
+    "nova-steps or kubevirt policy the\nlayer's own knobs are searched at "
+    "the advised value (Nova's steps x delay\nand completion timeout; "
+    "KubeVirt's timeouts and the dynamic ramp) and printed\nin its lines.\n";
 
 static int draw(const struct plan_result *r, const char *path)
 {
@@ -208,46 +217,68 @@ static int64_t save_answer(const struct scn_doc *base,
     return id;
 }
 
-/* The scenario rebuilt from a trace's derived inputs. */
+/* The scenario rebuilt from a trace's derived inputs, with the replay
+ * fit (the re-run under the trace's own policy "qemu", loading the
+ * calibration if one is given) in basis.  NULL with a message and *rc. */
 static struct scn_doc *doc_from_trace(const char *path, const char *src,
-                                      struct plan_basis *basis, char *err,
-                                      size_t errlen)
+                                      const char *calibration,
+                                      struct plan_basis *basis, int *rc)
 {
-    struct trc_replay_options ro;
-    memset(&ro, 0, sizeof(ro));
-    struct trc_replay rep;
-    const char *files[1] = {path};
-    if (trc_replay_run(files, 1, &ro, &rep, err, errlen)) {
+    char err[600];
+    char cal[4096] = "";
+    if (calibration &&
+        cli_abs_path(calibration, cal, sizeof(cal), err, sizeof(err)) < 0) {
+        cli_error("--calibration %s", err);
+        *rc = EXIT_IO;
         return NULL;
     }
-    const struct trc_derived_inputs *di = &rep.inputs;
-    basis->from_trace = true;
-    snprintf(basis->source, sizeof(basis->source), "trace %.490s", path);
-    snprintf(basis->verdict, sizeof(basis->verdict), "%s",
-             trc_verdict_name(rep.diag.verdict));
-    basis->inconclusive = rep.diag.verdict == TRC_VERDICT_INCONCLUSIVE;
-    basis->achieved_bps = di->bandwidth_bps;
-    /* PLAN_FIT_HOOK: when replay has the calibration fit (fit.ok), set
-     * basis->fit_checked = true, basis->fit_ok = fit.ok and a note here. */
+    const char *files[1] = {path};
+    struct trc_session_options so;
+    memset(&so, 0, sizeof(so));
+    so.files = files;
+    so.n_files = 1;
+    so.calibration = cal[0] ? cal : NULL;
+    struct trc_session s;
+    enum trc_session_status st = trc_session_run(&so, &s, err, sizeof(err));
+    if (st == TRC_SESSION_EMPTY) {
+        snprintf(err, sizeof(err),
+                 "%s: no QEMU trace events or migration status records to "
+                 "plan on",
+                 path);
+        trc_session_free(&s);
+    }
+    if (st != TRC_SESSION_OK) {
+        cli_error("%s", err);
+        *rc = st == TRC_SESSION_USAGE ? EXIT_USAGE
+              : st == TRC_SESSION_IO  ? cli_input_rc(path)
+                                      : EXIT_DATA;
+        return NULL;
+    }
+    const struct trc_derived_inputs *di = &s.r.inputs;
+    plan_basis_from_replay(basis, &s, path, so.calibration);
     char b[32];
     fprintf(stderr,
             "migsim: plan: trace-derived inputs of %s: QEMU %s (%s); "
-            "bandwidth %s%s; %u device(s)\n",
+            "bandwidth %s%s; %u device(s); replay fit %s\n",
             path, scn_qemu_name(di->qemu), di->qemu_guess,
             units_fmt_rate(di->bandwidth_bps > 0 ? di->bandwidth_bps
                                                  : di->bandwidth_assumed_bps,
                            b, sizeof(b)),
             di->bandwidth_bps > 0 ? " measured" : " assumed (not in the trace)",
-            di->n_devices);
+            di->n_devices, basis->fit_ok ? "ok" : "FAILED");
     char *js = trc_scenario_json(di);
     struct scn_doc *d = NULL;
     if (!js) {
-        snprintf(err, errlen, "out of memory");
+        snprintf(err, sizeof(err), "out of memory");
     } else {
-        d = scn_doc_parse(js, src, err, errlen);
+        d = scn_doc_parse(js, src, err, sizeof(err));
     }
     free(js);
-    trc_replay_free(&rep);
+    trc_session_free(&s);
+    if (!d) {
+        cli_error("%s", err);
+        *rc = EXIT_DATA;
+    }
     return d;
 }
 
@@ -396,7 +427,8 @@ static int parse_args(int argc, char **argv, struct plan_args *a)
         OPT("trace", 0, CLI_STR, &a->trace, "FILE",
             "a QEMU trace or query-migrate record: plan on the\n"
             "scenario rebuilt from its trace-derived inputs (as\n"
-            "'migsim replay --scenario' writes it)"),
+            "'migsim replay --scenario' writes it), after checking\n"
+            "the replay fit (advice refused when it fails)"),
         OPT("max-total", 0, CLI_TIME, &a->max_total, "TIME",
             "total-time budget (default 10min)"),
         OPT("max-downtime", 0, CLI_TIME, &a->max_down, "TIME",
@@ -432,7 +464,8 @@ static int parse_args(int argc, char **argv, struct plan_args *a)
         OPT("qemu", 0, CLI_QEMU, &a->qemu, "VERSION", qemu_help),
         OPT("calibration", 0, CLI_STR, &a->calibration, "FILE",
             "constants from 'migsim calibrate' (scenario keys\n"
-            "override them)"),
+            "override them; with --trace the fit's re-run loads\n"
+            "them too)"),
         ADVICE_OPTS(a),
         OPT("format", 'f', CLI_FORMAT, &a->fmt, "FMT",
             "table (default) or json"),
@@ -503,8 +536,9 @@ static struct scn_doc *doc_from_run(const struct plan_args *a, char *source,
     if (m.scenario_json) {
         doc = scn_doc_parse(m.scenario_json, source, err, sizeof(err));
     } else if (m.kind == DB_KIND_REPLAY && m.source_path[0]) {
-        doc = doc_from_trace(m.source_path, source, basis, err, sizeof(err));
-        fail_rc = doc ? EXIT_DATA : cli_input_rc(m.source_path);
+        doc = doc_from_trace(m.source_path, source, a->calibration, basis,
+                             &fail_rc);
+        err[0] = '\0'; /* said */
     } else {
         snprintf(err, sizeof(err),
                  "run #%lld (%s) holds no scenario and no trace file to "
@@ -514,7 +548,9 @@ static struct scn_doc *doc_from_run(const struct plan_args *a, char *source,
     db_run_meta_free(&m);
     run_result_free(&rr);
     if (!doc) {
-        cli_error("%s", err);
+        if (err[0]) {
+            cli_error("%s", err);
+        }
         *rc = fail_rc;
     }
     return doc;
@@ -536,24 +572,21 @@ static struct scn_doc *load_input(const struct plan_args *a, char *source,
     } else {
         if (a->trace) {
             snprintf(source, srclen, "trace %s", a->trace);
-            doc = doc_from_trace(a->trace, source, basis, err, sizeof(err));
+            doc = doc_from_trace(a->trace, source, a->calibration, basis, rc);
+            if (!doc) {
+                return NULL;
+            }
         } else {
             snprintf(source, srclen, "%s", a->scenario);
             doc = scn_doc_load(a->scenario, err, sizeof(err));
-        }
-        if (!doc) {
-            cli_error("%s", err);
-            *rc = cli_input_rc(a->trace ? a->trace : a->scenario);
-            return NULL;
-        }
-    }
-    *rc = EXIT_OK;
-    for (unsigned i = 0; i < a->n_sets && *rc == EXIT_OK; i++) {
-        if (scn_doc_set(doc, a->sets[i], err, sizeof(err))) {
-            cli_error("%s", err);
-            *rc = EXIT_USAGE;
+            if (!doc) {
+                cli_error("%s", err);
+                *rc = cli_input_rc(a->scenario);
+                return NULL;
+            }
         }
     }
+    *rc = cli_apply_sets(doc, a->sets, a->n_sets);
     if (*rc == EXIT_OK && a->qemu && set_str(doc, "qemu", a->qemu)) {
         *rc = EXIT_USAGE;
     }
@@ -624,7 +657,9 @@ static int report(const struct plan_args *a, const struct plan_result *res,
     if (a->plot && rc == EXIT_OK) {
         rc = draw(res, a->plot);
     }
-    if (rc == EXIT_OK && res->best < 0) {
+    /* 1: nothing meets both budgets, or the advice is refused (nothing to
+     * apply; the reason is printed) */
+    if (rc == EXIT_OK && (res->best < 0 || !res->advice.ok)) {
         rc = EXIT_NO;
     }
     return rc;
@@ -647,6 +682,11 @@ int cmd_plan(int argc, char **argv)
     }
     if (!basis.source[0]) {
         snprintf(basis.source, sizeof(basis.source), "%.500s", source);
+    }
+    if (a.calibration && !basis.calibration[0] &&
+        cli_abs_path(a.calibration, basis.calibration,
+                     sizeof(basis.calibration), err, sizeof(err)) < 0) {
+        basis.calibration[0] = '\0';
     }
     int64_t *fr = NULL;
     size_t nfr = 0;

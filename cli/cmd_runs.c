@@ -368,6 +368,30 @@ static void diff_row(enum cli_format fmt, const char *name, const char *a,
     }
 }
 
+/* The derived columns (total_ms) of two runs as {a, b, delta} in mt. */
+static void diff_json_derived(json_t *mt, const struct run_metrics *a,
+                              const struct run_metrics *b)
+{
+    json_t *ja = json_object(), *jb = json_object();
+    run_json_set(ja, RUN_REC_METRICS, run_cols_total_ms, a);
+    run_json_set(jb, RUN_REC_METRICS, run_cols_total_ms, b);
+    const char *k;
+    json_t *va;
+    json_object_foreach(ja, k, va)
+    {
+        json_t *vb = json_object_get(jb, k);
+        double x = json_number_value(va), y = json_number_value(vb);
+        json_t *e = json_object();
+        json_object_set(e, "a", va);
+        json_object_set(e, "b", vb);
+        json_object_set_new(e, "delta",
+                            isfinite(y - x) ? json_real(y - x) : json_null());
+        json_object_set_new(mt, k, e);
+    }
+    json_decref(ja);
+    json_decref(jb);
+}
+
 static int do_diff(struct db *db, int64_t ida, int64_t idb, enum cli_format fmt)
 {
     struct db_run_meta ma, mb;
@@ -399,6 +423,12 @@ static int do_diff(struct db *db, int64_t ida, int64_t idb, enum cli_format fmt)
         for (size_t k = 0; k < nf; k++) {
             double a = run_field_value(&f[k], &ra.m);
             double b = run_field_value(&f[k], &rb.m);
+            /* no downtime for a run that never switched over: null, as in
+             * every other JSON (run/fields.h) */
+            if (run_field_needs_switchover(&f[k])) {
+                a = run_switched_over(&ra.m) ? a : NAN;
+                b = run_switched_over(&rb.m) ? b : NAN;
+            }
             json_t *e = json_object();
             json_object_set_new(e, "a",
                                 isfinite(a) ? json_real(a) : json_null());
@@ -408,6 +438,7 @@ static int do_diff(struct db *db, int64_t ida, int64_t idb, enum cli_format fmt)
                 e, "delta", isfinite(b - a) ? json_real(b - a) : json_null());
             json_object_set_new(mt, f[k].name, e);
         }
+        diff_json_derived(mt, &ra.m, &rb.m);
         json_object_set_new(o, "metrics", mt);
         json_dumpf(o, stdout, JSON_INDENT(2));
         fputc('\n', stdout);

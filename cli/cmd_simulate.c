@@ -123,21 +123,20 @@ static struct scn_doc *load_scenario(const struct sim_args *a,
         *rc = cli_input_rc(a->path);
         return NULL;
     }
+    if ((*rc = cli_apply_sets(doc, a->sets, a->n_sets)) != EXIT_OK) {
+        scn_doc_free(doc);
+        return NULL;
+    }
     /* --qemu, --seed and --ram-mode are --set of these keys */
     const char *const keys[] = {"qemu", "seed", "sim.ram_mode"};
     const char *const vals[] = {a->qemu, a->seed, a->ram_mode};
     char assign[256];
-    for (unsigned i = 0; i < a->n_sets + 3; i++) {
-        const char *set = i < a->n_sets ? a->sets[i] : NULL;
-        if (!set && !vals[i - a->n_sets]) {
+    for (unsigned i = 0; i < 3; i++) {
+        if (!vals[i]) {
             continue;
         }
-        if (!set) {
-            snprintf(assign, sizeof(assign), "%s=\"%s\"", keys[i - a->n_sets],
-                     vals[i - a->n_sets]);
-            set = assign;
-        }
-        if (scn_doc_set(doc, set, err, sizeof(err))) {
+        snprintf(assign, sizeof(assign), "%s=\"%s\"", keys[i], vals[i]);
+        if (scn_doc_set(doc, assign, err, sizeof(err))) {
             cli_error("%s", err);
             scn_doc_free(doc);
             *rc = EXIT_USAGE;

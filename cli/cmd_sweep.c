@@ -359,13 +359,7 @@ static struct scn_doc *load_doc(const struct sweep_args *a, char sha[65],
         *rc = cli_input_rc(a->path);
         return NULL;
     }
-    *rc = EXIT_OK;
-    for (unsigned i = 0; i < a->n_sets && *rc == EXIT_OK; i++) {
-        if (scn_doc_set(doc, a->sets[i], err, sizeof(err))) {
-            cli_error("%s", err);
-            *rc = EXIT_USAGE;
-        }
-    }
+    *rc = cli_apply_sets(doc, a->sets, a->n_sets);
     if (*rc == EXIT_OK && a->calibration &&
         cli_set_calibration(doc, a->calibration, err, sizeof(err))) {
         cli_error("%s", err);
@@ -468,7 +462,9 @@ static int run_sweep(const struct sweep_args *a, struct scn_doc *doc,
     int rc = EXIT_OK;
     if (r < 0) {
         cli_error("%s", err);
-        rc = r == PLAN_ERR_IO ? EXIT_IO : EXIT_DATA;
+        rc = r == PLAN_ERR_IO     ? EXIT_IO
+             : r == PLAN_ERR_UNIT ? EXIT_USAGE
+                                  : EXIT_DATA;
     } else if (r > 0) {
         rc = r;
     }

@@ -106,8 +106,9 @@ void cli_print_exit_codes(FILE *f)
     fputs("\nExit status:\n"
           "  0   success\n"
           "  1   ran fine, the answer is no (e.g. no setting meets the "
-          "budgets)\n"
-          "  2   usage error\n"
+          "budgets,\n      or plan's advice is refused)\n"
+          "  2   usage error (also a time, size or rate without a unit or "
+          "with an\n      unknown one, in an option or a --set value)\n"
           "  3   bad input data (scenario, trace, QMP reply)\n"
           "  4   file, database or socket error (a missing or unreadable\n"
           "      input file, in every command)\n"
@@ -157,5 +158,81 @@ int cli_set_calibration(struct scn_doc *d, const char *path, char *err,
         snprintf(err, errlen, "out of memory");
     }
     free(q);
+    return rc;
+}
+
+/* A resolve message about a unit (base/units.c, run/scenario.c). */
+static int is_unit_error(const char *e)
+{
+    return strstr(e, "needs a unit") || strstr(e, "unknown unit") ||
+           strstr(e, "with a unit");
+}
+
+/* The resolve message without its "SOURCE: " prefix. */
+static const char *strip_source(const struct scn_doc *d, const char *e)
+{
+    const char *src = scn_doc_source(d);
+    size_t n = src ? strlen(src) : 0;
+    if (n && strncmp(e, src, n) == 0 && strncmp(e + n, ": ", 2) == 0) {
+        return e + n + 2;
+    }
+    return e;
+}
+
+/* Say why assignment set (applied last to d, which no longer resolves)
+ * has a bad unit: a bare number is retried as text so that the unit
+ * parser's own "needs a unit" is quoted. */
+static void unit_message(struct scn_doc *d, const char *set, const char *e)
+{
+    const char *eq = strchr(set, '=');
+    const char *v = eq ? eq + 1 : "";
+    char again[600], e2[600];
+    struct scenario s;
+    if (*v && strspn(v, "0123456789.+-eE") == strlen(v) &&
+        (size_t)(eq - set) + strlen(v) + 4 < sizeof(again)) {
+        snprintf(again, sizeof(again), "%.*s=\"%s\"", (int)(eq - set), set, v);
+        if (scn_doc_set(d, again, e2, sizeof(e2)) == 0 &&
+            scn_resolve(d, &s, e2, sizeof(e2)) != 0 &&
+            strstr(e2, "needs a unit")) {
+            cli_error("--set %s: %s", set, strip_source(d, e2));
+            return;
+        }
+    }
+    cli_error("--set %s: %s", set, strip_source(d, e));
+}
+
+int cli_apply_sets(struct scn_doc *d, const char *const *sets, unsigned n)
+{
+    char err[1024];
+    if (n == 0) {
+        return EXIT_OK;
+    }
+    struct scn_doc *pre = scn_doc_copy(d);
+    for (unsigned i = 0; i < n; i++) {
+        if (scn_doc_set(d, sets[i], err, sizeof(err))) {
+            cli_error("%s", err);
+            scn_doc_free(pre);
+            return EXIT_USAGE;
+        }
+    }
+    struct scenario s;
+    int rc = EXIT_OK;
+    /* only when the file resolves alone and the overrides break it: the
+     * first assignment that does, if its unit is the reason */
+    if (pre && scn_resolve(d, &s, err, sizeof(err)) != 0 &&
+        scn_resolve(pre, &s, err, sizeof(err)) == 0) {
+        for (unsigned i = 0; i < n; i++) {
+            if (scn_doc_set(pre, sets[i], err, sizeof(err)) != 0 ||
+                scn_resolve(pre, &s, err, sizeof(err)) == 0) {
+                continue;
+            }
+            if (is_unit_error(err)) {
+                unit_message(pre, sets[i], err);
+                rc = EXIT_USAGE;
+            }
+            break;
+        }
+    }
+    scn_doc_free(pre);
     return rc;
 }

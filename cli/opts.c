@@ -335,6 +335,30 @@ static int build_tables(const struct cli_spec *sp, struct option *lo,
     return 0;
 }
 
+/* The word getopt_long just took a long option from: argv[optind - 1],
+ * or the one before it when the argument was the separate next word. */
+static const char *option_word(int argc, char **argv)
+{
+    int k = optind - 1;
+    if (optarg && k >= 1 && k < argc && optarg == argv[k]) {
+        k--;
+    }
+    return k >= 0 && k < argc ? argv[k] : "";
+}
+
+/* Whether that word spells the option's whole name ("--name" or
+ * "--name=..."), not an abbreviation of it. */
+static bool exact_long_name(int argc, char **argv, const char *name)
+{
+    const char *w = option_word(argc, argv);
+    if (strncmp(w, "--", 2) != 0) {
+        return false;
+    }
+    w += 2;
+    size_t n = strlen(name);
+    return strncmp(w, name, n) == 0 && (w[n] == '\0' || w[n] == '=');
+}
+
 /* The table index of getopt's return value c, HELP_INDEX, or -1. */
 static int index_of(const struct cli_spec *sp, int c)
 {
@@ -362,8 +386,16 @@ int cli_parse(const struct cli_spec *sp, int argc, char **argv, int *argi)
     }
     optind = 0; /* glibc: 0 also resets getopt's state from an earlier scan */
     opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, shorts, lo, NULL)) != -1) {
+    int c, li = -1;
+    while ((c = getopt_long(argc, argv, shorts, lo, &li)) != -1) {
+        if (c != '?' && c != ':' && li >= 0 &&
+            !exact_long_name(argc, argv, lo[li].name)) {
+            /* getopt_long takes unique prefixes: `lab run --set 5s` would
+             * silently be --settle; migsim wants the whole name */
+            unknown_option(sp, option_word(argc, argv), 0);
+            return EXIT_USAGE;
+        }
+        li = -1;
         if (c == '?') {
             unknown_option(sp, argv[optind - 1], optopt);
             return EXIT_USAGE;

@@ -3,6 +3,8 @@
  * fuzz/fuzz_dirty_rate.c — libFuzzer harness for the query-dirty-rate
  * reader (--dirty-rate-from): any bytes; a measurement or an error
  * naming the input, never a crash, leak or out-of-bounds read.
+ *
+ * Coverage: traces/dirty_rate.c
  */
 #include <stddef.h>
 #include <stdint.h>

@@ -9,6 +9,8 @@
  *
  * Whatever the bytes, the client must return an error or a reply, never
  * crash, hang (timeouts are 100 ms) or leak.
+ *
+ * Coverage: live/qmp.c base/json.c
  */
 #include <stddef.h>
 #include <stdint.h>

@@ -10,6 +10,8 @@
  * Any bytes must give either a scenario or an error message, never a crash,
  * a leak or a sanitizer report.  Device profiles (files) are not read: a
  * "profile" key names a file that does not exist here.
+ *
+ * Coverage: run/scenario.c base/json.c base/units.c
  */
 #include <stddef.h>
 #include <stdint.h>

@@ -9,6 +9,11 @@
  * values exercise the over-long-line path); the rest is the trace.  The
  * reader must never crash, leak or read out of bounds, whatever the bytes;
  * a malformed input is only ever an error return.
+ *
+ * Coverage: traces/trace.c traces/trace_core.c traces/trace_line.c
+ * traces/trace_match.c traces/trace_time.c traces/trace_src.c
+ * traces/trace_qmp.c traces/timeline.c traces/timeline_events.c
+ * traces/timeline_finish.c
  */
 #include <stddef.h>
 #include <stdint.h>

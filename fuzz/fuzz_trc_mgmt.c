@@ -11,6 +11,8 @@
  * embedded; bit 7: --strict), byte 1 --migration (0 = the last, else
  * 1 + value % 4); the rest is the text.  Never a crash, a leak or an
  * out-of-bounds read; bad input is only an error return.
+ *
+ * Coverage: traces/trace_qmp.c traces/trace_line.c traces/timeline_events.c
  */
 #include <stddef.h>
 #include <stdint.h>

@@ -6,6 +6,8 @@
  * the argument layouts come from a trace-events file (written once at
  * start-up) or from the catalogue, and --strict.  Records then go through
  * the timeline and the diagnosis.
+ *
+ * Coverage: traces/trace_simple.c traces/trace_events.c
  */
 #include <stddef.h>
 #include <stdint.h>

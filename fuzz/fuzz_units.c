@@ -7,6 +7,8 @@
  * with ms as the bare unit, rate, fraction); the rest, cut at the first NUL,
  * is the text.  A parser must return 0 or -1 with a terminated message, and
  * a value it accepts must format back without overflow.
+ *
+ * Coverage: base/units.c
  */
 #include <stddef.h>
 #include <stdint.h>

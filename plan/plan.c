@@ -7,6 +7,7 @@
  * (policy, limit, seed, bandwidth) is simulated once (cache).
  */
 #include "plan/plan.h"
+#include "plan/plan_priv.h"
 #include "base/err.h"
 
 #include <inttypes.h>
@@ -174,6 +175,7 @@ struct probe {
     unsigned seed; /* index: seed = base seed + index */
     int64_t limit_ms;
     uint64_t bw_bps; /* 0 = the scenario's max-bandwidth */
+    unsigned var;    /* 0: the policy's spec; k: spec variant k */
 };
 
 struct entry {
@@ -195,6 +197,9 @@ struct planner {
     struct mig_options mo;
     struct entry *cache;
     size_t ncache, capcache;
+    /* policy spec variants of the layer search (plan_layers.c), [0] unused */
+    char var[PLAN_MAX_VARIANTS + 1][PLAN_SPEC_LEN];
+    unsigned nvar;
     uint64_t sims;
     bool oom;
 };
@@ -202,7 +207,8 @@ struct planner {
 static bool same_probe(const struct probe *a, const struct probe *b)
 {
     return a->pol == b->pol && a->seed == b->seed &&
-           a->limit_ms == b->limit_ms && a->bw_bps == b->bw_bps;
+           a->limit_ms == b->limit_ms && a->bw_bps == b->bw_bps &&
+           a->var == b->var;
 }
 
 static struct entry *lookup(struct planner *P, const struct probe *k)
@@ -285,10 +291,7 @@ static int64_t knob_min_ms(enum plan_knob k)
     return k == PLAN_KNOB_NOVA ? PLAN_NOVA_MIN_DOWNTIME_MS : 1;
 }
 
-/* Append to out (len bytes, *off used), truncating. */
-static void app(char *out, size_t len, size_t *off, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static void app(char *out, size_t len, size_t *off, const char *fmt, ...)
+void plan_app(char *out, size_t len, size_t *off, const char *fmt, ...)
 {
     if (*off >= len) {
         return;
@@ -300,18 +303,15 @@ static void app(char *out, size_t len, size_t *off, const char *fmt, ...)
     *off = n < 0 ? len : *off + (size_t)n;
 }
 
-/* spec with the knob's argument (Nova downtime=, KubeVirt max=) set to
- * ms; the other parts and arguments as given. */
-static void knob_spec(const char *spec, enum plan_knob k, int64_t ms, char *out,
-                      size_t len)
+int plan_spec_with(const char *spec, const char *part, const char *key,
+                   const char *value, char *out, size_t len)
 {
-    const char *part = k == PLAN_KNOB_NOVA ? "nova-steps" : "kubevirt";
-    const char *key = k == PLAN_KNOB_NOVA ? "downtime" : "max";
     size_t kl = strlen(key);
-    char buf[160];
+    char buf[PLAN_SPEC_LEN];
     snprintf(buf, sizeof(buf), "%s", spec);
     size_t off = 0;
     out[0] = '\0';
+    bool found = false;
     char *save = NULL;
     for (char *t = strtok_r(buf, "+", &save); t;
          t = strtok_r(NULL, "+", &save)) {
@@ -320,21 +320,34 @@ static void knob_spec(const char *spec, enum plan_knob k, int64_t ms, char *out,
         if (c) {
             *c = '\0';
         }
-        app(out, len, &off, "%s%s", off ? "+" : "", t);
+        plan_app(out, len, &off, "%s%s", off ? "+" : "", t);
         if (strcmp(t, part) != 0) {
-            app(out, len, &off, "%s%s", args ? ":" : "", args ? args : "");
+            plan_app(out, len, &off, "%s%s", args ? ":" : "", args ? args : "");
             continue;
         }
-        app(out, len, &off, ":");
+        found = true;
+        plan_app(out, len, &off, ":");
         char *s2 = NULL;
         for (char *a = args ? strtok_r(args, ",", &s2) : NULL; a;
              a = strtok_r(NULL, ",", &s2)) {
             if (!(strncmp(a, key, kl) == 0 && a[kl] == '=')) {
-                app(out, len, &off, "%s,", a);
+                plan_app(out, len, &off, "%s,", a);
             }
         }
-        app(out, len, &off, "%s=%" PRId64 "ms", key, ms);
+        plan_app(out, len, &off, "%s=%s", key, value);
     }
+    return found && off < len ? 0 : -1;
+}
+
+/* spec with the knob's argument (Nova downtime=, KubeVirt max=) set to
+ * ms; the other parts and arguments as given. */
+static void knob_spec(const char *spec, enum plan_knob k, int64_t ms, char *out,
+                      size_t len)
+{
+    char v[32];
+    snprintf(v, sizeof(v), "%" PRId64 "ms", ms);
+    plan_spec_with(spec, k == PLAN_KNOB_NOVA ? "nova-steps" : "kubevirt",
+                   k == PLAN_KNOB_NOVA ? "downtime" : "max", v, out, len);
 }
 
 static void run_one(void *ctx, size_t i)
@@ -343,10 +356,11 @@ static void run_one(void *ctx, size_t i)
     struct entry *e = &b->e[i];
     struct scenario s = b->P->base;
     enum plan_knob k = b->P->knob[e->k.pol];
-    char spec[200];
+    char spec[PLAN_SPEC_LEN];
+    const char *given = e->k.var ? b->P->var[e->k.var] : b->P->pol[e->k.pol];
     if (k == PLAN_KNOB_LIMIT) {
         s.downtime_limit_ns = e->k.limit_ms * SIM_MS;
-        snprintf(spec, sizeof(spec), "%s", b->P->pol[e->k.pol]);
+        snprintf(spec, sizeof(spec), "%s", given);
     } else {
         /* the layer sets the limit itself: vary its own knob, never below
          * the layer's minimum */
@@ -354,7 +368,7 @@ static void run_one(void *ctx, size_t i)
         if (ms < knob_min_ms(k)) {
             ms = knob_min_ms(k);
         }
-        knob_spec(b->P->pol[e->k.pol], k, ms, spec, sizeof(spec));
+        knob_spec(given, k, ms, spec, sizeof(spec));
     }
     s.seed = b->P->base.seed + e->k.seed;
     if (e->k.bw_bps) {
@@ -416,7 +430,7 @@ static const struct run_metrics *got(struct planner *P, unsigned pol,
                                      unsigned seed, int64_t limit_ms,
                                      uint64_t bw)
 {
-    struct probe k = {pol, seed, limit_ms, bw};
+    struct probe k = {pol, seed, limit_ms, bw, 0};
     struct entry *e = lookup(P, &k);
     return e && e->rc == 0 ? &e->m : NULL;
 }
@@ -424,6 +438,68 @@ static const struct run_metrics *got(struct planner *P, unsigned pol,
 static bool ok_run(const struct planner *P, const struct run_metrics *m)
 {
     return m && m->outcome == RUN_CONVERGED && m->total_ns <= P->max_total_ns;
+}
+
+/* ---- what the layer search borrows (plan_priv.h) ------------------------ */
+
+int plan_eval_spec(struct planner *P, unsigned p, const char *spec, int64_t ms,
+                   const struct run_metrics **runs)
+{
+    unsigned v = 0;
+    if (spec && strcmp(spec, P->pol[p]) != 0) {
+        for (unsigned i = 1; i <= P->nvar && !v; i++) {
+            v = strcmp(P->var[i], spec) == 0 ? i : 0;
+        }
+        if (!v) {
+            if (P->nvar >= PLAN_MAX_VARIANTS) {
+                return -1;
+            }
+            v = ++P->nvar;
+            snprintf(P->var[v], sizeof(P->var[v]), "%s", spec);
+        }
+    }
+    struct probe pr[PLAN_MAX_SEEDS];
+    for (unsigned j = 0; j < P->seeds; j++) {
+        pr[j] = (struct probe){p, j, ms, 0, v};
+    }
+    if (eval(P, pr, P->seeds)) {
+        return -1;
+    }
+    for (unsigned j = 0; j < P->seeds; j++) {
+        const struct entry *e = lookup(P, &pr[j]);
+        runs[j] = e && e->rc == 0 ? &e->m : NULL;
+    }
+    return 0;
+}
+
+unsigned plan_nseeds(const struct planner *P)
+{
+    return P->seeds;
+}
+
+bool plan_run_ok(const struct planner *P, const struct run_metrics *m)
+{
+    return ok_run(P, m);
+}
+
+const struct scenario *plan_base_scn(const struct planner *P)
+{
+    return &P->base;
+}
+
+int64_t plan_budget_total_ns(const struct planner *P)
+{
+    return P->max_total_ns;
+}
+
+int64_t plan_budget_downtime_ns(const struct planner *P)
+{
+    return P->max_down_ns;
+}
+
+const char *plan_given_spec(const struct planner *P, unsigned p)
+{
+    return P->pol[p];
 }
 
 /* ---- limit search ------------------------------------------------------- */
@@ -457,11 +533,11 @@ static size_t add_probes(struct planner *P, const struct search *s, int64_t v,
                          int64_t at_ms, struct probe *out, size_t n)
 {
     if (!s->bw) {
-        out[n++] = (struct probe){s->pol, s->seed, v, 0};
+        out[n++] = (struct probe){s->pol, s->seed, v, 0, 0};
         return n;
     }
     for (unsigned j = 0; j < P->seeds; j++) {
-        out[n++] = (struct probe){s->pol, j, at_ms, (uint64_t)v * MIB};
+        out[n++] = (struct probe){s->pol, j, at_ms, (uint64_t)v * MIB, 0};
     }
     return n;
 }
@@ -1072,7 +1148,7 @@ static bool seeds_differ(struct planner *P, unsigned p, const int64_t *g,
 {
     bool stoch = false;
     for (size_t i = 0; i < ng; i++) {
-        struct probe k0 = {p, 0, g[i], 0}, k1 = {p, 1, g[i], 0};
+        struct probe k0 = {p, 0, g[i], 0, 0}, k1 = {p, 1, g[i], 0, 0};
         const struct entry *a = lookup(P, &k0), *b = lookup(P, &k1);
         if (!a || !b) {
             break;
@@ -1108,7 +1184,7 @@ static int choose_seeds(struct planner *P, const int64_t *g, size_t ng,
     for (unsigned p = 0; p < P->npol; p++) {
         for (size_t i = 0; i < ng; i++) {
             for (unsigned j = 0; j < 2; j++) {
-                pr[np++] = (struct probe){p, j, g[i], 0};
+                pr[np++] = (struct probe){p, j, g[i], 0, 0};
             }
         }
     }
@@ -1128,7 +1204,7 @@ static int choose_seeds(struct planner *P, const int64_t *g, size_t ng,
         for (unsigned p = 0; p < P->npol; p++) {
             for (size_t i = 0; i < ng; i++) {
                 for (unsigned j = 2; j < want_seeds; j++) {
-                    pr[np++] = (struct probe){p, j, g[i], 0};
+                    pr[np++] = (struct probe){p, j, g[i], 0, 0};
                 }
             }
         }
@@ -1192,8 +1268,8 @@ static int answers(struct planner *P, const int64_t *fr, size_t nfr,
     for (unsigned p = 0; p < P->npol; p++) {
         if (!P->pol_bad[p] && out->pol[p].found) {
             for (unsigned j = 0; j < P->seeds; j++) {
-                pr[np++] =
-                    (struct probe){p, j, out->pol[p].min_limit_ns / SIM_MS, 0};
+                pr[np++] = (struct probe){
+                    p, j, out->pol[p].min_limit_ns / SIM_MS, 0, 0};
             }
         }
     }
@@ -1298,25 +1374,27 @@ static void advice_basis(const struct planner *P, unsigned top,
     const struct plan_basis *b = &out->basis;
     size_t off = 0, len = sizeof(a->rests_on);
     if (b->from_trace) {
-        app(a->rests_on, len, &off,
-            "the scenario rebuilt from %s (replay verdict %s): its inputs "
-            "are inferred from the trace",
-            b->source[0] ? b->source : "a trace",
-            b->verdict[0] ? b->verdict : "unknown");
+        plan_app(a->rests_on, len, &off,
+                 "the scenario rebuilt from %s (replay verdict %s): its inputs "
+                 "are inferred from the trace",
+                 b->source[0] ? b->source : "a trace",
+                 b->verdict[0] ? b->verdict : "unknown");
     } else {
-        app(a->rests_on, len, &off, "scenario %s as given",
-            b->source[0] ? b->source : "(unnamed)");
+        plan_app(a->rests_on, len, &off, "scenario %s as given",
+                 b->source[0] ? b->source : "(unnamed)");
     }
-    app(a->rests_on, len, &off, "; policy %s, QEMU %s model, %s RAM mode",
-        P->pol[top], scn_qemu_name(P->base.qemu),
-        out->aggregate ? "aggregate" : "page");
+    plan_app(a->rests_on, len, &off, "; policy %s, QEMU %s model, %s RAM mode",
+             P->pol[top], scn_qemu_name(P->base.qemu),
+             out->aggregate ? "aggregate" : "page");
+    if (b->calibration[0]) {
+        plan_app(a->rests_on, len, &off, "; calibration %s", b->calibration);
+    }
     if (b->fit_checked) {
-        app(a->rests_on, len, &off, "; calibration fit %s%s%s",
-            b->fit_ok ? "ok" : "FAILED", b->fit_note[0] ? ": " : "",
-            b->fit_note);
+        plan_app(a->rests_on, len, &off, "; replay fit %s: %s",
+                 b->fit_ok ? "ok" : "FAILED", b->fit_note);
     } else {
-        app(a->rests_on, len, &off,
-            "; not calibrated against a real run (no replay fit checked)");
+        plan_app(a->rests_on, len, &off,
+                 "; not calibrated against a real run (no replay fit checked)");
     }
 }
 
@@ -1325,18 +1403,18 @@ static void advice_uncertainty(const struct plan_policy *t,
 {
     size_t off = 0, len = sizeof(a->uncertainty);
     if (seeds < 2) {
-        app(a->uncertainty, len, &off,
-            "deterministic scenario (two seeds agree): no spread over "
-            "seeds; the model's own error is not in this figure");
+        plan_app(a->uncertainty, len, &off,
+                 "deterministic scenario (two seeds agree): no spread over "
+                 "seeds; the model's own error is not in this figure");
         return;
     }
-    app(a->uncertainty, len, &off,
-        "over %u seeds: smallest converging value %.0f .. %.0f ms (mean "
-        "%.0f, sd %.0f); downtime at the advice 95%% CI %.0f .. %.0f ms; "
-        "converging share at the answer 95%% CI %.2f .. %.2f",
-        seeds, t->seed_limit_ms.min, t->seed_limit_ms.max,
-        t->seed_limit_ms.mean, t->seed_limit_ms.sd, a->downtime_ms.ci_lo,
-        a->downtime_ms.ci_hi, t->p_lo, t->p_hi);
+    plan_app(a->uncertainty, len, &off,
+             "over %u seeds: smallest converging value %.0f .. %.0f ms (mean "
+             "%.0f, sd %.0f); downtime at the advice 95%% CI %.0f .. %.0f ms; "
+             "converging share at the answer 95%% CI %.2f .. %.2f",
+             seeds, t->seed_limit_ms.min, t->seed_limit_ms.max,
+             t->seed_limit_ms.mean, t->seed_limit_ms.sd, a->downtime_ms.ci_lo,
+             a->downtime_ms.ci_hi, t->p_lo, t->p_hi);
 }
 
 /* The layer's smallest value of the knob (ms). */
@@ -1355,39 +1433,40 @@ static int64_t advice_value(const struct planner *P, unsigned p,
     int64_t ans = t->min_limit_ns / SIM_MS;
     int64_t v = (int64_t)ceil((double)ans * a->safety - 1e-9);
     size_t off = 0, len = sizeof(a->value_why);
-    app(a->value_why, len, &off,
-        "smallest converging %s %" PRId64 " ms x safety factor %.2f",
-        plan_knob_name(t->knob), ans, a->safety);
+    plan_app(a->value_why, len, &off,
+             "smallest converging %s %" PRId64 " ms x safety factor %.2f",
+             plan_knob_name(t->knob), ans, a->safety);
     int64_t in_force = knob_in_force_ms(P, p);
     if (ans <= knob_min_ms(t->knob) && v < in_force) {
         v = in_force;
-        app(a->value_why, len, &off,
-            "; it converges at every value searched down to %" PRId64
-            " ms, so the value does not bind: the one in force (%" PRId64
-            " ms) is kept",
-            ans, in_force);
+        plan_app(a->value_why, len, &off,
+                 "; it converges at every value searched down to %" PRId64
+                 " ms, so the value does not bind: the one in force (%" PRId64
+                 " ms) is kept",
+                 ans, in_force);
     }
     if (v < in_force) {
-        app(a->value_why, len, &off,
-            "; below the %" PRId64 " ms in force%s: a shorter limit "
-            "than the current one",
-            in_force,
-            t->knob == PLAN_KNOB_LIMIT && in_force == 300 ? " (QEMU's default)"
-                                                          : "");
+        plan_app(a->value_why, len, &off,
+                 "; below the %" PRId64 " ms in force%s: a shorter limit "
+                 "than the current one",
+                 in_force,
+                 t->knob == PLAN_KNOB_LIMIT && in_force == 300
+                     ? " (QEMU's default)"
+                     : "");
     }
     int64_t lmin = layer_min_ms(a->layer, t->knob);
     if (v < lmin) {
         v = lmin;
-        app(a->value_why, len, &off,
-            "; raised to %s's minimum of %" PRId64 " ms",
-            plan_layer_name(a->layer), lmin);
+        plan_app(a->value_why, len, &off,
+                 "; raised to %s's minimum of %" PRId64 " ms",
+                 plan_layer_name(a->layer), lmin);
     }
     if (v > PLAN_MAX_LIMIT_MS) {
         v = PLAN_MAX_LIMIT_MS;
-        app(a->value_why, len, &off,
-            "; cut to QEMU's maximum downtime-limit of 2000 s (margin "
-            "%.0f %%)",
-            ((double)v / (double)ans - 1.0) * 100.0);
+        plan_app(a->value_why, len, &off,
+                 "; cut to QEMU's maximum downtime-limit of 2000 s (margin "
+                 "%.0f %%)",
+                 ((double)v / (double)ans - 1.0) * 100.0);
     }
     return v;
 }
@@ -1449,8 +1528,9 @@ static int advise(struct planner *P, const struct plan_cfg *cfg,
     }
     if (b->fit_checked && !b->fit_ok) {
         snprintf(a->reason, sizeof(a->reason),
-                 "refused: the replay fit failed%s%s",
-                 b->fit_note[0] ? ": " : "", b->fit_note);
+                 "refused: the replay fit failed, so the trace-derived "
+                 "scenario does not reproduce the real run: %s",
+                 b->fit_note);
         return 0;
     }
     if (!t->found) {
@@ -1464,7 +1544,7 @@ static int advise(struct planner *P, const struct plan_cfg *cfg,
     int64_t v = advice_value(P, p, t, a);
     a->value_ns = v * SIM_MS;
     for (unsigned j = 0; j < P->seeds; j++) {
-        pr[j] = (struct probe){p, j, v, 0};
+        pr[j] = (struct probe){p, j, v, 0, 0};
     }
     if (eval(P, pr, P->seeds)) {
         return -1;
@@ -1496,7 +1576,7 @@ static int advise(struct planner *P, const struct plan_cfg *cfg,
     }
     advice_bandwidth(out, t, a);
     a->ok = true;
-    return 0;
+    return plan_layer_search(P, p, out);
 }
 
 /* The search proper, on a set-up planner.  0 or -1 with a message. */

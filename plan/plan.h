@@ -208,13 +208,17 @@ uint64_t plan_shard_index(uint64_t points, unsigned i, unsigned n,
                           enum plan_shard_mode mode, uint64_t k);
 
 #define PLAN_ERR_IO (-2) /* plan_sweep_run: run store error */
+#define PLAN_ERR_UNIT                                                          \
+    (-3) /* plan_sweep_run: a grid value's unit is missing                     \
+            or unknown (a usage error) */
 
 /*
  * Run a sweep (see the file comment).  Before any simulation every axis
  * value is applied alone to the base scenario and resolved, and every
  * policy is checked, so a bad value is reported at once (-1).  fn may be
  * NULL.  Returns 0, -1 with a message (bad grid, value or policy, out of
- * memory), PLAN_ERR_IO (store error), or fn's positive return value.  stats
+ * memory), PLAN_ERR_UNIT (a grid value without its unit or with an
+ * unknown one), PLAN_ERR_IO (store error), or fn's positive return value. stats
  * (optional) is filled in every case.
  */
 int plan_sweep_run(const struct plan_sweep_cfg *cfg, plan_point_fn fn,
@@ -254,16 +258,35 @@ int plan_layer_parse(const char *s, enum plan_layer *out);
 /* What the scenario planned on rests on (said with the advice, and the
  * grounds for refusing it). */
 struct plan_basis {
-    bool from_trace;     /* rebuilt from a trace's derived inputs */
-    char source[512];    /* file or run the scenario came from */
-    bool inconclusive;   /* the replay verdict was "inconclusive" */
-    char verdict[32];    /* replay verdict name, "" if none */
-    double achieved_bps; /* throughput the trace showed (0 = unknown) */
-    /* PLAN_FIT_HOOK: the calibration issue adds fit.ok to replay; until it
-     * is in main, fit_checked stays false and nothing is refused for it. */
+    bool from_trace;       /* rebuilt from a trace's derived inputs */
+    char source[512];      /* file or run the scenario came from */
+    bool inconclusive;     /* the replay verdict was "inconclusive" */
+    char verdict[32];      /* replay verdict name, "" if none */
+    double achieved_bps;   /* throughput the trace showed (0 = unknown) */
+    char calibration[512]; /* calibration file the re-run loaded, "" none */
+    /* The replay fit (traces/replay.h struct trc_fit): the re-run of the
+     * trace-derived inputs under the trace's own policy "qemu" against
+     * what the trace shows.  fit_checked: a fit was computed (or the
+     * re-run failed, then fit_ok is false); fit_ok false refuses the
+     * advice with fit_note as the reason. */
     bool fit_checked, fit_ok;
-    char fit_note[200];
+    bool fit_total_compared; /* the trace converged: totals compared */
+    int64_t fit_obs_total_ns, fit_rerun_total_ns; /* -1 = none */
+    double fit_total_error; /* (re-run - observed) / observed; NAN none */
+    double fit_tolerance;   /* TRC_FIT_TOLERANCE */
+    char fit_obs_verdict[32], fit_rerun_verdict[32];
+    char fit_blame[200]; /* the inputs to suspect, "" when ok */
+    char fit_note[600];  /* the fit in words (figures above) */
 };
+
+/* The basis of a plan on a replayed trace (plan_basis.c): the replay
+ * verdict, the achieved throughput and the fit of session s (the re-run
+ * under "qemu" is s->cf[0] when s->fit.have is false and it failed).
+ * source names the trace; calibration the file the re-run loaded (NULL =
+ * none). */
+struct trc_session;
+void plan_basis_from_replay(struct plan_basis *b, const struct trc_session *s,
+                            const char *source, const char *calibration);
 
 struct plan_cfg {
     const struct scn_doc *base;     /* scenario, overrides applied */
@@ -336,11 +359,47 @@ struct plan_policy {
     struct plan_frontier_row *frontier; /* ascending limits */
 };
 
+/* Policy specs the planner varies (plan_layers.c). */
+#define PLAN_SPEC_LEN     200
+#define PLAN_MAX_VARIANTS 96
+/* The layers' limits of the knobs searched: Nova's minimums
+ * (nova/conf/libvirt.py: live_migration_downtime_steps >= 3,
+ * live_migration_downtime_delay >= 3); the timeouts' upper bound and the
+ * KubeVirt dynamic steps' range are the models' (policy/nova.c,
+ * policy/kubevirt.c). */
+#define PLAN_NOVA_MIN_STEPS   3
+#define PLAN_NOVA_MIN_DELAY_S 3
+#define PLAN_KV_MIN_STEPS     1
+#define PLAN_KV_MIN_COOLDOWN  1
+#define PLAN_MAX_TIMEOUT_S    86400
+
+/* A Nova or KubeVirt policy's own knobs, searched at the advised value
+ * (plan_layers.c; docs/planner.md "The layer's own knobs"). */
+struct plan_layer_advice {
+    bool searched;      /* nova-steps or kubevirt: the knobs below are advice */
+    bool nova;          /* else KubeVirt */
+    bool dynamic;       /* KubeVirt dynamic=on (the proposals' ramp) */
+    unsigned steps;     /* Nova _steps / KubeVirt dynamic steps */
+    int64_t delay_s;    /* Nova live_migration_downtime_delay (per GiB) */
+    int64_t cooldown_s; /* KubeVirt dynamic cooldown */
+    int64_t completion_s;   /* per GiB (Nova, KubeVirt); 0 = none */
+    int64_t progress_s;     /* KubeVirt progressTimeout; 0 = none */
+    char action[16];        /* Nova live_migration_timeout_action */
+    double data_gib;        /* the data size the per-GiB timeouts assume
+                               (Nova: GiB; KubeVirt: whole GB) */
+    int64_t at_limit_ms;    /* plain KubeVirt: the downtime-limit in force */
+    unsigned combos;        /* ramp combinations simulated */
+    unsigned n_ok, n_seeds; /* at the chosen values, timeouts included */
+    struct plan_stat downtime_ms, total_ms;
+    char how[700];      /* what was searched and why these values */
+    char postcopy[400]; /* what permitting post-copy would do, or "" */
+};
+
 /* The advice: the value to set, with its margin, clamped to what QEMU and
  * the layer accept, checked by simulation, or refused with a reason. */
 struct plan_advice {
     bool ok; /* false: refused (reason), nothing to apply */
-    char reason[400];
+    char reason[800];
     enum plan_layer layer;
     enum plan_knob knob;
     double safety;
@@ -351,8 +410,9 @@ struct plan_advice {
     bool set_bw;                            /* advise max-bandwidth bw_bps */
     uint64_t bw_bps;
     char bw_note[300];
-    char rests_on[700];    /* scenario / trace / calibration */
+    char rests_on[1800];   /* scenario / trace / calibration / fit */
     char uncertainty[300]; /* the interval over seeds */
+    struct plan_layer_advice lk;
 };
 
 struct plan_result {

@@ -246,21 +246,36 @@ static void nova_lines(const struct plan_result *r, json_t *out)
                  "nova-steps to search Nova's own knob",
                  sp);
     }
+    const struct plan_layer_advice *lk = &adv->lk;
+    bool own = lk->searched && lk->nova;
+    if (own) {
+        add_line(out, "# %s", lk->how);
+    }
     add_line(out, "[libvirt]");
     add_line(out, "live_migration_downtime = %" PRId64, adv->value_ns / SIM_MS);
-    add_line(out, "live_migration_downtime_steps = %s",
-             spec_or(sp, "nova-steps", "steps", "10", b1, sizeof(b1)));
-    add_line(
-        out, "live_migration_downtime_delay = %" PRId64,
-        whole(spec_or(sp, "nova-steps", "delay", "75", b2, sizeof(b2)), SIM_S));
-    add_line(out, "live_migration_completion_timeout = %" PRId64,
-             whole(spec_or(sp, "nova-steps", "completion_timeout", "800", b3,
-                           sizeof(b3)),
-                   SIM_S));
+    if (own) {
+        add_line(out, "live_migration_downtime_steps = %u", lk->steps);
+        add_line(out, "live_migration_downtime_delay = %" PRId64, lk->delay_s);
+        add_line(out, "live_migration_completion_timeout = %" PRId64,
+                 lk->completion_s);
+    } else {
+        add_line(out, "live_migration_downtime_steps = %s",
+                 spec_or(sp, "nova-steps", "steps", "10", b1, sizeof(b1)));
+        add_line(out, "live_migration_downtime_delay = %" PRId64,
+                 whole(spec_or(sp, "nova-steps", "delay", "75", b2, sizeof(b2)),
+                       SIM_S));
+        add_line(out, "live_migration_completion_timeout = %" PRId64,
+                 whole(spec_or(sp, "nova-steps", "completion_timeout", "800",
+                               b3, sizeof(b3)),
+                       SIM_S));
+    }
     add_line(out, "live_migration_timeout_action = %s",
              spec_or(sp, "nova-steps", "action", "abort", b4, sizeof(b4)));
     add_line(out, "live_migration_permit_post_copy = %s",
              a->postcopy_ram ? "true" : "false");
+    if (own && lk->postcopy[0]) {
+        add_line(out, "# %s", lk->postcopy);
+    }
     add_line(out, "live_migration_permit_auto_converge = %s",
              a->auto_converge ? "true" : "false");
     if (adv->set_bw) {
@@ -285,9 +300,20 @@ static void kubevirt_lines(const struct plan_result *r, json_t *out)
     const struct scenario *a = &t->applied;
     char b1[32], b2[32];
     const char *sp = t->policy;
-    int64_t ct = whole(spec_or(sp, "kubevirt", "completion_timeout_per_gib",
-                               "150", b1, sizeof(b1)),
-                       SIM_S);
+    const struct plan_layer_advice *lk = &adv->lk;
+    bool own = lk->searched && !lk->nova;
+    int64_t ct =
+        own ? lk->completion_s
+            : whole(spec_or(sp, "kubevirt", "completion_timeout_per_gib", "150",
+                            b1, sizeof(b1)),
+                    SIM_S);
+    int64_t pt = own ? lk->progress_s
+                     : whole(spec_or(sp, "kubevirt", "progress_timeout", "150",
+                                     b2, sizeof(b2)),
+                             SIM_S);
+    if (lk->how[0] && !lk->nova) {
+        add_line(out, "# %s", lk->how);
+    }
     add_line(out, "apiVersion: migrations.kubevirt.io/v1alpha1");
     add_line(out, "kind: MigrationPolicy");
     add_line(out, "metadata:");
@@ -309,9 +335,7 @@ static void kubevirt_lines(const struct plan_result *r, json_t *out)
              "# cluster-wide instead: the same fields under the KubeVirt "
              "CR's spec.configuration.migrations, with progressTimeout: "
              "%" PRId64,
-             whole(spec_or(sp, "kubevirt", "progress_timeout", "150", b2,
-                           sizeof(b2)),
-                   SIM_S));
+             pt);
     if (adv->knob == PLAN_KNOB_KUBEVIRT_MAX) {
         add_line(out,
                  "# maxDowntimeMs %" PRId64
@@ -319,6 +343,13 @@ static void kubevirt_lines(const struct plan_result *r, json_t *out)
                  "17480) is experimental and not a released MigrationPolicy "
                  "field; not applicable as YAML here",
                  adv->value_ns / SIM_MS);
+        if (own) {
+            add_line(out,
+                     "# the proposal's ramp as planned (policy kubevirt "
+                     "dynamic=on arguments): steps %u, cooldown %" PRId64
+                     " s, max %" PRId64 " ms",
+                     lk->steps, lk->cooldown_s, adv->value_ns / SIM_MS);
+        }
     } else {
         add_line(out,
                  "# KubeVirt has no downtime-limit setting: the plan's %" PRId64
@@ -523,6 +554,85 @@ static json_t *bandwidth_json(const struct plan_result *r)
     return bw;
 }
 
+/* The replay fit the advice rests on (a plan on a trace). */
+static json_t *fit_json(const struct plan_basis *b)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "ok", json_boolean(b->fit_ok));
+    json_object_set_new(o, "observed_verdict",
+                        b->fit_obs_verdict[0] ? json_string(b->fit_obs_verdict)
+                                              : json_null());
+    json_object_set_new(o, "rerun_verdict",
+                        b->fit_rerun_verdict[0]
+                            ? json_string(b->fit_rerun_verdict)
+                            : json_null());
+    json_object_set_new(o, "observed_total_ms",
+                        b->fit_obs_total_ns > 0
+                            ? json_real((double)b->fit_obs_total_ns / 1e6)
+                            : json_null());
+    json_object_set_new(o, "rerun_total_ms",
+                        b->fit_rerun_total_ns >= 0
+                            ? json_real((double)b->fit_rerun_total_ns / 1e6)
+                            : json_null());
+    json_object_set_new(o, "total_error", j_num_or_null(b->fit_total_error));
+    json_object_set_new(o, "total_compared",
+                        json_boolean(b->fit_total_compared));
+    json_object_set_new(o, "tolerance", json_real(b->fit_tolerance));
+    json_object_set_new(
+        o, "blame", b->fit_blame[0] ? json_string(b->fit_blame) : json_null());
+    json_object_set_new(o, "calibration",
+                        b->calibration[0] ? json_string(b->calibration)
+                                          : json_null());
+    json_object_set_new(o, "note", json_string(b->fit_note));
+    return o;
+}
+
+/* A Nova or KubeVirt policy's own knobs as searched (plan_layers.c). */
+static json_t *layer_knobs_json(const struct plan_layer_advice *k)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "layer", json_string(k->nova ? "nova" : "kubevirt"));
+    json_object_set_new(o, "searched", json_boolean(k->searched));
+    if (k->nova) {
+        json_object_set_new(o, "live_migration_downtime_steps",
+                            json_integer(k->steps));
+        json_object_set_new(o, "live_migration_downtime_delay",
+                            json_integer(k->delay_s));
+        json_object_set_new(o, "live_migration_completion_timeout",
+                            json_integer(k->completion_s));
+        json_object_set_new(o, "live_migration_timeout_action",
+                            json_string(k->action));
+        json_object_set_new(o, "data_gib", json_real(k->data_gib));
+        json_object_set_new(o, "postcopy",
+                            k->postcopy[0] ? json_string(k->postcopy)
+                                           : json_null());
+    } else {
+        json_object_set_new(o, "completionTimeoutPerGiB",
+                            json_integer(k->completion_s));
+        json_object_set_new(o, "progressTimeout", json_integer(k->progress_s));
+        json_object_set_new(o, "data_gb", json_real(k->data_gib));
+        if (k->dynamic) {
+            json_object_set_new(o, "dynamic_steps", json_integer(k->steps));
+            json_object_set_new(o, "dynamic_cooldown_s",
+                                json_integer(k->cooldown_s));
+        } else {
+            json_object_set_new(o, "downtime_limit_in_force_ms",
+                                json_integer(k->at_limit_ms));
+        }
+    }
+    json_object_set_new(o, "combinations", json_integer(k->combos));
+    json_object_set_new(o, "converged_seeds", json_integer(k->n_ok));
+    json_object_set_new(o, "seeds", json_integer(k->n_seeds));
+    json_object_set_new(o, "expected_downtime_ms",
+                        k->n_ok ? j_num_or_null(k->downtime_ms.mean)
+                                : json_null());
+    json_object_set_new(o, "expected_total_ms",
+                        k->n_ok ? j_num_or_null(k->total_ms.mean)
+                                : json_null());
+    json_object_set_new(o, "how", json_string(k->how));
+    return o;
+}
+
 static json_t *advice_json(const struct plan_result *r)
 {
     const struct plan_advice *a = &r->advice;
@@ -551,6 +661,12 @@ static json_t *advice_json(const struct plan_result *r)
     json_object_set_new(o, "bandwidth_note", json_string(a->bw_note));
     json_object_set_new(o, "rests_on", json_string(a->rests_on));
     json_object_set_new(o, "uncertainty", json_string(a->uncertainty));
+    if (r->basis.fit_checked) {
+        json_object_set_new(o, "fit", fit_json(&r->basis));
+    }
+    if (a->lk.how[0]) {
+        json_object_set_new(o, "layer_knobs", layer_knobs_json(&a->lk));
+    }
     json_object_set_new(o, "lines", plan_layer_lines(r, a->layer));
     return o;
 }

@@ -407,7 +407,11 @@ static int validate(const struct sweep *sw, char *err, size_t errlen)
             if (rc) {
                 err_set(err, errlen, "--grid %s=%s: %s", ax->key, ax->values[i],
                         e);
-                return -1;
+                /* a value's unit is the command line's mistake */
+                return strstr(e, "needs a unit") || strstr(e, "unknown unit") ||
+                               strstr(e, "with a unit")
+                           ? PLAN_ERR_UNIT
+                           : -1;
             }
         }
         pol_axis |= ax->is_policy;
@@ -678,7 +682,9 @@ int plan_sweep_run(const struct plan_sweep_cfg *cfg, plan_point_fn fn,
     pthread_t *th = NULL;
     unsigned started = 0;
     bool locks = false;
-    if (sweep_setup(sw, cfg, &st, err, errlen)) {
+    int su = sweep_setup(sw, cfg, &st, err, errlen);
+    if (su) {
+        ret = su;
         goto out;
     }
     db = db_open(cfg->db_path, err, errlen);

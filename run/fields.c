@@ -367,6 +367,11 @@ static const struct run_field *col_at(enum run_rec rec,
     return col_field(rec, c);
 }
 
+const struct run_col run_cols_total_ms[] = {
+    {"total_ms", "total_ns", RUN_F_MS, 6, CSV_QUOTE_MINIMAL},
+    {NULL, NULL, 0, 0, 0},
+};
+
 size_t run_cols_pick(const struct run_col *from, const char *const *names,
                      struct run_col *out, size_t cap)
 {

@@ -115,6 +115,12 @@ struct run_col {
  * (RUN_F_RAW) and named as the fields. */
 #define RUN_COLS_ALL ((const struct run_col *)NULL)
 
+/* Derived columns shown beside a stored field in every JSON document that
+ * has it: total_ms (total_ns in milliseconds, exact).  `runs export` /
+ * `runs show -f json` metrics and `runs diff -f json` take it from here;
+ * simulate, sweep and replay name it in their own subsets. */
+extern const struct run_col run_cols_total_ms[];
+
 /* The most columns a subset has. */
 #define RUN_COLS_MAX 64
 

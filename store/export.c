@@ -121,6 +121,8 @@ static json_t *run_to_json(const struct db_run_meta *m,
         json_t *mj = json_object();
         run_json_set(mj, RUN_REC_METRICS, metric_text_cols, &r->m);
         run_json_set(mj, RUN_REC_METRICS, RUN_COLS_ALL, &r->m);
+        /* derived (import ignores it; total_ns is the stored value) */
+        run_json_set(mj, RUN_REC_METRICS, run_cols_total_ms, &r->m);
         json_object_set_new(doc, "metrics", mj);
         json_t *devs = json_array();
         for (unsigned d = 0; d < r->m.n_devices && d < RUN_MAX_DEVICES; d++) {

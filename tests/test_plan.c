@@ -17,6 +17,7 @@
 #include <math.h>
 
 #include "plan/plan.h"
+#include "plan/plan_priv.h"
 #include "engine/engine.h"
 #include "model/mig.h"
 #include "run/scenario.h"
@@ -755,6 +756,56 @@ static void safe_advice(void **state)
     scn_doc_free(d);
 }
 
+/* The replay fit decides (issue 14 item 1): a failed fit refuses with its
+ * words, a passing one is named in the basis; and the spec editor the
+ * layer search uses. */
+static void fit_basis_and_spec_edit(void **state)
+{
+    (void)state;
+    char err[512], out[PLAN_SPEC_LEN];
+    assert_int_equal(plan_spec_with("nova-steps:downtime=400ms,steps=10",
+                                    "nova-steps", "steps", "3", out,
+                                    sizeof(out)),
+                     0);
+    assert_string_equal(out, "nova-steps:downtime=400ms,steps=3");
+    assert_int_equal(plan_spec_with("qemu+kubevirt", "kubevirt", "max", "5ms",
+                                    out, sizeof(out)),
+                     0);
+    assert_string_equal(out, "qemu+kubevirt:max=5ms");
+    assert_int_equal(
+        plan_spec_with("qemu", "nova-steps", "steps", "3", out, sizeof(out)),
+        -1);
+    struct scn_doc *d = scn_doc_load(SEED, err, sizeof(err));
+    assert_non_null(d);
+    const char *pol[] = {"qemu"};
+    struct plan_basis b = {.from_trace = true, .fit_checked = true};
+    snprintf(b.verdict, sizeof(b.verdict), "converged");
+    snprintf(b.fit_note, sizeof(b.fit_note),
+             "re-run 46.42 s vs observed "
+             "23.51 s (+97.4 %%)");
+    struct plan_cfg c = {.base = d,
+                         .policies = pol,
+                         .n_policies = 1,
+                         .jobs = 2,
+                         .max_downtime_ns = 30 * SIM_S,
+                         .basis = &b};
+    struct plan_result r;
+    plan_ok(&c, &r);
+    assert_false(r.advice.ok);
+    assert_non_null(strstr(r.advice.reason, "replay fit failed"));
+    assert_non_null(strstr(r.advice.reason, "+97.4 %"));
+    json_t *lines = plan_layer_lines(&r, PLAN_FOR_QEMU);
+    assert_int_equal(json_array_size(lines), 0);
+    json_decref(lines);
+    plan_result_free(&r);
+    b.fit_ok = true;
+    plan_ok(&c, &r);
+    assert_true(r.advice.ok);
+    assert_non_null(strstr(r.advice.rests_on, "replay fit ok: re-run 46.42"));
+    plan_result_free(&r);
+    scn_doc_free(d);
+}
+
 int main(void)
 {
     sim_gsl_quiet();
@@ -771,6 +822,7 @@ int main(void)
         cmocka_unit_test(stochastic_seeds),
         cmocka_unit_test(switchover_throughput),
         cmocka_unit_test(safe_advice),
+        cmocka_unit_test(fit_basis_and_spec_edit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

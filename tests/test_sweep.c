@@ -522,6 +522,16 @@ static void bad_points_and_grids(void **state)
         assert_non_null(strstr(err, "--grid"));
         plan_grid_free(&g);
     }
+    /* a value without its unit: the command line's mistake */
+    plan_grid_init(&g);
+    assert_int_equal(
+        plan_grid_add(&g, "migration.downtime_limit=500", err, sizeof(err)), 0);
+    struct plan_sweep_cfg cu = {
+        .base = d, .grid = &g, .db_path = path("never.db")};
+    assert_int_equal(plan_sweep_run(&cu, NULL, NULL, NULL, err, sizeof(err)),
+                     PLAN_ERR_UNIT);
+    assert_non_null(strstr(err, "migration.downtime_limit"));
+    plan_grid_free(&g);
     assert_int_equal(access(path("never.db"), F_OK), -1); /* nothing ran */
     scn_doc_free(d);
 }

@@ -712,8 +712,8 @@ static int finish_one(struct trc_reader *rd, struct tl *t,
 /* The migrations read so far: full results for up to TRC_MAX_MIGRATIONS
  * (the wanted one always kept), the others counted. */
 struct segs {
-    struct trc_replay *v;
-    unsigned n, total;
+    struct trc_replay *v; /* grown on demand: most inputs hold one */
+    unsigned n, cap, total;
     unsigned want; /* 1-based, 0 = the last */
 };
 
@@ -731,6 +731,18 @@ static int seg_close(struct segs *g, struct trc_reader *rd, struct tl *t,
         trc_replay_free(&g->v[k]);
         memmove(&g->v[k], &g->v[k + 1], (g->n - k - 1) * sizeof(g->v[0]));
         g->n--;
+    }
+    if (g->n == g->cap) {
+        unsigned cap = g->cap ? g->cap * 2 : 2;
+        cap = cap > TRC_MAX_MIGRATIONS ? TRC_MAX_MIGRATIONS : cap;
+        struct trc_replay *nv = realloc(g->v, cap * sizeof(*nv));
+        if (!nv) {
+            trc_replay_free(&one);
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        g->v = nv;
+        g->cap = cap;
     }
     g->v[g->n++] = one;
     return 0;
@@ -790,10 +802,8 @@ int trc_replay_reader(struct trc_reader *rd, const struct trc_replay_options *o,
         to = o->timeline;
     }
     struct segs g = {.want = o ? o->migration : 0};
-    g.v = calloc(TRC_MAX_MIGRATIONS, sizeof(*g.v));
-    struct tl *t = g.v ? tl_new(&to) : NULL;
+    struct tl *t = tl_new(&to);
     if (!t) {
-        free(g.v);
         snprintf(err, errlen, "out of memory");
         return -1;
     }

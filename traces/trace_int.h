@@ -219,7 +219,7 @@ struct trc_reader {
     struct trc_record rec_buf; /* trc_reader_next_ref's record */
 
     /* compiled catalogue patterns [event][variant] */
-    struct trc_cpat (*cpat)[4];
+    const struct trc_cpat (*cpat)[4]; /* shared, read-only (trace.c) */
 
     /* last "TID@SEC." / "PID@<ns without its last 9 digits>" prefix */
     struct trc_pcache pc;

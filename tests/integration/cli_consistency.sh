@@ -91,9 +91,17 @@ typo() { # LABEL WORDS...
     local bad=${opt:0:2}${opt:3}
     check_rc "$label: a typo'd option --$bad is a usage error" 2 "$MIGSIM" "$@" "--$bad" x
     check "$label: ... did you mean '--$opt'" grep -q "did you mean '--$opt'" "$TMPD/rc.err"
+    # an abbreviation (getopt_long would take a unique prefix) is refused
+    local abbr=${opt:0:$((${#opt} - 1))}
+    if ! "$MIGSIM" "$@" --help | grep -qE -- "--$abbr( |=|,|\$)"; then
+        check_rc "$label: the abbreviation --$abbr is a usage error" 2 "$MIGSIM" "$@" "--$abbr" x
+        check "$label: ... did you mean '--$opt'" grep -q "did you mean '--$opt'" "$TMPD/rc.err"
+    fi
 }
 for c in simulate compare replay calibrate plan sweep runs plot report live probe-vfio; do typo "$c" "$c"; done
 typo "lab run" lab run
+check_rc "lab run --set 5s is not taken as --settle" 2 "$MIGSIM" lab run --set 5s
+check "  ... it says so" grep -q "unknown option '--set' (did you mean '--settle'?)" "$TMPD/rc.err"
 typo "lab validate" lab validate
 check_rc "policies: an unknown argument is a usage error" 2 "$MIGSIM" policies --bogus
 check_rc "version --help" 0 "$MIGSIM" version --help
@@ -124,6 +132,31 @@ unit "lab run --downtime-limit" "$MIGSIM" lab run --downtime-limit 500
 unit "lab run --dirty-rate" "$MIGSIM" lab run --dirty-rate 500
 unit "lab validate --time-limit" "$MIGSIM" lab validate --time-limit 500
 unit "probe-vfio --sample-time" "$MIGSIM" probe-vfio "$NX" --sample-time 500
+
+# --set KEY=VALUE with a bad unit: exit 2 (as an option's), naming the key
+# and the unit, in every command that takes --set (found from the --help
+# texts, so a new one cannot be missed)
+SETCMDS=("simulate $SC --no-db" "compare $SC --no-db -p qemu" "plan $SC -p qemu"
+    "plan --trace $T11 -p qemu" "sweep $SC --grid seed=1 --db $TMPD/sw6.db")
+with_set=$(for c in "${WALK[@]}"; do "$MIGSIM" $c --help 2>/dev/null | grep -q -- "--set KEY" && echo "$c"; done | sort -u | tr '\n' ' ')
+tested=$(for c in "${SETCMDS[@]}"; do echo "${c%% *}"; done | sort -u | tr '\n' ' ')
+check "every command with --set is walked ($with_set)" test "$with_set" = "$tested"
+for cmd in "${SETCMDS[@]}"; do
+    n=${cmd%% *}
+    [[ $cmd == *--trace* ]] && n="$n --trace"
+    # shellcheck disable=SC2086
+    check_rc "$n: --set migration.downtime_limit=500 is a usage error" 2 "$MIGSIM" $cmd --set migration.downtime_limit=500
+    check "$n: ... naming the key, 'needs a unit'" grep -q -- "--set migration.downtime_limit=500: migration.downtime_limit: time '500': needs a unit" "$TMPD/rc.err"
+    # shellcheck disable=SC2086
+    check_rc "$n: --set with an unknown unit is a usage error" 2 "$MIGSIM" $cmd --set 'migration.link_bandwidth="10 parsecs/s"'
+    check "$n: ... naming the key and the unit" grep -q "migration.link_bandwidth: rate '10 parsecs/s': unknown unit 'parsecs/s'" "$TMPD/rc.err"
+done
+check_rc "a bad --set value that is not a unit stays bad data (3, as in a file)" 3 "$MIGSIM" simulate "$SC" --no-db --set vm.ram=12
+# the same for a --grid value of sweep
+check_rc "sweep --grid migration.downtime_limit=500 is a usage error" 2 "$MIGSIM" sweep "$SC" --grid migration.downtime_limit=500 --db "$TMPD/sw7.db"
+check "sweep --grid: ... naming the key and the unit" grep -q "^migsim: error: --grid migration.downtime_limit=500: .*migration.downtime_limit: .* unit" "$TMPD/rc.err"
+check_rc "sweep --grid with an unknown unit is a usage error" 2 "$MIGSIM" sweep "$SC" --grid 'migration.link_bandwidth=10parsecs/s' --db "$TMPD/sw7.db"
+check_rc "sweep --grid vm.ram=12 (not a unit) stays bad data (3)" 3 "$MIGSIM" sweep "$SC" --grid vm.ram=12 --db "$TMPD/sw7.db"
 
 # a typo'd policy: exit 2 with did you mean, in every command taking --policy
 for cmd in "simulate $SC --no-db" "compare $SC --no-db" "plan $SC" "sweep $SC --grid seed=1 --db $TMPD/sw2.db" \
@@ -180,6 +213,17 @@ check "sweep JSON has total_ms" jq -e '.results[0] | has("total_ms")' "$TMPD/o"
 check "replay JSON has total_ms" jq -e 'has("total_ms")' "$TMPD/o"
 "$MIGSIM" plan "$SC" -p qemu -f json >"$TMPD/o" 2>/dev/null
 check "plan JSON has total_ms (frontier) and expected_total_ms" jq -e '(.frontier[0] | has("total_ms")) and has("expected_total_ms")' "$TMPD/o"
+"$MIGSIM" runs --db "$DB" export last -o - >"$TMPD/o" 2>/dev/null
+check "runs export JSON has total_ms = total_ns in ms" jq -e '.metrics.total_ms == .metrics.total_ns / 1e6 and .metrics.total_ms > 0' "$TMPD/o"
+"$MIGSIM" runs --db "$DB" show last -f json >"$TMPD/o" 2>/dev/null
+check "runs show -f json has total_ms" jq -e '.metrics.total_ms == .metrics.total_ns / 1e6' "$TMPD/o"
+"$MIGSIM" runs --db "$DB" diff 1 last -f json >"$TMPD/o" 2>/dev/null
+check "runs diff -f json has total_ms (a, b, delta)" jq -e '.metrics.total_ms.a == .metrics.total_ns.a / 1e6 and .metrics.total_ms.b == .metrics.total_ns.b / 1e6 and (.metrics.total_ms | has("delta"))' "$TMPD/o"
+"$MIGSIM" runs --db "$DB" export last -o "$TMPD/x.json" 2>/dev/null
+"$MIGSIM" runs --db "$TMPD/imp2.db" import "$TMPD/x.json" >/dev/null 2>&1
+"$MIGSIM" runs --db "$TMPD/imp2.db" export last -o - >"$TMPD/o2" 2>/dev/null
+check "an export with total_ms imports and exports the same metrics" \
+    bash -c 'test "$(jq -c .metrics "$0")" = "$(jq -c .metrics "$1")"' "$TMPD/x.json" "$TMPD/o2"
 
 # -o - is stdout, and the status line does not mix into it
 "$MIGSIM" report last --db "$DB" -o - >"$TMPD/o" 2>"$TMPD/e"

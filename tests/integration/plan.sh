@@ -96,8 +96,12 @@ if [ -n "$T11" ]; then
     check "trace 11: no max-bandwidth cap advised (QMP)" \
         jqc '[.commands.qmp[] | .arguments | has("max-bandwidth")] | any | not'
     check "trace 11: no migrate-setspeed" jqc '[.commands.virsh[] | test("^virsh migrate-setspeed")] | any | not'
-    check "trace 11: no 1 ms limit" jqc '.advice.ok and .advice.value_ms >= 100 and .commands.qmp[-1].arguments["downtime-limit"] >= 100'
-    check "trace 11: says it rests on the trace" jqc '(.advice.rests_on | test("trace .*11-")) and (.advice.bandwidth_note | test("achieved"))'
+    # the replay fit of trace 11 fails today (re-run +97 %: plan_fit.sh),
+    # so the advice is refused; if inference improves, it must still be
+    # no 1 ms limit and no throttle
+    check "trace 11: no 1 ms limit (refused on the fit, or >= 100 ms)" \
+        jqc 'if .advice.ok then .advice.value_ms >= 100 and .commands.qmp[-1].arguments["downtime-limit"] >= 100 and (.advice.bandwidth_note | test("achieved")) else (.advice.refused | test("replay fit failed")) and .commands.qmp == [] end'
+    check "trace 11: says it rests on the trace and its fit" jqc '(.advice.rests_on | test("trace .*11-")) and (.advice.rests_on | test("replay fit"))'
     "$MIGSIM" plan --trace "$T11" --for libvirt >"$TMPD/out" 2>"$TMPD/err"
     check "trace 11 table: no throttle, no 1 ms" bash -c '! grep -E "setspeed DOMAIN 2[0-9][0-9]\b|setmaxdowntime DOMAIN 1$" "$0"' "$TMPD/out"
 else

@@ -55,6 +55,7 @@ check "runs list: no downtime for a timeout" bash -c '"$0" runs list | grep time
 check "runs list -f json: downtime null for a timeout" bash -c '"$0" runs list --format json | grep -q "\"downtime_ns\": null"' "$MIGSIM"
 check "runs list -f csv: downtime - for a timeout" bash -c '"$0" runs list --format csv | grep timeout | grep -q ",-.\$"' "$MIGSIM"
 check "runs show: downtime - for a timeout" bash -c '"$0" runs show 5 | grep -q "downtime (guest-visible) *-$"' "$MIGSIM"
+check "runs diff -f json: downtime null for a timeout" bash -c '"$0" runs diff 5 1 -f json | grep -A1 "\"downtime_ns\"" | grep -q "\"a\": null"' "$MIGSIM"
 
 # Re-render from the kept script, as a user would after editing it.
 # (tl.svg was drawn last, so tl.gp now renders the SVG.)

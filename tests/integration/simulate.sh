@@ -41,7 +41,7 @@ check "series csv written" bash -c '"$MIGSIM" simulate scenarios/idle-vm.json --
 check "--set changes the limit" bash -c '"$MIGSIM" simulate scenarios/idle-vm.json --set migration.downtime_limit=2s --format json | grep -q "\"downtime_limit_ms\": 2000"'
 check_rc "unknown key is a data error" 3 "$MIGSIM" simulate scenarios/idle-vm.json --set migration.downtime_limt=2s
 check "unknown key is named" grep -q "migration.downtime_limt" "$TMPD/rc.err"
-check_rc "bad unit is a data error" 3 "$MIGSIM" simulate scenarios/idle-vm.json --set migration.downtime_limit=300
+check_rc "a --set value without a unit is a usage error (2, as an option's; issue 14)" 2 "$MIGSIM" simulate scenarios/idle-vm.json --set migration.downtime_limit=300
 check "bad unit names the key" grep -q "migration.downtime_limit" "$TMPD/rc.err"
 printf '{"qemu": "9.1",\n "vm": {"ram": "4GiB",,}}\n' >"$TMPD/bad.json"
 check_rc "JSON syntax error is a data error" 3 "$MIGSIM" simulate "$TMPD/bad.json"

@@ -1,7 +1,7 @@
 #!/bin/bash
 # tests/data/store/make-v2.sh MIGSIM OUT.db — how v2.db (a schema-2 store,
 # one row per sample and event) was made: by the migsim of main before
-# schema 3 (commit 0fa2d5e), run from the project root.  Kept for the
+# schema 3 (commit 30de342), run from the project root.  Kept for the
 # record; tests/integration/store_migrate.sh reads the committed file and
 # v2-expected.txt (what that migsim printed for every run).
 set -eu

@@ -256,6 +256,65 @@ void ram_advance(struct ram_model *r, int64_t now_ns)
     r->now_ns = now_ns;
 }
 
+/* n pieces of dt at one rate: advance_piece's steps with the acache entry
+ * and its factors held (what n ram_advance calls do when no phase time
+ * falls inside and the rate stays: the rate only changes at phases and
+ * ram_set_dirty_scale). */
+void ram_advance_steps(struct ram_model *r, int64_t t0, int64_t dt, uint64_t n)
+{
+    if (n == 0)
+        return;
+    ram_advance(r, t0);
+    n--;
+    int64_t end;
+    struct acache *c;
+    if (n == 0 || dt <= 0 || r->now_ns != t0 ||
+        __builtin_mul_overflow((int64_t)n, dt, &end) ||
+        __builtin_add_overflow(end, t0, &end) ||
+        (r->next_phase < r->n_phases &&
+         r->phases[r->next_phase].at_ns <= end) ||
+        r->mode != RAM_MODE_AGGREGATE || !is_random_wl(r->wl) ||
+        r->ws_pages == 0 || !(c = acache_get(r, dt))) {
+        for (uint64_t i = 1; i <= n; i++)
+            ram_advance(r, t0 + (int64_t)i * dt);
+        return;
+    }
+    for (int k = 0; k < 2; k++) {
+        if (!c->ok[k]) {
+            ram_agg_factors(r, c->q0 + (uint64_t)k, c->how[k], c->f[k]);
+            c->ok[k] = true;
+        }
+    }
+    uint64_t gap = r->write_div.d - c->r0, rem = r->write_rem;
+    uint64_t q0 = c->q0, ev = 0;
+    if (r->wl == RAM_WL_UNIFORM && q0 > 0 && c->how[0][0] == TF_F &&
+        c->how[1][0] == TF_F) {
+        /* the usual case, one population, the same expression inline */
+        double d = r->log_pop[POP_HOT], m = r->pop_md[0];
+        double f0 = c->f[0][0], f1 = c->f[1][0];
+        for (uint64_t i = 0; i < n; i++) {
+            int carry = rem >= gap;
+            rem = carry ? rem - gap : rem + c->r0;
+            ev += carry;
+            d = d - (m - d) * (carry ? f1 : f0);
+        }
+        r->log_pop[POP_HOT] = d;
+        ev += q0 * n;
+    } else {
+        for (uint64_t i = 0; i < n; i++) {
+            int carry = rem >= gap;
+            rem = carry ? rem - gap : rem + c->r0;
+            uint64_t k = q0 + (uint64_t)carry;
+            ev += k;
+            if (k)
+                ram_agg_apply(r, c->how[carry], c->f[carry]);
+        }
+    }
+    r->write_rem = rem;
+    r->write_events += ev;
+    r->now_ns = end;
+}
+
 void ram_set_dirty_scale(struct ram_model *r, double scale)
 {
     if (!(scale > 0))
@@ -328,6 +387,42 @@ void ram_send_pages(struct ram_model *r, uint64_t max_wire_bytes,
 }
 
 /* ---- getters ------------------------------------------------------------ */
+
+bool ram_send_peek(const struct ram_model *r, uint64_t max_wire_bytes,
+                   double max_cost_ns, double normal_page_ns,
+                   double zero_page_ns, struct ram_send *out)
+{
+    double ns0 = normal_page_ns > 0 ? normal_page_ns : 0;
+    double ns1 = zero_page_ns > 0 ? zero_page_ns : 0;
+
+    memset(out, 0, sizeof(*out));
+    return r->mode == RAM_MODE_AGGREGATE &&
+           ram_agg_send_peek(r, max_wire_bytes, max_cost_ns, ns0, ns1, out);
+}
+
+uint64_t ram_send_repeat(struct ram_model *r, uint64_t n,
+                         uint64_t max_wire_bytes, double max_cost_ns,
+                         double normal_page_ns, double zero_page_ns)
+{
+    double ns0 = normal_page_ns > 0 ? normal_page_ns : 0;
+    double ns1 = zero_page_ns > 0 ? zero_page_ns : 0;
+
+    if (r->mode != RAM_MODE_AGGREGATE)
+        return 0;
+    return ram_agg_send_repeat(r, n, max_wire_bytes, max_cost_ns, ns0, ns1);
+}
+
+bool ram_send_idle(const struct ram_model *r)
+{
+    if (r->dirty_pages != 0)
+        return false;
+    if (r->mode == RAM_MODE_PAGE)
+        return r->n_pend == 0;
+    /* ram_agg_send: room, no merge pending, the cursor hint already reset */
+    return !r->error && r->n_segs + SEG_SLACK <= r->cap_segs &&
+           r->mlo > r->mhi && r->cur_seg == SIZE_MAX &&
+           r->n_segs <= RAM_AGG_MAX_SEGS;
+}
 
 uint64_t ram_dirty_pages(const struct ram_model *r)
 {

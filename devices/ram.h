@@ -126,6 +126,16 @@ void ram_free(struct ram_model *r);
  * phase times is split at them. */
 void ram_advance(struct ram_model *r, int64_t now_ns);
 
+/* ram_advance(r, t0), ram_advance(r, t0 + dt), ... n calls in all (dt > 0):
+ * the same state to the bit as those calls (the model's fast-forward of
+ * runs of identical passes, model/mig_ff.c). */
+void ram_advance_steps(struct ram_model *r, int64_t t0, int64_t dt, uint64_t n);
+
+/* True when a ram_send_pages call now would send nothing, set round_done
+ * and change no state at all (no dirty page, no bookkeeping left over
+ * from the last send or sync): the fast-forward then skips the call. */
+bool ram_send_idle(const struct ram_model *r);
+
 /* Multiply the workload's write rate by scale (0..1) from the current time
  * on (call ram_advance first).  1.0 = unthrottled.  Values outside [0, 1]
  * (and NaN) are clamped (NaN -> 0). */
@@ -174,6 +184,23 @@ struct ram_send {
 void ram_send_pages(struct ram_model *r, uint64_t max_wire_bytes,
                     double max_cost_ns, double normal_page_ns,
                     double zero_page_ns, struct ram_send *out);
+
+/*
+ * The fast-forward's sends (model/mig_ff.c).  ram_send_peek: what the next
+ * ram_send_pages call with these arguments would do, when it is a plain
+ * send inside the segment at the cursor (aggregate mode; the same pages,
+ * bytes and cost whatever came before); false, when it is not or in page
+ * mode.  ram_send_repeat: up to n such calls in a row, stopping before the
+ * first that would not be plain or not send the same as the first (another
+ * page class); returns how many it made, each exactly a ram_send_pages
+ * call (the caller accounts their ram_send, as peek gave it).
+ */
+bool ram_send_peek(const struct ram_model *r, uint64_t max_wire_bytes,
+                   double max_cost_ns, double normal_page_ns,
+                   double zero_page_ns, struct ram_send *out);
+uint64_t ram_send_repeat(struct ram_model *r, uint64_t n,
+                         uint64_t max_wire_bytes, double max_cost_ns,
+                         double normal_page_ns, double zero_page_ns);
 
 /* Total guest page writes applied so far (for benchmarks: page-dirty
  * events). */

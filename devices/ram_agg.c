@@ -210,8 +210,6 @@ static void seg_merge_pass(struct ram_model *r, double tol, size_t lo,
  * The first pass looks only at the segments changed since the last merge
  * (and their neighbours); it gives what a pass over all of them would.
  */
-#define RAM_AGG_MAX_SEGS 256
-
 void ram_agg_seg_merge(struct ram_model *r)
 {
     double tol = is_random_wl(r->wl) ? 2 : 0;
@@ -339,15 +337,6 @@ static int touched_how(uint64_t m, double k, double log1m, double *f)
     return TF_F;
 }
 
-static double touched_apply(double d, double m, int how, double f)
-{
-    if (how == TF_SAME)
-        return d;
-    if (how == TF_ONE)
-        return 1;
-    return d - (m - d) * f;
-}
-
 /* Population sizes of the random workloads: [0] hot (the whole working
  * set for uniform), [1] cold (empty for uniform). */
 void ram_agg_pop_sizes(const struct ram_model *r, uint64_t m[2])
@@ -383,16 +372,6 @@ void ram_agg_factors(const struct ram_model *r, uint64_t k,
             (unsigned char)touched_how(r->pop_m[p], kp[p], r->log1m[p], &f[p]);
 }
 
-void ram_agg_apply(struct ram_model *r, const unsigned char how[2],
-                   const double f[2])
-{
-    r->log_pop[POP_HOT] =
-        touched_apply(r->log_pop[POP_HOT], r->pop_md[0], how[0], f[0]);
-    if (r->wl == RAM_WL_HOTCOLD)
-        r->log_pop[POP_COLD] =
-            touched_apply(r->log_pop[POP_COLD], r->pop_md[1], how[1], f[1]);
-}
-
 void ram_agg_write(struct ram_model *r, uint64_t k)
 {
     uint64_t ws = r->ws_pages;
@@ -421,10 +400,11 @@ void ram_agg_write(struct ram_model *r, uint64_t k)
  * in place (no insert, no pass); returns false and changes nothing
  * otherwise.
  */
-static bool agg_cut_in_place(struct ram_model *r, size_t i, uint64_t cut,
-                             uint64_t left, double tol)
+/* agg_cut_in_place's conditions: would it apply (changing nothing)? */
+static bool agg_cut_ok(const struct ram_model *r, size_t i, uint64_t cut,
+                       uint64_t left, double tol)
 {
-    struct seg *s = r->segs;
+    const struct seg *s = r->segs;
     size_t n = r->n_segs;
 
     if (i == 0 || s[i - 1].pop != s[i].pop || s[i - 1].dirty != 0)
@@ -436,8 +416,16 @@ static bool agg_cut_in_place(struct ram_model *r, size_t i, uint64_t cut,
         return false;
     struct seg a = {s[i - 1].start, cut, 0, s[i].pop};
     struct seg b = {cut, s[i].end, left, s[i].pop};
-    if (seg_mergeable(&a, &b, tol) ||
-        (i + 1 < n && seg_mergeable(&b, &s[i + 1], tol)))
+    return !(seg_mergeable(&a, &b, tol) ||
+             (i + 1 < n && seg_mergeable(&b, &s[i + 1], tol)));
+}
+
+static bool agg_cut_in_place(struct ram_model *r, size_t i, uint64_t cut,
+                             uint64_t left, double tol)
+{
+    struct seg *s = r->segs;
+
+    if (!agg_cut_ok(r, i, cut, left, tol))
         return false;
     s[i - 1].end = cut;
     s[i].start = cut;
@@ -515,8 +503,11 @@ void ram_agg_send(struct ram_model *r, struct budget *b, bool *done)
  * memory.  Returns false, having changed nothing, when any step would take
  * another branch there; ram_agg_send then does the call.
  */
-bool ram_agg_send_fast(struct ram_model *r, uint64_t max_wire, double max_cost,
-                       double ns0, double ns1, struct ram_send *out)
+/* The fast send's plan: its segment i, class z, pages p and cut; false
+ * when the fast path does not apply (nothing changed). */
+static bool agg_fast_plan(const struct ram_model *r, uint64_t max_wire,
+                          double max_cost, double ns0, double ns1, size_t *pi,
+                          int *pz, uint64_t *pp, uint64_t *pcut)
 {
     size_t i = r->cur_seg;
 
@@ -524,7 +515,7 @@ bool ram_agg_send_fast(struct ram_model *r, uint64_t max_wire, double max_cost,
         r->dirty_pages == 0 || r->cursor >= r->n_pages || i >= r->n_segs ||
         r->segs[i].start != r->cursor)
         return false;
-    struct seg *s = &r->segs[i];
+    const struct seg *s = &r->segs[i];
     int z = s->pop == POP_ZERO;
     uint64_t dirty = s->dirty, rm;
     /* budget_stop() of the empty budget, then budget_allow(z, dirty) */
@@ -540,6 +531,73 @@ bool ram_agg_send_fast(struct ram_model *r, uint64_t max_wire, double max_cost,
     if (nsz > 0 && (double)(n0 - !z) * ns0 + (double)(n1 - z) * ns1 >= max_cost)
         return false; /* the cost limit may stop it earlier */
     uint64_t cut = s->start + muldiv(p, s->end - s->start, dirty);
+    if (!agg_cut_ok(r, i, cut, dirty - p, is_random_wl(r->wl) ? 2 : 0))
+        return false;
+    *pi = i;
+    *pz = z;
+    *pp = p;
+    *pcut = cut;
+    return true;
+}
+
+bool ram_agg_send_peek(const struct ram_model *r, uint64_t max_wire,
+                       double max_cost, double ns0, double ns1,
+                       struct ram_send *out)
+{
+    size_t i;
+    int z;
+    uint64_t p, cut;
+
+    if (!agg_fast_plan(r, max_wire, max_cost, ns0, ns1, &i, &z, &p, &cut))
+        return false;
+    uint64_t n0 = z ? 0 : p, n1 = z ? p : 0;
+    out->pages = p;
+    out->zero_pages = n1;
+    out->wire_bytes = p * r->wire_div[z].d;
+    out->cost_ns = (double)n0 * ns0 + (double)n1 * ns1;
+    out->round_done = false;
+    return true;
+}
+
+uint64_t ram_agg_send_repeat(struct ram_model *r, uint64_t n, uint64_t max_wire,
+                             double max_cost, double ns0, double ns1)
+{
+    size_t i;
+    int z, z0 = -1;
+    uint64_t p, cut, k;
+
+    for (k = 0; k < n; k++) {
+        if (!agg_fast_plan(r, max_wire, max_cost, ns0, ns1, &i, &z, &p, &cut))
+            break;
+        if (z0 < 0)
+            z0 = z;
+        if (z != z0) /* another class: another outcome */
+            break;
+        struct seg *s = &r->segs[i];
+        s[-1].end = cut; /* agg_cut_in_place, its conditions checked */
+        s->start = cut;
+        s->dirty -= p;
+        r->mlo = r->mhi = i - 1;
+        r->dirty_pages -= p;
+        if (z)
+            r->dirty_zero_pages -= p;
+        r->cursor = cut;
+    }
+    return k;
+}
+
+bool ram_agg_send_fast(struct ram_model *r, uint64_t max_wire, double max_cost,
+                       double ns0, double ns1, struct ram_send *out)
+{
+    size_t i;
+    int z;
+    uint64_t p, cut;
+
+    if (!agg_fast_plan(r, max_wire, max_cost, ns0, ns1, &i, &z, &p, &cut))
+        return false;
+    struct seg *s = &r->segs[i];
+    uint64_t dirty = s->dirty;
+    uint64_t n0 = z ? 0 : p, n1 = z ? p : 0;
     if (!agg_cut_in_place(r, i, cut, dirty - p, is_random_wl(r->wl) ? 2 : 0))
         return false;
     r->dirty_pages -= p;

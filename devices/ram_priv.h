@@ -268,7 +268,8 @@ static inline void budget_charge(struct budget *b, int z, uint64_t pages)
     b->cost = budget_cost(b, b->n[0], b->n[1]);
 }
 
-#define SEG_SLACK 8 /* spare segments kept for a send or sync */
+#define SEG_SLACK        8   /* spare segments kept for a send or sync */
+#define RAM_AGG_MAX_SEGS 256 /* random workloads: merged down to this */
 
 /* ---- page mode (devices/ram_page.c) ---- */
 bool ram_page_taus_check(const gsl_rng *rng);
@@ -280,12 +281,37 @@ void ram_page_write_sweep(struct ram_model *r, uint64_t k);
 void ram_page_write_hotcold(struct ram_model *r, uint64_t k);
 
 /* ---- aggregate mode (devices/ram_agg.c) ---- */
-void ram_agg_apply(struct ram_model *r, const unsigned char how[2],
-                   const double f[2]);
+
+/* d' = m - (m - d)(1 - 1/m)^k in the form d - (m - d) f of ram_agg.c's
+ * touched_how(); inline because a fast-forward applies it per pass. */
+static inline double touched_apply(double d, double m, int how, double f)
+{
+    if (how == TF_SAME)
+        return d;
+    if (how == TF_ONE)
+        return 1;
+    return d - (m - d) * f;
+}
+
+/* The writes of one piece to the log, from its touched() factors. */
+static inline void ram_agg_apply(struct ram_model *r,
+                                 const unsigned char how[2], const double f[2])
+{
+    r->log_pop[POP_HOT] =
+        touched_apply(r->log_pop[POP_HOT], r->pop_md[0], how[0], f[0]);
+    if (r->wl == RAM_WL_HOTCOLD)
+        r->log_pop[POP_COLD] =
+            touched_apply(r->log_pop[POP_COLD], r->pop_md[1], how[1], f[1]);
+}
 void ram_agg_factors(const struct ram_model *r, uint64_t k,
                      unsigned char how[2], double f[2]);
 bool ram_agg_send_fast(struct ram_model *r, uint64_t max_wire, double max_cost,
                        double ns0, double ns1, struct ram_send *out);
+bool ram_agg_send_peek(const struct ram_model *r, uint64_t max_wire,
+                       double max_cost, double ns0, double ns1,
+                       struct ram_send *out);
+uint64_t ram_agg_send_repeat(struct ram_model *r, uint64_t n, uint64_t max_wire,
+                             double max_cost, double ns0, double ns1);
 void ram_agg_send(struct ram_model *r, struct budget *b, bool *done);
 uint64_t ram_agg_sync_random(struct ram_model *r);
 uint64_t ram_agg_sync_sweep(struct ram_model *r);

@@ -434,6 +434,53 @@ int sim_advance_inline(struct sim_engine *e, sim_time_ns t, int prio,
     return 1;
 }
 
+uint64_t sim_inline_room(const struct sim_engine *e, sim_time_ns t0,
+                         sim_time_ns dt, uint64_t n, int prio)
+{
+    if (n == 0 || dt <= 0 || !e->running || e->stop || t0 < e->now) {
+        return 0;
+    }
+    /* the events allowed: t < limit, or t == limit when prio wins */
+    sim_time_ns limit = e->until;
+    bool at_limit = true;
+    if (e->n > 0) {
+        const struct heap_ent *top = &e->heap[0];
+        if (top->t < limit || (top->t == limit && !(prio < top->prio))) {
+            limit = top->t;
+            at_limit = prio < top->prio;
+        }
+    }
+    if (t0 > limit || (t0 == limit && !at_limit)) {
+        return 0;
+    }
+    /* how many of t0, t0 + dt, ... are allowed */
+    uint64_t k = (uint64_t)(limit - t0) / (uint64_t)dt + 1;
+    if ((sim_time_ns)((k - 1) * (uint64_t)dt) == limit - t0 && !at_limit) {
+        k--;
+    }
+    return k < n ? k : n;
+}
+
+uint64_t sim_advance_inline_run(struct sim_engine *e, sim_time_ns t0,
+                                sim_time_ns dt, uint64_t n, int prio,
+                                uint32_t kind, uint32_t subject_id)
+{
+    n = sim_inline_room(e, t0, dt, n, prio);
+    if (n == 0) {
+        return 0;
+    }
+    uint64_t h = e->fingerprint;
+    sim_time_ns t = t0;
+    for (uint64_t i = 0; i < n; i++, t += dt) {
+        h = fold_event(h, t, kind, subject_id);
+    }
+    e->fingerprint = h;
+    e->now = t - dt;
+    e->executed += n;
+    e->run_count += n;
+    return n;
+}
+
 void sim_stop(struct sim_engine *e)
 {
     e->stop = true;

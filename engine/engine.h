@@ -94,6 +94,19 @@ uint64_t sim_run(struct sim_engine *e, sim_time_ns until);
 int sim_advance_inline(struct sim_engine *e, sim_time_ns t, int prio,
                        uint32_t kind, uint32_t subject_id);
 
+/* sim_advance_inline for t0, t0 + dt, ... (dt > 0), up to n of them, in
+ * order, stopping at the first that would not be the next event: returns
+ * how many were executed (the clock is then at the last; the fingerprint
+ * and counts as if each had been scheduled and run).  For a model that
+ * fast-forwards a run of identical steps. */
+uint64_t sim_advance_inline_run(struct sim_engine *e, sim_time_ns t0,
+                                sim_time_ns dt, uint64_t n, int prio,
+                                uint32_t kind, uint32_t subject_id);
+/* How many of those sim_advance_inline_run would execute now (nothing
+ * changes): to size a run before doing its work. */
+uint64_t sim_inline_room(const struct sim_engine *e, sim_time_ns t0,
+                         sim_time_ns dt, uint64_t n, int prio);
+
 /* Ask sim_run to return after the current handler.  Called outside
  * sim_run, it makes the next sim_run return at once (executing nothing);
  * sim_run clears the request when it returns. */

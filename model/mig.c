@@ -10,7 +10,9 @@
  * spent (the thread sleeps only then; otherwise it spins).  Switchover-ack
  * arrival, the 9.2+ auto-converge sync timer and the end of completion are
  * events of their own.  The guest's page writes are applied lazily
- * (ram_advance) up to the moment each sync or send happens.
+ * (ram_advance) up to the moment each sync or send happens.  Runs of
+ * passes that repeat are replayed by model/mig_ff.c (same results and
+ * fingerprint, a fraction of the cost).
  *
  * Facts and numbers come from ../shared/reference/qemu-convergence.md
  * (sections 2-5 and 9); docs/model.md lists what is and is not modelled.
@@ -27,7 +29,7 @@
 #include "model/mig_priv.h"
 
 enum ev_kind {
-    EV_STEP = 1,
+    EV_STEP = MIG_EV_STEP_KIND,
     EV_ACK,
     EV_THROTTLE_TIMER,
     EV_COMPLETE_END,
@@ -143,7 +145,7 @@ uint64_t mig_threshold_bytes(unsigned qemu, uint64_t transferred_bytes,
  * same bandwidth, threshold and expected downtime: those are kept from the
  * last window (m->ctr) instead of being divided out again; the values are
  * the same expressions, so bit-identical. */
-static void update_counters(struct mig *m, int64_t now)
+void mig_update_counters(struct mig *m, int64_t now)
 {
     if (now < m->win_start_ns + MIG_BUFFER_DELAY_NS) {
         return;
@@ -633,7 +635,7 @@ static int apply_actions(struct mig *m, int64_t t, const struct pol_actions *a)
 
 /* ---- the iteration ---------------------------------------------------- */
 
-static bool can_switchover(const struct mig *m)
+bool mig_can_switchover(const struct mig *m)
 {
     if (!m->qv->switchover_ack || !m->s.switchover_ack) {
         return true;
@@ -696,8 +698,8 @@ static void query_pending(struct mig *m, int64_t t, bool exact, int64_t *c,
 /* Does this pass call exact()?  The per-version trigger on the estimate
  * p; *ni_sleep when only data reported as non-iterable keeps the
  * migration above the threshold (non-iterable-report: sleep instead). */
-static bool exact_wanted(struct mig *m, int64_t t, const struct mig_pending *p,
-                         bool *ni_sleep)
+bool mig_exact_wanted(struct mig *m, int64_t t, const struct mig_pending *p,
+                      bool *ni_sleep)
 {
     const struct qv_row *qv = m->qv;
     uint64_t pending = p->must + p->can;
@@ -723,9 +725,9 @@ static bool exact_wanted(struct mig *m, int64_t t, const struct mig_pending *p,
 }
 
 /* The switchover predicate of the version. */
-static bool complete_ready(const struct mig *m, uint64_t pending)
+bool mig_complete_ready(const struct mig *m, uint64_t pending)
 {
-    bool cs = can_switchover(m);
+    bool cs = mig_can_switchover(m);
     if (m->qv->switchover == QV_SWITCHOVER_LE) {
         return m->in_postcopy ? pending == 0 : cs && pending <= m->threshold;
     }
@@ -846,7 +848,7 @@ static int64_t iteration_run(struct mig *m, int64_t t, bool *ended)
     m->estimate_calls++;
     uint64_t est = p.must + p.can + p.non_iter;
     bool ni_sleep = false;
-    bool exact = exact_wanted(m, t + c, &p, &ni_sleep);
+    bool exact = mig_exact_wanted(m, t + c, &p, &ni_sleep);
     if (exact) {
         m->exact_calls++;
         m->last_exact_ns = t + c;
@@ -854,10 +856,10 @@ static int64_t iteration_run(struct mig *m, int64_t t, bool *ended)
     }
     uint64_t pending = p.must + p.can + p.non_iter;
     uint64_t must = p.must + p.non_iter;
-    bool pc_ok = !m->in_postcopy && must <= m->threshold && can_switchover(m) &&
-                 m->start_postcopy;
+    bool pc_ok = !m->in_postcopy && must <= m->threshold &&
+                 mig_can_switchover(m) && m->start_postcopy;
     record_sample(m, t + c, est, exact ? pending : 0, exact, 0);
-    if (complete_ready(m, pending)) {
+    if (mig_complete_ready(m, pending)) {
         low_pending(m, t + c, pending);
         *ended = true;
         return c;
@@ -897,7 +899,7 @@ static void schedule_step(struct mig *m, int64_t t)
 
 /* One pass of the thread's loop at time t; returns the time of the next
  * pass, or -1 when the migration ended or switched over. */
-static int64_t pass(struct mig *m, int64_t t)
+int64_t mig_pass(struct mig *m, int64_t t)
 {
     if (m->done) {
         return -1;
@@ -911,7 +913,7 @@ static int64_t pass(struct mig *m, int64_t t)
     }
     /* after a sleep: the counters update before the next iteration */
     if (mig_rate_exceeded(m)) {
-        update_counters(m, t);
+        mig_update_counters(m, t);
     }
     int64_t c = 0;
     if (!mig_rate_exceeded(m)) {
@@ -922,7 +924,7 @@ static int64_t pass(struct mig *m, int64_t t)
         }
     }
     int64_t now = t + c;
-    update_counters(m, now);
+    mig_update_counters(m, now);
     int64_t next = now;
     if (mig_rate_exceeded(m)) {
         next = m->win_start_ns + MIG_BUFFER_DELAY_NS;
@@ -943,8 +945,14 @@ static void step(struct sim_engine *e, void *subject, void *arg)
     struct mig *m = subject;
     int64_t t = sim_now(e);
     for (;;) {
-        int64_t next = pass(m, t);
+        int64_t next = mig_pass(m, t);
         if (next < 0) {
+            return;
+        }
+        /* runs of passes that repeat (model/mig_ff.c) */
+        if (m->ff_ok && m->ff_wait) {
+            m->ff_wait--;
+        } else if (m->ff_ok && (next = mig_ff(m, next)) < 0) {
             return;
         }
         /* the next pass is the next event: run it here, without the heap
@@ -1035,6 +1043,12 @@ static int setup(struct mig *m)
     m->lean_ok = m->nh == 1 && m->h[0].ops == &mig_ram_ops &&
                  m->h[0].ops->iterate && !m->pol_active &&
                  m->pol.report.mode == POL_REPORT_QEMU;
+    /* model/mig_ff.c: QEMU's reporting, no hook, no query or sync inside
+     * the estimate (7.2), RAM then the devices */
+    m->ff_ok = !m->opt.no_fast_forward && !m->pol_active &&
+               m->pol.report.mode == POL_REPORT_QEMU &&
+               m->qv->vfio != QV_VFIO_V1 && m->qv->sync != QV_SYNC_IN_PENDING &&
+               m->nh == 1 + m->nd && m->h[0].ops == &mig_ram_ops;
     return 0;
 }
 
@@ -1112,11 +1126,18 @@ int mig_simulate(const struct scenario *s, const char *policy_spec,
         snprintf(err, errlen, "internal: the simulation stopped early");
         goto out;
     }
+    if (m->ff_diverged) {
+        snprintf(err, errlen, "internal: the fast-forward diverged");
+        goto out;
+    }
     if (ram_error(m->ram)) {
         snprintf(err, errlen, "RAM model: %s", ram_error(m->ram));
         goto out;
     }
     out->m.setup_ns = m->s.setup_ns;
+    if (m->opt.ff_passes) {
+        *m->opt.ff_passes = m->ff_passes;
+    }
     if (run_result_flush(out)) {
         snprintf(err, errlen, "out of memory");
         goto out;

@@ -61,6 +61,12 @@ struct mig_options {
     size_t max_events;
     bool no_samples; /* metrics only (sweeps) */
     bool no_events;
+    /* Run every pass of the thread on its own instead of fast-forwarding
+     * runs of passes that repeat (model/mig_ff.c; docs/model.md): the same
+     * results and fingerprint, slower.  For tests. */
+    bool no_fast_forward;
+    /* If set, receives how many passes the fast-forward ran (tests). */
+    uint64_t *ff_passes;
 };
 
 void mig_options_default(struct mig_options *o);

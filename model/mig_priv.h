@@ -105,6 +105,7 @@ struct mig_handler {
 extern const struct mig_handler_ops mig_ram_ops;  /* model/mig_ram.c */
 extern const struct mig_handler_ops mig_vfio_ops; /* model/mig_vfio.c */
 
+#define MIG_EV_STEP_KIND     1 /* the engine event kind of a thread pass */
 #define PASS_OVERHEAD_NS     (20 * SIM_US) /* one loop pass, no data */
 #define BITMAP_SCAN_BPNS     10.0          /* clean bitmap scan, bytes/ns */
 #define VFIO_CHUNK_HDR_BYTES 16            /* DEV_DATA_STATE tag + be64 */
@@ -139,8 +140,14 @@ struct mig {
     struct scenario s;
     const struct qv_row *qv; /* the row of s.qemu */
     struct pol_chain pol;
-    bool pol_active; /* some part has on_iteration */
-    bool lean_ok;    /* RAM only, no policy hook: iteration_lean applies */
+    bool pol_active;    /* some part has on_iteration */
+    bool lean_ok;       /* RAM only, no policy hook: iteration_lean applies */
+    bool ff_ok;         /* the fast-forward may run (model/mig_ff.c) */
+    bool ff_diverged;   /* internal: a fast-forwarded read came out short */
+    uint64_t ff_passes; /* passes the fast-forward ran (for tests) */
+    /* after mig_ff declined at once: passes left before it looks again,
+     * and the next such wait (doubling to 64, back to 0 when it runs) */
+    unsigned ff_wait, ff_backoff;
     struct mig_options opt;
     struct run_result *out;
     struct ram_model *ram;
@@ -233,6 +240,31 @@ bool mig_rate_exceeded(const struct mig *m);
 int64_t mig_bitmap_sync(struct mig *m, int64_t t);
 /* The destination acks the switchover at t (switchover-ack). */
 void mig_schedule_ack(struct mig *m, int64_t t);
+/* Pieces of the thread loop (model/mig.c) the fast-forward replays. */
+void mig_update_counters(struct mig *m, int64_t now);
+bool mig_can_switchover(const struct mig *m);
+bool mig_exact_wanted(struct mig *m, int64_t t, const struct mig_pending *p,
+                      bool *ni_sleep);
+bool mig_complete_ready(const struct mig *m, uint64_t pending);
+/* One pass at t; the time of the next, or -1 when the migration ended. */
+int64_t mig_pass(struct mig *m, int64_t t);
+
+/* The VFIO handler's bookkeeping of k save_live_iterate calls that read n
+ * bytes each, the last at t with its pass cost so far cost (the ack it may
+ * schedule) (model/mig_vfio.c). */
+void mig_vfio_account(struct mig *m, struct vdev *v, uint64_t n, uint64_t k,
+                      int64_t t, int64_t cost);
+bool mig_vfio_active(const struct mig *m, const struct vdev *v);
+
+/*
+ * The fast-forward (model/mig_ff.c), called by the thread loop after a
+ * pass that asks for the next at next (not yet executed): runs the passes
+ * that follow while they repeat a steady pattern, each still one engine
+ * event (sim_advance_inline), and returns the time of the next pass left
+ * to the loop, or -1 when the migration ended.
+ */
+int64_t mig_ff(struct mig *m, int64_t next);
+
 void mig_ev(struct mig *m, int64_t t, enum run_event_kind k, uint64_t v,
             int64_t dur, const char *fmt, ...)
     __attribute__((format(printf, 6, 7)));

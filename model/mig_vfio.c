@@ -140,9 +140,19 @@ static int vfio_iterate(struct mig *m, struct vdev *v, int64_t t, int64_t *cost)
         mig_bytes_ns(n + VFIO_CHUNK_HDR_BYTES, (double)m->s.link_bandwidth_bps);
     int64_t rd = vfio_dev_read_ns(v->dev, n);
     *cost += rd > send ? rd : send;
-    m->total_bytes += n + VFIO_CHUNK_HDR_BYTES;
-    m->precopy_bytes += n;
-    v->precopy_sent += n;
+    mig_vfio_account(m, v, n, 1, t, *cost);
+    return v->init_bytes == 0 && v->dirty_bytes == 0;
+}
+
+/* k reads of n leave the cached estimate and stop size as one of k x n
+ * (each takes initial, then dirty, and stops at 0; n = 0 zeroes both). */
+void mig_vfio_account(struct mig *m, struct vdev *v, uint64_t n, uint64_t k,
+                      int64_t t, int64_t cost)
+{
+    m->total_bytes += k * (n + VFIO_CHUNK_HDR_BYTES);
+    m->precopy_bytes += k * n;
+    v->precopy_sent += k * n;
+    n *= k;
     consume_estimate(v, n);
     if (v->cached_stop) {
         v->cached_stop = v->cached_stop > n ? v->cached_stop - n : 0;
@@ -150,10 +160,14 @@ static int vfio_iterate(struct mig *m, struct vdev *v, int64_t t, int64_t *cost)
     if (m->s.switchover_ack && v->init_bytes == 0 && !v->init_sent) {
         v->init_sent = true;
         if (m->ack_pending && --m->ack_pending == 0) {
-            mig_schedule_ack(m, t + *cost + m->s.rtt_ns);
+            mig_schedule_ack(m, t + cost + m->s.rtt_ns);
         }
     }
-    return v->init_bytes == 0 && v->dirty_bytes == 0;
+}
+
+bool mig_vfio_active(const struct mig *m, const struct vdev *v)
+{
+    return !m->in_postcopy && qv_vfio_precopy(m->qv) && in_precopy_state(v);
 }
 
 /* ---- the handler ops -------------------------------------------------- */
@@ -236,8 +250,7 @@ static void vfio_exact(struct mig *m, struct mig_handler *h, int64_t t,
 
 static bool vfio_is_active(const struct mig *m, const struct mig_handler *h)
 {
-    return !m->in_postcopy && qv_vfio_precopy(m->qv) &&
-           in_precopy_state(h->opaque);
+    return mig_vfio_active(m, h->opaque);
 }
 
 static int vfio_iterate_op(struct mig *m, struct mig_handler *h, int64_t t,

@@ -32,30 +32,41 @@ bytes=$(stat -c %s "$trace")
 db=$dir/replay-bench.db
 cat "$trace" >/dev/null # warm the page cache
 
-# wall time of a command, seconds
+# wall time of a command and its CPU time (user + sys, "?" without GNU
+# time), seconds: the CPU time is what load on a shared machine disturbs
+# least
 wall() {
-    local s e
+    local s e c=?
     s=$(date +%s.%N)
-    "$@" >/dev/null 2>&1
+    if [ -x /usr/bin/time ]; then
+        /usr/bin/time -f '%U %S' -o "$dir/replay-cpu" "$@" >/dev/null 2>&1
+        c=$(awk '{ printf "%.2f", $1 + $2 }' "$dir/replay-cpu")
+    else
+        "$@" >/dev/null 2>&1
+    fi
     e=$(date +%s.%N)
-    awk -v a="$s" -v b="$e" 'BEGIN { printf "%.6f\n", b - a }'
+    awk -v a="$s" -v b="$e" -v c="$c" 'BEGIN { printf "%.6f %s\n", b - a, c }'
 }
-run_wc() { wc -l "$trace"; }
-run_awk() { awk '/migrate_pending_e/ { print $5 }' "$trace"; }
-run_nodb() { "$bin" replay --no-db --quiet --format json "$trace"; }
-run_db() { "$bin" replay --db "$db" --quiet --format json "$trace"; }
+run_wc=(wc -l "$trace")
+run_awk=(awk '/migrate_pending_e/ { print $5 }' "$trace")
+run_nodb=("$bin" replay --no-db --quiet --format json "$trace")
+run_db=("$bin" replay --db "$db" --quiet --format json "$trace")
 
+load0=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?')
 names="wc awk nodb db"
 for n in $names; do : >"$dir/replay-times-$n"; done
 for _ in $(seq "$runs"); do
     for n in $names; do
         rm -f "$db" "$db-wal" "$db-shm"
-        wall "run_$n" >>"$dir/replay-times-$n"
+        declare -n cmd="run_$n"
+        wall "${cmd[@]}" >>"$dir/replay-times-$n"
+        unset -n cmd
     done
 done
-# median and best of a command's times
+# median and best of a command's wall times; median of its CPU times
 med() { sort -g "$dir/replay-times-$1" | awk '{ v[NR] = $1 } END { printf "%.6f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-best() { sort -g "$dir/replay-times-$1" | head -1; }
+best() { sort -g "$dir/replay-times-$1" | head -1 | cut -d' ' -f1; }
+cpu() { cut -d' ' -f2 "$dir/replay-times-$1" | sort -g | awk '{ v[NR] = $1 } END { printf "%.2f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 "$bin" replay --no-db --quiet --format json "$trace" >"$dir/replay-bench.json"
 # peak RSS (KiB) with and without the store, when GNU time is there
@@ -74,14 +85,15 @@ rm -f "$db" "$db-wal" "$db-shm"
 rate() { awk -v n="$bytes" -v t="$1" 'BEGIN { printf "%.0f", n / t / 1e6 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
 line() {
-    printf '%-20s %8.3f s  %6s MB/s  (best %.3f s)\n' "$1" "$(med "$2")" \
-        "$(rate "$(med "$2")")" "$(best "$2")"
+    printf '%-20s %8.3f s  %6s MB/s  (best %.3f s, CPU %s s)\n' "$1" \
+        "$(med "$2")" "$(rate "$(med "$2")")" "$(best "$2")" "$(cpu "$2")"
 }
 printf 'trace        %s (%d bytes, %s lines), median of %d runs\n' "$trace" \
     "$bytes" \
     "$(python3 -c "import json; print(json.load(open('$dir/replay-bench.json'))['input']['lines'])" 2>/dev/null || echo '?')" \
     "$runs"
-printf 'load average %s\n' "$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?')"
+printf 'load average %s at the start, %s at the end\n' "$load0" \
+    "$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?')"
 line 'wc -l' wc
 line 'awk pending' awk
 line 'replay --no-db' nodb

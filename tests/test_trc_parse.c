@@ -970,6 +970,212 @@ static void test_threaded_equals_serial(void **state)
     unlink(path);
 }
 
+/* The serial reader parses a prefixed event line without the general
+ * line classification (trace_line.c fast_line): a CRLF ending, a line
+ * that ends an HMP dump, one that cuts a pretty-printed JSON object off,
+ * prefix-cache misses (a 5-digit fraction, another thread, time going
+ * back), malformed and unknown events must come out as through the
+ * general path, from memory, a mapped file, read() and the helper thread
+ * alike (the JSON object cut off by the last line: not "at the end of
+ * the input"). */
+static const char fast_text[] =
+    "7@1700000001.000001:migrate_pending_estimate estimate pending size 10 "
+    "(pre = 10 post=0)\r\n"
+    "Migration status: active\n"
+    "total time: 5 ms\n"
+    "7@1700000001.000002:migrate_pending_exact exact pending size 20 (pre = "
+    "20 post=0)\n"
+    "{\n"
+    "  \"return\": {\n"
+    "7@1700000001.000003:migration_bitmap_sync_end dirty_pages 5\n"
+    "7@1700000001.00004:migration_bitmap_sync_end dirty_pages 6\n"
+    "8@1700000002.000005:migration_bitmap_sync_end dirty_pages 7\n"
+    "7@1700000001.000006:migrate_pending_exact exact pending size 3x\n"
+    "7@1700000001.000007:some_unknown_evt x\n"
+    "{\n"
+    "  \"return\": {\n"
+    "7@1700000001.000008:migration_bitmap_sync_end dirty_pages 9 \r\n"
+    "7@1700000001.000009:migration_bitmap_sync_end dirty_pages 10\n";
+
+static void check_fast_run(const struct run *r, const char *msgs)
+{
+    assert_string_equal(
+        msgs, "args 149\n"
+              "fast.log:5: JSON object cut off (unbalanced braces)\n"
+              "fast.log:10: arguments match no known format of this "
+              "event\n"
+              "fast.log:12: JSON object cut off (unbalanced braces)\n");
+    assert_int_equal(r->rc, 0);
+    assert_int_equal(r->n, 9);
+    assert_int_equal(r->st.lines, 15);
+    assert_int_equal(r->st.malformed, 3);
+    assert_int_equal(r->st.unknown, 1);
+    static const struct {
+        enum trc_rec_kind kind;
+        enum trc_ev ev;
+        uint64_t line, u0;
+        int64_t t_ns, tid;
+    } want[] = {
+        {TRC_REC_EVENT, TRC_EV_PENDING_ESTIMATE, 1, 10, 1700000001000001000, 7},
+        {TRC_REC_SNAPSHOT, TRC_EV_UNKNOWN, 2, 0, TRC_NO_TIME, -1},
+        {TRC_REC_EVENT, TRC_EV_PENDING_EXACT, 4, 20, 1700000001000002000, 7},
+        {TRC_REC_EVENT, TRC_EV_SYNC_END, 7, 5, 1700000001000003000, 7},
+        {TRC_REC_EVENT, TRC_EV_SYNC_END, 8, 6, 1700000001000040000, 7},
+        {TRC_REC_EVENT, TRC_EV_SYNC_END, 9, 7, 1700000002000005000, 8},
+        {TRC_REC_EVENT, TRC_EV_UNKNOWN, 11, 0, 1700000001000007000, 7},
+        {TRC_REC_EVENT, TRC_EV_SYNC_END, 14, 9, 1700000001000008000, 7},
+        {TRC_REC_EVENT, TRC_EV_SYNC_END, 15, 10, 1700000001000009000, 7},
+    };
+    for (size_t i = 0; i < r->n; i++) {
+        const struct rec *x = &r->v[i];
+        assert_int_equal(x->kind, want[i].kind);
+        assert_int_equal(x->line, want[i].line);
+        assert_int_equal(x->t_ns, want[i].t_ns);
+        assert_int_equal(x->tid, want[i].tid);
+        if (x->kind == TRC_REC_EVENT) {
+            assert_int_equal(x->ev, want[i].ev);
+            assert_int_equal(x->format, TRC_FMT_LOG_TID);
+            assert_int_equal(x->u[0], want[i].ev ? want[i].u0 : 0);
+        }
+    }
+    assert_string_equal(r->v[1].snap.status, "active");
+    assert_int_equal(r->v[0].present, 7);
+    assert_int_equal(r->v[0].u[1], 10);
+}
+
+/* Read fast_text (from memory when path is NULL) with o: the records and
+ * the messages (file names cut to their last component), joined. */
+static void fast_read(struct trc_options o, const char *path, struct run *out,
+                      char *msgs, size_t cap)
+{
+    o.events_path = DATA "trace-events-all";
+    char err[256];
+    struct trc_reader *r = trc_reader_new(&o, err, sizeof(err));
+    assert_non_null(r);
+    if (path) {
+        assert_int_equal(trc_reader_add_file(r, path, err, sizeof(err)), 0);
+    } else {
+        assert_int_equal(trc_reader_add_mem(r, "fast.log", fast_text,
+                                            strlen(fast_text), err,
+                                            sizeof(err)),
+                         0);
+    }
+    memset(out, 0, sizeof(*out));
+    drain(r, out);
+    const struct trc_stats *st = trc_reader_stats(r);
+    msgs[0] = '\0';
+    /* the argument text of the CRLF lines ends before the '\r' */
+    struct trc_reader *r2 = trc_reader_new(&o, err, sizeof(err));
+    assert_non_null(r2);
+    assert_int_equal(trc_reader_add_mem(r2, "fast.log", fast_text,
+                                        strlen(fast_text), err, sizeof(err)),
+                     0);
+    const struct trc_record *rec;
+    size_t args = 0;
+    while (trc_reader_next_ref(r2, &rec, err, sizeof(err)) == 1) {
+        args += rec->args_len;
+    }
+    trc_reader_free(r2);
+    snprintf(msgs, cap, "args %zu\n", args);
+    for (unsigned i = 0; i < st->n_messages; i++) {
+        const char *m = strrchr(st->messages[i], '/');
+        m = m ? m + 1 : st->messages[i];
+        size_t n = strlen(msgs);
+        snprintf(msgs + n, cap - n, "%s\n", m);
+    }
+    trc_reader_free(r);
+}
+
+static void test_fast_path_equals_general(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/trc_fastXXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[64];
+    snprintf(path, sizeof(path), "%s/fast.log", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(fast_text, f);
+    fclose(f);
+    for (int mode = 0; mode < 4; mode++) {
+        struct trc_options o = {.no_mmap = mode == 2,
+                                .force_threads = mode == 3,
+                                .no_threads = mode != 3};
+        struct run out;
+        char msgs[1024];
+        fast_read(o, mode ? path : NULL, &out, msgs, sizeof(msgs));
+        check_fast_run(&out, msgs);
+        free(out.v);
+    }
+    unlink(path);
+    rmdir(dir);
+}
+
+/* The reader guesses each line's event name from the one that followed
+ * the previous name last time (trc_name_memo): a wrong guess, a guess
+ * that is a prefix of the real name or the other way round, a name
+ * without arguments and one followed by a tab must read as without the
+ * guesses. */
+static void test_name_guesses(void **state)
+{
+    (void)state;
+    static const char text[] =
+        "1@1.000001:migration_bitmap_sync_start\n"
+        "1@1.000002:migrate_pending pending size 5 max 6 (pre = 1 compat=2 "
+        "post=3)\n"
+        "1@1.000003:migration_bitmap_sync_start \n"
+        "1@1.000004:migrate_pending_exact exact pending size 7 (pre = 7 "
+        "post=0)\n"
+        "1@1.000005:migration_bitmap_sync_start\n"
+        "1@1.000006:migrate_pending\tpending size 5\n"
+        "1@1.000007:migration_bitmap_sync_start\n"
+        "1@1.000008:migrate_pending_exact exact pending size 8 (pre = 8 "
+        "post=0)\n"
+        "1@1.000009:migration_bitmap_sync_start\n"
+        "1@1.000010:migrate_pendin size 1\n"
+        "1@1.000011:migration_bitmap_sync_start\n"
+        "1@1.000012:migrate_pending pending size 9 max 6 (pre = 1 compat=2 "
+        "post=3)\n"
+        "1@1.000013:migration_bitmap_sync_start\n"
+        "1@1.000014:migrate_pending_pending size 5 max 6 (pre = 1 compat=2 "
+        "post=3)\n";
+    struct run r = read_text("guess.log", text, TRC_FMT_AUTO, false);
+    static const enum trc_ev want[] = {
+        TRC_EV_SYNC_START,    TRC_EV_PENDING,    TRC_EV_SYNC_START,
+        TRC_EV_PENDING_EXACT, TRC_EV_SYNC_START, TRC_EV_SYNC_START,
+        TRC_EV_PENDING_EXACT, TRC_EV_SYNC_START, TRC_EV_UNKNOWN,
+        TRC_EV_SYNC_START,    TRC_EV_PENDING,    TRC_EV_SYNC_START,
+        TRC_EV_UNKNOWN,
+    };
+    static const char *const names[] = {
+        "migration_bitmap_sync_start",
+        "migrate_pending",
+        "migration_bitmap_sync_start",
+        "migrate_pending_exact",
+        "migration_bitmap_sync_start",
+        "migration_bitmap_sync_start",
+        "migrate_pending_exact",
+        "migration_bitmap_sync_start",
+        "migrate_pendin",
+        "migration_bitmap_sync_start",
+        "migrate_pending",
+        "migration_bitmap_sync_start",
+        "migrate_pending_pending",
+    };
+    assert_int_equal(r.rc, 0);
+    assert_int_equal(r.n, 13); /* the tab: not an event line */
+    for (size_t i = 0; i < r.n; i++) {
+        assert_int_equal(r.v[i].ev, want[i]);
+        assert_string_equal(r.v[i].name, names[i]);
+    }
+    assert_int_equal(r.v[1].u[0], 5);
+    assert_int_equal(r.v[3].u[0], 7);
+    assert_int_equal(r.v[10].u[0], 9);
+    assert_int_equal(r.st.malformed, 0);
+    assert_int_equal(r.st.other, 1);
+    free(r.v);
+}
+
 /* trc_options.sha256: the first input's digest, hashed as read, equals
  * the file's (sha256sum) whichever way it is read: mapped windows, the
  * helper thread, read(), a gzip file (its compressed bytes), memory; and
@@ -1291,6 +1497,8 @@ int main(void)
         cmocka_unit_test(test_gzip_stdin_and_files),
         cmocka_unit_test(test_big_file_windows),
         cmocka_unit_test(test_threaded_equals_serial),
+        cmocka_unit_test(test_fast_path_equals_general),
+        cmocka_unit_test(test_name_guesses),
         cmocka_unit_test(test_sha256_as_read),
         cmocka_unit_test(test_gzip_truncated),
         cmocka_unit_test(test_pattern_matcher),

@@ -80,7 +80,7 @@ void tl_deci_push(struct deci *d, const void *x)
 {
     d->have_last = true;
     d->last_kept = false;
-    if (d->seen++ % d->stride != 0) {
+    if ((d->seen++ & (d->stride - 1)) != 0) { /* stride: a power of 2 */
         return;
     }
     if (d->n == d->cap) {
@@ -90,7 +90,7 @@ void tl_deci_push(struct deci *d, const void *x)
         }
         d->n /= 2;
         d->stride *= 2;
-        if ((d->seen - 1) % d->stride != 0) {
+        if (((d->seen - 1) & (d->stride - 1)) != 0) {
             return;
         }
     }
@@ -117,7 +117,7 @@ int tl_series_push(struct tl_series *s, int64_t t_ns, double v)
             return -1;
         }
     }
-    if (s->seen++ % s->stride != 0) {
+    if ((s->seen++ & (s->stride - 1)) != 0) { /* stride: a power of 2 */
         return 0;
     }
     if (s->n == s->cap) {
@@ -127,7 +127,7 @@ int tl_series_push(struct tl_series *s, int64_t t_ns, double v)
         }
         s->n /= 2;
         s->stride *= 2;
-        if ((s->seen - 1) % s->stride != 0) {
+        if (((s->seen - 1) & (s->stride - 1)) != 0) {
             return 0;
         }
     }
@@ -176,19 +176,34 @@ void tl_why(struct tl *t, const char *fmt, ...)
 
 /* Evidence from the version table: the version is one whose row has
  * (tl_version_has) or lacks (tl_version_lacks) every bit of `bits`. */
+static void version_bits(struct tl *t, unsigned bits, bool has,
+                         const char *what)
+{
+    uint32_t *done = has ? &t->v_has_done : &t->v_lacks_done;
+    bool single = bits && !(bits & (bits - 1));
+    if (single && (*done & bits)) {
+        return; /* the same narrowing again: no change */
+    }
+    unsigned lo, hi;
+    if (qv_trace_span(bits, has, &lo, &hi)) {
+        tl_version_range(t, lo, hi, what);
+    }
+    if (single) {
+        *done |= bits;
+    }
+}
+
 void tl_version_has(struct tl *t, unsigned bits, const char *what)
 {
-    unsigned lo, hi;
-    if (qv_trace_span(bits, true, &lo, &hi)) {
-        tl_version_range(t, lo, hi, what);
+    if (!(bits & t->v_has_done) || (bits & (bits - 1))) {
+        version_bits(t, bits, true, what); /* not applied yet */
     }
 }
 
 void tl_version_lacks(struct tl *t, unsigned bits, const char *what)
 {
-    unsigned lo, hi;
-    if (qv_trace_span(bits, false, &lo, &hi)) {
-        tl_version_range(t, lo, hi, what);
+    if (!(bits & t->v_lacks_done) || (bits & (bits - 1))) {
+        version_bits(t, bits, false, what);
     }
 }
 
@@ -507,10 +522,8 @@ void tl_close_iteration(struct tl *t, int64_t next_start, bool complete)
     s->threshold_bytes = it->threshold;
     s->bandwidth_bps = it->bw;
     uint64_t dev_est = 0;
-    for (unsigned d = 0; d < RUN_MAX_DEVICES; d++) {
-        if (it->dev_est_mask & (1u << d)) {
-            dev_est += it->dev_est[d];
-        }
+    for (uint32_t m = it->dev_est_mask; m; m &= m - 1) {
+        dev_est += it->dev_est[__builtin_ctz(m)];
     }
     uint64_t ram = it->est_pre > dev_est ? it->est_pre - dev_est : 0;
     s->ram_dirty_bytes = ram;
@@ -543,10 +556,8 @@ void tl_close_iteration(struct tl *t, int64_t next_start, bool complete)
     if (it->exact_called) {
         double gap = it->exact > it->est ? (double)(it->exact - it->est) : 0;
         uint64_t devx = 0;
-        for (unsigned d = 0; d < RUN_MAX_DEVICES; d++) {
-            if (it->dev_exact_mask & (1u << d)) {
-                devx += it->dev_exact[d];
-            }
+        for (uint32_t m = it->dev_exact_mask; m; m &= m - 1) {
+            devx += it->dev_exact[__builtin_ctz(m)];
         }
         uint64_t nonram = it->dev_exact_mask ? devx : tl_u64(gap);
         in->nonram_exact_last = nonram;

@@ -176,6 +176,11 @@ struct tl {
     int64_t dev_save_start[RUN_MAX_DEVICES];
     int64_t dev_save_ns[RUN_MAX_DEVICES];
     uint64_t dev_precopy_bytes[RUN_MAX_DEVICES];
+
+    /* single evidence bits already applied (tl_version_has / _lacks):
+     * narrowing by the same range again changes nothing, so the version
+     * table is asked once per bit, not once per record */
+    uint32_t v_has_done, v_lacks_done;
 };
 
 /* ---- helpers defined in timeline.c ---- */

@@ -6,10 +6,11 @@
  * takes it; records then come from that reader until it reports the end of
  * the input.  See trace_int.h for the files below it.
  *
- * Hot path (a plain trace line): memchr for the newline in the mapped
- * window, a digit loop for the "TID@SEC.USEC:" / "PID@NS " prefix, an
- * identifier scan, one probe in the reader's name hash and the catalogue
- * pattern match.  Nothing is allocated per line.
+ * Hot path (a plain trace line, trace_line.c fast_line): memchr for the
+ * newline in the mapped window, the cached "TID@SEC." / "PID@" prefix and
+ * its changing digits, the event name guessed from the previous one (else
+ * an identifier scan and one probe in the reader's name hash) and the
+ * catalogue pattern match.  Nothing is allocated per line.
  */
 #include "traces/trace_int.h"
 

@@ -121,6 +121,15 @@ struct name_slot {
 
 #define TRC_NAME_HASH 2048u /* power of two, > 2x catalogue names */
 
+/* The name slot that followed each one last time (slot + 1; 0: none).  A
+ * trace repeats the same few events in the same order, so the next line's
+ * name is usually the guessed one: compared in full (and followed by a
+ * space or the end), it is the name the hash probe would find. */
+struct trc_name_memo {
+    uint16_t prev; /* slot of the last name found; TRC_NAME_HASH: none */
+    uint16_t next[TRC_NAME_HASH + 1];
+};
+
 struct trc_pcache {
     char pc[40];
     size_t pc_len;
@@ -229,6 +238,8 @@ struct trc_reader {
     const struct trc_input_ops *ops;
     /* parallel parsing of a big regular file (trace_par.c), NULL when off */
     struct trc_par *par;
+
+    struct trc_name_memo memo; /* the serial path's name guesses */
 };
 
 /* ---- input readers (trace_line.c, trace_par.c, trace_simple.c) ---- */
@@ -296,11 +307,12 @@ size_t trc_prefix_cached(struct trc_pcache *r, const char *s, size_t len,
 
 enum { PL_NOT = 0, PL_RECORD = 1, PL_BAD = -1 };
 /* An event "name args" at s; PL_RECORD, PL_NOT or PL_BAD (*why set).
- * Reads only the reader's immutable tables (safe on the helper thread);
- * the caller counts the event (count_event). */
-int trc_parse_event_pure(const struct trc_reader *r, const char *s, size_t len,
-                         bool certain, struct trc_record *rec,
-                         const char **why);
+ * Reads only the reader's immutable tables (safe on the helper thread)
+ * and the caller's name guesses m (NULL: none); the caller counts the
+ * event (count_event). */
+int trc_parse_event_pure(const struct trc_reader *r, struct trc_name_memo *m,
+                         const char *s, size_t len, bool certain,
+                         struct trc_record *rec, const char **why);
 /* Classify and parse one text line (any format, HMP dumps included):
  * 1 record, 0 nothing to hand out, -1 fatal. */
 int trc_text_line(struct trc_reader *r, const char *s, size_t len,
@@ -391,7 +403,7 @@ static inline uint64_t load8(const char *p)
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 #define TRC_SWAR 1
 /* Leading ASCII digits among the 8 bytes of w (first byte lowest). */
-static inline unsigned digit_run8(uint64_t w)
+static inline __attribute__((always_inline)) unsigned digit_run8(uint64_t w)
 {
     uint64_t a = w ^ 0x3030303030303030ull;
     uint64_t nd = (((a & 0x7f7f7f7f7f7f7f7full) + 0x7676767676767676ull) | a) &
@@ -401,7 +413,8 @@ static inline unsigned digit_run8(uint64_t w)
 
 /* Value of the first k (1..8) digits of w: shift them to the top so the
  * missing ones become leading zeros, then add pairs, quads, octets. */
-static inline uint64_t digits_value(uint64_t w, unsigned k)
+static inline __attribute__((always_inline)) uint64_t digits_value(uint64_t w,
+                                                                   unsigned k)
 {
     uint64_t a = (w ^ 0x3030303030303030ull) << (8 * (8 - k));
     a = (a * 10 + (a >> 8)) & 0x00ff00ff00ff00ffull;
@@ -476,20 +489,32 @@ static inline uint32_t name_hash(const char *s, size_t n)
     return (uint32_t)h;
 }
 
+/* The catalogue event named s[0..n) and its slot (TRC_NAME_HASH when
+ * the name is not in the table). */
 static inline __attribute__((always_inline)) enum trc_ev
-name_lookup(const struct trc_reader *r, const char *s, size_t n)
+name_lookup_slot(const struct trc_reader *r, const char *s, size_t n,
+                 uint32_t *slot)
 {
     uint32_t i = name_hash(s, n) & (TRC_NAME_HASH - 1);
     for (;;) {
         const struct name_slot *e = &r->names[i];
         if (!e->name) {
+            *slot = TRC_NAME_HASH;
             return TRC_EV_UNKNOWN;
         }
         if (e->len == n && lit_eq(s, e->name, n)) {
+            *slot = i;
             return (enum trc_ev)e->ev;
         }
         i = (i + 1) & (TRC_NAME_HASH - 1);
     }
+}
+
+static inline __attribute__((always_inline)) enum trc_ev
+name_lookup(const struct trc_reader *r, const char *s, size_t n)
+{
+    uint32_t slot;
+    return name_lookup_slot(r, s, n, &slot);
 }
 
 static inline void count_event(struct trc_reader *r,
@@ -527,6 +552,32 @@ static inline int finish_record(struct trc_reader *r, struct trc_record *rec,
     }
     r->st.records++;
     return 1;
+}
+
+/* trc_prefix_cached() where the line continues the cached prefix (the
+ * usual case: inline), else the function.  A log-tid prefix ends with
+ * 6 digits and ':', a stap one with 9 digits and ' ' after the cached
+ * head. */
+static inline __attribute__((always_inline)) size_t
+prefix_cached(struct trc_pcache *c, const char *s, size_t len,
+              enum trc_format *fmt, int64_t *tid, int64_t *t)
+{
+    size_t pl = c->pc_len;
+#if TRC_SWAR
+    if (pl >= 8 && pl <= 24 && len > pl + 10 && load8(s) == load8(c->pc) &&
+        load8(s + pl - 8) == load8(c->pc + pl - 8) &&
+        (pl <= 16 || load8(s + 8) == load8(c->pc + 8))) {
+        uint64_t w = load8(s + pl);
+        unsigned k = digit_run8(w);
+        if (c->pc_fmt == TRC_FMT_LOG_TID && k == 6 && s[pl + 6] == ':') {
+            *fmt = TRC_FMT_LOG_TID;
+            *tid = c->pc_tid;
+            *t = c->pc_base + (int64_t)digits_value(w, 6) * 1000;
+            return pl + 7;
+        }
+    }
+#endif
+    return trc_prefix_cached(c, s, len, fmt, tid, t);
 }
 
 #endif

@@ -37,14 +37,37 @@ static inline size_t find_space(const char *s, size_t len)
  * An event "name args" at s.  certain: the prefix already says this is a
  * trace line, so any identifier is an event name.  Returns PL_RECORD,
  * PL_NOT (not an event line) or PL_BAD with *why set.  Pure: reads only
- * the reader's immutable tables (safe in the parallel producer); the
- * caller counts the event (count_event).
+ * the reader's immutable tables and the caller's name guesses m (safe in
+ * the parallel producer); the caller counts the event (count_event).
+ * Inline in the serial fast path; trc_parse_event_pure() elsewhere.
  */
-int trc_parse_event_pure(const struct trc_reader *r, const char *s, size_t len,
-                         bool certain, struct trc_record *rec, const char **why)
+static inline __attribute__((always_inline)) int
+parse_event_core(const struct trc_reader *r, struct trc_name_memo *m,
+                 const char *s, size_t len, bool certain,
+                 struct trc_record *rec, const char **why)
 {
-    size_t n = find_space(s, len);
-    enum trc_ev ev = n ? name_lookup(r, s, n) : TRC_EV_UNKNOWN;
+    size_t n;
+    enum trc_ev ev;
+    uint32_t g = m ? m->next[m->prev] : 0;
+    const struct name_slot *e = g ? &r->names[g - 1] : NULL;
+    if (e && e->len <= len && (e->len == len || s[e->len] == ' ') &&
+        lit_eq(s, e->name, e->len)) {
+        /* the guess: a catalogue name has no space, so find_space() would
+         * stop right after it, and names are unique in the table */
+        n = e->len;
+        ev = (enum trc_ev)e->ev;
+        m->prev = (uint16_t)(g - 1);
+    } else {
+        uint32_t slot = TRC_NAME_HASH;
+        n = find_space(s, len);
+        ev = n ? name_lookup_slot(r, s, n, &slot) : TRC_EV_UNKNOWN;
+        if (m) {
+            if (slot < TRC_NAME_HASH) {
+                m->next[m->prev] = (uint16_t)(slot + 1);
+            }
+            m->prev = (uint16_t)slot;
+        }
+    }
     if (ev == TRC_EV_UNKNOWN) {
         if (n == 0 || ident_len(s, n) != n) {
             return PL_NOT;
@@ -88,10 +111,17 @@ int trc_parse_event_pure(const struct trc_reader *r, const char *s, size_t len,
     return PL_RECORD;
 }
 
+int trc_parse_event_pure(const struct trc_reader *r, struct trc_name_memo *m,
+                         const char *s, size_t len, bool certain,
+                         struct trc_record *rec, const char **why)
+{
+    return parse_event_core(r, m, s, len, certain, rec, why);
+}
+
 static int parse_event(struct trc_reader *r, const char *s, size_t len,
                        bool certain, struct trc_record *rec, const char **why)
 {
-    int rc = trc_parse_event_pure(r, s, len, certain, rec, why);
+    int rc = trc_parse_event_pure(r, &r->memo, s, len, certain, rec, why);
     if (rc == PL_RECORD) {
         count_event(r, rec);
     }
@@ -290,7 +320,7 @@ static int line_auto(struct trc_reader *r, const char *s, size_t len,
     if (is_digit(c)) {
         enum trc_format f;
         int64_t tid, t;
-        size_t k = trc_prefix_cached(&r->pc, s, len, &f, &tid, &t);
+        size_t k = prefix_cached(&r->pc, s, len, &f, &tid, &t);
         if (k) {
             rc = parse_event(r, s + k, len - k, true, rec, &why);
             if (rc == PL_RECORD) {
@@ -373,7 +403,7 @@ static int line_forced(struct trc_reader *r, const char *s, size_t len,
     case TRC_FMT_STAP: {
         enum trc_format f;
         int64_t tid, t;
-        size_t k = trc_prefix_cached(&r->pc, s, len, &f, &tid, &t);
+        size_t k = prefix_cached(&r->pc, s, len, &f, &tid, &t);
         if (!k || f != want) {
             return bad_line(r,
                             want == TRC_FMT_STAP
@@ -505,6 +535,43 @@ static int text_open(struct trc_reader *r, char *err, size_t errlen)
     return 1; /* takes any input the others left */
 }
 
+/*
+ * The common line of a big trace, without the layers of trc_text_line():
+ * a "TID@SEC.USEC:" or "PID@NS " prefix and a plain event, in auto mode,
+ * outside a JSON object or an HMP dump.  1 when the line was such a
+ * record (*handed: finish_record's answer), 0 when it is not: the caller
+ * then gives the line to trc_text_line(), which does the same checks
+ * again in full (the prefix cache and the name guesses only save work:
+ * repeating them changes no result).
+ */
+static inline __attribute__((always_inline)) int
+fast_line(struct trc_reader *r, const char *s, size_t len,
+          struct trc_record *rec, int *handed)
+{
+    if (!len || !is_digit(s[0]) || r->json_active || r->hmp.active ||
+        r->opt.format != TRC_FMT_AUTO) {
+        return 0;
+    }
+    if (s[len - 1] == '\r') {
+        len--;
+    }
+    enum trc_format f;
+    int64_t tid, t;
+    size_t k = prefix_cached(&r->pc, s, len, &f, &tid, &t);
+    const char *why;
+    if (!k || parse_event_core(r, &r->memo, s + k, len - k, true, rec, &why) !=
+                  PL_RECORD) {
+        return 0;
+    }
+    rec->file = r->cur;
+    rec->line = r->line;
+    rec->t_ns = t;
+    rec->tid = tid;
+    count_event(r, rec);
+    *handed = finish_record(r, rec, f);
+    return 1;
+}
+
 static int text_next(struct trc_reader *r, struct trc_record *rec,
                      const struct trc_record **out, char *err, size_t errlen)
 {
@@ -518,6 +585,32 @@ static int text_next(struct trc_reader *r, struct trc_record *rec,
             s = r->replay_s;
             len = r->replay_len;
         } else {
+            /* a whole line of at most max_line bytes in the buffer: split
+             * here (what trc_src_next_line does for it), the rest goes
+             * there */
+            const char *p = r->p;
+            size_t avail = (size_t)(r->end - p);
+            size_t lim = avail <= r->opt.max_line ? avail : r->opt.max_line + 1;
+            const char *nl = !r->skipping && lim ? memchr(p, '\n', lim) : NULL;
+            if (nl) {
+                len = (size_t)(nl - p);
+                r->p = nl + 1;
+                r->line++;
+                r->st.bytes += len + 1;
+                r->st.lines++;
+                int handed;
+                if (fast_line(r, p, len, rec, &handed)) {
+                    if (handed) {
+                        return 1;
+                    }
+                    continue;
+                }
+                rc = trc_text_line(r, p, len, rec, err, errlen);
+                if (rc != 0) {
+                    return rc;
+                }
+                continue;
+            }
             rc = trc_src_next_line(r, &s, &len, err, errlen);
             if (rc < 0) {
                 return -1;

@@ -81,6 +81,11 @@ parse_dec(const char *s, size_t len, size_t *used, uint64_t *v)
 #endif
     size_t i = 0;
     uint64_t x = 0;
+    /* 19 digits cannot overflow: the check only past them */
+    while (i < len && i < 19 && s[i] >= '0' && s[i] <= '9') {
+        x = x * 10 + (unsigned)(s[i] - '0');
+        i++;
+    }
     while (i < len && s[i] >= '0' && s[i] <= '9') {
         unsigned d = (unsigned)(s[i] - '0');
         if (x > (UINT64_MAX - d) / 10) {
@@ -197,10 +202,21 @@ static inline bool lit_eq_room(const char *s, size_t room, const char *lit,
     return lit_eq(s, lit, n);
 }
 
-/* First occurrence of lit (n > 0 bytes) in s[0..len); offset or -1. */
+/* First occurrence of lit (n > 0 bytes) in s[0..len); offset or -1.
+ * The usual string argument (a device name) is short: its first 32
+ * candidate positions are looked at here, memchr() takes the rest. */
 static long find_lit(const char *s, size_t len, const char *lit, size_t n)
 {
     size_t pos = 0;
+    size_t near = len - n + 1 < 32 ? len - n + 1 : 32;
+    if (n > len) {
+        return -1;
+    }
+    for (; pos < near; pos++) {
+        if (s[pos] == lit[0] && lit_eq(s + pos, lit, n)) {
+            return (long)pos;
+        }
+    }
     while (pos + n <= len) {
         const char *h = memchr(s + pos, lit[0], len - pos - n + 1);
         if (!h) {

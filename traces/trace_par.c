@@ -44,11 +44,21 @@ struct par_win {
     bool prod_done; /* the producer has moved past it */
 };
 
+/* One line as the producer left it: for PE_OK the event record packed
+ * (offsets from the line's start instead of pointers, a string slot's
+ * offset and length in one word), a third of a struct trc_record, so that
+ * what one thread writes and the other reads stays small. */
 struct pre_ent {
-    struct trc_record rec; /* PE_OK: the record, pointers into the window */
-    uint32_t off, raw;     /* line offset in the window, raw length */
+    uint32_t off, raw; /* line offset in the window, raw length */
     uint8_t state;
     bool nl; /* ended by a newline (all but a last line) */
+    uint8_t format, variant;
+    bool hex;
+    uint16_t ev;
+    uint32_t name_off, name_len, args_off, args_len;
+    uint32_t present, strs; /* slots extracted; of which strings */
+    int64_t t_ns, tid;
+    uint64_t v[TRC_MAX_SLOTS];
 };
 
 struct par_chunk {
@@ -70,9 +80,10 @@ struct trc_par {
     bool done, stop;
     unsigned live; /* windows mapped (bounded by PAR_WINDOWS) */
     char err[256];
-    uint64_t skipped;      /* bytes of over-long lines past their window */
-    struct trc_pcache pc;  /* producer's prefix cache */
-    struct par_chunk *cur; /* consumer */
+    uint64_t skipped;          /* bytes of over-long lines past their window */
+    struct trc_pcache pc;      /* producer's prefix cache */
+    struct trc_name_memo memo; /* producer's name guesses */
+    struct par_chunk *cur;     /* consumer */
     unsigned idx;
     uint64_t pos; /* file offset the consumer reached */
     /* the input's SHA-256 (r->hash, NULL when off) is the producer's until
@@ -115,10 +126,10 @@ static bool par_pre_line(struct trc_par *P, const char *s, size_t len,
     if (is_digit(c)) {
         enum trc_format f;
         int64_t tid, t;
-        size_t k = trc_prefix_cached(&P->pc, s, len, &f, &tid, &t);
+        size_t k = prefix_cached(&P->pc, s, len, &f, &tid, &t);
         if (k) {
-            if (trc_parse_event_pure(r, s + k, len - k, true, rec, &why) !=
-                PL_RECORD) {
+            if (trc_parse_event_pure(r, &P->memo, s + k, len - k, true, rec,
+                                     &why) != PL_RECORD) {
                 return false;
             }
             rec->format = f;
@@ -129,8 +140,8 @@ static bool par_pre_line(struct trc_par *P, const char *s, size_t len,
         if (len > 20 && s[4] == '-') {
             k = trc_parse_iso8601(s, len, &t);
             if (k && k < len && s[k] == ' ' && s[10] == 'T' &&
-                trc_parse_event_pure(r, s + k + 1, len - k - 1, false, rec,
-                                     &why) == PL_RECORD) {
+                trc_parse_event_pure(r, &P->memo, s + k + 1, len - k - 1, false,
+                                     rec, &why) == PL_RECORD) {
                 rec->format = TRC_FMT_LOG_ISO;
                 rec->t_ns = t;
                 rec->tid = -1;
@@ -140,7 +151,8 @@ static bool par_pre_line(struct trc_par *P, const char *s, size_t len,
         return false;
     }
     if (((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) &&
-        trc_parse_event_pure(r, s, len, false, rec, &why) == PL_RECORD) {
+        trc_parse_event_pure(r, &P->memo, s, len, false, rec, &why) ==
+            PL_RECORD) {
         rec->format = TRC_FMT_LOG;
         rec->t_ns = TRC_NO_TIME;
         rec->tid = -1;
@@ -161,7 +173,66 @@ static void par_entry(struct trc_par *P, struct par_chunk *ch, const char *ls,
         return;
     }
     size_t len = raw && ls[raw - 1] == '\r' ? raw - 1 : raw;
-    e->state = par_pre_line(P, ls, len, &e->rec) ? PE_OK : PE_DEFER;
+    struct trc_record rec;
+    if (!par_pre_line(P, ls, len, &rec)) {
+        e->state = PE_DEFER;
+        return;
+    }
+    e->state = PE_OK;
+    e->format = (uint8_t)rec.format;
+    e->variant = (uint8_t)rec.variant;
+    e->hex = rec.hex;
+    e->ev = (uint16_t)rec.ev;
+    e->name_off = (uint32_t)(rec.name - ls);
+    e->name_len = (uint32_t)rec.name_len;
+    e->args_off = (uint32_t)(rec.args - ls);
+    e->args_len = (uint32_t)rec.args_len;
+    e->present = rec.present;
+    e->t_ns = rec.t_ns;
+    e->tid = rec.tid;
+    uint32_t strs = 0;
+    for (uint32_t m = rec.present; m; m &= m - 1) {
+        unsigned i = (unsigned)__builtin_ctz(m);
+        if (rec.a[i].s) {
+            strs |= 1u << i;
+            e->v[i] =
+                (uint64_t)(uint32_t)(rec.a[i].s - ls) << 32 | rec.a[i].len;
+        } else {
+            e->v[i] = rec.a[i].u;
+        }
+    }
+    e->strs = strs;
+}
+
+/* The record of a PE_OK entry whose line starts at ls. */
+static void par_unpack(const struct pre_ent *e, const char *ls,
+                       struct trc_record *rec)
+{
+    rec->kind = TRC_REC_EVENT;
+    rec->format = (enum trc_format)e->format;
+    rec->ev = (enum trc_ev)e->ev;
+    rec->variant = e->variant;
+    rec->t_ns = e->t_ns;
+    rec->tid = e->tid;
+    rec->name = ls + e->name_off;
+    rec->name_len = e->name_len;
+    rec->args = ls + e->args_off;
+    rec->args_len = e->args_len;
+    rec->present = e->present;
+    rec->hex = e->hex;
+    rec->snap = NULL;
+    for (uint32_t m = e->present; m; m &= m - 1) {
+        unsigned i = (unsigned)__builtin_ctz(m);
+        if (e->strs & (1u << i)) {
+            rec->a[i].u = 0;
+            rec->a[i].s = ls + (e->v[i] >> 32);
+            rec->a[i].len = (uint32_t)e->v[i];
+        } else {
+            rec->a[i].u = e->v[i];
+            rec->a[i].s = NULL;
+            rec->a[i].len = 0;
+        }
+    }
 }
 
 /* A free chunk for the producer (waits for the consumer); NULL if asked
@@ -455,13 +526,11 @@ static int par_next(struct trc_reader *r, struct trc_record *rec,
             }
             continue;
         }
-        /* the chunk is ours until released: hand out the entry itself */
-        struct trc_record *er = &P->cur->e[P->idx - 1].rec;
-        er->file = r->cur;
-        er->line = r->line;
-        count_event(r, er);
-        *out = er;
-        if (finish_record(r, er, er->format)) {
+        par_unpack(e, ls, rec);
+        rec->file = r->cur;
+        rec->line = r->line;
+        count_event(r, rec);
+        if (finish_record(r, rec, rec->format)) {
             return 1;
         }
     }

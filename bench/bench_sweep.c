@@ -240,7 +240,9 @@ static double build_cost(const struct scn_doc *base, const struct plan_grid *g,
     return (now_s() - t0) / (double)n;
 }
 
-/* Per point: one lookup and one run record written (metrics only). */
+/* Per point: one lookup and one run record written (metrics only), 64
+ * points per transaction as the sweep's writer thread groups them
+ * (plan/sweep.c BATCH_POINTS). */
 static double store_cost(const char *dir, size_t n)
 {
     char err[512], path[300];
@@ -265,8 +267,11 @@ static double store_cost(const char *dir, size_t n)
         snprintf(txt, sizeof(txt), "%zu", i);
         plan_point_key(SCENARIO, txt, i, m.run_key);
         int64_t id;
-        if (db_find_key(db, m.run_key, err, sizeof(err)) != 0 ||
-            db_run_copy_in(db, &m, &r, &id, err, sizeof(err))) {
+        if ((i % 64 == 0 && db_batch_begin(db, err, sizeof(err)) != 0) ||
+            db_find_key(db, m.run_key, err, sizeof(err)) != 0 ||
+            db_run_copy_in(db, &m, &r, &id, err, sizeof(err)) ||
+            ((i % 64 == 63 || i + 1 == n) &&
+             db_batch_commit(db, err, sizeof(err)) != 0)) {
             die("store", err);
         }
     }

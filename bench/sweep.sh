@@ -9,8 +9,8 @@ cd "$(dirname "$0")/.."
 bin="$build/bench/bench_sweep"
 if [ ! -x "$bin" ] || [ "$bin" -ot "$build/libmigsim.a" ] ||
     [ "$bin" -ot bench/bench_sweep.c ]; then
-    libs="$(pkg-config --libs gsl jansson sqlite3 zlib 2>/dev/null ||
-        echo -lgsl -lgslcblas -ljansson -lsqlite3 -lz) -lm -lpthread"
+    libs="$(pkg-config --libs gsl jansson sqlite3 zlib libcrypto 2>/dev/null ||
+        echo -lgsl -lgslcblas -ljansson -lsqlite3 -lz -lcrypto) -lm -lpthread"
     mkdir -p "$build/bench"
     # shellcheck disable=SC2086
     cc -std=c11 -D_GNU_SOURCE -O2 -g -I. bench/bench_sweep.c \

@@ -162,6 +162,23 @@ int db_exec(struct db *db, const char *sql, char *err, size_t errlen)
     return 0;
 }
 
+/* A transaction-control statement: the prepared one once the handle has
+ * them (they are parsed once, not at every write of a sweep), else sql. */
+static int run_ctl(struct db *db, enum db_stmt_id sid, const char *sql,
+                   char *err, size_t errlen)
+{
+    sqlite3_stmt *st = db->st[sid];
+    if (!st) {
+        return db_exec(db, sql, err, errlen);
+    }
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        return db_fail(db, err, errlen, sql);
+    }
+    return 0;
+}
+
 int db_txn_begin(struct db *db, char *err, size_t errlen)
 {
     if (db->readonly) {
@@ -177,21 +194,21 @@ int db_txn_begin(struct db *db, char *err, size_t errlen)
         return -1;
     }
     if (db->batch) {
-        return db_exec(db, "SAVEPOINT migsim_w", err, errlen);
+        return run_ctl(db, ST_SAVEPOINT, "SAVEPOINT migsim_w", err, errlen);
     }
-    return db_exec(db, "BEGIN IMMEDIATE", err, errlen);
+    return run_ctl(db, ST_BEGIN, "BEGIN IMMEDIATE", err, errlen);
 }
 
 int db_txn_commit(struct db *db, char *err, size_t errlen)
 {
     if (db->batch) {
-        if (db_exec(db, "RELEASE migsim_w", err, errlen) != 0) {
+        if (run_ctl(db, ST_RELEASE, "RELEASE migsim_w", err, errlen) != 0) {
             db_txn_rollback(db);
             return -1;
         }
         return 0;
     }
-    if (db_exec(db, "COMMIT", err, errlen) != 0) {
+    if (run_ctl(db, ST_COMMIT, "COMMIT", err, errlen) != 0) {
         db_txn_rollback(db);
         return -1;
     }
@@ -349,7 +366,7 @@ static int migrate(struct db *db, char *err, size_t errlen)
         }
         if (steps[v].fixup) {
             char msg[512];
-            if (steps[v].fixup(db->h, msg, sizeof(msg)) != 0) {
+            if (steps[v].fixup(db, msg, sizeof(msg)) != 0) {
                 err_set(err, errlen, "%s: %s", db->path, msg);
                 db_txn_rollback(db);
                 return -1;
@@ -390,12 +407,10 @@ static char *build_insert(const char *table, const char *fixed, int nfixed,
 
 static int prepare_all(struct db *db, char *err, size_t errlen)
 {
-    size_t nm, ns;
+    size_t nm;
     const struct run_field *mf = run_metric_fields(&nm);
-    const struct run_field *sf = run_sample_fields(&ns);
     char *ins_result =
         build_insert("results", "run_id, outcome, qemu, policy", 4, mf, nm);
-    char *ins_sample = build_insert("series", "run_id, seq", 2, sf, ns);
     const char *sql[ST_COUNT] = {
         [ST_INS_RUN] =
             "INSERT INTO runs(kind, scenario_json, source_path, "
@@ -403,36 +418,43 @@ static int prepare_all(struct db *db, char *err, size_t errlen)
             "started_ns, finished_ns, fingerprint, complete, run_key, "
             "verdict, diagnosis) VALUES "
             "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [ST_INS_SAMPLE] = ins_sample,
-        [ST_INS_SDEV] = "INSERT INTO series_dev(run_id, seq, dev, "
-                        "reported_bytes, stop_copy_bytes) VALUES "
-                        "(?, ?, ?, ?, ?)",
-        [ST_INS_EVENT] = "INSERT INTO events(run_id, seq, t_ns, kind, value, "
-                         "dur_ns, text) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [ST_INS_SAMPLE] = DB_SQL_INS_SCHUNK,
+        [ST_INS_EVENT] = DB_SQL_INS_ECHUNK,
         [ST_INS_RESULT] = ins_result,
         [ST_INS_DEVICE] = "INSERT INTO devices(run_id, idx, name, "
                           "precopy_bytes, stop_copy_bytes, save_ns, load_ns) "
                           "VALUES (?, ?, ?, ?, ?, ?, ?)",
         [ST_FINISH] = "UPDATE runs SET complete = 1, finished_ns = ?, "
                       "fingerprint = ? WHERE id = ?",
-        [ST_NEXT_SAMPLE] = "SELECT coalesce(max(seq) + 1, 0) FROM series "
-                           "WHERE run_id = ?",
-        [ST_NEXT_EVENT] = "SELECT coalesce(max(seq) + 1, 0) FROM events "
-                          "WHERE run_id = ?",
+        [ST_NEXT_SAMPLE] = "SELECT coalesce(max(first_seq + n), 0) FROM "
+                           "series_chunks WHERE run_id = ?",
+        [ST_NEXT_EVENT] = "SELECT coalesce(max(first_seq + n), 0) FROM "
+                          "event_chunks WHERE run_id = ?",
+        [ST_FIND_KEY] = "SELECT id FROM runs WHERE run_key = ?",
+        [ST_BEGIN] = "BEGIN IMMEDIATE",
+        [ST_COMMIT] = "COMMIT",
+        [ST_SAVEPOINT] = "SAVEPOINT migsim_w",
+        [ST_RELEASE] = "RELEASE migsim_w",
     };
     int ret = 0;
-    if (!ins_result || !ins_sample) {
+    if (!ins_result) {
         err_set(err, errlen, "out of memory");
         ret = -1;
     }
     for (int i = 0; !ret && i < ST_COUNT; i++) {
+        /* A schema-2 store read as it is (read-only) has no chunk tables:
+         * the writers' statements stay unprepared. */
+        if (db->schema < DB_SCHEMA_VERSION &&
+            (i == ST_INS_SAMPLE || i == ST_INS_EVENT || i == ST_NEXT_SAMPLE ||
+             i == ST_NEXT_EVENT)) {
+            continue;
+        }
         if (sqlite3_prepare_v3(db->h, sql[i], -1, SQLITE_PREPARE_PERSISTENT,
                                &db->st[i], NULL) != SQLITE_OK) {
             ret = db_fail(db, err, errlen, "preparing statements");
         }
     }
     free(ins_result);
-    free(ins_sample);
     return ret;
 }
 
@@ -685,14 +707,27 @@ static int ready_to_write(struct db *db, const char *path, bool mem,
     if (!mem && check_sound(db, err, errlen) != 0) {
         return -1;
     }
+    /* A brand-new (empty) file is created and given its schema without
+     * syncs: it holds nothing a power loss could take, and the six syncs
+     * of creating it (rollback journal, directory, WAL header) were a
+     * third of what storing a short run cost.  Then synchronous=NORMAL as
+     * always: the run's data is synced by the checkpoint at close. */
+    struct stat sb;
+    bool fresh = !mem && ver == 0 && stat(path, &sb) == 0 && sb.st_size == 0;
     /* WAL is persistent in the file; ":memory:" answers "memory". */
-    if (db_exec(db, "PRAGMA journal_mode = WAL", err, errlen) != 0 ||
-        db_exec(db, "PRAGMA synchronous = NORMAL", err, errlen) != 0) {
+    if ((fresh && db_exec(db, "PRAGMA synchronous = OFF", err, errlen) != 0) ||
+        db_exec(db, "PRAGMA journal_mode = WAL", err, errlen) != 0 ||
+        (!fresh &&
+         db_exec(db, "PRAGMA synchronous = NORMAL", err, errlen) != 0)) {
         return -1;
     }
     if (ver < DB_SCHEMA_VERSION && migrate(db, err, errlen) != 0) {
         return -1;
     }
+    if (fresh && db_exec(db, "PRAGMA synchronous = NORMAL", err, errlen) != 0) {
+        return -1;
+    }
+    db->schema = DB_SCHEMA_VERSION;
     return 0;
 }
 
@@ -713,8 +748,11 @@ static struct db *open_common(const char *path, enum open_mode mode, char *err,
         db_close(db);
         return NULL;
     }
+    db->schema = (int)ver;
     if (db->readonly) {
-        if (ver < DB_SCHEMA_VERSION) {
+        /* Schema 2 is read as it is (rows); schema 1 lacks columns every
+         * reader asks for. */
+        if (ver < DB_SCHEMA_ROWS_VERSION) {
             err_set(err, errlen,
                     "%s: schema version %lld must be upgraded to %d before "
                     "it can be read, which needs write access (run any "

@@ -14,8 +14,18 @@
  *   - WAL journal, synchronous=NORMAL, foreign_keys=ON, busy timeout
  *     DB_BUSY_TIMEOUT_MS; all tables STRICT.
  *   - Tables: runs (metadata), results (metrics, one row per finished run),
- *     series (one row per sample), series_dev (per-sample device sizes),
- *     events, devices (per-device results).  Children cascade on delete.
+ *     series_chunks and event_chunks (samples with their device sizes, and
+ *     events: one BLOB per batch of consecutive items, columnar, delta +
+ *     varint, store/blob.c; layout in docs/store.md), devices (per-device
+ *     results).  Children cascade on delete.
+ *   - Schema 3 put samples and events in chunks because SQLite's per-row
+ *     cost (about 2.7 us a row; 25 000 rows for a 1 h run of the seed case)
+ *     was most of what keeping a run cost.  A v1/v2 store is migrated on
+ *     the first open for writing, every row into chunks and the row tables
+ *     dropped, in the one migration transaction (a failure leaves it as
+ *     it was); a v2 store opened read-only is read as it is (rows).  A
+ *     chunk that does not decode exactly is an error naming the run,
+ *     never a crash.
  *
  * Units: times int64 ns (timestamps: ns since the Unix epoch), sizes uint64
  * bytes, rates double bytes/s.  uint64 values are stored in SQLite's
@@ -24,8 +34,9 @@
  *
  * Writing a run: db_run_begin() commits a runs row marked incomplete;
  * db_run_add_samples()/db_run_add_events() each commit one transaction per
- * batch; db_run_finish() writes metrics and devices and marks the run
- * complete in one transaction.  A process killed at any point leaves the
+ * batch (one chunk); db_run_finish() writes metrics and devices and marks
+ * the run complete in one transaction; db_run_save() does all of it in one
+ * transaction.  A process killed at any point leaves the
  * file consistent: the run is absent or marked incomplete holding the
  * batches committed so far; earlier runs are untouched.
  *
@@ -49,11 +60,12 @@
 #include "run/fields.h"
 #include "run/result.h"
 
-#define DB_APPLICATION_ID  0x4d47534d /* "MGSM" */
-#define DB_SCHEMA_VERSION  2
-#define DB_BUSY_TIMEOUT_MS 5000
-#define DB_DEFAULT_PATH    "migsim.db"
-#define DB_BATCH_ROWS      4096 /* rows per transaction in db_run_save */
+#define DB_APPLICATION_ID 0x4d47534d /* "MGSM" */
+#define DB_SCHEMA_VERSION 3
+/* The oldest schema a read-only handle reads as it is (see db_open). */
+#define DB_SCHEMA_ROWS_VERSION 2
+#define DB_BUSY_TIMEOUT_MS     5000
+#define DB_DEFAULT_PATH        "migsim.db"
 /* db_open/db_open_existing run PRAGMA quick_check on stores up to this
  * size (about 25 ms per MiB) and refuse a damaged one; on larger stores
  * they walk the runs and results b-trees only.  Any SQLITE_CORRUPT later
@@ -167,8 +179,8 @@ int db_batch_commit(struct db *db, char *err, size_t errlen);
 /* Set verdict and diagnosis text (NULL leaves a field unchanged). */
 int db_run_annotate(struct db *db, int64_t id, const char *verdict,
                     const char *diagnosis, char *err, size_t errlen);
-/* Convenience: begin, samples and events in batches of DB_BATCH_ROWS,
- * finish. */
+/* Convenience: begin, samples, events and finish in one transaction (a
+ * failure or a kill leaves no trace of the run). */
 int db_run_save(struct db *db, const struct db_run_meta *meta,
                 const struct run_result *res, int64_t *id, char *err,
                 size_t errlen);

@@ -37,15 +37,19 @@ static int load_meta(struct db *db, int64_t id, struct db_run_meta *m,
                      char *err, size_t errlen)
 {
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(
-            db->h,
-            "SELECT kind, scenario_json, source_path, source_sha256, qemu, "
-            "policy, seed, rng, version, command_line, started_ns, "
-            "finished_ns, fingerprint, complete, run_key, verdict, diagnosis,"
-            " (SELECT count(*) FROM series WHERE run_id = runs.id),"
-            " (SELECT count(*) FROM events WHERE run_id = runs.id)"
-            " FROM runs WHERE id = ?",
-            -1, &st, NULL) != SQLITE_OK) {
+    char sql[640];
+    snprintf(sql, sizeof(sql),
+             "SELECT kind, scenario_json, source_path, source_sha256, qemu, "
+             "policy, seed, rng, version, command_line, started_ns, "
+             "finished_ns, fingerprint, complete, run_key, verdict, "
+             "diagnosis, %s FROM runs WHERE id = ?",
+             db->schema >= 3
+                 ? "(SELECT coalesce(sum(n), 0) FROM series_chunks WHERE "
+                   "run_id = runs.id), (SELECT coalesce(sum(n), 0) FROM "
+                   "event_chunks WHERE run_id = runs.id)"
+                 : "(SELECT count(*) FROM series WHERE run_id = runs.id), "
+                   "(SELECT count(*) FROM events WHERE run_id = runs.id)");
+    if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK) {
         return db_fail(db, err, errlen, "loading a run");
     }
     sqlite3_bind_int64(st, 1, id);
@@ -160,8 +164,8 @@ static int load_metrics(struct db *db, int64_t id, struct run_metrics *m,
     return rc == SQLITE_DONE ? 0 : db_fail(db, err, errlen, "loading devices");
 }
 
-static int load_samples(struct db *db, int64_t id, struct run_result *r,
-                        char *err, size_t errlen)
+static int load_sample_rows(struct db *db, int64_t id, struct run_result *r,
+                            char *err, size_t errlen)
 {
     size_t nf;
     const struct run_field *f = run_sample_fields(&nf);
@@ -231,8 +235,8 @@ static int load_samples(struct db *db, int64_t id, struct run_result *r,
     return ret;
 }
 
-static int load_events(struct db *db, int64_t id, struct run_result *r,
-                       char *err, size_t errlen)
+static int load_event_rows(struct db *db, int64_t id, struct run_result *r,
+                           char *err, size_t errlen)
 {
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(db->h,
@@ -271,6 +275,68 @@ static int load_events(struct db *db, int64_t id, struct run_result *r,
     return ret;
 }
 
+int db_load_rows_v2(struct db *db, int64_t id, struct run_result *r, char *err,
+                    size_t errlen)
+{
+    int rc = load_sample_rows(db, id, r, err, errlen);
+    return rc == 0 ? load_event_rows(db, id, r, err, errlen) : rc;
+}
+
+/* The chunks of one run from table (series_chunks or event_chunks) in
+ * order, decoded into r; a damaged chunk is an error naming the run. */
+static int load_chunks(struct db *db, int64_t id, bool events,
+                       struct run_result *r, char *err, size_t errlen)
+{
+    const char *what = events ? "events" : "samples";
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db->h,
+                           events ? "SELECT first_seq, n, data FROM "
+                                    "event_chunks WHERE run_id = ? ORDER BY "
+                                    "first_seq"
+                                  : "SELECT first_seq, n, data FROM "
+                                    "series_chunks WHERE run_id = ? ORDER BY "
+                                    "first_seq",
+                           -1, &st, NULL) != SQLITE_OK) {
+        return db_fail(db, err, errlen,
+                       events ? "loading events" : "loading samples");
+    }
+    sqlite3_bind_int64(st, 1, id);
+    int rc, ret = 0;
+    int64_t want = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t seq = sqlite3_column_int64(st, 0);
+        int64_t n = sqlite3_column_int64(st, 1);
+        const void *data = sqlite3_column_blob(st, 2);
+        size_t len = (size_t)sqlite3_column_bytes(st, 2);
+        const char *why = NULL;
+        if (sqlite3_column_type(st, 2) != SQLITE_BLOB) {
+            why = "not a BLOB";
+        } else if (seq != want) {
+            why = "it does not follow the previous chunk";
+        } else if (n <= 0 || n > DB_CHUNK_ROWS) {
+            why = "its count is impossible";
+        } else if (events ? db_dec_events(data, len, (size_t)n, r, &why)
+                          : db_dec_samples(data, len, (size_t)n, r, &why)) {
+            why = why ? why : "damaged";
+        }
+        if (why) {
+            err_set(err, errlen,
+                    "%s: run %lld: the stored %s from number %lld are "
+                    "damaged (%s); the run cannot be read",
+                    db->path, (long long)id, what, (long long)seq, why);
+            ret = -1;
+            break;
+        }
+        want = seq + n;
+    }
+    if (!ret && rc != SQLITE_DONE) {
+        ret = db_fail(db, err, errlen,
+                      events ? "loading events" : "loading samples");
+    }
+    sqlite3_finalize(st);
+    return ret;
+}
+
 int db_run_load(struct db *db, int64_t id, struct db_run_meta *meta,
                 struct run_result *res, char *err, size_t errlen)
 {
@@ -285,11 +351,13 @@ int db_run_load(struct db *db, int64_t id, struct db_run_meta *meta,
     if (rc == 0) {
         rc = load_metrics(db, id, &res->m, &found, err, errlen);
     }
-    if (rc == 0) {
-        rc = load_samples(db, id, res, err, errlen);
-    }
-    if (rc == 0) {
-        rc = load_events(db, id, res, err, errlen);
+    if (rc == 0 && db->schema < 3) {
+        rc = db_load_rows_v2(db, id, res, err, errlen);
+    } else if (rc == 0) {
+        rc = load_chunks(db, id, false, res, err, errlen);
+        if (rc == 0) {
+            rc = load_chunks(db, id, true, res, err, errlen);
+        }
     }
     sqlite3_exec(db->h, "COMMIT", NULL, NULL, NULL);
     if (rc != 0) {

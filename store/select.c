@@ -126,15 +126,12 @@ int db_delete(struct db *db, int64_t id, char *err, size_t errlen)
 int64_t db_find_key(struct db *db, const char *run_key, char *err,
                     size_t errlen)
 {
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db->h, "SELECT id FROM runs WHERE run_key = ?", -1,
-                           &st, NULL) != SQLITE_OK) {
-        return db_fail(db, err, errlen, "looking up a run key");
-    }
-    sqlite3_bind_text(st, 1, run_key, -1, SQLITE_TRANSIENT);
+    sqlite3_stmt *st = db->st[ST_FIND_KEY];
+    sqlite3_bind_text(st, 1, run_key, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     int64_t id = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-    sqlite3_finalize(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
         return db_fail(db, err, errlen, "looking up a run key");
     }

@@ -74,78 +74,99 @@ static int next_seq(struct db *db, enum db_stmt_id sid, int64_t id,
     return rc == SQLITE_ROW ? 0 : db_fail(db, err, errlen, "numbering rows");
 }
 
-int db_ins_samples(struct db *db, int64_t id, const struct run_sample *s,
-                   size_t n, char *err, size_t errlen)
+/* Bind and step one chunk row; frees data. */
+static int put_chunk(struct db *db, sqlite3_stmt *st, int64_t id, int64_t seq,
+                     size_t n, uint8_t *data, size_t len, char *err,
+                     size_t errlen, const char *what)
 {
-    size_t nf;
-    const struct run_field *f = run_sample_fields(&nf);
-    int64_t seq;
-    if (next_seq(db, ST_NEXT_SAMPLE, id, &seq, err, errlen) != 0) {
-        return -1;
-    }
-    sqlite3_stmt *st = db->st[ST_INS_SAMPLE];
-    sqlite3_stmt *sd = db->st[ST_INS_SDEV];
-    for (size_t i = 0; i < n; i++, seq++) {
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 2, seq);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)n);
+    sqlite3_bind_blob64(st, 4, data, len, SQLITE_STATIC);
+    int rc = db_step_done(db, st, err, errlen, what);
+    free(data);
+    return rc;
+}
+
+int db_put_samples(struct db *db, sqlite3_stmt *st, int64_t id, int64_t seq,
+                   const struct run_sample *s, size_t n, char *err,
+                   size_t errlen)
+{
+    for (size_t i = 0; i < n; i++) {
         if (s[i].n_devices > RUN_MAX_DEVICES) {
             err_set(err, errlen, "%s: run %lld sample %lld: n_devices %u > %d",
-                    db->path, (long long)id, (long long)seq, s[i].n_devices,
-                    RUN_MAX_DEVICES);
+                    db->path, (long long)id, (long long)(seq + (int64_t)i),
+                    s[i].n_devices, RUN_MAX_DEVICES);
             return -1;
         }
-        sqlite3_bind_int64(st, 1, id);
-        sqlite3_bind_int64(st, 2, seq);
-        for (size_t k = 0; k < nf; k++) {
-            db_bind_field(st, (int)k + 3, &f[k], &s[i]);
-        }
-        if (db_step_done(db, st, err, errlen, "inserting a sample") != 0) {
+    }
+    for (size_t i = 0; i < n; i += DB_CHUNK_ROWS) {
+        size_t k = n - i < DB_CHUNK_ROWS ? n - i : DB_CHUNK_ROWS;
+        uint8_t *data;
+        size_t len;
+        if (db_enc_samples(s + i, k, &data, &len) != 0) {
+            err_set(err, errlen, "%s: run %lld: out of memory", db->path,
+                    (long long)id);
             return -1;
         }
-        for (unsigned d = 0; d < s[i].n_devices; d++) {
-            sqlite3_bind_int64(sd, 1, id);
-            sqlite3_bind_int64(sd, 2, seq);
-            sqlite3_bind_int(sd, 3, (int)d);
-            sqlite3_bind_int64(sd, 4,
-                               (sqlite3_int64)s[i].dev_reported_bytes[d]);
-            sqlite3_bind_int64(sd, 5,
-                               (sqlite3_int64)s[i].dev_stop_copy_bytes[d]);
-            if (db_step_done(db, sd, err, errlen, "inserting device sizes") !=
-                0) {
-                return -1;
-            }
+        if (put_chunk(db, st, id, seq + (int64_t)i, k, data, len, err, errlen,
+                      "inserting samples") != 0) {
+            return -1;
         }
     }
     return 0;
+}
+
+int db_put_events(struct db *db, sqlite3_stmt *st, int64_t id, int64_t seq,
+                  const struct run_event *ev, size_t n, char *err,
+                  size_t errlen)
+{
+    for (size_t i = 0; i < n; i += DB_CHUNK_ROWS) {
+        size_t k = n - i < DB_CHUNK_ROWS ? n - i : DB_CHUNK_ROWS;
+        uint8_t *data;
+        size_t len;
+        if (db_enc_events(ev + i, k, &data, &len) != 0) {
+            err_set(err, errlen, "%s: run %lld: out of memory", db->path,
+                    (long long)id);
+            return -1;
+        }
+        if (put_chunk(db, st, id, seq + (int64_t)i, k, data, len, err, errlen,
+                      "inserting events") != 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int db_ins_samples(struct db *db, int64_t id, const struct run_sample *s,
+                   size_t n, char *err, size_t errlen)
+{
+    int64_t seq;
+    if (n == 0) {
+        return 0;
+    }
+    if (next_seq(db, ST_NEXT_SAMPLE, id, &seq, err, errlen) != 0) {
+        return -1;
+    }
+    return db_put_samples(db, db->st[ST_INS_SAMPLE], id, seq, s, n, err,
+                          errlen);
 }
 
 int db_ins_events(struct db *db, int64_t id, const struct run_event *ev,
                   size_t n, char *err, size_t errlen)
 {
     int64_t seq;
+    if (n == 0) {
+        return 0;
+    }
     if (next_seq(db, ST_NEXT_EVENT, id, &seq, err, errlen) != 0) {
         return -1;
     }
-    sqlite3_stmt *st = db->st[ST_INS_EVENT];
-    for (size_t i = 0; i < n; i++, seq++) {
-        char text[sizeof(ev[i].text) + 1];
-        memcpy(text, ev[i].text, sizeof(ev[i].text));
-        text[sizeof(ev[i].text)] = '\0';
-        sqlite3_bind_int64(st, 1, id);
-        sqlite3_bind_int64(st, 2, seq);
-        sqlite3_bind_int64(st, 3, ev[i].t_ns);
-        sqlite3_bind_text(st, 4, run_event_kind_name(ev[i].kind), -1,
-                          SQLITE_STATIC);
-        sqlite3_bind_int64(st, 5, (sqlite3_int64)ev[i].value);
-        sqlite3_bind_int64(st, 6, ev[i].dur_ns);
-        sqlite3_bind_text(st, 7, text, -1, SQLITE_TRANSIENT);
-        if (db_step_done(db, st, err, errlen, "inserting an event") != 0) {
-            return -1;
-        }
-    }
-    return 0;
+    return db_put_events(db, db->st[ST_INS_EVENT], id, seq, ev, n, err, errlen);
 }
 
 int db_ins_finish(struct db *db, int64_t id, const struct run_result *res,
-                  int64_t finished_ns, char *err, size_t errlen)
+                  int64_t finished_ns, int flags, char *err, size_t errlen)
 {
     const struct run_metrics *m = &res->m;
     if (m->n_devices > RUN_MAX_DEVICES) {
@@ -158,7 +179,7 @@ int db_ins_finish(struct db *db, int64_t id, const struct run_result *res,
              "DELETE FROM results WHERE run_id = %lld;"
              "DELETE FROM devices WHERE run_id = %lld",
              (long long)id, (long long)id);
-    if (db_exec(db, sql, err, errlen) != 0) {
+    if (!(flags & DB_FIN_FRESH) && db_exec(db, sql, err, errlen) != 0) {
         return -1;
     }
     size_t nf;
@@ -195,6 +216,9 @@ int db_ins_finish(struct db *db, int64_t id, const struct run_result *res,
         if (db_step_done(db, st, err, errlen, "inserting a device") != 0) {
             return -1;
         }
+    }
+    if (flags & DB_FIN_MARKED) {
+        return 0;
     }
     char fp[24];
     snprintf(fp, sizeof(fp), "%016" PRIx64, m->fingerprint);
@@ -276,7 +300,7 @@ int db_run_finish(struct db *db, int64_t id, const struct run_result *res,
     }
     int rc = db_run_exists(db, id, err, errlen);
     if (rc == 0) {
-        rc = db_ins_finish(db, id, res, db_now_ns(), err, errlen);
+        rc = db_ins_finish(db, id, res, db_now_ns(), 0, err, errlen);
     }
     if (rc != 0) {
         db_txn_rollback(db);
@@ -310,39 +334,33 @@ int db_run_annotate(struct db *db, int64_t id, const char *verdict,
     return 0;
 }
 
-static int save_batches(struct db *db, int64_t id, const struct run_result *res,
-                        char *err, size_t errlen)
-{
-    for (size_t i = 0; i < res->n_samples; i += DB_BATCH_ROWS) {
-        size_t k = res->n_samples - i;
-        if (k > DB_BATCH_ROWS) {
-            k = DB_BATCH_ROWS;
-        }
-        if (db_run_add_samples(db, id, res->samples + i, k, err, errlen) != 0) {
-            return -1;
-        }
-    }
-    for (size_t i = 0; i < res->n_events; i += DB_BATCH_ROWS) {
-        size_t k = res->n_events - i;
-        if (k > DB_BATCH_ROWS) {
-            k = DB_BATCH_ROWS;
-        }
-        if (db_run_add_events(db, id, res->events + i, k, err, errlen) != 0) {
-            return -1;
-        }
-    }
-    return 0;
-}
-
 int db_run_save(struct db *db, const struct db_run_meta *meta,
                 const struct run_result *res, int64_t *id, char *err,
                 size_t errlen)
 {
-    if (db_run_begin(db, meta, id, err, errlen) != 0 ||
-        save_batches(db, *id, res, err, errlen) != 0) {
+    /* A run already computed has nothing worth keeping half-written: one
+     * transaction (one commit, the runs row written once). */
+    struct db_run_meta c = *meta;
+    meta_defaults(&c);
+    if (db_txn_begin(db, err, errlen) != 0) {
         return -1;
     }
-    return db_run_finish(db, *id, res, err, errlen);
+    int rc = db_ins_run(db, &c, false, id, err, errlen);
+    if (rc == 0) {
+        rc = db_ins_samples(db, *id, res->samples, res->n_samples, err, errlen);
+    }
+    if (rc == 0) {
+        rc = db_ins_events(db, *id, res->events, res->n_events, err, errlen);
+    }
+    if (rc == 0) {
+        rc =
+            db_ins_finish(db, *id, res, db_now_ns(), DB_FIN_FRESH, err, errlen);
+    }
+    if (rc != 0) {
+        db_txn_rollback(db);
+        return -1;
+    }
+    return db_txn_commit(db, err, errlen);
 }
 
 int db_run_copy_in(struct db *db, const struct db_run_meta *meta,
@@ -362,7 +380,13 @@ int db_run_copy_in(struct db *db, const struct db_run_meta *meta,
         rc = db_ins_events(db, *id, res->events, res->n_events, err, errlen);
     }
     if (rc == 0 && c.complete) {
-        rc = db_ins_finish(db, *id, res, c.finished_ns, err, errlen);
+        /* the row was inserted complete: the UPDATE would write what it
+         * holds when it has a finish time and the metrics' fingerprint */
+        int fl = DB_FIN_FRESH;
+        if (c.finished_ns && c.fingerprint == res->m.fingerprint) {
+            fl |= DB_FIN_MARKED;
+        }
+        rc = db_ins_finish(db, *id, res, c.finished_ns, fl, err, errlen);
     }
     if (rc != 0) {
         db_txn_rollback(db);

@@ -211,9 +211,10 @@ static void test_schema_created(void **state)
     char *jm = query_text(db, "PRAGMA journal_mode");
     assert_string_equal(jm, "wal");
     free(jm);
-    static const char *const tables[] = {"runs",       "results", "series",
-                                         "series_dev", "events",  "devices"};
-    for (size_t i = 0; i < 6; i++) {
+    /* schema 3: samples and events are in chunks (store/blob.c) */
+    static const char *const tables[] = {"runs", "results", "series_chunks",
+                                         "event_chunks", "devices"};
+    for (size_t i = 0; i < 5; i++) {
         char sql[160];
         snprintf(sql, sizeof(sql),
                  "SELECT strict FROM pragma_table_list WHERE name = '%s'",
@@ -652,7 +653,7 @@ static void test_import_errors(void **state)
     assert_non_null(strstr(err, "meta.kind"));
     /* Nothing half-imported. */
     assert_int_equal(query_int(db, "SELECT count(*) FROM runs"), 0);
-    assert_int_equal(query_int(db, "SELECT count(*) FROM series"), 0);
+    assert_int_equal(query_int(db, "SELECT count(*) FROM series_chunks"), 0);
     db_close(db);
 }
 
@@ -725,9 +726,9 @@ static void test_delete_list_select(void **state)
     }
     assert_int_equal(db_delete(db, ids[1], err, sizeof(err)), 0);
     char sql[160];
-    static const char *const tabs[] = {"results", "series", "series_dev",
-                                       "events", "devices"};
-    for (int t = 0; t < 5; t++) {
+    static const char *const tabs[] = {"results", "series_chunks",
+                                       "event_chunks", "devices"};
+    for (int t = 0; t < 4; t++) {
         snprintf(sql, sizeof(sql),
                  "SELECT count(*) FROM %s WHERE run_id = %lld", tabs[t],
                  (long long)ids[1]);
@@ -826,7 +827,7 @@ static void test_merge(void **state)
     struct db *o = db_open_existing(tu_tpath("out.db"), err, sizeof(err));
     assert_non_null(o);
     assert_int_equal(query_int(o, "SELECT count(*) FROM runs"), 4);
-    assert_int_equal(query_int(o, "SELECT count(*) FROM series"), 4 * 30);
+    assert_int_equal(query_int(o, "SELECT sum(n) FROM series_chunks"), 4 * 30);
     assert_int_equal(query_int(o, "SELECT count(*) FROM runs WHERE complete "
                                   "= 1"),
                      4);

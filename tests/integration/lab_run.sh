@@ -64,7 +64,7 @@ done
 [ ! -e "$w/src.qmp" ] && ok "sockets removed from --workdir" ||
     notok "sockets removed from --workdir"
 row=$(sqlite3 "$db" "SELECT r.complete, s.outcome, s.bitmap_syncs,
-    (SELECT count(*) FROM series WHERE run_id = r.id) > 3
+    (SELECT coalesce(sum(n), 0) FROM series_chunks WHERE run_id = r.id) > 3
     FROM runs r JOIN results s ON s.run_id = r.id WHERE r.kind = 'live'")
 [ "$row" = "1|converged|$syncs|1" ] && ok "stored as a complete live run" ||
     notok "stored as a complete live run ($row)"

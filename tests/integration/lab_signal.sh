@@ -33,7 +33,7 @@ for sig in INT TERM; do
             ok "SIG$sig: $p QEMU gone"
     done
     row=$(sqlite3 "$TMPD/$sig.db" "SELECT complete,
-        (SELECT count(*) FROM series) > 0 FROM runs")
+        (SELECT coalesce(sum(n), 0) FROM series_chunks) > 0 FROM runs")
     [ "$row" = "0|1" ] && ok "SIG$sig: run kept incomplete" ||
         notok "SIG$sig: run kept incomplete ($row)"
 done

@@ -43,7 +43,7 @@ grep -q "error: source QEMU (pid [0-9]*) was killed by signal 9" \
     { notok "lab names the killed QEMU"; cat "$TMPD/lab.err"; }
 for db in live lab; do
     row=$(sqlite3 "$TMPD/$db.db" "SELECT complete, verdict LIKE 'incomplete:%',
-        (SELECT count(*) FROM series) > 5,
+        (SELECT coalesce(sum(n), 0) FROM series_chunks) > 5,
         (SELECT count(*) FROM results) FROM runs")
     [ "$row" = "0|1|1|0" ] &&
         ok "$db: run kept incomplete with its samples" ||

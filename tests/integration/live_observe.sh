@@ -52,11 +52,12 @@ want="1|converged|$q_total|$q_down|$q_syncs|$q_xfer|$q_setup"
 [ -n "$q_total" ] && [ "$row" = "$want" ] &&
     ok "live record = QEMU's final query-migrate ($want)" ||
     notok "live record ($row) = QEMU's final query-migrate ($want)"
-n=$(sqlite3 "$TMPD/live.db" "SELECT count(*) FROM series")
+n=$(sqlite3 "$TMPD/live.db" "SELECT coalesce(sum(n), 0) FROM series_chunks")
 [ "$n" -ge 10 ] && ok "samples recorded while it ran ($n)" ||
     notok "samples recorded while it ran ($n)"
-states=$(sqlite3 "$TMPD/live.db" "SELECT group_concat(text, ',') FROM
-    (SELECT text FROM events WHERE kind = 'state' ORDER BY seq)")
+# samples and events are chunks (schema 3): their rows come from runs export
+states=$("$MIGSIM" runs --db "$TMPD/live.db" export last --format csv --table events |
+    awk -F, '{ sub(/\r$/, "") } $3 == "state" { s = s (s ? "," : "") $6 } END { print s }')
 # 10.0+ passes "device" between active and completed (model/mig_status.h)
 want_states="setup,active,completed"
 qmodel=$(jstr "$TMPD/live.json" qemu)
@@ -64,8 +65,9 @@ qmodel=$(jstr "$TMPD/live.json" qemu)
 [ "$states" = "$want_states" ] &&
     ok "status changes from MIGRATION events ($states, QEMU $qmodel)" ||
     notok "status changes ($states; QEMU $qmodel expects $want_states)"
-last=$(sqlite3 "$TMPD/live.db" "SELECT sent_bytes >= 0 AND
-    ram_dirty_bytes = 0 FROM series ORDER BY seq DESC LIMIT 1")
+last=$("$MIGSIM" runs --db "$TMPD/live.db" export last --format csv --table series |
+    awk -F, '{ sub(/\r$/, "") } NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
+        { l = ($c["sent_bytes"] >= 0 && $c["ram_dirty_bytes"] == 0) } END { print l }')
 [ "$last" = 1 ] && ok "last sample: nothing left to send" ||
     notok "last sample: nothing left to send"
 finish

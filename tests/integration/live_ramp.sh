@@ -41,9 +41,9 @@ limit=$(sqlite3 "$TMPD/live.db" "SELECT downtime_limit_ns / 1000000
 [ -n "$limit" ] && [ "$limit" -ge 2000 ] &&
     ok "converged under a raised limit ($limit ms)" ||
     notok "converged under a raised limit ($limit ms)"
-n=$(sqlite3 "$TMPD/live.db" "SELECT count(*) FROM events
-    WHERE kind = 'param' AND text LIKE 'downtime-limit=%ms'
-    AND text <> 'downtime-limit=300ms'")
+n=$("$MIGSIM" runs --db "$TMPD/live.db" export last --format csv --table events |
+    awk -F, '{ sub(/\r$/, "") } $3 == "param" && $6 ~ /^downtime-limit=.*ms$/ &&
+        $6 != "downtime-limit=300ms"' | wc -l)
 [ "$n" -ge 1 ] && ok "each change recorded as a parameter event ($n)" ||
     notok "parameter events ($n)"
 # The lab, on its own socket, saw the limit change and the same end.
@@ -58,8 +58,8 @@ lab_lim=${row##*|}
     ok "lab record agrees ($row; live $limit)" ||
     notok "lab record ($row), live $limit"
 grep -q "downtime-limit changed to 2000 ms (not by migsim)" "$TMPD/lab.err" ||
-    grep -q "downtime-limit=2000ms (external)" <(sqlite3 "$TMPD/lab.db" \
-        "SELECT text FROM events") &&
+    grep -q "downtime-limit=2000ms (external)" <("$MIGSIM" runs --db "$TMPD/lab.db" \
+        export last --format csv --table events) &&
     ok "lab noticed the external change" ||
     notok "lab noticed the external change"
 finish

@@ -46,8 +46,9 @@ esac
 acc=$(jstr "$TMPD/live.json" accel)
 [ "$acc" = kvm ] || [ "$acc" = tcg ] && ok "live recorded the accelerator ($acc)" ||
     notok "live recorded the accelerator ($acc)"
-n=$(sqlite3 "$TMPD/live.db" "SELECT count(*) FROM events WHERE kind = 'param'
-    AND text LIKE 'downtime-limit=%ms' AND text <> 'downtime-limit=300ms'")
+n=$("$MIGSIM" runs --db "$TMPD/live.db" export last --format csv --table events |
+    awk -F, '{ sub(/\r$/, "") } $3 == "param" && $6 ~ /^downtime-limit=.*ms$/ &&
+        $6 != "downtime-limit=300ms"' | wc -l)
 [ "${n:-0}" -ge 1 ] && ok "each applied step recorded ($n)" ||
     notok "applied steps recorded ($n)"
 grep -q "applied (nova-steps:downtime=6000ms,steps=3,delay=3s): \

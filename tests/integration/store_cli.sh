@@ -52,7 +52,7 @@ check "diff --format json" bash -c '"$MIGSIM" runs --db "$0" diff 1 3 --format j
 check "delete a run" bash -c '"$MIGSIM" runs --db "$0" delete 2 | grep -q "deleted run 2"' "$DB"
 check_rc "delete it again is a data error" 3 "$MIGSIM" runs --db "$DB" delete 2
 check "two runs left" bash -c 'test "$("$MIGSIM" runs --db "$0" list --format csv | wc -l)" -eq 3' "$DB"
-check "no orphan rows after delete" bash -c 'test "$(sqlite3 "$0" "SELECT (SELECT count(*) FROM series WHERE run_id = 2) + (SELECT count(*) FROM events WHERE run_id = 2) + (SELECT count(*) FROM results WHERE run_id = 2)")" -eq 0' "$DB"
+check "no orphan rows after delete" bash -c 'test "$(sqlite3 "$0" "SELECT (SELECT count(*) FROM series_chunks WHERE run_id = 2) + (SELECT count(*) FROM event_chunks WHERE run_id = 2) + (SELECT count(*) FROM results WHERE run_id = 2)")" -eq 0' "$DB"
 
 check "merge two stores" bash -c '"$MIGSIM" runs merge "$0" "$1" -o "$2" | grep -q "merged 2 runs into .* (1 already present)"' \
     "$DB" "$TMPD/other.db" "$TMPD/merged.db"
@@ -62,7 +62,7 @@ check_rc "merge without -o is a usage error" 2 "$MIGSIM" runs merge "$DB"
 check "store file: WAL, application id, schema version" bash -c '
     test "$(sqlite3 "$0" "PRAGMA journal_mode")" = wal &&
     test "$(sqlite3 "$0" "PRAGMA application_id")" = 1296520013 &&
-    test "$(sqlite3 "$0" "PRAGMA user_version")" = 2 &&
+    test "$(sqlite3 "$0" "PRAGMA user_version")" = 3 &&
     test "$(sqlite3 "$0" "PRAGMA integrity_check")" = ok' "$DB"
 
 # A store from a newer migsim and a foreign SQLite file are refused.

@@ -48,7 +48,7 @@ san="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
 mkdir -p "$out/obj"
 
 # the model library the replay links with (traces, sim, policy, devices)
-srcs=$(cd "$root" && ls traces/*.c base/*.c engine/*.c run/*.c model/*.c policy/*.c devices/*.c live/qmp.c)
+srcs=$(cd "$root" && ls traces/*.c base/*.c engine/*.c run/*.c model/*.c policy/*.c devices/*.c live/qmp.c store/blob.c)
 echo "fuzz: compiling $(echo "$srcs" | wc -w) sources with $cc"
 export cc cflags san root out
 echo "$srcs" | xargs -P "$jobs" -n 1 sh -c '

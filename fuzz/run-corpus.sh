@@ -19,7 +19,7 @@ pkglibs=$(pkg-config --libs gsl jansson zlib libcrypto 2>/dev/null || echo -lgsl
 cflags="-std=c11 -D_GNU_SOURCE -O1 -g -fno-omit-frame-pointer -I$root $pkgflags"
 san="-fsanitize=address,undefined -fno-sanitize-recover=all"
 mkdir -p "$out/obj"
-srcs=$(cd "$root" && ls traces/*.c base/*.c engine/*.c run/*.c model/*.c policy/*.c devices/*.c live/qmp.c fuzz/driver.c)
+srcs=$(cd "$root" && ls traces/*.c base/*.c engine/*.c run/*.c model/*.c policy/*.c devices/*.c live/qmp.c store/blob.c fuzz/driver.c)
 export cc cflags san root out
 echo "$srcs" | xargs -P "$jobs" -n 1 sh -c '
     o="$out/obj/$(echo "$1" | tr / _).o"

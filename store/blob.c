@@ -36,6 +36,18 @@
 #define MAX_NAME      64
 #define TEXT_MAX      (sizeof(((struct run_event *)0)->text))
 
+/* (in this file so the decoders stand alone: fuzz/fuzz_store_blob.c) */
+int db_event_kind_from_name(const char *s, enum run_event_kind *k)
+{
+    for (int i = RUN_EV_STATE; i <= RUN_EV_NOTE; i++) {
+        if (strcmp(s, run_event_kind_name((enum run_event_kind)i)) == 0) {
+            *k = (enum run_event_kind)i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
 /* column modes */
 enum { COL_PLAIN = 0, COL_RUNS = 1 };
 

@@ -22,17 +22,6 @@
 
 /* ---- readers ---------------------------------------------------------- */
 
-int db_event_kind_from_name(const char *s, enum run_event_kind *k)
-{
-    for (int i = RUN_EV_STATE; i <= RUN_EV_NOTE; i++) {
-        if (strcmp(s, run_event_kind_name((enum run_event_kind)i)) == 0) {
-            *k = (enum run_event_kind)i;
-            return 0;
-        }
-    }
-    return -1;
-}
-
 static int load_meta(struct db *db, int64_t id, struct db_run_meta *m,
                      char *err, size_t errlen)
 {

@@ -334,18 +334,16 @@ static int store_other(struct db *db, const struct trc_replay *x,
                           });
     int64_t id = 0;
     int rc = EXIT_OK;
+    /* the verdict goes in with the run: one commit */
+    char *text = trc_diagnosis_text(&x->diag);
+    m.verdict = (char *)x->diag.summary;
+    m.diagnosis = text ? text : "";
     if (db_run_save(db, &m, &x->run, &id, err, sizeof(err))) {
         cli_error("%s", err);
         rc = EXIT_IO;
-    } else {
-        char *text = trc_diagnosis_text(&x->diag);
-        if (db_run_annotate(db, id, x->diag.summary, text ? text : "", err,
-                            sizeof(err))) {
-            cli_error("%s", err);
-            rc = EXIT_IO;
-        }
-        free(text);
     }
+    free(text);
+    m.verdict = m.diagnosis = NULL;
     m.command_line = NULL;
     return rc;
 }
@@ -389,7 +387,16 @@ static int store(const char *path, const struct trc_replay *r,
                               .fingerprint = res->m.fingerprint,
                           });
         int64_t id = 0;
-        if (db_run_save(db, m, res, &id, err, sizeof(err))) {
+        /* the observed run's verdict goes in with it: one commit */
+        char *text = i == 0 ? trc_diagnosis_text(&r->diag) : NULL;
+        if (i == 0) {
+            m->verdict = (char *)r->diag.summary;
+            m->diagnosis = text ? text : "";
+        }
+        int saved = db_run_save(db, m, res, &id, err, sizeof(err));
+        free(text);
+        m->verdict = m->diagnosis = NULL;
+        if (saved != 0) {
             cli_error("%s", err);
             rc = EXIT_IO;
             break;
@@ -397,16 +404,6 @@ static int store(const char *path, const struct trc_replay *r,
         m->id = id;
         if (i == 0) {
             *obs_id = id;
-            char *text = trc_diagnosis_text(&r->diag);
-            if (db_run_annotate(db, id, r->diag.summary, text, err,
-                                sizeof(err))) {
-                cli_error("%s", err);
-                rc = EXIT_IO;
-            }
-            free(text);
-            if (rc != EXIT_OK) {
-                break;
-            }
         }
     }
     for (unsigned i = 0; i <= n_cf; i++) {

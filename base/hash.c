@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include "base/err.h"
@@ -17,6 +18,9 @@ struct hash_sha256 {
 
 struct hash_sha256 *hash_sha256_new(void)
 {
+    /* a digest of our own files needs no openssl.cnf: not reading it saves
+     * ~0.4 ms of every stored run (idempotent, thread-safe) */
+    OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL);
     struct hash_sha256 *h = malloc(sizeof(*h));
     if (!h) {
         return NULL;

@@ -50,21 +50,9 @@ mkdir -p "$out/obj"
 # the model library the replay links with (traces, sim, policy, devices)
 srcs=$(cd "$root" && ls traces/*.c base/*.c engine/*.c run/*.c model/*.c policy/*.c devices/*.c live/qmp.c store/blob.c)
 echo "fuzz: compiling $(echo "$srcs" | wc -w) sources with $cc"
+san="$san -fsanitize=fuzzer-no-link"
 export cc cflags san root out
-echo "$srcs" | xargs -P "$jobs" -n 1 sh -c '
-    o="$out/obj/$(echo "$1" | tr / _).o"
-    stale=0
-    if [ ! -f "$o" ] || [ ! -f "$o.d" ] || [ "$root/$1" -nt "$o" ]; then
-        stale=1
-    else
-        # a header it includes changed (the compiler wrote the list)
-        for dep in $(sed -e "s/^[^:]*://" -e "s/\\\\$//" "$o.d"); do
-            if [ "$dep" -nt "$o" ]; then stale=1; break; fi
-        done
-    fi
-    if [ "$stale" = 1 ]; then
-        $cc $cflags $san -fsanitize=fuzzer-no-link -MMD -MF "$o.d" -c "$root/$1" -o "$o"
-    fi' sh
+echo "$srcs" | xargs -P "$jobs" -n 1 "$root/fuzz/compile.sh"
 objs=$(for s in $srcs; do echo "$out/obj/$(echo "$s" | tr / _).o"; done)
 for h in $harnesses; do
     # shellcheck disable=SC2086

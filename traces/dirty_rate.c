@@ -36,6 +36,19 @@ static bool num(json_t *o, const char *key, double *v)
     return *v >= 0 && *v < 1e15;
 }
 
+/* A rate in MB/s (QEMU's unit) as bytes/s: false unless a number whose
+ * bytes/s fit (below 2^63; a MB/s figure under 1e15 can still exceed
+ * 2^64 bytes/s). */
+static bool rate_mib(json_t *o, const char *key, uint64_t *bps)
+{
+    double v;
+    if (!num(o, key, &v) || v * MIB >= 0x1p63) {
+        return false;
+    }
+    *bps = (uint64_t)(v * MIB);
+    return true;
+}
+
 /* One DirtyRateInfo object into d: 1 measured, 0 not a measurement, -1
  * measured but without a usable rate (why says it). */
 static int one(json_t *o, struct trc_dirty_rate *d, const char **why)
@@ -48,16 +61,17 @@ static int one(json_t *o, struct trc_dirty_rate *d, const char **why)
     if (!json_is_string(st) || strcmp(json_string_value(st), "measured")) {
         return 0;
     }
-    double rate, v;
+    double v;
+    uint64_t rate_bps;
     if (!json_object_get(o, "dirty-rate")) {
         return 0;
     }
-    if (!num(o, "dirty-rate", &rate)) {
+    if (!rate_mib(o, "dirty-rate", &rate_bps)) {
         *why = "\"dirty-rate\" is missing, not a number or out of range";
         return -1;
     }
     memset(d, 0, sizeof(*d));
-    d->rate_bps = (uint64_t)(rate * MIB);
+    d->rate_bps = rate_bps;
     json_t *m = json_object_get(o, "mode");
     snprintf(d->mode, sizeof(d->mode), "%s",
              json_is_string(m) ? json_string_value(m) : "page-sampling");
@@ -75,10 +89,11 @@ static int one(json_t *o, struct trc_dirty_rate *d, const char **why)
     json_t *e;
     json_array_foreach(vc, i, e)
     {
-        if (num(e, "dirty-rate", &v)) {
+        uint64_t vb;
+        if (rate_mib(e, "dirty-rate", &vb)) {
             d->n_vcpus++;
-            if ((uint64_t)(v * MIB) > d->vcpu_max_bps) {
-                d->vcpu_max_bps = (uint64_t)(v * MIB);
+            if (vb > d->vcpu_max_bps) {
+                d->vcpu_max_bps = vb;
             }
         }
     }

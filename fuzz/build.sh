@@ -81,10 +81,15 @@ for h in $harnesses; do
     fi
     echo "fuzz: running $h for $what"
     log="$out/log-$h.txt"
+    # a harness may bound its inputs ("Max-len: N" in its comment; the
+    # trace readers' records are a few hundred bytes, and long inputs only
+    # make each execution slower), else 64 KiB
+    maxlen=$(sed -n 's/^ \* Max-len: \([0-9]*\).*/\1/p' "$root/fuzz/$h.c")
+    maxlen=${maxlen:-65536}
     t0=$(date +%s)
     rc=0
     # shellcheck disable=SC2086
-    (cd "$out" && "./$h" $limit -max_len=65536 \
+    (cd "$out" && "./$h" $limit -max_len="$maxlen" \
         -rss_limit_mb=1024 -timeout=10 -print_final_stats=1 \
         "corpus-$h" "$root/fuzz/corpus/$h") >"$log" 2>&1 || rc=$?
     secs=$(($(date +%s) - t0))

@@ -10,6 +10,7 @@
  * reader must never crash, leak or read out of bounds, whatever the bytes;
  * a malformed input is only ever an error return.
  *
+ * Max-len: 4096 (the over-long-line path needs at most ~1 KB, from byte 1)
  * Coverage: traces/trace.c traces/trace_core.c traces/trace_line.c
  * traces/trace_match.c traces/trace_time.c traces/trace_src.c
  * traces/trace_qmp.c traces/timeline.c traces/timeline_events.c

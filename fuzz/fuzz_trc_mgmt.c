@@ -12,6 +12,7 @@
  * 1 + value % 4); the rest is the text.  Never a crash, a leak or an
  * out-of-bounds read; bad input is only an error return.
  *
+ * Max-len: 4096 (a pretty-printed query-migrate reply is ~1.5 KB; two fit)
  * Coverage: traces/trace_qmp.c traces/trace_line.c traces/timeline_events.c
  */
 #include <stddef.h>

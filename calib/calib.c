@@ -63,6 +63,7 @@ int calib_add_replay(struct calib *c, const char *name, struct trc_replay *r,
     u->vcpus = vcpus;
     u->downtime_ns = downtime_ns;
     u->downtime_bytes = downtime_bytes;
+    u->return_path = false;
     return 0;
 }
 
@@ -278,7 +279,7 @@ static void set_defaults(struct calib *c)
 
 /* The points of every fit. */
 struct fit_sets {
-    struct pts sync, snd, stop, save, link, rest;
+    struct pts sync, snd, stop, save, link, rest, tail;
 };
 
 /* Run i's points for the sync, sender, stop, save and link fits.
@@ -365,10 +366,22 @@ static void fit_save_link(struct calib *c, const struct pts *save,
     }
 }
 
+/* Whether the source waited for the destination's SHUT in run u: a
+ * return path is open with postcopy-ram (a postcopy start shows it) or
+ * return-path / switchover-ack.  A trace of a precopy run does not show
+ * those capabilities: it counts as without (QEMU's default). */
+static bool run_return_path(const struct calib_run *u)
+{
+    return u->return_path || u->r.inputs.postcopy;
+}
+
 /* What each run's observed downtime leaves once the fitted parts are
- * taken out (all of stop and save too when split).  0, or -1 out of
+ * taken out (all of stop and save too when split): into rest for runs
+ * whose source waited for the destination (the load time), into tail for
+ * the others (time after the non-iterable save).  0, or -1 out of
  * memory. */
-static int add_rest_points(const struct calib *c, bool split, struct pts *rest)
+static int add_rest_points(const struct calib *c, bool split, struct pts *rest,
+                           struct pts *tail)
 {
     double link_bps = c->c[CALIB_LINK].value;
     for (unsigned i = 0; i < c->n_runs; i++) {
@@ -400,7 +413,10 @@ static int add_rest_points(const struct calib *c, bool split, struct pts *rest)
                  c->c[CALIB_NI_SAVE].value;
         }
         double x[1] = {1};
-        if (pts_add(rest, (int)i, x, y) < 0) {
+        /* without a return path the source never waited for the
+         * destination: what is left is its own tail */
+        struct pts *to = split && !run_return_path(u) ? tail : rest;
+        if (pts_add(to, (int)i, x, y) < 0) {
             return -1;
         }
     }
@@ -409,9 +425,24 @@ static int add_rest_points(const struct calib *c, bool split, struct pts *rest)
 
 /* The downtime's remainder: the load time, or when nothing splits the
  * downtime one lumped stop cost. */
-static void fit_rest(struct calib *c, bool split, const struct pts *rest)
+static void fit_rest(struct calib *c, bool split, const struct pts *rest,
+                     const struct pts *tail)
 {
     double b[2], se[2];
+    if (split && tail->n && lsq(tail, 1, b, se) == 0 && b[0] > 0) {
+        /* the source's own time after the non-iterable save (closing the
+         * stream): the model's last source-side term carries it */
+        struct calib_const *k = &c->c[CALIB_NI_SAVE];
+        double sp = sqrt(k->spread * k->spread + se[0] * se[0]);
+        const char *note =
+            k->status == CALIB_FITTED
+                ? "non-iterable save sums + the source's tail after them "
+                  "(no return path: downtime minus stop, save, RAM, sync)"
+                : "default + the source's tail (no return path: downtime "
+                  "minus stop, save, RAM and its sync)";
+        double v = k->value + b[0];
+        set_fit(k, v, sp, tail, CALIB_FITTED, note);
+    }
     if (rest->n && lsq(rest, 1, b, se) == 0) {
         double v = b[0] > 0 ? b[0] : 0;
         if (split) {
@@ -446,6 +477,7 @@ int calib_fit(struct calib *c, char *err, size_t errlen)
         .save = {.p = 1, .last_run = -1},
         .link = {.p = 1, .last_run = -1},
         .rest = {.p = 1, .last_run = -1},
+        .tail = {.p = 1, .last_run = -1},
     };
     int rc = -1;
     for (unsigned i = 0; i < c->n_runs; i++) {
@@ -466,10 +498,10 @@ int calib_fit(struct calib *c, char *err, size_t errlen)
     /* what the observed downtime leaves */
     bool split = c->c[CALIB_STOP].status == CALIB_FITTED ||
                  c->c[CALIB_NI_SAVE].status == CALIB_FITTED;
-    if (add_rest_points(c, split, &f.rest) < 0) {
+    if (add_rest_points(c, split, &f.rest, &f.tail) < 0) {
         goto oom;
     }
-    fit_rest(c, split, &f.rest);
+    fit_rest(c, split, &f.rest, &f.tail);
     rc = 0;
     goto out;
 oom:
@@ -481,6 +513,7 @@ out:
     pts_free(&f.save);
     pts_free(&f.link);
     pts_free(&f.rest);
+    pts_free(&f.tail);
     return rc;
 }
 

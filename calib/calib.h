@@ -87,6 +87,9 @@ struct calib_run {
     unsigned vcpus;          /* 0 = unknown (1 assumed) */
     int64_t downtime_ns;     /* observed, -1 = from the trace */
     uint64_t downtime_bytes; /* 0 = unknown */
+    bool return_path;        /* the source waited for the destination's SHUT
+                                (return-path, postcopy-ram or switchover-ack on);
+                                a postcopy start in the trace implies it too */
 };
 
 struct calib {

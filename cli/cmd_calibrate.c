@@ -90,6 +90,19 @@ static unsigned scenario_vcpus(const char *scenario_json)
     return n;
 }
 
+/* Whether a stored run's scenario had a return path open (the
+ * capabilities return-path, postcopy-ram or switchover-ack). */
+static bool scenario_return_path(const char *scenario_json)
+{
+    json_t *o = scenario_json ? json_loads(scenario_json, 0, NULL) : NULL;
+    json_t *m = o ? json_object_get(o, "migration") : NULL;
+    bool rp = json_is_true(json_object_get(m, "return_path")) ||
+              json_is_true(json_object_get(m, "postcopy")) ||
+              json_is_true(json_object_get(m, "switchover_ack"));
+    json_decref(o);
+    return rp;
+}
+
 /* One stored run: replay the trace it recorded, with the store's
  * query-migrate figures. */
 static int add_stored(struct calib *c, struct db *db, const char *id_text,
@@ -134,6 +147,9 @@ static int add_stored(struct calib *c, struct db *db, const char *id_text,
     if (calib_add_replay(c, name, &r, scenario_vcpus(meta.scenario_json), down,
                          res.m.downtime_bytes, err, errlen) < 0) {
         rc = EXIT_USAGE;
+    } else {
+        c->runs[c->n_runs - 1].return_path =
+            scenario_return_path(meta.scenario_json);
     }
 out:
     run_result_free(&res);

@@ -1224,9 +1224,13 @@ char *lab_scenario_json(const struct lab_cfg *c, const char *qemu_model,
              c->set_max_bandwidth ? c->max_bandwidth_bps : (uint64_t)128 << 20);
     snprintf(tl, sizeof(tl), "%" PRId64 "ms", c->time_limit_ns / MS);
     bool idle = dirty_rate_bps <= 0 || c->working_set_bytes == 0;
-    bool ac = false;
+    bool ac = false, rp = false;
     for (unsigned i = 0; i < c->n_caps; i++) {
         ac |= strcmp(c->caps[i], "auto-converge") == 0;
+        /* the source then waits for the destination's SHUT */
+        rp |= strcmp(c->caps[i], "return-path") == 0 ||
+              strcmp(c->caps[i], "postcopy-ram") == 0 ||
+              strcmp(c->caps[i], "switchover-ack") == 0;
     }
     json_t *wl =
         idle ? json_pack("{s:s}", "kind", "idle")
@@ -1240,6 +1244,9 @@ char *lab_scenario_json(const struct lab_cfg *c, const char *qemu_model,
                             "max_bandwidth", bw, "time_limit", tl);
     if (ac) {
         json_object_set_new(mig, "auto_converge", json_true());
+    }
+    if (rp) {
+        json_object_set_new(mig, "return_path", json_true());
     }
     json_t *o =
         json_pack("{s:s, s:s, s:I, s:{s:I, s:f, s:I}, s:o, s:o}", "name", name,

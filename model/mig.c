@@ -493,11 +493,19 @@ static void start_completion(struct mig *m, int64_t t)
     }
     int64_t src_end;
     int64_t end = switchover_data(m, t + c, &src_end);
-    /* the source waits for the destination's return-path SHUT */
-    int64_t shut = end + m->s.rtt_ns / 2;
     r->downtime_ns = end - down0;
-    r->src_downtime_ns = (shut > src_end ? shut : src_end) - down0;
-    sim_at(m->e, shut, 0, EV_COMPLETE_END, 0, complete_end, m, NULL);
+    /* With a return path open (capability return-path, postcopy-ram or
+     * switchover-ack, which needs it) the source waits for the
+     * destination's SHUT, sent once everything is loaded; without one it
+     * completes when its last byte is out, and query-migrate's downtime
+     * leaves the destination's load out. */
+    int64_t done = src_end;
+    if (m->s.return_path || m->s.postcopy_ram || m->s.switchover_ack) {
+        int64_t shut = end + m->s.rtt_ns / 2;
+        done = shut > src_end ? shut : src_end;
+    }
+    r->src_downtime_ns = done - down0;
+    sim_at(m->e, done, 0, EV_COMPLETE_END, 0, complete_end, m, NULL);
 }
 
 /* postcopy_start(): stop, finish non-postcopiable data, package, resume on

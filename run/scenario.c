@@ -131,6 +131,9 @@ static const struct key keys[] = {
      "postcopy: guest stall per remote page fault"},
     {SEC_MIG, "switchover_ack", K_BOOL, S(switchover_ack), 0, "false",
      "capability switchover-ack (8.1+)"},
+    {SEC_MIG, "return_path", K_BOOL, S(return_path), 0, "false",
+     "capability return-path (implied by postcopy and switchover_ack): "
+     "query-migrate's downtime then includes the destination's load"},
     {SEC_MIG, "pause_before_switchover", K_BOOL, S(pause_before_switchover), 0,
      "false", "capability pause-before-switchover"},
     {SEC_MIG, "pause_wait", K_TIME, S(pause_wait_ns), 0, "0ms",

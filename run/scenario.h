@@ -99,6 +99,9 @@ struct scenario {
     bool postcopy_ram;            /* capability postcopy-ram */
     uint64_t max_postcopy_bandwidth_bps;
     bool switchover_ack; /* capability switchover-ack (8.1+) */
+    bool return_path;    /* capability return-path (also on with postcopy /
+                            switchover-ack): the source waits for the
+                            destination's SHUT */
     bool pause_before_switchover;
     int64_t pause_wait_ns; /* until migrate-continue */
     bool auto_converge;

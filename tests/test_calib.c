@@ -207,6 +207,15 @@ static void test_calibrate(void **state)
     assert_int_equal(k->status, CALIB_FITTED);
     assert_true(k->value > 10e3 && k->value < 5e6);
     assert_int_equal(cconst(&c, CALIB_STOP_PER_VCPU)->status, CALIB_SEPARATED);
+    /* no run had a return path: the destination's load is not in any
+     * observed downtime, so it stays default, and what the downtime
+     * leaves is the source's own tail, carried by the non-iterable save */
+    k = cconst(&c, CALIB_NI_LOAD);
+    assert_int_equal(k->status, CALIB_DEFAULT);
+    k = cconst(&c, CALIB_NI_SAVE);
+    assert_int_equal(k->status, CALIB_FITTED);
+    assert_non_null(strstr(k->note, "tail"));
+    assert_true(k->value > 0 && k->value < 100e6);
     /* no run has query-migrate downtime-bytes: the link stays default */
     k = cconst(&c, CALIB_LINK);
     assert_int_equal(k->status, CALIB_DEFAULT);
@@ -230,6 +239,24 @@ static void test_calibrate(void **state)
     assert_int_equal(calib_add_trace(&c, DATA "no-such.log", err, sizeof(err)),
                      -1);
     assert_non_null(strstr(err, "no-such.log"));
+    calib_free(&c);
+}
+
+/* A run whose source waited for the destination (a return path open):
+ * its downtime's remainder is the destination's load. */
+static void test_return_path_load(void **state)
+{
+    (void)state;
+    char err[512];
+    struct calib c;
+    assert_int_equal(calib_init(&c), 0);
+    assert_int_equal(calib_add_trace(&c, K10, err, sizeof(err)), 0);
+    c.runs[0].return_path = true;
+    assert_int_equal(calib_fit(&c, err, sizeof(err)), 0);
+    const struct calib_const *k = cconst(&c, CALIB_NI_LOAD);
+    assert_int_equal(k->status, CALIB_FITTED);
+    assert_int_equal(k->runs, 1);
+    assert_null(strstr(cconst(&c, CALIB_NI_SAVE)->note, "tail"));
     calib_free(&c);
 }
 
@@ -350,6 +377,7 @@ int main(void)
         cmocka_unit_test(test_fit_flag),
         cmocka_unit_test(test_fit_json),
         cmocka_unit_test(test_calibrate),
+        cmocka_unit_test(test_return_path_load),
         cmocka_unit_test(test_calibration_key),
         cmocka_unit_test(test_sender_ceiling),
     };

@@ -96,7 +96,7 @@ if [ -n "$T11" ]; then
     check "trace 11: no max-bandwidth cap advised (QMP)" \
         jqc '[.commands.qmp[] | .arguments | has("max-bandwidth")] | any | not'
     check "trace 11: no migrate-setspeed" jqc '[.commands.virsh[] | test("^virsh migrate-setspeed")] | any | not'
-    # the replay fit of trace 11 fails today (re-run +97 %: plan_fit.sh),
+    # the replay fit of trace 11 fails today (re-run +95 %: plan_fit.sh),
     # so the advice is refused; if inference improves, it must still be
     # no 1 ms limit and no throttle
     check "trace 11: no 1 ms limit (refused on the fit, or >= 100 ms)" \

@@ -11,6 +11,8 @@
 
 #include <gsl/gsl_errno.h>
 #include <gsl/gsl_multifit.h>
+#include <gsl/gsl_sort.h>
+#include <gsl/gsl_statistics_double.h>
 
 #include "base/err.h"
 #include "run/scenario.h"
@@ -129,11 +131,64 @@ static void pts_free(struct pts *s)
 }
 
 /* Fit s (first p columns): coefficients and their standard errors.
- * 0, or -1 when underdetermined or GSL fails. */
+ * Robust (GSL's bisquare M-estimator, which weighs down points far off
+ * the fit) when asked and there are points to spare, else ordinary least
+ * squares.  0, or -1 when underdetermined or GSL fails. */
+static int lsq_fit(const struct pts *s, size_t p, double *b, double *se,
+                   bool robust);
+
 static int lsq(const struct pts *s, size_t p, double *b, double *se)
+{
+    return lsq_fit(s, p, b, se, false);
+}
+
+/* The robust path of lsq_fit: X, y filled. */
+static int robust_fit(const gsl_matrix *X, const gsl_vector *y, gsl_vector *c,
+                      gsl_matrix *cov)
+{
+    gsl_multifit_robust_workspace *w = gsl_multifit_robust_alloc(
+        gsl_multifit_robust_bisquare, X->size1, X->size2);
+    if (!w) {
+        return -1;
+    }
+    int rc = gsl_multifit_robust(X, y, c, cov, w) == GSL_SUCCESS ? 0 : -1;
+    gsl_multifit_robust_free(w);
+    return rc;
+}
+
+/* One constant, robustly: the median (the least-absolute-deviations fit),
+ * its spread from the median absolute deviation (1.4826 MAD as sigma, x
+ * 1.2533 / sqrt(n) for a median).  0, or -1 out of memory. */
+static int median_fit(const struct pts *s, double *b, double *se)
+{
+    double *v = malloc(s->n * sizeof(*v));
+    if (!v) {
+        return -1;
+    }
+    for (size_t i = 0; i < s->n; i++) {
+        v[i] = s->y[i];
+    }
+    gsl_sort(v, 1, s->n);
+    double med = gsl_stats_median_from_sorted_data(v, 1, s->n);
+    for (size_t i = 0; i < s->n; i++) {
+        v[i] = fabs(s->y[i] - med);
+    }
+    gsl_sort(v, 1, s->n);
+    double mad = gsl_stats_median_from_sorted_data(v, 1, s->n);
+    free(v);
+    b[0] = med;
+    se[0] = 1.4826 * mad * 1.2533 / sqrt((double)s->n);
+    return 0;
+}
+
+static int lsq_fit(const struct pts *s, size_t p, double *b, double *se,
+                   bool robust)
 {
     if (s->n < p + 1 && !(p == 1 && s->n >= 1)) {
         return -1;
+    }
+    if (robust && p == 1) {
+        return median_fit(s, b, se);
     }
     gsl_matrix *X = gsl_matrix_alloc(s->n, p);
     gsl_vector *y = gsl_vector_alloc(s->n);
@@ -150,8 +205,12 @@ static int lsq(const struct pts *s, size_t p, double *b, double *se)
         }
         double chisq;
         gsl_error_handler_t *old = gsl_set_error_handler_off();
-        if (gsl_multifit_linear(X, y, c, cov, &chisq, w) == GSL_SUCCESS) {
-            /* GSL scales cov by chisq / (n - p) already */
+        bool ok =
+            robust && s->n >= p + 3
+                ? robust_fit(X, y, c, cov) == 0
+                : gsl_multifit_linear(X, y, c, cov, &chisq, w) == GSL_SUCCESS;
+        if (ok) {
+            /* GSL scales cov by the residuals' variance already */
             for (size_t j = 0; j < p; j++) {
                 b[j] = gsl_vector_get(c, j);
                 double v = gsl_matrix_get(cov, j, j);
@@ -198,7 +257,7 @@ static unsigned distinct(const struct pts *s, size_t col)
 /* y = a + b x when x varies, else y = a with b separated to 0. */
 static int fit_affine(struct calib *c, struct pts *s, enum calib_key ka,
                       enum calib_key kb, const char *what,
-                      const char *one_value)
+                      const char *one_value, bool robust)
 {
     double b[2], se[2];
     char note[160];
@@ -207,7 +266,7 @@ static int fit_affine(struct calib *c, struct pts *s, enum calib_key ka,
         return 0;
     }
     bool varies = distinct(s, 1) >= 2 && s->n >= 3;
-    if (varies && lsq(s, 2, b, se) == 0 && b[0] >= 0 && b[1] >= 0) {
+    if (varies && lsq_fit(s, 2, b, se, robust) == 0 && b[0] >= 0 && b[1] >= 0) {
         snprintf(note, sizeof(note), "%s", what);
         set_fit(&c->c[ka], b[0], se[0], s, CALIB_FITTED, note);
         set_fit(&c->c[kb], b[1], se[1], s, CALIB_FITTED, note);
@@ -217,7 +276,7 @@ static int fit_affine(struct calib *c, struct pts *s, enum calib_key ka,
         one_value = "fitted negative (the runs do not show it growing): 0, "
                     "the fixed part carries it";
     }
-    if (lsq(s, 1, b, se) < 0) {
+    if (lsq_fit(s, 1, b, se, robust) < 0) {
         return 0;
     }
     if (b[0] < 0) {
@@ -383,7 +442,6 @@ static bool run_return_path(const struct calib_run *u)
 static int add_rest_points(const struct calib *c, bool split, struct pts *rest,
                            struct pts *tail)
 {
-    double link_bps = c->c[CALIB_LINK].value;
     for (unsigned i = 0; i < c->n_runs; i++) {
         const struct calib_run *u = &c->runs[i];
         const struct trc_replay *r = &u->r;
@@ -406,13 +464,20 @@ static int add_rest_points(const struct calib *c, bool split, struct pts *rest,
             u->downtime_bytes ? (double)u->downtime_bytes
                               : (double)r->info.switchover_pending * data_share;
         double vc = u->vcpus ? (double)u->vcpus : 1.0;
-        double y = (double)down - (double)last_sync_ns(&r->run) -
-                   ram_bytes * 1e9 / link_bps;
+        /* the RAM's time at the link is left in: rest_fit takes it out,
+         * or fits the link from it */
+        double y = (double)down - (double)last_sync_ns(&r->run);
         if (split) {
-            y -= c->c[CALIB_STOP].value + vc * c->c[CALIB_STOP_PER_VCPU].value +
-                 c->c[CALIB_NI_SAVE].value;
+            /* the run's own stop and save where its trace times them, the
+             * fitted ones otherwise */
+            y -= di->vm_stop_ns >= 0 ? (double)di->vm_stop_ns
+                                     : c->c[CALIB_STOP].value +
+                                           vc * c->c[CALIB_STOP_PER_VCPU].value;
+            y -= di->non_iterable_save_ns >= 0
+                     ? (double)di->non_iterable_save_ns
+                     : c->c[CALIB_NI_SAVE].value;
         }
-        double x[1] = {1};
+        double x[2] = {1, ram_bytes};
         /* without a return path the source never waited for the
          * destination: what is left is its own tail */
         struct pts *to = split && !run_return_path(u) ? tail : rest;
@@ -423,13 +488,54 @@ static int add_rest_points(const struct calib *c, bool split, struct pts *rest,
     return 0;
 }
 
+/* The constant part of remainders s (y = a + RAM bytes / link).  When no
+ * run's downtime-bytes gave the link and the RAM inside the downtimes
+ * varies, a and the link are fitted together (the link set in c); else
+ * the RAM goes out at the link in force and a is the mean.  0, or -1 when
+ * nothing fits. */
+static int rest_fit(struct calib *c, const struct pts *s, double *a,
+                    double *se_a)
+{
+    struct calib_const *L = &c->c[CALIB_LINK];
+    double b[2], se[2];
+    if (L->status == CALIB_DEFAULT && s->n >= 3 && distinct(s, 1) >= 2 &&
+        lsq_fit(s, 2, b, se, true) == 0 && b[0] >= 0 && b[1] > 1e-3 &&
+        se[1] < 0.25 * b[1]) {
+        /* b[1] ns per byte: under 1 TB/s, and determined to 25 % (the
+         * downtimes of a shared host scatter; a looser slope is noise) */
+        double l = 1e9 / b[1];
+        set_fit(L, l, l * se[1] / b[1], s, CALIB_FITTED,
+                "observed downtimes = fixed + their RAM bytes / link (the "
+                "RAM at the switchover varies over the runs)");
+        *a = b[0];
+        *se_a = se[0];
+        return 0;
+    }
+    struct pts t = {.p = 1, .last_run = -1};
+    int rc = 0;
+    for (size_t i = 0; i < s->n && rc == 0; i++) {
+        double x[1] = {1};
+        double y = s->y[i] - s->x[i * s->p + 1] * 1e9 / L->value;
+        rc = pts_add(&t, 0, x, y);
+    }
+    if (rc == 0) {
+        rc = lsq_fit(&t, 1, b, se, true);
+    }
+    pts_free(&t);
+    if (rc == 0) {
+        *a = b[0];
+        *se_a = se[0];
+    }
+    return rc;
+}
+
 /* The downtime's remainder: the load time, or when nothing splits the
  * downtime one lumped stop cost. */
 static void fit_rest(struct calib *c, bool split, const struct pts *rest,
                      const struct pts *tail)
 {
     double b[2], se[2];
-    if (split && tail->n && lsq(tail, 1, b, se) == 0 && b[0] > 0) {
+    if (split && tail->n && rest_fit(c, tail, &b[0], &se[0]) == 0 && b[0] > 0) {
         /* the source's own time after the non-iterable save (closing the
          * stream): the model's last source-side term carries it */
         struct calib_const *k = &c->c[CALIB_NI_SAVE];
@@ -443,7 +549,7 @@ static void fit_rest(struct calib *c, bool split, const struct pts *rest,
         double v = k->value + b[0];
         set_fit(k, v, sp, tail, CALIB_FITTED, note);
     }
-    if (rest->n && lsq(rest, 1, b, se) == 0) {
+    if (rest->n && rest_fit(c, rest, &b[0], &se[0]) == 0) {
         double v = b[0] > 0 ? b[0] : 0;
         if (split) {
             set_fit(&c->c[CALIB_NI_LOAD], v, se[0], rest, CALIB_FITTED,
@@ -476,8 +582,8 @@ int calib_fit(struct calib *c, char *err, size_t errlen)
         .stop = {.p = 2, .last_run = -1},
         .save = {.p = 1, .last_run = -1},
         .link = {.p = 1, .last_run = -1},
-        .rest = {.p = 1, .last_run = -1},
-        .tail = {.p = 1, .last_run = -1},
+        .rest = {.p = 2, .last_run = -1},
+        .tail = {.p = 2, .last_run = -1},
     };
     int rc = -1;
     for (unsigned i = 0; i < c->n_runs; i++) {
@@ -485,15 +591,19 @@ int calib_fit(struct calib *c, char *err, size_t errlen)
             goto oom;
         }
     }
+    /* robust: under TCG the first sync after the bulk pass takes 4-12 ms
+     * where the others take 0.03-0.3 ms (docs/calibrate.md) */
     fit_affine(c, &f.sync, CALIB_SYNC_COST, CALIB_SYNC_PER_GIB,
-               "timed bitmap syncs: duration = fixed + per_gib x GiB",
-               "not separable (one RAM size): 0, the fixed part carries it");
+               "timed bitmap syncs (robust): duration = fixed + per_gib x GiB",
+               "not separable (one RAM size): 0, the fixed part carries it",
+               true);
     fit_sender(c, &f.snd);
     fit_affine(c, &f.stop, CALIB_STOP, CALIB_STOP_PER_VCPU,
                "src-downtime-start -> src-vm-stopped = fixed + per_vcpu x "
                "vCPUs",
                "not separable (one vCPU count): 0, the fixed part carries "
-               "it");
+               "it",
+               true);
     fit_save_link(c, &f.save, &f.link);
     /* what the observed downtime leaves */
     bool split = c->c[CALIB_STOP].status == CALIB_FITTED ||

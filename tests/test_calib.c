@@ -195,6 +195,7 @@ static void test_calibrate(void **state)
     assert_int_equal(k->runs, 5);
     assert_true(k->value > 10e3 && k->value < 20e6);
     assert_true(k->spread > 0);
+    assert_non_null(strstr(k->note, "robust"));
     /* two RAM sizes: the per-GiB part is fitted or set by rule, never
      * left at the default */
     assert_int_not_equal(cconst(&c, CALIB_SYNC_PER_GIB)->status, CALIB_DEFAULT);
@@ -257,6 +258,53 @@ static void test_return_path_load(void **state)
     assert_int_equal(k->status, CALIB_FITTED);
     assert_int_equal(k->runs, 1);
     assert_null(strstr(cconst(&c, CALIB_NI_SAVE)->note, "tail"));
+    calib_free(&c);
+}
+
+/* The link from the downtimes themselves: runs whose downtime grows with
+ * the RAM inside it (here made exactly 5 ms + bytes / 2 GB/s over the
+ * run's own stop, save and last sync) give the link when no
+ * downtime-bytes / save-time pair did; scattered ones leave it at the
+ * default (test_calibrate). */
+static void test_link_from_downtimes(void **state)
+{
+    (void)state;
+    char err[512];
+    struct calib c;
+    assert_int_equal(calib_init(&c), 0);
+    for (unsigned i = 0; i < 4; i++) {
+        struct trc_replay r;
+        struct trc_replay_options o;
+        memset(&o, 0, sizeof(o));
+        const char *files[1] = {K10};
+        assert_int_equal(trc_replay_run(files, 1, &o, &r, err, sizeof(err)), 0);
+        const struct trc_derived_inputs *di = &r.inputs;
+        assert_true(di->vm_stop_ns >= 0 && di->non_iterable_save_ns >= 0);
+        int64_t sync = 0;
+        for (size_t k = r.run.n_events; k-- > 0;) {
+            if (r.run.events[k].kind == RUN_EV_SYNC) {
+                sync = r.run.events[k].dur_ns;
+                break;
+            }
+        }
+        uint64_t bytes = (2u + 2u * i) << 20;
+        int64_t down = di->vm_stop_ns + di->non_iterable_save_ns + sync +
+                       5000000 + (int64_t)((double)bytes / 2e9 * 1e9);
+        assert_int_equal(
+            calib_add_replay(&c, "k10", &r, 1, down, bytes, err, sizeof(err)),
+            0);
+    }
+    /* no RAM save time in these runs: only the downtimes inform the link */
+    for (unsigned i = 0; i < c.n_runs; i++) {
+        for (unsigned k = 0; k < c.runs[i].r.info.n_items; k++) {
+            c.runs[i].r.info.items[k].save_iterable_ns = -1;
+        }
+    }
+    assert_int_equal(calib_fit(&c, err, sizeof(err)), 0);
+    const struct calib_const *k = cconst(&c, CALIB_LINK);
+    assert_int_equal(k->status, CALIB_FITTED);
+    assert_true(fabs(k->value - 2e9) < 0.01 * 2e9);
+    assert_non_null(strstr(k->note, "observed downtimes"));
     calib_free(&c);
 }
 
@@ -378,6 +426,7 @@ int main(void)
         cmocka_unit_test(test_fit_json),
         cmocka_unit_test(test_calibrate),
         cmocka_unit_test(test_return_path_load),
+        cmocka_unit_test(test_link_from_downtimes),
         cmocka_unit_test(test_calibration_key),
         cmocka_unit_test(test_sender_ceiling),
     };

@@ -192,6 +192,9 @@ struct trc_derived_inputs {
     bool max_bandwidth_binds; /* rate-limit sleeps take >= 5 % */
     double limited_bps; /* then: mean of the windows at >= half the peak */
     bool have_sender;   /* per-page costs fitted from the windows */
+    /* the zero-page cost is known: with have_sender, or from the windows
+     * that ran under max-bandwidth while it bound (mostly zero pages) */
+    bool have_zero_scan;
     double sender_normal_page_ns, sender_zero_page_ns, sender_bps;
     char sender_source[TRC_SRC_LEN];
     char sync_source[TRC_SRC_LEN];

@@ -434,6 +434,45 @@ static int64_t first_pass_ns(const struct run_result *run)
     return 0;
 }
 
+/* While max-bandwidth binds, the windows that carried mostly zero pages
+ * and ran well under the limit were not held back by it: their time is
+ * the sender's (a data page costing at most what the limit lets through),
+ * which gives the zero-page cost.  true when it did (set in di). */
+static bool zero_scan_under_limit(struct trc_derived_inputs *di, double (*A)[2],
+                                  const double *y, size_t nr)
+{
+    double wire = (double)di->page_bytes + 8;
+    if (!(di->limited_bps > 0)) {
+        return false;
+    }
+    double cn = wire * 1e9 / di->limited_bps;
+    double sz = 0, szz = 0;
+    size_t nz = 0;
+    for (size_t i = 0; i < nr; i++) {
+        double n = A[i][0], z = A[i][1];
+        double rate = y[i] > 0 ? n * wire * 1e9 / y[i] : INFINITY;
+        double rest = y[i] - n * cn;
+        if (z > 0 && z >= 0.9 * (n + z) && rate < 0.5 * di->limited_bps &&
+            rest > 0) {
+            sz += rest * z;
+            szz += z * z;
+            nz++;
+        }
+    }
+    double cz = szz > 0 ? sz / szz : 0;
+    if (!nz || !(cz > 0) || cz > 100e3) {
+        return false;
+    }
+    di->have_zero_scan = true;
+    di->sender_zero_page_ns = cz;
+    snprintf(di->sender_source, TRC_SRC_LEN,
+             "data pages not inferred (max-bandwidth binds); zero pages "
+             "%.0f ns each from %zu windows of mostly zero pages under the "
+             "limit",
+             cz, nz);
+    return true;
+}
+
 static void derive_sender(const struct run_result *run,
                           const struct tl_info *in,
                           struct trc_derived_inputs *di)
@@ -487,6 +526,7 @@ static void derive_sender(const struct run_result *run,
         }
         if (cn > 0) {
             di->have_sender = true;
+            di->have_zero_scan = true;
             di->sender_normal_page_ns = cn;
             di->sender_zero_page_ns = cz;
             di->sender_bps = wire * 1e9 / cn;
@@ -497,6 +537,9 @@ static void derive_sender(const struct run_result *run,
                      nr);
             return;
         }
+    }
+    if (di->max_bandwidth_binds && zero_scan_under_limit(di, A, y, nr)) {
+        return;
     }
     snprintf(di->sender_source, TRC_SRC_LEN, "not inferred: %s",
              di->max_bandwidth_binds
@@ -666,7 +709,7 @@ static uint64_t scenario_vm(json_t *vm, const struct trc_derived_inputs *di)
     if (di->have_zero) {
         json_object_set_new(vm, "zero_fraction", json_real(di->zero_fraction));
     }
-    if (di->have_sender) {
+    if (di->have_zero_scan) {
         json_object_set_new(
             vm, "zero_page_scan",
             jtime(tl_i64(di->sender_zero_page_ns > 0 ? di->sender_zero_page_ns

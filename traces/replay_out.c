@@ -185,8 +185,9 @@ static void add_completed_inputs(json_t *o, const struct trc_derived_inputs *di)
     json_object_set_new(
         o, "sender_normal_page_ns",
         jnum_or_null(di->have_sender, di->sender_normal_page_ns));
-    json_object_set_new(o, "sender_zero_page_ns",
-                        jnum_or_null(di->have_sender, di->sender_zero_page_ns));
+    json_object_set_new(
+        o, "sender_zero_page_ns",
+        jnum_or_null(di->have_zero_scan, di->sender_zero_page_ns));
     json_object_set_new(o, "sender_bps",
                         jnum_or_null(di->have_sender, di->sender_bps));
     json_object_set_new(o, "sender_source", json_string(di->sender_source));

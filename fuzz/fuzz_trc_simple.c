@@ -7,8 +7,8 @@
  * start-up) or from the catalogue, and --strict.  Records then go through
  * the timeline and the diagnosis.
  *
- * Max-len: 4096 (simpletrace records are tens of bytes; a mapping record names one event)
- * Coverage: traces/trace_simple.c traces/trace_events.c
+ * Max-len: 4096 (simpletrace records are tens of bytes; a mapping record names
+ * one event) Coverage: traces/trace_simple.c traces/trace_events.c
  */
 #include <stddef.h>
 #include <stdint.h>

@@ -20,7 +20,7 @@ grep -q "converged / converged" "$TMPD/v.out" && ok "converging row" ||
     notok "converging row"
 grep -q "timeout / timeout" "$TMPD/v.out" && ok "non-converging row" ||
     notok "non-converging row"
-grep -q "^calibration: link bandwidth" "$TMPD/v.out" &&
+grep -q "^calibration: sender ceiling .*migration.sender_page_cost" "$TMPD/v.out" &&
     ok "calibration reported" || notok "calibration reported"
 grep -q "^| working set |" "$TMPD/v.md" && ok "markdown table written" ||
     notok "markdown table written"
@@ -28,4 +28,10 @@ kinds=$(sqlite3 "$TMPD/v.db" "SELECT group_concat(kind || ':' || n, ',') FROM
     (SELECT kind, count(*) AS n FROM runs GROUP BY kind ORDER BY kind)")
 [ "$kinds" = "live:2,sim:2" ] && ok "real and simulated runs stored" ||
     notok "real and simulated runs stored ($kinds)"
+# the best window is the sender's ceiling while the guest runs, not the
+# link of the downtime phase (which keeps its default)
+sj=$(sqlite3 "$TMPD/v.db" "SELECT scenario_json FROM runs WHERE kind = 'sim' LIMIT 1")
+echo "$sj" | jq -e '.migration.sender_page_cost and (.migration.link_bandwidth == null)' >/dev/null &&
+    ok "simulated with the measured sender ceiling, the default link" ||
+    notok "simulated with the measured sender ceiling ($sj)"
 finish

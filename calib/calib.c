@@ -338,7 +338,7 @@ static void set_defaults(struct calib *c)
 
 /* The points of every fit. */
 struct fit_sets {
-    struct pts sync, snd, stop, save, link, rest, tail;
+    struct pts sync, snd, pass, stop, save, link, rest, tail;
 };
 
 /* Run i's points for the sync, sender, stop, save and link fits.
@@ -363,6 +363,13 @@ static int add_run_points(struct fit_sets *f, unsigned i,
         size_t n = trc_sender_windows(&r->run, di->page_bytes, A, y, 512);
         for (size_t k = 0; k < n; k++) {
             if (pts_add(&f->snd, (int)i, A[k], y[k]) < 0) {
+                return -1;
+            }
+        }
+        /* the whole first pass, one point per run */
+        if (di->have_zero && di->first_pass_ns > 0 && di->normal_pages) {
+            double x[2] = {(double)di->normal_pages, (double)di->zero_pages};
+            if (pts_add(&f->pass, (int)i, x, (double)di->first_pass_ns) < 0) {
                 return -1;
             }
         }
@@ -392,8 +399,40 @@ static int add_run_points(struct fit_sets *f, unsigned i,
     return 0;
 }
 
-/* sender: no intercept, both columns */
-static void fit_sender(struct calib *c, const struct pts *snd)
+/* The data page's cost held to the runs' whole first passes, the zero
+ * page's cost as the windows gave it: c_n = sum N (T - Z c_z) / sum N^2
+ * (single windows scatter 3-5x on a shared host; the passes cannot
+ * separate the two costs themselves, their zero shares being alike).
+ * true when set. */
+static bool sender_from_passes(struct calib *c, const struct pts *pass)
+{
+    double cz = c->c[CALIB_ZERO_PAGE].value;
+    double sxy = 0, sxx = 0;
+    for (size_t i = 0; i < pass->n; i++) {
+        double n = pass->x[i * 2], z = pass->x[i * 2 + 1];
+        sxy += n * (pass->y[i] - z * cz);
+        sxx += n * n;
+    }
+    if (pass->runs < 2 || !(sxx > 0) || !(sxy > 0)) {
+        return false;
+    }
+    double cn = sxy / sxx, rss = 0;
+    for (size_t i = 0; i < pass->n; i++) {
+        double n = pass->x[i * 2], z = pass->x[i * 2 + 1];
+        double r = pass->y[i] - z * cz - n * cn;
+        rss += r * r;
+    }
+    double se = sqrt(rss / (double)(pass->n - 1) / sxx);
+    set_fit(&c->c[CALIB_SENDER_PAGE], cn, se, pass, CALIB_FITTED,
+            "first passes: time = normal x c_n + zero x c_z, c_z from the "
+            "windows");
+    return true;
+}
+
+/* sender: no intercept, both columns, from the windows; then the data
+ * page's cost held to the whole first passes */
+static void fit_sender(struct calib *c, const struct pts *snd,
+                       const struct pts *pass)
 {
     double b[2], se[2];
     if (snd->n >= 3 && lsq(snd, 2, b, se) == 0 && b[0] > 0 && b[1] >= 0) {
@@ -406,6 +445,7 @@ static void fit_sender(struct calib *c, const struct pts *snd)
                 "first-pass windows (normal pages only: zero pages not "
                 "separable)");
     }
+    sender_from_passes(c, pass);
 }
 
 /* The non-iterable save time and the link bandwidth. */
@@ -579,6 +619,7 @@ int calib_fit(struct calib *c, char *err, size_t errlen)
     struct fit_sets f = {
         .sync = {.p = 2, .last_run = -1},
         .snd = {.p = 2, .last_run = -1},
+        .pass = {.p = 2, .last_run = -1},
         .stop = {.p = 2, .last_run = -1},
         .save = {.p = 1, .last_run = -1},
         .link = {.p = 1, .last_run = -1},
@@ -597,7 +638,7 @@ int calib_fit(struct calib *c, char *err, size_t errlen)
                "timed bitmap syncs (robust): duration = fixed + per_gib x GiB",
                "not separable (one RAM size): 0, the fixed part carries it",
                true);
-    fit_sender(c, &f.snd);
+    fit_sender(c, &f.snd, &f.pass);
     fit_affine(c, &f.stop, CALIB_STOP, CALIB_STOP_PER_VCPU,
                "src-downtime-start -> src-vm-stopped = fixed + per_vcpu x "
                "vCPUs",
@@ -619,6 +660,7 @@ oom:
 out:
     pts_free(&f.sync);
     pts_free(&f.snd);
+    pts_free(&f.pass);
     pts_free(&f.stop);
     pts_free(&f.save);
     pts_free(&f.link);

@@ -195,6 +195,7 @@ struct trc_derived_inputs {
     /* the zero-page cost is known: with have_sender, or from the windows
      * that ran under max-bandwidth while it bound (mostly zero pages) */
     bool have_zero_scan;
+    int64_t first_pass_ns; /* first iteration to the second sync, 0 unknown */
     double sender_normal_page_ns, sender_zero_page_ns, sender_bps;
     char sender_source[TRC_SRC_LEN];
     char sync_source[TRC_SRC_LEN];

@@ -480,6 +480,7 @@ static void derive_sender(const struct run_result *run,
     double A[512][2], y[512];
     double wire = (double)di->page_bytes + 8;
     size_t nr = trc_sender_windows(run, di->page_bytes, A, y, 512);
+    di->first_pass_ns = first_pass_ns(run);
     if (nr >= 2 && !di->max_bandwidth_binds) {
         /* normal equations of the 2-parameter fit */
         double s00 = 0, s01 = 0, s11 = 0, b0 = 0, b1 = 0;
@@ -513,7 +514,7 @@ static void derive_sender(const struct run_result *run,
         }
         /* the whole first pass must add up: N c_n + Z c_z = its time
          * (single windows are noisy: the thread shares the CPU) */
-        double tp = (double)first_pass_ns(run);
+        double tp = (double)di->first_pass_ns;
         double N = (double)di->normal_pages, Z = (double)di->zero_pages;
         if (di->have_zero && tp > 0 && N > 0 && cn > 0 &&
             N * cn + Z * cz > 1.2 * tp) {
@@ -523,6 +524,12 @@ static void derive_sender(const struct run_result *run,
                 cn = 0.9 * tp / N;
                 cz = Z > 0 ? 0.1 * tp / Z : 0;
             }
+        } else if (di->have_zero && tp > 0 && N > 0 && cn > 0 &&
+                   N * cn + Z * cz < 0.8 * tp && tp - Z * cz > N * cn) {
+            /* too fast for the pass it came from (the peak window's cap,
+             * or windows far apart in speed: under KVM here they ranged
+             * 26-144 MB/s in one pass): the data pages take the rest */
+            cn = (tp - Z * cz) / N;
         }
         if (cn > 0) {
             di->have_sender = true;

@@ -765,7 +765,7 @@ static void test_big_file_windows(void **state)
     }
     fclose(f);
     for (int mode = 0; mode < 2; mode++) {
-        struct trc_options o = {.no_mmap = mode == 1};
+        struct trc_options o = {.no_mmap = mode == 1, .mmap = mode == 0};
         char err[256];
         struct trc_reader *r = trc_reader_new(&o, err, sizeof(err));
         assert_non_null(r);
@@ -1097,10 +1097,12 @@ static void test_fast_path_equals_general(void **state)
     assert_non_null(f);
     fputs(fast_text, f);
     fclose(f);
-    for (int mode = 0; mode < 4; mode++) {
-        struct trc_options o = {.no_mmap = mode == 2,
+    /* memory, mapped file, read() file, helper thread, the defaults */
+    for (int mode = 0; mode < 5; mode++) {
+        struct trc_options o = {.mmap = mode == 1,
+                                .no_mmap = mode == 2,
                                 .force_threads = mode == 3,
-                                .no_threads = mode != 3};
+                                .no_threads = mode != 3 && mode != 4};
         struct run out;
         char msgs[1024];
         fast_read(o, mode ? path : NULL, &out, msgs, sizeof(msgs));

@@ -5,10 +5,10 @@
  *
  * A reader streams one or more inputs (files, "-" for stdin, gzip files,
  * or memory buffers) and hands out one record at a time.  Memory is bounded
- * regardless of input length: regular files are mapped in windows of
- * TRC_WINDOW_BYTES that are unmapped as the reader moves on, other inputs
- * are read into one buffer of the same size; a line longer than max_line
- * is reported (file:line), skipped and counted, never buffered whole.
+ * regardless of input length: inputs are read into one buffer of
+ * TRC_WINDOW_BYTES (or, with trc_options.mmap, regular files are mapped
+ * in windows of that size, unmapped as the reader moves on); a line longer than
+ * max_line is reported (file:line), skipped and counted, never buffered whole.
  *
  * Input formats (enum trc_format; auto-detected per line unless forced):
  *   log       "name args"                        log backend, default
@@ -43,16 +43,17 @@
  * one makes trc_reader_next() fail.  Events not in the catalogue are
  * *unknown*: counted per name and listed, never an error.
  *
- * Speed: a regular text file of 32 MiB or more read in auto mode is parsed
- * on a helper thread when the machine has a CPU to spare (1-minute load
- * average below the number of CPUs minus one; trc_options.no_threads and
- * force_threads override that): it maps the
- * file window by window and turns plain event lines into records while
- * the caller consumes them; every other line is handled in order on the
+ * Speed: every file is read() through the reader's buffer, one memchr()
+ * per line; trc_options.mmap maps regular files in windows instead, and
+ * force_threads parses a mapped regular text file in auto mode on a
+ * helper thread: it turns plain event lines into records while the
+ * caller consumes them; every other line is handled in order on the
  * caller's thread, so the records, counters and messages are exactly
  * those of the serial reader.  At most 3 windows and 4 chunks of 4096
- * records are alive at a time.  In lazy mode (trc_options.lazy) only
- * events the timeline interprets get typed arguments.
+ * records are alive at a time.  Neither is on by default: on the 2-vCPU
+ * machines this was measured on, both were slower than the serial read()
+ * (docs/benchmarks.md).  In lazy mode (trc_options.lazy) only events the
+ * timeline interprets get typed arguments.
  *
  * Records point into the reader's buffers: valid until the next call.
  * Times are int64 ns (TRC_NO_TIME when the line has none): Unix epoch for
@@ -315,14 +316,17 @@ struct trc_options {
     bool strict;             /* first malformed line is fatal */
     size_t max_line;         /* 0: TRC_DEFAULT_LINE (<= half a window) */
     unsigned max_messages;   /* malformed reports kept; 0: 20 */
-    bool no_mmap;            /* read() even regular files (tests) */
+    bool no_mmap;            /* read() even regular files, whatever mmap
+                                and force_threads say (tests) */
+    bool mmap;               /* map regular files in windows instead of
+                                read() (tests; the default reads) */
     bool no_events;          /* load no trace-events file at all (fuzzing,
                                 reproducible tests) */
-    bool no_threads;         /* never parse on a helper thread (regular
-                                text files >= 32 MiB in auto mode are
-                                parsed on one by default) */
-    bool force_threads;      /* use the helper thread for any regular text
-                                file in auto mode (tests) */
+    bool no_threads;         /* never parse on a helper thread (wins
+                                over force_threads) */
+    bool force_threads;      /* map regular text files and parse them on
+                                a helper thread in auto mode (off by
+                                default: slower where measured) */
     bool lazy;               /* for the timeline: catalogue events it does
                                 not interpret (no TRC_EVF_TIMELINE) are
                                 counted (stats) but not handed out, and

@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * traces/trace_par.c — the parallel text input reader (trc_par_ops): a
- * big regular text file read in auto mode is parsed on a helper thread.
+ * traces/trace_par.c — the parallel text input reader (trc_par_ops): with
+ * trc_options.force_threads a regular text file read in auto mode is
+ * parsed on a helper thread.  Off by default: on the 2-vCPU development
+ * VM the 1 GiB bench trace took 1.69 s this way against 0.62 s serial
+ * (the consumer's reads of what the producer wrote, entries and line
+ * bytes, cost more CPU than the parse it was spared; docs/benchmarks.md).
  * Lines the helper does not parse go through trc_text_line() (trace_line.c)
  * in order on the caller's thread.
  */
@@ -14,10 +18,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#define PAR_MIN_BYTES ((uint64_t)4 * TRC_WINDOW_BYTES)
-
 /*
- * For a regular text file of at least PAR_MIN_BYTES read in auto mode, a
+ * For a regular text file read in auto mode with force_threads, a
  * producer thread maps the file window by window and parses every line
  * into compact entries (chunks of PAR_CHUNK_LINES lines, a ring of
  * PAR_CHUNKS) while the caller's thread hands the records out and does
@@ -536,27 +538,12 @@ static int par_next(struct trc_reader *r, struct trc_record *rec,
     }
 }
 
-/* A helper thread pays only with a CPU to spare: at least two online
- * and the 1-minute load average below their number minus one (on a
- * loaded machine the two threads' hand-over costs more than it saves). */
-static bool spare_cpu(void)
-{
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    double load[1];
-    if (n < 2 || getloadavg(load, 1) != 1) {
-        return false;
-    }
-    return load[0] < (double)n - 1.0;
-}
-
 static int par_open(struct trc_reader *r, char *err, size_t errlen)
 {
     (void)err;
     (void)errlen;
     if (r->kind != SRC_MMAP || r->opt.format != TRC_FMT_AUTO ||
-        r->opt.no_threads ||
-        !(r->opt.force_threads ||
-          (r->file_size >= PAR_MIN_BYTES && spare_cpu()))) {
+        r->opt.no_threads || !r->opt.force_threads) {
         return 0;
     }
     return par_start(r) ? 1 : 0; /* stays serial if the thread cannot start */

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * traces/trace_src.c — the reader's inputs: opening a file, stdin or a
- * memory buffer, mapping regular files in TRC_WINDOW_BYTES windows,
- * decompressing gzip (and reading pipes) through one buffer, and
+ * memory buffer, reading files and pipes through one buffer (or mapping
+ * regular files in TRC_WINDOW_BYTES windows, on request), decompressing
+ * gzip, and
  * splitting the data into lines (over-long lines reported and skipped).
  * Every input is opened and read once; with trc_options.sha256 the first
  * input's bytes are hashed as they are read (a FIFO or a pipe cannot be
@@ -20,12 +21,21 @@
 #include <unistd.h>
 
 /*
- * A mapped (regular) file's digest is computed on a thread of its own that
- * pread()s the open descriptor from 0 to the size the reader saw, while the
- * caller's thread (or the parallel reader) parses: SHA-256 then costs wall
- * time only where it is slower than parsing.  The input is not opened
- * again.  Without the thread (it cannot start) the windows are hashed as
- * they are mapped.
+ * A regular file's digest (of TRC_WINDOW_BYTES or more) is computed on a
+ * thread of its own that pread()s the open descriptor from 0 to the size
+ * the reader saw, while the caller's thread (or the parallel reader)
+ * parses: SHA-256 then costs wall time only where it is slower than
+ * parsing.  The input is not opened again.  Without the thread (it cannot
+ * start, or the file is small) the bytes are hashed as they are read or
+ * mapped.
+ *
+ * Regular files are read() into the reader's buffer, like pipes and gzip
+ * files; mapping them (trc_options.mmap) is what the parallel reader
+ * needs.  Measured on the 2-vCPU development VM (docs/benchmarks.md), a
+ * 1 GiB trace took 1.01 s mapped in 8 MiB windows with MAP_POPULATE and
+ * 0.62 s read(): mapping, populating and unmapping the windows cost more
+ * than the copy, and memchr() over freshly mapped pages was 40 % of the
+ * run against 9 % over the buffer.
  */
 #define HASHER_BUF ((size_t)256 << 10)
 
@@ -461,7 +471,8 @@ int trc_src_open(struct trc_reader *r, char *err, size_t errlen)
             return -1;
         }
         bool use_map = false;
-        if (S_ISREG(sb.st_mode) && !in->is_stdin && !r->opt.no_mmap) {
+        if (S_ISREG(sb.st_mode) && !in->is_stdin && !r->opt.no_mmap &&
+            (r->opt.mmap || r->opt.force_threads)) {
             unsigned char mg[2] = {0, 0};
             ssize_t k = pread(fd, mg, 2, 0);
             use_map = !(k == 2 && mg[0] == 0x1f && mg[1] == 0x8b);
@@ -489,6 +500,10 @@ int trc_src_open(struct trc_reader *r, char *err, size_t errlen)
                 r->buf_cap = TRC_WINDOW_BYTES;
             }
             r->fd = fd;
+            if (r->hash && S_ISREG(sb.st_mode) && !in->is_stdin &&
+                r->file_size >= TRC_WINDOW_BYTES) {
+                hasher_start(r); /* else hashed inline, read by read */
+            }
             if (stream_open(r, err, errlen) < 0) {
                 return -1;
             }

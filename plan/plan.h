@@ -196,6 +196,7 @@ struct plan_sweep_stats {
     uint64_t points;       /* whole sweep (cells x seeds) */
     uint64_t shard_points; /* this shard */
     uint64_t ran, stored, failed;
+    uint64_t commits; /* store transactions that wrote points */
     unsigned jobs;
     double wall_s;
 };

@@ -58,6 +58,9 @@ struct sweep {
     pthread_mutex_t mu;
     pthread_cond_t cv_main, cv_work;
     uint64_t next_claim, next_emit;
+    uint64_t ready_upto; /* points next_emit..ready_upto-1 are all ready */
+    uint64_t wake_ready; /* the writer waits for ready_upto >= this */
+    bool main_waiting;
     bool stop;
     unsigned alive;
     char fatal[400];
@@ -288,7 +291,11 @@ static void *worker(void *arg)
         compute(sw, db, seq, sl);
         pthread_mutex_lock(&sw->mu);
         sl->state = SLOT_READY;
-        if (seq == sw->next_emit) {
+        while (sw->ready_upto < sw->next_claim &&
+               sw->slots[sw->ready_upto % WINDOW].state == SLOT_READY) {
+            sw->ready_upto++;
+        }
+        if (sw->main_waiting && sw->ready_upto >= sw->wake_ready) {
             pthread_cond_signal(&sw->cv_main);
         }
     }
@@ -492,27 +499,60 @@ static void stop_workers(struct sweep *sw, pthread_t *th, unsigned started)
     }
 }
 
-/* Wait for the next point in order; NULL (message in err) if the workers
- * stopped before it. */
-static struct slot *next_ready(struct sweep *sw, char *err, size_t errlen)
+/* The workers have stopped (or failed) and no point in flight is left. */
+static bool workers_gone(const struct sweep *sw)
+{
+    return (sw->stop || sw->alive == 0) && sw->next_emit >= sw->next_claim;
+}
+
+static void add_s(struct timespec *ts, double s)
+{
+    long ns = ts->tv_nsec + (long)(s * 1e9);
+    ts->tv_sec += ns / 1000000000L;
+    ts->tv_nsec = ns % 1000000000L;
+}
+
+/*
+ * Wait, outside any transaction, for the next batch: the next point in
+ * order, then up to BATCH_S more for BATCH_POINTS in a row (or all that
+ * are left) to be ready, so that fast points are committed many at a time
+ * instead of one commit each time the writer catches up with the workers.
+ * The number of points ready in a row from next_emit (at most max); 0,
+ * with the message in err, if the workers stopped before the next one.
+ */
+static uint64_t wait_batch(struct sweep *sw, uint64_t max, double batch_s,
+                           char *err, size_t errlen)
 {
     pthread_mutex_lock(&sw->mu);
-    struct slot *sl = &sw->slots[sw->next_emit % WINDOW];
-    while (sl->state != SLOT_READY &&
-           !((sw->stop || sw->alive == 0) && sw->next_emit >= sw->next_claim)) {
+    uint64_t want =
+        sw->count - sw->next_emit < max ? sw->count - sw->next_emit : max;
+    sw->main_waiting = true;
+    sw->wake_ready = sw->next_emit + 1;
+    while (sw->ready_upto <= sw->next_emit && !workers_gone(sw)) {
         pthread_cond_wait(&sw->cv_main, &sw->mu);
     }
-    if (sl->state != SLOT_READY) {
-        pthread_mutex_unlock(&sw->mu);
+    if (sw->ready_upto > sw->next_emit && want > 1) {
+        struct timespec dl;
+        clock_gettime(CLOCK_REALTIME, &dl);
+        add_s(&dl, batch_s);
+        sw->wake_ready = sw->next_emit + want;
+        while (sw->ready_upto < sw->wake_ready && !sw->stop && sw->alive > 0) {
+            if (pthread_cond_timedwait(&sw->cv_main, &sw->mu, &dl) != 0) {
+                break; /* timed out (or failed): commit what is ready */
+            }
+        }
+    }
+    sw->main_waiting = false;
+    uint64_t n = sw->ready_upto - sw->next_emit;
+    pthread_mutex_unlock(&sw->mu);
+    if (n == 0) {
         if (sw->fatal[0]) {
             err_set(err, errlen, "%s", sw->fatal);
         } else {
             err_set(err, errlen, "the workers stopped early");
         }
-        return NULL;
     }
-    pthread_mutex_unlock(&sw->mu);
-    return sl;
+    return n < max ? n : max;
 }
 
 /* Store a ready point (inside the open batch).  0, or -1 with the
@@ -556,14 +596,6 @@ static int report_point(struct slot *sl, plan_point_fn fn, void *ctx,
     return fn(ctx, &p);
 }
 
-static bool slot_ready(struct sweep *sw, uint64_t seq)
-{
-    pthread_mutex_lock(&sw->mu);
-    bool r = sw->slots[seq % WINDOW].state == SLOT_READY;
-    pthread_mutex_unlock(&sw->mu);
-    return r;
-}
-
 /* Commit the batch, then report its points in order and free their
  * slots.  *ret takes the first nonzero code; returns nonzero to stop. */
 static int flush_batch(struct sweep *sw, struct db *db, uint64_t upto,
@@ -576,6 +608,7 @@ static int flush_batch(struct sweep *sw, struct db *db, uint64_t upto,
         *ret = PLAN_ERR_IO;
         return -1;
     }
+    st->commits++;
     while (sw->next_emit < upto) {
         struct slot *sl = &sw->slots[sw->next_emit % WINDOW];
         int rc = stop ? 0 : report_point(sl, fn, ctx, st);
@@ -605,9 +638,10 @@ static int flush_batch(struct sweep *sw, struct db *db, uint64_t upto,
 }
 
 /* Store the points in order as the workers finish them, BATCH_POINTS at
- * most (and at most BATCH_S seconds' worth) per transaction, without ever
- * waiting for a worker inside one; a point is reported (its line printed)
- * only after its transaction committed.  The return code. */
+ * most per transaction (waiting at most BATCH_S for that many before one
+ * begins), without ever waiting for a worker inside one; a point is
+ * reported (its line printed) only after its transaction committed.  The
+ * return code. */
 #define BATCH_POINTS 64
 #define BATCH_S      0.2
 static int emit_all(struct sweep *sw, struct db *db, plan_point_fn fn,
@@ -615,34 +649,27 @@ static int emit_all(struct sweep *sw, struct db *db, plan_point_fn fn,
                     char *err, size_t errlen)
 {
     int ret = 0;
-    double last_draw = 0, batch_t0 = 0;
-    uint64_t pos = sw->next_emit; /* next point to store */
+    double last_draw = 0;
     while (sw->next_emit < sw->count) {
-        uint64_t pending = pos - sw->next_emit;
-        bool more = pos < sw->count && pending < BATCH_POINTS &&
-                    (pending == 0 || mono_s() - batch_t0 < BATCH_S);
-        struct slot *sl = NULL;
-        if (more && pending > 0 && slot_ready(sw, pos)) {
-            sl = &sw->slots[pos % WINDOW];
-        } else if (pending > 0) {
-            if (flush_batch(sw, db, pos, fn, ctx, st, &ret, t0, &last_draw, err,
-                            errlen)) {
-                break;
-            }
-            continue;
-        } else {
-            sl = next_ready(sw, err, errlen);
-            if (!sl) {
-                ret = PLAN_ERR_IO;
-                break;
-            }
-            batch_t0 = mono_s();
-            if (db_batch_begin(db, err, errlen) != 0) {
-                ret = PLAN_ERR_IO;
+        uint64_t n = wait_batch(sw, BATCH_POINTS, BATCH_S, err, errlen);
+        if (n == 0) {
+            ret = PLAN_ERR_IO;
+            break;
+        }
+        if (db_batch_begin(db, err, errlen) != 0) {
+            ret = PLAN_ERR_IO;
+            break;
+        }
+        uint64_t pos = sw->next_emit, upto = pos + n;
+        bool failed = false;
+        for (; pos < upto; pos++) {
+            struct slot *sl = &sw->slots[pos % WINDOW];
+            if (store_ready(sw, db, sl, err, errlen) != 0) {
+                failed = true;
                 break;
             }
         }
-        if (store_ready(sw, db, sl, err, errlen) != 0) {
+        if (failed) {
             /* keep what the batch holds before the failing point */
             char e2[400];
             flush_batch(sw, db, pos, fn, ctx, st, &ret, t0, &last_draw, e2,
@@ -654,7 +681,10 @@ static int emit_all(struct sweep *sw, struct db *db, plan_point_fn fn,
             pthread_mutex_unlock(&sw->mu);
             break;
         }
-        pos++;
+        if (flush_batch(sw, db, upto, fn, ctx, st, &ret, t0, &last_draw, err,
+                        errlen)) {
+            break;
+        }
     }
     if (sw->cfg->progress && sw->next_emit < sw->count && sw->count) {
         draw_progress(sw, t0, true);

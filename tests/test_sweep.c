@@ -463,6 +463,41 @@ static void order_and_jobs(void **state)
     scn_doc_free(d);
 }
 
+/* Fast points are committed many to a transaction: the writer waits for
+ * a batch before it begins one, instead of committing each time it catches
+ * up with the workers (which made one transaction per point). */
+static void fast_points_batched(void **state)
+{
+    (void)state;
+    struct scn_doc *d = doc(SCN);
+    char err[512];
+    assert_int_equal(
+        scn_doc_set(d, "migration.time_limit=\"2s\"", err, sizeof(err)), 0);
+    struct plan_grid g;
+    plan_grid_init(&g);
+    assert_int_equal(plan_grid_add(&g, "migration.downtime_limit=10ms..2s:10ms",
+                                   err, sizeof(err)),
+                     0);
+    for (unsigned jobs = 1; jobs <= 2; jobs++) {
+        struct seen s = {0};
+        char name[32];
+        snprintf(name, sizeof(name), "batch-j%u.db", jobs);
+        struct plan_sweep_stats st =
+            sweep(d, &g, 2, jobs, 1, 1, PLAN_SHARD_MOD, path(name), &s);
+        assert_int_equal(st.ran, 400);
+        assert_int_equal(s.n, 400);
+        for (size_t i = 0; i < s.n; i++) {
+            assert_int_equal(s.index[i], i);
+        }
+        /* 400 points of 64 at most: 7 full batches; a few more only if a
+         * batch waited its 0.2 s out */
+        assert_in_range(st.commits, 7, 40);
+        seen_free(&s);
+    }
+    plan_grid_free(&g);
+    scn_doc_free(d);
+}
+
 static void page_mode_kept(void **state)
 {
     (void)state;
@@ -545,6 +580,7 @@ int main(void)
         cmocka_unit_test(resume_skips_finished),
         cmocka_unit_test(incomplete_run_replaced),
         cmocka_unit_test(order_and_jobs),
+        cmocka_unit_test(fast_points_batched),
         cmocka_unit_test(page_mode_kept),
         cmocka_unit_test(bad_points_and_grids),
     };

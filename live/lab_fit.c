@@ -16,9 +16,13 @@
 #include "model/mig.h"
 #include "run/scenario.h"
 
-static bool in_fit_half(size_t k)
+/* Before, runs went in pairs ((k / 2) % 2), which on a grid of three
+ * axes of two values put every run of one --dirty-rate in the fit half
+ * and every run of the other in the validation half (all converged
+ * against all timeouts). */
+static bool in_fit_half(const struct lab_validate_result *r, size_t k)
 {
-    return (k / 2) % 2 == 0;
+    return r->rows[k].fit;
 }
 
 void lab_fit_trace_path(const struct lab_validate_result *r, size_t k,
@@ -81,7 +85,7 @@ int lab_fit_half(const struct lab_validate_opts *o,
         const struct lab_validate_row *v = &r->rows[k];
         char tp[512];
         lab_fit_trace_path(r, k, tp, sizeof(tp));
-        if (!in_fit_half(k) || !v->ran) {
+        if (!in_fit_half(r, k) || !v->ran) {
             continue;
         }
         if (calib_add_trace(&c, tp, e, sizeof(e)) < 0) {
@@ -111,7 +115,7 @@ int lab_fit_half(const struct lab_validate_opts *o,
         goto out;
     }
     for (size_t k = 0; k < r->n_rows; k++) {
-        if (in_fit_half(k) || !r->rows[k].ran) {
+        if (in_fit_half(r, k) || !r->rows[k].ran) {
             continue;
         }
         struct lab_validate_row *v = &r->fit_rows[r->n_fit_rows++];
@@ -139,7 +143,7 @@ void lab_fit_print(FILE *f, const struct lab_validate_result *r)
     }
     size_t n = 0;
     for (size_t k = 0; k < r->n_rows; k++) {
-        if (in_fit_half(k)) {
+        if (in_fit_half(r, k)) {
             rows[n++] = r->rows[k];
         }
     }

@@ -164,6 +164,7 @@ static int expand_grid(const struct lab_validate_opts *o,
         v->rate = o->rate[c[1]];
         v->bw = o->bw[c[2]];
         v->dl = o->dl[c[3]];
+        v->fit = (c[0] + c[1] + c[2] + c[3]) % 2 == 0;
     }
     return 0;
 }

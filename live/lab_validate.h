@@ -53,6 +53,11 @@ void lab_validate_opts_default(struct lab_validate_opts *o);
 struct lab_validate_row {
     uint64_t ws, rate, bw;
     int64_t dl;
+    /* --calibrate: in the half the calibration is fitted on.  The halves
+     * are the two colours of a checkerboard over the grid (the parity of
+     * the sum of the row's axis indices), so each holds every value of
+     * every axis, and of two axes every pair of values but half */
+    bool fit;
     bool ran; /* the real run reached an outcome and was simulated */
     char error[256];
     double guest_rate;

@@ -146,5 +146,11 @@ cal=$(sed -n 's/^calibration fitted on 2 runs of the other half: //p' \
 [ "$(sed -n '/^Validation half/,$p' "$TMPD/lv.out" | grep -c ' MiB/s ')" = 2 ] &&
     ok "the validation half has its 2 runs" ||
     notok "the validation half has its 2 runs"
+# the halves are a checkerboard over the grid: each holds both working
+# sets and both max-bandwidths (runs in pairs put one working set in each)
+val=$(sed -n '/^Validation half/,$p' "$TMPD/lv.out")
+echo "$val" | grep -q '^16 MiB ' && echo "$val" | grep -q '^32 MiB ' &&
+    ok "the validation half holds both working sets" ||
+    { notok "the validation half holds both working sets"; echo "$val"; }
 [ -n "$cal" ] && rm -rf "$(dirname "$cal")"
 finish

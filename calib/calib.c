@@ -493,10 +493,13 @@ static int add_rest_points(const struct calib *c, bool split, struct pts *rest,
             continue;
         }
         /* RAM sent inside the downtime: query-migrate's downtime-bytes,
-         * else the pending at the switchover, its zero pages taken out */
+         * else the pending at the switchover, its zero pages taken out
+         * while the first pass was still going (once a sync found pages
+         * again, what is pending is pages written since: data) */
         const struct trc_derived_inputs *di = &r->inputs;
         double data_share =
-            di->have_zero && di->normal_pages + di->zero_pages
+            r->run.m.bitmap_syncs < 2 && di->have_zero &&
+                    di->normal_pages + di->zero_pages
                 ? (double)di->normal_pages /
                       (double)(di->normal_pages + di->zero_pages)
                 : 1.0;
@@ -513,9 +516,13 @@ static int add_rest_points(const struct calib *c, bool split, struct pts *rest,
             y -= di->vm_stop_ns >= 0 ? (double)di->vm_stop_ns
                                      : c->c[CALIB_STOP].value +
                                            vc * c->c[CALIB_STOP_PER_VCPU].value;
+            /* a save no run times is what the tail fit below finds, not
+             * its default: the default is left in only once fitted */
             y -= di->non_iterable_save_ns >= 0
                      ? (double)di->non_iterable_save_ns
-                     : c->c[CALIB_NI_SAVE].value;
+                 : c->c[CALIB_NI_SAVE].status == CALIB_FITTED
+                     ? c->c[CALIB_NI_SAVE].value
+                     : 0.0;
         }
         double x[2] = {1, ram_bytes};
         /* without a return path the source never waited for the
@@ -575,19 +582,24 @@ static void fit_rest(struct calib *c, bool split, const struct pts *rest,
                      const struct pts *tail)
 {
     double b[2], se[2];
-    if (split && tail->n && rest_fit(c, tail, &b[0], &se[0]) == 0 && b[0] > 0) {
+    struct calib_const *k = &c->c[CALIB_NI_SAVE];
+    bool saved = k->status == CALIB_FITTED;
+    if (split && tail->n && rest_fit(c, tail, &b[0], &se[0]) == 0 &&
+        (b[0] > 0 || !saved)) {
         /* the source's own time after the non-iterable save (closing the
-         * stream): the model's last source-side term carries it */
-        struct calib_const *k = &c->c[CALIB_NI_SAVE];
+         * stream): the model's last source-side term carries it.  Where no
+         * run times the save (7.2-9.x: the stop is timed from
+         * migration_completion_vm_stop) the tail is all of it, not added
+         * to the 5 ms default: that default made every 7.2 prediction
+         * 5 ms too long */
         double sp = sqrt(k->spread * k->spread + se[0] * se[0]);
         const char *note =
-            k->status == CALIB_FITTED
-                ? "non-iterable save sums + the source's tail after them "
-                  "(no return path: downtime minus stop, save, RAM, sync)"
-                : "default + the source's tail (no return path: downtime "
-                  "minus stop, save, RAM and its sync)";
-        double v = k->value + b[0];
-        set_fit(k, v, sp, tail, CALIB_FITTED, note);
+            saved ? "non-iterable save sums + the source's tail after them "
+                    "(no return path: downtime minus stop, save, RAM, sync)"
+                  : "the source's tail, no run timing the save (no return "
+                    "path: downtime minus stop, RAM and its sync)";
+        double v = (saved ? k->value : 0.0) + b[0];
+        set_fit(k, v > 0 ? v : 0, sp, tail, CALIB_FITTED, note);
     }
     if (rest->n && rest_fit(c, rest, &b[0], &se[0]) == 0) {
         double v = b[0] > 0 ? b[0] : 0;
@@ -640,8 +652,9 @@ int calib_fit(struct calib *c, char *err, size_t errlen)
                true);
     fit_sender(c, &f.snd, &f.pass);
     fit_affine(c, &f.stop, CALIB_STOP, CALIB_STOP_PER_VCPU,
-               "src-downtime-start -> src-vm-stopped = fixed + per_vcpu x "
-               "vCPUs",
+               "traced VM stops (10.0: src-downtime-start -> "
+               "src-vm-stopped; before: the switchover -> "
+               "migration_completion_vm_stop) = fixed + per_vcpu x vCPUs",
                "not separable (one vCPU count): 0, the fixed part carries "
                "it",
                true);

@@ -561,11 +561,15 @@ static void derive_downtime(const struct tl_info *in,
 {
     di->vm_stop_ns = in->vm_stop_ns;
     snprintf(di->vm_stop_source, TRC_SRC_LEN, "%s",
-             in->vm_stop_ns >= 0
-                 ? "vmstate_downtime_checkpoint src-downtime-start -> "
-                   "src-vm-stopped"
-                 : "not inferred: no vmstate_downtime_checkpoint (10.0+) "
-                   "(model default)");
+             in->vm_stop_ns < 0 ? "not inferred: no "
+                                  "vmstate_downtime_checkpoint (10.0+) nor "
+                                  "migration_completion_vm_stop (model "
+                                  "default)"
+             : in->vm_stop_from_completion
+                 ? "migration_thread_low_pending -> "
+                   "migration_completion_vm_stop"
+                 : "vmstate_downtime_checkpoint src-downtime-start -> "
+                   "src-vm-stopped");
     di->non_iterable_save_ns = in->save_non_iterable_ns;
     di->non_iterable_load_ns = in->load_non_iterable_ns;
     snprintf(di->save_load_source, TRC_SRC_LEN, "%s%s",

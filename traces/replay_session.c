@@ -207,7 +207,10 @@ void trc_fit_compute(const struct trc_replay *r, const struct run_result *rerun,
                          : NAN;
     f->obs_downtime_ns = trc_observed_downtime(r, f->downtime_source,
                                                sizeof(f->downtime_source));
-    f->rerun_downtime_ns = c->outcome == RUN_CONVERGED ? c->downtime_ns : -1;
+    /* the source side, as the trace shows it (query-migrate's figure): not
+     * the destination's load after it */
+    f->rerun_downtime_ns =
+        c->outcome == RUN_CONVERGED ? c->src_downtime_ns : -1;
     f->downtime_error =
         f->obs_downtime_ns > 0 && f->rerun_downtime_ns >= 0
             ? ((double)f->rerun_downtime_ns - (double)f->obs_downtime_ns) /

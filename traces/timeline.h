@@ -216,8 +216,10 @@ struct tl_info {
     struct tl_item items[TL_MAX_ITEMS];
     unsigned n_checkpoints;
     struct tl_checkpoint checkpoints[TL_MAX_CHECKPOINTS];
-    int64_t vm_stop_ns;       /* src-downtime-start -> src-vm-stopped */
-    int64_t save_iterable_ns; /* sums over items, -1 if none */
+    int64_t vm_stop_ns;           /* src-downtime-start -> src-vm-stopped */
+    bool vm_stop_from_completion; /* else: the switchover ->
+                                     migration_completion_vm_stop (< 10.0) */
+    int64_t save_iterable_ns;     /* sums over items, -1 if none */
     int64_t save_non_iterable_ns;
     int64_t load_iterable_ns;
     int64_t load_non_iterable_ns;

@@ -333,6 +333,10 @@ static bool on_note_event(struct tl *t, const struct trc_record *r, int64_t now)
     struct tl_info *in = &t->in;
     switch (r->ev) {
     case TRC_EV_COMPLETION_VM_STOP:
+        if (in->switchover && t->vm_stopped_ns == NO_T &&
+            in->switchover_t_ns != NO_T && now >= in->switchover_t_ns) {
+            t->vm_stopped_ns = now;
+        }
         tl_add_event(t, now, RUN_EV_NOTE, 0, 0, "VM stopped for switchover");
         break;
     case TRC_EV_POSTCOPY_START:

@@ -233,6 +233,11 @@ static void finish_times(struct tl *t, struct run_metrics *m)
     int64_t e = checkpoint(in, "src-downtime-end");
     if (a != TRC_NO_TIME && b != TRC_NO_TIME && b >= a) {
         in->vm_stop_ns = b - a;
+    } else if (t->vm_stopped_ns != NO_T) {
+        /* before 10.0: the switchover (migration_thread_low_pending) to
+         * migration_completion_vm_stop, the BQL taken and the VM stopped */
+        in->vm_stop_ns = t->vm_stopped_ns - in->switchover_t_ns;
+        in->vm_stop_from_completion = true;
     }
     if (a != TRC_NO_TIME && e != TRC_NO_TIME && e >= a) {
         in->src_downtime_ns = e - a;

@@ -146,6 +146,9 @@ struct tl {
      * query-migrate's total-time covers); records after the end (cleanup,
      * the migration_cancel QEMU writes at quit) do not extend the time */
     int64_t mig_setup_ns, mig_end_ns; /* relative, NO_T unknown */
+    /* migration_completion_vm_stop after the switchover (NO_T none): the
+     * VM stop where no vmstate_downtime_checkpoint times it (< 10.0) */
+    int64_t vm_stopped_ns;
     bool ended;
     uint64_t after_end; /* source records after the end */
 

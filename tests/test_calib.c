@@ -81,6 +81,20 @@ static void test_derived_inputs(void **state)
     assert_true(di->non_iterable_save_ns < 0);
     trc_session_free(&s);
 
+    /* a recording of the current lab (its events include
+     * migrate_global_state_pre_save): stop .683491 -> .683718, the
+     * non-iterable sections .685214 -> completed .685332 */
+    run_session("tests/data/lab/tcg-7.2-512MiB-32MiB-8MiB-64MiB.log", &s);
+    di = &s.r.inputs;
+    assert_int_equal(di->vm_stop_ns, 227000);
+    assert_int_equal(di->non_iterable_save_ns, 118000);
+    assert_non_null(strstr(di->save_load_source, "global_state_pre_save"));
+    /* the re-run's downtime is the source's side, as the observed one */
+    assert_true(s.fit.have);
+    assert_true(s.fit.rerun_downtime_ns > 0);
+    assert_true(s.fit.rerun_downtime_ns < 10 * 1000000);
+    trc_session_free(&s);
+
     run_session(K10, &s);
     di = &s.r.inputs;
     assert_int_equal(di->vm_stop_ns, 211000); /* checkpoints, 0.211 ms */

@@ -573,9 +573,11 @@ static void derive_downtime(const struct tl_info *in,
     di->non_iterable_save_ns = in->save_non_iterable_ns;
     di->non_iterable_load_ns = in->load_non_iterable_ns;
     snprintf(di->save_load_source, TRC_SRC_LEN, "%s%s",
-             in->save_non_iterable_ns >= 0
-                 ? "save: vmstate_downtime_save type=non-iterable summed"
-                 : "save not inferred (model default)",
+             in->save_non_iterable_ns < 0 ? "save not inferred (model default)"
+             : in->save_from_gstate
+                 ? "save: migrate_global_state_pre_save -> completed (the "
+                   "first non-iterable section to the end)"
+                 : "save: vmstate_downtime_save type=non-iterable summed",
              in->load_non_iterable_ns >= 0
                  ? "; load: vmstate_downtime_load summed"
                  : "; load not inferred: destination not traced (model "

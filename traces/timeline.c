@@ -314,6 +314,7 @@ struct tl *tl_new(const struct tl_options *o)
     t->mig_setup_ns = NO_T;
     t->mig_end_ns = NO_T;
     t->vm_stopped_ns = NO_T;
+    t->gstate_save_ns = NO_T;
     t->ds.min_dl_ms = INFINITY;
     t->ds.min_asb = INFINITY;
     t->cs.min_dl_ms = INFINITY;

@@ -221,6 +221,8 @@ struct tl_info {
                                      migration_completion_vm_stop (< 10.0) */
     int64_t save_iterable_ns;     /* sums over items, -1 if none */
     int64_t save_non_iterable_ns;
+    bool save_from_gstate; /* save_non_iterable_ns is, before 10.0,
+                              migrate_global_state_pre_save -> completed */
     int64_t load_iterable_ns;
     int64_t load_non_iterable_ns;
     int64_t vfio_save_ns, vfio_load_ns;

@@ -584,6 +584,16 @@ static bool on_end_event(struct tl *t, const struct trc_record *r, int64_t now)
 
 static void on_event(struct tl *t, const struct trc_record *r, int64_t now)
 {
+    static const char gs[] = "migrate_global_state_pre_save";
+    if (r->ev == TRC_EV_OTHER_KNOWN) {
+        /* known by name only: one of them times a < 10.0 downtime */
+        if (t->vm_stopped_ns != NO_T && t->gstate_save_ns == NO_T &&
+            r->name_len == sizeof(gs) - 1 &&
+            memcmp(r->name, gs, sizeof(gs) - 1) == 0) {
+            t->gstate_save_ns = now;
+        }
+        return;
+    }
     if (!on_core_event(t, r, now) && !on_note_event(t, r, now) &&
         !on_end_event(t, r, now) && !on_vfio_size_event(t, r, now)) {
         on_vfio_state_event(t, r, now);
@@ -798,7 +808,7 @@ int tl_feed(struct tl *t, const struct trc_record *r, const char *file_name)
         }
         return 0;
     }
-    if (r->kind == TRC_REC_EVENT && r->ev >= TRC_EV_SET_STATE) {
+    if (r->kind == TRC_REC_EVENT && r->ev >= TRC_EV_OTHER_KNOWN) {
         on_event(t, r, now);
     }
     return 0;

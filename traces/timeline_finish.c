@@ -245,6 +245,19 @@ static void finish_times(struct tl *t, struct run_metrics *m)
         in->src_downtime_ns = t->snap_last.downtime_ms * MS;
     }
     sum_items(in);
+    if (in->save_non_iterable_ns < 0 && t->gstate_save_ns != NO_T) {
+        /* before 10.0: the global state's save (the first non-iterable
+         * section QEMU registers, after RAM's last pages) to completed */
+        for (unsigned i = 0; i < in->n_states; i++) {
+            if (strcmp(in->states[i].state, "completed") == 0 &&
+                in->states[i].t_ns >= t->gstate_save_ns) {
+                in->save_non_iterable_ns =
+                    in->states[i].t_ns - t->gstate_save_ns;
+                in->save_from_gstate = true;
+                break;
+            }
+        }
+    }
     m->src_downtime_ns = in->src_downtime_ns > 0 ? in->src_downtime_ns : 0;
     m->downtime_ns = m->src_downtime_ns;
     if (t->have_snap && (t->snap_last.have & TRC_SNAP_SETUP_TIME)) {

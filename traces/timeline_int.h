@@ -149,6 +149,10 @@ struct tl {
     /* migration_completion_vm_stop after the switchover (NO_T none): the
      * VM stop where no vmstate_downtime_checkpoint times it (< 10.0) */
     int64_t vm_stopped_ns;
+    /* migrate_global_state_pre_save after that VM stop (NO_T none): the
+     * first non-iterable section's save, where no vmstate_downtime_save
+     * times them (< 10.0) */
+    int64_t gstate_save_ns;
     bool ended;
     uint64_t after_end; /* source records after the end */
 

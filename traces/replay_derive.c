@@ -516,6 +516,18 @@ static void derive_sender(const struct run_result *run,
          * (single windows are noisy: the thread shares the CPU) */
         double tp = (double)di->first_pass_ns;
         double N = (double)di->normal_pages, Z = (double)di->zero_pages;
+        bool from_peak = false;
+        if (!(cn > 0) && cn_max > 0 && di->have_zero && tp > 0 && N > 0) {
+            /* no positive c_n: the mostly-zero windows' time per zero page
+             * varies more than the data window can bear (a 10.0 TCG pass
+             * here: 2.9 us in one window, 12.7 us in the next), so the
+             * data pages go at the peak window's rate (they were nearly
+             * all of its bytes) and the zero pages take the rest of the
+             * first pass */
+            cn = fmin(cn_max, 0.9 * tp / N);
+            cz = Z > 0 ? (tp - N * cn) / Z : 0;
+            from_peak = true;
+        }
         if (di->have_zero && tp > 0 && N > 0 && cn > 0 &&
             N * cn + Z * cz > 1.2 * tp) {
             if (N * cn < 0.9 * tp) {
@@ -537,6 +549,14 @@ static void derive_sender(const struct run_result *run,
             di->sender_normal_page_ns = cn;
             di->sender_zero_page_ns = cz;
             di->sender_bps = wire * 1e9 / cn;
+            if (from_peak) {
+                snprintf(di->sender_source, TRC_SRC_LEN,
+                         "%zu first-pass windows, no positive c_n (zero-page "
+                         "times vary): c_n at the peak window's rate, c_z the "
+                         "rest of the pass (max-bandwidth not binding)",
+                         nr);
+                return;
+            }
             snprintf(di->sender_source, TRC_SRC_LEN,
                      "least squares over %zu migrate_transferred windows of "
                      "the first pass: time = normal x c_n + zero x c_z "
@@ -552,7 +572,12 @@ static void derive_sender(const struct run_result *run,
              di->max_bandwidth_binds
                  ? "max-bandwidth binds (rate-limit sleeps), the sender's own "
                    "ceiling is hidden"
-                 : "fewer than 2 usable windows (model default: wire speed)");
+             : nr >= 2 ? "the first pass's windows gave no positive "
+                         "data-page cost and no peak window or pass "
+                         "time to hold one to (model default: wire "
+                         "speed)"
+                       : "fewer than 2 usable windows (model default: "
+                         "wire speed)");
 }
 
 /* VM stop, non-iterable save / load, postcopy, parameters. */

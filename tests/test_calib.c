@@ -287,6 +287,9 @@ static void test_zero_pages_pending_left_out(void **state)
     assert_true(di->normal_pages > 8000 && di->normal_pages < 9000);
     assert_true(s.fit.have && s.fit.ok);
     assert_int_equal(s.fit.rerun_syncs, s.fit.obs_syncs);
+    /* setup .378003 -> active .381477, less the sync .380892 -> .381280 */
+    assert_int_equal(di->setup_ns, 3086000);
+    assert_non_null(strstr(di->setup_source, "less the setup's bitmap sync"));
     trc_session_free(&s);
 }
 

@@ -206,6 +206,10 @@ struct trc_derived_inputs {
     bool postcopy;
     int64_t postcopy_start_ns; /* -1 = none */
     char params_source[TRC_SRC_LEN];
+    /* migration.setup_time: setup -> active less the setup's bitmap sync
+     * (the model adds RAM's first sync after it); -1 = not traced */
+    int64_t setup_ns;
+    char setup_source[TRC_SRC_LEN];
     /* the scenario's calibration file (absolute path), "" = none */
     char calibration[512];
 };

@@ -194,6 +194,8 @@ static void add_completed_inputs(json_t *o, const struct trc_derived_inputs *di)
     json_object_set_new(o, "sync_cost_source", json_string(di->sync_source));
     json_object_set_new(o, "vm_stop_ms", ms_or_null(di->vm_stop_ns));
     json_object_set_new(o, "vm_stop_source", json_string(di->vm_stop_source));
+    json_object_set_new(o, "setup_ms", ms_or_null(di->setup_ns));
+    json_object_set_new(o, "setup_source", json_string(di->setup_source));
     json_object_set_new(o, "non_iterable_save_ms",
                         ms_or_null(di->non_iterable_save_ns));
     json_object_set_new(o, "non_iterable_load_ms",

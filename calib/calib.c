@@ -31,6 +31,7 @@ static const struct {
     [CALIB_NI_SAVE] = {"vm.non_iterable_save_time", "ns"},
     [CALIB_NI_LOAD] = {"vm.non_iterable_load_time", "ns"},
     [CALIB_LINK] = {"migration.link_bandwidth", "B/s"},
+    [CALIB_SETUP] = {"migration.setup_time", "ns"},
 };
 
 int calib_init(struct calib *c)
@@ -323,6 +324,7 @@ static void set_defaults(struct calib *c)
         [CALIB_NI_SAVE] = (double)d.non_iterable_save_ns,
         [CALIB_NI_LOAD] = (double)d.non_iterable_load_ns,
         [CALIB_LINK] = (double)d.link_bandwidth_bps,
+        [CALIB_SETUP] = (double)d.setup_ns,
     };
     for (unsigned k = 0; k < CALIB_N_KEYS; k++) {
         c->c[k].key = key_rows[k].key;
@@ -338,7 +340,7 @@ static void set_defaults(struct calib *c)
 
 /* The points of every fit. */
 struct fit_sets {
-    struct pts sync, snd, pass, stop, save, link, rest, tail;
+    struct pts sync, snd, pass, stop, save, link, rest, tail, setup;
 };
 
 /* Run i's points for the sync, sender, stop, save and link fits.
@@ -378,6 +380,12 @@ static int add_run_points(struct fit_sets *f, unsigned i,
     if (di->vm_stop_ns >= 0) {
         double x[2] = {1, vc};
         if (pts_add(&f->stop, (int)i, x, (double)di->vm_stop_ns) < 0) {
+            return -1;
+        }
+    }
+    if (di->setup_ns >= 0) {
+        double x[1] = {1};
+        if (pts_add(&f->setup, (int)i, x, (double)di->setup_ns) < 0) {
             return -1;
         }
     }
@@ -733,6 +741,7 @@ int calib_fit(struct calib *c, char *err, size_t errlen)
         .link = {.p = 1, .last_run = -1},
         .rest = {.p = 2, .last_run = -1},
         .tail = {.p = 2, .last_run = -1},
+        .setup = {.p = 1, .last_run = -1},
     };
     int rc = -1;
     for (unsigned i = 0; i < c->n_runs; i++) {
@@ -755,6 +764,13 @@ int calib_fit(struct calib *c, char *err, size_t errlen)
                "it",
                true);
     fit_save_link(c, &f.save, &f.link);
+    double b[1], se[1];
+    if (f.setup.n && lsq_fit(&f.setup, 1, b, se, true) == 0 && b[0] >= 0) {
+        /* the model adds RAM's first sync after it (replay takes the
+         * setup's own sync out) */
+        set_fit(&c->c[CALIB_SETUP], b[0], se[0], &f.setup, CALIB_FITTED,
+                "setup -> active less the setup's bitmap sync (median)");
+    }
     /* what the observed downtime leaves */
     bool split = c->c[CALIB_STOP].status == CALIB_FITTED ||
                  c->c[CALIB_NI_SAVE].status == CALIB_FITTED;
@@ -775,6 +791,7 @@ out:
     pts_free(&f.link);
     pts_free(&f.rest);
     pts_free(&f.tail);
+    pts_free(&f.setup);
     return rc;
 }
 

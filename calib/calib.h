@@ -66,6 +66,7 @@ enum calib_key {
     CALIB_NI_SAVE,
     CALIB_NI_LOAD,
     CALIB_LINK,
+    CALIB_SETUP, /* migration.setup_time */
     CALIB_N_KEYS,
 };
 

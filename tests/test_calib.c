@@ -366,6 +366,12 @@ static void test_calibrate(void **state)
     assert_int_equal(k->status, CALIB_DEFAULT);
     assert_true(fabs(k->value - 10e9 / 8) < 1);
     assert_non_null(strstr(k->note, "default"));
+    /* every run shows setup -> active: the median, 1.9 ms here against
+     * the 20 ms default */
+    k = cconst(&c, CALIB_SETUP);
+    assert_int_equal(k->status, CALIB_FITTED);
+    assert_int_equal(k->runs, 5);
+    assert_true(k->value > 0.5e6 && k->value < 10e6);
 
     json_t *j = calib_json(&c);
     json_t *sc = json_object_get(j, "scenario");
@@ -373,6 +379,8 @@ static void test_calibrate(void **state)
         json_object_get(json_object_get(sc, "migration"), "sync_cost"));
     assert_null(
         json_object_get(json_object_get(sc, "migration"), "link_bandwidth"));
+    assert_non_null(
+        json_object_get(json_object_get(sc, "migration"), "setup_time"));
     assert_int_equal(json_array_size(json_object_get(j, "constants")),
                      CALIB_N_KEYS);
     json_decref(j);

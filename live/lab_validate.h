@@ -75,6 +75,7 @@ struct lab_validate_result {
     bool disagree;     /* some verdict differs */
     uint64_t link_bps; /* calibration (0 = none) */
     int64_t sync_ns;
+    int64_t setup_ns;  /* its query-migrate setup-time (0 = none) */
     char calib[256];   /* the calibration line */
     json_t *json_rows; /* one object per row (owned) */
     /* fit_half: the work folder (traces, calibration.json), each row's

@@ -32,6 +32,7 @@ static const struct {
     [CALIB_NI_LOAD] = {"vm.non_iterable_load_time", "ns"},
     [CALIB_LINK] = {"migration.link_bandwidth", "B/s"},
     [CALIB_SETUP] = {"migration.setup_time", "ns"},
+    [CALIB_ZERO_LIMITED] = {"vm.zero_page_scan_limited", "ns"},
 };
 
 int calib_init(struct calib *c)
@@ -325,6 +326,7 @@ static void set_defaults(struct calib *c)
         [CALIB_NI_LOAD] = (double)d.non_iterable_load_ns,
         [CALIB_LINK] = (double)d.link_bandwidth_bps,
         [CALIB_SETUP] = (double)d.setup_ns,
+        [CALIB_ZERO_LIMITED] = (double)d.zero_page_scan_limited_ns,
     };
     for (unsigned k = 0; k < CALIB_N_KEYS; k++) {
         c->c[k].key = key_rows[k].key;
@@ -340,7 +342,7 @@ static void set_defaults(struct calib *c)
 
 /* The points of every fit. */
 struct fit_sets {
-    struct pts sync, snd, pass, stop, save, link, rest, tail, setup;
+    struct pts sync, snd, pass, stop, save, link, rest, tail, setup, zlim;
 };
 
 /* Run i's points for the sync, sender, stop, save and link fits.
@@ -380,6 +382,15 @@ static int add_run_points(struct fit_sets *f, unsigned i,
     if (di->vm_stop_ns >= 0) {
         double x[2] = {1, vc};
         if (pts_add(&f->stop, (int)i, x, (double)di->vm_stop_ns) < 0) {
+            return -1;
+        }
+    }
+    if (di->max_bandwidth_binds && di->have_zero_scan && !di->have_sender &&
+        di->sender_zero_page_ns > 0) {
+        /* replay's zero-page cost from the windows of mostly zero pages
+         * under the limit */
+        double x[1] = {1};
+        if (pts_add(&f->zlim, (int)i, x, di->sender_zero_page_ns) < 0) {
             return -1;
         }
     }
@@ -742,6 +753,7 @@ int calib_fit(struct calib *c, char *err, size_t errlen)
         .rest = {.p = 2, .last_run = -1},
         .tail = {.p = 2, .last_run = -1},
         .setup = {.p = 1, .last_run = -1},
+        .zlim = {.p = 1, .last_run = -1},
     };
     int rc = -1;
     for (unsigned i = 0; i < c->n_runs; i++) {
@@ -771,6 +783,11 @@ int calib_fit(struct calib *c, char *err, size_t errlen)
         set_fit(&c->c[CALIB_SETUP], b[0], se[0], &f.setup, CALIB_FITTED,
                 "setup -> active less the setup's bitmap sync (median)");
     }
+    if (f.zlim.n && lsq_fit(&f.zlim, 1, b, se, true) == 0 && b[0] > 0) {
+        set_fit(&c->c[CALIB_ZERO_LIMITED], b[0], se[0], &f.zlim, CALIB_FITTED,
+                "max-bandwidth runs: their windows of mostly zero pages "
+                "under the limit (median)");
+    }
     /* what the observed downtime leaves */
     bool split = c->c[CALIB_STOP].status == CALIB_FITTED ||
                  c->c[CALIB_NI_SAVE].status == CALIB_FITTED;
@@ -792,6 +809,7 @@ out:
     pts_free(&f.rest);
     pts_free(&f.tail);
     pts_free(&f.setup);
+    pts_free(&f.zlim);
     return rc;
 }
 

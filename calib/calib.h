@@ -66,7 +66,8 @@ enum calib_key {
     CALIB_NI_SAVE,
     CALIB_NI_LOAD,
     CALIB_LINK,
-    CALIB_SETUP, /* migration.setup_time */
+    CALIB_SETUP,        /* migration.setup_time */
+    CALIB_ZERO_LIMITED, /* vm.zero_page_scan_limited */
     CALIB_N_KEYS,
 };
 

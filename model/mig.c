@@ -126,6 +126,15 @@ bool mig_rate_exceeded(const struct mig *m)
     return mig_window_used(m) > bw / 10;
 }
 
+double mig_zero_page_ns(const struct mig *m)
+{
+    if (!m->in_postcopy && m->max_bw_bps && !m->rate_limit_off &&
+        m->s.zero_page_scan_limited_ns > 0) {
+        return (double)m->s.zero_page_scan_limited_ns;
+    }
+    return (double)m->s.zero_page_scan_ns;
+}
+
 uint64_t mig_threshold_bytes(unsigned qemu, uint64_t transferred_bytes,
                              uint64_t time_spent_ms, uint64_t limit_ms,
                              uint64_t avail_bps)

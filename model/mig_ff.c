@@ -475,7 +475,7 @@ static bool ff_bound(struct mig *m, struct ff *f, int64_t *next)
         return false;
     }
     uint64_t budget = bw / 10 - mig_window_used(m) + 1;
-    double zero_ns = (double)m->s.zero_page_scan_ns;
+    double zero_ns = mig_zero_page_ns(m);
     struct ram_send one;
     if (!ram_send_peek(m->ram, budget, (double)MIG_MAX_WAIT_NS,
                        m->ram_page_ns[0], zero_ns, &one)) {

@@ -236,6 +236,9 @@ int64_t mig_bytes_ns(uint64_t bytes, double bps); /* rounded up; 0 if bps<=0 */
 double mig_ram_throughput_bps(const struct mig *m); /* link vs multifd caps */
 uint64_t mig_window_used(const struct mig *m);
 bool mig_rate_exceeded(const struct mig *m);
+/* The live phase's time per zero page: vm.zero_page_scan_limited while a
+ * precopy max-bandwidth is in force and that is set, else zero_page_scan */
+double mig_zero_page_ns(const struct mig *m);
 /* migration_bitmap_sync at t; returns its cost. */
 int64_t mig_bitmap_sync(struct mig *m, int64_t t);
 /* The destination acks the switchover at t (switchover-ack). */

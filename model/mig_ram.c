@@ -117,7 +117,7 @@ static int ram_iterate(struct mig *m, struct mig_handler *h, int64_t t,
     memset(&rs, 0, sizeof(rs));
     ram_advance(m->ram, t);
     ram_send_pages(m->ram, budget, (double)MIG_MAX_WAIT_NS, normal_ns,
-                   (double)m->s.zero_page_scan_ns, &rs);
+                   mig_zero_page_ns(m), &rs);
     int64_t rc = (int64_t)ceil(rs.cost_ns);
     if (rs.round_done) {
         rc +=

@@ -87,6 +87,10 @@ static const struct key keys[] = {
      "10ms", "time to load it on the destination"},
     {SEC_VM, "zero_page_scan", K_TIME, S(zero_page_scan_ns), 0, "400ns",
      "thread time to detect and send one zero page"},
+    {SEC_VM, "zero_page_scan_limited", K_TIME, S(zero_page_scan_limited_ns), 0,
+     "0ns",
+     "the same while a max-bandwidth is set, binding or not (0 = "
+     "vm.zero_page_scan; migsim calibrate fits it)"},
 
     /* workload */
     {SEC_WL, "kind", K_WORKLOAD, S(ram.workload), 0, "uniform",

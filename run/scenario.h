@@ -81,6 +81,8 @@ struct scenario {
     int64_t non_iterable_save_ns;
     int64_t non_iterable_load_ns;
     int64_t zero_page_scan_ns; /* thread time per zero page */
+    /* the same while a max-bandwidth is set (0 = zero_page_scan_ns) */
+    int64_t zero_page_scan_limited_ns;
 
     /* workload */
     struct ram_cfg ram; /* mode, workload, rates, phases (ram_bytes etc.

@@ -817,6 +817,14 @@ static uint64_t scenario_vm(json_t *vm, const struct trc_derived_inputs *di)
             vm, "zero_page_scan",
             jtime(tl_i64(di->sender_zero_page_ns > 0 ? di->sender_zero_page_ns
                                                      : 1)));
+        if (di->max_bandwidth_binds) {
+            /* seen under the limit: what the re-run's live phase uses, over
+             * a --calibration file's */
+            json_object_set_new(vm, "zero_page_scan_limited",
+                                jtime(tl_i64(di->sender_zero_page_ns > 0
+                                                 ? di->sender_zero_page_ns
+                                                 : 1)));
+        }
     }
     if (di->vm_stop_ns >= 0) {
         json_object_set_new(vm, "stop_cost", jtime(di->vm_stop_ns));

@@ -571,9 +571,10 @@ static void test_sender_ceiling(void **state)
 }
 
 /* vm.zero_page_scan_limited: a 512 MiB idle guest took 1008 ms under QEMU
- * 7.2 TCG with max-bandwidth 1 GiB/s (never binding) and 55 ms with 0
- * (tests/data/lab README); at 7.7 us per zero page the model gives the
- * same, and leaves an unlimited run and an unset key alone. */
+ * 7.2 TCG with max-bandwidth 1 GiB/s (never binding; slow zero pages, a mode
+ * the max-bandwidth runs here mostly show) and 55 ms with 0 (tests/data/lab
+ * README); at 7.7 us per zero page the model gives the same, and leaves an
+ * unlimited run and an unset key alone. */
 static void test_zero_page_scan_limited(void **state)
 {
     (void)state;

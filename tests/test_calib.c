@@ -273,6 +273,24 @@ static void test_sender_from_peak(void **state)
     trc_session_free(&s);
 }
 
+/* Unlimited, switched over inside the first pass after one window: the
+ * one equation with the zero page at the default; before, the re-run was
+ * capped at the window's average rate (+44 %). */
+static void test_sender_one_window(void **state)
+{
+    (void)state;
+    struct trc_session s;
+    run_session("tests/data/lab/tcg-7.2-512MiB-32MiB-16MiB-0.log", &s);
+    const struct trc_derived_inputs *di = &s.r.inputs;
+    assert_non_null(
+        strstr(di->sender_source, "one migrate_transferred window"));
+    /* 8.4 K data pages in the window's 103 ms: 5-15 us each */
+    assert_true(di->sender_normal_page_ns > 5000 &&
+                di->sender_normal_page_ns < 15000);
+    (void)unlimited_sender_pass(&s);
+    trc_session_free(&s);
+}
+
 /* Max-bandwidth binding, 9.4 MB pending at the switchover: those pages
  * were found by syncs but sent in the downtime, which no window counts, so
  * they are not re-sends of the windows' bytes.  query-migrate's duplicate
@@ -640,6 +658,7 @@ int main(void)
         cmocka_unit_test(test_zero_scan_under_limit),
         cmocka_unit_test(test_sender_held_to_first_pass),
         cmocka_unit_test(test_sender_from_peak),
+        cmocka_unit_test(test_sender_one_window),
         cmocka_unit_test(test_zero_pages_pending_left_out),
         cmocka_unit_test(test_sender_from_passes),
         cmocka_unit_test(test_calibrate),

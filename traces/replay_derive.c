@@ -409,7 +409,7 @@ size_t trc_sender_windows(const struct run_result *run, uint64_t page_bytes,
                 zero = 0; /* rounding: every page was a data page */
             }
             int64_t dt = b->t_ns - a->t_ns;
-            if (drop > 0 && zero >= 0 && dt > 0 && !b->exact_called) {
+            if (drop > 0 && zero >= 0 && dt > 0) {
                 A[nr][0] = normal;
                 A[nr][1] = zero;
                 y[nr] = (double)dt;

@@ -75,8 +75,12 @@ struct lab_validate_result {
     bool disagree;     /* some verdict differs */
     uint64_t link_bps; /* calibration (0 = none) */
     int64_t sync_ns;
-    int64_t setup_ns;  /* its query-migrate setup-time (0 = none) */
-    char calib[256];   /* the calibration line */
+    int64_t setup_ns; /* its query-migrate setup-time (0 = none) */
+    /* its trace's VM stop and non-iterable save, as replay reads them
+     * (-1 = not traced) */
+    int64_t stop_ns, save_ns;
+    bool sync_median;  /* sync_ns is its trace's median, not the mean */
+    char calib[512];   /* the calibration line */
     json_t *json_rows; /* one object per row (owned) */
     /* fit_half: the work folder (traces, calibration.json), each row's
      * model scenario, the validation half re-simulated with the fit */

@@ -34,4 +34,11 @@ sj=$(sqlite3 "$TMPD/v.db" "SELECT scenario_json FROM runs WHERE kind = 'sim' LIM
 echo "$sj" | jq -e '.migration.sender_page_cost and (.migration.link_bandwidth == null)' >/dev/null &&
     ok "simulated with the measured sender ceiling, the default link" ||
     notok "simulated with the measured sender ceiling ($sj)"
+# the calibration run's trace gives the VM stop and non-iterable save (the
+# defaults, 5 ms + 1 ms/vCPU and 5 ms, describe a bigger guest), its
+# setup-time the setup, its syncs' median the sync cost
+echo "$sj" | jq -e '(.vm.stop_cost | test("^[0-9]+ns$")) and .vm.stop_cost_per_vcpu == "0ns" and (.vm.non_iterable_save_time | test("^[0-9]+ns$")) and (.migration.setup_time | test("^[0-9]+ns$")) and (.migration.sync_cost | test("^[0-9]+ns$"))' >/dev/null &&
+    grep -q "sync cost .* (median of its syncs), setup .*, VM stop .* and non-iterable save .* (its trace)" "$TMPD/v.out" &&
+    ok "the calibration run's stop, save, setup and sync median reach the model" ||
+    notok "the calibration run's stop, save, setup and sync median reach the model ($sj)"
 finish

@@ -79,8 +79,10 @@ static const char validate_usage[] =
     "downtime with the error, then the verdict agreement and the "
     "median total-time\nerror.  Before the grid one calibration "
     "migration (idle 256 MiB working set,\nunlimited bandwidth) "
-    "measures the loopback throughput used as the model's\nlink "
-    "bandwidth (the downtime phase is not rate limited).\n\n";
+    "measures what the model then uses: the sender's ceiling\n(its "
+    "best 100 ms window), the sync cost (the median of its syncs), the "
+    "setup\ntime, and from its trace the VM stop and the non-iterable "
+    "save.\n\n";
 
 static const char validate_after[] = "\nExit status 1: a verdict disagrees.\n";
 

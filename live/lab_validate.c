@@ -97,26 +97,24 @@ static int64_t sender_page_ns(uint64_t best_bps)
  * bigger guest than the lab's (0.2-0.6 ms each here). */
 static void downtime_parts(const char *trace, struct lab_validate_result *res)
 {
-    struct trc_session_options so;
-    memset(&so, 0, sizeof(so));
+    struct trc_replay_options ro;
+    memset(&ro, 0, sizeof(ro));
     const char *files[1] = {trace};
-    so.files = files;
-    so.n_files = 1;
-    struct trc_session s;
+    struct trc_replay r;
     char e[512];
-    if (trc_session_run(&so, &s, e, sizeof(e)) != TRC_SESSION_OK) {
+    if (trc_replay_run(files, 1, &ro, &r, e, sizeof(e)) < 0) {
         return;
     }
-    res->stop_ns = s.r.inputs.vm_stop_ns;
-    res->save_ns = s.r.inputs.non_iterable_save_ns;
-    if (s.r.inputs.sync_cost_ns > 0) {
+    res->stop_ns = r.inputs.vm_stop_ns;
+    res->save_ns = r.inputs.non_iterable_save_ns;
+    if (r.inputs.sync_cost_ns > 0) {
         /* the median: under TCG the first sync after the bulk pass takes
          * 4-12 ms, the others 0.03-0.3 ms, and the mean made every
          * predicted downtime's final sync milliseconds long */
-        res->sync_ns = s.r.inputs.sync_cost_ns;
+        res->sync_ns = r.inputs.sync_cost_ns;
         res->sync_median = true;
     }
-    trc_session_free(&s);
+    trc_replay_free(&r);
 }
 
 /* Calibration: bulk throughput of the migration thread on loopback and the

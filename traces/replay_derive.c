@@ -601,7 +601,8 @@ static void derive_sender(const struct run_result *run,
                 snprintf(di->sender_source, TRC_SRC_LEN,
                          "the first pass's one migrate_transferred window: "
                          "time = normal x c_n + zero x c_z, c_z the scenario "
-                         "default (max-bandwidth not binding)");
+                         "default, the pair held to the first pass "
+                         "(max-bandwidth not binding)");
                 return;
             }
             if (from_peak) {
